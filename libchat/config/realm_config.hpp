@@ -1,0 +1,65 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+// Typed configuration of one realm (DESIGN.md §6). Defaults live here and only here.
+namespace chat::config {
+
+struct Endpoint {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  // 0 = any free port
+};
+
+struct PeerConfig {
+  std::string name;
+  Endpoint address;        // the peer's peer_listen
+  bool autoconnect = true;
+};
+
+struct SeedUser {
+  std::string username, password, nama, negara;
+};
+
+struct LimitsConfig {
+  std::size_t max_line_bytes = 64 * 1024;
+  std::size_t max_message_bytes = 16 * 1024;
+  std::size_t max_connections = 10000;
+  std::size_t max_pending_replies_bytes = 8 * 1024 * 1024;  // unsent reply bytes per client
+  std::size_t max_outbox_per_peer = 100000;                 // queued cross-realm messages
+  std::size_t max_frame_bytes = 128 * 1024;                 // realm link frame
+};
+
+enum class Durability { process, fsync };
+
+struct RealmConfig {
+  std::string name;
+  Endpoint listen{"127.0.0.1", 8889};
+  Endpoint peer_listen{"127.0.0.1", 9889};
+  std::filesystem::path data_dir = "data";
+  std::string secret;               // federation.secret
+  std::vector<PeerConfig> peers;
+  std::vector<std::string> admins;
+  std::vector<SeedUser> users;
+  LimitsConfig limits;
+  Durability durability = Durability::process;
+  // Password hashing cost (argon2id): "interactive" (default, about OWASP's floor) or "min" (tests).
+  std::string password_cost = "interactive";
+};
+
+// Thrown for a missing file, a YAML syntax error, an unknown key or a bad value.
+// what() names the key, e.g. "realm.listen: expected HOST:PORT, got 'x'".
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+RealmConfig load_config_file(const std::filesystem::path& file);
+RealmConfig load_config_text(const std::string& yaml_text);  // data_dir relative to cwd
+
+// "HOST:PORT" -> Endpoint; throws ConfigError naming `key` on a bad value.
+Endpoint parse_endpoint(const std::string& text, const std::string& key);
+
+}  // namespace chat::config

@@ -1,0 +1,46 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/records.hpp"
+
+namespace chat::core {
+
+// Work that must not run on the event loop: argon2id hashing or verification.
+// realmd runs it on its hashing pool and hands the result to Realm::resume().
+struct PasswordJob {
+  enum class Kind { hash, verify };
+  Kind kind = Kind::hash;
+  std::string password;
+  std::string hash;  // for verify: the stored argon2id string
+};
+
+struct PasswordResult {
+  bool ok = false;   // verify: the password matched; hash: hashing succeeded
+  std::string hash;  // hash: the new argon2id string
+};
+
+// What one request asks realmd to carry out (DESIGN.md §3 "Effects"). Handlers only fill
+// this in; they never touch sockets, files or clocks. realmd's order of execution:
+//   1. queue `mutations` for the store (one group commit may hold many requests' mutations);
+//   2. write `reply` + "\r\n\r\n" once everything queued so far is committed, in request order;
+//   3. after the write succeeded, call Realm::reply_written(fetched_after_write), or
+//      Realm::reply_lost(...) if the connection died first;
+//   4. close the connection after the reply if `close` is set.
+// When `password` is set, `reply` is empty: run the job, then call Realm::resume(), which
+// returns the Outcome that carries the reply. Process no further line of that connection
+// until then (auth/register change the connection's session).
+struct Outcome {
+  std::string reply;
+  std::vector<store::Mutation> mutations;
+  std::vector<std::uint64_t> fetched_after_write;  // inbox ids reserved for this reply
+  std::optional<PasswordJob> password;
+  std::vector<std::string> delivered_to;  // local users who received a new message
+  bool close = false;
+
+  bool has_reply() const { return !reply.empty(); }
+};
+
+}  // namespace chat::core

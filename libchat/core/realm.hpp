@@ -1,0 +1,87 @@
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/outcome.hpp"
+#include "protocol/limits.hpp"
+#include "store/records.hpp"
+
+namespace chat::core {
+
+// Per-connection state. realmd owns one per client connection; the realm logic reads and
+// updates it (the session bound by auth/register, failed-auth counters).
+struct Connection {
+  std::uint64_t id = 0;     // unique per realmd process
+  std::string user;         // empty: no session bound to this connection
+  std::string token;        // the bound session's token
+  std::vector<std::chrono::steady_clock::time_point> failed_auths;  // within the window
+  PasswordJob::Kind pending_kind = PasswordJob::Kind::hash;  // internal: what resume() finishes
+  std::string pending_user;                                  // internal
+  std::vector<std::string> pending_fields;                   // internal
+};
+
+// The world outside the pure logic, injected so that tests control it.
+struct Environment {
+  std::function<std::string()> new_token;                     // random lowercase UUID
+  std::function<std::string()> now_utc;                        // "2026-11-26T22:33:16Z"
+  std::function<std::chrono::steady_clock::time_point()> now;  // monotonic
+};
+
+struct RealmSettings {
+  std::string name;                 // this realm's name
+  protocol::Limits limits;
+  std::vector<std::string> admins;  // may use `addrealm NAME HOST PORT`
+  std::vector<std::string> configured_peers;  // peers named in the config (federation)
+  int max_failed_auths = 5;                    // per username and per connection ...
+  std::chrono::seconds failed_auth_window{60};  // ... within this window ...
+  std::chrono::seconds lockout{60};             // ... locks further attempts this long
+};
+
+class RealmState;  // users, groups, inboxes, sessions (core/realm_state.hpp)
+
+// The realm's logic: the command table applied to the realm's state. Single-threaded: the
+// event loop that owns it calls every member function.
+class Realm {
+ public:
+  Realm(RealmSettings settings, Environment env);
+  ~Realm();
+  Realm(const Realm&) = delete;
+  Realm& operator=(const Realm&) = delete;
+
+  // Restores the state that the store held at start.
+  void load(const store::Snapshot& snapshot);
+
+  // Handles one request line (terminator removed). A line that needs no reply (blank) gives an
+  // Outcome without reply and without password job.
+  Outcome handle(Connection& conn, std::string_view line);
+  // Finishes an auth/register after its PasswordJob ran.
+  Outcome resume(Connection& conn, const PasswordResult& result);
+
+  // The reply reserving these inbox ids was written: they become fetched. Returns the
+  // mutations to queue (nobody waits for their commit).
+  std::vector<store::Mutation> reply_written(const std::vector<std::uint64_t>& ids);
+  // The connection died before the reply was written: the ids are fetchable again.
+  void reply_lost(const std::vector<std::uint64_t>& ids);
+  // The connection closed (its bound session stays valid for token mode; see docs/protocol.md).
+  void disconnected(Connection& conn);
+
+  // Seed user creation at start (config `users:`); the hash is computed by the caller.
+  // Returns the mutation to commit, or nothing when the user already exists.
+  std::optional<store::Mutation> seed_user(const store::UserRecord& user);
+  bool has_user(std::string_view username) const;
+
+  const RealmSettings& settings() const { return settings_; }
+  const RealmState& state() const { return *state_; }
+
+ private:
+  RealmSettings settings_;
+  Environment env_;
+  std::unique_ptr<RealmState> state_;
+};
+
+}  // namespace chat::core

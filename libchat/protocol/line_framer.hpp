@@ -1,0 +1,32 @@
+#pragma once
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace chat::protocol {
+
+// Splits a byte stream into lines ending in '\n' (a '\r' before the '\n' is dropped).
+// A line longer than the limit (not counting its terminator) makes the framer report
+// too_long once and stay in that state: the connection is to be closed after an error.
+class LineFramer {
+ public:
+  enum class Status { line, need_more, too_long };
+
+  explicit LineFramer(std::size_t max_line_bytes);
+
+  // Appends received bytes. Cheap: lines are cut lazily by next().
+  void feed(std::string_view bytes);
+  // Yields the next complete line into `line` (without terminator), or need_more / too_long.
+  Status next(std::string& line);
+  // Bytes buffered but not yet returned as a line (a partial line).
+  std::size_t pending_bytes() const { return buffer_.size() - consumed_; }
+
+ private:
+  std::size_t max_line_bytes_;
+  std::string buffer_;
+  std::size_t consumed_ = 0;  // bytes of buffer_ already returned
+  std::size_t scanned_ = 0;   // bytes after consumed_ known to hold no '\n'
+  bool too_long_ = false;
+};
+
+}  // namespace chat::protocol

@@ -1,0 +1,51 @@
+#pragma once
+#include <string_view>
+
+// The exact client-visible strings of PROTOCOL.md §1 (tests compare them byte for byte).
+namespace chat::protocol::text {
+
+// Common to all commands.
+inline constexpr std::string_view unknown_command = "*Maaf, command tidak benar";
+inline constexpr std::string_view bad_parameter = "Parameter salah / tidak ada";
+inline constexpr std::string_view no_session = "Session tidak ditemukan";
+inline constexpr std::string_view line_too_long = "Request terlalu panjang";
+inline constexpr std::string_view server_busy = "Server sibuk";
+
+// auth / register
+inline constexpr std::string_view user_missing = "User Tidak Ada";
+inline constexpr std::string_view wrong_password = "Password Salah";
+inline constexpr std::string_view too_many_attempts = "Terlalu banyak percobaan, coba lagi nanti";
+inline constexpr std::string_view user_registered = "User registered";
+inline constexpr std::string_view user_exists = "User sudah ada";
+
+// groups
+inline constexpr std::string_view group_added = "Add group successful";
+inline constexpr std::string_view group_exists = "Group sudah ada";
+inline constexpr std::string_view group_joined = "Join group successful";
+inline constexpr std::string_view group_not_found = "Group tidak ditemukan";
+inline constexpr std::string_view already_member = "User sudah dalam group";
+inline constexpr std::string_view not_member = "User bukan anggota group";
+
+// messaging
+inline constexpr std::string_view message_sent = "Message sent";
+inline constexpr std::string_view message_sent_group = "Message sent to group";
+inline constexpr std::string_view user_not_found = "User tidak ditemukan";
+inline constexpr std::string_view logged_out = "Logout successful";
+
+// realms
+inline constexpr std::string_view realm_added = "Realm added successfully";
+inline constexpr std::string_view realm_exists = "Realm sudah ada";
+inline constexpr std::string_view realm_not_found = "Realm tidak ditemukan";
+inline constexpr std::string_view access_denied = "Akses ditolak";
+inline constexpr std::string_view sent_to_realm_user = "Message sent to user in realm";
+inline constexpr std::string_view sent_to_realm_group = "Message sent to group in realm";
+inline constexpr std::string_view queued_for_realm = "Message queued for realm";
+inline constexpr std::string_view realm_user_not_found = "Realm/User tidak ditemukan";
+inline constexpr std::string_view realm_group_not_found = "Realm/Group tidak ditemukan";
+
+// Ours (PROTOCOL.md is silent; documented in docs/protocol.md).
+inline constexpr std::string_view message_too_long = "Pesan terlalu panjang";
+inline constexpr std::string_view store_failed = "Gagal menyimpan, coba lagi nanti";
+inline constexpr std::string_view outbox_full = "Antrian realm penuh, coba lagi nanti";
+
+}  // namespace chat::protocol::text

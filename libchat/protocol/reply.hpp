@@ -1,0 +1,46 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// The only writer of client replies: compact JSON objects (no CR/LF inside). The wire
+// terminator "\r\n\r\n" is added by the connection, not here.
+namespace chat::protocol::reply {
+
+inline constexpr std::string_view terminator = "\r\n\r\n";
+
+std::string error(std::string_view message);          // {"status":"ERROR","message":M}
+std::string ok_message(std::string_view message);     // {"status":"OK","message":M}
+std::string ok_token(std::string_view token);         // auth: {"status":"OK","tokenid":T}
+std::string ok_registered(std::string_view token);    // register: message + tokenid
+
+// One MSG object of PROTOCOL.md §1.5.
+struct MessageView {
+  std::uint64_t id = 0;
+  std::string_view from, to, text, realm, time;
+  std::string_view group;  // empty: a private message (no "group" key)
+  bool bounce = false;     // true adds "bounce":true
+};
+// Messages of one sender, oldest first; senders in order of their oldest message.
+struct SenderMessages {
+  std::string_view sender;
+  std::vector<MessageView> messages;
+};
+
+std::string ok_inbox(const std::vector<SenderMessages>& by_sender);
+std::string ok_realm_inbox(std::string_view realm, const std::vector<SenderMessages>& by_sender,
+                           bool synced);
+
+struct UserInfo {
+  std::string_view username, nama, negara, realm;
+  bool online = false;
+};
+std::string ok_info(const UserInfo& info);
+
+// addrealm: {"status":"OK","message":"Realm added successfully","state":S}
+std::string ok_realm_added(std::string_view state);
+// A realm send waiting in the outbox: {"status":"OK","message":"Message queued for realm","queued":true}
+std::string ok_queued();
+
+}  // namespace chat::protocol::reply
