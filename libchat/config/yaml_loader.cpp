@@ -1,0 +1,360 @@
+// The only yaml-cpp user: YAML text -> RealmConfig (DESIGN.md §6), one parse function per
+// struct. Every rejection names the full key path so a bad start says exactly what to fix.
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <initializer_list>
+#include <limits>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "config/realm_config.hpp"
+
+namespace chat::config {
+namespace {
+
+std::string join_key(const std::string& parent, std::string_view key) {
+  return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+}
+
+std::string index_key(const std::string& parent, std::size_t index) {
+  return parent + "[" + std::to_string(index) + "]";
+}
+
+[[noreturn]] void fail_value(const std::string& key, std::string_view expected,
+                             std::string_view got) {
+  throw ConfigError(key + ": expected " + std::string(expected) + ", got '" + std::string(got) +
+                    "'");
+}
+
+const char* kind_of(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    default:
+      return "nothing";
+  }
+}
+
+// Rejects keys outside `allowed` and repeated keys (yaml-cpp keeps both silently).
+void check_keys(const YAML::Node& map, const std::string& path,
+                std::initializer_list<std::string_view> allowed) {
+  std::set<std::string> seen;
+  for (const auto& entry : map) {
+    const std::string key = entry.first.Scalar();
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      throw ConfigError("unknown key '" + join_key(path, key) + "'");
+    }
+    if (!seen.insert(key).second) {
+      throw ConfigError("duplicate key '" + join_key(path, key) + "'");
+    }
+  }
+}
+
+// A section that may be absent or written empty (`peers:`), otherwise a mapping.
+bool is_mapping(const YAML::Node& node, const std::string& key) {
+  if (!node || node.IsNull()) return false;
+  if (!node.IsMap()) throw ConfigError(key + ": expected a mapping, got " + kind_of(node));
+  return true;
+}
+
+bool is_list(const YAML::Node& node, const std::string& key) {
+  if (!node || node.IsNull()) return false;
+  if (!node.IsSequence()) throw ConfigError(key + ": expected a list, got " + kind_of(node));
+  return true;
+}
+
+const YAML::Node& require(const YAML::Node& node, const std::string& key) {
+  if (!node) throw ConfigError("missing key '" + key + "'");
+  return node;
+}
+
+std::string parse_scalar(const YAML::Node& node, const std::string& key) {
+  if (!node.IsScalar()) throw ConfigError(key + ": expected a value, got " + kind_of(node));
+  return node.Scalar();
+}
+
+// PROTOCOL.md §1.2: realm, peer, admin and user names.
+std::string parse_name(const YAML::Node& node, const std::string& key) {
+  std::string name = parse_scalar(node, key);
+  const bool valid =
+      !name.empty() && name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '.' || c == '-';
+      });
+  if (!valid) fail_value(key, "1-32 characters of A-Z a-z 0-9 _ . -", name);
+  return name;
+}
+
+// PROTOCOL.md §1.2: password, nama, negara travel as one space-separated parameter.
+bool is_word(std::string_view text) {
+  return !text.empty() && text.size() <= 128 && std::none_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte <= ' ' || byte == 0x7f;
+  });
+}
+
+std::string parse_word(const YAML::Node& node, const std::string& key) {
+  std::string word = parse_scalar(node, key);
+  if (!is_word(word)) fail_value(key, "1-128 bytes without spaces", word);
+  return word;
+}
+
+std::size_t parse_positive(const YAML::Node& node, const std::string& key) {
+  const std::string text = parse_scalar(node, key);
+  std::size_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value == 0) {
+    fail_value(key, "a positive integer", text);
+  }
+  return value;
+}
+
+bool parse_bool(const YAML::Node& node, const std::string& key) {
+  bool value = false;
+  if (!YAML::convert<bool>::decode(node, value)) {
+    fail_value(key, "true or false", parse_scalar(node, key));
+  }
+  return value;
+}
+
+Endpoint parse_endpoint_node(const YAML::Node& node, const std::string& key) {
+  return parse_endpoint(parse_scalar(node, key), key);
+}
+
+PeerConfig parse_peer(const YAML::Node& node, const std::string& path) {
+  if (!node.IsMap()) throw ConfigError(path + ": expected a mapping, got " + kind_of(node));
+  check_keys(node, path, {"name", "address", "autoconnect"});
+  PeerConfig peer;
+  peer.name = parse_name(require(node["name"], join_key(path, "name")), join_key(path, "name"));
+  const std::string address_key = join_key(path, "address");
+  peer.address = parse_endpoint_node(require(node["address"], address_key), address_key);
+  if (peer.address.port == 0) {
+    fail_value(address_key, "a dialable port (1-65535)", node["address"].Scalar());
+  }
+  if (const auto autoconnect = node["autoconnect"]) {
+    peer.autoconnect = parse_bool(autoconnect, join_key(path, "autoconnect"));
+  }
+  return peer;
+}
+
+SeedUser parse_seed_user(const YAML::Node& node, const std::string& path) {
+  if (!node.IsMap()) throw ConfigError(path + ": expected a mapping, got " + kind_of(node));
+  check_keys(node, path, {"username", "password", "nama", "negara"});
+  SeedUser user;
+  const std::string username_key = join_key(path, "username");
+  user.username = parse_name(require(node["username"], username_key), username_key);
+  // The password is never echoed back: config errors end up in logs.
+  const std::string password_key = join_key(path, "password");
+  const std::string password = parse_scalar(require(node["password"], password_key), password_key);
+  if (!is_word(password)) throw ConfigError(password_key + ": expected 1-128 bytes without spaces");
+  user.password = password;
+  const std::string nama_key = join_key(path, "nama");
+  user.nama = parse_word(require(node["nama"], nama_key), nama_key);
+  const std::string negara_key = join_key(path, "negara");
+  user.negara = parse_word(require(node["negara"], negara_key), negara_key);
+  return user;
+}
+
+LimitsConfig parse_limits(const YAML::Node& node, const std::string& path) {
+  LimitsConfig limits;
+  if (!is_mapping(node, path)) return limits;
+  check_keys(node, path,
+             {"max_line_bytes", "max_message_bytes", "max_connections", "max_pending_replies_bytes",
+              "max_outbox_per_peer", "max_frame_bytes"});
+  const auto read = [&](std::string_view key, std::size_t& field) {
+    if (const auto value = node[std::string(key)])
+      field = parse_positive(value, join_key(path, key));
+  };
+  read("max_line_bytes", limits.max_line_bytes);
+  read("max_message_bytes", limits.max_message_bytes);
+  read("max_connections", limits.max_connections);
+  read("max_pending_replies_bytes", limits.max_pending_replies_bytes);
+  read("max_outbox_per_peer", limits.max_outbox_per_peer);
+  read("max_frame_bytes", limits.max_frame_bytes);
+  return limits;
+}
+
+Durability parse_durability(const YAML::Node& node, const std::string& key) {
+  const std::string text = parse_scalar(node, key);
+  if (text == "process") return Durability::process;
+  if (text == "fsync") return Durability::fsync;
+  fail_value(key, "process or fsync", text);
+}
+
+std::string parse_password_cost(const YAML::Node& node, const std::string& key) {
+  std::string text = parse_scalar(node, key);
+  if (text != "interactive" && text != "min") fail_value(key, "interactive or min", text);
+  return text;
+}
+
+// The `realm:` section fills the realm's own identity and listeners.
+void parse_realm_section(const YAML::Node& node, RealmConfig& config) {
+  if (!is_mapping(node, "realm")) throw ConfigError("missing key 'realm.name'");
+  check_keys(node, "realm", {"name", "listen", "peer_listen", "data_dir"});
+  config.name = parse_name(require(node["name"], "realm.name"), "realm.name");
+  if (const auto listen = node["listen"])
+    config.listen = parse_endpoint_node(listen, "realm.listen");
+  if (const auto peer_listen = node["peer_listen"]) {
+    config.peer_listen = parse_endpoint_node(peer_listen, "realm.peer_listen");
+  }
+  if (const auto data_dir = node["data_dir"]) {
+    const std::string text = parse_scalar(data_dir, "realm.data_dir");
+    if (text.empty()) fail_value("realm.data_dir", "a directory path", text);
+    config.data_dir = text;  // relative paths stay relative: resolved against the cwd
+  }
+}
+
+std::string parse_federation(const YAML::Node& node, const std::string& path) {
+  if (!is_mapping(node, path)) return {};
+  check_keys(node, path, {"secret"});
+  if (const auto secret = node["secret"]) return parse_scalar(secret, join_key(path, "secret"));
+  return {};
+}
+
+std::vector<PeerConfig> parse_peers(const YAML::Node& node, const std::string& path,
+                                    const std::string& realm_name) {
+  std::vector<PeerConfig> peers;
+  if (!is_list(node, path)) return peers;
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string key = index_key(path, i);
+    PeerConfig peer = parse_peer(node[i], key);
+    if (peer.name == realm_name) {
+      throw ConfigError(key + ".name: '" + peer.name + "' is this realm's own name");
+    }
+    if (!names.insert(peer.name).second) {
+      throw ConfigError(key + ".name: duplicate peer '" + peer.name + "'");
+    }
+    peers.push_back(std::move(peer));
+  }
+  return peers;
+}
+
+std::vector<std::string> parse_admins(const YAML::Node& node, const std::string& path) {
+  std::vector<std::string> admins;
+  if (!is_list(node, path)) return admins;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string key = index_key(path, i);
+    std::string admin = parse_name(node[i], key);
+    if (std::find(admins.begin(), admins.end(), admin) != admins.end()) {
+      throw ConfigError(key + ": duplicate admin '" + admin + "'");
+    }
+    admins.push_back(std::move(admin));
+  }
+  return admins;
+}
+
+std::vector<SeedUser> parse_users(const YAML::Node& node, const std::string& path) {
+  std::vector<SeedUser> users;
+  if (!is_list(node, path)) return users;
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string key = index_key(path, i);
+    SeedUser user = parse_seed_user(node[i], key);
+    if (!names.insert(user.username).second) {
+      throw ConfigError(key + ".username: duplicate user '" + user.username + "'");
+    }
+    users.push_back(std::move(user));
+  }
+  return users;
+}
+
+RealmConfig parse_realm_config(const YAML::Node& root) {
+  // An empty document lacks the one required key.
+  if (!root || root.IsNull()) throw ConfigError("missing key 'realm.name'");
+  if (!root.IsMap()) {
+    throw ConfigError(std::string("expected a mapping at the top level, got ") + kind_of(root));
+  }
+  RealmConfig config;
+  check_keys(
+      root, "",
+      {"realm", "federation", "peers", "admins", "users", "limits", "durability", "password_cost"});
+  parse_realm_section(root["realm"], config);
+  config.secret = parse_federation(root["federation"], "federation");
+  config.peers = parse_peers(root["peers"], "peers", config.name);
+  if (!config.peers.empty() && config.secret.empty()) {
+    throw ConfigError("federation.secret: required (non-empty) when peers are listed");
+  }
+  config.admins = parse_admins(root["admins"], "admins");
+  config.users = parse_users(root["users"], "users");
+  config.limits = parse_limits(root["limits"], "limits");
+  if (const auto durability = root["durability"]) {
+    config.durability = parse_durability(durability, "durability");
+  }
+  if (const auto cost = root["password_cost"]) {
+    config.password_cost = parse_password_cost(cost, "password_cost");
+  }
+  return config;
+}
+
+ConfigError syntax_error(const YAML::ParserException& error) {
+  // yaml-cpp's marks count from 0; editors count from 1.
+  return ConfigError("YAML syntax error at line " + std::to_string(error.mark.line + 1) +
+                     ", column " + std::to_string(error.mark.column + 1) + ": " + error.msg);
+}
+
+}  // namespace
+
+Endpoint parse_endpoint(const std::string& text, const std::string& key) {
+  constexpr std::string_view kExpected = "HOST:PORT";
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) fail_value(key, kExpected, text);
+  std::string host = text.substr(0, colon);
+  const std::string port_text = text.substr(colon + 1);
+  // An IPv6 literal is bracketed ([::1]:8889) so its own colons are not taken for the port's.
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    fail_value(key, "HOST:PORT with an IPv6 host in brackets", text);
+  }
+  const bool host_valid = !host.empty() && std::none_of(host.begin(), host.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte <= ' ' || byte == 0x7f || c == '[' || c == ']';
+  });
+  if (!host_valid) fail_value(key, kExpected, text);
+  unsigned port = 0;
+  const auto [end, error] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() ||
+      port > std::numeric_limits<std::uint16_t>::max()) {
+    fail_value(key, "a port 0-65535 in HOST:PORT", text);
+  }
+  return Endpoint{host, static_cast<std::uint16_t>(port)};
+}
+
+RealmConfig load_config_text(const std::string& yaml_text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::ParserException& error) {
+    throw syntax_error(error);
+  }
+  return parse_realm_config(root);
+}
+
+RealmConfig load_config_file(const std::filesystem::path& file) {
+  // Errors from a file say which file, since realmd may be given any of several.
+  const std::string where = file.string() + ": ";
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file.string());
+  } catch (const YAML::BadFile&) {
+    throw ConfigError(where + "cannot open the config file");
+  } catch (const YAML::ParserException& error) {
+    throw ConfigError(where + syntax_error(error).what());
+  }
+  try {
+    return parse_realm_config(root);
+  } catch (const ConfigError& error) {
+    throw ConfigError(where + error.what());
+  }
+}
+
+}  // namespace chat::config

@@ -1,0 +1,357 @@
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "config/realm_config.hpp"
+
+using chat::config::ConfigError;
+using chat::config::Durability;
+using chat::config::load_config_file;
+using chat::config::load_config_text;
+using chat::config::parse_endpoint;
+using chat::config::RealmConfig;
+
+namespace {
+
+// The what() of the ConfigError that loading `yaml` throws ("" if it loads).
+std::string error_of(const std::string& yaml) {
+  try {
+    load_config_text(yaml);
+  } catch (const ConfigError& error) {
+    return error.what();
+  }
+  return "";
+}
+
+std::filesystem::path source_dir() {
+  const char* dir = std::getenv("REALMCHAT_SOURCE");
+  REQUIRE_MESSAGE(dir != nullptr, "REALMCHAT_SOURCE is not set (run through ctest)");
+  return dir;
+}
+
+// A file removed when the test ends.
+struct TempFile {
+  std::filesystem::path path;
+  explicit TempFile(const std::string& text)
+      : path(std::filesystem::temp_directory_path() /
+             ("unit_config_" + std::to_string(::getpid()) + ".yaml")) {
+    std::ofstream(path) << text;
+  }
+  ~TempFile() { std::filesystem::remove(path); }
+};
+
+const char* const kFullConfig = R"(
+realm:
+  name: alpha
+  listen: 0.0.0.0:7001
+  peer_listen: '[::1]:7002'
+  data_dir: /var/lib/realm-alpha
+federation:
+  secret: s3cret-s3cret
+peers:
+  - name: beta
+    address: beta.example.org:9890
+    autoconnect: false
+  - {name: gamma.eu, address: 10.0.0.3:9891}
+admins: [messi, lineker]
+users:
+  - {username: messi, password: surabaya, nama: Lionel_Messi, negara: Argentina}
+  - {username: jokowi, password: 123, nama: joko_widodo, negara: indonesia}
+limits:
+  max_line_bytes: 1000
+  max_message_bytes: 500
+  max_connections: 7
+  max_pending_replies_bytes: 4096
+  max_outbox_per_peer: 3
+  max_frame_bytes: 2000
+durability: fsync
+password_cost: min
+)";
+
+}  // namespace
+
+TEST_CASE("a full config fills every field") {
+  const RealmConfig config = load_config_text(kFullConfig);
+  CHECK(config.name == "alpha");
+  CHECK(config.listen.host == "0.0.0.0");
+  CHECK(config.listen.port == 7001);
+  CHECK(config.peer_listen.host == "::1");
+  CHECK(config.peer_listen.port == 7002);
+  CHECK(config.data_dir == std::filesystem::path("/var/lib/realm-alpha"));
+  CHECK(config.secret == "s3cret-s3cret");
+  REQUIRE(config.peers.size() == 2);
+  CHECK(config.peers[0].name == "beta");
+  CHECK(config.peers[0].address.host == "beta.example.org");
+  CHECK(config.peers[0].address.port == 9890);
+  CHECK_FALSE(config.peers[0].autoconnect);
+  CHECK(config.peers[1].name == "gamma.eu");
+  CHECK(config.peers[1].address.host == "10.0.0.3");
+  CHECK(config.peers[1].address.port == 9891);
+  CHECK(config.peers[1].autoconnect);
+  CHECK(config.admins == std::vector<std::string>{"messi", "lineker"});
+  REQUIRE(config.users.size() == 2);
+  CHECK(config.users[0].username == "messi");
+  CHECK(config.users[0].password == "surabaya");
+  CHECK(config.users[0].nama == "Lionel_Messi");
+  CHECK(config.users[0].negara == "Argentina");
+  CHECK(config.users[1].username == "jokowi");
+  CHECK(config.users[1].password == "123");
+  CHECK(config.users[1].nama == "joko_widodo");
+  CHECK(config.users[1].negara == "indonesia");
+  CHECK(config.limits.max_line_bytes == 1000);
+  CHECK(config.limits.max_message_bytes == 500);
+  CHECK(config.limits.max_connections == 7);
+  CHECK(config.limits.max_pending_replies_bytes == 4096);
+  CHECK(config.limits.max_outbox_per_peer == 3);
+  CHECK(config.limits.max_frame_bytes == 2000);
+  CHECK(config.durability == Durability::fsync);
+  CHECK(config.password_cost == "min");
+}
+
+TEST_CASE("absent keys take the header's defaults") {
+  const RealmConfig config = load_config_text("realm: {name: solo}\n");
+  const RealmConfig defaults;
+  CHECK(config.name == "solo");
+  CHECK(config.listen.host == defaults.listen.host);
+  CHECK(config.listen.port == defaults.listen.port);
+  CHECK(config.peer_listen.host == defaults.peer_listen.host);
+  CHECK(config.peer_listen.port == defaults.peer_listen.port);
+  CHECK(config.data_dir == defaults.data_dir);
+  CHECK(config.secret.empty());
+  CHECK(config.peers.empty());
+  CHECK(config.admins.empty());
+  CHECK(config.users.empty());
+  CHECK(config.limits.max_line_bytes == defaults.limits.max_line_bytes);
+  CHECK(config.limits.max_message_bytes == defaults.limits.max_message_bytes);
+  CHECK(config.limits.max_connections == defaults.limits.max_connections);
+  CHECK(config.limits.max_pending_replies_bytes == defaults.limits.max_pending_replies_bytes);
+  CHECK(config.limits.max_outbox_per_peer == defaults.limits.max_outbox_per_peer);
+  CHECK(config.limits.max_frame_bytes == defaults.limits.max_frame_bytes);
+  CHECK(config.durability == Durability::process);
+  CHECK(config.password_cost == "interactive");
+}
+
+TEST_CASE("empty sections are the same as absent ones") {
+  const RealmConfig config =
+      load_config_text("realm: {name: solo}\nfederation:\npeers:\nadmins: []\nusers:\nlimits:\n");
+  CHECK(config.peers.empty());
+  CHECK(config.admins.empty());
+  CHECK(config.users.empty());
+  CHECK(config.limits.max_line_bytes == 64 * 1024);
+}
+
+TEST_CASE("a relative data_dir is kept as written, relative to the working directory") {
+  CHECK(load_config_text("realm: {name: a, data_dir: run/data/a}").data_dir ==
+        std::filesystem::path("run/data/a"));
+}
+
+TEST_CASE("unknown keys are named with their full path") {
+  CHECK(error_of("realm: {name: a}\nlimit: {}\n") == "unknown key 'limit'");
+  CHECK(error_of("realm:\n  name: a\n  lisen: 127.0.0.1:1\n") == "unknown key 'realm.lisen'");
+  CHECK(error_of("realm: {name: a}\nlimits: {max_lines: 3}\n") == "unknown key 'limits.max_lines'");
+  CHECK(error_of("realm: {name: a}\nfederation: {secret: x, secert: y}\n") ==
+        "unknown key 'federation.secert'");
+  CHECK(error_of("realm: {name: a}\nfederation: {secret: x}\n"
+                 "peers:\n  - {name: b, address: h:1}\n  - {name: c, adress: h:2}\n") ==
+        "unknown key 'peers[1].adress'");
+  CHECK(error_of("realm: {name: a}\nusers:\n  - {username: u, password: p, nama: n, negara: "
+                 "x, email: e}\n") == "unknown key 'users[0].email'");
+}
+
+TEST_CASE("a repeated key is an error, not a silent override") {
+  CHECK(error_of("realm:\n  name: a\n  name: b\n") == "duplicate key 'realm.name'");
+}
+
+TEST_CASE("missing required keys are named") {
+  CHECK(error_of("") == "missing key 'realm.name'");
+  CHECK(error_of("durability: fsync\n") == "missing key 'realm.name'");
+  CHECK(error_of("realm: {listen: 127.0.0.1:1}\n") == "missing key 'realm.name'");
+  CHECK(error_of("realm: {name: a}\nfederation: {secret: x}\npeers: [{name: b}]\n") ==
+        "missing key 'peers[0].address'");
+  CHECK(error_of("realm: {name: a}\nusers: [{username: u, password: p, nama: n}]\n") ==
+        "missing key 'users[0].negara'");
+}
+
+TEST_CASE("sections of the wrong shape are named") {
+  CHECK(error_of("- realm\n") == "expected a mapping at the top level, got a list");
+  CHECK(error_of("realm: alpha\n") == "realm: expected a mapping, got a scalar");
+  CHECK(error_of("realm: {name: a}\npeers: {name: b}\n") ==
+        "peers: expected a list, got a mapping");
+  CHECK(error_of("realm: {name: [a]}\n") == "realm.name: expected a value, got a list");
+}
+
+TEST_CASE("bad names are named with the key and the value") {
+  CHECK(error_of("realm: {name: 'al pha'}\n") ==
+        "realm.name: expected 1-32 characters of A-Z a-z 0-9 _ . -, got 'al pha'");
+  CHECK(error_of("realm: {name: ''}\n") ==
+        "realm.name: expected 1-32 characters of A-Z a-z 0-9 _ . -, got ''");
+  CHECK(error_of("realm: {name: " + std::string(33, 'a') + "}\n") ==
+        "realm.name: expected 1-32 characters of A-Z a-z 0-9 _ . -, got '" + std::string(33, 'a') +
+            "'");
+  CHECK(error_of("realm: {name: " + std::string(32, 'a') + "}\n").empty());
+  CHECK(error_of("realm: {name: a}\nadmins: [ok, 'm@ssi']\n") ==
+        "admins[1]: expected 1-32 characters of A-Z a-z 0-9 _ . -, got 'm@ssi'");
+  CHECK(
+      error_of("realm: {name: a}\nfederation: {secret: x}\npeers: [{name: b/c, address: h:1}]\n") ==
+      "peers[0].name: expected 1-32 characters of A-Z a-z 0-9 _ . -, got 'b/c'");
+  CHECK(
+      error_of("realm: {name: a}\nusers: [{username: 'x y', password: p, nama: n, negara: i}]\n") ==
+      "users[0].username: expected 1-32 characters of A-Z a-z 0-9 _ . -, got 'x y'");
+}
+
+TEST_CASE("seed user words: 1-128 bytes without spaces; the password is never echoed") {
+  CHECK(error_of("realm: {name: a}\nusers: [{username: u, password: p, nama: 'Joko Widodo', "
+                 "negara: i}]\n") ==
+        "users[0].nama: expected 1-128 bytes without spaces, got 'Joko Widodo'");
+  CHECK(error_of("realm: {name: a}\nusers: [{username: u, password: p, nama: n, negara: " +
+                 std::string(129, 'x') + "}]\n") ==
+        "users[0].negara: expected 1-128 bytes without spaces, got '" + std::string(129, 'x') +
+            "'");
+  CHECK(error_of("realm: {name: a}\nusers: [{username: u, password: 'top secret', nama: n, "
+                 "negara: i}]\n") == "users[0].password: expected 1-128 bytes without spaces");
+  CHECK(error_of("realm: {name: a}\nusers: [{username: u, password: '', nama: n, negara: i}]\n") ==
+        "users[0].password: expected 1-128 bytes without spaces");
+}
+
+TEST_CASE("bad endpoints and ports are named with the key and the value") {
+  CHECK(error_of("realm: {name: a, listen: localhost}\n") ==
+        "realm.listen: expected HOST:PORT, got 'localhost'");
+  CHECK(error_of("realm: {name: a, listen: ':8889'}\n") ==
+        "realm.listen: expected HOST:PORT, got ':8889'");
+  CHECK(error_of("realm: {name: a, listen: '127.0.0.1:65536'}\n") ==
+        "realm.listen: expected a port 0-65535 in HOST:PORT, got '127.0.0.1:65536'");
+  CHECK(error_of("realm: {name: a, peer_listen: '127.0.0.1:-1'}\n") ==
+        "realm.peer_listen: expected a port 0-65535 in HOST:PORT, got '127.0.0.1:-1'");
+  CHECK(error_of("realm: {name: a, peer_listen: '127.0.0.1:'}\n") ==
+        "realm.peer_listen: expected a port 0-65535 in HOST:PORT, got '127.0.0.1:'");
+  CHECK(error_of("realm: {name: a, listen: '::1:8889'}\n") ==
+        "realm.listen: expected HOST:PORT with an IPv6 host in brackets, got '::1:8889'");
+  CHECK(error_of("realm: {name: a}\nfederation: {secret: x}\npeers: [{name: b, address: h:0}]\n") ==
+        "peers[0].address: expected a dialable port (1-65535), got 'h:0'");
+}
+
+TEST_CASE("parse_endpoint") {
+  const auto any_port = parse_endpoint("127.0.0.1:0", "k");
+  CHECK(any_port.host == "127.0.0.1");
+  CHECK(any_port.port == 0);
+  const auto top = parse_endpoint("example.org:65535", "k");
+  CHECK(top.host == "example.org");
+  CHECK(top.port == 65535);
+  const auto v6 = parse_endpoint("[::1]:8889", "k");
+  CHECK(v6.host == "::1");
+  CHECK(v6.port == 8889);
+  CHECK_THROWS_WITH_AS(parse_endpoint("127.0.0.1:80x", "the.key"),
+                       "the.key: expected a port 0-65535 in HOST:PORT, got '127.0.0.1:80x'",
+                       ConfigError);
+  CHECK_THROWS_WITH_AS(parse_endpoint("[]:1", "k"), "k: expected HOST:PORT, got '[]:1'",
+                       ConfigError);
+}
+
+TEST_CASE("bad limits, enums and booleans are named with the key and the value") {
+  CHECK(error_of("realm: {name: a}\nlimits: {max_connections: -5}\n") ==
+        "limits.max_connections: expected a positive integer, got '-5'");
+  CHECK(error_of("realm: {name: a}\nlimits: {max_line_bytes: 0}\n") ==
+        "limits.max_line_bytes: expected a positive integer, got '0'");
+  CHECK(error_of("realm: {name: a}\nlimits: {max_frame_bytes: 1.5}\n") ==
+        "limits.max_frame_bytes: expected a positive integer, got '1.5'");
+  CHECK(error_of("realm: {name: a}\nlimits: {max_outbox_per_peer: 99999999999999999999999}\n") ==
+        "limits.max_outbox_per_peer: expected a positive integer, got '99999999999999999999999'");
+  CHECK(error_of("realm: {name: a}\ndurability: always\n") ==
+        "durability: expected process or fsync, got 'always'");
+  CHECK(error_of("realm: {name: a}\npassword_cost: max\n") ==
+        "password_cost: expected interactive or min, got 'max'");
+  CHECK(error_of("realm: {name: a}\nfederation: {secret: x}\n"
+                 "peers: [{name: b, address: h:1, autoconnect: sometimes}]\n") ==
+        "peers[0].autoconnect: expected true or false, got 'sometimes'");
+}
+
+TEST_CASE("peers: unique, not the realm itself, and only with a secret") {
+  CHECK(error_of("realm: {name: a}\nfederation: {secret: x}\n"
+                 "peers: [{name: b, address: h:1}, {name: b, address: h:2}]\n") ==
+        "peers[1].name: duplicate peer 'b'");
+  CHECK(error_of("realm: {name: a}\nfederation: {secret: x}\npeers: [{name: a, address: h:1}]\n") ==
+        "peers[0].name: 'a' is this realm's own name");
+  CHECK(error_of("realm: {name: a}\npeers: [{name: b, address: h:1}]\n") ==
+        "federation.secret: required (non-empty) when peers are listed");
+  CHECK(
+      error_of("realm: {name: a}\nfederation: {secret: ''}\npeers: [{name: b, address: h:1}]\n") ==
+      "federation.secret: required (non-empty) when peers are listed");
+}
+
+TEST_CASE("duplicate users and admins are errors") {
+  CHECK(error_of("realm: {name: a}\nusers:\n  - {username: u, password: p, nama: n, negara: i}\n"
+                 "  - {username: u, password: q, nama: m, negara: j}\n") ==
+        "users[1].username: duplicate user 'u'");
+  CHECK(error_of("realm: {name: a}\nadmins: [m, m]\n") == "admins[1]: duplicate admin 'm'");
+}
+
+TEST_CASE("a YAML syntax error carries yaml-cpp's line and column") {
+  CHECK(error_of("realm:\n  name: a\n  listen: [127.0.0.1:1\n") ==
+        "YAML syntax error at line 4, column 1: end of sequence flow not found");
+  CHECK(error_of("realm: {name: a}\n  bad indent: x\n") ==
+        "YAML syntax error at line 2, column 3: end of map not found");
+}
+
+TEST_CASE("load_config_file prefixes its errors with the file") {
+  const TempFile bad_key("realm: {name: a, lisen: x}\n");
+  CHECK_THROWS_WITH_AS(load_config_file(bad_key.path),
+                       (bad_key.path.string() + ": unknown key 'realm.lisen'").c_str(),
+                       ConfigError);
+  const TempFile bad_syntax("realm: {name: a\n");
+  CHECK_THROWS_WITH_AS(load_config_file(bad_syntax.path),
+                       (bad_syntax.path.string() +
+                        ": YAML syntax error at line 2, column 1: end of map flow not found")
+                           .c_str(),
+                       ConfigError);
+  const auto missing = std::filesystem::path("/nonexistent/realm.yaml");
+  CHECK_THROWS_WITH_AS(load_config_file(missing),
+                       "/nonexistent/realm.yaml: cannot open the config file", ConfigError);
+}
+
+TEST_CASE("the shipped demo cluster and example configs load") {
+  const auto dir = source_dir() / "config";
+  const RealmConfig alpha = load_config_file(dir / "realm-alpha.yaml");
+  const RealmConfig beta = load_config_file(dir / "realm-beta.yaml");
+  const RealmConfig gamma = load_config_file(dir / "realm-gamma.yaml");
+  CHECK(load_config_file(dir / "realm.example.yaml").name == "example");
+
+  CHECK(alpha.name == "alpha");
+  CHECK(alpha.listen.port == 8889);
+  CHECK(alpha.peer_listen.port == 9889);
+  CHECK(alpha.data_dir == std::filesystem::path("run/data/alpha"));
+  CHECK(alpha.admins == std::vector<std::string>{"messi"});
+  REQUIRE(alpha.users.size() == 3);
+  CHECK(alpha.users[0].username == "messi");
+  CHECK(alpha.users[0].password == "surabaya");
+  REQUIRE(alpha.peers.size() == 2);
+  CHECK(alpha.peers[0].name == "beta");
+  CHECK(alpha.peers[0].autoconnect);
+  CHECK(alpha.peers[1].name == "gamma");
+  CHECK_FALSE(alpha.peers[1].autoconnect);
+
+  CHECK(beta.name == "beta");
+  CHECK(beta.listen.port == 8890);
+  CHECK(beta.peer_listen.port == 9890);
+  CHECK(beta.users.at(0).username == "jokowi");
+  CHECK(beta.users.at(0).password == "123");
+  CHECK(gamma.name == "gamma");
+  CHECK(gamma.listen.port == 8891);
+  CHECK(gamma.peer_listen.port == 9891);
+
+  // One cluster: one secret, and every peer address is that peer's peer_listen.
+  CHECK(alpha.secret == beta.secret);
+  CHECK(beta.secret == gamma.secret);
+  for (const RealmConfig* realm : {&alpha, &beta, &gamma}) {
+    CHECK(realm->password_cost == "interactive");
+    for (const auto& peer : realm->peers) {
+      const RealmConfig& target = peer.name == "alpha" ? alpha : peer.name == "beta" ? beta : gamma;
+      CHECK(peer.name == target.name);
+      CHECK(peer.address.port == target.peer_listen.port);
+      CHECK(peer.address.host == target.peer_listen.host);
+    }
+  }
+}
