@@ -25,7 +25,8 @@ struct ParsedLine {
 // Returns false for a line that is empty or only spaces (it gets no reply).
 bool parse_line(std::string_view line, ParsedLine& out);
 
-// True when `bytes` is well-formed UTF-8 (uses RapidJSON's validator).
+// True when `bytes` is well-formed UTF-8 without NUL bytes (uses RapidJSON's validator, which
+// rejects overlong forms, surrogates and truncated sequences).
 bool is_valid_utf8(std::string_view bytes);
 
 // True for the shape of a session token: a lowercase or uppercase 8-4-4-4-12 hex UUID.

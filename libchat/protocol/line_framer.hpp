@@ -7,21 +7,26 @@ namespace chat::protocol {
 
 // Splits a byte stream into lines ending in '\n' (a '\r' before the '\n' is dropped).
 // A line longer than the limit (not counting its terminator) makes the framer report
-// too_long once and stay in that state: the connection is to be closed after an error.
+// too_long and stay in that state: the connection is to be closed after an error. An unfinished
+// line is reported as soon as it passes the limit, so a caller that drains next() after each
+// feed() never buffers much more than one line plus one read.
 class LineFramer {
  public:
   enum class Status { line, need_more, too_long };
 
   explicit LineFramer(std::size_t max_line_bytes);
 
-  // Appends received bytes. Cheap: lines are cut lazily by next().
+  // Appends received bytes. Cheap: lines are cut lazily by next(). Ignored after too_long.
   void feed(std::string_view bytes);
   // Yields the next complete line into `line` (without terminator), or need_more / too_long.
   Status next(std::string& line);
-  // Bytes buffered but not yet returned as a line (a partial line).
+  // Bytes buffered but not yet returned as a line (a partial line); 0 after too_long.
   std::size_t pending_bytes() const { return buffer_.size() - consumed_; }
 
  private:
+  // Enters the too_long state and frees the buffer.
+  Status fail();
+
   std::size_t max_line_bytes_;
   std::string buffer_;
   std::size_t consumed_ = 0;  // bytes of buffer_ already returned

@@ -5,15 +5,16 @@
 #include <vector>
 
 // The only writer of client replies: compact JSON objects (no CR/LF inside). The wire
-// terminator "\r\n\r\n" is added by the connection, not here.
+// terminator "\r\n\r\n" is added by the connection, not here. Text arguments are expected to
+// be valid UTF-8 (lines are validated when parsed); control characters are escaped.
 namespace chat::protocol::reply {
 
 inline constexpr std::string_view terminator = "\r\n\r\n";
 
-std::string error(std::string_view message);          // {"status":"ERROR","message":M}
-std::string ok_message(std::string_view message);     // {"status":"OK","message":M}
-std::string ok_token(std::string_view token);         // auth: {"status":"OK","tokenid":T}
-std::string ok_registered(std::string_view token);    // register: message + tokenid
+std::string error(std::string_view message);        // {"status":"ERROR","message":M}
+std::string ok_message(std::string_view message);   // {"status":"OK","message":M}
+std::string ok_token(std::string_view token);       // auth: {"status":"OK","tokenid":T}
+std::string ok_registered(std::string_view token);  // register: message + tokenid
 
 // One MSG object of PROTOCOL.md §1.5.
 struct MessageView {
@@ -40,7 +41,8 @@ std::string ok_info(const UserInfo& info);
 
 // addrealm: {"status":"OK","message":"Realm added successfully","state":S}
 std::string ok_realm_added(std::string_view state);
-// A realm send waiting in the outbox: {"status":"OK","message":"Message queued for realm","queued":true}
+// A realm send waiting in the outbox:
+// {"status":"OK","message":"Message queued for realm","queued":true}
 std::string ok_queued();
 
 }  // namespace chat::protocol::reply

@@ -1,0 +1,154 @@
+#include "protocol/reply.hpp"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "protocol/messages.hpp"
+
+namespace chat::protocol::reply {
+namespace {
+
+constexpr std::string_view kOk = "OK";
+constexpr std::string_view kError = "ERROR";
+
+// One reply object, written compact. Strings go in with their lengths, so any byte is kept
+// and control characters (CR and LF among them) come out escaped.
+class ReplyWriter {
+ public:
+  explicit ReplyWriter(std::string_view status) : writer_(buffer_) {
+    writer_.StartObject();
+    field("status", status);
+  }
+
+  void key(std::string_view name) { writer_.Key(name.data(), size_of(name), true); }
+  void string(std::string_view value) { writer_.String(value.data(), size_of(value), true); }
+
+  void field(std::string_view name, std::string_view value) {
+    key(name);
+    string(value);
+  }
+  // Distinct names, not overloads: a string literal would silently pick a bool overload.
+  void flag(std::string_view name, bool value) {
+    key(name);
+    writer_.Bool(value);
+  }
+  void number(std::string_view name, std::uint64_t value) {
+    key(name);
+    writer_.Uint64(value);
+  }
+
+  void start_object() { writer_.StartObject(); }
+  void end_object() { writer_.EndObject(); }
+  void start_array() { writer_.StartArray(); }
+  void end_array() { writer_.EndArray(); }
+
+  std::string finish() {
+    writer_.EndObject();
+    return std::string(buffer_.GetString(), buffer_.GetSize());
+  }
+
+ private:
+  static rapidjson::SizeType size_of(std::string_view s) {
+    return static_cast<rapidjson::SizeType>(s.size());
+  }
+
+  rapidjson::StringBuffer buffer_;
+  rapidjson::Writer<rapidjson::StringBuffer> writer_;
+};
+
+void write_message(ReplyWriter& out, const MessageView& m) {
+  out.start_object();
+  out.number("id", m.id);
+  out.field("msg_from", m.from);
+  out.field("msg_to", m.to);
+  out.field("msg", m.text);
+  out.field("realm", m.realm);
+  out.field("time", m.time);
+  if (!m.group.empty()) out.field("group", m.group);
+  if (m.bounce) out.flag("bounce", true);
+  out.end_object();
+}
+
+// "messages":{SENDER:[MSG,...],...}
+void write_messages(ReplyWriter& out, const std::vector<SenderMessages>& by_sender) {
+  out.key("messages");
+  out.start_object();
+  for (const SenderMessages& sender : by_sender) {
+    out.key(sender.sender);
+    out.start_array();
+    for (const MessageView& m : sender.messages) write_message(out, m);
+    out.end_array();
+  }
+  out.end_object();
+}
+
+}  // namespace
+
+std::string error(std::string_view message) {
+  ReplyWriter out(kError);
+  out.field("message", message);
+  return out.finish();
+}
+
+std::string ok_message(std::string_view message) {
+  ReplyWriter out(kOk);
+  out.field("message", message);
+  return out.finish();
+}
+
+std::string ok_token(std::string_view token) {
+  ReplyWriter out(kOk);
+  out.field("tokenid", token);
+  return out.finish();
+}
+
+std::string ok_registered(std::string_view token) {
+  ReplyWriter out(kOk);
+  out.field("message", text::user_registered);
+  out.field("tokenid", token);
+  return out.finish();
+}
+
+std::string ok_inbox(const std::vector<SenderMessages>& by_sender) {
+  ReplyWriter out(kOk);
+  write_messages(out, by_sender);
+  return out.finish();
+}
+
+std::string ok_realm_inbox(std::string_view realm, const std::vector<SenderMessages>& by_sender,
+                           bool synced) {
+  ReplyWriter out(kOk);
+  out.field("realm", realm);
+  write_messages(out, by_sender);
+  out.flag("synced", synced);
+  return out.finish();
+}
+
+std::string ok_info(const UserInfo& info) {
+  ReplyWriter out(kOk);
+  out.key("data");
+  out.start_object();
+  out.field("username", info.username);
+  out.field("nama", info.nama);
+  out.field("negara", info.negara);
+  out.field("realm", info.realm);
+  out.flag("online", info.online);
+  out.end_object();
+  return out.finish();
+}
+
+std::string ok_realm_added(std::string_view state) {
+  ReplyWriter out(kOk);
+  out.field("message", text::realm_added);
+  out.field("state", state);
+  return out.finish();
+}
+
+std::string ok_queued() {
+  ReplyWriter out(kOk);
+  out.field("message", text::queued_for_realm);
+  out.flag("queued", true);
+  return out.finish();
+}
+
+}  // namespace chat::protocol::reply

@@ -1,0 +1,125 @@
+#include "protocol/reply.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/messages.hpp"
+
+namespace reply = chat::protocol::reply;
+namespace text = chat::protocol::text;
+
+namespace {
+
+// g++ 12 warns (-Wmissing-field-initializers) on designated initializers that leave members
+// out, so messages are built here and marked group/bounce afterwards.
+reply::MessageView message(std::uint64_t id, std::string_view from, std::string_view to,
+                           std::string_view msg, std::string_view realm, std::string_view time) {
+  reply::MessageView m;
+  m.id = id;
+  m.from = from;
+  m.to = to;
+  m.text = msg;
+  m.realm = realm;
+  m.time = time;
+  return m;
+}
+
+reply::MessageView in_group(reply::MessageView m, std::string_view group) {
+  m.group = group;
+  return m;
+}
+
+reply::MessageView bounced(reply::MessageView m) {
+  m.bounce = true;
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("reply: message replies") {
+  CHECK(reply::error(text::unknown_command) ==
+        R"({"status":"ERROR","message":"*Maaf, command tidak benar"})");
+  CHECK(reply::error(text::line_too_long) ==
+        R"({"status":"ERROR","message":"Request terlalu panjang"})");
+  CHECK(reply::ok_message(text::message_sent) == R"({"status":"OK","message":"Message sent"})");
+}
+
+TEST_CASE("reply: auth and register") {
+  const std::string_view token = "123e4567-e89b-12d3-a456-426614174000";
+  CHECK(reply::ok_token(token) ==
+        R"({"status":"OK","tokenid":"123e4567-e89b-12d3-a456-426614174000"})");
+  CHECK(
+      reply::ok_registered(token) ==
+      R"({"status":"OK","message":"User registered","tokenid":"123e4567-e89b-12d3-a456-426614174000"})");
+}
+
+TEST_CASE("reply: inbox, empty and with private, group and bounce messages") {
+  CHECK(reply::ok_inbox({}) == R"({"status":"OK","messages":{}})");
+
+  const std::vector<reply::SenderMessages> inbox = {
+      {"messi",
+       {message(7, "messi", "henderson", "hello there", "alpha", "2026-11-26T22:33:16Z"),
+        in_group(message(9, "messi", "henderson", "to the group", "alpha", "2026-11-26T22:34:00Z"),
+                 "kominfo")}},
+      {"lineker", {message(8, "lineker", "henderson", "x", "alpha", "2026-11-26T22:33:50Z")}}};
+  CHECK(
+      reply::ok_inbox(inbox) ==
+      R"({"status":"OK","messages":{"messi":[)"
+      R"({"id":7,"msg_from":"messi","msg_to":"henderson","msg":"hello there","realm":"alpha","time":"2026-11-26T22:33:16Z"},)"
+      R"({"id":9,"msg_from":"messi","msg_to":"henderson","msg":"to the group","realm":"alpha","time":"2026-11-26T22:34:00Z","group":"kominfo"}],)"
+      R"("lineker":[{"id":8,"msg_from":"lineker","msg_to":"henderson","msg":"x","realm":"alpha","time":"2026-11-26T22:33:50Z"}]}})");
+
+  const std::vector<reply::SenderMessages> from_beta = {
+      {"beta",
+       {bounced(in_group(message(18446744073709551615u, "beta", "messi", "User tidak ditemukan",
+                                 "beta", "2026-11-26T22:35:00Z"),
+                         "kominfo"))}}};
+  CHECK(
+      reply::ok_realm_inbox("beta", from_beta, false) ==
+      R"({"status":"OK","realm":"beta","messages":{"beta":[)"
+      R"({"id":18446744073709551615,"msg_from":"beta","msg_to":"messi","msg":"User tidak ditemukan","realm":"beta","time":"2026-11-26T22:35:00Z","group":"kominfo","bounce":true}]},"synced":false})");
+  CHECK(reply::ok_realm_inbox("gamma", {}, true) ==
+        R"({"status":"OK","realm":"gamma","messages":{},"synced":true})");
+}
+
+TEST_CASE("reply: info") {
+  reply::UserInfo info;
+  info.username = "messi";
+  info.nama = "Lionel_Messi";
+  info.negara = "Argentina";
+  info.realm = "alpha";
+  CHECK(
+      reply::ok_info(info) ==
+      R"({"status":"OK","data":{"username":"messi","nama":"Lionel_Messi","negara":"Argentina","realm":"alpha","online":false}})");
+  info.online = true;
+  CHECK(
+      reply::ok_info(info) ==
+      R"({"status":"OK","data":{"username":"messi","nama":"Lionel_Messi","negara":"Argentina","realm":"alpha","online":true}})");
+}
+
+TEST_CASE("reply: realms") {
+  CHECK(reply::ok_realm_added("connecting") ==
+        R"({"status":"OK","message":"Realm added successfully","state":"connecting"})");
+  CHECK(reply::ok_queued() ==
+        R"({"status":"OK","message":"Message queued for realm","queued":true})");
+}
+
+TEST_CASE("reply: control bytes, quotes and UTF-8 in text; never a raw CR or LF") {
+  using namespace std::string_view_literals;
+  const std::string out = reply::ok_message("a\r\nb\t\"q\"\\ \x01\0z \xC3\xA9"sv);
+  CHECK(out ==
+        "{\"status\":\"OK\",\"message\":\"a\\r\\nb\\t\\\"q\\\"\\\\ \\u0001\\u0000z \xC3\xA9\"}");
+  CHECK(out.find('\r') == std::string::npos);
+  CHECK(out.find('\n') == std::string::npos);
+
+  const std::vector<reply::SenderMessages> inbox = {
+      {"s\n", {message(1, "s\n", "t", "x\r\ny\n", "r", "t")}}};
+  const std::string listed = reply::ok_inbox(inbox);
+  CHECK(listed.find('\r') == std::string::npos);
+  CHECK(listed.find('\n') == std::string::npos);
+  CHECK(listed.find(R"("msg":"x\r\ny\n")") != std::string::npos);
+}
