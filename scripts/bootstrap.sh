@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages realmchat builds with (DESIGN.md §1, BUILD_NOTES.md).
+# Idempotent and fast: apt is only touched when a package is missing. The ASan+UBSan
+# build uses g++, so no clang is needed.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+packages=(
+  libasio-dev rapidjson-dev libyaml-cpp-dev doctest-dev libsqlite3-dev libsodium-dev
+  libssl-dev libcli11-dev libspdlog-dev libfmt-dev libreadline-dev
+  pkg-config ninja-build cmake g++
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  status="$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)"
+  [[ $status == "install ok installed" ]] || missing+=("$package")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+say "bootstrap: installing ${missing[*]}"
+# sudo drops the environment, so the frontend is passed through env.
+apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q)
+as_root "${apt[@]}" update
+# --no-install-recommends: otherwise libasio-dev pulls in all of Boost.
+as_root "${apt[@]}" install -y --no-install-recommends "${missing[@]}"

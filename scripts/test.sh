@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Builds and runs every test: the Release build (build/), then the ASan+UBSan build
+# (build-asan/). Exits non-zero if any build or test fails.
+#   scripts/test.sh          both
+#   scripts/test.sh --fast   Release only
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() { sed -n '2,5s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+
+sanitize=true
+for arg in "$@"; do
+  case $arg in
+    --fast) sanitize=false ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown option: $arg" ;;
+  esac
+done
+
+summary=()
+failed=false
+
+# Progress and the summary go to stdout with ctest's output, so a CI log reads in order.
+note() { printf '%s\n' "$*"; }
+
+# run_stage LABEL BUILD_DIR BUILD_OPTIONS...: builds, runs ctest with its output in full
+# (its closing "N% tests passed ..." line is what CI reads), and records the outcome.
+run_stage() {
+  local label=$1 dir=$2
+  shift 2
+  note "== $label: build"
+  if ! "$REALMCHAT_SCRIPTS/build.sh" "$@"; then
+    summary+=("$label: BUILD FAILED")
+    failed=true
+    return
+  fi
+  note "== $label: ctest"
+  local log="$dir/ctest.log"
+  if (cd "$dir" && ctest --output-on-failure --no-tests=error -j "$(build_jobs)" 2>&1) | tee "$log"; then
+    :
+  else
+    failed=true
+  fi
+  local result
+  result="$(grep -E 'tests passed|No tests were found' "$log" | tail -n 1 || true)"
+  summary+=("$label: ${result:-ctest did not finish}")
+}
+
+"$REALMCHAT_SCRIPTS/bootstrap.sh"
+
+run_stage release "$REALMCHAT_ROOT/build"
+
+if $sanitize && ! $failed; then
+  # Any leak or undefined behaviour fails the test binary that shows it.
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  run_stage asan+ubsan "$REALMCHAT_ROOT/build-asan" --sanitize
+elif $sanitize; then
+  summary+=("asan+ubsan: skipped (release failed)")
+fi
+
+note ""
+note "== summary"
+for line in "${summary[@]}"; do note "  $line"; done
+if $failed; then
+  note "test.sh: FAILED"
+  exit 1
+fi
+note "test.sh: all tests passed"
