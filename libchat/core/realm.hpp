@@ -1,8 +1,10 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,30 +18,43 @@ namespace chat::core {
 // Per-connection state. realmd owns one per client connection; the realm logic reads and
 // updates it (the session bound by auth/register, failed-auth counters).
 struct Connection {
-  std::uint64_t id = 0;     // unique per realmd process
-  std::string user;         // empty: no session bound to this connection
-  std::string token;        // the bound session's token
-  std::vector<std::chrono::steady_clock::time_point> failed_auths;  // within the window
-  PasswordJob::Kind pending_kind = PasswordJob::Kind::hash;  // internal: what resume() finishes
-  std::string pending_user;                                  // internal
-  std::vector<std::string> pending_fields;                   // internal
+  explicit Connection(std::uint64_t connection_id = 0) : id(connection_id) {}
+
+  std::uint64_t id = 0;  // unique per realmd process
+  std::string user;      // empty: no session bound to this connection
+  std::string token;     // the bound session's token
+
+  // Failed auths of this connection within the window, and its lockout.
+  std::deque<std::chrono::steady_clock::time_point> failed_auths;
+  std::chrono::steady_clock::time_point auth_locked_until{};
+
+  // An auth or register waiting for its PasswordJob; Realm::resume() finishes it.
+  struct PendingPassword {
+    enum class Kind { auth, register_user };
+    Kind kind = Kind::auth;
+    store::UserRecord user;  // auth: username only; register: every field but the hash
+  };
+  std::optional<PendingPassword> pending;
 };
 
 // The world outside the pure logic, injected so that tests control it.
 struct Environment {
-  std::function<std::string()> new_token;                     // random lowercase UUID
+  std::function<std::string()> new_token;                      // random lowercase UUID
   std::function<std::string()> now_utc;                        // "2026-11-26T22:33:16Z"
   std::function<std::chrono::steady_clock::time_point()> now;  // monotonic
 };
 
 struct RealmSettings {
-  std::string name;                 // this realm's name
+  std::string name;  // this realm's name
   protocol::Limits limits;
-  std::vector<std::string> admins;  // may use `addrealm NAME HOST PORT`
-  std::vector<std::string> configured_peers;  // peers named in the config (federation)
-  int max_failed_auths = 5;                    // per username and per connection ...
+  std::vector<std::string> admins;              // may use `addrealm NAME HOST PORT`
+  std::vector<std::string> configured_peers;    // peers named in the config (federation)
+  int max_failed_auths = 5;                     // per username and per connection ...
   std::chrono::seconds failed_auth_window{60};  // ... within this window ...
   std::chrono::seconds lockout{60};             // ... locks further attempts this long
+  // Text bytes one inbox reply carries at most (at least one message); the rest waits for
+  // the next inbox call, so a huge backlog never becomes one unbounded reply.
+  std::size_t max_inbox_reply_bytes = 1024 * 1024;
 };
 
 class RealmState;  // users, groups, inboxes, sessions (core/realm_state.hpp)

@@ -1,0 +1,140 @@
+// auth, register, logout, info; and the end of auth/register after password hashing.
+#include <algorithm>
+
+#include "core/commands/common.hpp"
+#include "core/commands/handlers.hpp"
+#include "core/realm.hpp"
+#include "core/realm_state.hpp"
+#include "protocol/messages.hpp"
+
+namespace chat::core::commands {
+
+namespace text = protocol::text;
+
+namespace {
+
+using Pending = Connection::PendingPassword;
+
+// Drops failures older than the window, then tells whether attempts are locked.
+bool locked(std::deque<Clock::time_point>& failures, Clock::time_point locked_until,
+            const RealmSettings& settings, Clock::time_point now) {
+  while (!failures.empty() && now - failures.front() >= settings.failed_auth_window)
+    failures.pop_front();
+  return now < locked_until;
+}
+
+void count_failure(std::deque<Clock::time_point>& failures, Clock::time_point& locked_until,
+                   const RealmSettings& settings, Clock::time_point now) {
+  failures.push_back(now);
+  if (failures.size() >= static_cast<std::size_t>(settings.max_failed_auths)) {
+    locked_until = now + settings.lockout;
+    failures.clear();
+  }
+}
+
+// Binds a new session for `user` to the connection, ending the one it had.
+std::string bind_session(Request& req, const std::string& user) {
+  Connection& conn = req.conn;
+  if (!conn.user.empty()) {
+    if (User* old = req.state.find_user(conn.user)) --old->open_connections;
+    req.state.end_session(conn.token);
+  }
+  std::string token = req.env.new_token();
+  req.state.add_session(token, user, req.env.now());
+  conn.user = user;
+  conn.token = token;
+  if (User* bound = req.state.find_user(user)) ++bound->open_connections;
+  return token;
+}
+
+void unbind_session(Request& req) {
+  Connection& conn = req.conn;
+  if (conn.user.empty()) return;
+  if (User* user = req.state.find_user(conn.user)) --user->open_connections;
+  conn.user.clear();
+  conn.token.clear();
+}
+
+}  // namespace
+
+void auth(Request& req) {
+  std::string_view username = req.params[0];
+  auto now = req.env.now();
+  Connection& conn = req.conn;
+  AuthFailures& per_user = req.state.auth_failures(username);
+  // Both limits apply: per username (guessing one account from many connections) and per
+  // connection (trying many accounts); neither locks out anyone else.
+  if (locked(conn.failed_auths, conn.auth_locked_until, req.settings, now) ||
+      locked(per_user.recent, per_user.locked_until, req.settings, now)) {
+    return reply_error(req, text::too_many_attempts);
+  }
+  const User* user = req.state.find_user(username);
+  if (user == nullptr) {
+    count_failure(conn.failed_auths, conn.auth_locked_until, req.settings, now);
+    return reply_error(req, text::user_missing);
+  }
+  Pending pending;
+  pending.kind = Pending::Kind::auth;
+  pending.user.username = username;
+  conn.pending = std::move(pending);
+  req.out.password = PasswordJob{PasswordJob::Kind::verify, std::string(req.params[1]),
+                                 user->record.password_hash};
+}
+
+void register_user(Request& req) {
+  if (req.state.find_user(req.params[0]) != nullptr) return reply_error(req, text::user_exists);
+  Pending pending;
+  pending.kind = Pending::Kind::register_user;
+  pending.user.username = req.params[0];
+  pending.user.nama = req.params[2];
+  pending.user.negara = req.params[3];
+  req.conn.pending = std::move(pending);
+  req.out.password = PasswordJob{PasswordJob::Kind::hash, std::string(req.params[1]), {}};
+}
+
+void finish_password(Request& req, const PasswordResult& result) {
+  if (!req.conn.pending) return reply_error(req, text::bad_parameter);
+  Pending pending = std::move(*req.conn.pending);
+  req.conn.pending.reset();
+  const std::string& username = pending.user.username;
+
+  if (pending.kind == Pending::Kind::auth) {
+    if (!result.ok) {
+      auto now = req.env.now();
+      count_failure(req.conn.failed_auths, req.conn.auth_locked_until, req.settings, now);
+      AuthFailures& per_user = req.state.auth_failures(username);
+      count_failure(per_user.recent, per_user.locked_until, req.settings, now);
+      return reply_error(req, text::wrong_password);
+    }
+    req.out.reply = protocol::reply::ok_token(bind_session(req, username));
+    return;
+  }
+
+  // register: another connection may have taken the name while this one was hashing.
+  if (req.state.find_user(username) != nullptr) return reply_error(req, text::user_exists);
+  if (!result.ok) return reply_error(req, text::store_failed);
+  pending.user.password_hash = result.hash;
+  req.out.mutations.emplace_back(store::PutUser{pending.user});
+  req.state.add_user(pending.user);
+  req.out.reply = protocol::reply::ok_registered(bind_session(req, username));
+}
+
+void logout(Request& req) {
+  if (!req.token.empty() && req.token != req.conn.token) {
+    req.state.end_session(req.token);  // token mode: that session, not this connection's
+  } else {
+    req.state.end_session(req.conn.token);
+    unbind_session(req);
+  }
+  reply_ok(req, text::logged_out);
+}
+
+void info(Request& req) {
+  const User* user = req.state.find_user(req.params[0]);
+  if (user == nullptr) return reply_error(req, text::user_not_found);
+  req.out.reply =
+      protocol::reply::ok_info({user->record.username, user->record.nama, user->record.negara,
+                                req.settings.name, user->open_connections > 0});
+}
+
+}  // namespace chat::core::commands

@@ -1,0 +1,39 @@
+#include "core/commands/common.hpp"
+
+#include <unordered_map>
+
+#include "core/realm.hpp"
+#include "core/realm_state.hpp"
+
+namespace chat::core::commands {
+
+void deliver(Request& req, std::string_view recipient, std::string_view group) {
+  store::MessageRecord message;
+  message.id = req.state.next_id();
+  message.recipient = recipient;
+  message.sender = req.user;
+  message.sender_realm = req.settings.name;
+  message.group = group;
+  message.text = req.text;
+  message.time = req.env.now_utc();
+  req.out.mutations.emplace_back(store::PutMessage{message});
+  req.out.delivered_to.emplace_back(recipient);
+  req.state.add_unread(std::move(message));
+}
+
+std::vector<protocol::reply::SenderMessages> take_unread(Request& req, std::string_view realm) {
+  std::vector<protocol::reply::SenderMessages> by_sender;
+  std::unordered_map<std::string_view, std::size_t> index;  // sender -> position in by_sender
+  auto messages = req.state.reserve_unread(req.user, realm, req.settings.max_inbox_reply_bytes);
+  for (const InboxMessage* message : messages) {
+    const store::MessageRecord& m = message->record;
+    auto [it, added] = index.try_emplace(m.sender, by_sender.size());
+    if (added) by_sender.push_back({m.sender, {}});
+    by_sender[it->second].messages.push_back(
+        {m.id, m.sender, m.recipient, m.text, m.sender_realm, m.time, m.group, m.bounce});
+    req.out.fetched_after_write.push_back(m.id);
+  }
+  return by_sender;
+}
+
+}  // namespace chat::core::commands

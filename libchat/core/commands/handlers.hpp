@@ -1,0 +1,31 @@
+#pragma once
+#include "core/command_table.hpp"
+
+// Handlers of the command table, one file per family (commands/*.cpp).
+namespace chat::core::commands {
+
+// account.cpp
+void auth(Request& req);
+void register_user(Request& req);
+void logout(Request& req);
+void info(Request& req);
+// groups.cpp
+void addgroup(Request& req);
+void joingroup(Request& req);
+// messaging.cpp
+void send(Request& req);
+void sendgroup(Request& req);
+// inbox.cpp
+void inbox(Request& req);
+// realms.cpp
+void addrealm(Request& req);
+void sendprivaterealm(Request& req);
+void sendgrouprealm(Request& req);
+void getrealminbox(Request& req);
+
+}  // namespace chat::core::commands
+
+namespace chat::core::commands {
+// account.cpp: finishes an auth/register after its password job (Realm::resume).
+void finish_password(Request& req, const PasswordResult& result);
+}  // namespace chat::core::commands

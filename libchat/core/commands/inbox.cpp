@@ -1,0 +1,12 @@
+// inbox: the unread messages sent from this realm.
+#include "core/commands/common.hpp"
+#include "core/commands/handlers.hpp"
+#include "core/realm.hpp"
+
+namespace chat::core::commands {
+
+void inbox(Request& req) {
+  req.out.reply = protocol::reply::ok_inbox(take_unread(req, req.settings.name));
+}
+
+}  // namespace chat::core::commands

@@ -1,0 +1,172 @@
+#include "core/realm.hpp"
+
+#include "core/command_table.hpp"
+#include "core/commands/handlers.hpp"
+#include "core/names.hpp"
+#include "core/realm_state.hpp"
+#include "protocol/command_parser.hpp"
+#include "protocol/messages.hpp"
+#include "protocol/reply.hpp"
+
+namespace chat::core {
+
+namespace text = protocol::text;
+
+namespace {
+
+bool is_valid_host(std::string_view host) {
+  // A DNS name or an IPv4/IPv6 literal: resolved later by realmd; here only its shape.
+  if (host.empty() || host.size() > 253) return false;
+  for (char c : host) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == ':' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool is_valid_port(std::string_view port) {
+  if (port.empty() || port.size() > 5) return false;
+  unsigned value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  return value >= 1 && value <= 65535;
+}
+
+bool is_valid_param(ParamKind kind, std::string_view value) {
+  switch (kind) {
+    case ParamKind::name:
+      return is_valid_name(value);
+    case ParamKind::field:
+      return is_valid_field(value);
+    case ParamKind::host:
+      return is_valid_host(value);
+    case ParamKind::port:
+      return is_valid_port(value);
+  }
+  return false;
+}
+
+Outcome error(std::string_view message) {
+  Outcome out;
+  out.reply = protocol::reply::error(message);
+  return out;
+}
+
+}  // namespace
+
+Realm::Realm(RealmSettings settings, Environment env)
+    : settings_(std::move(settings)),
+      env_(std::move(env)),
+      state_(std::make_unique<RealmState>()) {}
+
+Realm::~Realm() = default;
+
+void Realm::load(const store::Snapshot& snapshot) {
+  for (const auto& user : snapshot.users) state_->add_user(user);
+  for (const auto& group : snapshot.groups) {
+    state_->add_group(group.name);
+    for (const auto& member : group.members) state_->add_member(group.name, member);
+  }
+  for (const auto& message : snapshot.unread) state_->add_unread(message);
+  state_->set_last_id(snapshot.max_id);
+}
+
+// The order of checks is PROTOCOL.md §1.3's: unknown command, parameters, session, then
+// the command's own errors (in its handler).
+Outcome Realm::handle(Connection& conn, std::string_view line) {
+  protocol::ParsedLine parsed;
+  if (!protocol::parse_line(line, parsed)) return {};  // blank line: no reply
+
+  const CommandSpec* spec = find_command(parsed.verb);
+  if (spec == nullptr) return error(text::unknown_command);
+
+  // Token mode: a first parameter of token shape is always the session token.
+  std::size_t first = 0;
+  std::string_view token;
+  if (!parsed.params.empty() && protocol::looks_like_token(parsed.params[0].text)) {
+    token = parsed.params[0].text;
+    first = 1;
+  }
+  std::size_t given = parsed.params.size() - first;
+  std::size_t fixed = given;
+  std::string_view message_text;
+  if (spec->takes_text) {
+    // The fixed count is the only one the spec accepts; the text is the rest of the line.
+    fixed = 0;
+    while (!accepts_arity(*spec, fixed)) ++fixed;
+    if (given <= fixed) return error(text::bad_parameter);
+    message_text = parsed.rest_from(first + fixed);
+    if (message_text.size() > settings_.limits.max_message_bytes) return error(text::bad_parameter);
+  } else if (!accepts_arity(*spec, given)) {
+    return error(text::bad_parameter);
+  }
+
+  Outcome out;
+  Request req{*state_, settings_, env_, conn, token, {}, {}, message_text, out};
+  req.params.reserve(fixed);
+  for (std::size_t i = 0; i < fixed; ++i) {
+    std::string_view value = parsed.params[first + i].text;
+    if (!is_valid_param(spec->kinds[i], value)) return error(text::bad_parameter);
+    req.params.push_back(value);
+  }
+
+  if (spec->needs_session) {
+    if (!token.empty()) {
+      Session* session = state_->find_session(token);
+      if (session == nullptr) return error(text::no_session);
+      session->last_used = env_.now();
+      req.user = session->user;
+    } else if (conn.user.empty()) {
+      return error(text::no_session);
+    } else {
+      req.user = conn.user;
+    }
+  }
+
+  spec->handler(req);
+  return out;
+}
+
+Outcome Realm::resume(Connection& conn, const PasswordResult& result) {
+  Outcome out;
+  Request req{*state_, settings_, env_, conn, {}, {}, {}, {}, out};
+  commands::finish_password(req, result);
+  return out;
+}
+
+std::vector<store::Mutation> Realm::reply_written(const std::vector<std::uint64_t>& ids) {
+  std::vector<store::Mutation> mutations;
+  if (ids.empty()) return mutations;
+  state_->remove_fetched(ids);
+  mutations.emplace_back(store::MarkFetched{ids});
+  return mutations;
+}
+
+void Realm::reply_lost(const std::vector<std::uint64_t>& ids) {
+  state_->release(ids);
+}
+
+void Realm::disconnected(Connection& conn) {
+  // The session itself stays valid: course clients in token mode may reconnect with it.
+  if (!conn.user.empty()) {
+    if (User* user = state_->find_user(conn.user)) --user->open_connections;
+  }
+  conn.user.clear();
+  conn.token.clear();
+  conn.pending.reset();
+}
+
+std::optional<store::Mutation> Realm::seed_user(const store::UserRecord& user) {
+  if (state_->find_user(user.username) != nullptr) return std::nullopt;
+  state_->add_user(user);
+  return store::Mutation{store::PutUser{user}};
+}
+
+bool Realm::has_user(std::string_view username) const {
+  return state_->find_user(username) != nullptr;
+}
+
+}  // namespace chat::core

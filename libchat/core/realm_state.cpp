@@ -1,0 +1,134 @@
+#include "core/realm_state.hpp"
+
+#include <algorithm>
+
+namespace chat::core {
+
+const User* RealmState::find_user(std::string_view name) const {
+  auto it = users_.find(name);
+  return it == users_.end() ? nullptr : &it->second;
+}
+
+User* RealmState::find_user(std::string_view name) {
+  auto it = users_.find(name);
+  return it == users_.end() ? nullptr : &it->second;
+}
+
+void RealmState::add_user(store::UserRecord record) {
+  std::string name = record.username;
+  users_.emplace(std::move(name), User{std::move(record), 0});
+}
+
+const Group* RealmState::find_group(std::string_view name) const {
+  auto it = groups_.find(name);
+  return it == groups_.end() ? nullptr : &it->second;
+}
+
+void RealmState::add_group(std::string_view name) {
+  groups_.try_emplace(std::string(name));
+}
+
+void RealmState::add_member(std::string_view group, std::string_view user) {
+  auto it = groups_.find(group);
+  if (it == groups_.end()) return;
+  if (it->second.member_set.emplace(user).second) it->second.members.emplace_back(user);
+}
+
+void RealmState::add_unread(store::MessageRecord record) {
+  set_last_id(record.id);
+  auto& by_id = inboxes_[record.recipient].by_realm[record.sender_realm];
+  auto id = record.id;
+  by_id.emplace(id, InboxMessage{std::move(record), false});
+}
+
+std::vector<const InboxMessage*> RealmState::reserve_unread(std::string_view user,
+                                                            std::string_view realm,
+                                                            std::size_t max_bytes) {
+  std::vector<const InboxMessage*> out;
+  auto inbox = inboxes_.find(user);
+  if (inbox == inboxes_.end()) return out;
+  auto messages = inbox->second.by_realm.find(realm);
+  if (messages == inbox->second.by_realm.end()) return out;
+  std::size_t bytes = 0;
+  for (auto& [id, message] : messages->second) {
+    if (message.reserved) continue;
+    if (!out.empty() && bytes + message.record.text.size() > max_bytes) break;
+    bytes += message.record.text.size();
+    message.reserved = true;
+    reserved_.emplace(id, std::pair{std::string(user), std::string(realm)});
+    out.push_back(&message);
+  }
+  return out;
+}
+
+void RealmState::release(const std::vector<std::uint64_t>& ids) {
+  for (auto id : ids) {
+    auto it = reserved_.find(id);
+    if (it == reserved_.end()) continue;
+    auto& [user, realm] = it->second;
+    auto& by_id = inboxes_[user].by_realm[realm];
+    if (auto m = by_id.find(id); m != by_id.end()) m->second.reserved = false;
+    reserved_.erase(it);
+  }
+}
+
+void RealmState::remove_fetched(const std::vector<std::uint64_t>& ids) {
+  for (auto id : ids) {
+    auto it = reserved_.find(id);
+    if (it == reserved_.end()) continue;
+    auto& [user, realm] = it->second;
+    auto inbox = inboxes_.find(user);
+    if (inbox != inboxes_.end()) {
+      auto messages = inbox->second.by_realm.find(realm);
+      if (messages != inbox->second.by_realm.end()) {
+        messages->second.erase(id);
+        if (messages->second.empty()) inbox->second.by_realm.erase(messages);
+      }
+      if (inbox->second.by_realm.empty()) inboxes_.erase(inbox);
+    }
+    reserved_.erase(it);
+  }
+}
+
+std::size_t RealmState::unread_count(std::string_view user) const {
+  auto inbox = inboxes_.find(user);
+  if (inbox == inboxes_.end()) return 0;
+  std::size_t n = 0;
+  for (const auto& [realm, messages] : inbox->second.by_realm) n += messages.size();
+  return n;
+}
+
+void RealmState::add_session(const std::string& token, std::string user, Clock::time_point now) {
+  auto& tokens = sessions_by_user_[user];
+  if (tokens.size() >= max_sessions_per_user) {
+    sessions_.erase(tokens.front());
+    tokens.pop_front();
+  }
+  tokens.push_back(token);
+  sessions_.insert_or_assign(token, Session{std::move(user), now});
+}
+
+Session* RealmState::find_session(std::string_view token) {
+  auto it = sessions_.find(token);
+  return it == sessions_.end() ? nullptr : &it->second;
+}
+
+void RealmState::end_session(std::string_view token) {
+  auto it = sessions_.find(token);
+  if (it == sessions_.end()) return;
+  auto tokens = sessions_by_user_.find(it->second.user);
+  if (tokens != sessions_by_user_.end()) {
+    std::erase(tokens->second, token);
+    if (tokens->second.empty()) sessions_by_user_.erase(tokens);
+  }
+  sessions_.erase(it);
+}
+
+AuthFailures& RealmState::auth_failures(std::string_view username) {
+  auto it = auth_failures_.find(username);
+  if (it == auth_failures_.end())
+    it = auth_failures_.emplace(std::string(username), AuthFailures{}).first;
+  return it->second;
+}
+
+}  // namespace chat::core

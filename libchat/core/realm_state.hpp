@@ -1,0 +1,110 @@
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "store/records.hpp"
+
+// The realm's data in memory: users, groups, unread inboxes, sessions. Pure data with small
+// invariant-keeping operations; no I/O. The store holds the durable copy (DESIGN.md §4).
+namespace chat::core {
+
+using Clock = std::chrono::steady_clock;
+
+// Transparent hashing so lookups by string_view do not allocate.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+
+struct User {
+  store::UserRecord record;
+  int open_connections = 0;  // connections with a session of this user bound: "online"
+};
+
+struct Group {
+  std::vector<std::string> members;  // join order
+  StringSet member_set;
+};
+
+struct InboxMessage {
+  store::MessageRecord record;
+  bool reserved = false;  // in a reply that is not yet written (see Realm::reply_written)
+};
+
+// A user's unread messages, by the realm they came from, each ordered by id (oldest first).
+struct Inbox {
+  StringMap<std::map<std::uint64_t, InboxMessage>> by_realm;
+};
+
+struct Session {
+  std::string user;
+  Clock::time_point last_used;
+};
+
+// Failed-auth bookkeeping for one username (per-connection counters live on the Connection).
+struct AuthFailures {
+  std::deque<Clock::time_point> recent;
+  Clock::time_point locked_until{};
+};
+
+class RealmState {
+ public:
+  // --- users ---
+  const User* find_user(std::string_view name) const;
+  User* find_user(std::string_view name);
+  void add_user(store::UserRecord record);
+  std::size_t user_count() const { return users_.size(); }
+
+  // --- groups ---
+  const Group* find_group(std::string_view name) const;
+  void add_group(std::string_view name);
+  void add_member(std::string_view group, std::string_view user);  // group must exist
+
+  // --- messages ---
+  std::uint64_t next_id() { return ++last_id_; }
+  void set_last_id(std::uint64_t id) { last_id_ = std::max(last_id_, id); }
+  void add_unread(store::MessageRecord record);
+  // Unread, unreserved messages of `user` that came from `realm`, oldest first; at most
+  // `max_bytes` of text (but at least one message). Reserves what it returns.
+  std::vector<const InboxMessage*> reserve_unread(std::string_view user, std::string_view realm,
+                                                  std::size_t max_bytes);
+  void release(const std::vector<std::uint64_t>& ids);         // reply lost: fetchable again
+  void remove_fetched(const std::vector<std::uint64_t>& ids);  // reply written
+  std::size_t unread_count(std::string_view user) const;
+
+  // --- sessions (memory only; a restart ends them) ---
+  void add_session(const std::string& token, std::string user, Clock::time_point now);
+  Session* find_session(std::string_view token);
+  void end_session(std::string_view token);
+
+  // --- failed auths per username ---
+  AuthFailures& auth_failures(std::string_view username);
+
+ private:
+  StringMap<User> users_;
+  StringMap<Group> groups_;
+  StringMap<Inbox> inboxes_;
+  std::unordered_map<std::uint64_t, std::pair<std::string, std::string>>
+      reserved_;  // id -> (user, realm)
+  StringMap<Session> sessions_;
+  StringMap<std::deque<std::string>> sessions_by_user_;  // oldest first, for the per-user cap
+  StringMap<AuthFailures> auth_failures_;
+  std::uint64_t last_id_ = 0;
+};
+
+// Sessions a user may hold at once; the oldest is ended when a new one passes the cap
+// (every connection that logs in makes one; token-mode clients may reconnect often).
+inline constexpr std::size_t max_sessions_per_user = 32;
+
+}  // namespace chat::core

@@ -1,0 +1,314 @@
+// Every command of PROTOCOL.md §1.5 (1-13 as they stand before federation) against the pure
+// realm logic: exact replies, errors and the order of checks. No I/O: password jobs are run
+// inline with a fake hash, the clock is the test's.
+#include "core/realm.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <string>
+#include <variant>
+
+#include "core/realm_state.hpp"
+
+using namespace chat;
+using core::Connection;
+
+namespace {
+
+class Harness {
+ public:
+  Harness() : realm_(settings(), environment()) {}
+
+  static core::RealmSettings settings() {
+    core::RealmSettings s;
+    s.name = "alpha";
+    s.admins = {"messi"};
+    s.limits.max_message_bytes = 64;
+    return s;
+  }
+
+  core::Environment environment() {
+    core::Environment env;
+    env.new_token = [this] {
+      char buf[37];
+      std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012d", ++tokens_);
+      return std::string(buf);
+    };
+    env.now_utc = [] { return std::string("2026-11-26T22:33:16Z"); };
+    env.now = [this] { return now_; };
+    return env;
+  }
+
+  // Handles a line as realmd would: the password job inline, mutations "committed", the
+  // reply written (or lost, when `deliver` is false).
+  std::string run(Connection& conn, std::string_view line, bool deliver = true) {
+    core::Outcome out = realm_.handle(conn, line);
+    commit(out);
+    if (out.password) {
+      const core::PasswordJob& job = *out.password;
+      core::PasswordResult result;
+      if (job.kind == core::PasswordJob::Kind::hash) {
+        result = {true, "fake$" + job.password};
+      } else {
+        result.ok = job.hash == "fake$" + job.password;
+      }
+      out = realm_.resume(conn, result);
+      commit(out);
+    }
+    if (deliver) {
+      for (auto& m : realm_.reply_written(out.fetched_after_write)) committed.push_back(m);
+    } else {
+      realm_.reply_lost(out.fetched_after_write);
+    }
+    return out.reply;
+  }
+
+  void advance(std::chrono::seconds s) { now_ += s; }
+  core::Realm& realm() { return realm_; }
+
+  std::vector<store::Mutation> committed;
+
+ private:
+  void commit(core::Outcome& out) {
+    for (auto& m : out.mutations) committed.push_back(m);
+  }
+  int tokens_ = 0;
+  core::Clock::time_point now_{};
+  core::Realm realm_;
+};
+
+std::string error(std::string_view message) {
+  return std::string(R"({"status":"ERROR","message":")") + std::string(message) + "\"}";
+}
+std::string ok(std::string_view message) {
+  return std::string(R"({"status":"OK","message":")") + std::string(message) + "\"}";
+}
+std::string token(int n) {
+  char buf[37];
+  std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012d", n);
+  return buf;
+}
+
+// A realm with messi (admin), henderson and lineker registered; each on its own connection.
+struct World {
+  Harness h;
+  Connection messi{1}, henderson{2}, lineker{3}, anon{4};
+  World() {
+    h.run(messi, "register messi surabaya Lionel_Messi Argentina");
+    h.run(henderson, "register henderson surabaya Jordan_Henderson Inggris");
+    h.run(lineker, "register lineker surabaya Gary_Lineker Inggris");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("register: the seed's example, then auth with the password") {
+  Harness h;
+  Connection c{1};
+  CHECK(h.run(c, "register jokowi 123 joko_widodo indonesia") ==
+        R"({"status":"OK","message":"User registered","tokenid":")" + token(1) + "\"}");
+  CHECK(c.user == "jokowi");
+  // The store receives the hash, never the password.
+  REQUIRE(h.committed.size() == 1);
+  const auto& put = std::get<store::PutUser>(h.committed[0]);
+  CHECK(put.user.password_hash == "fake$123");
+  CHECK(put.user.nama == "joko_widodo");
+  Connection other{2};
+  CHECK(h.run(other, "register jokowi 456 x y") == error("User sudah ada"));
+  CHECK(h.run(other, "auth jokowi 123") == R"({"status":"OK","tokenid":")" + token(2) + "\"}");
+  CHECK(h.run(other, "auth jokowi 999") == error("Password Salah"));
+  CHECK(h.run(other, "auth nobody 999") == error("User Tidak Ada"));
+}
+
+TEST_CASE("order of checks: unknown command, parameters, session, then the command's own") {
+  World w;
+  CHECK(w.h.run(w.anon, "frobnicate") == error("*Maaf, command tidak benar"));
+  CHECK(w.h.run(w.anon, "frobnicate a b c") == error("*Maaf, command tidak benar"));
+  CHECK(w.h.run(w.anon, "send") == error("Parameter salah / tidak ada"));
+  CHECK(w.h.run(w.anon, "send henderson") == error("Parameter salah / tidak ada"));
+  CHECK(w.h.run(w.anon, "send nobody hello") == error("Session tidak ditemukan"));
+  CHECK(w.h.run(w.anon, "inbox") == error("Session tidak ditemukan"));
+  CHECK(w.h.run(w.messi, "send nobody hello") == error("User tidak ditemukan"));
+}
+
+TEST_CASE("parameters: names, fields, surplus and missing ones") {
+  World w;
+  CHECK(w.h.run(w.anon, "auth messi") == error("Parameter salah / tidak ada"));
+  CHECK(w.h.run(w.anon, "auth messi surabaya extra") == error("Parameter salah / tidak ada"));
+  CHECK(w.h.run(w.anon, "register a/b p n c") == error("Parameter salah / tidak ada"));
+  CHECK(w.h.run(w.anon, "register " + std::string(33, 'u') + " p n c") ==
+        error("Parameter salah / tidak ada"));
+  CHECK(w.h.run(w.anon, "register u " + std::string(129, 'p') + " n c") ==
+        error("Parameter salah / tidak ada"));
+  CHECK(w.h.run(w.messi, "inbox now") == error("Parameter salah / tidak ada"));
+  CHECK(w.h.run(w.messi, "logout now") == error("Parameter salah / tidak ada"));
+  CHECK(w.h.run(w.messi, "addgroup bad/name") == error("Parameter salah / tidak ada"));
+  CHECK(w.h.run(w.messi, "info") == error("Parameter salah / tidak ada"));
+  CHECK(w.h.run(w.messi, "addrealm beta host") == error("Parameter salah / tidak ada"));
+  CHECK(w.h.run(w.messi, "addrealm beta host 70000") == error("Parameter salah / tidak ada"));
+  CHECK(w.h.run(w.messi, "addrealm beta host 0") == error("Parameter salah / tidak ada"));
+  // Message text over the limit (64 bytes in this harness).
+  CHECK(w.h.run(w.messi, "send henderson " + std::string(65, 'x')) ==
+        error("Parameter salah / tidak ada"));
+  CHECK(w.h.run(w.messi, "send henderson " + std::string(64, 'x')) == ok("Message sent"));
+}
+
+TEST_CASE("blank lines get no reply; the command word is case-insensitive") {
+  World w;
+  core::Outcome out = w.h.realm().handle(w.messi, "");
+  CHECK_FALSE(out.has_reply());
+  CHECK_FALSE(out.password.has_value());
+  out = w.h.realm().handle(w.messi, "     ");
+  CHECK_FALSE(out.has_reply());
+  CHECK(w.h.run(w.messi, "SEND henderson hi") == ok("Message sent"));
+  CHECK(w.h.run(w.messi, "SeNdGrOuP nogroup hi") == error("Group tidak ditemukan"));
+  // Parameters are case-sensitive.
+  CHECK(w.h.run(w.messi, "send Henderson hi") == error("User tidak ditemukan"));
+}
+
+TEST_CASE("send and inbox: text rules, grouping by sender, fetched once delivered") {
+  World w;
+  CHECK(w.h.run(w.messi, "send henderson   hello   there  \t ") == ok("Message sent"));
+  CHECK(w.h.run(w.lineker, "send henderson hi") == ok("Message sent"));
+  CHECK(w.h.run(w.messi, "send henderson second") == ok("Message sent"));
+  std::string expected =
+      R"({"status":"OK","messages":{"messi":[)"
+      R"({"id":1,"msg_from":"messi","msg_to":"henderson","msg":"hello   there","realm":"alpha","time":"2026-11-26T22:33:16Z"},)"
+      R"({"id":3,"msg_from":"messi","msg_to":"henderson","msg":"second","realm":"alpha","time":"2026-11-26T22:33:16Z"}],)"
+      R"("lineker":[{"id":2,"msg_from":"lineker","msg_to":"henderson","msg":"hi","realm":"alpha","time":"2026-11-26T22:33:16Z"}]}})";
+  // A reply lost to a dropped connection is returned again ...
+  CHECK(w.h.run(w.henderson, "inbox", /*deliver=*/false) == expected);
+  CHECK(w.h.run(w.henderson, "inbox") == expected);
+  // ... and nothing is returned twice after a reply was delivered.
+  CHECK(w.h.run(w.henderson, "inbox") == R"({"status":"OK","messages":{}})");
+  CHECK(std::holds_alternative<store::MarkFetched>(w.h.committed.back()));
+}
+
+TEST_CASE("inbox: messages reserved by an unwritten reply are not handed out twice") {
+  World w;
+  w.h.run(w.messi, "send henderson one");
+  Connection second{9};
+  w.h.run(second, "auth henderson surabaya");
+  core::Outcome first = w.h.realm().handle(w.henderson, "inbox");
+  CHECK(first.fetched_after_write.size() == 1);
+  // A second connection of the same user asks while the first reply is still unwritten.
+  CHECK(w.h.run(second, "inbox") == R"({"status":"OK","messages":{}})");
+  w.h.realm().reply_lost(first.fetched_after_write);
+  CHECK(w.h.run(second, "inbox").find("\"one\"") != std::string::npos);
+}
+
+TEST_CASE("groups: addgroup, joingroup, sendgroup reach every member but the sender") {
+  World w;
+  CHECK(w.h.run(w.messi, "addgroup kominfo") == ok("Add group successful"));
+  CHECK(w.h.run(w.henderson, "addgroup kominfo") == error("Group sudah ada"));
+  CHECK(w.h.run(w.messi, "joingroup kominfo") == error("User sudah dalam group"));
+  CHECK(w.h.run(w.henderson, "joingroup nogroup") == error("Group tidak ditemukan"));
+  CHECK(w.h.run(w.lineker, "sendgroup kominfo hi") == error("User bukan anggota group"));
+  CHECK(w.h.run(w.henderson, "joingroup kominfo") == ok("Join group successful"));
+  CHECK(w.h.run(w.henderson, "sendgroup kominfo halo semua") == ok("Message sent to group"));
+  CHECK(
+      w.h.run(w.messi, "inbox")
+          .find(
+              R"("msg_from":"henderson","msg_to":"messi","msg":"halo semua","realm":"alpha","time":"2026-11-26T22:33:16Z","group":"kominfo"})") !=
+      std::string::npos);
+  CHECK(w.h.run(w.henderson, "inbox") == R"({"status":"OK","messages":{}})");
+  CHECK(w.h.run(w.lineker, "inbox") == R"({"status":"OK","messages":{}})");
+}
+
+TEST_CASE("info: the user's data, online state, never the password") {
+  World w;
+  CHECK(
+      w.h.run(w.messi, "info henderson") ==
+      R"({"status":"OK","data":{"username":"henderson","nama":"Jordan_Henderson","negara":"Inggris","realm":"alpha","online":true}})");
+  w.h.run(w.henderson, "logout");
+  CHECK(w.h.run(w.messi, "info henderson").find(R"("online":false)") != std::string::npos);
+  CHECK(w.h.run(w.messi, "info nobody") == error("User tidak ditemukan"));
+  w.h.realm().disconnected(w.messi);
+  CHECK(w.h.run(w.lineker, "info messi").find(R"("online":false)") != std::string::npos);
+}
+
+TEST_CASE("logout ends the session at once") {
+  World w;
+  CHECK(w.h.run(w.messi, "logout") == ok("Logout successful"));
+  CHECK(w.h.run(w.messi, "inbox") == error("Session tidak ditemukan"));
+  CHECK(w.h.run(w.messi, "logout") == error("Session tidak ditemukan"));
+}
+
+TEST_CASE("token mode: the token as first parameter, from any connection") {
+  World w;
+  std::string t = token(1);  // messi's, from World's first register
+  Connection course{42};
+  CHECK(w.h.run(course, "send " + t + " henderson hello  ") == ok("Message sent"));
+  CHECK(w.h.run(course, "inbox " + t) == R"({"status":"OK","messages":{}})");
+  CHECK(w.h.run(course, "send 11111111-2222-4333-8444-555555555555 henderson hello") ==
+        error("Session tidak ditemukan"));
+  CHECK(w.h.run(course, "inbox " + t + " extra") == error("Parameter salah / tidak ada"));
+  // Logging out by token ends that session only.
+  CHECK(w.h.run(course, "logout " + t) == ok("Logout successful"));
+  CHECK(w.h.run(course, "inbox " + t) == error("Session tidak ditemukan"));
+  CHECK(w.h.run(w.henderson, "inbox").find("hello") != std::string::npos);
+}
+
+TEST_CASE("auth: 5 failures in 60 s lock that username and that connection for 60 s") {
+  World w;
+  Connection attacker{50};
+  for (int i = 0; i < 5; ++i)
+    CHECK(w.h.run(attacker, "auth messi wrong") == error("Password Salah"));
+  CHECK(w.h.run(attacker, "auth messi surabaya") ==
+        error("Terlalu banyak percobaan, coba lagi nanti"));
+  Connection honest{51};
+  CHECK(w.h.run(honest, "auth messi surabaya") ==
+        error("Terlalu banyak percobaan, coba lagi nanti"));
+  // Other users are not locked out.
+  CHECK(w.h.run(honest, "auth henderson surabaya").find(R"("status":"OK")") != std::string::npos);
+  w.h.advance(std::chrono::seconds(61));
+  CHECK(w.h.run(honest, "auth messi surabaya").find(R"("status":"OK")") != std::string::npos);
+}
+
+TEST_CASE("auth: one connection probing many usernames is locked, not the users") {
+  World w;
+  Connection prober{60};
+  for (int i = 0; i < 5; ++i) {
+    CHECK(w.h.run(prober, "auth ghost" + std::to_string(i) + " x") == error("User Tidak Ada"));
+  }
+  CHECK(w.h.run(prober, "auth messi surabaya") ==
+        error("Terlalu banyak percobaan, coba lagi nanti"));
+  Connection other{61};
+  CHECK(w.h.run(other, "auth messi surabaya").find(R"("status":"OK")") != std::string::npos);
+}
+
+TEST_CASE("realm commands before federation: own realm works, others are not peers") {
+  World w;
+  CHECK(w.h.run(w.henderson, "addrealm beta 127.0.0.1 9890") == error("Akses ditolak"));
+  CHECK(w.h.run(w.messi, "addrealm alpha") == error("Realm sudah ada"));
+  CHECK(w.h.run(w.messi, "addrealm beta") == error("Realm tidak ditemukan"));
+  CHECK(w.h.run(w.messi, "sendprivaterealm beta jokowi hi") == error("Realm/User tidak ditemukan"));
+  CHECK(w.h.run(w.messi, "sendprivaterealm alpha nobody hi") ==
+        error("Realm/User tidak ditemukan"));
+  CHECK(w.h.run(w.messi, "sendprivaterealm alpha henderson hi  there") ==
+        ok("Message sent to user in realm"));
+  CHECK(w.h.run(w.messi, "sendgrouprealm beta kominfo hi") == error("Realm/Group tidak ditemukan"));
+  CHECK(w.h.run(w.messi, "getrealminbox beta") == error("Realm tidak ditemukan"));
+  CHECK(
+      w.h.run(w.henderson, "getrealminbox alpha") ==
+      R"({"status":"OK","realm":"alpha","messages":{"messi":[{"id":1,"msg_from":"messi","msg_to":"henderson","msg":"hi  there","realm":"alpha","time":"2026-11-26T22:33:16Z"}]},"synced":true})");
+}
+
+TEST_CASE("load restores users, groups and unread messages; ids continue") {
+  store::Snapshot snap;
+  snap.users.push_back({"messi", "fake$surabaya", "Lionel_Messi", "Argentina"});
+  snap.users.push_back({"henderson", "fake$surabaya", "Jordan_Henderson", "Inggris"});
+  snap.groups.push_back({"kominfo", {"messi", "henderson"}});
+  snap.unread.push_back(
+      {7, "henderson", "messi", "alpha", "", "old", "2026-11-26T22:00:00Z", false});
+  snap.max_id = 9;
+  Harness h;
+  h.realm().load(snap);
+  Connection c{1};
+  CHECK(h.run(c, "auth henderson surabaya").find(R"("status":"OK")") != std::string::npos);
+  CHECK(h.run(c, "joingroup kominfo") == error("User sudah dalam group"));
+  CHECK(h.run(c, "send messi new") == ok("Message sent"));
+  CHECK(std::get<store::PutMessage>(h.committed.back()).message.id == 10);
+  CHECK(h.run(c, "inbox").find(R"("id":7,"msg_from":"messi")") != std::string::npos);
+}
