@@ -1,0 +1,262 @@
+#include "federation/frames.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <type_traits>
+#include <utility>
+
+#include "core/names.hpp"
+#include "protocol/command_parser.hpp"
+
+namespace chat::federation {
+namespace {
+
+constexpr std::size_t hex_token_chars = 64;  // nonce and mac: 32 bytes as hex
+constexpr std::size_t max_time_chars = 64;
+
+constexpr std::string_view kind_name(MsgKind kind) {
+  return kind == MsgKind::user ? "private" : "group";
+}
+
+bool is_hex_digit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+bool is_printable_ascii(char c) {
+  return c >= 0x20 && c <= 0x7e;
+}
+
+// Reads typed fields of one frame object. The first problem found is kept as the error;
+// after it every read returns an empty value, so a frame is built in one expression and
+// checked once.
+class FieldReader {
+ public:
+  FieldReader(const rapidjson::Value& object, std::size_t max_text_bytes)
+      : object_(object), max_text_bytes_(max_text_bytes) {}
+
+  const std::string& error() const { return error_; }
+
+  std::uint64_t uint64(const char* key) {
+    const rapidjson::Value* value = typed(key, &rapidjson::Value::IsUint64, "an unsigned integer");
+    return value != nullptr ? value->GetUint64() : 0;
+  }
+
+  std::uint32_t uint32(const char* key) {
+    const rapidjson::Value* value = typed(key, &rapidjson::Value::IsUint, "an unsigned integer");
+    return value != nullptr ? value->GetUint() : 0;
+  }
+
+  bool boolean(const char* key) {
+    const rapidjson::Value* value = typed(key, &rapidjson::Value::IsBool, "a boolean");
+    return value != nullptr && value->GetBool();
+  }
+
+  std::string string(const char* key) {
+    const rapidjson::Value* value = typed(key, &rapidjson::Value::IsString, "a string");
+    // Length-aware: a "\u0000" escape puts a NUL inside the string.
+    return value != nullptr ? std::string(value->GetString(), value->GetStringLength())
+                            : std::string{};
+  }
+
+  std::string name(const char* key) {
+    std::string value = string(key);
+    const bool valid = core::is_valid_name(value);
+    return require(key, std::move(value), valid, "a valid name");
+  }
+
+  std::string hex_token(const char* key) {
+    std::string value = string(key);
+    const bool valid =
+        value.size() == hex_token_chars && std::all_of(value.begin(), value.end(), is_hex_digit);
+    return require(key, std::move(value), valid, "64 hex digits");
+  }
+
+  std::string text(const char* key) {
+    std::string value = string(key);
+    // Checked after unescaping: RapidJSON turns a lone "\udc00" into bytes that are not UTF-8.
+    const bool utf8 = protocol::is_valid_utf8(value);
+    value = require(key, std::move(value), utf8, "valid UTF-8");
+    if (error_.empty() && value.size() > max_text_bytes_) {
+      error_ = "field \"" + std::string(key) + "\" is longer than " +
+               std::to_string(max_text_bytes_) + " bytes";
+      return {};
+    }
+    return value;
+  }
+
+  // Absent is fine; present must be a valid text.
+  std::optional<std::string> optional_text(const char* key) {
+    if (!error_.empty() || object_.FindMember(key) == object_.MemberEnd()) return std::nullopt;
+    return text(key);
+  }
+
+  std::string time(const char* key) {
+    std::string value = string(key);
+    const bool valid = !value.empty() && value.size() <= max_time_chars &&
+                       std::all_of(value.begin(), value.end(), is_printable_ascii);
+    return require(key, std::move(value), valid, "a timestamp");
+  }
+
+  MsgKind kind(const char* key) {
+    const std::string value = string(key);
+    if (value == kind_name(MsgKind::group)) return MsgKind::group;
+    require(key, value, value == kind_name(MsgKind::user), "\"private\" or \"group\"");
+    return MsgKind::user;
+  }
+
+ private:
+  // The member `key` if present and of the type `is_type` checks; otherwise records an error.
+  const rapidjson::Value* typed(const char* key, bool (rapidjson::Value::*is_type)() const,
+                                std::string_view type_desc) {
+    if (!error_.empty()) return nullptr;
+    const auto member = object_.FindMember(key);
+    if (member == object_.MemberEnd()) {
+      error_ = "missing field \"" + std::string(key) + "\"";
+      return nullptr;
+    }
+    if (!(member->value.*is_type)()) {
+      fail(key, type_desc);
+      return nullptr;
+    }
+    return &member->value;
+  }
+
+  // `value` when `valid`; otherwise records "field is not <desc>" and returns empty.
+  std::string require(const char* key, std::string value, bool valid, std::string_view desc) {
+    if (!error_.empty()) return {};
+    if (!valid) {
+      fail(key, desc);
+      return {};
+    }
+    return value;
+  }
+
+  void fail(const char* key, std::string_view desc) {
+    error_ = "field \"" + std::string(key) + "\" is not " + std::string(desc);
+  }
+
+  const rapidjson::Value& object_;
+  std::size_t max_text_bytes_;
+  std::string error_;
+};
+
+std::optional<Frame> read_frame(std::string_view type, FieldReader& f) {
+  // Designated initializers evaluate in order, so the first bad field is the one reported.
+  if (type == Hello::type) {
+    return Hello{.v = f.uint32("v"), .realm = f.name("realm"), .nonce = f.hex_token("nonce")};
+  }
+  if (type == Auth::type) return Auth{.mac = f.hex_token("mac")};
+  if (type == Msg::type) {
+    return Msg{.id = f.uint64("id"),
+               .kind = f.kind("kind"),
+               .from = f.name("from"),
+               .to = f.name("to"),
+               .text = f.text("text"),
+               .time = f.time("time")};
+  }
+  if (type == Ack::type) {
+    return Ack{.id = f.uint64("id"), .ok = f.boolean("ok"), .error = f.optional_text("error")};
+  }
+  if (type == Fetch::type) return Fetch{.rid = f.uint64("rid"), .user = f.name("user")};
+  if (type == Fetched::type) return Fetched{.rid = f.uint64("rid")};
+  if (type == Ping::type) return Ping{};
+  if (type == Pong::type) return Pong{};
+  return std::nullopt;
+}
+
+// Writes the fields that follow "t", per frame type.
+class FieldWriter {
+ public:
+  explicit FieldWriter(rapidjson::Writer<rapidjson::StringBuffer>& writer) : writer_(writer) {}
+
+  void operator()(const Hello& hello) {
+    number("v", hello.v);
+    string("realm", hello.realm);
+    string("nonce", hello.nonce);
+  }
+  void operator()(const Auth& auth) { string("mac", auth.mac); }
+  void operator()(const Msg& msg) {
+    number("id", msg.id);
+    string("kind", kind_name(msg.kind));
+    string("from", msg.from);
+    string("to", msg.to);
+    string("text", msg.text);
+    string("time", msg.time);
+  }
+  void operator()(const Ack& ack) {
+    number("id", ack.id);
+    writer_.Key("ok");
+    writer_.Bool(ack.ok);
+    if (ack.error) string("error", *ack.error);
+  }
+  void operator()(const Fetch& fetch) {
+    number("rid", fetch.rid);
+    string("user", fetch.user);
+  }
+  void operator()(const Fetched& fetched) { number("rid", fetched.rid); }
+  void operator()(const Ping&) {}
+  void operator()(const Pong&) {}
+
+ private:
+  void string(const char* key, std::string_view value) {
+    writer_.Key(key);
+    writer_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  }
+  void number(const char* key, std::uint64_t value) {
+    writer_.Key(key);
+    writer_.Uint64(value);
+  }
+
+  rapidjson::Writer<rapidjson::StringBuffer>& writer_;
+};
+
+DecodeResult failure(std::string error) {
+  return DecodeResult{std::nullopt, std::move(error)};
+}
+
+}  // namespace
+
+std::string_view type_name(const Frame& frame) {
+  return std::visit([](const auto& f) { return std::decay_t<decltype(f)>::type; }, frame);
+}
+
+std::string encode(const Frame& frame) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartObject();
+  writer.Key("t");
+  const std::string_view type = type_name(frame);
+  writer.String(type.data(), static_cast<rapidjson::SizeType>(type.size()));
+  std::visit(FieldWriter{writer}, frame);
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+DecodeResult decode(std::string_view line, std::size_t max_text_bytes) {
+  if (!protocol::is_valid_utf8(line)) return failure("not valid UTF-8");
+
+  rapidjson::Document document;
+  // Iterative: deeply nested input cannot exhaust the stack.
+  document.Parse<rapidjson::kParseIterativeFlag>(line.data(), line.size());
+  if (document.HasParseError()) {
+    return failure(std::string("malformed JSON: ") +
+                   rapidjson::GetParseError_En(document.GetParseError()) + " (at byte " +
+                   std::to_string(document.GetErrorOffset()) + ")");
+  }
+  const rapidjson::Value& root = document;
+  if (!root.IsObject()) return failure("not a JSON object");
+
+  FieldReader fields(root, max_text_bytes);
+  const std::string type = fields.string("t");
+  if (!fields.error().empty()) return failure(fields.error());
+  std::optional<Frame> frame = read_frame(type, fields);
+  if (!frame) return failure("unknown frame type");
+  if (!fields.error().empty()) return failure(fields.error() + " in " + type + " frame");
+  return DecodeResult{std::move(frame), {}};
+}
+
+}  // namespace chat::federation
