@@ -1,0 +1,104 @@
+// chatclient: the interactive terminal client of realmchat (DESIGN.md §7).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "chatclient/connection.hpp"
+#include "chatclient/repl.hpp"
+#include "config/realm_config.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using chat::config::Endpoint;
+
+constexpr const char* default_target = "127.0.0.1:8889";
+
+// config/ of the repository: $REALMCHAT_CONFIG_DIR, else ../../config from the executable
+// (build*/bin/chatclient).
+fs::path config_dir() {
+  if (const char* dir = std::getenv("REALMCHAT_CONFIG_DIR"); dir != nullptr && *dir != '\0') {
+    return dir;
+  }
+  return (fs::read_symlink("/proc/self/exe").parent_path() / ".." / ".." / "config")
+      .lexically_normal();
+}
+
+// The client port of the realm a config file describes. A realm that listens on every
+// interface is reached through the loopback.
+Endpoint client_endpoint_of(const fs::path& config_file) {
+  Endpoint listen = chat::config::load_config_file(config_file).listen;
+  if (listen.port == 0) {
+    throw chat::config::ConfigError(config_file.string() +
+                                    ": realm.listen has port 0 (any free port); use --connect");
+  }
+  if (listen.host == "0.0.0.0" || listen.host.empty()) listen.host = "127.0.0.1";
+  if (listen.host == "::") listen.host = "::1";
+  return listen;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"realmchat client: talk to a realm interactively, or run commands from -c/stdin."};
+  app.set_version_flag("--version", "chatclient " REALMCHAT_VERSION);
+
+  std::string target = default_target;
+  std::string config_file;
+  std::string realm;
+  std::vector<std::string> commands;
+  bool json = false;
+  bool fail_on_error = false;
+  auto* connect_option =
+      app.add_option("--connect", target, "HOST:PORT of the realm")->capture_default_str();
+  auto* config_option =
+      app.add_option("--config", config_file, "connect to the realm.listen of this realm config")
+          ->check(CLI::ExistingFile);
+  auto* realm_option = app.add_option(
+      "--realm", realm, "connect to config/realm-NAME.yaml (dir: $REALMCHAT_CONFIG_DIR)");
+  connect_option->excludes(config_option)->excludes(realm_option);
+  config_option->excludes(realm_option);
+  app.add_option("-c,--command", commands, "run this command, then exit (repeatable; in order)")
+      ->type_size(1)
+      ->allow_extra_args(false);
+  app.add_flag("--json", json, "print each reply's raw JSON line");
+  app.add_flag("--fail-on-error", fail_on_error, "exit 3 if any reply was an ERROR");
+  CLI11_PARSE(app, argc, argv);
+
+  Endpoint endpoint;
+  try {
+    if (!realm.empty()) {
+      endpoint = client_endpoint_of(config_dir() / ("realm-" + realm + ".yaml"));
+    } else if (!config_file.empty()) {
+      endpoint = client_endpoint_of(config_file);
+    } else {
+      endpoint = chat::config::parse_endpoint(target, "--connect");
+    }
+  } catch (const std::exception& error) {  // ConfigError, or no /proc/self/exe
+    std::cerr << "chatclient: " << error.what() << "\n";
+    return chat::client::exit_connection_failed;
+  }
+
+  chat::client::Connection connection;
+  try {
+    connection.connect(endpoint.host, endpoint.port);
+  } catch (const chat::client::ConnectionError& error) {
+    std::cerr << "chatclient: " << error.what() << "\n";
+    return chat::client::exit_connection_failed;
+  }
+
+  chat::client::ReplOptions options;
+  const std::string where = endpoint.host + ":" + std::to_string(endpoint.port);
+  // The default realm needs no address in the prompt; any other shows where it is connected.
+  options.prompt_before_login = where == default_target ? "realmchat> " : where + "> ";
+  options.print.json = json;
+  options.print.color = isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+  options.fail_on_error = fail_on_error;
+  options.commands = std::move(commands);
+  return chat::client::Repl(connection, std::move(options)).run();
+}

@@ -1,0 +1,219 @@
+#include "chatclient/reply_printer.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cstddef>
+
+namespace chat::client {
+namespace {
+
+using rapidjson::Value;
+
+constexpr std::string_view red = "\x1b[31m";
+constexpr std::string_view yellow = "\x1b[33m";
+constexpr std::string_view reset = "\x1b[0m";
+
+// Text from the server is written by other users: control characters (C0, DEL, and C1 as
+// UTF-8) become '?' so a message cannot move the cursor or recolor the terminal.
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte == '\t') {
+      out += ' ';
+    } else if (byte < 0x20 || byte == 0x7f) {
+      out += '?';
+    } else if (byte == 0xc2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      out += '?';
+      ++i;
+    } else {
+      out += static_cast<char>(byte);
+    }
+  }
+  return out;
+}
+
+// Wraps one whole line (without its '\n') in a color when colors are on.
+std::string colored(std::string_view color, std::string line, const PrintOptions& options) {
+  if (!options.color) return line;
+  return std::string(color) + line + std::string(reset);
+}
+
+const Value* member(const Value& object, const char* key) {
+  if (!object.IsObject()) return nullptr;
+  // Compared through a const Value& (RapidJSON 1.1 + C++20 reversed operators).
+  const auto it = object.FindMember(key);
+  return it == object.MemberEnd() ? nullptr : &it->value;
+}
+
+std::string_view string_member(const Value& object, const char* key) {
+  const Value* value = member(object, key);
+  if (value == nullptr || !value->IsString()) return {};
+  return {value->GetString(), value->GetStringLength()};
+}
+
+std::string compact_json(const Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  value.Accept(writer);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string value_text(const Value& value) {
+  if (value.IsString()) return printable({value.GetString(), value.GetStringLength()});
+  if (value.IsBool()) return value.GetBool() ? "yes" : "no";
+  return printable(compact_json(value));
+}
+
+// "2026-11-26T22:33:16Z" -> "22:33:16"; anything else is shown as sent.
+std::string clock_time(std::string_view iso_time) {
+  const std::size_t t = iso_time.find('T');
+  if (t == std::string_view::npos || iso_time.size() < t + 9) return printable(iso_time);
+  return printable(iso_time.substr(t + 1, 8));
+}
+
+std::string error_line(std::string_view message, const PrintOptions& options) {
+  return colored(red, "error: " + printable(message), options) + "\n";
+}
+
+// "  [22:33:16] messi@beta @kominfo: hi" (realm shown for messages from another realm).
+std::string message_line(const Value& msg, std::string_view sender_key, bool show_realm,
+                         const PrintOptions& options) {
+  std::string line = "  [" + clock_time(string_member(msg, "time")) + "] ";
+  std::string_view from = string_member(msg, "msg_from");
+  if (from.empty()) from = sender_key;
+  const std::string text = printable(string_member(msg, "msg"));
+
+  const Value* bounce = member(msg, "bounce");
+  if (bounce != nullptr && bounce->IsBool() && bounce->GetBool()) {
+    return colored(yellow, line + "bounced by " + printable(from) + ": " + text, options) + "\n";
+  }
+  line += printable(from);
+  const std::string_view realm = string_member(msg, "realm");
+  if (show_realm && !realm.empty()) line += "@" + printable(realm);
+  const std::string_view group = string_member(msg, "group");
+  if (!group.empty()) line += " @" + printable(group);
+  return line + ": " + text + "\n";
+}
+
+// Sender groups in the order the server sent them (oldest message first); returns how many
+// messages were printed, or nullopt when `messages` is not the protocol's shape.
+std::optional<std::size_t> append_messages(const Value& messages, bool show_realm,
+                                           const PrintOptions& options, std::string& out) {
+  if (!messages.IsObject()) return std::nullopt;
+  std::size_t total = 0;
+  for (const auto& sender : messages.GetObject()) {
+    if (!sender.value.IsArray()) return std::nullopt;
+    const std::string_view name{sender.name.GetString(), sender.name.GetStringLength()};
+    const std::size_t count = sender.value.Size();
+    out += "From " + printable(name) + " (" + std::to_string(count) +
+           (count == 1 ? " message):\n" : " messages):\n");
+    for (const auto& msg : sender.value.GetArray()) {
+      if (!msg.IsObject()) return std::nullopt;
+      out += message_line(msg, name, show_realm, options);
+    }
+    total += count;
+  }
+  return total;
+}
+
+// A small two-column table of `data`, in the order the server sent the fields.
+std::string info_table(const Value& data) {
+  std::size_t width = 0;
+  for (const auto& field : data.GetObject()) {
+    width = std::max<std::size_t>(width, field.name.GetStringLength());
+  }
+  std::string out;
+  for (const auto& field : data.GetObject()) {
+    const std::string name = printable({field.name.GetString(), field.name.GetStringLength()});
+    out += "  " + name + std::string(width - name.size() + 2, ' ') + value_text(field.value) + "\n";
+  }
+  return out;
+}
+
+std::string ok_text(const CommandLine& command, const Value& reply) {
+  const std::string user = command.params.empty() ? "" : printable(command.params.front());
+  const std::string_view message = string_member(reply, "message");
+  if (command.verb == "auth") {
+    return user.empty() ? "ok: Logged in\n" : "ok: Logged in as " + user + "\n";
+  }
+  if (command.verb == "register" && !message.empty()) {
+    return "ok: " + printable(message) + (user.empty() ? "" : ", logged in as " + user) + "\n";
+  }
+  if (message.empty()) {
+    return reply.MemberCount() == 1 ? "ok\n" : "ok: " + printable(compact_json(reply)) + "\n";
+  }
+  std::string line = "ok: " + printable(message);
+  const std::string_view state = string_member(reply, "state");
+  if (!state.empty()) line += " (state: " + printable(state) + ")";
+  return line + "\n";
+}
+
+std::optional<std::string> ok_layout(const CommandLine& command, const Value& reply,
+                                     const PrintOptions& options) {
+  if (const Value* messages = member(reply, "messages")) {
+    const std::string_view realm = string_member(reply, "realm");
+    const bool from_realm = member(reply, "realm") != nullptr;
+    std::string out;
+    const Value* synced = member(reply, "synced");
+    if (from_realm && synced != nullptr && synced->IsBool() && !synced->GetBool()) {
+      out += colored(yellow,
+                     "warning: realm " + printable(realm) +
+                         " could not be reached; showing what had arrived",
+                     options) +
+             "\n";
+    }
+    const auto count = append_messages(*messages, from_realm, options, out);
+    if (!count) return std::nullopt;
+    if (*count == 0) {
+      out += from_realm ? "(no messages from realm " + printable(realm) + ")\n" : "(no messages)\n";
+    }
+    return out;
+  }
+  if (const Value* data = member(reply, "data")) {
+    if (!data->IsObject()) return std::nullopt;
+    return info_table(*data);
+  }
+  return ok_text(command, reply);
+}
+
+}  // namespace
+
+PrintedReply print_reply(const CommandLine& command, std::string_view reply_json,
+                         const PrintOptions& options) {
+  rapidjson::Document reply;
+  reply.Parse(reply_json.data(), reply_json.size());
+  const std::string_view status =
+      reply.HasParseError() ? std::string_view{} : string_member(reply, "status");
+  const bool is_error = status != "OK";
+
+  if (options.json) return {std::string(reply_json) + "\n", is_error};
+
+  if (status == "ERROR") {
+    const std::string_view message = string_member(reply, "message");
+    return {error_line(message.empty() ? compact_json(reply) : message, options), true};
+  }
+  if (status == "OK") {
+    if (auto text = ok_layout(command, reply, options)) return {std::move(*text), false};
+  }
+  return {error_line("unexpected reply from server: " + std::string(reply_json), options), true};
+}
+
+std::optional<std::string> realm_of_info_reply(std::string_view reply_json) {
+  rapidjson::Document reply;
+  reply.Parse(reply_json.data(), reply_json.size());
+  if (reply.HasParseError() || string_member(reply, "status") != "OK") return std::nullopt;
+  const Value* data = member(reply, "data");
+  if (data == nullptr) return std::nullopt;
+  const std::string_view realm = string_member(*data, "realm");
+  if (realm.empty()) return std::nullopt;
+  return printable(realm);
+}
+
+}  // namespace chat::client

@@ -1,0 +1,29 @@
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "chatclient/command_line.hpp"
+
+// Turns one server reply (the JSON text, without its "\r\n\r\n") into what the user reads.
+// Pure: no I/O, so every layout below is unit-tested.
+namespace chat::client {
+
+struct PrintOptions {
+  bool json = false;   // print the reply JSON as received
+  bool color = false;  // ANSI colors (stdout is a terminal and NO_COLOR is unset)
+};
+
+struct PrintedReply {
+  std::string text;       // one or more lines, each ending in '\n'
+  bool is_error = false;  // "status":"ERROR", or a reply that is not a protocol reply at all
+};
+
+// `command` is the request this reply answers; it picks the layout (inbox, info, ...).
+PrintedReply print_reply(const CommandLine& command, std::string_view reply_json,
+                         const PrintOptions& options);
+
+// data.realm of an OK `info` reply: the prompt shows it as user@realm.
+std::optional<std::string> realm_of_info_reply(std::string_view reply_json);
+
+}  // namespace chat::client

@@ -1,0 +1,155 @@
+#include "chatclient/reply_printer.hpp"
+
+#include <doctest/doctest.h>
+
+using chat::client::print_reply;
+using chat::client::PrintOptions;
+using chat::client::realm_of_info_reply;
+using chat::client::split_command_line;
+
+namespace {
+
+PrintOptions plain() {
+  return {};
+}
+
+std::string printed(std::string_view command, std::string_view reply_json,
+                    PrintOptions options = plain()) {
+  return print_reply(split_command_line(command), reply_json, options).text;
+}
+
+bool is_error(std::string_view command, std::string_view reply_json) {
+  return print_reply(split_command_line(command), reply_json, plain()).is_error;
+}
+
+}  // namespace
+
+TEST_CASE("an error reply is marked, and red only with colors on") {
+  const std::string reply = R"({"status":"ERROR","message":"User tidak ditemukan"})";
+  CHECK(printed("send nobody hi", reply) == "error: User tidak ditemukan\n");
+  CHECK(is_error("send nobody hi", reply));
+  PrintOptions color;
+  color.color = true;
+  CHECK(printed("send nobody hi", reply, color) == "\x1b[31merror: User tidak ditemukan\x1b[0m\n");
+}
+
+TEST_CASE("a message reply prints as ok") {
+  const std::string reply = R"({"status":"OK","message":"Message sent"})";
+  CHECK(printed("send henderson hello", reply) == "ok: Message sent\n");
+  CHECK_FALSE(is_error("send henderson hello", reply));
+  CHECK(printed("sendprivaterealm beta henderson hi",
+                R"({"status":"OK","message":"Message queued for realm","queued":true})") ==
+        "ok: Message queued for realm\n");
+  CHECK(printed("logout", R"({"status":"OK"})") == "ok\n");
+}
+
+TEST_CASE("auth and register never show the token") {
+  CHECK(printed("auth messi surabaya",
+                R"({"status":"OK","tokenid":"0b6f3c2e-8d1a-4c55-9e0f-1a2b3c4d5e6f"})") ==
+        "ok: Logged in as messi\n");
+  CHECK(printed("REGISTER ronaldo pw Cristiano_Ronaldo Portugal",
+                R"({"status":"OK","message":"User registered",)"
+                R"("tokenid":"0b6f3c2e-8d1a-4c55-9e0f-1a2b3c4d5e6f"})") ==
+        "ok: User registered, logged in as ronaldo\n");
+}
+
+TEST_CASE("addrealm shows the link state") {
+  CHECK(printed("addrealm beta",
+                R"({"status":"OK","message":"Realm added successfully","state":"connecting"})") ==
+        "ok: Realm added successfully (state: connecting)\n");
+}
+
+TEST_CASE("inbox: grouped by sender in the server's order, oldest first, with times") {
+  const std::string reply =
+      R"({"status":"OK","messages":{)"
+      R"("messi":[)"
+      R"({"id":1,"msg_from":"messi","msg_to":"henderson","msg":"hello","realm":"alpha","time":"2026-11-26T22:33:16Z"},)"
+      R"({"id":3,"msg_from":"messi","msg_to":"kominfo","msg":"hi  all","realm":"alpha","time":"2026-11-26T22:35:00Z","group":"kominfo"}],)"
+      R"("lineker":[)"
+      R"({"id":2,"msg_from":"lineker","msg_to":"henderson","msg":"yo","realm":"alpha","time":"2026-11-26T22:34:01Z"}]}})";
+  CHECK(printed("inbox", reply) ==
+        "From messi (2 messages):\n"
+        "  [22:33:16] messi: hello\n"
+        "  [22:35:00] messi @kominfo: hi  all\n"
+        "From lineker (1 message):\n"
+        "  [22:34:01] lineker: yo\n");
+  CHECK_FALSE(is_error("inbox", reply));
+}
+
+TEST_CASE("an empty inbox says so") {
+  CHECK(printed("inbox", R"({"status":"OK","messages":{}})") == "(no messages)\n");
+}
+
+TEST_CASE("getrealminbox shows the sender's realm and marks bounces") {
+  const std::string reply =
+      R"({"status":"OK","realm":"beta","synced":true,"messages":{)"
+      R"("ronaldo":[)"
+      R"({"id":7,"msg_from":"ronaldo","msg_to":"messi","msg":"halo","realm":"beta","time":"2026-11-26T08:01:02Z"},)"
+      R"({"id":8,"msg_from":"ronaldo","msg_to":"kominfo","msg":"rapat","realm":"beta","time":"2026-11-26T08:01:03Z","group":"kominfo"}],)"
+      R"("beta":[)"
+      R"({"id":9,"msg_from":"beta","msg_to":"messi","msg":"User tidak ditemukan: nobody","realm":"beta","time":"2026-11-26T08:02:00Z","bounce":true}]}})";
+  CHECK(printed("getrealminbox beta", reply) ==
+        "From ronaldo (2 messages):\n"
+        "  [08:01:02] ronaldo@beta: halo\n"
+        "  [08:01:03] ronaldo@beta @kominfo: rapat\n"
+        "From beta (1 message):\n"
+        "  [08:02:00] bounced by beta: User tidak ditemukan: nobody\n");
+  PrintOptions color;
+  color.color = true;
+  CHECK(printed("getrealminbox beta", reply, color)
+            .ends_with(
+                "\x1b[33m  [08:02:00] bounced by beta: User tidak ditemukan: nobody\x1b[0m\n"));
+}
+
+TEST_CASE("getrealminbox: empty, and not synced") {
+  CHECK(printed("getrealminbox beta",
+                R"({"status":"OK","realm":"beta","messages":{},"synced":true})") ==
+        "(no messages from realm beta)\n");
+  CHECK(printed("getrealminbox beta",
+                R"({"status":"OK","realm":"beta","messages":{},"synced":false})") ==
+        "warning: realm beta could not be reached; showing what had arrived\n"
+        "(no messages from realm beta)\n");
+}
+
+TEST_CASE("info prints a table in the server's field order") {
+  const std::string reply = R"({"status":"OK","data":{"username":"messi","nama":"Lionel_Messi",)"
+                            R"("negara":"Argentina","realm":"alpha","online":true}})";
+  CHECK(printed("info messi", reply) ==
+        "  username  messi\n"
+        "  nama      Lionel_Messi\n"
+        "  negara    Argentina\n"
+        "  realm     alpha\n"
+        "  online    yes\n");
+  CHECK(realm_of_info_reply(reply) == "alpha");
+  CHECK_FALSE(realm_of_info_reply(R"({"status":"ERROR","message":"User tidak ditemukan"})"));
+  CHECK_FALSE(realm_of_info_reply("not json"));
+}
+
+TEST_CASE("--json passes the reply through and still tells errors apart") {
+  PrintOptions json;
+  json.json = true;
+  const std::string ok = R"({"status":"OK","messages":{}})";
+  const std::string error = R"({"status":"ERROR","message":"Session tidak ditemukan"})";
+  const auto ok_printed = print_reply(split_command_line("inbox"), ok, json);
+  CHECK(ok_printed.text == ok + "\n");
+  CHECK_FALSE(ok_printed.is_error);
+  const auto error_printed = print_reply(split_command_line("inbox"), error, json);
+  CHECK(error_printed.text == error + "\n");
+  CHECK(error_printed.is_error);
+}
+
+TEST_CASE("a reply that is not a protocol reply is an error") {
+  CHECK(printed("inbox", "hello there") == "error: unexpected reply from server: hello there\n");
+  CHECK(is_error("inbox", "hello there"));
+  CHECK(is_error("inbox", R"({"status":"MAYBE"})"));
+  CHECK(is_error("inbox", R"({"status":"OK","messages":[1,2]})"));
+}
+
+TEST_CASE("control characters from other users cannot reach the terminal") {
+  const std::string reply =
+      R"({"status":"OK","messages":{"eve":[{"id":1,"msg_from":"eve","msg_to":"messi",)"
+      R"("msg":"a\u001b[2Jb\u009bc\td","realm":"alpha","time":"2026-11-26T22:33:16Z"}]}})";
+  CHECK(printed("inbox", reply) ==
+        "From eve (1 message):\n"
+        "  [22:33:16] eve: a?[2Jb?c d\n");
+}
