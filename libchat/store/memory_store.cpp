@@ -1,0 +1,147 @@
+#include "store/memory_store.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+#include <variant>
+
+namespace chat::store {
+namespace {
+
+// SqliteStore's message for the same violation, so tests can expect one string for both.
+[[noreturn]] void throw_duplicate(const char* columns) {
+  throw StoreError(std::string("UNIQUE constraint failed: ") + columns);
+}
+
+}  // namespace
+
+void MemoryStore::commit(std::span<const Mutation> batch) {
+  if (fail_commits_) throw StoreError("injected failure (fail_next_commits)");
+  UndoLog undo;
+  undo.reserve(batch.size());
+  const std::uint64_t max_id_before = max_id_;
+  try {
+    for (const Mutation& mutation : batch) {
+      std::visit([&](const auto& m) { apply(m, undo); }, mutation);
+    }
+  } catch (...) {
+    for (auto step = undo.rbegin(); step != undo.rend(); ++step) (*step)();
+    max_id_ = max_id_before;
+    throw;
+  }
+  ++commits_;
+}
+
+void MemoryStore::apply(const PutUser& m, UndoLog& undo) {
+  if (!user_names_.insert(m.user.username).second) throw_duplicate("users.username");
+  users_.push_back(m.user);
+  undo.emplace_back([this] {
+    user_names_.erase(users_.back().username);
+    users_.pop_back();
+  });
+}
+
+void MemoryStore::apply(const PutGroup& m, UndoLog& undo) {
+  if (!group_names_.insert(m.name).second) throw_duplicate("groups.name");
+  groups_.push_back(m.name);
+  undo.emplace_back([this] {
+    group_names_.erase(groups_.back());
+    groups_.pop_back();
+  });
+}
+
+void MemoryStore::apply(const PutMember& m, UndoLog& undo) {
+  if (!member_keys_.emplace(m.group, m.user).second) {
+    throw_duplicate("members.group_name, members.username");
+  }
+  members_.emplace_back(m.group, m.user);
+  undo.emplace_back([this] {
+    member_keys_.erase(members_.back());
+    members_.pop_back();
+  });
+}
+
+void MemoryStore::apply(const PutMessage& m, UndoLog& undo) {
+  if (!messages_.emplace(m.message.id, StoredMessage{m.message}).second) {
+    throw_duplicate("messages.id");
+  }
+  max_id_ = std::max(max_id_, m.message.id);
+  undo.emplace_back([this, id = m.message.id] { messages_.erase(id); });
+}
+
+void MemoryStore::apply(const MarkFetched& m, UndoLog& undo) {
+  std::vector<std::uint64_t> marked;
+  for (std::uint64_t id : m.ids) {
+    auto message = messages_.find(id);
+    if (message != messages_.end() && !message->second.fetched) {
+      message->second.fetched = true;
+      marked.push_back(id);
+    }
+  }
+  undo.emplace_back([this, marked = std::move(marked)] {
+    for (std::uint64_t id : marked) messages_.at(id).fetched = false;
+  });
+}
+
+void MemoryStore::apply(const PutOutbox& m, UndoLog& undo) {
+  if (!outbox_.emplace(m.entry.id, m.entry).second) throw_duplicate("outbox.id");
+  max_id_ = std::max(max_id_, m.entry.id);
+  undo.emplace_back([this, id = m.entry.id] { outbox_.erase(id); });
+}
+
+void MemoryStore::apply(const DeleteOutbox& m, UndoLog& undo) {
+  auto entry = outbox_.find(m.id);
+  if (entry == outbox_.end() || entry->second.peer != m.peer) return;
+  undo.emplace_back([this, removed = entry->second] { outbox_.emplace(removed.id, removed); });
+  outbox_.erase(entry);
+}
+
+void MemoryStore::apply(const PutSeen& m, UndoLog& undo) {
+  auto [entry, inserted] = seen_.emplace(m.origin, m.id);
+  if (inserted) {
+    undo.emplace_back([this, origin = m.origin] { seen_.erase(origin); });
+    return;
+  }
+  undo.emplace_back([entry = entry, before = entry->second] { entry->second = before; });
+  entry->second = std::max(entry->second, m.id);
+}
+
+void MemoryStore::apply(const PutPeer& m, UndoLog& undo) {
+  auto peer = std::find_if(peers_.begin(), peers_.end(),
+                           [&](const PeerRecord& p) { return p.name == m.peer.name; });
+  if (peer == peers_.end()) {
+    peers_.push_back(m.peer);
+    undo.emplace_back([this] { peers_.pop_back(); });
+    return;
+  }
+  undo.emplace_back([this, index = peer - peers_.begin(), before = *peer] {
+    peers_[static_cast<std::size_t>(index)] = before;
+  });
+  *peer = m.peer;
+}
+
+Snapshot MemoryStore::load() {
+  Snapshot snapshot;
+  snapshot.users = users_;
+
+  std::unordered_map<std::string, std::size_t> group_index;
+  for (const std::string& name : groups_) {
+    group_index.emplace(name, snapshot.groups.size());
+    snapshot.groups.push_back({name, {}});
+  }
+  // As in SqliteStore, a member of a group that does not exist is not loaded.
+  for (const auto& [group, user] : members_) {
+    auto index = group_index.find(group);
+    if (index != group_index.end()) snapshot.groups[index->second].members.push_back(user);
+  }
+
+  for (const auto& [id, message] : messages_) {
+    if (!message.fetched) snapshot.unread.push_back(message.record);
+  }
+  for (const auto& [id, entry] : outbox_) snapshot.outbox.push_back(entry);
+  snapshot.seen.assign(seen_.begin(), seen_.end());
+  snapshot.peers = peers_;
+  snapshot.max_id = max_id_;
+  return snapshot;
+}
+
+}  // namespace chat::store

@@ -1,0 +1,63 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/store.hpp"
+
+namespace chat::store {
+
+// The Store contract kept in memory, for unit tests of core and realmd: the same keys, the
+// same all-or-nothing batches and the same error messages as SqliteStore, without durability.
+class MemoryStore final : public Store {
+ public:
+  Snapshot load() override;
+  void commit(std::span<const Mutation> batch) override;
+
+  // While on, every commit() throws StoreError and applies nothing (to test failure paths).
+  void fail_next_commits(bool fail) { fail_commits_ = fail; }
+  // Transactions committed so far; failed ones do not count.
+  std::size_t commits() const { return commits_; }
+
+ private:
+  struct StoredMessage {
+    MessageRecord record;
+    bool fetched = false;
+  };
+  // Each applied mutation pushes its inverse; a failing batch runs them in reverse.
+  using UndoLog = std::vector<std::function<void()>>;
+
+  void apply(const PutUser& m, UndoLog& undo);
+  void apply(const PutGroup& m, UndoLog& undo);
+  void apply(const PutMember& m, UndoLog& undo);
+  void apply(const PutMessage& m, UndoLog& undo);
+  void apply(const MarkFetched& m, UndoLog& undo);
+  void apply(const PutOutbox& m, UndoLog& undo);
+  void apply(const DeleteOutbox& m, UndoLog& undo);
+  void apply(const PutSeen& m, UndoLog& undo);
+  void apply(const PutPeer& m, UndoLog& undo);
+
+  // Vectors keep creation order (as SqliteStore's rowids do); the sets enforce the keys.
+  std::vector<UserRecord> users_;
+  std::set<std::string> user_names_;
+  std::vector<std::string> groups_;
+  std::set<std::string> group_names_;
+  std::vector<std::pair<std::string, std::string>> members_;  // (group, user), join order
+  std::set<std::pair<std::string, std::string>> member_keys_;
+  std::map<std::uint64_t, StoredMessage> messages_;  // fetched ones are kept, as history
+  std::map<std::uint64_t, OutboxRecord> outbox_;
+  std::map<std::string, std::uint64_t> seen_;
+  std::vector<PeerRecord> peers_;  // first-added order
+  std::uint64_t max_id_ = 0;
+
+  bool fail_commits_ = false;
+  std::size_t commits_ = 0;
+};
+
+}  // namespace chat::store

@@ -1,0 +1,400 @@
+#include "store/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+
+namespace chat::store {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+// Version 1. `meta` holds max_id so that ids never go backwards even if history rows are
+// deleted some day. Fetched messages stay (fetched = 1): they are the realm's history, and the
+// partial index keeps loading the unread ones fast however long that history grows.
+constexpr const char* kSchema = R"sql(
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS users(
+  username TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  nama TEXT NOT NULL,
+  negara TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS groups(
+  name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS members(
+  group_name TEXT NOT NULL,
+  username TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY(group_name, username));
+CREATE TABLE IF NOT EXISTS messages(
+  id INTEGER PRIMARY KEY,
+  recipient TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  sender_realm TEXT NOT NULL,
+  group_name TEXT NOT NULL,
+  text TEXT NOT NULL,
+  time TEXT NOT NULL,
+  bounce INTEGER NOT NULL,
+  fetched INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS messages_unread ON messages(id) WHERE fetched = 0;
+CREATE TABLE IF NOT EXISTS outbox(
+  id INTEGER PRIMARY KEY,
+  peer TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  target TEXT NOT NULL,
+  text TEXT NOT NULL,
+  time TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seen(
+  origin TEXT PRIMARY KEY,
+  max_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS peers(
+  name TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  port INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta(
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL);
+PRAGMA user_version = 1;
+COMMIT;
+)sql";
+static_assert(SqliteStore::kSchemaVersion == 1, "kSchema sets user_version = 1");
+
+struct DatabaseCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using Database = std::unique_ptr<sqlite3, DatabaseCloser>;
+
+struct StatementFinalizer {
+  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+};
+
+// A prepared statement, reset after each use so that it is prepared once and reused.
+// Text is bound without copying: a statement runs before the bound strings go away.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) {
+      throw StoreError(std::string("cannot prepare \"") + sql + "\": " + sqlite3_errmsg(db));
+    }
+    stmt_.reset(raw);
+  }
+
+  Statement& bind(int index, const std::string& text) {
+    check(sqlite3_bind_text(stmt_.get(), index, text.data(), static_cast<int>(text.size()),
+                            SQLITE_STATIC));
+    return *this;
+  }
+  Statement& bind(int index, std::int64_t number) {
+    check(sqlite3_bind_int64(stmt_.get(), index, number));
+    return *this;
+  }
+  Statement& bind_id(int index, std::uint64_t id) {
+    if (id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      throw StoreError("id " + std::to_string(id) + " does not fit an SQLite INTEGER");
+    }
+    return bind(index, static_cast<std::int64_t>(id));
+  }
+
+  // Runs to completion, skipping any rows (PRAGMAs return some).
+  void run() {
+    while (next_row()) {
+    }
+  }
+
+  // Steps once: true while a row is available. Resets when done or on error.
+  bool next_row() {
+    const int rc = sqlite3_step(stmt_.get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) {
+      reset();
+      return false;
+    }
+    std::string message = sqlite3_errmsg(db_);  // before reset() can replace it
+    reset();
+    throw StoreError(message);
+  }
+
+  std::string text(int column) const {
+    const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), column));
+    if (data == nullptr) return {};
+    return std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), column)));
+  }
+  std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_.get(), column); }
+  std::uint64_t id(int column) const { return static_cast<std::uint64_t>(integer(column)); }
+
+  void reset() {
+    sqlite3_reset(stmt_.get());
+    sqlite3_clear_bindings(stmt_.get());
+  }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) throw StoreError(sqlite3_errmsg(db_));
+  }
+
+  sqlite3* db_;
+  std::unique_ptr<sqlite3_stmt, StatementFinalizer> stmt_;
+};
+
+void execute(sqlite3* db, const char* sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = error != nullptr ? error : sqlite3_errmsg(db);
+    sqlite3_free(error);
+    throw StoreError(message);
+  }
+}
+
+std::string query_text(sqlite3* db, const char* sql) {
+  Statement query(db, sql);
+  std::string value = query.next_row() ? query.text(0) : std::string();
+  query.reset();
+  return value;
+}
+
+std::int64_t query_integer(sqlite3* db, const char* sql) {
+  Statement query(db, sql);
+  const std::int64_t value = query.next_row() ? query.integer(0) : 0;
+  query.reset();
+  return value;
+}
+
+std::uint64_t stored_max_id(sqlite3* db) {
+  return static_cast<std::uint64_t>(query_integer(db, R"sql(
+    SELECT max((SELECT coalesce(max(id), 0) FROM messages),
+               (SELECT coalesce(max(id), 0) FROM outbox),
+               (SELECT coalesce(max(value), 0) FROM meta WHERE key = 'max_id')))sql"));
+}
+
+std::filesystem::path prepare_data_dir(const std::filesystem::path& data_dir) {
+  std::error_code error;
+  std::filesystem::create_directories(data_dir, error);
+  if (error) {
+    throw StoreError("cannot create data_dir " + data_dir.string() + ": " + error.message());
+  }
+  return data_dir / SqliteStore::kFileName;
+}
+
+Database open_database(const std::filesystem::path& file, bool fsync) {
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(file.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  Database db(raw);  // closes the handle sqlite allocates even when opening fails
+  if (rc != SQLITE_OK) {
+    throw StoreError("cannot open " + file.string() + ": " +
+                     (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+
+  // WAL: a commit appends to the log instead of rewriting pages, and NORMAL syncs only at
+  // checkpoints, which still survives a process crash (power loss needs FULL).
+  const std::string mode = query_text(raw, "PRAGMA journal_mode=WAL");
+  if (mode != "wal") {
+    throw StoreError("cannot use WAL for " + file.string() + " (journal_mode is " + mode + ")");
+  }
+  execute(raw, fsync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  execute(raw, "PRAGMA foreign_keys=OFF");
+
+  const std::int64_t version = query_integer(raw, "PRAGMA user_version");
+  if (version > SqliteStore::kSchemaVersion) {
+    throw StoreError(file.string() + " has schema version " + std::to_string(version) +
+                     ", newer than this program's " + std::to_string(SqliteStore::kSchemaVersion));
+  }
+  if (version < SqliteStore::kSchemaVersion) execute(raw, kSchema);
+  return db;
+}
+
+// What a batch changes besides rows; adopted by the store only when the batch commits.
+struct BatchCounters {
+  std::int64_t next_member_seq;
+  std::uint64_t max_id;
+};
+
+}  // namespace
+
+struct SqliteStore::Impl {
+  Impl(const std::filesystem::path& file, bool fsync)
+      : db(open_database(file, fsync)),
+        next_member_seq(query_integer(db.get(), "SELECT coalesce(max(seq), 0) + 1 FROM members")),
+        max_id(stored_max_id(db.get())) {}
+
+  void apply(const PutUser& m, BatchCounters&) {
+    insert_user.bind(1, m.user.username)
+        .bind(2, m.user.password_hash)
+        .bind(3, m.user.nama)
+        .bind(4, m.user.negara)
+        .run();
+  }
+  void apply(const PutGroup& m, BatchCounters&) { insert_group.bind(1, m.name).run(); }
+  void apply(const PutMember& m, BatchCounters& counters) {
+    insert_member.bind(1, m.group).bind(2, m.user).bind(3, counters.next_member_seq++).run();
+  }
+  void apply(const PutMessage& m, BatchCounters& counters) {
+    const MessageRecord& r = m.message;
+    insert_message.bind_id(1, r.id)
+        .bind(2, r.recipient)
+        .bind(3, r.sender)
+        .bind(4, r.sender_realm)
+        .bind(5, r.group)
+        .bind(6, r.text)
+        .bind(7, r.time)
+        .bind(8, std::int64_t{r.bounce})
+        .run();
+    counters.max_id = std::max(counters.max_id, r.id);
+  }
+  void apply(const MarkFetched& m, BatchCounters&) {
+    for (std::uint64_t id : m.ids) mark_fetched.bind_id(1, id).run();
+  }
+  void apply(const PutOutbox& m, BatchCounters& counters) {
+    const OutboxRecord& r = m.entry;
+    insert_outbox.bind_id(1, r.id)
+        .bind(2, r.peer)
+        .bind(3, r.kind)
+        .bind(4, r.sender)
+        .bind(5, r.target)
+        .bind(6, r.text)
+        .bind(7, r.time)
+        .run();
+    counters.max_id = std::max(counters.max_id, r.id);
+  }
+  void apply(const DeleteOutbox& m, BatchCounters&) {
+    delete_outbox.bind_id(1, m.id).bind(2, m.peer).run();
+  }
+  void apply(const PutSeen& m, BatchCounters&) {
+    upsert_seen.bind(1, m.origin).bind_id(2, m.id).run();
+  }
+  void apply(const PutPeer& m, BatchCounters&) {
+    upsert_peer.bind(1, m.peer.name).bind(2, m.peer.host).bind(3, std::int64_t{m.peer.port}).run();
+  }
+
+  Database db;
+  std::int64_t next_member_seq;  // members.seq keeps join order
+  std::uint64_t max_id;          // highest id committed, as recorded in meta
+
+  // Prepared once: commit() runs them thousands of times per batch.
+  Statement begin{db.get(), "BEGIN IMMEDIATE"};
+  Statement commit{db.get(), "COMMIT"};
+  Statement rollback{db.get(), "ROLLBACK"};
+  Statement insert_user{db.get(),
+                        "INSERT INTO users(username, password_hash, nama, negara) "
+                        "VALUES(?1, ?2, ?3, ?4)"};
+  Statement insert_group{db.get(), "INSERT INTO groups(name) VALUES(?1)"};
+  Statement insert_member{db.get(),
+                          "INSERT INTO members(group_name, username, seq) VALUES(?1, ?2, ?3)"};
+  Statement insert_message{db.get(),
+                           "INSERT INTO messages(id, recipient, sender, sender_realm, group_name, "
+                           "text, time, bounce) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
+  Statement mark_fetched{db.get(), "UPDATE messages SET fetched = 1 WHERE id = ?1"};
+  Statement insert_outbox{db.get(),
+                          "INSERT INTO outbox(id, peer, kind, sender, target, text, time) "
+                          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
+  Statement delete_outbox{db.get(), "DELETE FROM outbox WHERE id = ?1 AND peer = ?2"};
+  Statement upsert_seen{db.get(),
+                        "INSERT INTO seen(origin, max_id) VALUES(?1, ?2) "
+                        "ON CONFLICT(origin) DO UPDATE SET max_id = max(max_id, excluded.max_id)"};
+  // An upsert rather than INSERT OR REPLACE: same result, but the row keeps its place, so
+  // peers load in the order they were first added.
+  Statement upsert_peer{
+      db.get(),
+      "INSERT INTO peers(name, host, port) VALUES(?1, ?2, ?3) "
+      "ON CONFLICT(name) DO UPDATE SET host = excluded.host, port = excluded.port"};
+  Statement save_max_id{db.get(),
+                        "INSERT INTO meta(key, value) VALUES('max_id', ?1) "
+                        "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)"};
+};
+
+SqliteStore::SqliteStore(std::filesystem::path data_dir, bool fsync)
+    : impl_(std::make_unique<Impl>(prepare_data_dir(data_dir), fsync)) {}
+
+SqliteStore::~SqliteStore() = default;
+
+void SqliteStore::commit(std::span<const Mutation> batch) {
+  Impl& s = *impl_;
+  BatchCounters counters{s.next_member_seq, s.max_id};
+  s.begin.run();
+  try {
+    for (const Mutation& mutation : batch) {
+      std::visit([&](const auto& m) { s.apply(m, counters); }, mutation);
+    }
+    if (counters.max_id > s.max_id) s.save_max_id.bind_id(1, counters.max_id).run();
+    s.commit.run();
+  } catch (...) {
+    // Some errors (disk full, I/O) have already rolled back. A failing ROLLBACK is not
+    // reported: the original error is the one the caller needs.
+    if (sqlite3_get_autocommit(s.db.get()) == 0) {
+      try {
+        s.rollback.run();
+      } catch (const StoreError&) {
+      }
+    }
+    throw;
+  }
+  s.next_member_seq = counters.next_member_seq;
+  s.max_id = counters.max_id;
+}
+
+Snapshot SqliteStore::load() {
+  sqlite3* db = impl_->db.get();
+  Snapshot snapshot;
+
+  Statement users(db, "SELECT username, password_hash, nama, negara FROM users ORDER BY rowid");
+  while (users.next_row()) {
+    snapshot.users.push_back({users.text(0), users.text(1), users.text(2), users.text(3)});
+  }
+
+  std::unordered_map<std::string, std::size_t> group_index;
+  Statement groups(db, "SELECT name FROM groups ORDER BY rowid");
+  while (groups.next_row()) {
+    group_index.emplace(groups.text(0), snapshot.groups.size());
+    snapshot.groups.push_back({groups.text(0), {}});
+  }
+  Statement members(db, "SELECT group_name, username FROM members ORDER BY seq");
+  while (members.next_row()) {
+    auto group = group_index.find(members.text(0));
+    if (group != group_index.end()) {
+      snapshot.groups[group->second].members.push_back(members.text(1));
+    }
+  }
+
+  snapshot.unread.reserve(static_cast<std::size_t>(
+      query_integer(db, "SELECT count(*) FROM messages WHERE fetched = 0")));
+  Statement unread(db,
+                   "SELECT id, recipient, sender, sender_realm, group_name, text, time, bounce "
+                   "FROM messages WHERE fetched = 0 ORDER BY id");
+  while (unread.next_row()) {
+    snapshot.unread.push_back({unread.id(0), unread.text(1), unread.text(2), unread.text(3),
+                               unread.text(4), unread.text(5), unread.text(6),
+                               unread.integer(7) != 0});
+  }
+
+  Statement outbox(db, "SELECT id, peer, kind, sender, target, text, time FROM outbox ORDER BY id");
+  while (outbox.next_row()) {
+    snapshot.outbox.push_back({outbox.id(0), outbox.text(1), outbox.text(2), outbox.text(3),
+                               outbox.text(4), outbox.text(5), outbox.text(6)});
+  }
+
+  Statement seen(db, "SELECT origin, max_id FROM seen ORDER BY origin");
+  while (seen.next_row()) snapshot.seen.emplace_back(seen.text(0), seen.id(1));
+
+  Statement peers(db, "SELECT name, host, port FROM peers ORDER BY rowid");
+  while (peers.next_row()) {
+    snapshot.peers.push_back(
+        {peers.text(0), peers.text(1), static_cast<std::uint16_t>(peers.integer(2))});
+  }
+
+  snapshot.max_id = stored_max_id(db);
+  return snapshot;
+}
+
+}  // namespace chat::store

@@ -1,0 +1,148 @@
+// What only the SQLite store has: the file, WAL, the schema version, speed.
+#include "store/sqlite_store.hpp"
+
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "temp_dir.hpp"
+
+namespace chat::store {
+namespace {
+
+// A second, raw connection to realm.db, to look at the file from outside the store.
+class RawDatabase {
+ public:
+  explicit RawDatabase(const std::filesystem::path& file) {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(file.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
+    db_.reset(raw);
+    REQUIRE(rc == SQLITE_OK);
+  }
+
+  void execute(const char* sql) {
+    REQUIRE(sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+  }
+
+  std::string query(const char* sql) {
+    sqlite3_stmt* raw = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db_.get(), sql, -1, &raw, nullptr) == SQLITE_OK);
+    std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(raw, &sqlite3_finalize);
+    REQUIRE(sqlite3_step(stmt.get()) == SQLITE_ROW);
+    return reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0));
+  }
+
+ private:
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> db_{nullptr, &sqlite3_close_v2};
+};
+
+MessageRecord message(std::uint64_t id) {
+  return {id,
+          "henderson",
+          "messi",
+          "alpha",
+          "",
+          "pesan nomor " + std::to_string(id),
+          "2026-11-26T22:33:16Z",
+          false};
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 1") {
+  TempDir dir;
+  const auto data_dir = dir.path() / "data" / "alpha";
+  { SqliteStore store(data_dir, false); }
+
+  const auto file = data_dir / SqliteStore::kFileName;
+  REQUIRE(std::filesystem::exists(file));
+  RawDatabase db(file);
+  CHECK(db.query("PRAGMA journal_mode") == "wal");
+  CHECK(db.query("PRAGMA user_version") == "1");
+  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'messages_unread'") == "1");
+}
+
+TEST_CASE("SqliteStore refuses a schema newer than its own") {
+  TempDir dir;
+  { SqliteStore store(dir.path(), false); }
+  RawDatabase(dir.path() / SqliteStore::kFileName).execute("PRAGMA user_version = 2");
+
+  CHECK_THROWS_WITH_AS(
+      SqliteStore(dir.path(), false),
+      ((dir.path() / "realm.db").string() + " has schema version 2, newer than this program's 1")
+          .c_str(),
+      StoreError);
+}
+
+TEST_CASE("SqliteStore reports a data_dir it cannot create") {
+  TempDir dir;
+  const auto blocker = dir.path() / "file";
+  std::fclose(std::fopen(blocker.c_str(), "w"));
+  CHECK_THROWS_AS(SqliteStore(blocker / "alpha", false), StoreError);
+}
+
+TEST_CASE("SqliteStore keeps max_id when the rows holding it are deleted") {
+  TempDir dir;
+  {
+    SqliteStore store(dir.path(), false);
+    const std::vector<Mutation> batch = {
+        PutMessage{message(7)},
+        PutOutbox{{9, "beta", "private", "messi", "ronaldo", "hi", "2026-11-26T22:33:16Z"}}};
+    store.commit(batch);
+  }
+  {
+    RawDatabase db(dir.path() / SqliteStore::kFileName);
+    db.execute("DELETE FROM messages; DELETE FROM outbox;");  // history pruned some day
+  }
+  SqliteStore store(dir.path(), false);
+  CHECK(store.load().max_id == 9);
+}
+
+TEST_CASE("SqliteStore with fsync commits and reloads") {
+  TempDir dir;
+  {
+    SqliteStore store(dir.path(), true);
+    const std::vector<Mutation> batch = {PutMessage{message(1)}};
+    store.commit(batch);
+  }
+  CHECK(SqliteStore(dir.path(), true).load().unread.size() == 1);
+}
+
+// A measurement, not a check: the numbers go to docs/performance.md.
+TEST_CASE("SqliteStore commit and load speed (WAL, synchronous=NORMAL)") {
+  constexpr int kBatches = 100;
+  constexpr int kBatchSize = 1000;
+  TempDir dir;
+  std::uint64_t next_id = 1;
+  std::vector<std::vector<Mutation>> batches(kBatches);
+  for (auto& batch : batches) {
+    for (int i = 0; i < kBatchSize; ++i) batch.emplace_back(PutMessage{message(next_id++)});
+  }
+
+  SqliteStore store(dir.path(), false);
+  const auto commit_start = std::chrono::steady_clock::now();
+  for (const auto& batch : batches) store.commit(batch);
+  const double commit_seconds = seconds_since(commit_start);
+
+  const auto load_start = std::chrono::steady_clock::now();
+  const Snapshot snapshot = store.load();
+  const double load_seconds = seconds_since(load_start);
+  CHECK(snapshot.unread.size() == kBatches * kBatchSize);
+
+  std::printf(
+      "store speed: %d batches x %d PutMessage in %.3f s (%.1f ms/batch, %.0f messages/s); "
+      "load of %zu unread in %.3f s\n",
+      kBatches, kBatchSize, commit_seconds, commit_seconds * 1000 / kBatches,
+      kBatches * kBatchSize / commit_seconds, snapshot.unread.size(), load_seconds);
+}
+
+}  // namespace chat::store

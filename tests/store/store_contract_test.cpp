@@ -1,0 +1,294 @@
+// The Store contract, run against SqliteStore and MemoryStore so that both behave alike.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/memory_store.hpp"
+#include "store/sqlite_store.hpp"
+#include "temp_dir.hpp"
+
+namespace chat::store {
+namespace {
+
+// A store and a way to restart it: a new SqliteStore on the same directory, or the same
+// MemoryStore (it has nothing to reopen).
+struct SqliteBackend {
+  TempDir dir;
+  std::unique_ptr<SqliteStore> store = std::make_unique<SqliteStore>(dir.path(), false);
+
+  Store& current() { return *store; }
+  Store& reopen() {
+    store.reset();
+    store = std::make_unique<SqliteStore>(dir.path(), false);
+    return *store;
+  }
+};
+
+struct MemoryBackend {
+  MemoryStore store;
+
+  Store& current() { return store; }
+  Store& reopen() { return store; }
+};
+
+void commit(Store& store, const std::vector<Mutation>& batch) {
+  store.commit(batch);
+}
+
+UserRecord user(const std::string& name) {
+  return {name, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", "Nama_" + name, "Indonesia"};
+}
+
+MessageRecord message(std::uint64_t id, const std::string& recipient) {
+  return {
+      id,   recipient, "messi", "alpha", "", "hello " + std::to_string(id), "2026-11-26T22:33:16Z",
+      false};
+}
+
+OutboxRecord outbox_entry(std::uint64_t id, const std::string& peer) {
+  return {
+      id, peer, "private", "messi", "ronaldo", "hi " + std::to_string(id), "2026-11-26T22:33:17Z"};
+}
+
+void check_user(const UserRecord& actual, const UserRecord& expected) {
+  CHECK(actual.username == expected.username);
+  CHECK(actual.password_hash == expected.password_hash);
+  CHECK(actual.nama == expected.nama);
+  CHECK(actual.negara == expected.negara);
+}
+
+void check_message(const MessageRecord& actual, const MessageRecord& expected) {
+  CHECK(actual.id == expected.id);
+  CHECK(actual.recipient == expected.recipient);
+  CHECK(actual.sender == expected.sender);
+  CHECK(actual.sender_realm == expected.sender_realm);
+  CHECK(actual.group == expected.group);
+  CHECK(actual.text == expected.text);
+  CHECK(actual.time == expected.time);
+  CHECK(actual.bounce == expected.bounce);
+}
+
+void check_outbox(const OutboxRecord& actual, const OutboxRecord& expected) {
+  CHECK(actual.id == expected.id);
+  CHECK(actual.peer == expected.peer);
+  CHECK(actual.kind == expected.kind);
+  CHECK(actual.sender == expected.sender);
+  CHECK(actual.target == expected.target);
+  CHECK(actual.text == expected.text);
+  CHECK(actual.time == expected.time);
+}
+
+std::vector<std::uint64_t> unread_ids(const Snapshot& snapshot) {
+  std::vector<std::uint64_t> ids;
+  for (const MessageRecord& m : snapshot.unread) ids.push_back(m.id);
+  return ids;
+}
+
+using Members = std::vector<std::string>;
+using Seen = std::vector<std::pair<std::string, std::uint64_t>>;
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("a new store loads an empty snapshot", Backend, SqliteBackend, MemoryBackend) {
+  Backend backend;
+  const Snapshot snapshot = backend.current().load();
+  CHECK(snapshot.users.empty());
+  CHECK(snapshot.groups.empty());
+  CHECK(snapshot.unread.empty());
+  CHECK(snapshot.outbox.empty());
+  CHECK(snapshot.seen.empty());
+  CHECK(snapshot.peers.empty());
+  CHECK(snapshot.max_id == 0);
+}
+
+TEST_CASE_TEMPLATE("every mutation kind survives a restart", Backend, SqliteBackend,
+                   MemoryBackend) {
+  Backend backend;
+  MessageRecord group_message = message(2, "henderson");
+  group_message.group = "sepakbola";
+  group_message.sender = "ronaldo";
+  group_message.sender_realm = "beta";
+  MessageRecord bounce = message(3, "messi");
+  bounce.sender = "beta";
+  bounce.sender_realm = "beta";
+  bounce.bounce = true;
+
+  commit(backend.current(), {
+                                PutUser{user("messi")},
+                                PutUser{user("henderson")},
+                                PutGroup{"sepakbola"},
+                                PutMember{"sepakbola", "messi"},
+                                PutMember{"sepakbola", "henderson"},
+                                PutMessage{message(1, "henderson")},
+                                PutMessage{group_message},
+                                PutMessage{bounce},
+                                PutOutbox{outbox_entry(4, "beta")},
+                                PutOutbox{outbox_entry(5, "gamma")},
+                                PutSeen{"beta", 17},
+                                PutPeer{{"beta", "127.0.0.1", 9890}},
+                            });
+  commit(backend.current(), {
+                                MarkFetched{{1}},
+                                DeleteOutbox{"beta", 4},
+                                PutSeen{"gamma", 3},
+                                PutPeer{{"delta", "127.0.0.1", 9892}},
+                            });
+
+  const Snapshot snapshot = backend.reopen().load();
+  REQUIRE(snapshot.users.size() == 2);
+  check_user(snapshot.users[0], user("messi"));
+  check_user(snapshot.users[1], user("henderson"));
+  REQUIRE(snapshot.groups.size() == 1);
+  CHECK(snapshot.groups[0].name == "sepakbola");
+  CHECK(snapshot.groups[0].members == Members{"messi", "henderson"});
+  REQUIRE(snapshot.unread.size() == 2);
+  check_message(snapshot.unread[0], group_message);
+  check_message(snapshot.unread[1], bounce);
+  REQUIRE(snapshot.outbox.size() == 1);
+  check_outbox(snapshot.outbox[0], outbox_entry(5, "gamma"));
+  CHECK(snapshot.seen == Seen{{"beta", 17}, {"gamma", 3}});
+  REQUIRE(snapshot.peers.size() == 2);
+  CHECK(snapshot.peers[0].name == "beta");
+  CHECK(snapshot.peers[0].host == "127.0.0.1");
+  CHECK(snapshot.peers[0].port == 9890);
+  CHECK(snapshot.peers[1].name == "delta");
+  CHECK(snapshot.peers[1].port == 9892);
+  CHECK(snapshot.max_id == 5);
+}
+
+TEST_CASE_TEMPLATE("a failing batch applies nothing and the store stays usable", Backend,
+                   SqliteBackend, MemoryBackend) {
+  Backend backend;
+  commit(backend.current(),
+         {PutUser{user("messi")}, PutGroup{"sepakbola"}, PutMember{"sepakbola", "messi"},
+          PutMessage{message(1, "messi")}, PutOutbox{outbox_entry(2, "beta")}, PutSeen{"beta", 4},
+          PutPeer{{"beta", "127.0.0.1", 9890}}});
+
+  const std::vector<Mutation> rejected = {
+      PutUser{user("henderson")},
+      PutGroup{"badminton"},
+      PutMember{"sepakbola", "henderson"},
+      PutMessage{message(10, "henderson")},
+      MarkFetched{{1}},
+      PutOutbox{outbox_entry(11, "gamma")},
+      DeleteOutbox{"beta", 2},
+      PutSeen{"beta", 9},
+      PutPeer{{"beta", "10.0.0.1", 1}},
+      PutUser{user("messi")},  // duplicate key: the whole batch fails
+  };
+  CHECK_THROWS_WITH_AS(backend.current().commit(rejected),
+                       "UNIQUE constraint failed: users.username", StoreError);
+  CHECK_THROWS_WITH_AS(commit(backend.current(), {PutGroup{"sepakbola"}}),
+                       "UNIQUE constraint failed: groups.name", StoreError);
+  CHECK_THROWS_WITH_AS(commit(backend.current(), {PutMember{"sepakbola", "messi"}}),
+                       "UNIQUE constraint failed: members.group_name, members.username",
+                       StoreError);
+  CHECK_THROWS_WITH_AS(
+      commit(backend.current(), {PutMessage{message(20, "messi")}, PutMessage{message(20, "x")}}),
+      "UNIQUE constraint failed: messages.id", StoreError);
+  CHECK_THROWS_WITH_AS(commit(backend.current(), {PutOutbox{outbox_entry(2, "gamma")}}),
+                       "UNIQUE constraint failed: outbox.id", StoreError);
+
+  Snapshot snapshot = backend.reopen().load();
+  REQUIRE(snapshot.users.size() == 1);
+  CHECK(snapshot.users[0].username == "messi");
+  REQUIRE(snapshot.groups.size() == 1);
+  CHECK(snapshot.groups[0].members == Members{"messi"});
+  CHECK(unread_ids(snapshot) == std::vector<std::uint64_t>{1});
+  REQUIRE(snapshot.outbox.size() == 1);
+  CHECK(snapshot.outbox[0].id == 2);
+  CHECK(snapshot.seen == Seen{{"beta", 4}});
+  REQUIRE(snapshot.peers.size() == 1);
+  CHECK(snapshot.peers[0].host == "127.0.0.1");
+  CHECK(snapshot.max_id == 2);
+
+  commit(backend.current(), {PutUser{user("henderson")}, PutMessage{message(10, "henderson")}});
+  snapshot = backend.reopen().load();
+  CHECK(snapshot.users.size() == 2);
+  CHECK(unread_ids(snapshot) == std::vector<std::uint64_t>{1, 10});
+  CHECK(snapshot.max_id == 10);
+}
+
+TEST_CASE_TEMPLATE("MarkFetched removes messages from the unread ones", Backend, SqliteBackend,
+                   MemoryBackend) {
+  Backend backend;
+  commit(backend.current(), {PutMessage{message(1, "messi")}, PutMessage{message(2, "messi")},
+                             PutMessage{message(3, "henderson")}});
+  commit(backend.current(), {MarkFetched{{1, 3, 99}}});  // 99 does not exist: ignored
+  CHECK(unread_ids(backend.current().load()) == std::vector<std::uint64_t>{2});
+
+  commit(backend.current(), {MarkFetched{{1}}, PutMessage{message(4, "messi")}});
+  const Snapshot snapshot = backend.reopen().load();
+  CHECK(unread_ids(snapshot) == std::vector<std::uint64_t>{2, 4});
+  CHECK(snapshot.max_id == 4);
+}
+
+TEST_CASE_TEMPLATE("max_id never goes back", Backend, SqliteBackend, MemoryBackend) {
+  Backend backend;
+  commit(backend.current(), {PutMessage{message(7, "messi")}, PutOutbox{outbox_entry(9, "beta")}});
+  commit(backend.current(), {MarkFetched{{7}}, DeleteOutbox{"beta", 9}});
+
+  Snapshot snapshot = backend.reopen().load();
+  CHECK(snapshot.unread.empty());
+  CHECK(snapshot.outbox.empty());
+  CHECK(snapshot.max_id == 9);
+
+  commit(backend.current(), {PutMessage{message(3, "messi")}});
+  snapshot = backend.reopen().load();
+  CHECK(unread_ids(snapshot) == std::vector<std::uint64_t>{3});
+  CHECK(snapshot.max_id == 9);
+}
+
+TEST_CASE_TEMPLATE("DeleteOutbox needs both the peer and the id", Backend, SqliteBackend,
+                   MemoryBackend) {
+  Backend backend;
+  commit(backend.current(), {PutOutbox{outbox_entry(1, "beta")}});
+  commit(backend.current(), {DeleteOutbox{"gamma", 1}, DeleteOutbox{"beta", 2}});
+  CHECK(backend.reopen().load().outbox.size() == 1);
+}
+
+TEST_CASE_TEMPLATE("groups load in creation order with members in join order", Backend,
+                   SqliteBackend, MemoryBackend) {
+  Backend backend;
+  commit(backend.current(), {PutGroup{"zeta"}, PutMember{"zeta", "carol"}, PutGroup{"alpha"}});
+  commit(backend.current(), {PutMember{"zeta", "alice"}, PutMember{"alpha", "bob"}});
+  commit(backend.current(), {PutMember{"zeta", "bob"}, PutMember{"alpha", "alice"}});
+  backend.reopen();
+  commit(backend.current(), {PutMember{"zeta", "aaron"}});  // order continues after a restart
+
+  const Snapshot snapshot = backend.reopen().load();
+  REQUIRE(snapshot.groups.size() == 2);
+  CHECK(snapshot.groups[0].name == "zeta");
+  CHECK(snapshot.groups[0].members == Members{"carol", "alice", "bob", "aaron"});
+  CHECK(snapshot.groups[1].name == "alpha");
+  CHECK(snapshot.groups[1].members == Members{"bob", "alice"});
+}
+
+TEST_CASE_TEMPLATE("seen keeps the highest id per origin", Backend, SqliteBackend, MemoryBackend) {
+  Backend backend;
+  commit(backend.current(), {PutSeen{"gamma", 2}, PutSeen{"beta", 5}, PutSeen{"beta", 3}});
+  commit(backend.current(), {PutSeen{"beta", 4}});
+  CHECK(backend.reopen().load().seen == Seen{{"beta", 5}, {"gamma", 2}});
+  commit(backend.current(), {PutSeen{"beta", 8}});
+  CHECK(backend.reopen().load().seen == Seen{{"beta", 8}, {"gamma", 2}});
+}
+
+TEST_CASE_TEMPLATE("PutPeer replaces a peer by name and keeps its place", Backend, SqliteBackend,
+                   MemoryBackend) {
+  Backend backend;
+  commit(backend.current(),
+         {PutPeer{{"gamma", "127.0.0.1", 9891}}, PutPeer{{"beta", "127.0.0.1", 9890}}});
+  commit(backend.current(), {PutPeer{{"gamma", "10.1.2.3", 7000}}});
+
+  const Snapshot snapshot = backend.reopen().load();
+  REQUIRE(snapshot.peers.size() == 2);
+  CHECK(snapshot.peers[0].name == "gamma");
+  CHECK(snapshot.peers[0].host == "10.1.2.3");
+  CHECK(snapshot.peers[0].port == 7000);
+  CHECK(snapshot.peers[1].name == "beta");
+  CHECK(snapshot.peers[1].port == 9890);
+}
+
+}  // namespace chat::store
