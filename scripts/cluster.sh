@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Runs demo realms in the background, one realmd per config/realm-NAME.yaml.
+#   scripts/cluster.sh up     [NAME...]   start and wait until each accepts clients
+#   scripts/cluster.sh down   [NAME...]   SIGTERM, then SIGKILL after a deadline
+#   scripts/cluster.sh status [NAME...]   pid, client address, up/down
+#   scripts/cluster.sh start|stop NAME... the same as up/down, for the named realms
+#   scripts/cluster.sh kill NAME...       SIGKILL at once (to show crash safety)
+# NAME defaults to: alpha beta gamma. Pid files and logs: run/NAME.pid, run/NAME.log;
+# the store lives in each config's data_dir.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+default_realms=(alpha beta gamma)
+start_deadline_s=20
+stop_deadline_s=10
+
+usage() { sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+
+config_file() {
+  local file="$REALMCHAT_ROOT/config/realm-$1.yaml"
+  [[ -f $file ]] || die "no config for realm '$1': ${file#"$REALMCHAT_ROOT"/} is missing"
+  printf '%s\n' "$file"
+}
+
+# The client address HOST:PORT of a realm, from its config's `listen:` line.
+client_address() {
+  local file address
+  file="$(config_file "$1")" || return 1
+  address="$(yaml_value "$file" listen)"
+  [[ $address == *:* ]] || die "realm '$1': no 'listen: HOST:PORT' in its config"
+  printf '%s\n' "$address"
+}
+
+# Where to probe a listen address from this machine (a wildcard listens on loopback too).
+probe_host() {
+  local host=${1%:*}
+  host=${host#[}
+  host=${host%]}
+  case $host in "" | 0.0.0.0 | ::) host=127.0.0.1 ;; esac
+  printf '%s\n' "$host"
+}
+
+pid_file() { printf '%s\n' "$REALMCHAT_RUN/$1.pid"; }
+log_file() { printf '%s\n' "$REALMCHAT_RUN/$1.log"; }
+
+# True when PID is a live process. A zombie counts as gone: it has exited, and nobody may
+# reap it soon (an orphan's parent can be a container's init).
+is_alive() {
+  local state
+  state="$(sed -E 's/^.*\) (.).*$/\1/' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n $state && $state != Z ]]
+}
+
+# True when PID is a live realmd serving realm NAME. Checking the command line guards
+# against a stale pid file whose pid now belongs to another process.
+is_realmd() {
+  local pid=$1 name=$2 cmdline
+  is_alive "$pid" || return 1
+  cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+  [[ $cmdline == *realmd*"realm-$name.yaml"* ]]
+}
+
+# Prints the pid of realm NAME if it runs; fails (and drops a stale pid file) otherwise.
+running_pid() {
+  local name=$1 file pid
+  file="$(pid_file "$name")"
+  [[ -f $file ]] || return 1
+  pid="$(<"$file")"
+  if [[ $pid =~ ^[0-9]+$ ]] && is_realmd "$pid" "$name"; then
+    printf '%s\n' "$pid"
+  else
+    rm -f "$file"
+    return 1
+  fi
+}
+
+# Polls until PID is gone or DEADLINE_S seconds pass.
+wait_gone() {
+  local pid=$1 name=$2 deadline=$((SECONDS + $3))
+  while is_realmd "$pid" "$name"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+start_realm() {
+  local name=$1 config address host port log pid
+  config="$(config_file "$name")" || return 1
+  address="$(client_address "$name")" || return 1
+  host="$(probe_host "$address")"
+  port=${address##*:}
+  log="$(log_file "$name")"
+
+  if pid="$(running_pid "$name")"; then
+    say "$name: already running (pid $pid) on $address"
+    return 0
+  fi
+  if port_open "$host" "$port"; then
+    say "$name: $address is taken by another process"
+    return 1
+  fi
+  [[ -x $REALMCHAT_BIN/realmd ]] || "$REALMCHAT_SCRIPTS/build.sh" || return 1
+
+  mkdir -p "$REALMCHAT_RUN"
+  printf '=== %s: cluster.sh start %s\n' "$(date -u +%FT%TZ)" "$name" >>"$log"
+  # Relative paths in the config (data_dir) resolve against the repository root.
+  (cd "$REALMCHAT_ROOT" && exec nohup "$REALMCHAT_BIN/realmd" --config "$config" \
+    </dev/null >>"$log" 2>&1) &
+  pid=$!
+  printf '%s\n' "$pid" >"$(pid_file "$name")"
+
+  # Our own child: alive is enough (its command line is not realmd's until it has exec'd).
+  local deadline=$((SECONDS + start_deadline_s))
+  until port_open "$host" "$port"; do
+    if ! is_alive "$pid" || ((SECONDS >= deadline)); then
+      say "$name: did not start (pid $pid, $address); last lines of ${log#"$REALMCHAT_ROOT"/}:"
+      tail -n 20 "$log" >&2
+      if is_alive "$pid"; then kill -KILL "$pid"; fi
+      rm -f "$(pid_file "$name")"
+      return 1
+    fi
+    sleep 0.1
+  done
+  say "$name: up (pid $pid) on $address, log ${log#"$REALMCHAT_ROOT"/}"
+}
+
+stop_realm() {
+  local name=$1 pid
+  if ! pid="$(running_pid "$name")"; then
+    say "$name: not running"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_gone "$pid" "$name" "$stop_deadline_s"; then
+    say "$name: still running ${stop_deadline_s}s after SIGTERM; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_gone "$pid" "$name" "$stop_deadline_s" || die "$name: pid $pid survived SIGKILL"
+  fi
+  rm -f "$(pid_file "$name")"
+  say "$name: stopped"
+}
+
+kill_realm() {
+  local name=$1 pid
+  if ! pid="$(running_pid "$name")"; then
+    say "$name: not running"
+    return 0
+  fi
+  kill -KILL "$pid" 2>/dev/null || true
+  wait_gone "$pid" "$name" "$stop_deadline_s" || die "$name: pid $pid survived SIGKILL"
+  rm -f "$(pid_file "$name")"
+  say "$name: killed (SIGKILL, pid $pid)"
+}
+
+show_status() {
+  local name=$1 address pid state
+  address="$(client_address "$name")" || return 1
+  if pid="$(running_pid "$name")"; then
+    state=starting
+    port_open "$(probe_host "$address")" "${address##*:}" && state=up
+  else
+    pid=-
+    state=down
+  fi
+  printf '%-10s %-8s %-22s %s\n' "$name" "$pid" "$address" "$state"
+}
+
+[[ $# -ge 1 ]] || { usage >&2; exit 2; }
+command=$1
+shift
+case $command in
+  up | down | status) (($#)) || set -- "${default_realms[@]}" ;;
+  start | stop | kill) (($#)) || die "$command needs a realm name" ;;
+  -h | --help) usage; exit 0 ;;
+  *) usage >&2; die "unknown command: $command" ;;
+esac
+
+# Check every name first: the loops below run in `||` context, where set -e is off.
+for name in "$@"; do client_address "$name" >/dev/null; done
+
+status=0
+case $command in
+  up | start) for name in "$@"; do start_realm "$name" || status=1; done ;;
+  down | stop) for name in "$@"; do stop_realm "$name" || status=1; done ;;
+  kill) for name in "$@"; do kill_realm "$name" || status=1; done ;;
+  status)
+    printf '%-10s %-8s %-22s %s\n' REALM PID CLIENTS STATE
+    for name in "$@"; do show_status "$name" || status=1; done
+    ;;
+esac
+exit "$status"
