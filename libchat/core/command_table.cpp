@@ -25,6 +25,7 @@ constexpr CommandSpec table[] = {
     {"sendprivaterealm", arity(2), {K::name, K::name}, true, true, sendprivaterealm},
     {"sendgrouprealm", arity(2), {K::name, K::name}, true, true, sendgrouprealm},
     {"getrealminbox", arity(1), {K::name}, false, true, getrealminbox},
+    {"realms", arity(0), {}, false, true, realms},  // ours (docs/protocol.md)
 };
 }  // namespace
 

@@ -1,9 +1,11 @@
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/peer_frames.hpp"
 #include "store/records.hpp"
 
 namespace chat::core {
@@ -22,6 +24,22 @@ struct PasswordResult {
   std::string hash;  // hash: the new argon2id string
 };
 
+// A reply that waits for something a peer realm says (an ack, a fetched, a link coming up).
+// realmd keeps the reply's place in the connection's order, arms a timer for `timeout`, and
+// fills the place from the Completion with the same `waiter` id, or from
+// Realm::wait_timed_out(waiter) when the timer fires first.
+struct Wait {
+  std::uint64_t waiter = 0;
+  std::chrono::milliseconds timeout{0};
+};
+
+// The reply for a Wait (may come from any later Outcome, e.g. one made for a peer's frame).
+struct Completion {
+  std::uint64_t waiter = 0;
+  std::string reply;
+  std::vector<std::uint64_t> fetched_after_write;
+};
+
 // What one request asks realmd to carry out (DESIGN.md §3 "Effects"). Handlers only fill
 // this in; they never touch sockets, files or clocks. realmd's order of execution:
 //   1. queue `mutations` for the store (one group commit may hold many requests' mutations);
@@ -29,6 +47,7 @@ struct PasswordResult {
 //   3. after the write succeeded, call Realm::reply_written(fetched_after_write), or
 //      Realm::reply_lost(...) if the connection died first;
 //   4. close the connection after the reply if `close` is set.
+// When `wait` is set, `reply` is empty too: see Wait.
 // When `password` is set, `reply` is empty: run the job, then call Realm::resume(), which
 // returns the Outcome that carries the reply. Process no further line of that connection
 // until then (auth/register change the connection's session).
@@ -39,6 +58,13 @@ struct Outcome {
   std::optional<PasswordJob> password;
   std::vector<std::string> delivered_to;  // local users who received a new message
   bool close = false;
+
+  // Federation. `frames` go out on the peers' links after `mutations` commit (an ack is
+  // never sent for a message that is not stored yet). `dial`: peers to start linking to.
+  std::optional<Wait> wait;  // set: `reply` is empty and comes later as a Completion
+  std::vector<Completion> completions;
+  std::vector<OutgoingFrame> frames;
+  std::vector<std::string> dial;
 
   bool has_reply() const { return !reply.empty(); }
 };

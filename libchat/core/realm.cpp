@@ -58,9 +58,16 @@ Outcome error(std::string_view message) {
 }  // namespace
 
 Realm::Realm(RealmSettings settings, Environment env)
-    : settings_(std::move(settings)),
-      env_(std::move(env)),
-      state_(std::make_unique<RealmState>()) {}
+    : settings_(std::move(settings)), env_(std::move(env)), state_(std::make_unique<RealmState>()) {
+  for (const ConfiguredPeer& configured : settings_.peers) {
+    Peer& peer = state_->add_peer(configured.name);
+    peer.host = configured.host;
+    peer.port = configured.port;
+    peer.configured = true;
+    peer.active = configured.autoconnect;
+    peer.link = configured.autoconnect ? LinkState::connecting : LinkState::idle;
+  }
+}
 
 Realm::~Realm() = default;
 
@@ -71,6 +78,21 @@ void Realm::load(const store::Snapshot& snapshot) {
     for (const auto& member : group.members) state_->add_member(group.name, member);
   }
   for (const auto& message : snapshot.unread) state_->add_unread(message);
+  // Peers added at run time (addrealm) or learnt from a handshake (port 0: they dial us).
+  for (const auto& record : snapshot.peers) {
+    Peer& peer = state_->add_peer(record.name);
+    if (!record.host.empty() || record.port != 0 || !peer.configured) {
+      peer.host = record.host;
+      peer.port = record.port;
+    }
+    peer.active = true;
+    peer.link = peer.dials() ? LinkState::connecting : LinkState::down;
+  }
+  for (const auto& entry : snapshot.outbox) {
+    // An outbox entry for a realm no longer configured stays (inactive) until it is back.
+    state_->add_peer(entry.peer).outbox.emplace(entry.id, entry);
+  }
+  for (const auto& [origin, id] : snapshot.seen) state_->seen(origin) = id;
   state_->set_last_id(snapshot.max_id);
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/outcome.hpp"
+#include "core/peer_frames.hpp"
 #include "protocol/limits.hpp"
 #include "store/records.hpp"
 
@@ -44,11 +45,25 @@ struct Environment {
   std::function<std::chrono::steady_clock::time_point()> now;  // monotonic
 };
 
+// A peer named in the config (federation).
+struct ConfiguredPeer {
+  std::string name;
+  std::string host;
+  std::uint16_t port = 0;
+  bool autoconnect = true;
+};
+
 struct RealmSettings {
   std::string name;  // this realm's name
   protocol::Limits limits;
-  std::vector<std::string> admins;              // may use `addrealm NAME HOST PORT`
-  std::vector<std::string> configured_peers;    // peers named in the config (federation)
+  std::vector<std::string> admins;    // may use `addrealm NAME HOST PORT`
+  std::vector<ConfiguredPeer> peers;  // peers named in the config (federation)
+  std::size_t max_outbox_per_peer = 100000;
+  // How long a client reply waits for a peer: the ack of a realm send (then "queued"), the
+  // fetched of getrealminbox (then "synced":false), a new link of addrealm ("connecting").
+  std::chrono::milliseconds ack_timeout{2000};
+  std::chrono::milliseconds fetch_timeout{2000};
+  std::chrono::milliseconds link_timeout{2000};
   int max_failed_auths = 5;                     // per username and per connection ...
   std::chrono::seconds failed_auth_window{60};  // ... within this window ...
   std::chrono::seconds lockout{60};             // ... locks further attempts this long
@@ -84,6 +99,26 @@ class Realm {
   void reply_lost(const std::vector<std::uint64_t>& ids);
   // The connection closed (its bound session stays valid for token mode; see docs/protocol.md).
   void disconnected(Connection& conn);
+
+  // --- federation: realmd's peer links report here and carry out what comes back ---
+  struct PeerAddress {
+    std::string host;
+    std::uint16_t port = 0;
+  };
+  // Peers to dial at start (active, with an address), and where one is.
+  std::vector<std::string> peers_to_dial() const;
+  std::optional<PeerAddress> dial_address(std::string_view peer) const;
+  // Whether an authenticated link from `realm` is welcome: any valid realm name but ours
+  // (the shared secret is the membership test; a new realm is learnt from its handshake).
+  bool accepts_link_from(std::string_view realm) const;
+  // A link to `peer` finished its handshake: replays the outbox, answers addrealm waits.
+  Outcome link_up(std::string_view peer);
+  // The link dropped (or a dial failed): waiting replies answer as queued / not synced.
+  Outcome link_down(std::string_view peer, std::string_view reason);
+  // A frame from an authenticated peer.
+  Outcome peer_frame(std::string_view peer, const PeerFrame& frame);
+  // The timer of a Wait fired before its Completion.
+  Outcome wait_timed_out(std::uint64_t waiter);
 
   // Seed user creation at start (config `users:`); the hash is computed by the caller.
   // Returns the mutation to commit, or nothing when the user already exists.

@@ -132,3 +132,81 @@ AuthFailures& RealmState::auth_failures(std::string_view username) {
 }
 
 }  // namespace chat::core
+
+namespace chat::core {
+
+const char* link_state_name(LinkState state) {
+  switch (state) {
+    case LinkState::idle:
+      return "idle";
+    case LinkState::connecting:
+      return "connecting";
+    case LinkState::down:
+      return "down";
+    case LinkState::linked:
+      return "linked";
+  }
+  return "idle";
+}
+
+Peer* RealmState::find_peer(std::string_view name) {
+  auto it = peers_.find(name);
+  return it == peers_.end() ? nullptr : &it->second;
+}
+
+const Peer* RealmState::find_peer(std::string_view name) const {
+  auto it = peers_.find(name);
+  return it == peers_.end() ? nullptr : &it->second;
+}
+
+Peer& RealmState::add_peer(std::string name) {
+  auto [it, added] = peers_.try_emplace(name);
+  if (added) it->second.name = std::move(name);
+  return it->second;
+}
+
+std::vector<const Peer*> RealmState::peers() const {
+  std::vector<const Peer*> out;
+  out.reserve(peers_.size());
+  for (const auto& [name, peer] : peers_) out.push_back(&peer);
+  std::sort(out.begin(), out.end(), [](const Peer* a, const Peer* b) { return a->name < b->name; });
+  return out;
+}
+
+std::uint64_t& RealmState::seen(std::string_view origin) {
+  auto it = seen_.find(origin);
+  if (it == seen_.end()) it = seen_.emplace(std::string(origin), 0).first;
+  return it->second;
+}
+
+std::uint64_t RealmState::add_waiter(Waiter waiter) {
+  std::uint64_t id = ++last_waiter_;
+  if (waiter.kind == Waiter::Kind::ack) ack_waiters_[waiter.key] = id;
+  waiters_.emplace(id, std::move(waiter));
+  return id;
+}
+
+std::optional<Waiter> RealmState::take_waiter(std::uint64_t id) {
+  auto it = waiters_.find(id);
+  if (it == waiters_.end()) return std::nullopt;
+  Waiter waiter = std::move(it->second);
+  waiters_.erase(it);
+  if (waiter.kind == Waiter::Kind::ack) ack_waiters_.erase(waiter.key);
+  return waiter;
+}
+
+std::optional<std::uint64_t> RealmState::ack_waiter(std::uint64_t id) const {
+  auto it = ack_waiters_.find(id);
+  if (it == ack_waiters_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::uint64_t> RealmState::waiters_of(std::string_view peer, Waiter::Kind kind) const {
+  std::vector<std::uint64_t> out;
+  for (const auto& [id, waiter] : waiters_) {
+    if (waiter.kind == kind && waiter.peer == peer) out.push_back(id);
+  }
+  return out;
+}
+
+}  // namespace chat::core

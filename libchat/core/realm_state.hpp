@@ -10,6 +10,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/peer_state.hpp"
 #include "store/records.hpp"
 
 // The realm's data in memory: users, groups, unread inboxes, sessions. Pure data with small
@@ -91,6 +92,23 @@ class RealmState {
   // --- failed auths per username ---
   AuthFailures& auth_failures(std::string_view username);
 
+  // --- peers, outbox and dedup (federation) ---
+  Peer* find_peer(std::string_view name);
+  const Peer* find_peer(std::string_view name) const;
+  Peer& add_peer(std::string name);
+  std::vector<const Peer*> peers() const;  // by name
+  // Highest origin id received from `origin` (0: none): the durable dedup mark.
+  std::uint64_t& seen(std::string_view origin);
+
+  // --- replies waiting for a peer ---
+  std::uint64_t add_waiter(Waiter waiter);
+  std::optional<Waiter> take_waiter(std::uint64_t id);  // removes it
+  // The waiter (if any) for an ack of outbox id `id`.
+  std::optional<std::uint64_t> ack_waiter(std::uint64_t id) const;
+  std::uint64_t next_rid() { return ++last_rid_; }
+  // Waiters of one peer and kind, e.g. to complete them all when the link drops.
+  std::vector<std::uint64_t> waiters_of(std::string_view peer, Waiter::Kind kind) const;
+
  private:
   StringMap<User> users_;
   StringMap<Group> groups_;
@@ -101,6 +119,12 @@ class RealmState {
   StringMap<std::deque<std::string>> sessions_by_user_;  // oldest first, for the per-user cap
   StringMap<AuthFailures> auth_failures_;
   std::uint64_t last_id_ = 0;
+  StringMap<Peer> peers_;
+  StringMap<std::uint64_t> seen_;
+  std::map<std::uint64_t, Waiter> waiters_;  // by waiter id (few: one per waiting reply)
+  std::unordered_map<std::uint64_t, std::uint64_t> ack_waiters_;  // outbox id -> waiter id
+  std::uint64_t last_waiter_ = 0;
+  std::uint64_t last_rid_ = 0;
 };
 
 // Sessions a user may hold at once; the oldest is ended when a new one passes the cap

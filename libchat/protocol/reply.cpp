@@ -151,4 +151,21 @@ std::string ok_queued() {
   return out.finish();
 }
 
+std::string ok_realms(const std::vector<RealmView>& realms) {
+  ReplyWriter out(kOk);
+  out.key("realms");
+  out.start_array();
+  for (const RealmView& realm : realms) {
+    out.start_object();
+    out.field("name", realm.name);
+    out.field("state", realm.state);
+    out.field("address", realm.address);
+    out.number("queued", realm.queued);
+    out.field("last_error", realm.last_error);
+    out.end_object();
+  }
+  out.end_array();
+  return out.finish();
+}
+
 }  // namespace chat::protocol::reply

@@ -45,4 +45,12 @@ std::string ok_realm_added(std::string_view state);
 // {"status":"OK","message":"Message queued for realm","queued":true}
 std::string ok_queued();
 
+// `realms` (ours, docs/protocol.md): {"status":"OK","realms":[{"name":..,"state":..,
+// "address":"host:port" or "","queued":N,"last_error":".."},...]}
+struct RealmView {
+  std::string_view name, state, address, last_error;
+  std::uint64_t queued = 0;
+};
+std::string ok_realms(const std::vector<RealmView>& realms);
+
 }  // namespace chat::protocol::reply

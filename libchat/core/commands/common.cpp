@@ -21,19 +21,36 @@ void deliver(Request& req, std::string_view recipient, std::string_view group) {
   req.state.add_unread(std::move(message));
 }
 
-std::vector<protocol::reply::SenderMessages> take_unread(Request& req, std::string_view realm) {
+std::vector<protocol::reply::SenderMessages> take_unread(RealmState& state,
+                                                         const RealmSettings& settings,
+                                                         std::string_view user,
+                                                         std::string_view realm,
+                                                         std::vector<std::uint64_t>& reserved) {
   std::vector<protocol::reply::SenderMessages> by_sender;
   std::unordered_map<std::string_view, std::size_t> index;  // sender -> position in by_sender
-  auto messages = req.state.reserve_unread(req.user, realm, req.settings.max_inbox_reply_bytes);
-  for (const InboxMessage* message : messages) {
+  for (const InboxMessage* message :
+       state.reserve_unread(user, realm, settings.max_inbox_reply_bytes)) {
     const store::MessageRecord& m = message->record;
     auto [it, added] = index.try_emplace(m.sender, by_sender.size());
     if (added) by_sender.push_back({m.sender, {}});
     by_sender[it->second].messages.push_back(
         {m.id, m.sender, m.recipient, m.text, m.sender_realm, m.time, m.group, m.bounce});
-    req.out.fetched_after_write.push_back(m.id);
+    reserved.push_back(m.id);
   }
   return by_sender;
+}
+
+Completion realm_inbox(RealmState& state, const RealmSettings& settings, std::string_view user,
+                       std::string_view realm, bool synced) {
+  Completion done;
+  auto by_sender = take_unread(state, settings, user, realm, done.fetched_after_write);
+  done.reply = protocol::reply::ok_realm_inbox(realm, by_sender, synced);
+  return done;
+}
+
+PeerMessage to_peer_message(const store::OutboxRecord& entry) {
+  return PeerMessage{entry.id,  entry.kind == "group", entry.sender, entry.target, entry.text,
+                     entry.time};
 }
 
 }  // namespace chat::core::commands

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -20,8 +21,20 @@ inline void reply_ok(Request& req, std::string_view message) {
 void deliver(Request& req, std::string_view recipient, std::string_view group);
 
 // Reserves the user's unread messages that came from `realm` and groups them by sender
-// (senders in order of their oldest message, each list oldest first). The reserved ids go
-// to out.fetched_after_write.
-std::vector<protocol::reply::SenderMessages> take_unread(Request& req, std::string_view realm);
+// (senders in order of their oldest message, each list oldest first). The reserved ids are
+// appended to `reserved` (the reply's fetched_after_write). The views point into `state`:
+// write the reply before changing it.
+std::vector<protocol::reply::SenderMessages> take_unread(RealmState& state,
+                                                         const RealmSettings& settings,
+                                                         std::string_view user,
+                                                         std::string_view realm,
+                                                         std::vector<std::uint64_t>& reserved);
+
+// The getrealminbox reply for `user` and messages from `realm`.
+Completion realm_inbox(RealmState& state, const RealmSettings& settings, std::string_view user,
+                       std::string_view realm, bool synced);
+
+// The link frame for an outbox entry.
+PeerMessage to_peer_message(const store::OutboxRecord& entry);
 
 }  // namespace chat::core::commands

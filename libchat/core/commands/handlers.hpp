@@ -22,6 +22,7 @@ void addrealm(Request& req);
 void sendprivaterealm(Request& req);
 void sendgrouprealm(Request& req);
 void getrealminbox(Request& req);
+void realms(Request& req);  // ours: the peers and their links
 
 }  // namespace chat::core::commands
 

@@ -6,7 +6,8 @@
 namespace chat::core::commands {
 
 void inbox(Request& req) {
-  req.out.reply = protocol::reply::ok_inbox(take_unread(req, req.settings.name));
+  req.out.reply = protocol::reply::ok_inbox(take_unread(
+      req.state, req.settings, req.user, req.settings.name, req.out.fetched_after_write));
 }
 
 }  // namespace chat::core::commands

@@ -1,0 +1,42 @@
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "store/records.hpp"
+
+// What this realm knows of each peer realm: address, link state and the durable outbox of
+// messages waiting for the peer's ack. Plain data, owned by RealmState.
+namespace chat::core {
+
+// idle: known from the config but not linked to (autoconnect: false, no addrealm yet);
+// connecting: being dialled (or redialled after a drop); down: a peer that dials us and is
+// not connected now; linked: authenticated link up.
+enum class LinkState { idle, connecting, down, linked };
+
+const char* link_state_name(LinkState state);
+
+struct Peer {
+  std::string name;
+  std::string host;
+  std::uint16_t port = 0;   // 0: we do not dial it (it dialled us first: learnt from a handshake)
+  bool configured = false;  // listed in the config
+  bool active = false;      // a peer now: commands reach it, links to it are kept
+  LinkState link = LinkState::idle;
+  std::string last_error;
+  std::map<std::uint64_t, store::OutboxRecord> outbox;  // not yet acked, by origin id
+
+  bool dials() const { return active && port != 0; }
+};
+
+// A client reply waiting for a peer (see Outcome's Wait).
+struct Waiter {
+  enum class Kind { ack, fetch, link };
+  Kind kind = Kind::ack;
+  std::string peer;
+  std::string user;       // fetch: whose realm inbox to answer with
+  std::uint64_t key = 0;  // ack: outbox id; fetch: rid
+  bool group = false;     // ack: a sendgrouprealm (chooses the reply strings)
+};
+
+}  // namespace chat::core

@@ -1,0 +1,212 @@
+// The realm's side of its links to peer realms (PROTOCOL.md §1.6, §2): what an incoming frame
+// or a link going up or down changes, and what goes back. Exactly once rests on two rules:
+// the sender keeps a message in its durable outbox until the ack, and the receiver stores a
+// message together with its dedup mark before the ack leaves (Outcome's frames wait for
+// the commit of its mutations).
+#include <algorithm>
+
+#include "core/commands/common.hpp"
+#include "core/names.hpp"
+#include "core/realm.hpp"
+#include "core/realm_state.hpp"
+#include "protocol/messages.hpp"
+#include "protocol/reply.hpp"
+
+namespace chat::core {
+
+namespace text = protocol::text;
+
+namespace {
+
+// The error a waiting client sees for a refused realm send.
+std::string refusal_reply(const std::string& error, bool group) {
+  if (error == text::user_not_found) return protocol::reply::error(text::realm_user_not_found);
+  if (error == text::group_not_found) return protocol::reply::error(text::realm_group_not_found);
+  return protocol::reply::error(
+      error.empty() ? (group ? text::realm_group_not_found : text::realm_user_not_found)
+                    : std::string_view(error));
+}
+
+}  // namespace
+
+std::vector<std::string> Realm::peers_to_dial() const {
+  std::vector<std::string> names;
+  for (const Peer* peer : state_->peers()) {
+    if (peer->dials()) names.push_back(peer->name);
+  }
+  return names;
+}
+
+std::optional<Realm::PeerAddress> Realm::dial_address(std::string_view name) const {
+  const Peer* peer = state_->find_peer(name);
+  if (peer == nullptr || !peer->dials()) return std::nullopt;
+  return PeerAddress{peer->host, peer->port};
+}
+
+bool Realm::accepts_link_from(std::string_view realm) const {
+  return is_valid_name(realm) && realm != settings_.name;
+}
+
+Outcome Realm::link_up(std::string_view name) {
+  Outcome out;
+  Peer* peer = state_->find_peer(name);
+  if (peer == nullptr) peer = &state_->add_peer(std::string(name));  // learnt from its handshake
+  if (!peer->active) {
+    peer->active = true;
+    out.mutations.emplace_back(store::PutPeer{{peer->name, peer->host, peer->port}});
+  }
+  peer->link = LinkState::linked;
+  peer->last_error.clear();
+  // Everything not yet acked goes again, oldest first: the receiver's dedup mark drops
+  // what it already stored.
+  for (const auto& [id, entry] : peer->outbox) {
+    out.frames.push_back({peer->name, commands::to_peer_message(entry)});
+  }
+  for (std::uint64_t waiter : state_->waiters_of(name, Waiter::Kind::link)) {
+    state_->take_waiter(waiter);
+    out.completions.push_back({waiter, protocol::reply::ok_realm_added("connected"), {}});
+  }
+  return out;
+}
+
+Outcome Realm::link_down(std::string_view name, std::string_view reason) {
+  Outcome out;
+  Peer* peer = state_->find_peer(name);
+  if (peer == nullptr) return out;
+  peer->link = peer->dials() ? LinkState::connecting : LinkState::down;
+  if (!reason.empty()) peer->last_error = reason;
+  // Sends waiting for an ack stay in the outbox: their senders hear "queued".
+  for (std::uint64_t waiter : state_->waiters_of(name, Waiter::Kind::ack)) {
+    state_->take_waiter(waiter);
+    out.completions.push_back({waiter, protocol::reply::ok_queued(), {}});
+  }
+  for (std::uint64_t id : state_->waiters_of(name, Waiter::Kind::fetch)) {
+    std::optional<Waiter> waiter = state_->take_waiter(id);
+    Completion done = commands::realm_inbox(*state_, settings_, waiter->user, name, false);
+    done.waiter = id;
+    out.completions.push_back(std::move(done));
+  }
+  return out;
+}
+
+Outcome Realm::peer_frame(std::string_view name, const PeerFrame& frame) {
+  Outcome out;
+  Peer* peer = state_->find_peer(name);
+  if (peer == nullptr) return out;  // links register their peer in link_up first
+
+  if (const auto* message = std::get_if<PeerMessage>(&frame)) {
+    std::string error;
+    const Group* group = nullptr;
+    if (message->group) {
+      group = state_->find_group(message->to);
+      if (group == nullptr) error = text::group_not_found;
+    } else if (state_->find_user(message->to) == nullptr) {
+      error = text::user_not_found;
+    }
+    std::uint64_t& seen = state_->seen(name);
+    if (message->id > seen) {  // not a retransmission
+      auto store_for = [&](const std::string& recipient) {
+        store::MessageRecord record;
+        record.id = state_->next_id();
+        record.recipient = recipient;
+        record.sender = message->from;
+        record.sender_realm = peer->name;
+        record.group = message->group ? message->to : std::string();
+        record.text = message->text;
+        record.time = message->time;
+        out.mutations.emplace_back(store::PutMessage{record});
+        out.delivered_to.push_back(recipient);
+        state_->add_unread(std::move(record));
+      };
+      if (error.empty() && group != nullptr) {
+        // Membership is the owning realm's: every member of the group here gets it.
+        for (const std::string& member : group->members) store_for(member);
+      } else if (error.empty()) {
+        store_for(message->to);
+      }
+      seen = message->id;
+      out.mutations.emplace_back(store::PutSeen{peer->name, message->id});
+    }
+    out.frames.push_back({peer->name, PeerAck{message->id, error.empty(), error}});
+    return out;
+  }
+
+  if (const auto* ack = std::get_if<PeerAck>(&frame)) {
+    auto entry = peer->outbox.find(ack->id);
+    if (entry == peer->outbox.end()) return out;  // a repeated ack
+    store::OutboxRecord sent = std::move(entry->second);
+    peer->outbox.erase(entry);
+    out.mutations.emplace_back(store::DeleteOutbox{peer->name, ack->id});
+    bool group = sent.kind == "group";
+    if (auto waiter = state_->ack_waiter(ack->id)) {
+      state_->take_waiter(*waiter);
+      std::string reply = ack->ok ? protocol::reply::ok_message(group ? text::sent_to_realm_group
+                                                                      : text::sent_to_realm_user)
+                                  : refusal_reply(ack->error, group);
+      out.completions.push_back({*waiter, std::move(reply), {}});
+    } else if (!ack->ok) {
+      // The sender already heard "queued": tell it in its realm inbox from that realm.
+      store::MessageRecord bounce;
+      bounce.id = state_->next_id();
+      bounce.recipient = sent.sender;
+      bounce.sender = peer->name;
+      bounce.sender_realm = peer->name;
+      bounce.text = "Pesan untuk " + sent.target + " tidak terkirim: " +
+                    (ack->error.empty() ? std::string("ditolak") : ack->error);
+      bounce.time = env_.now_utc();
+      bounce.bounce = true;
+      out.mutations.emplace_back(store::PutMessage{bounce});
+      out.delivered_to.push_back(bounce.recipient);
+      state_->add_unread(std::move(bounce));
+    }
+    return out;
+  }
+
+  if (const auto* fetch = std::get_if<PeerFetch>(&frame)) {
+    // Everything this realm still holds for the peer is already on the link (sent at send
+    // time or replayed at link-up, in order), so "fetched" after it closes the round trip.
+    out.frames.push_back({peer->name, PeerFetched{fetch->rid}});
+    return out;
+  }
+
+  if (const auto* fetched = std::get_if<PeerFetched>(&frame)) {
+    for (std::uint64_t id : state_->waiters_of(name, Waiter::Kind::fetch)) {
+      std::optional<Waiter> waiter = state_->take_waiter(id);
+      if (waiter->key != fetched->rid) {
+        state_->add_waiter(std::move(*waiter));  // not this one: put back
+        continue;
+      }
+      Completion done = commands::realm_inbox(*state_, settings_, waiter->user, name, true);
+      done.waiter = id;
+      out.completions.push_back(std::move(done));
+    }
+  }
+  return out;
+}
+
+Outcome Realm::wait_timed_out(std::uint64_t id) {
+  Outcome out;
+  std::optional<Waiter> waiter = state_->take_waiter(id);
+  if (!waiter) return out;  // completed already
+  switch (waiter->kind) {
+    case Waiter::Kind::ack:
+      out.completions.push_back({id, protocol::reply::ok_queued(), {}});
+      break;
+    case Waiter::Kind::fetch: {
+      Completion done =
+          commands::realm_inbox(*state_, settings_, waiter->user, waiter->peer, false);
+      done.waiter = id;
+      out.completions.push_back(std::move(done));
+      break;
+    }
+    case Waiter::Kind::link: {
+      const Peer* peer = state_->find_peer(waiter->peer);
+      std::string_view state = peer != nullptr ? link_state_name(peer->link) : "connecting";
+      out.completions.push_back({id, protocol::reply::ok_realm_added(state), {}});
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace chat::core

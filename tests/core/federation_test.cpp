@@ -1,0 +1,362 @@
+// The realm commands 10-13 and the link events of two (or three) pure Realms wired together
+// by an in-memory "link": frames are queued per direction and delivered when the test says,
+// so drops, retransmissions and timeouts are exact. No I/O, no clocks.
+#include <doctest/doctest.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <variant>
+
+#include "core/realm.hpp"
+#include "core/realm_state.hpp"
+#include "store/memory_store.hpp"
+
+using namespace chat;
+using core::Connection;
+
+namespace {
+
+struct Node {
+  explicit Node(core::RealmSettings settings) : realm(std::move(settings), environment(tokens)) {}
+
+  static core::Environment environment(int& tokens) {
+    core::Environment env;
+    env.new_token = [&tokens] {
+      char buf[37];
+      std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012d", ++tokens);
+      return std::string(buf);
+    };
+    env.now_utc = [] { return std::string("2026-11-26T22:33:16Z"); };
+    env.now = [] { return core::Clock::time_point{}; };
+    return env;
+  }
+
+  int tokens = 0;
+  core::Realm realm;
+  store::MemoryStore store;
+  std::map<std::uint64_t, std::string> completed;  // waiter -> reply
+  std::vector<std::string> dialed;
+};
+
+core::RealmSettings settings(std::string name, std::vector<core::ConfiguredPeer> peers) {
+  core::RealmSettings s;
+  s.name = std::move(name);
+  s.admins = {"messi"};
+  s.peers = std::move(peers);
+  s.max_outbox_per_peer = 3;
+  return s;
+}
+
+class Cluster {
+ public:
+  Cluster() {
+    add("alpha", {{"beta", "127.0.0.1", 9890, true}, {"gamma", "127.0.0.1", 9891, false}});
+    add("beta", {{"alpha", "127.0.0.1", 9889, true}});
+    add("gamma", {});
+  }
+
+  Node& node(const std::string& name) { return *nodes_.at(name); }
+
+  // Runs a client line on a realm; returns its reply, or "WAIT:<id>" for a waiting one.
+  std::string run(const std::string& realm, Connection& conn, std::string_view line) {
+    Node& n = node(realm);
+    core::Outcome out = n.realm.handle(conn, line);
+    if (out.password) {
+      apply(realm, out);
+      const auto& job = *out.password;
+      core::PasswordResult result{
+          job.kind == core::PasswordJob::Kind::hash || job.hash == "fake$" + job.password,
+          "fake$" + job.password};
+      out = n.realm.resume(conn, result);
+    }
+    std::string reply = out.reply;
+    std::optional<core::Wait> wait = out.wait;
+    apply(realm, out);
+    if (!reply.empty()) return reply;
+    if (wait) return "WAIT:" + std::to_string(wait->waiter);
+    return {};
+  }
+
+  // A waiting reply once it completed ("" while still waiting).
+  std::string completed(const std::string& realm, const std::string& wait_token) {
+    auto id = std::stoull(wait_token.substr(5));
+    auto& done = node(realm).completed;
+    auto it = done.find(id);
+    return it == done.end() ? std::string() : it->second;
+  }
+
+  void link_up(const std::string& a, const std::string& b) {
+    up_.insert(key(a, b));
+    apply(a, node(a).realm.link_up(b));
+    apply(b, node(b).realm.link_up(a));
+  }
+  void link_down(const std::string& a, const std::string& b) {
+    up_.erase(key(a, b));
+    wire_[{a, b}].clear();
+    wire_[{b, a}].clear();
+    apply(a, node(a).realm.link_down(b, "connection reset"));
+    apply(b, node(b).realm.link_down(a, "connection reset"));
+  }
+  // Delivers queued frames until the wire is quiet. Returns how many were delivered.
+  int flush() {
+    int delivered = 0;
+    bool more = true;
+    while (more) {
+      more = false;
+      for (auto& [dir, frames] : wire_) {
+        if (frames.empty()) continue;
+        auto frame = frames.front();
+        frames.pop_front();
+        apply(dir.second, node(dir.second).realm.peer_frame(dir.first, frame));
+        ++delivered;
+        more = true;
+        break;
+      }
+    }
+    return delivered;
+  }
+  // Frames queued from a to b (not yet delivered).
+  std::deque<core::PeerFrame>& wire(const std::string& a, const std::string& b) {
+    return wire_[{a, b}];
+  }
+
+ private:
+  void add(std::string name, std::vector<core::ConfiguredPeer> peers) {
+    nodes_.emplace(name, std::make_unique<Node>(settings(name, std::move(peers))));
+  }
+  static std::pair<std::string, std::string> key(const std::string& a, const std::string& b) {
+    return a < b ? std::pair{a, b} : std::pair{b, a};
+  }
+  void apply(const std::string& realm, core::Outcome out) {
+    Node& n = node(realm);
+    n.store.commit(out.mutations);
+    for (auto& done : out.completions) {
+      n.completed[done.waiter] = done.reply;
+      for (auto& m : n.realm.reply_written(done.fetched_after_write)) n.store.commit({&m, 1});
+    }
+    for (auto& m : n.realm.reply_written(out.fetched_after_write)) n.store.commit({&m, 1});
+    for (auto& frame : out.frames) {
+      if (up_.contains(key(realm, frame.peer))) wire_[{realm, frame.peer}].push_back(frame.frame);
+    }
+    for (auto& d : out.dial) n.dialed.push_back(d);
+  }
+
+  std::map<std::string, std::unique_ptr<Node>> nodes_;
+  std::set<std::pair<std::string, std::string>> up_;
+  std::map<std::pair<std::string, std::string>, std::deque<core::PeerFrame>> wire_;
+};
+
+std::string error(std::string_view message) {
+  return std::string(R"({"status":"ERROR","message":")") + std::string(message) + "\"}";
+}
+std::string ok(std::string_view message) {
+  return std::string(R"({"status":"OK","message":")") + std::string(message) + "\"}";
+}
+const std::string queued = R"({"status":"OK","message":"Message queued for realm","queued":true})";
+
+struct World {
+  Cluster c;
+  Connection messi{1}, henderson{2}, jokowi{3}, prabowo{4}, ronaldo{5};
+  World() {
+    c.run("alpha", messi, "register messi surabaya Lionel_Messi Argentina");
+    c.run("alpha", henderson, "register henderson surabaya Jordan_Henderson Inggris");
+    c.run("beta", jokowi, "register jokowi 123 joko_widodo indonesia");
+    c.run("beta", prabowo, "register prabowo 456 Prabowo Indonesia");
+    c.run("gamma", ronaldo, "register ronaldo lisboa Cristiano_Ronaldo Portugal");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("sendprivaterealm with the link up: answered from the remote ack") {
+  World w;
+  w.c.link_up("alpha", "beta");
+  std::string wait = w.c.run("alpha", w.messi, "sendprivaterealm beta jokowi halo   dari alpha ");
+  REQUIRE(wait.rfind("WAIT:", 0) == 0);
+  CHECK(w.c.completed("alpha", wait).empty());
+  w.c.flush();
+  CHECK(w.c.completed("alpha", wait) == ok("Message sent to user in realm"));
+  CHECK(w.c.run("beta", w.jokowi, "inbox") == R"({"status":"OK","messages":{}})");
+  std::string fetch = w.c.run("beta", w.jokowi, "getrealminbox alpha");
+  w.c.flush();
+  CHECK(
+      w.c.completed("beta", fetch) ==
+      R"({"status":"OK","realm":"alpha","messages":{"messi":[{"id":1,"msg_from":"messi","msg_to":"jokowi","msg":"halo   dari alpha","realm":"alpha","time":"2026-11-26T22:33:16Z"}]},"synced":true})");
+  // The ack removed it from the outbox, durably.
+  CHECK(w.c.node("alpha").store.load().outbox.empty());
+  // Unknown user there: the remote realm says so.
+  wait = w.c.run("alpha", w.messi, "sendprivaterealm beta nobody hi");
+  w.c.flush();
+  CHECK(w.c.completed("alpha", wait) == error("Realm/User tidak ditemukan"));
+}
+
+TEST_CASE("realm names that are not peers, own realm, access") {
+  World w;
+  CHECK(w.c.run("alpha", w.messi, "sendprivaterealm delta x hi") ==
+        error("Realm/User tidak ditemukan"));
+  CHECK(w.c.run("alpha", w.messi, "sendgrouprealm delta g hi") ==
+        error("Realm/Group tidak ditemukan"));
+  CHECK(w.c.run("alpha", w.messi, "getrealminbox delta") == error("Realm tidak ditemukan"));
+  // gamma is configured but not linked to (autoconnect: false) until addrealm.
+  CHECK(w.c.run("alpha", w.messi, "sendprivaterealm gamma ronaldo hi") ==
+        error("Realm/User tidak ditemukan"));
+  CHECK(w.c.run("alpha", w.messi, "addrealm delta") == error("Realm tidak ditemukan"));
+  CHECK(w.c.run("alpha", w.messi, "addrealm beta") == error("Realm sudah ada"));
+  CHECK(w.c.run("alpha", w.messi, "addrealm alpha") == error("Realm sudah ada"));
+  CHECK(w.c.run("alpha", w.henderson, "addrealm delta 127.0.0.1 9999") == error("Akses ditolak"));
+  CHECK(w.c.run("alpha", w.messi, "sendprivaterealm alpha henderson hi") ==
+        ok("Message sent to user in realm"));
+}
+
+TEST_CASE("addrealm: short form dials a configured peer, answers once linked") {
+  World w;
+  std::string wait = w.c.run("alpha", w.messi, "addrealm gamma");
+  REQUIRE(wait.rfind("WAIT:", 0) == 0);
+  CHECK(w.c.node("alpha").dialed == std::vector<std::string>{"gamma"});
+  w.c.link_up("alpha", "gamma");
+  CHECK(w.c.completed("alpha", wait) ==
+        R"({"status":"OK","message":"Realm added successfully","state":"connected"})");
+  CHECK(w.c.run("alpha", w.messi, "addrealm gamma") == error("Realm sudah ada"));
+  // gamma learnt alpha from the handshake and can answer it.
+  std::string back = w.c.run("gamma", w.ronaldo, "sendprivaterealm alpha messi ola");
+  w.c.flush();
+  CHECK(w.c.completed("gamma", back) == ok("Message sent to user in realm"));
+  // Remembered across restarts: the store has the peer.
+  auto peers = w.c.node("alpha").store.load().peers;
+  REQUIRE(peers.size() == 1);
+  CHECK(peers[0].name == "gamma");
+}
+
+TEST_CASE("addrealm: long form by an admin, timing out as connecting") {
+  World w;
+  std::string wait = w.c.run("alpha", w.messi, "addrealm delta 127.0.0.1 9999");
+  auto out = w.c.node("alpha").realm.wait_timed_out(std::stoull(wait.substr(5)));
+  REQUIRE(out.completions.size() == 1);
+  CHECK(out.completions[0].reply ==
+        R"({"status":"OK","message":"Realm added successfully","state":"connecting"})");
+  auto address = w.c.node("alpha").realm.dial_address("delta");
+  REQUIRE(address.has_value());
+  CHECK(address->port == 9999);
+}
+
+TEST_CASE("link down: sends are queued durably, replayed on link-up, delivered exactly once") {
+  World w;
+  CHECK(w.c.run("alpha", w.messi, "sendprivaterealm beta jokowi satu") == queued);
+  CHECK(w.c.run("alpha", w.messi, "sendprivaterealm beta jokowi dua") == queued);
+  CHECK(w.c.node("alpha").store.load().outbox.size() == 2);
+  // Not synced while the link is down.
+  CHECK(w.c.run("beta", w.jokowi, "getrealminbox alpha") ==
+        R"({"status":"OK","realm":"alpha","messages":{},"synced":false})");
+  w.c.link_up("alpha", "beta");
+  w.c.flush();
+  CHECK(w.c.node("alpha").store.load().outbox.empty());
+  // A retransmission after a lost ack: the link drops with acks in flight.
+  CHECK(w.c.run("alpha", w.messi, "sendprivaterealm beta jokowi tiga").rfind("WAIT:", 0) == 0);
+  auto& to_beta = w.c.wire("alpha", "beta");
+  REQUIRE(to_beta.size() == 1);
+  auto frame = to_beta.front();
+  to_beta.pop_front();
+  w.c.node("beta").realm.peer_frame("alpha", frame);  // stored at beta; its ack is lost
+  w.c.link_down("alpha", "beta");
+  w.c.link_up("alpha", "beta");  // alpha replays "tiga"
+  w.c.flush();
+  std::string fetch = w.c.run("beta", w.jokowi, "getrealminbox alpha");
+  w.c.flush();
+  std::string inbox = w.c.completed("beta", fetch);
+  CHECK(inbox.find("\"satu\"") != std::string::npos);
+  CHECK(inbox.find("\"dua\"") != std::string::npos);
+  auto first = inbox.find("\"tiga\"");
+  CHECK(first != std::string::npos);
+  CHECK(inbox.find("\"tiga\"", first + 1) == std::string::npos);  // once
+  CHECK(w.c.node("alpha").store.load().outbox.empty());
+}
+
+TEST_CASE("a queued send that the remote realm refuses comes back as a bounce") {
+  World w;
+  CHECK(w.c.run("alpha", w.messi, "sendprivaterealm beta nobody hallo") == queued);
+  w.c.link_up("alpha", "beta");
+  w.c.flush();
+  std::string fetch = w.c.run("alpha", w.messi, "getrealminbox beta");
+  w.c.flush();
+  CHECK(
+      w.c.completed("alpha", fetch) ==
+      R"({"status":"OK","realm":"beta","messages":{"beta":[{"id":2,"msg_from":"beta","msg_to":"messi","msg":"Pesan untuk nobody tidak terkirim: User tidak ditemukan","realm":"beta","time":"2026-11-26T22:33:16Z","bounce":true}]},"synced":true})");
+}
+
+TEST_CASE("sendgrouprealm reaches every member of the group in the owning realm") {
+  World w;
+  CHECK(w.c.run("beta", w.jokowi, "addgroup kominfo") == ok("Add group successful"));
+  CHECK(w.c.run("beta", w.prabowo, "joingroup kominfo") == ok("Join group successful"));
+  w.c.link_up("alpha", "beta");
+  std::string wait = w.c.run("alpha", w.messi, "sendgrouprealm beta kominfo rapat jam 9");
+  w.c.flush();
+  CHECK(w.c.completed("alpha", wait) == ok("Message sent to group in realm"));
+  for (Connection* member : {&w.jokowi, &w.prabowo}) {
+    std::string fetch = w.c.run("beta", *member, "getrealminbox alpha");
+    w.c.flush();
+    CHECK(
+        w.c.completed("beta", fetch)
+            .find(
+                R"("msg":"rapat jam 9","realm":"alpha","time":"2026-11-26T22:33:16Z","group":"kominfo")") !=
+        std::string::npos);
+  }
+  wait = w.c.run("alpha", w.messi, "sendgrouprealm beta nogroup hi");
+  w.c.flush();
+  CHECK(w.c.completed("alpha", wait) == error("Realm/Group tidak ditemukan"));
+}
+
+TEST_CASE("an ack that does not come in time: queued; the link dropping: queued") {
+  World w;
+  w.c.link_up("alpha", "beta");
+  std::string wait = w.c.run("alpha", w.messi, "sendprivaterealm beta jokowi a");
+  auto out = w.c.node("alpha").realm.wait_timed_out(std::stoull(wait.substr(5)));
+  REQUIRE(out.completions.size() == 1);
+  CHECK(out.completions[0].reply == queued);
+  std::string second = w.c.run("alpha", w.messi, "sendprivaterealm beta jokowi b");
+  w.c.link_down("alpha", "beta");
+  CHECK(w.c.completed("alpha", second) == queued);
+  CHECK(w.c.node("alpha").store.load().outbox.size() == 2);
+}
+
+TEST_CASE("a full outbox refuses new sends with a clear error") {
+  World w;
+  for (int i = 0; i < 3; ++i)
+    CHECK(w.c.run("alpha", w.messi, "sendprivaterealm beta jokowi m") == queued);
+  CHECK(w.c.run("alpha", w.messi, "sendprivaterealm beta jokowi m") ==
+        error("Antrian realm penuh, coba lagi nanti"));
+}
+
+TEST_CASE("realms lists every peer with its link state, address, queue and last error") {
+  World w;
+  w.c.run("alpha", w.messi, "sendprivaterealm beta jokowi m");
+  w.c.link_up("alpha", "beta");
+  w.c.link_down("alpha", "beta");
+  CHECK(
+      w.c.run("alpha", w.messi, "realms") ==
+      R"({"status":"OK","realms":[{"name":"beta","state":"connecting","address":"127.0.0.1:9890","queued":1,"last_error":"connection reset"},{"name":"gamma","state":"idle","address":"127.0.0.1:9891","queued":0,"last_error":""}]})");
+}
+
+TEST_CASE("load restores the outbox, the dedup mark and runtime peers") {
+  store::Snapshot snap;
+  snap.users.push_back({"jokowi", "fake$123", "joko_widodo", "indonesia"});
+  snap.outbox.push_back({5, "alpha", "private", "jokowi", "messi", "hi", "t"});
+  snap.seen.push_back({"alpha", 41});
+  snap.peers.push_back({"delta", "10.0.0.9", 7000});
+  snap.max_id = 5;
+  int tokens = 0;
+  core::Realm beta(settings("beta", {{"alpha", "127.0.0.1", 9889, true}}),
+                   Node::environment(tokens));
+  beta.load(snap);
+  CHECK(beta.peers_to_dial() == std::vector<std::string>{"alpha", "delta"});
+  auto up = beta.link_up("alpha");
+  REQUIRE(up.frames.size() == 1);
+  CHECK(std::get<core::PeerMessage>(up.frames[0].frame).id == 5);
+  // id 41 from alpha was seen before: a retransmission is acked, not stored again.
+  auto again = beta.peer_frame("alpha", core::PeerMessage{41, false, "messi", "jokowi", "x", "t"});
+  CHECK(again.mutations.empty());
+  REQUIRE(again.frames.size() == 1);
+  CHECK(std::get<core::PeerAck>(again.frames[0].frame).ok);
+}
