@@ -1,0 +1,83 @@
+#include "client_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/use_awaitable.hpp>
+
+#include "commit_queue.hpp"
+#include "endpoint_formatter.hpp"
+#include "password_pool.hpp"
+#include "protocol/command_parser.hpp"
+#include "protocol/messages.hpp"
+#include "protocol/reply.hpp"
+
+namespace realmd {
+
+namespace text = chat::protocol::text;
+
+ClientSession::ClientSession(asio::ip::tcp::socket socket, std::uint64_t connection_id,
+                             Limits limits, ClientServices services)
+    : LineChannel(std::move(socket), limits, services.commits), services_(std::move(services)) {
+  conn_.id = connection_id;
+  std::error_code ec;
+  const auto peer = this->socket().remote_endpoint(ec);
+  set_label(ec ? fmt::format("client {}", conn_.id)
+               : fmt::format("client {} ({})", conn_.id, peer));
+}
+
+asio::awaitable<void> ClientSession::on_line(std::string line) {
+  if (!chat::protocol::is_valid_utf8(line)) {
+    reply_error(text::bad_parameter);
+    co_return;
+  }
+  chat::core::Outcome outcome = services_.realm.handle(conn_, line);
+  if (outcome.password) {
+    services_.commits.enqueue(std::move(outcome.mutations));
+    // auth/register: the slow hash runs on the pool; no further line of this connection is
+    // handled meanwhile, since the result changes the connection's session.
+    chat::core::PasswordResult result =
+        co_await services_.passwords.async_run(std::move(*outcome.password), asio::use_awaitable);
+    if (is_closed()) co_return;  // the client left: its request is dropped unanswered
+    outcome = services_.realm.resume(conn_, result);
+  }
+  carry_out(std::move(outcome));
+}
+
+void ClientSession::carry_out(chat::core::Outcome outcome) {
+  const std::uint64_t seq = services_.commits.enqueue(std::move(outcome.mutations));
+  if (!outcome.has_reply()) return;  // a blank line
+  Reply reply{.text = std::move(outcome.reply),
+              .commit_seq = seq,
+              .ids = std::move(outcome.fetched_after_write),
+              .close_after = {}};
+  if (outcome.close) reply.close_after = CloseReason::requested;
+  push(std::move(reply));
+}
+
+void ClientSession::reply_error(std::string_view message, std::optional<CloseReason> close_after) {
+  // Waits like any reply, so that it cannot overtake the replies before it.
+  push({.text = chat::protocol::reply::error(message),
+        .commit_seq = services_.commits.enqueue({}),
+        .ids = {},
+        .close_after = close_after});
+}
+
+void ClientSession::on_line_too_long() {
+  reply_error(text::line_too_long, CloseReason::line_too_long);
+}
+
+void ClientSession::on_written(const std::vector<std::uint64_t>& ids) {
+  // Marking fetched is bookkeeping: nobody waits for its commit.
+  services_.commits.enqueue(services_.realm.reply_written(ids));
+}
+
+void ClientSession::on_lost(const std::vector<std::uint64_t>& ids) {
+  services_.realm.reply_lost(ids);
+}
+
+void ClientSession::on_closed(CloseReason) {
+  services_.realm.disconnected(conn_);
+  services_.closed(conn_.id);
+}
+
+}  // namespace realmd

@@ -1,0 +1,48 @@
+#pragma once
+#include <asio/ip/tcp.hpp>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/realm.hpp"
+#include "line_channel.hpp"
+
+namespace realmd {
+
+class CommitQueue;
+class PasswordPool;
+
+// What a client session uses of its server; all of it outlives the sessions.
+struct ClientServices {
+  chat::core::Realm& realm;
+  CommitQueue& commits;
+  PasswordPool& passwords;
+  std::function<void(std::uint64_t connection_id)> closed;  // the server forgets the session
+};
+
+// One client connection: request lines go to the realm, its Outcomes are carried out in the
+// order DESIGN.md §3 gives (mutations queued, reply written after their commit, inbox ids
+// confirmed or released once the write's fate is known).
+class ClientSession final : public LineChannel {
+ public:
+  ClientSession(asio::ip::tcp::socket socket, std::uint64_t connection_id, Limits limits,
+                ClientServices services);
+
+  std::uint64_t id() const { return conn_.id; }
+
+ private:
+  asio::awaitable<void> on_line(std::string line) override;
+  void on_line_too_long() override;
+  void on_written(const std::vector<std::uint64_t>& ids) override;
+  void on_lost(const std::vector<std::uint64_t>& ids) override;
+  void on_closed(CloseReason reason) override;
+
+  void carry_out(chat::core::Outcome outcome);
+  void reply_error(std::string_view message, std::optional<CloseReason> close_after = {});
+
+  ClientServices services_;
+  chat::core::Connection conn_;
+};
+
+}  // namespace realmd

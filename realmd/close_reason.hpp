@@ -1,0 +1,54 @@
+#pragma once
+#include <string_view>
+
+namespace realmd {
+
+// Why a connection ended; logged once per connection.
+enum class CloseReason {
+  peer_closed,      // the peer ended its side and every reply was sent
+  read_failed,      // reset or other socket error while reading
+  write_failed,     // reset or other socket error while writing
+  line_too_long,    // a request line passed limits.max_line_bytes
+  reply_backlog,    // unsent replies passed limits.max_pending_replies_bytes
+  server_busy,      // over limits.max_connections
+  server_stopping,  // graceful stop
+  store_failed,     // the store failed: fail-stop
+  requested,        // the command asked for the connection to end after its reply
+  linger_timeout,   // the peer did not close after its last reply
+  internal_error,   // an exception escaped a handler (a bug): this connection only
+};
+
+constexpr std::string_view to_string(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::peer_closed:
+      return "peer closed";
+    case CloseReason::read_failed:
+      return "read failed";
+    case CloseReason::write_failed:
+      return "write failed";
+    case CloseReason::line_too_long:
+      return "request line too long";
+    case CloseReason::reply_backlog:
+      return "too many unsent replies";
+    case CloseReason::server_busy:
+      return "server busy";
+    case CloseReason::server_stopping:
+      return "server stopping";
+    case CloseReason::store_failed:
+      return "store failed";
+    case CloseReason::requested:
+      return "closed by command";
+    case CloseReason::linger_timeout:
+      return "peer did not close after last reply";
+    case CloseReason::internal_error:
+      return "internal error";
+  }
+  return "unknown";
+}
+
+// Ends that a healthy peer causes all the time: logged at debug level, the others at info.
+constexpr bool is_routine(CloseReason reason) {
+  return reason == CloseReason::peer_closed || reason == CloseReason::server_stopping;
+}
+
+}  // namespace realmd

@@ -1,0 +1,213 @@
+#include "line_channel.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "commit_queue.hpp"
+#include "protocol/reply.hpp"
+
+namespace realmd {
+namespace {
+
+using asio::ip::tcp;
+
+// How long a connection closed after an error reply keeps reading (and dropping) the peer's
+// bytes: closing with unread input sends a reset, which can destroy the reply in flight.
+constexpr std::chrono::seconds linger_time{2};
+
+// Idle connections hold no read buffer: the reader waits until the socket is readable, then
+// reads into this one buffer per thread; the framer keeps only unfinished lines.
+thread_local std::array<char, 64 * 1024> read_buffer;
+
+}  // namespace
+
+LineChannel::LineChannel(tcp::socket socket, Limits limits, CommitQueue& commits)
+    : socket_(std::move(socket)),
+      limits_(limits),
+      commits_(commits),
+      framer_(limits.max_line_bytes),
+      wake_(socket_.get_executor()) {}
+
+void LineChannel::start() {
+  auto self = shared_from_this();
+  asio::co_spawn(
+      socket_.get_executor(), [self] { return self->read_loop(); },
+      [self](std::exception_ptr error) { self->on_coroutine_exit(error, "reader"); });
+  asio::co_spawn(
+      socket_.get_executor(), [self] { return self->write_loop(); },
+      [self](std::exception_ptr error) {
+        self->on_coroutine_exit(error, "writer");
+        self->release();
+      });
+}
+
+void LineChannel::refuse(std::string reply, CloseReason reason) {
+  push({.text = std::move(reply), .commit_seq = 0, .ids = {}, .close_after = reason});
+}
+
+void LineChannel::finish(CloseReason reason) {
+  if (closed_ || finishing_) return;
+  finishing_ = true;
+  finish_reason_ = reason;
+  // Wakes a reader waiting for input: it reads end-of-file and stops.
+  std::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_receive, ignored);
+}
+
+void LineChannel::close(CloseReason reason) {
+  if (closed_) return;
+  closed_ = true;
+  close_reason_ = reason;
+  spdlog::log(is_routine(reason) ? spdlog::level::debug : spdlog::level::info, "{} closed: {}",
+              label_, to_string(reason));
+  std::error_code ignored;
+  socket_.close(ignored);
+  wake_writer();
+}
+
+void LineChannel::push(Reply reply) {
+  if (closed_) {
+    if (!reply.ids.empty()) on_lost(reply.ids);
+    return;
+  }
+  if (reply.close_after) discarding_ = true;
+  pending_reply_bytes_ += reply.text.size() + chat::protocol::reply::terminator.size();
+  replies_.push_back(std::move(reply));
+  if (pending_reply_bytes_ > limits_.max_pending_reply_bytes) {
+    close(CloseReason::reply_backlog);
+    return;
+  }
+  wake_writer();
+}
+
+asio::awaitable<void> LineChannel::read_loop() {
+  std::error_code ec;
+  socket_.non_blocking(true, ec);
+  std::string line;
+  while (!closed_ && !finishing_) {
+    co_await socket_.async_wait(tcp::socket::wait_read,
+                                asio::redirect_error(asio::use_awaitable, ec));
+    if (closed_) co_return;
+    if (ec) {
+      close(CloseReason::read_failed);
+      co_return;
+    }
+    const std::size_t n = socket_.read_some(asio::buffer(read_buffer), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+    if (ec == asio::error::eof) break;
+    if (ec) {
+      close(CloseReason::read_failed);
+      co_return;
+    }
+    if (discarding_) continue;
+    framer_.feed({read_buffer.data(), n});
+    while (!closed_ && !finishing_ && !discarding_) {
+      const auto status = framer_.next(line);
+      if (status == chat::protocol::LineFramer::Status::need_more) break;
+      if (status == chat::protocol::LineFramer::Status::too_long) {
+        discarding_ = true;
+        on_line_too_long();
+        break;
+      }
+      co_await on_line(std::move(line));
+      line.clear();
+    }
+  }
+  if (closed_) co_return;
+  reader_done_ = true;
+  wake_writer();
+}
+
+std::size_t LineChannel::sendable_count() const {
+  if (lingering_) return 0;
+  std::size_t count = 0;
+  for (const Reply& reply : replies_) {
+    if (reply.commit_seq > commits_.committed()) break;
+    ++count;
+    if (reply.close_after) break;
+  }
+  return count;
+}
+
+asio::awaitable<void> LineChannel::write_loop() {
+  std::vector<asio::const_buffer> buffers;
+  while (!closed_) {
+    if (const std::size_t count = sendable_count(); count > 0) {
+      // Every reply that may go now leaves in one write: pipelined requests cost one syscall.
+      buffers.clear();
+      for (std::size_t i = 0; i < count; ++i) {
+        buffers.push_back(asio::buffer(replies_[i].text));
+        buffers.push_back(asio::buffer(chat::protocol::reply::terminator));
+      }
+      std::error_code ec;
+      co_await asio::async_write(socket_, buffers, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        close(CloseReason::write_failed);
+        break;
+      }
+      for (std::size_t i = 0; i < count; ++i) {
+        Reply reply = std::move(replies_.front());
+        replies_.pop_front();
+        pending_reply_bytes_ -= reply.text.size() + chat::protocol::reply::terminator.size();
+        if (!reply.ids.empty()) on_written(reply.ids);
+        if (reply.close_after) begin_linger(*reply.close_after);
+      }
+      continue;
+    }
+    if (reader_done_ && (lingering_ || replies_.empty())) {
+      close(lingering_ ? linger_reason_ : finish_reason_);
+      break;
+    }
+    if (!lingering_ && !replies_.empty()) wait_for_commit(replies_.front().commit_seq);
+    wake_.expires_at(lingering_ ? linger_deadline_ : std::chrono::steady_clock::time_point::max());
+    std::error_code ec;
+    co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    // Only the linger deadline ever expires; every wake-up cancels.
+    if (!ec && lingering_) close(CloseReason::linger_timeout);
+  }
+}
+
+void LineChannel::wait_for_commit(std::uint64_t seq) {
+  if (seq <= waiting_for_seq_) return;  // a wake-up for it is registered already
+  waiting_for_seq_ = seq;
+  commits_.when_committed(seq, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->wake_writer();
+  });
+}
+
+void LineChannel::begin_linger(CloseReason reason) {
+  lingering_ = true;
+  discarding_ = true;
+  linger_reason_ = reason;
+  linger_deadline_ = std::chrono::steady_clock::now() + linger_time;
+  std::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+void LineChannel::release() {
+  if (released_) return;
+  released_ = true;
+  for (const Reply& reply : replies_) {
+    if (!reply.ids.empty()) on_lost(reply.ids);
+  }
+  replies_.clear();
+  pending_reply_bytes_ = 0;
+  on_closed(close_reason_);
+}
+
+void LineChannel::on_coroutine_exit(std::exception_ptr error, std::string_view which) {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::error("{}: {} failed: {}", label_, which, e.what());
+  }
+  close(CloseReason::internal_error);
+}
+
+}  // namespace realmd

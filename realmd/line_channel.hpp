@@ -1,0 +1,111 @@
+#pragma once
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "close_reason.hpp"
+#include "protocol/line_framer.hpp"
+
+namespace realmd {
+
+class CommitQueue;
+
+// One line-oriented TCP connection (a client, later a realm link): a reader coroutine cuts the
+// byte stream into lines and hands them to the subclass one at a time; a writer coroutine sends
+// the replies strictly in the order they were pushed, each only once the store has committed
+// everything queued before it (DESIGN.md §3). Pushing only enqueues. Single-threaded: everything
+// runs on the connection's executor (the realm's event loop).
+class LineChannel : public std::enable_shared_from_this<LineChannel> {
+ public:
+  struct Limits {
+    std::size_t max_line_bytes = 0;
+    std::size_t max_pending_reply_bytes = 0;  // unsent replies; past it the peer is dropped
+  };
+
+  LineChannel(asio::ip::tcp::socket socket, Limits limits, CommitQueue& commits);
+  virtual ~LineChannel() = default;
+  LineChannel(const LineChannel&) = delete;
+  LineChannel& operator=(const LineChannel&) = delete;
+
+  // Spawns the reader and the writer.
+  void start();
+  // Answers `reply` and closes, reading no request (e.g. over the connection limit). Call
+  // instead of serving, before start().
+  void refuse(std::string reply, CloseReason reason);
+  // Reads no further request, sends the replies already queued, then closes.
+  void finish(CloseReason reason);
+  // Closes at once; replies not yet written are lost (on_lost).
+  void close(CloseReason reason);
+  bool is_closed() const { return closed_; }
+
+ protected:
+  struct Reply {
+    std::string text;                        // without the wire terminator
+    std::uint64_t commit_seq = 0;            // sent once the commit queue has committed this
+    std::vector<std::uint64_t> ids;          // handed to on_written() or on_lost() when not empty
+    std::optional<CloseReason> close_after;  // close once this reply is written
+  };
+
+  // Queues a reply behind the ones already queued.
+  void push(Reply reply);
+  // A name for the logs, e.g. "client 7 (127.0.0.1:40102)".
+  void set_label(std::string label) { label_ = std::move(label); }
+  const std::string& label() const { return label_; }
+  const asio::ip::tcp::socket& socket() const { return socket_; }
+
+  // One request line (terminator removed). The next line is not handed over before the
+  // returned coroutine completes.
+  virtual asio::awaitable<void> on_line(std::string line) = 0;
+  // The current line passed max_line_bytes; no further line will be handed over.
+  virtual void on_line_too_long() = 0;
+  // A reply with ids was written to the socket / will never be.
+  virtual void on_written(const std::vector<std::uint64_t>& ids) = 0;
+  virtual void on_lost(const std::vector<std::uint64_t>& ids) = 0;
+  // Called once, after the socket closed and every unwritten reply was reported lost.
+  virtual void on_closed(CloseReason reason) = 0;
+
+ private:
+  asio::awaitable<void> read_loop();
+  asio::awaitable<void> write_loop();
+  // Replies at the front of the queue that may be written now.
+  std::size_t sendable_count() const;
+  void wait_for_commit(std::uint64_t seq);
+  void begin_linger(CloseReason reason);
+  void wake_writer() { wake_.cancel(); }
+  void release();  // after close: report unwritten replies lost, then on_closed()
+  void on_coroutine_exit(std::exception_ptr error, std::string_view which);
+
+  asio::ip::tcp::socket socket_;
+  Limits limits_;
+  CommitQueue& commits_;
+  chat::protocol::LineFramer framer_;
+  std::string label_ = "connection";
+
+  std::deque<Reply> replies_;  // a deque: queued texts stay put while a write is in flight
+  std::size_t pending_reply_bytes_ = 0;
+  asio::steady_timer wake_;  // the writer sleeps on it; cancel() wakes it
+  std::uint64_t waiting_for_seq_ = 0;
+
+  bool discarding_ = false;   // read bytes are dropped: no further line will be handled
+  bool finishing_ = false;    // finish() was called
+  bool reader_done_ = false;  // the reader ended without error (EOF or finish)
+  CloseReason finish_reason_ = CloseReason::peer_closed;
+  bool lingering_ = false;  // last reply sent, send side shut: waiting for the peer's EOF
+  CloseReason linger_reason_ = CloseReason::requested;
+  std::chrono::steady_clock::time_point linger_deadline_;
+  bool closed_ = false;
+  bool released_ = false;
+  CloseReason close_reason_ = CloseReason::peer_closed;
+};
+
+}  // namespace realmd

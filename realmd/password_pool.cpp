@@ -1,0 +1,47 @@
+#include "password_pool.hpp"
+
+#include <sodium.h>
+
+#include <string>
+
+#include "config/realm_config.hpp"
+
+namespace realmd {
+
+PasswordCost PasswordCost::named(std::string_view name) {
+  if (name == "interactive") return {.opslimit = 2, .memlimit = 19 * 1024 * 1024};
+  if (name == "min") {
+    return {.opslimit = crypto_pwhash_OPSLIMIT_MIN, .memlimit = crypto_pwhash_MEMLIMIT_MIN};
+  }
+  throw chat::config::ConfigError("password_cost: expected interactive or min, got '" +
+                                  std::string(name) + "'");
+}
+
+PasswordPool::PasswordPool(PasswordCost cost, std::size_t threads) : cost_(cost), pool_(threads) {}
+
+PasswordPool::~PasswordPool() {
+  stop();
+}
+
+void PasswordPool::stop() {
+  pool_.stop();
+  pool_.join();
+}
+
+chat::core::PasswordResult PasswordPool::run(chat::core::PasswordJob& job) const {
+  chat::core::PasswordResult result;
+  if (job.kind == chat::core::PasswordJob::Kind::hash) {
+    char hash[crypto_pwhash_STRBYTES];
+    // Fails only when the memory limit cannot be allocated.
+    result.ok = crypto_pwhash_str(hash, job.password.data(), job.password.size(), cost_.opslimit,
+                                  cost_.memlimit) == 0;
+    if (result.ok) result.hash = hash;
+  } else {
+    result.ok =
+        crypto_pwhash_str_verify(job.hash.c_str(), job.password.data(), job.password.size()) == 0;
+  }
+  sodium_memzero(job.password.data(), job.password.size());
+  return result;
+}
+
+}  // namespace realmd

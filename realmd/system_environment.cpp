@@ -1,0 +1,41 @@
+#include "system_environment.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <sodium.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+
+namespace realmd {
+namespace {
+
+// 128 random bits shaped as an RFC 4122 version 4 UUID, lowercase.
+std::string random_uuid() {
+  std::array<std::uint8_t, 16> b{};
+  randombytes_buf(b.data(), b.size());
+  b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // variant 10xx
+  return fmt::format(
+      "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-"
+      "{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+      b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+      b[15]);
+}
+
+std::string utc_now_rfc3339() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(now));
+}
+
+}  // namespace
+
+chat::core::Environment system_environment() {
+  return {.new_token = random_uuid, .now_utc = utc_now_rfc3339, .now = [] {
+            return std::chrono::steady_clock::now();
+          }};
+}
+
+}  // namespace realmd

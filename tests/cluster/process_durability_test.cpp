@@ -1,0 +1,87 @@
+// A real realmd, killed with SIGKILL right after acknowledging a pipelined burst: after a
+// restart on the same data_dir every acknowledged change is there (PROTOCOL.md §1.7).
+#include <doctest/doctest.h>
+
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "support/line_client.hpp"
+#include "support/realmd_process.hpp"
+#include "support/temp_dir.hpp"
+
+using test_support::LineClient;
+using test_support::RealmdProcess;
+using test_support::TempDir;
+
+namespace {
+
+bool is_ok(const std::string& reply) {
+  return reply.starts_with(R"({"status":"OK")");
+}
+
+}  // namespace
+
+TEST_CASE("kill -9 after the acks loses no acknowledged message, user, group or member") {
+  TempDir dir;
+  RealmdProcess realmd(dir.path(), RealmdProcess::config_yaml("alpha", dir.path() / "data"));
+  realmd.start();
+
+  constexpr int burst = 500;
+  int acked = 0;
+  {
+    LineClient alice(realmd.client_port());
+    LineClient bob(realmd.client_port());
+    REQUIRE(is_ok(alice.request("register alice pw Alice_A Wonderland")));
+    REQUIRE(is_ok(bob.request("register bob pw Bob_B Builder")));
+    REQUIRE(is_ok(alice.request("addgroup crew")));
+    REQUIRE(is_ok(bob.request("joingroup crew")));
+
+    std::string sends;
+    for (int i = 0; i < burst; ++i) sends += "send bob message-" + std::to_string(i) + "\n";
+    alice.send_raw(sends);
+    for (int i = 0; i < burst; ++i) {
+      if (alice.expect_reply() == R"({"status":"OK","message":"Message sent"})") ++acked;
+    }
+    realmd.kill9();  // at once: nothing gets a chance to flush after the last ack
+  }
+
+  realmd.start();
+  LineClient alice(realmd.client_port());
+  LineClient bob(realmd.client_port());
+  CHECK(is_ok(alice.request("auth alice pw")));
+  CHECK(is_ok(bob.request("auth bob pw")));
+  CHECK(alice.request("register alice pw Alice_A Wonderland") ==
+        R"({"status":"ERROR","message":"User sudah ada"})");
+  CHECK(alice.request("addgroup crew") == R"({"status":"ERROR","message":"Group sudah ada"})");
+  CHECK(bob.request("joingroup crew") ==
+        R"({"status":"ERROR","message":"User sudah dalam group"})");
+
+  // Message numbers in the order the inbox lists them.
+  const std::string inbox = bob.request("inbox");
+  std::vector<int> listed;
+  constexpr std::string_view key = R"("msg":"message-)";
+  for (auto at = inbox.find(key); at != std::string::npos; at = inbox.find(key, at + 1)) {
+    listed.push_back(std::stoi(inbox.substr(at + key.size(), 8)));
+  }
+  std::vector<int> expected(static_cast<std::size_t>(acked));
+  std::iota(expected.begin(), expected.end(), 0);
+  const std::size_t found = listed.size();
+  MESSAGE("sent " << burst << ", acknowledged " << acked << ", found after kill -9 " << found);
+  CHECK(acked == burst);
+  CHECK(listed == expected);
+}
+
+TEST_CASE("SIGTERM stops realmd with exit code 0 after sending what was acknowledged") {
+  TempDir dir;
+  RealmdProcess realmd(dir.path(), RealmdProcess::config_yaml("alpha", dir.path() / "data"));
+  realmd.start();
+  LineClient carol(realmd.client_port());
+  REQUIRE(is_ok(carol.request("register carol pw Carol_C Here")));
+  CHECK(realmd.terminate() == 0);
+  CHECK(carol.wait_closed());
+
+  realmd.start();
+  LineClient again(realmd.client_port());
+  CHECK(is_ok(again.request("auth carol pw")));
+}

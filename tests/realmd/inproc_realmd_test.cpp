@@ -1,0 +1,352 @@
+// RealmServer in-process on port 0 with a real SqliteStore, driven over real sockets:
+// exact replies, pipelining, framing errors, abrupt clients, limits, graceful and failed stops.
+#include <doctest/doctest.h>
+
+#include <asio/post.hpp>
+#include <atomic>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "realm_server.hpp"
+#include "store/memory_store.hpp"
+#include "store/sqlite_store.hpp"
+#include "support/line_client.hpp"
+#include "support/poll.hpp"
+#include "support/temp_dir.hpp"
+
+using test_support::eventually;
+using test_support::LineClient;
+using test_support::TempDir;
+
+namespace {
+
+chat::config::RealmConfig test_config(const std::filesystem::path& data_dir) {
+  chat::config::RealmConfig config;
+  config.name = "alpha";
+  config.listen = {"127.0.0.1", 0};
+  config.data_dir = data_dir;
+  config.password_cost = "min";
+  config.users = {{"messi", "surabaya", "Lionel_Messi", "Argentina"}};
+  return config;
+}
+
+// One RealmServer on its own event-loop thread.
+class RunningRealm {
+ public:
+  RunningRealm(chat::config::RealmConfig config, std::unique_ptr<chat::store::Store> store)
+      : server_(io_, std::move(config), std::move(store)) {
+    server_.on_stopped([this](int code) { exit_code_ = code; });
+    server_.start();
+    port_ = server_.client_port();
+    loop_ = std::thread([this] { io_.run(); });
+  }
+  RunningRealm(const std::filesystem::path& data_dir)
+      : RunningRealm(test_config(data_dir),
+                     std::make_unique<chat::store::SqliteStore>(data_dir, false)) {}
+  ~RunningRealm() { stop(); }
+
+  std::uint16_t port() const { return port_; }
+  // Graceful stop; returns the exit code the server asked for.
+  int stop() {
+    if (loop_.joinable()) {
+      asio::post(io_, [this] { server_.stop(); });
+      loop_.join();
+    }
+    return exit_code_;
+  }
+  int exit_code() const { return exit_code_; }
+  bool loop_ended() const { return io_.stopped(); }
+
+ private:
+  asio::io_context io_;
+  realmd::RealmServer server_;
+  std::uint16_t port_ = 0;
+  std::atomic<int> exit_code_ = -1;
+  std::thread loop_;
+};
+
+const std::regex token_pattern(
+    R"("tokenid":"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")");
+const std::regex time_pattern(R"("time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")");
+
+// Replies with the random parts (tokens, times) replaced, so that the rest compares exactly.
+std::string masked(const std::string& reply) {
+  return std::regex_replace(std::regex_replace(reply, token_pattern, R"("tokenid":"T")"),
+                            time_pattern, R"("time":"TIME")");
+}
+
+std::string ok(std::string_view message) {
+  return R"({"status":"OK","message":")" + std::string(message) + R"("})";
+}
+std::string error(std::string_view message) {
+  return R"({"status":"ERROR","message":")" + std::string(message) + R"("})";
+}
+
+// Fills bob's inbox with more than the socket buffers hold (the server's send buffer grows to
+// 4 MiB; an inbox reply carries 1 MiB at most). Returns bob's token.
+constexpr int big_inbox_messages = 600;
+std::string fill_big_inbox(std::uint16_t port) {
+  LineClient messi(port);
+  CHECK(messi.request("auth messi surabaya").starts_with(R"({"status":"OK")"));
+  LineClient bob(port);
+  const std::string registered = bob.request("register bob pw Bob_M J");
+  const std::string filler(15000, 'z');
+  std::string sends;
+  for (int i = 0; i < big_inbox_messages; ++i) {
+    sends += "send bob " + std::to_string(i) + filler + "\n";
+  }
+  messi.send_raw(sends);
+  for (int i = 0; i < big_inbox_messages; ++i) REQUIRE(messi.expect_reply() == ok("Message sent"));
+  return registered.substr(registered.find("tokenid") + 10, 36);
+}
+
+// Reads bob's inbox until it is empty; returns the message numbers, failing on a duplicate.
+std::set<int> drain_inbox(std::uint16_t port) {
+  LineClient bob(port);
+  CHECK(bob.request("auth bob pw").starts_with(R"({"status":"OK")"));
+  std::set<int> seen;
+  constexpr std::string_view key = R"("msg":")";
+  for (;;) {
+    const std::string inbox = bob.request("inbox");
+    if (inbox == R"({"status":"OK","messages":{}})") return seen;
+    for (auto at = inbox.find(key); at != std::string::npos; at = inbox.find(key, at + 1)) {
+      const int number = std::stoi(inbox.substr(at + key.size(), 8));
+      CHECK_MESSAGE(seen.insert(number).second, "returned twice: " << number);
+    }
+  }
+}
+
+std::string inbox_burst(const std::string& token, int count) {
+  std::string lines;
+  for (int i = 0; i < count; ++i) lines += "inbox " + token + "\n";
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("commands over a real socket get their exact replies") {
+  TempDir dir;
+  RunningRealm realm(dir.path());
+  LineClient messi(realm.port());
+  LineClient bob(realm.port());
+
+  CHECK(masked(messi.request("auth messi surabaya")) == R"({"status":"OK","tokenid":"T"})");
+  CHECK(masked(messi.request("auth messi wrong")) == error("Password Salah"));
+  CHECK(masked(bob.request("register bob rahasia Bob_Marley Jamaica")) ==
+        R"({"status":"OK","message":"User registered","tokenid":"T"})");
+  CHECK(bob.request("register bob rahasia Bob_Marley Jamaica") == error("User sudah ada"));
+  CHECK(messi.request("send bob halo   bob  ") == ok("Message sent"));
+  CHECK(messi.request("SEND bob apa kabar") == ok("Message sent"));
+  CHECK(messi.request("send nobody hi") == error("User tidak ditemukan"));
+  CHECK(messi.request("addgroup kominfo") == ok("Add group successful"));
+  CHECK(bob.request("joingroup kominfo") == ok("Join group successful"));
+  CHECK(messi.request("sendgroup kominfo rapat jam 9") == ok("Message sent to group"));
+  CHECK(
+      masked(bob.request("inbox")) ==
+      R"({"status":"OK","messages":{"messi":[)"
+      R"({"id":1,"msg_from":"messi","msg_to":"bob","msg":"halo   bob","realm":"alpha","time":"TIME"},)"
+      R"({"id":2,"msg_from":"messi","msg_to":"bob","msg":"apa kabar","realm":"alpha","time":"TIME"},)"
+      R"({"id":3,"msg_from":"messi","msg_to":"bob","msg":"rapat jam 9","realm":"alpha","time":"TIME","group":"kominfo"}]}})");
+  CHECK(bob.request("inbox") == R"({"status":"OK","messages":{}})");
+  CHECK(
+      bob.request("info messi") ==
+      R"({"status":"OK","data":{"username":"messi","nama":"Lionel_Messi","negara":"Argentina","realm":"alpha","online":true}})");
+  CHECK(bob.request("logout") == ok("Logout successful"));
+  CHECK(bob.request("inbox") == error("Session tidak ditemukan"));
+  CHECK(bob.request("bogus") == error("*Maaf, command tidak benar"));
+}
+
+TEST_CASE("pipelined requests are answered in order, auth and register included") {
+  TempDir dir;
+  RunningRealm realm(dir.path());
+  LineClient client(realm.port());
+
+  // Each register pauses the connection for its hash; the info after it must see the new user.
+  std::string burst;
+  for (int i = 0; i < 10; ++i) {
+    burst += "register u" + std::to_string(i) + " pw Nama_" + std::to_string(i) + " Negeri\n";
+    burst += "info u" + std::to_string(i) + "\n";
+  }
+  client.send_raw(burst);
+  for (int i = 0; i < 10; ++i) {
+    CAPTURE(i);
+    const std::string n = std::to_string(i);
+    CHECK(masked(client.expect_reply()) ==
+          R"({"status":"OK","message":"User registered","tokenid":"T"})");
+    CHECK(client.expect_reply() == R"({"status":"OK","data":{"username":"u)" + n +
+                                       R"(","nama":"Nama_)" + n +
+                                       R"(","negara":"Negeri","realm":"alpha","online":true}})");
+  }
+
+  // Writes are committed before their reply, so a burst of sends reads back in order.
+  std::string sends = "auth messi surabaya\n";
+  for (int i = 0; i < 19; ++i) sends += "send u9 m" + std::to_string(i) + "\n";
+  LineClient messi(realm.port());
+  messi.send_raw(sends);
+  CHECK(masked(messi.expect_reply()) == R"({"status":"OK","tokenid":"T"})");
+  for (int i = 0; i < 19; ++i) CHECK(messi.expect_reply() == ok("Message sent"));
+  const std::string inbox = client.request("inbox");  // client is u9 now
+  for (int i = 0; i < 19; ++i) {
+    CHECK(inbox.find(R"("msg":"m)" + std::to_string(i) + R"(")") != std::string::npos);
+  }
+  CHECK(inbox.find(R"("msg":"m0")") < inbox.find(R"("msg":"m18")"));
+}
+
+TEST_CASE("blank lines get no reply") {
+  TempDir dir;
+  RunningRealm realm(dir.path());
+  LineClient client(realm.port());
+  client.send_raw("\n   \r\n\nbogus\n  \ninfo\n");
+  CHECK(client.expect_reply() == error("*Maaf, command tidak benar"));
+  CHECK(client.expect_reply() == error("Parameter salah / tidak ada"));
+  CHECK(client.request("auth messi surabaya").starts_with(R"({"status":"OK")"));
+  CHECK(client.unread().empty());
+}
+
+TEST_CASE("an over-long line is answered and closed; other clients carry on") {
+  TempDir dir;
+  RunningRealm realm(dir.path());
+  LineClient bystander(realm.port());
+  CHECK(bystander.request("auth messi surabaya").starts_with(R"({"status":"OK")"));
+
+  LineClient offender(realm.port());
+  offender.send_raw(std::string(70 * 1024, 'a') + "\n");
+  CHECK(offender.expect_reply() == error("Request terlalu panjang"));
+  CHECK(offender.wait_closed());
+  CHECK(offender.unread().empty());
+
+  // A line exactly at the limit is still a line.
+  LineClient edge(realm.port());
+  CHECK(edge.request("info " + std::string(64 * 1024 - 5, 'x')) ==
+        error("Parameter salah / tidak ada"));
+
+  CHECK(bystander.request("info messi").starts_with(R"({"status":"OK")"));
+}
+
+TEST_CASE("a line that is not UTF-8 is a bad parameter, and the connection goes on") {
+  TempDir dir;
+  RunningRealm realm(dir.path());
+  LineClient client(realm.port());
+  CHECK(client.request("auth messi surabaya").starts_with(R"({"status":"OK")"));
+  CHECK(client.request("send messi \xff\xfe broken") == error("Parameter salah / tidak ada"));
+  CHECK(client.request("send messi \xc3\xa9t\xc3\xa9") == ok("Message sent"));
+}
+
+TEST_CASE("garbage bytes and abrupt disconnects affect no other client") {
+  TempDir dir;
+  RunningRealm realm(dir.path());
+  LineClient steady(realm.port());
+  CHECK(steady.request("auth messi surabaya").starts_with(R"({"status":"OK")"));
+
+  {
+    LineClient garbage(realm.port());
+    std::string bytes;
+    for (int i = 0; i < 4096; ++i) bytes += static_cast<char>((i * 131 + 7) % 256);
+    garbage.send_raw(bytes);
+    garbage.abort();
+  }
+  {
+    LineClient half(realm.port());
+    half.send_raw("register carol pw Carol_X Y\nauth messi sura");  // cut mid-line
+    half.abort();
+  }
+  {
+    LineClient quitter(realm.port());
+    quitter.send("auth messi surabaya");
+  }  // closed without reading its reply
+
+  CHECK(steady.request("info messi").starts_with(R"({"status":"OK")"));
+  LineClient newcomer(realm.port());
+  CHECK(newcomer.request("info").find("Parameter salah") != std::string::npos);
+}
+
+TEST_CASE("inbox replies lost to a reset are returned again, never twice") {
+  TempDir dir;
+  RunningRealm realm(dir.path());
+  const std::string token = fill_big_inbox(realm.port());
+
+  // 7 replies of 1 MiB (under the 8 MiB backlog limit) to a client with a tiny receive window
+  // that never reads: the server's write of them (one gathered write) stalls, then the client
+  // resets. A reply counts as delivered only once all of it is written, so all come back.
+  {
+    LineClient dropper(realm.port(), {.receive_buffer_bytes = 4096});
+    dropper.send_raw(inbox_burst(token, 7));
+    // The first reply bytes arriving mean every inbox line of the burst was handled.
+    REQUIRE(eventually([&] { return dropper.available() > 0; }));
+    dropper.abort();
+  }
+  const std::set<int> returned = drain_inbox(realm.port());
+  CHECK(returned.size() == big_inbox_messages);
+}
+
+TEST_CASE("a client whose unsent replies pass the limit is dropped; its inbox stays whole") {
+  TempDir dir;
+  RunningRealm realm(dir.path());
+  const std::string token = fill_big_inbox(realm.port());
+  {
+    LineClient greedy(realm.port());
+    greedy.send_raw(inbox_burst(token, 10));  // about 9 MiB of replies at once
+    CHECK(greedy.wait_closed());
+  }
+  CHECK(drain_inbox(realm.port()).size() == big_inbox_messages);
+}
+
+TEST_CASE("over max_connections a client is told the server is busy") {
+  TempDir dir;
+  auto config = test_config(dir.path());
+  config.limits.max_connections = 2;
+  RunningRealm realm(config, std::make_unique<chat::store::SqliteStore>(dir.path(), false));
+  auto first = std::make_unique<LineClient>(realm.port());
+  LineClient second(realm.port());
+  CHECK(first->request("info").find("Parameter salah") != std::string::npos);
+  CHECK(second.request("info").find("Parameter salah") != std::string::npos);
+
+  {
+    LineClient third(realm.port());
+    CHECK(third.expect_reply() == error("Server sibuk"));
+    CHECK(third.wait_closed());
+  }
+
+  first.reset();
+  CHECK(eventually([&] {
+    LineClient again(realm.port());
+    return again.request("info") == error("Parameter salah / tidak ada");
+  }));
+}
+
+TEST_CASE("a graceful stop keeps every acknowledged change") {
+  TempDir dir;
+  {
+    RunningRealm realm(dir.path());
+    LineClient client(realm.port());
+    CHECK(client.request("register bob pw Bob_M J").starts_with(R"({"status":"OK")"));
+    std::string sends;
+    for (int i = 0; i < 50; ++i) sends += "send messi s" + std::to_string(i) + "\n";
+    client.send_raw(sends);
+    for (int i = 0; i < 50; ++i) REQUIRE(client.expect_reply() == ok("Message sent"));
+    CHECK(realm.stop() == 0);
+    CHECK(client.wait_closed());
+  }
+  RunningRealm restarted(dir.path());
+  LineClient messi(restarted.port());
+  CHECK(messi.request("auth messi surabaya").starts_with(R"({"status":"OK")"));
+  const std::string inbox = messi.request("inbox");
+  CHECK(inbox.find(R"("msg":"s0")") != std::string::npos);
+  CHECK(inbox.find(R"("msg":"s49")") != std::string::npos);
+}
+
+TEST_CASE("a store failure stops the server without acknowledging the change") {
+  TempDir dir;
+  auto store = std::make_unique<chat::store::MemoryStore>();
+  chat::store::MemoryStore& memory = *store;
+  RunningRealm realm(test_config(dir.path()), std::move(store));
+  LineClient client(realm.port());
+  CHECK(client.request("auth messi surabaya").starts_with(R"({"status":"OK")"));
+  memory.fail_next_commits(true);  // the commit thread reads it after the next enqueue
+  client.send("addgroup doomed");
+  CHECK(client.wait_closed());
+  CHECK(client.unread().empty());
+  CHECK(eventually([&] { return realm.exit_code() == 1; }));
+}

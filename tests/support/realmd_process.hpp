@@ -1,0 +1,48 @@
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace test_support {
+
+// A real realmd process (REALMCHAT_BIN/realmd) run from a generated config file, for tests
+// that kill -9 and restart it. Its output goes to a log file per start in `dir`.
+class RealmdProcess {
+ public:
+  // A config for realm `name` listening on port 0, storing in `data_dir`, with test-speed
+  // password hashing. `extra_yaml` is appended (top-level keys such as users: or limits:).
+  static std::string config_yaml(const std::string& name, const std::filesystem::path& data_dir,
+                                 const std::string& extra_yaml = "");
+
+  // Writes the config file into `dir` (which must exist).
+  RealmdProcess(std::filesystem::path dir, const std::string& config_yaml);
+  ~RealmdProcess();  // kills a running process
+  RealmdProcess(const RealmdProcess&) = delete;
+  RealmdProcess& operator=(const RealmdProcess&) = delete;
+
+  // Starts the process and waits until it logs its client port; throws if it exits or stays
+  // silent past the deadline (the message holds its log).
+  void start();
+  std::uint16_t client_port() const { return port_; }
+  // SIGKILL and reap: the crash case.
+  void kill9();
+  // SIGTERM and reap; returns the exit code (-1 if a signal ended it).
+  int terminate();
+  bool running() const { return pid_ > 0; }
+  // The log of the latest start.
+  std::string log() const;
+
+ private:
+  int reap();
+
+  std::filesystem::path dir_;
+  std::filesystem::path config_file_;
+  std::filesystem::path log_file_;
+  int starts_ = 0;
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace test_support
