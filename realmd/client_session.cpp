@@ -10,6 +10,7 @@
 #include "protocol/command_parser.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/reply.hpp"
+#include "reply_waits.hpp"
 
 namespace realmd {
 
@@ -45,6 +46,11 @@ asio::awaitable<void> ClientSession::on_line(std::string line) {
 
 void ClientSession::carry_out(chat::core::Outcome outcome) {
   const std::uint64_t seq = services_.commits.enqueue(std::move(outcome.mutations));
+  services_.waits.complete(outcome.completions, seq);
+  if (outcome.wait) {  // the reply comes later; its place in the order is kept
+    services_.waits.add(*outcome.wait, weak_from_this(), reserve());
+    return;
+  }
   if (!outcome.has_reply()) return;  // a blank line
   Reply reply{.text = std::move(outcome.reply),
               .commit_seq = seq,

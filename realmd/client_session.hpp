@@ -12,12 +12,14 @@ namespace realmd {
 
 class CommitQueue;
 class PasswordPool;
+class ReplyWaits;
 
 // What a client session uses of its server; all of it outlives the sessions.
 struct ClientServices {
   chat::core::Realm& realm;
   CommitQueue& commits;
   PasswordPool& passwords;
+  ReplyWaits& waits;
   std::function<void(std::uint64_t connection_id)> closed;  // the server forgets the session
 };
 

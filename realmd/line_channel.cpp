@@ -85,6 +85,33 @@ void LineChannel::push(Reply reply) {
   wake_writer();
 }
 
+std::uint64_t LineChannel::reserve() {
+  const std::uint64_t place = front_place_ + replies_.size();
+  if (!closed_)
+    replies_.push_back({.text = {}, .commit_seq = 0, .ids = {}, .close_after = {}, .ready = false});
+  return place;
+}
+
+void LineChannel::fill(std::uint64_t place, std::string text, std::vector<std::uint64_t> ids,
+                       std::uint64_t commit_seq) {
+  // A place is never written before it is filled, so a live one is still in the queue.
+  if (closed_ || place < front_place_ || place - front_place_ >= replies_.size()) {
+    if (!ids.empty()) on_lost(ids);
+    return;
+  }
+  Reply& reply = replies_[place - front_place_];
+  reply.text = std::move(text);
+  reply.ids = std::move(ids);
+  reply.commit_seq = commit_seq;
+  reply.ready = true;
+  pending_reply_bytes_ += reply.text.size() + chat::protocol::reply::terminator.size();
+  if (pending_reply_bytes_ > limits_.max_pending_reply_bytes) {
+    close(CloseReason::reply_backlog);
+    return;
+  }
+  wake_writer();
+}
+
 asio::awaitable<void> LineChannel::read_loop() {
   std::error_code ec;
   socket_.non_blocking(true, ec);
@@ -127,7 +154,7 @@ std::size_t LineChannel::sendable_count() const {
   if (lingering_) return 0;
   std::size_t count = 0;
   for (const Reply& reply : replies_) {
-    if (reply.commit_seq > commits_.committed()) break;
+    if (!reply.ready || reply.commit_seq > commits_.committed()) break;
     ++count;
     if (reply.close_after) break;
   }
@@ -153,6 +180,7 @@ asio::awaitable<void> LineChannel::write_loop() {
       for (std::size_t i = 0; i < count; ++i) {
         Reply reply = std::move(replies_.front());
         replies_.pop_front();
+        ++front_place_;
         pending_reply_bytes_ -= reply.text.size() + chat::protocol::reply::terminator.size();
         if (!reply.ids.empty()) on_written(reply.ids);
         if (reply.close_after) begin_linger(*reply.close_after);
@@ -163,7 +191,9 @@ asio::awaitable<void> LineChannel::write_loop() {
       close(lingering_ ? linger_reason_ : finish_reason_);
       break;
     }
-    if (!lingering_ && !replies_.empty()) wait_for_commit(replies_.front().commit_seq);
+    if (!lingering_ && !replies_.empty() && replies_.front().ready) {
+      wait_for_commit(replies_.front().commit_seq);
+    }
     wake_.expires_at(lingering_ ? linger_deadline_ : std::chrono::steady_clock::time_point::max());
     std::error_code ec;
     co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));

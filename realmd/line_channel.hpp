@@ -47,6 +47,9 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   // Closes at once; replies not yet written are lost (on_lost).
   void close(CloseReason reason);
   bool is_closed() const { return closed_; }
+  // Gives the reply kept at `place` (see reserve()) its text; it goes out in its turn.
+  void fill(std::uint64_t place, std::string text, std::vector<std::uint64_t> ids,
+            std::uint64_t commit_seq);
 
  protected:
   struct Reply {
@@ -54,10 +57,14 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
     std::uint64_t commit_seq = 0;            // sent once the commit queue has committed this
     std::vector<std::uint64_t> ids;          // handed to on_written() or on_lost() when not empty
     std::optional<CloseReason> close_after;  // close once this reply is written
+    bool ready = true;                       // false: a reserved place, not filled yet
   };
 
   // Queues a reply behind the ones already queued.
   void push(Reply reply);
+  // Keeps the next place in the reply order for a reply that comes later through fill()
+  // (e.g. one that waits for a peer realm); the replies behind it wait for it.
+  std::uint64_t reserve();
   // A name for the logs, e.g. "client 7 (127.0.0.1:40102)".
   void set_label(std::string label) { label_ = std::move(label); }
   const std::string& label() const { return label_; }
@@ -91,7 +98,8 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   chat::protocol::LineFramer framer_;
   std::string label_ = "connection";
 
-  std::deque<Reply> replies_;  // a deque: queued texts stay put while a write is in flight
+  std::deque<Reply> replies_;      // a deque: queued texts stay put while a write is in flight
+  std::uint64_t front_place_ = 0;  // the place number of replies_.front()
   std::size_t pending_reply_bytes_ = 0;
   asio::steady_timer wake_;  // the writer sleeps on it; cancel() wakes it
   std::uint64_t waiting_for_seq_ = 0;

@@ -53,6 +53,7 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
       realm_(settings_from(config_), system_environment()),
       passwords_(PasswordCost::named(config_.password_cost), password_threads),
       commits_(io, *store_),
+      waits_(io, realm_, commits_),
       acceptor_(io),
       drain_deadline_(io) {}
 
@@ -146,6 +147,7 @@ void RealmServer::accept(tcp::socket socket) {
       ClientServices{.realm = realm_,
                      .commits = commits_,
                      .passwords = passwords_,
+                     .waits = waits_,
                      .closed = [this](std::uint64_t closed_id) { session_closed(closed_id); }});
   if (sessions_.size() >= config_.limits.max_connections) {
     spdlog::warn("realm {}: {} connections open, refusing another", config_.name, sessions_.size());
@@ -174,6 +176,7 @@ void RealmServer::stop_with(int exit_code) {
   exit_code_ = exit_code;
   std::error_code ignored;
   acceptor_.close(ignored);
+  if (exit_code == 0) waits_.expire_all();  // replies waiting for peers answer now
   std::vector<std::shared_ptr<ClientSession>> open;
   for (auto& [id, session] : sessions_) open.push_back(session);
   for (auto& session : open) {

@@ -13,6 +13,7 @@
 #include "config/realm_config.hpp"
 #include "core/realm.hpp"
 #include "password_pool.hpp"
+#include "reply_waits.hpp"
 #include "store/store.hpp"
 
 namespace realmd {
@@ -56,6 +57,7 @@ class RealmServer {
   chat::core::Realm realm_;
   PasswordPool passwords_;
   CommitQueue commits_;
+  ReplyWaits waits_;
   asio::ip::tcp::acceptor acceptor_;
   std::unordered_map<std::uint64_t, std::shared_ptr<ClientSession>> sessions_;
   std::uint64_t next_connection_id_ = 1;

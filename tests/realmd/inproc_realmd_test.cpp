@@ -350,3 +350,19 @@ TEST_CASE("a store failure stops the server without acknowledging the change") {
   CHECK(client.unread().empty());
   CHECK(eventually([&] { return realm.exit_code() == 1; }));
 }
+
+TEST_CASE("a reply waiting for a peer keeps its place in the order") {
+  TempDir dir;
+  auto config = test_config(dir.path());
+  config.admins = {"messi"};
+  config.peers = {{.name = "beta", .address = {"127.0.0.1", 9}, .autoconnect = false}};
+  RunningRealm realm(config, std::make_unique<chat::store::SqliteStore>(dir.path(), false));
+  LineClient messi(realm.port());
+  CHECK(messi.request("auth messi surabaya").starts_with(R"({"status":"OK")"));
+  // No link to beta comes up: the addrealm reply times out as "connecting".
+  messi.send_raw("addrealm beta\ninfo nobody\n");
+  CHECK(messi.expect_reply() ==
+        R"({"status":"OK","message":"Realm added successfully","state":"connecting"})");
+  CHECK(messi.expect_reply() == error("User tidak ditemukan"));
+  CHECK(messi.request("addrealm beta") == error("Realm sudah ada"));
+}

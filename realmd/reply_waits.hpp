@@ -1,0 +1,45 @@
+#pragma once
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "core/outcome.hpp"
+#include "core/realm.hpp"
+
+namespace realmd {
+
+class CommitQueue;
+class LineChannel;
+
+// Replies that wait for a peer realm (core::Wait): each keeps its place in its connection's
+// reply order and is filled by the Completion with its waiter id, or by
+// Realm::wait_timed_out() when its timeout passes first.
+class ReplyWaits {
+ public:
+  ReplyWaits(asio::io_context& io, chat::core::Realm& realm, CommitQueue& commits);
+
+  void add(const chat::core::Wait& wait, std::weak_ptr<LineChannel> channel, std::uint64_t place);
+  // Fills the places of these completions; their replies wait for commit `seq`.
+  void complete(std::vector<chat::core::Completion>& completions, std::uint64_t seq);
+  // Times every wait out now (graceful stop: nothing is left hanging).
+  void expire_all();
+
+ private:
+  struct Pending {
+    std::weak_ptr<LineChannel> channel;
+    std::uint64_t place = 0;
+    std::unique_ptr<asio::steady_timer> timer;
+  };
+
+  void timed_out(std::uint64_t waiter);
+
+  asio::io_context& io_;
+  chat::core::Realm& realm_;
+  CommitQueue& commits_;
+  std::unordered_map<std::uint64_t, Pending> pending_;
+};
+
+}  // namespace realmd
