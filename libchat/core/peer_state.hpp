@@ -2,7 +2,9 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
+#include "core/peer_frames.hpp"
 #include "store/records.hpp"
 
 // What this realm knows of each peer realm: address, link state and the durable outbox of
@@ -25,9 +27,17 @@ struct Peer {
   LinkState link = LinkState::idle;
   std::string last_error;
   std::map<std::uint64_t, store::OutboxRecord> outbox;  // not yet acked, by origin id
+  // The send window on the current link: entries up to `sent_up_to` went out, `in_flight` of
+  // them are not acked yet. Both reset when the link drops (the next link replays).
+  std::uint64_t sent_up_to = 0;
+  std::size_t in_flight = 0;
 
   bool dials() const { return active && port != 0; }
 };
+
+// Sends the outbox entries after `sent_up_to`, oldest first, while the window has room.
+// Keeps the order: an entry never goes out before an older one of the same peer.
+void pump_outbox(Peer& peer, std::size_t window, std::vector<OutgoingFrame>& frames);
 
 // A client reply waiting for a peer (see Outcome's Wait).
 struct Waiter {

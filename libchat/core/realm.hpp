@@ -59,6 +59,7 @@ struct RealmSettings {
   std::vector<std::string> admins;    // may use `addrealm NAME HOST PORT`
   std::vector<ConfiguredPeer> peers;  // peers named in the config (federation)
   std::size_t max_outbox_per_peer = 100000;
+  std::size_t link_window = 1024;  // realm messages in flight per link, unacked
   // How long a client reply waits for a peer: the ack of a realm send (then "queued"), the
   // fetched of getrealminbox (then "synced":false), a new link of addrealm ("connecting").
   std::chrono::milliseconds ack_timeout{2000};

@@ -57,11 +57,11 @@ Outcome Realm::link_up(std::string_view name) {
   }
   peer->link = LinkState::linked;
   peer->last_error.clear();
-  // Everything not yet acked goes again, oldest first: the receiver's dedup mark drops
-  // what it already stored.
-  for (const auto& [id, entry] : peer->outbox) {
-    out.frames.push_back({peer->name, commands::to_peer_message(entry)});
-  }
+  // Everything not yet acked goes again, oldest first (through the window): the receiver's
+  // dedup mark drops what it already stored.
+  peer->sent_up_to = 0;
+  peer->in_flight = 0;
+  pump_outbox(*peer, settings_.link_window, out.frames);
   for (std::uint64_t waiter : state_->waiters_of(name, Waiter::Kind::link)) {
     state_->take_waiter(waiter);
     out.completions.push_back({waiter, protocol::reply::ok_realm_added("connected"), {}});
@@ -75,6 +75,8 @@ Outcome Realm::link_down(std::string_view name, std::string_view reason) {
   if (peer == nullptr) return out;
   peer->link = peer->dials() ? LinkState::connecting : LinkState::down;
   if (!reason.empty()) peer->last_error = reason;
+  peer->sent_up_to = 0;
+  peer->in_flight = 0;
   // Sends waiting for an ack stay in the outbox: their senders hear "queued".
   for (std::uint64_t waiter : state_->waiters_of(name, Waiter::Kind::ack)) {
     state_->take_waiter(waiter);
@@ -137,6 +139,8 @@ Outcome Realm::peer_frame(std::string_view name, const PeerFrame& frame) {
     store::OutboxRecord sent = std::move(entry->second);
     peer->outbox.erase(entry);
     out.mutations.emplace_back(store::DeleteOutbox{peer->name, ack->id});
+    if (ack->id <= peer->sent_up_to && peer->in_flight > 0) --peer->in_flight;
+    pump_outbox(*peer, settings_.link_window, out.frames);
     bool group = sent.kind == "group";
     if (auto waiter = state_->ack_waiter(ack->id)) {
       state_->take_waiter(*waiter);

@@ -135,6 +135,18 @@ AuthFailures& RealmState::auth_failures(std::string_view username) {
 
 namespace chat::core {
 
+void pump_outbox(Peer& peer, std::size_t window, std::vector<OutgoingFrame>& frames) {
+  if (peer.link != LinkState::linked) return;
+  for (auto it = peer.outbox.upper_bound(peer.sent_up_to);
+       it != peer.outbox.end() && peer.in_flight < window; ++it) {
+    const store::OutboxRecord& entry = it->second;
+    frames.push_back({peer.name, PeerMessage{entry.id, entry.kind == "group", entry.sender,
+                                             entry.target, entry.text, entry.time}});
+    peer.sent_up_to = entry.id;
+    ++peer.in_flight;
+  }
+}
+
 const char* link_state_name(LinkState state) {
   switch (state) {
     case LinkState::idle:

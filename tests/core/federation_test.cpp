@@ -360,3 +360,33 @@ TEST_CASE("load restores the outbox, the dedup mark and runtime peers") {
   REQUIRE(again.frames.size() == 1);
   CHECK(std::get<core::PeerAck>(again.frames[0].frame).ok);
 }
+
+TEST_CASE("the link window: a long outbox is replayed a window at a time, in order") {
+  core::RealmSettings s = settings("alpha", {{"beta", "127.0.0.1", 9890, true}});
+  s.link_window = 2;
+  s.max_outbox_per_peer = 100;
+  int tokens = 0;
+  core::Realm alpha(s, Node::environment(tokens));
+  Connection messi{1};
+  auto out = alpha.handle(messi, "register messi surabaya Lionel_Messi Argentina");
+  alpha.resume(messi, {true, "fake$surabaya"});
+  for (int i = 0; i < 5; ++i)
+    alpha.handle(messi, "sendprivaterealm beta jokowi m" + std::to_string(i));
+  auto ids = [](const core::Outcome& o) {
+    std::vector<std::uint64_t> v;
+    for (const auto& f : o.frames) v.push_back(std::get<core::PeerMessage>(f.frame).id);
+    return v;
+  };
+  auto up = alpha.link_up("beta");
+  CHECK(ids(up) == std::vector<std::uint64_t>{1, 2});
+  // A new send while the window is full waits behind the older ones.
+  auto sixth = alpha.handle(messi, "sendprivaterealm beta jokowi m5");
+  CHECK(sixth.frames.empty());
+  CHECK(sixth.wait.has_value());
+  CHECK(ids(alpha.peer_frame("beta", core::PeerAck{1, true, ""})) == std::vector<std::uint64_t>{3});
+  CHECK(ids(alpha.peer_frame("beta", core::PeerAck{1, true, ""})).empty());  // repeated ack
+  CHECK(ids(alpha.peer_frame("beta", core::PeerAck{2, true, ""})) == std::vector<std::uint64_t>{4});
+  // The link drops: the next link starts again from the oldest unacked.
+  alpha.link_down("beta", "reset");
+  CHECK(ids(alpha.link_up("beta")) == std::vector<std::uint64_t>{3, 4});
+}

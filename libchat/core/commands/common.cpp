@@ -48,9 +48,4 @@ Completion realm_inbox(RealmState& state, const RealmSettings& settings, std::st
   return done;
 }
 
-PeerMessage to_peer_message(const store::OutboxRecord& entry) {
-  return PeerMessage{entry.id,  entry.kind == "group", entry.sender, entry.target, entry.text,
-                     entry.time};
-}
-
 }  // namespace chat::core::commands

@@ -34,7 +34,4 @@ std::vector<protocol::reply::SenderMessages> take_unread(RealmState& state,
 Completion realm_inbox(RealmState& state, const RealmSettings& settings, std::string_view user,
                        std::string_view realm, bool synced);
 
-// The link frame for an outbox entry.
-PeerMessage to_peer_message(const store::OutboxRecord& entry);
-
 }  // namespace chat::core::commands

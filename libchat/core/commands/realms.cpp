@@ -46,15 +46,17 @@ void send_to_peer(Request& req, Peer& peer, bool group) {
   entry.text = req.text;
   entry.time = req.env.now_utc();
   req.out.mutations.emplace_back(store::PutOutbox{entry});
+  std::uint64_t id = entry.id;
+  peer.outbox.emplace(id, std::move(entry));
   if (peer.link == LinkState::linked) {
-    req.out.frames.push_back({peer.name, to_peer_message(entry)});
-    std::uint64_t waiter =
-        req.state.add_waiter({Waiter::Kind::ack, peer.name, {}, entry.id, group});
+    // Out now if the window has room (else behind the older ones, as acks free it); the
+    // reply waits for the ack either way, up to ack_timeout.
+    pump_outbox(peer, req.settings.link_window, req.out.frames);
+    std::uint64_t waiter = req.state.add_waiter({Waiter::Kind::ack, peer.name, {}, id, group});
     req.out.wait = Wait{waiter, req.settings.ack_timeout};
   } else {
     req.out.reply = protocol::reply::ok_queued();
   }
-  peer.outbox.emplace(entry.id, std::move(entry));
 }
 
 std::uint16_t to_port(std::string_view digits) {
