@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -21,7 +22,8 @@ class MemoryStore final : public Store {
   void commit(std::span<const Mutation> batch) override;
 
   // While on, every commit() throws StoreError and applies nothing (to test failure paths).
-  void fail_next_commits(bool fail) { fail_commits_ = fail; }
+  // Atomic: a test thread sets it while realmd's commit thread reads it.
+  void fail_next_commits(bool fail) { fail_commits_.store(fail); }
   // Transactions committed so far; failed ones do not count.
   std::size_t commits() const { return commits_; }
 
@@ -56,7 +58,7 @@ class MemoryStore final : public Store {
   std::vector<PeerRecord> peers_;  // first-added order
   std::uint64_t max_id_ = 0;
 
-  bool fail_commits_ = false;
+  std::atomic<bool> fail_commits_ = false;
   std::size_t commits_ = 0;
 };
 
