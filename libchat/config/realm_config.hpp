@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -41,6 +42,9 @@ struct RealmConfig {
   Endpoint peer_listen{"127.0.0.1", 9889};
   std::filesystem::path data_dir = "data";
   std::string secret;               // federation.secret
+  // federation.keepalive_ms: a link that sent nothing this long sends a ping; one that received
+  // nothing for three times this long is dropped and redialled.
+  std::chrono::milliseconds keepalive{5000};
   std::vector<PeerConfig> peers;
   std::vector<std::string> admins;
   std::vector<SeedUser> users;

@@ -211,11 +211,19 @@ void parse_realm_section(const YAML::Node& node, RealmConfig& config) {
   }
 }
 
-std::string parse_federation(const YAML::Node& node, const std::string& path) {
-  if (!is_mapping(node, path)) return {};
-  check_keys(node, path, {"secret"});
-  if (const auto secret = node["secret"]) return parse_scalar(secret, join_key(path, "secret"));
-  return {};
+// The `federation:` section: the shared secret and the link keepalive.
+void parse_federation(const YAML::Node& node, const std::string& path, RealmConfig& config) {
+  if (!is_mapping(node, path)) return;
+  check_keys(node, path, {"secret", "keepalive_ms"});
+  if (const auto secret = node["secret"])
+    config.secret = parse_scalar(secret, join_key(path, "secret"));
+  if (const auto keepalive = node["keepalive_ms"]) {
+    const std::string key = join_key(path, "keepalive_ms");
+    const std::size_t ms = parse_positive(keepalive, key);
+    // Three keepalives must fit the timers' range; a day is far beyond any sensible value.
+    if (ms > 24 * 3600 * 1000) fail_value(key, "at most 86400000 (a day)", keepalive.Scalar());
+    config.keepalive = std::chrono::milliseconds(ms);
+  }
 }
 
 std::vector<PeerConfig> parse_peers(const YAML::Node& node, const std::string& path,
@@ -277,7 +285,7 @@ RealmConfig parse_realm_config(const YAML::Node& root) {
       root, "",
       {"realm", "federation", "peers", "admins", "users", "limits", "durability", "password_cost"});
   parse_realm_section(root["realm"], config);
-  config.secret = parse_federation(root["federation"], "federation");
+  parse_federation(root["federation"], "federation", config);
   config.peers = parse_peers(root["peers"], "peers", config.name);
   if (!config.peers.empty() && config.secret.empty()) {
     throw ConfigError("federation.secret: required (non-empty) when peers are listed");

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -52,6 +53,7 @@ realm:
   data_dir: /var/lib/realm-alpha
 federation:
   secret: s3cret-s3cret
+  keepalive_ms: 1500
 peers:
   - name: beta
     address: beta.example.org:9890
@@ -83,6 +85,7 @@ TEST_CASE("a full config fills every field") {
   CHECK(config.peer_listen.port == 7002);
   CHECK(config.data_dir == std::filesystem::path("/var/lib/realm-alpha"));
   CHECK(config.secret == "s3cret-s3cret");
+  CHECK(config.keepalive == std::chrono::milliseconds(1500));
   REQUIRE(config.peers.size() == 2);
   CHECK(config.peers[0].name == "beta");
   CHECK(config.peers[0].address.host == "beta.example.org");
@@ -122,6 +125,8 @@ TEST_CASE("absent keys take the header's defaults") {
   CHECK(config.peer_listen.port == defaults.peer_listen.port);
   CHECK(config.data_dir == defaults.data_dir);
   CHECK(config.secret.empty());
+  CHECK(config.keepalive == std::chrono::milliseconds(5000));
+  CHECK(config.keepalive == defaults.keepalive);
   CHECK(config.peers.empty());
   CHECK(config.admins.empty());
   CHECK(config.users.empty());
@@ -267,6 +272,19 @@ TEST_CASE("bad limits, enums and booleans are named with the key and the value")
   CHECK(error_of("realm: {name: a}\nfederation: {secret: x}\n"
                  "peers: [{name: b, address: h:1, autoconnect: sometimes}]\n") ==
         "peers[0].autoconnect: expected true or false, got 'sometimes'");
+}
+
+TEST_CASE("federation.keepalive_ms: a positive number of milliseconds up to a day") {
+  CHECK(load_config_text("realm: {name: a}\nfederation: {keepalive_ms: 200}\n").keepalive ==
+        std::chrono::milliseconds(200));
+  CHECK(error_of("realm: {name: a}\nfederation: {keepalive_ms: 0}\n") ==
+        "federation.keepalive_ms: expected a positive integer, got '0'");
+  CHECK(error_of("realm: {name: a}\nfederation: {keepalive_ms: 5s}\n") ==
+        "federation.keepalive_ms: expected a positive integer, got '5s'");
+  CHECK(error_of("realm: {name: a}\nfederation: {keepalive_ms: 86400001}\n") ==
+        "federation.keepalive_ms: expected at most 86400000 (a day), got '86400001'");
+  CHECK(error_of("realm: {name: a}\nfederation: {keepalive: 5}\n") ==
+        "unknown key 'federation.keepalive'");
 }
 
 TEST_CASE("peers: unique, not the realm itself, and only with a secret") {
