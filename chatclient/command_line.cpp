@@ -1,28 +1,17 @@
 #include "chatclient/command_line.hpp"
 
-#include <algorithm>
-#include <cctype>
+#include "protocol/command_parser.hpp"
 
 namespace chat::client {
 
 CommandLine split_command_line(std::string_view line) {
+  // The server's own parser, so the client sees a line exactly as the realm will.
   CommandLine command;
-  std::size_t pos = 0;
-  while (pos < line.size()) {
-    pos = line.find_first_not_of(' ', pos);
-    if (pos == std::string_view::npos) break;
-    std::size_t end = line.find(' ', pos);
-    if (end == std::string_view::npos) end = line.size();
-    std::string word(line.substr(pos, end - pos));
-    if (command.verb.empty()) {
-      std::ranges::transform(word, word.begin(),
-                             [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      command.verb = std::move(word);
-    } else {
-      command.params.push_back(std::move(word));
-    }
-    pos = end;
-  }
+  protocol::ParsedLine parsed;
+  if (!protocol::parse_line(line, parsed)) return command;
+  command.verb = std::move(parsed.verb);
+  command.params.reserve(parsed.params.size());
+  for (const auto& word : parsed.params) command.params.emplace_back(word.text);
   return command;
 }
 
