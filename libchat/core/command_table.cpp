@@ -25,7 +25,9 @@ constexpr CommandSpec table[] = {
     {"sendprivaterealm", arity(2), {K::name, K::name}, true, true, sendprivaterealm},
     {"sendgrouprealm", arity(2), {K::name, K::name}, true, true, sendgrouprealm},
     {"getrealminbox", arity(1), {K::name}, false, true, getrealminbox},
-    {"realms", arity(0), {}, false, true, realms},  // ours (docs/protocol.md)
+    {"realms", arity(0), {}, false, true, realms},    // ours (docs/protocol.md)
+    {"watch", arity(0), {}, false, true, watch},      // ours
+    {"unwatch", arity(0), {}, false, true, unwatch},  // ours
 };
 }  // namespace
 

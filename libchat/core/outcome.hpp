@@ -40,6 +40,15 @@ struct Completion {
   std::vector<std::uint64_t> fetched_after_write;
 };
 
+// A message pushed to a connection that sent `watch`: {"event":"message","message":MSG}.
+// Written like a reply (after the Outcome's commit, between replies); its ids become fetched
+// once written, exactly as a reply's fetched_after_write.
+struct Push {
+  std::uint64_t connection = 0;
+  std::string event;
+  std::vector<std::uint64_t> fetched_after_write;
+};
+
 // What one request asks realmd to carry out (DESIGN.md §3 "Effects"). Handlers only fill
 // this in; they never touch sockets, files or clocks. realmd's order of execution:
 //   1. queue `mutations` for the store (one group commit may hold many requests' mutations);
@@ -56,7 +65,7 @@ struct Outcome {
   std::vector<store::Mutation> mutations;
   std::vector<std::uint64_t> fetched_after_write;  // inbox ids reserved for this reply
   std::optional<PasswordJob> password;
-  std::vector<std::string> delivered_to;  // local users who received a new message
+  std::vector<Push> pushes;  // live deliveries to `watch`ing connections (any connection)
   bool close = false;
 
   // Federation. `frames` go out on the peers' links after `mutations` commit (an ack is

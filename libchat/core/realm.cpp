@@ -141,7 +141,9 @@ Outcome Realm::handle(Connection& conn, std::string_view line) {
       if (session == nullptr) return error(text::no_session);
       session->last_used = env_.now();
       req.user = session->user;
-    } else if (conn.user.empty()) {
+    } else if (conn.user.empty() || state_->find_session(conn.token) == nullptr) {
+      // Its session may have ended elsewhere (logout by token, the per-user cap).
+      commands::unbind_connection(*state_, conn);
       return error(text::no_session);
     } else {
       req.user = conn.user;
@@ -173,11 +175,7 @@ void Realm::reply_lost(const std::vector<std::uint64_t>& ids) {
 
 void Realm::disconnected(Connection& conn) {
   // The session itself stays valid: course clients in token mode may reconnect with it.
-  if (!conn.user.empty()) {
-    if (User* user = state_->find_user(conn.user)) --user->open_connections;
-  }
-  conn.user.clear();
-  conn.token.clear();
+  commands::unbind_connection(*state_, conn);
   conn.pending.reset();
 }
 

@@ -36,6 +36,8 @@ struct Connection {
     store::UserRecord user;  // auth: username only; register: every field but the hash
   };
   std::optional<PendingPassword> pending;
+
+  bool watching = false;  // `watch`: new messages are pushed to this connection
 };
 
 // The world outside the pure logic, injected so that tests control it.

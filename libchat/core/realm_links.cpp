@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/commands/common.hpp"
+#include "core/delivery.hpp"
 #include "core/names.hpp"
 #include "core/realm.hpp"
 #include "core/realm_state.hpp"
@@ -116,9 +117,7 @@ Outcome Realm::peer_frame(std::string_view name, const PeerFrame& frame) {
         record.group = message->group ? message->to : std::string();
         record.text = message->text;
         record.time = message->time;
-        out.mutations.emplace_back(store::PutMessage{record});
-        out.delivered_to.push_back(recipient);
-        state_->add_unread(std::move(record));
+        store_message(*state_, std::move(record), out);
       };
       if (error.empty() && group != nullptr) {
         // Membership is the owning realm's: every member of the group here gets it.
@@ -159,9 +158,7 @@ Outcome Realm::peer_frame(std::string_view name, const PeerFrame& frame) {
                     (ack->error.empty() ? std::string("ditolak") : ack->error);
       bounce.time = env_.now_utc();
       bounce.bounce = true;
-      out.mutations.emplace_back(store::PutMessage{bounce});
-      out.delivered_to.push_back(bounce.recipient);
-      state_->add_unread(std::move(bounce));
+      store_message(*state_, std::move(bounce), out);
     }
     return out;
   }

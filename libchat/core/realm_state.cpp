@@ -34,11 +34,42 @@ void RealmState::add_member(std::string_view group, std::string_view user) {
   if (it->second.member_set.emplace(user).second) it->second.members.emplace_back(user);
 }
 
-void RealmState::add_unread(store::MessageRecord record) {
+const InboxMessage& RealmState::add_unread(store::MessageRecord record) {
   set_last_id(record.id);
   auto& by_id = inboxes_[record.recipient].by_realm[record.sender_realm];
   auto id = record.id;
-  by_id.emplace(id, InboxMessage{std::move(record), false});
+  return by_id.emplace(id, InboxMessage{std::move(record), false}).first->second;
+}
+
+bool RealmState::reserve(const store::MessageRecord& message) {
+  auto inbox = inboxes_.find(message.recipient);
+  if (inbox == inboxes_.end()) return false;
+  auto messages = inbox->second.by_realm.find(message.sender_realm);
+  if (messages == inbox->second.by_realm.end()) return false;
+  auto it = messages->second.find(message.id);
+  if (it == messages->second.end() || it->second.reserved) return false;
+  it->second.reserved = true;
+  reserved_.emplace(message.id, std::pair{message.recipient, message.sender_realm});
+  return true;
+}
+
+void RealmState::add_watcher(const std::string& user, std::uint64_t connection) {
+  auto& connections = watchers_[user];
+  if (std::find(connections.begin(), connections.end(), connection) == connections.end()) {
+    connections.push_back(connection);
+  }
+}
+
+void RealmState::remove_watcher(const std::string& user, std::uint64_t connection) {
+  auto it = watchers_.find(user);
+  if (it == watchers_.end()) return;
+  std::erase(it->second, connection);
+  if (it->second.empty()) watchers_.erase(it);
+}
+
+const std::vector<std::uint64_t>* RealmState::watchers(std::string_view user) const {
+  auto it = watchers_.find(user);
+  return it == watchers_.end() ? nullptr : &it->second;
 }
 
 std::vector<const InboxMessage*> RealmState::reserve_unread(std::string_view user,

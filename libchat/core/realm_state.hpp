@@ -75,7 +75,10 @@ class RealmState {
   // --- messages ---
   std::uint64_t next_id() { return ++last_id_; }
   void set_last_id(std::uint64_t id) { last_id_ = std::max(last_id_, id); }
-  void add_unread(store::MessageRecord record);
+  // Adds a message to its recipient's unread inbox; returns it for announcing.
+  const InboxMessage& add_unread(store::MessageRecord record);
+  // Reserves one unread message for a push (false if it is gone or reserved already).
+  bool reserve(const store::MessageRecord& message);
   // Unread, unreserved messages of `user` that came from `realm`, oldest first; at most
   // `max_bytes` of text (but at least one message). Reserves what it returns.
   std::vector<const InboxMessage*> reserve_unread(std::string_view user, std::string_view realm,
@@ -88,6 +91,11 @@ class RealmState {
   void add_session(const std::string& token, std::string user, Clock::time_point now);
   Session* find_session(std::string_view token);
   void end_session(std::string_view token);
+
+  // --- connections watching their user's new messages (`watch`) ---
+  void add_watcher(const std::string& user, std::uint64_t connection);
+  void remove_watcher(const std::string& user, std::uint64_t connection);
+  const std::vector<std::uint64_t>* watchers(std::string_view user) const;
 
   // --- failed auths per username ---
   AuthFailures& auth_failures(std::string_view username);
@@ -118,6 +126,7 @@ class RealmState {
   StringMap<Session> sessions_;
   StringMap<std::deque<std::string>> sessions_by_user_;  // oldest first, for the per-user cap
   StringMap<AuthFailures> auth_failures_;
+  StringMap<std::vector<std::uint64_t>> watchers_;
   std::uint64_t last_id_ = 0;
   StringMap<Peer> peers_;
   StringMap<std::uint64_t> seen_;

@@ -46,6 +46,8 @@ inline constexpr std::string_view realm_group_not_found = "Realm/Group tidak dit
 // Ours (PROTOCOL.md is silent; documented in docs/protocol.md).
 inline constexpr std::string_view message_too_long = "Pesan terlalu panjang";
 inline constexpr std::string_view store_failed = "Gagal menyimpan, coba lagi nanti";
+inline constexpr std::string_view watching = "Watching";
+inline constexpr std::string_view watch_stopped = "Watching stopped";
 inline constexpr std::string_view outbox_full = "Antrian realm penuh, coba lagi nanti";
 
 }  // namespace chat::protocol::text

@@ -19,6 +19,13 @@ class ReplyWriter {
     writer_.StartObject();
     field("status", status);
   }
+  // A pushed event rather than a reply: {"event":NAME,...}, no "status".
+  struct EventTag {};
+  static constexpr EventTag event{};
+  ReplyWriter(EventTag, std::string_view name) : writer_(buffer_) {
+    writer_.StartObject();
+    field("event", name);
+  }
 
   void key(std::string_view name) { writer_.Key(name.data(), size_of(name), true); }
   void string(std::string_view value) { writer_.String(value.data(), size_of(value), true); }
@@ -148,6 +155,13 @@ std::string ok_queued() {
   ReplyWriter out(kOk);
   out.field("message", text::queued_for_realm);
   out.flag("queued", true);
+  return out.finish();
+}
+
+std::string event_message(const MessageView& message) {
+  ReplyWriter out(ReplyWriter::event, "message");
+  out.key("message");
+  write_message(out, message);
   return out.finish();
 }
 

@@ -45,6 +45,9 @@ std::string ok_realm_added(std::string_view state);
 // {"status":"OK","message":"Message queued for realm","queued":true}
 std::string ok_queued();
 
+// A live delivery to a `watch`ing connection (ours): {"event":"message","message":MSG}.
+std::string event_message(const MessageView& message);
+
 // `realms` (ours, docs/protocol.md): {"status":"OK","realms":[{"name":..,"state":..,
 // "address":"host:port" or "","queued":N,"last_error":".."},...]}
 struct RealmView {

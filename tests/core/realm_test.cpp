@@ -312,3 +312,47 @@ TEST_CASE("load restores users, groups and unread messages; ids continue") {
   CHECK(std::get<store::PutMessage>(h.committed.back()).message.id == 10);
   CHECK(h.run(c, "inbox").find(R"("id":7,"msg_from":"messi")") != std::string::npos);
 }
+
+TEST_CASE("a connection whose session ended elsewhere has no session any more") {
+  World w;
+  Connection course{70};
+  std::string messi_token = token(1);
+  CHECK(w.h.run(course, "logout " + messi_token) == ok("Logout successful"));
+  CHECK(w.h.run(w.messi, "inbox") == error("Session tidak ditemukan"));
+  CHECK(w.h.run(w.lineker, "info messi").find(R"("online":false)") != std::string::npos);
+}
+
+TEST_CASE("watch: new messages are pushed to watching connections, once fetched") {
+  World w;
+  w.h.run(w.messi, "send henderson before watch");
+  CHECK(w.h.run(w.henderson, "watch") == ok("Watching"));
+  core::Outcome out = w.h.realm().handle(w.messi, "send henderson live   one");
+  REQUIRE(out.pushes.size() == 1);
+  CHECK(out.pushes[0].connection == w.henderson.id);
+  CHECK(
+      out.pushes[0].event ==
+      R"({"event":"message","message":{"id":2,"msg_from":"messi","msg_to":"henderson","msg":"live   one","realm":"alpha","time":"2026-11-26T22:33:16Z"}})");
+  CHECK(out.pushes[0].fetched_after_write == std::vector<std::uint64_t>{2});
+  w.h.realm().reply_written(out.pushes[0].fetched_after_write);
+  // inbox has the message from before `watch`, not the pushed one.
+  std::string inbox = w.h.run(w.henderson, "inbox");
+  CHECK(inbox.find("before watch") != std::string::npos);
+  CHECK(inbox.find("live") == std::string::npos);
+  // A push lost to a dropped connection stays in the inbox.
+  out = w.h.realm().handle(w.messi, "send henderson lost push");
+  REQUIRE(out.pushes.size() == 1);
+  w.h.realm().reply_lost(out.pushes[0].fetched_after_write);
+  CHECK(w.h.run(w.henderson, "inbox").find("lost push") != std::string::npos);
+  // Group messages are pushed too; unwatch stops it; the sender is not pushed its own.
+  w.h.run(w.messi, "addgroup kominfo");
+  w.h.run(w.henderson, "joingroup kominfo");
+  out = w.h.realm().handle(w.messi, "sendgroup kominfo rapat");
+  REQUIRE(out.pushes.size() == 1);
+  CHECK(out.pushes[0].event.find(R"("group":"kominfo")") != std::string::npos);
+  CHECK(w.h.run(w.henderson, "unwatch") == ok("Watching stopped"));
+  CHECK(w.h.realm().handle(w.messi, "send henderson quiet").pushes.empty());
+  // Disconnecting and logging out stop it as well.
+  w.h.run(w.henderson, "watch");
+  w.h.realm().disconnected(w.henderson);
+  CHECK(w.h.realm().handle(w.messi, "send henderson gone").pushes.empty());
+}

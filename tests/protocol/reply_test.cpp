@@ -123,3 +123,10 @@ TEST_CASE("reply: control bytes, quotes and UTF-8 in text; never a raw CR or LF"
   CHECK(listed.find('\n') == std::string::npos);
   CHECK(listed.find(R"("msg":"x\r\ny\n")") != std::string::npos);
 }
+
+TEST_CASE("reply: a pushed message event has no status") {
+  CHECK(
+      reply::event_message(in_group(
+          message(7, "messi", "henderson", "hi\r\n", "beta", "2026-11-26T22:33:16Z"), "kominfo")) ==
+      R"({"event":"message","message":{"id":7,"msg_from":"messi","msg_to":"henderson","msg":"hi\r\n","realm":"beta","time":"2026-11-26T22:33:16Z","group":"kominfo"}})");
+}

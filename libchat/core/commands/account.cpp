@@ -36,8 +36,8 @@ void count_failure(std::deque<Clock::time_point>& failures, Clock::time_point& l
 std::string bind_session(Request& req, const std::string& user) {
   Connection& conn = req.conn;
   if (!conn.user.empty()) {
-    if (User* old = req.state.find_user(conn.user)) --old->open_connections;
     req.state.end_session(conn.token);
+    unbind_connection(req.state, conn);
   }
   std::string token = req.env.new_token();
   req.state.add_session(token, user, req.env.now());
@@ -47,15 +47,16 @@ std::string bind_session(Request& req, const std::string& user) {
   return token;
 }
 
-void unbind_session(Request& req) {
-  Connection& conn = req.conn;
+}  // namespace
+
+void unbind_connection(RealmState& state, Connection& conn) {
   if (conn.user.empty()) return;
-  if (User* user = req.state.find_user(conn.user)) --user->open_connections;
+  if (conn.watching) state.remove_watcher(conn.user, conn.id);
+  conn.watching = false;
+  if (User* user = state.find_user(conn.user)) --user->open_connections;
   conn.user.clear();
   conn.token.clear();
 }
-
-}  // namespace
 
 void auth(Request& req) {
   std::string_view username = req.params[0];
@@ -124,7 +125,7 @@ void logout(Request& req) {
     req.state.end_session(req.token);  // token mode: that session, not this connection's
   } else {
     req.state.end_session(req.conn.token);
-    unbind_session(req);
+    unbind_connection(req.state, req.conn);
   }
   reply_ok(req, text::logged_out);
 }

@@ -2,6 +2,7 @@
 
 #include <unordered_map>
 
+#include "core/delivery.hpp"
 #include "core/realm.hpp"
 #include "core/realm_state.hpp"
 
@@ -16,9 +17,7 @@ void deliver(Request& req, std::string_view recipient, std::string_view group) {
   message.group = group;
   message.text = req.text;
   message.time = req.env.now_utc();
-  req.out.mutations.emplace_back(store::PutMessage{message});
-  req.out.delivered_to.emplace_back(recipient);
-  req.state.add_unread(std::move(message));
+  store_message(req.state, std::move(message), req.out);
 }
 
 std::vector<protocol::reply::SenderMessages> take_unread(RealmState& state,

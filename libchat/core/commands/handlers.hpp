@@ -23,10 +23,15 @@ void sendprivaterealm(Request& req);
 void sendgrouprealm(Request& req);
 void getrealminbox(Request& req);
 void realms(Request& req);  // ours: the peers and their links
+// live.cpp (ours)
+void watch(Request& req);
+void unwatch(Request& req);
 
 }  // namespace chat::core::commands
 
 namespace chat::core::commands {
 // account.cpp: finishes an auth/register after its password job (Realm::resume).
 void finish_password(Request& req, const PasswordResult& result);
+// account.cpp: the connection lets go of its session (the session itself may live on).
+void unbind_connection(RealmState& state, Connection& conn);
 }  // namespace chat::core::commands

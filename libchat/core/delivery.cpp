@@ -1,0 +1,27 @@
+#include "core/delivery.hpp"
+
+#include "core/realm_state.hpp"
+#include "protocol/reply.hpp"
+
+namespace chat::core {
+
+void store_message(RealmState& state, store::MessageRecord message, Outcome& out) {
+  out.mutations.emplace_back(store::PutMessage{message});
+  const store::MessageRecord& stored = state.add_unread(std::move(message)).record;
+  const std::vector<std::uint64_t>* watchers = state.watchers(stored.recipient);
+  if (watchers == nullptr) return;
+  std::string event = protocol::reply::event_message({stored.id, stored.sender, stored.recipient,
+                                                      stored.text, stored.sender_realm, stored.time,
+                                                      stored.group, stored.bounce});
+  bool reserved = state.reserve(stored);
+  for (std::uint64_t connection : *watchers) {
+    Push push{connection, event, {}};
+    if (reserved) {
+      push.fetched_after_write.push_back(stored.id);
+      reserved = false;  // the others see it too, but one write makes it fetched
+    }
+    out.pushes.push_back(std::move(push));
+  }
+}
+
+}  // namespace chat::core
