@@ -6,6 +6,7 @@
 
 #include "commit_queue.hpp"
 #include "endpoint_formatter.hpp"
+#include "outcome_runner.hpp"
 #include "password_pool.hpp"
 #include "protocol/command_parser.hpp"
 #include "protocol/messages.hpp"
@@ -18,7 +19,8 @@ namespace text = chat::protocol::text;
 
 ClientSession::ClientSession(asio::ip::tcp::socket socket, std::uint64_t connection_id,
                              Limits limits, ClientServices services)
-    : LineChannel(std::move(socket), limits, services.commits), services_(std::move(services)) {
+    : LineChannel(std::move(socket), limits, services.commits, chat::protocol::reply::terminator),
+      services_(std::move(services)) {
   conn_.id = connection_id;
   std::error_code ec;
   const auto peer = this->socket().remote_endpoint(ec);
@@ -33,7 +35,7 @@ asio::awaitable<void> ClientSession::on_line(std::string line) {
   }
   chat::core::Outcome outcome = services_.realm.handle(conn_, line);
   if (outcome.password) {
-    services_.commits.enqueue(std::move(outcome.mutations));
+    services_.outcomes.run(outcome);
     // auth/register: the slow hash runs on the pool; no further line of this connection is
     // handled meanwhile, since the result changes the connection's session.
     chat::core::PasswordResult result =
@@ -45,8 +47,7 @@ asio::awaitable<void> ClientSession::on_line(std::string line) {
 }
 
 void ClientSession::carry_out(chat::core::Outcome outcome) {
-  const std::uint64_t seq = services_.commits.enqueue(std::move(outcome.mutations));
-  services_.waits.complete(outcome.completions, seq);
+  const std::uint64_t seq = services_.outcomes.run(outcome);
   if (outcome.wait) {  // the reply comes later; its place in the order is kept
     services_.waits.add(*outcome.wait, weak_from_this(), reserve());
     return;

@@ -11,6 +11,7 @@
 namespace realmd {
 
 class CommitQueue;
+class OutcomeRunner;
 class PasswordPool;
 class ReplyWaits;
 
@@ -20,10 +21,12 @@ struct ClientServices {
   CommitQueue& commits;
   PasswordPool& passwords;
   ReplyWaits& waits;
+  OutcomeRunner& outcomes;
   std::function<void(std::uint64_t connection_id)> closed;  // the server forgets the session
 };
 
-// One client connection: request lines go to the realm, its Outcomes are carried out in the
+// One client connection: request lines go to the realm; of each Outcome the OutcomeRunner
+// carries out what concerns the realm, and the session what concerns this connection, in the
 // order DESIGN.md §3 gives (mutations queued, reply written after their commit, inbox ids
 // confirmed or released once the write's fate is known).
 class ClientSession final : public LineChannel {

@@ -16,6 +16,12 @@ enum class CloseReason {
   requested,        // the command asked for the connection to end after its reply
   linger_timeout,   // the peer did not close after its last reply
   internal_error,   // an exception escaped a handler (a bug): this connection only
+  // Realm links only.
+  handshake_failed,   // wrong mac, unexpected realm or version, or a frame out of place
+  handshake_timeout,  // no authenticated handshake within the time allowed
+  bad_frame,          // a line that is not a valid link frame
+  keepalive_timeout,  // nothing received for three keepalive periods
+  duplicate_link,     // another link to the same realm won (one link per pair of realms)
 };
 
 constexpr std::string_view to_string(CloseReason reason) {
@@ -42,13 +48,24 @@ constexpr std::string_view to_string(CloseReason reason) {
       return "peer did not close after last reply";
     case CloseReason::internal_error:
       return "internal error";
+    case CloseReason::handshake_failed:
+      return "handshake failed";
+    case CloseReason::handshake_timeout:
+      return "handshake timeout";
+    case CloseReason::bad_frame:
+      return "bad frame";
+    case CloseReason::keepalive_timeout:
+      return "keepalive timeout";
+    case CloseReason::duplicate_link:
+      return "replaced by another link to the same realm";
   }
   return "unknown";
 }
 
 // Ends that a healthy peer causes all the time: logged at debug level, the others at info.
 constexpr bool is_routine(CloseReason reason) {
-  return reason == CloseReason::peer_closed || reason == CloseReason::server_stopping;
+  return reason == CloseReason::peer_closed || reason == CloseReason::server_stopping ||
+         reason == CloseReason::duplicate_link;
 }
 
 }  // namespace realmd

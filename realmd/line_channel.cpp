@@ -9,7 +9,6 @@
 #include <asio/write.hpp>
 
 #include "commit_queue.hpp"
-#include "protocol/reply.hpp"
 
 namespace realmd {
 namespace {
@@ -26,10 +25,12 @@ thread_local std::array<char, 64 * 1024> read_buffer;
 
 }  // namespace
 
-LineChannel::LineChannel(tcp::socket socket, Limits limits, CommitQueue& commits)
+LineChannel::LineChannel(tcp::socket socket, Limits limits, CommitQueue& commits,
+                         std::string_view terminator)
     : socket_(std::move(socket)),
       limits_(limits),
       commits_(commits),
+      terminator_(terminator),
       framer_(limits.max_line_bytes),
       wake_(socket_.get_executor()) {}
 
@@ -76,7 +77,7 @@ void LineChannel::push(Reply reply) {
     return;
   }
   if (reply.close_after) discarding_ = true;
-  pending_reply_bytes_ += reply.text.size() + chat::protocol::reply::terminator.size();
+  pending_reply_bytes_ += reply.text.size() + terminator_.size();
   replies_.push_back(std::move(reply));
   if (pending_reply_bytes_ > limits_.max_pending_reply_bytes) {
     close(CloseReason::reply_backlog);
@@ -104,7 +105,7 @@ void LineChannel::fill(std::uint64_t place, std::string text, std::vector<std::u
   reply.ids = std::move(ids);
   reply.commit_seq = commit_seq;
   reply.ready = true;
-  pending_reply_bytes_ += reply.text.size() + chat::protocol::reply::terminator.size();
+  pending_reply_bytes_ += reply.text.size() + terminator_.size();
   if (pending_reply_bytes_ > limits_.max_pending_reply_bytes) {
     close(CloseReason::reply_backlog);
     return;
@@ -169,7 +170,7 @@ asio::awaitable<void> LineChannel::write_loop() {
       buffers.clear();
       for (std::size_t i = 0; i < count; ++i) {
         buffers.push_back(asio::buffer(replies_[i].text));
-        buffers.push_back(asio::buffer(chat::protocol::reply::terminator));
+        buffers.push_back(asio::buffer(terminator_));
       }
       std::error_code ec;
       co_await asio::async_write(socket_, buffers, asio::redirect_error(asio::use_awaitable, ec));
@@ -181,7 +182,7 @@ asio::awaitable<void> LineChannel::write_loop() {
         Reply reply = std::move(replies_.front());
         replies_.pop_front();
         ++front_place_;
-        pending_reply_bytes_ -= reply.text.size() + chat::protocol::reply::terminator.size();
+        pending_reply_bytes_ -= reply.text.size() + terminator_.size();
         if (!reply.ids.empty()) on_written(reply.ids);
         if (reply.close_after) begin_linger(*reply.close_after);
       }

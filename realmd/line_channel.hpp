@@ -20,7 +20,7 @@ namespace realmd {
 
 class CommitQueue;
 
-// One line-oriented TCP connection (a client, later a realm link): a reader coroutine cuts the
+// One line-oriented TCP connection (a client or a realm link): a reader coroutine cuts the
 // byte stream into lines and hands them to the subclass one at a time; a writer coroutine sends
 // the replies strictly in the order they were pushed, each only once the store has committed
 // everything queued before it (DESIGN.md §3). Pushing only enqueues. Single-threaded: everything
@@ -32,7 +32,10 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
     std::size_t max_pending_reply_bytes = 0;  // unsent replies; past it the peer is dropped
   };
 
-  LineChannel(asio::ip::tcp::socket socket, Limits limits, CommitQueue& commits);
+  // `terminator` ends every pushed text on the wire: "\r\n\r\n" after a client reply, "\n"
+  // after a realm-link frame.
+  LineChannel(asio::ip::tcp::socket socket, Limits limits, CommitQueue& commits,
+              std::string_view terminator);
   virtual ~LineChannel() = default;
   LineChannel(const LineChannel&) = delete;
   LineChannel& operator=(const LineChannel&) = delete;
@@ -69,6 +72,7 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   void set_label(std::string label) { label_ = std::move(label); }
   const std::string& label() const { return label_; }
   const asio::ip::tcp::socket& socket() const { return socket_; }
+  asio::ip::tcp::socket::executor_type executor() { return socket_.get_executor(); }
 
   // One request line (terminator removed). The next line is not handed over before the
   // returned coroutine completes.
@@ -95,6 +99,7 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   asio::ip::tcp::socket socket_;
   Limits limits_;
   CommitQueue& commits_;
+  std::string_view terminator_;
   chat::protocol::LineFramer framer_;
   std::string label_ = "connection";
 

@@ -15,6 +15,9 @@
 
 #include "client_session.hpp"
 #include "endpoint_formatter.hpp"
+#include "federation/duplicate_links.hpp"
+#include "peer_dialer.hpp"
+#include "peer_link.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/reply.hpp"
 #include "system_environment.hpp"
@@ -43,6 +46,12 @@ chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config)
   return settings;
 }
 
+// Unsent frames a link may hold: its send window of messages, as many acks for the peer's
+// window, and room for fetches and pings. Past it the peer is not reading: the link drops.
+std::size_t link_backlog_bytes(const chat::config::RealmConfig& config) {
+  return (2 * chat::core::RealmSettings{}.link_window + 64) * config.limits.max_frame_bytes;
+}
+
 }  // namespace
 
 RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
@@ -53,8 +62,17 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
       realm_(settings_from(config_), system_environment()),
       passwords_(PasswordCost::named(config_.password_cost), password_threads),
       commits_(io, *store_),
-      waits_(io, realm_, commits_),
+      waits_(io, realm_,
+             [this](std::uint64_t waiter) {
+               chat::core::Outcome outcome = realm_.wait_timed_out(waiter);
+               outcomes_.run(outcome);
+             }),
+      outcomes_(commits_, waits_,
+                {.send = [this](const chat::core::OutgoingFrame& frame,
+                                std::uint64_t seq) { send_frame(frame, seq); },
+                 .dial = [this](const std::string& peer) { dial(peer); }}),
       acceptor_(io),
+      peer_acceptor_(io),
       drain_deadline_(io) {}
 
 RealmServer::~RealmServer() = default;
@@ -70,26 +88,43 @@ void RealmServer::start() {
   commits_.on_failure([this](const std::string&) { stop_with(1); });
   commits_.start();
 
+  // Peers first: once the client port is logged, the realm is fully up.
+  if (config_.secret.empty()) {
+    spdlog::warn("realm {}: no federation.secret: not listening for realm links, not dialing",
+                 config_.name);
+  } else {
+    listen(peer_acceptor_, config_.peer_listen, "peers", &RealmServer::accept_peer);
+    for (const std::string& peer : realm_.peers_to_dial()) dial(peer);
+  }
+  listen(acceptor_, config_.listen, "clients", &RealmServer::accept);
+}
+
+void RealmServer::listen(tcp::acceptor& acceptor, const chat::config::Endpoint& where,
+                         std::string_view what, AcceptHandler on_accept) {
   tcp::resolver resolver(io_);
-  const tcp::endpoint endpoint =
-      *resolver.resolve(config_.listen.host, std::to_string(config_.listen.port)).begin();
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(tcp::acceptor::reuse_address(true));
-  acceptor_.bind(endpoint);
-  acceptor_.listen();
-  spdlog::info("realm {}: clients on {}", config_.name, acceptor_.local_endpoint());
-  asio::co_spawn(io_, accept_loop(), [this](std::exception_ptr error) {
+  const tcp::endpoint endpoint = *resolver.resolve(where.host, std::to_string(where.port)).begin();
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
+  acceptor.bind(endpoint);
+  acceptor.listen();
+  spdlog::info("realm {}: {} on {}", config_.name, what, acceptor.local_endpoint());
+  asio::co_spawn(io_, accept_loop(acceptor, on_accept), [this, what](std::exception_ptr error) {
     if (!error) return;
     try {
       std::rethrow_exception(error);
     } catch (const std::exception& e) {
-      spdlog::critical("realm {}: accepting failed: {}", config_.name, e.what());
+      spdlog::critical("realm {}: accepting {} failed: {}", config_.name, what, e.what());
     }
   });
 }
 
 std::uint16_t RealmServer::client_port() const {
   return acceptor_.local_endpoint().port();
+}
+
+std::uint16_t RealmServer::peer_port() const {
+  if (!peer_acceptor_.is_open()) return 0;
+  return peer_acceptor_.local_endpoint().port();
 }
 
 void RealmServer::seed_users() {
@@ -119,20 +154,20 @@ void RealmServer::seed_users() {
   spdlog::info("realm {}: created {} configured users", config_.name, batch.size());
 }
 
-asio::awaitable<void> RealmServer::accept_loop() {
+asio::awaitable<void> RealmServer::accept_loop(tcp::acceptor& acceptor, AcceptHandler on_accept) {
   asio::steady_timer retry(io_);
-  while (acceptor_.is_open()) {
+  while (acceptor.is_open()) {
     std::error_code ec;
     tcp::socket socket =
-        co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (!acceptor_.is_open()) break;
+        co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (!acceptor.is_open()) break;
     if (ec) {
       spdlog::warn("realm {}: accept failed: {}", config_.name, ec.message());
       retry.expires_after(accept_retry);
       co_await retry.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    accept(std::move(socket));
+    (this->*on_accept)(std::move(socket));
   }
 }
 
@@ -148,6 +183,7 @@ void RealmServer::accept(tcp::socket socket) {
                      .commits = commits_,
                      .passwords = passwords_,
                      .waits = waits_,
+                     .outcomes = outcomes_,
                      .closed = [this](std::uint64_t closed_id) { session_closed(closed_id); }});
   if (sessions_.size() >= config_.limits.max_connections) {
     spdlog::warn("realm {}: {} connections open, refusing another", config_.name, sessions_.size());
@@ -160,7 +196,99 @@ void RealmServer::accept(tcp::socket socket) {
 
 void RealmServer::session_closed(std::uint64_t id) {
   sessions_.erase(id);
-  if (stopping_ && sessions_.empty()) finish_stop();
+  stop_if_drained();
+}
+
+void RealmServer::accept_peer(tcp::socket socket) {
+  if (links_.size() >= config_.limits.max_connections) {
+    spdlog::warn("realm {}: {} realm links open, refusing another", config_.name, links_.size());
+    return;  // the socket closes here
+  }
+  open_link(std::move(socket), std::nullopt);
+}
+
+std::shared_ptr<PeerLink> RealmServer::open_link(tcp::socket socket,
+                                                 std::optional<std::string> dialed_peer) {
+  std::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);  // acks are small and wanted at once
+  PeerLinkServices services{
+      .realm = realm_,
+      .commits = commits_,
+      .outcomes = outcomes_,
+      .secret = config_.secret,
+      .keepalive = config_.keepalive,
+      .max_text_bytes = config_.limits.max_message_bytes,
+      .authenticated =
+          [this](const std::shared_ptr<PeerLink>& link) { return link_authenticated(link); },
+      .closed = [this](PeerLink& link) { link_closed(link); }};
+  const std::uint64_t id = next_link_id_++;
+  auto link = std::make_shared<PeerLink>(
+      std::move(socket), id,
+      LineChannel::Limits{.max_line_bytes = config_.limits.max_frame_bytes,
+                          .max_pending_reply_bytes = link_backlog_bytes(config_)},
+      std::move(services), std::move(dialed_peer));
+  links_.emplace(id, link);
+  link->open();
+  return link;
+}
+
+// At most one link per pair of realms (PROTOCOL.md §2): both realms apply the same rule to the
+// same two links, so they keep the same one without talking about it.
+bool RealmServer::link_authenticated(const std::shared_ptr<PeerLink>& link) {
+  auto current = linked_.find(link->peer());
+  if (current == linked_.end()) {
+    linked_.emplace(link->peer(), link);
+    return true;
+  }
+  const std::shared_ptr<PeerLink> existing = current->second;
+  if (!chat::federation::keep_new_link(config_.name, link->peer(), existing->dialed(),
+                                       link->dialed())) {
+    spdlog::info("realm {}: already linked to {}: closing the new link", config_.name,
+                 link->peer());
+    return false;
+  }
+  spdlog::info("realm {}: a new link to {} replaces the existing one", config_.name, link->peer());
+  current->second = link;
+  existing->supersede();
+  return true;
+}
+
+void RealmServer::link_closed(PeerLink& link) {
+  auto current = linked_.find(link.peer());
+  if (current != linked_.end() && current->second.get() == &link) linked_.erase(current);
+  if (auto dialer = dialers_.find(link.peer()); dialer != dialers_.end()) dialer->second->wake();
+  links_.erase(link.id());
+  stop_if_drained();
+}
+
+void RealmServer::send_frame(const chat::core::OutgoingFrame& frame, std::uint64_t seq) {
+  auto link = linked_.find(frame.peer);
+  if (link == linked_.end()) {
+    // The outbox keeps what must arrive and replays it on the next link; waits time out.
+    spdlog::debug("realm {}: no link to {}, frame dropped", config_.name, frame.peer);
+    return;
+  }
+  link->second->send(frame.frame, seq);
+}
+
+void RealmServer::dial(const std::string& peer) {
+  if (stopping_) return;
+  if (config_.secret.empty()) {
+    spdlog::warn("realm {}: cannot dial {} without a federation.secret", config_.name, peer);
+    return;
+  }
+  auto& dialer = dialers_[peer];
+  if (dialer && dialer->running()) return;  // already at it; it reads the address each time
+  dialer = std::make_shared<PeerDialer>(
+      io_, peer,
+      PeerDialerServices{.realm = realm_,
+                         .outcomes = outcomes_,
+                         .linked = [this](std::string_view name) { return linked_.contains(name); },
+                         .open_link =
+                             [this](tcp::socket socket, const std::string& name) {
+                               return open_link(std::move(socket), name);
+                             }});
+  dialer->start();
 }
 
 void RealmServer::stop() {
@@ -176,30 +304,41 @@ void RealmServer::stop_with(int exit_code) {
   exit_code_ = exit_code;
   std::error_code ignored;
   acceptor_.close(ignored);
+  peer_acceptor_.close(ignored);
+  for (auto& [peer, dialer] : dialers_) dialer->stop();
+  dialers_.clear();
   if (exit_code == 0) waits_.expire_all();  // replies waiting for peers answer now
-  std::vector<std::shared_ptr<ClientSession>> open;
+  // Clients and links alike: the replies and frames already due go out (acks included, so
+  // the peers need not retransmit), then they close.
+  std::vector<std::shared_ptr<LineChannel>> open;
   for (auto& [id, session] : sessions_) open.push_back(session);
-  for (auto& session : open) {
-    // After a store failure no reply can be sent truthfully: close at once (fail-stop).
+  for (auto& [id, link] : links_) open.push_back(link);
+  for (auto& channel : open) {
+    // After a store failure nothing can be sent truthfully: close at once (fail-stop).
     if (exit_code == 0) {
-      session->finish(CloseReason::server_stopping);
+      channel->finish(CloseReason::server_stopping);
     } else {
-      session->close(CloseReason::store_failed);
+      channel->close(CloseReason::store_failed);
     }
   }
-  if (sessions_.empty()) {
+  if (sessions_.empty() && links_.empty()) {
     finish_stop();
     return;
   }
   drain_deadline_.expires_after(drain_time);
   drain_deadline_.async_wait([this](std::error_code ec) {
     if (ec) return;
-    spdlog::warn("realm {}: {} clients still open after {}s, closing them", config_.name,
-                 sessions_.size(), drain_time.count());
-    std::vector<std::shared_ptr<ClientSession>> left;
+    spdlog::warn("realm {}: {} clients and {} links still open after {}s, closing them",
+                 config_.name, sessions_.size(), links_.size(), drain_time.count());
+    std::vector<std::shared_ptr<LineChannel>> left;
     for (auto& [id, session] : sessions_) left.push_back(session);
-    for (auto& session : left) session->close(CloseReason::server_stopping);
+    for (auto& [id, link] : links_) left.push_back(link);
+    for (auto& channel : left) channel->close(CloseReason::server_stopping);
   });
+}
+
+void RealmServer::stop_if_drained() {
+  if (stopping_ && sessions_.empty() && links_.empty()) finish_stop();
 }
 
 void RealmServer::finish_stop() {

@@ -5,13 +5,17 @@
 #include <asio/steady_timer.hpp>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "commit_queue.hpp"
 #include "config/realm_config.hpp"
 #include "core/realm.hpp"
+#include "outcome_runner.hpp"
 #include "password_pool.hpp"
 #include "reply_waits.hpp"
 #include "store/store.hpp"
@@ -19,10 +23,13 @@
 namespace realmd {
 
 class ClientSession;
+class PeerDialer;
+class PeerLink;
 
 // One realm served on one event loop: its state (chat::core::Realm), its store behind the
-// commit queue, its password pool and its client listener. Several may share an io_context
-// (in-process tests); all of its members run on that io_context's thread.
+// commit queue, its password pool, its client listener, and its links to peer realms (the
+// peer listener, one dialer per peer it dials, the one-link-per-pair rule). Several may share
+// an io_context (in-process tests); all of its members run on that io_context's thread.
 class RealmServer {
  public:
   RealmServer(asio::io_context& io, chat::config::RealmConfig config,
@@ -39,17 +46,36 @@ class RealmServer {
   // that setup; throws chat::store::StoreError, or std::system_error when it cannot listen.
   void start();
   std::uint16_t client_port() const;
-  // Graceful: stops accepting and reading, sends the replies already due (their commits
-  // finish), commits what is queued, then reports stopped. Call on the loop thread.
+  // The port of the peer listener; 0 when not listening (no federation.secret).
+  std::uint16_t peer_port() const;
+  // Realm links open now, authenticated or still in their handshake.
+  std::size_t open_links() const { return links_.size(); }
+  // Graceful: stops accepting, dialing and reading, sends the replies and frames already due
+  // (their commits finish), commits what is queued, then reports stopped. Call on the loop
+  // thread.
   void stop();
 
  private:
-  asio::awaitable<void> accept_loop();
+  using AcceptHandler = void (RealmServer::*)(asio::ip::tcp::socket socket);
+
+  void listen(asio::ip::tcp::acceptor& acceptor, const chat::config::Endpoint& endpoint,
+              std::string_view what, AcceptHandler on_accept);
+  asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, AcceptHandler on_accept);
   void accept(asio::ip::tcp::socket socket);
+  void accept_peer(asio::ip::tcp::socket socket);
   void seed_users();
   void session_closed(std::uint64_t id);
   void stop_with(int exit_code);
+  void stop_if_drained();
   void finish_stop();
+
+  // --- realm links ---
+  std::shared_ptr<PeerLink> open_link(asio::ip::tcp::socket socket,
+                                      std::optional<std::string> dialed_peer);
+  bool link_authenticated(const std::shared_ptr<PeerLink>& link);
+  void link_closed(PeerLink& link);
+  void send_frame(const chat::core::OutgoingFrame& frame, std::uint64_t seq);
+  void dial(const std::string& peer);
 
   asio::io_context& io_;
   chat::config::RealmConfig config_;
@@ -58,9 +84,15 @@ class RealmServer {
   PasswordPool passwords_;
   CommitQueue commits_;
   ReplyWaits waits_;
+  OutcomeRunner outcomes_;
   asio::ip::tcp::acceptor acceptor_;
+  asio::ip::tcp::acceptor peer_acceptor_;
   std::unordered_map<std::uint64_t, std::shared_ptr<ClientSession>> sessions_;
   std::uint64_t next_connection_id_ = 1;
+  std::unordered_map<std::uint64_t, std::shared_ptr<PeerLink>> links_;    // every open link
+  std::map<std::string, std::shared_ptr<PeerLink>, std::less<>> linked_;  // authenticated, per peer
+  std::map<std::string, std::shared_ptr<PeerDialer>, std::less<>> dialers_;
+  std::uint64_t next_link_id_ = 1;
   asio::steady_timer drain_deadline_;
   std::function<void(int)> on_stopped_;
   bool stopping_ = false;

@@ -2,13 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include "commit_queue.hpp"
+#include <utility>
+
 #include "line_channel.hpp"
 
 namespace realmd {
 
-ReplyWaits::ReplyWaits(asio::io_context& io, chat::core::Realm& realm, CommitQueue& commits)
-    : io_(io), realm_(realm), commits_(commits) {}
+ReplyWaits::ReplyWaits(asio::io_context& io, chat::core::Realm& realm, TimeoutHandler on_timeout)
+    : io_(io), realm_(realm), on_timeout_(std::move(on_timeout)) {}
 
 void ReplyWaits::add(const chat::core::Wait& wait, std::weak_ptr<LineChannel> channel,
                      std::uint64_t place) {
@@ -46,9 +47,7 @@ void ReplyWaits::expire_all() {
 
 void ReplyWaits::timed_out(std::uint64_t waiter) {
   if (!pending_.contains(waiter)) return;  // completed while the expiry was queued
-  chat::core::Outcome outcome = realm_.wait_timed_out(waiter);
-  const std::uint64_t seq = commits_.enqueue(std::move(outcome.mutations));
-  complete(outcome.completions, seq);
+  on_timeout_(waiter);                     // its Outcome's completions come back through complete()
   // The realm answered for a waiter it no longer knew: release the place with an answer.
   if (pending_.contains(waiter)) {
     Pending pending = std::move(pending_[waiter]);

@@ -2,6 +2,7 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -11,15 +12,17 @@
 
 namespace realmd {
 
-class CommitQueue;
 class LineChannel;
 
 // Replies that wait for a peer realm (core::Wait): each keeps its place in its connection's
-// reply order and is filled by the Completion with its waiter id, or by
-// Realm::wait_timed_out() when its timeout passes first.
+// reply order and is filled by the Completion with its waiter id, or, when its timeout passes
+// first, by the Completion of the Outcome that `on_timeout` makes (Realm::wait_timed_out,
+// carried out like every Outcome).
 class ReplyWaits {
  public:
-  ReplyWaits(asio::io_context& io, chat::core::Realm& realm, CommitQueue& commits);
+  using TimeoutHandler = std::function<void(std::uint64_t waiter)>;
+
+  ReplyWaits(asio::io_context& io, chat::core::Realm& realm, TimeoutHandler on_timeout);
 
   void add(const chat::core::Wait& wait, std::weak_ptr<LineChannel> channel, std::uint64_t place);
   // Fills the places of these completions; their replies wait for commit `seq`.
@@ -38,7 +41,7 @@ class ReplyWaits {
 
   asio::io_context& io_;
   chat::core::Realm& realm_;
-  CommitQueue& commits_;
+  TimeoutHandler on_timeout_;
   std::unordered_map<std::uint64_t, Pending> pending_;
 };
 

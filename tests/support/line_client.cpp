@@ -9,7 +9,7 @@
 namespace test_support {
 namespace {
 
-constexpr std::string_view terminator = "\r\n\r\n";
+constexpr std::string_view reply_terminator = "\r\n\r\n";
 
 }  // namespace
 
@@ -32,6 +32,14 @@ void LineClient::send_raw(std::string_view bytes) {
 }
 
 std::string LineClient::expect_reply(std::chrono::milliseconds timeout) {
+  return read_until(reply_terminator, timeout);
+}
+
+std::string LineClient::expect_line(std::chrono::milliseconds timeout) {
+  return read_until("\n", timeout);
+}
+
+std::string LineClient::read_until(std::string_view terminator, std::chrono::milliseconds timeout) {
   std::error_code result = asio::error::timed_out;
   std::size_t length = 0;
   asio::async_read_until(socket_, asio::dynamic_buffer(buffer_), terminator,

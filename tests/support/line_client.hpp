@@ -8,8 +8,8 @@
 
 namespace test_support {
 
-// A blocking client of the line protocol for tests, on 127.0.0.1. Every wait has a deadline;
-// a missed one throws std::runtime_error naming what was awaited.
+// A blocking client of the line protocol (or of a realm link) for tests, on 127.0.0.1. Every wait
+// has a deadline; a missed one throws std::runtime_error naming what was awaited.
 class LineClient {
  public:
   static constexpr std::chrono::milliseconds default_timeout{10000};
@@ -28,6 +28,8 @@ class LineClient {
   void send_raw(std::string_view bytes);
   // The next reply, without its "\r\n\r\n".
   std::string expect_reply(std::chrono::milliseconds timeout = default_timeout);
+  // The next "\n"-terminated line, without its "\n" (realm-link frames).
+  std::string expect_line(std::chrono::milliseconds timeout = default_timeout);
   // send() then expect_reply().
   std::string request(std::string_view line, std::chrono::milliseconds timeout = default_timeout);
   // Reads until the server closes the connection; false if it is still open at the deadline.
@@ -41,6 +43,9 @@ class LineClient {
   void abort();
 
  private:
+  // Reads until `terminator`; returns what came before it and consumes both.
+  std::string read_until(std::string_view terminator, std::chrono::milliseconds timeout);
+
   asio::io_context io_;
   asio::ip::tcp::socket socket_;
   std::string buffer_;

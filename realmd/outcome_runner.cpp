@@ -1,0 +1,27 @@
+#include "outcome_runner.hpp"
+
+#include <utility>
+
+#include "commit_queue.hpp"
+#include "reply_waits.hpp"
+
+namespace realmd {
+
+OutcomeRunner::OutcomeRunner(CommitQueue& commits, ReplyWaits& waits, Links links)
+    : commits_(commits), waits_(waits), links_(std::move(links)) {}
+
+std::uint64_t OutcomeRunner::run(chat::core::Outcome& outcome) {
+  const std::uint64_t seq = commits_.enqueue(std::move(outcome.mutations));
+  outcome.mutations.clear();
+  waits_.complete(outcome.completions, seq);
+  outcome.completions.clear();
+  // Frames wait for the same commit as a reply would: an ack never leaves before the message
+  // it acknowledges is stored.
+  for (const chat::core::OutgoingFrame& frame : outcome.frames) links_.send(frame, seq);
+  outcome.frames.clear();
+  for (const std::string& peer : outcome.dial) links_.dial(peer);
+  outcome.dial.clear();
+  return seq;
+}
+
+}  // namespace realmd

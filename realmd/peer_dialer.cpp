@@ -1,0 +1,139 @@
+#include "peer_dialer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <utility>
+
+#include "outcome_runner.hpp"
+#include "peer_link.hpp"
+
+namespace realmd {
+
+using asio::ip::tcp;
+
+PeerDialer::PeerDialer(asio::io_context& io, std::string peer, PeerDialerServices services)
+    : peer_(std::move(peer)),
+      services_(std::move(services)),
+      resolver_(io),
+      socket_(io),
+      wake_(io),
+      pause_(io),
+      deadline_(io) {}
+
+void PeerDialer::start() {
+  running_ = true;
+  auto self = shared_from_this();
+  asio::co_spawn(
+      socket_.get_executor(), [self] { return self->run(); },
+      [self](std::exception_ptr error) {
+        self->running_ = false;
+        if (!error) return;
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          spdlog::error("dialer of realm {} failed: {}", self->peer_, e.what());
+        }
+      });
+}
+
+void PeerDialer::stop() {
+  stopped_ = true;
+  std::error_code ignored;
+  resolver_.cancel();
+  socket_.close(ignored);
+  wake_.cancel();
+  pause_.cancel();
+  deadline_.cancel();
+}
+
+// After every co_await: `stopped_` first, since the server may be gone after stop().
+asio::awaitable<void> PeerDialer::run() {
+  while (!stopped_) {
+    if (services_.linked(peer_)) {  // e.g. the peer dialled us: nothing to do until it drops
+      co_await sleep(wake_, std::chrono::steady_clock::duration::max());
+      continue;
+    }
+    const auto address = services_.realm.dial_address(peer_);
+    if (!address) break;  // no longer a peer we dial
+    const std::string error = co_await connect(*address);
+    if (stopped_) break;
+    if (!error.empty()) {
+      record_failure("connect: " + error);
+    } else if (services_.linked(peer_)) {
+      std::error_code ignored;
+      socket_.close(ignored);  // a link came up while we connected: keep that one
+      continue;
+    } else {
+      std::shared_ptr<PeerLink> link = services_.open_link(std::move(socket_), peer_);
+      while (!stopped_ && !link->released()) {
+        co_await sleep(wake_, std::chrono::steady_clock::duration::max());
+      }
+      if (stopped_) break;
+      if (link->was_authenticated()) {
+        backoff_.reset();
+        last_failure_.clear();
+      } else {
+        record_failure(link->failure());
+      }
+    }
+    co_await sleep(pause_, backoff_.next());
+  }
+}
+
+asio::awaitable<std::string> PeerDialer::connect(const chat::core::Realm::PeerAddress& address) {
+  // The deadline closes what is in progress; the attempt number keeps a late expiry from
+  // touching a later attempt.
+  const std::uint64_t attempt = ++attempt_;
+  connecting_ = true;
+  timed_out_ = false;
+  deadline_.expires_after(connect_timeout);
+  deadline_.async_wait([self = shared_from_this(), attempt](std::error_code ec) {
+    if (ec || attempt != self->attempt_ || !self->connecting_) return;
+    self->timed_out_ = true;
+    std::error_code ignored;
+    self->resolver_.cancel();
+    self->socket_.close(ignored);
+  });
+  std::error_code ec;
+  const tcp::resolver::results_type endpoints = co_await resolver_.async_resolve(
+      address.host, std::to_string(address.port), asio::redirect_error(asio::use_awaitable, ec));
+  if (!ec && !stopped_ && !timed_out_) {
+    co_await asio::async_connect(socket_, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  }
+  connecting_ = false;
+  deadline_.cancel();
+  if (timed_out_) co_return "timed out after " + std::to_string(connect_timeout.count()) + "s";
+  if (ec) co_return ec.message();
+  co_return std::string();
+}
+
+asio::awaitable<void> PeerDialer::sleep(asio::steady_timer& timer,
+                                        std::chrono::steady_clock::duration delay) {
+  if (stopped_) co_return;
+  if (delay == std::chrono::steady_clock::duration::max()) {
+    timer.expires_at(std::chrono::steady_clock::time_point::max());
+  } else {
+    timer.expires_after(delay);
+  }
+  std::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+void PeerDialer::record_failure(const std::string& reason) {
+  // A failure that repeats (a peer down for long) is logged once, then at debug level.
+  const bool repeated = reason == last_failure_;
+  spdlog::log(repeated ? spdlog::level::debug : spdlog::level::warn,
+              "realm {}: dialing realm {} failed: {}", services_.realm.settings().name, peer_,
+              reason);
+  last_failure_ = reason;
+  // An accepted link may be up meanwhile; the realm's link state is that link's then.
+  if (services_.linked(peer_)) return;
+  chat::core::Outcome outcome = services_.realm.link_down(peer_, reason);
+  services_.outcomes.run(outcome);
+}
+
+}  // namespace realmd

@@ -1,0 +1,254 @@
+#include "peer_link.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <utility>
+#include <variant>
+
+#include "endpoint_formatter.hpp"
+#include "federation/frames.hpp"
+#include "outcome_runner.hpp"
+
+namespace realmd {
+namespace {
+
+namespace federation = chat::federation;
+using Clock = std::chrono::steady_clock;
+
+// A link is dropped after this many keepalive periods without receiving anything.
+constexpr int silent_periods = 3;
+
+template <typename... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+
+federation::Frame to_wire(const chat::core::PeerFrame& frame) {
+  return std::visit(
+      Overloaded{[](const chat::core::PeerMessage& m) -> federation::Frame {
+                   return federation::Msg{
+                       .id = m.id,
+                       .kind = m.group ? federation::MsgKind::group : federation::MsgKind::user,
+                       .from = m.from,
+                       .to = m.to,
+                       .text = m.text,
+                       .time = m.time};
+                 },
+                 [](const chat::core::PeerAck& a) -> federation::Frame {
+                   return federation::Ack{.id = a.id,
+                                          .ok = a.ok,
+                                          .error = a.ok ? std::nullopt : std::optional(a.error)};
+                 },
+                 [](const chat::core::PeerFetch& f) -> federation::Frame {
+                   return federation::Fetch{.rid = f.rid, .user = f.user};
+                 },
+                 [](const chat::core::PeerFetched& f) -> federation::Frame {
+                   return federation::Fetched{.rid = f.rid};
+                 }},
+      frame);
+}
+
+// The realm's view of a frame after the handshake; nothing for ping, pong, hello and auth.
+std::optional<chat::core::PeerFrame> from_wire(const federation::Frame& frame) {
+  if (const auto* m = std::get_if<federation::Msg>(&frame)) {
+    return chat::core::PeerMessage{.id = m->id,
+                                   .group = m->kind == federation::MsgKind::group,
+                                   .from = m->from,
+                                   .to = m->to,
+                                   .text = m->text,
+                                   .time = m->time};
+  }
+  if (const auto* a = std::get_if<federation::Ack>(&frame)) {
+    return chat::core::PeerAck{.id = a->id, .ok = a->ok, .error = a->error.value_or("")};
+  }
+  if (const auto* f = std::get_if<federation::Fetch>(&frame)) {
+    return chat::core::PeerFetch{.rid = f->rid, .user = f->user};
+  }
+  if (const auto* f = std::get_if<federation::Fetched>(&frame)) {
+    return chat::core::PeerFetched{.rid = f->rid};
+  }
+  return std::nullopt;
+}
+
+federation::Handshake make_handshake(const PeerLinkServices& services,
+                                     const std::optional<std::string>& dialed_peer) {
+  const std::string& own_name = services.realm.settings().name;
+  if (dialed_peer) return federation::Handshake::dialing(own_name, services.secret, *dialed_peer);
+  chat::core::Realm& realm = services.realm;
+  return federation::Handshake::accepting(
+      own_name, services.secret,
+      [&realm](std::string_view name) { return realm.accepts_link_from(name); });
+}
+
+std::string remote_of(const asio::ip::tcp::socket& socket) {
+  std::error_code ec;
+  const auto endpoint = socket.remote_endpoint(ec);
+  return ec ? std::string("unknown address") : fmt::format("{}", endpoint);
+}
+
+}  // namespace
+
+PeerLink::PeerLink(asio::ip::tcp::socket socket, std::uint64_t id, Limits limits,
+                   PeerLinkServices services, std::optional<std::string> dialed_peer)
+    : LineChannel(std::move(socket), limits, services.commits, "\n"),
+      id_(id),
+      services_(std::move(services)),
+      dialed_peer_(std::move(dialed_peer)),
+      remote_(remote_of(this->socket())),
+      handshake_(make_handshake(services_, dialed_peer_)),
+      peer_(dialed_peer_.value_or("")),
+      timer_(executor()) {
+  set_label(dialed_peer_ ? fmt::format("link {} to {} ({})", id_, peer_, remote_)
+                         : fmt::format("link {} from {}", id_, remote_));
+}
+
+void PeerLink::open() {
+  opened_at_ = Clock::now();
+  last_received_ = opened_at_;
+  send_line(handshake_.start(), 0);
+  start();
+  auto self = std::static_pointer_cast<PeerLink>(shared_from_this());
+  asio::co_spawn(
+      executor(), [self] { return self->watch(); },
+      [self](std::exception_ptr error) {
+        if (!error) return;
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          spdlog::error("{}: timer failed: {}", self->label(), e.what());
+        }
+        self->close(CloseReason::internal_error);
+      });
+}
+
+void PeerLink::send(const chat::core::PeerFrame& frame, std::uint64_t seq) {
+  send_line(federation::encode(to_wire(frame)), seq);
+}
+
+void PeerLink::supersede() {
+  superseded_ = true;
+  failure_ = std::string(to_string(CloseReason::duplicate_link));
+  close(CloseReason::duplicate_link);
+}
+
+void PeerLink::send_line(std::string line, std::uint64_t seq) {
+  last_sent_ = Clock::now();
+  push({.text = std::move(line), .commit_seq = seq, .ids = {}, .close_after = {}});
+}
+
+asio::awaitable<void> PeerLink::on_line(std::string line) {
+  last_received_ = Clock::now();
+  federation::DecodeResult decoded = federation::decode(line, services_.max_text_bytes);
+  if (!decoded.ok()) {
+    // A peer that speaks garbage is broken (or not a realm): nothing it says can be trusted.
+    fail(CloseReason::bad_frame, decoded.error);
+    co_return;
+  }
+  if (authenticated_) {
+    linked_frame(*decoded.frame);
+  } else {
+    handshake_step(*decoded.frame);
+  }
+}
+
+void PeerLink::handshake_step(const federation::Frame& frame) {
+  federation::Handshake::Step step = handshake_.on_frame(frame);
+  for (std::string& line : step.send) send_line(std::move(line), 0);
+  if (step.state == federation::Handshake::State::failed) {
+    fail(CloseReason::handshake_failed, step.failure);
+    return;
+  }
+  if (!dialed_peer_ && peer_.empty() && !step.peer.empty()) {
+    peer_ = step.peer;
+    set_label(fmt::format("link {} from {} ({})", id_, peer_, remote_));
+  }
+  if (step.state != federation::Handshake::State::authenticated) return;
+
+  authenticated_ = true;
+  if (!services_.authenticated(std::static_pointer_cast<PeerLink>(shared_from_this()))) {
+    failure_ = std::string(to_string(CloseReason::duplicate_link));
+    close(CloseReason::duplicate_link);
+    return;
+  }
+  linked_ = true;
+  spdlog::info("{}: linked to realm {}", label(), peer_);
+  timer_.cancel();  // the watch switches from the handshake deadline to keepalive
+  chat::core::Outcome outcome = services_.realm.link_up(peer_);
+  services_.outcomes.run(outcome);
+}
+
+void PeerLink::linked_frame(const federation::Frame& frame) {
+  if (std::holds_alternative<federation::Ping>(frame)) {
+    send_line(federation::encode(federation::Pong{}), 0);
+    return;
+  }
+  if (std::holds_alternative<federation::Pong>(frame)) return;  // receiving it was the point
+  std::optional<chat::core::PeerFrame> message = from_wire(frame);
+  if (!message) {
+    fail(CloseReason::bad_frame,
+         "unexpected " + std::string(federation::type_name(frame)) + " after the handshake");
+    return;
+  }
+  chat::core::Outcome outcome = services_.realm.peer_frame(peer_, *message);
+  services_.outcomes.run(outcome);
+}
+
+void PeerLink::on_line_too_long() {
+  fail(CloseReason::line_too_long, "a frame over the frame size limit");
+}
+
+void PeerLink::fail(CloseReason reason, const std::string& detail) {
+  if (is_closed()) return;
+  // The reasons come from the decoder and the handshake: they name realms and fields, never
+  // field values or the secret.
+  spdlog::warn("{}: {}: {}", label(), to_string(reason), detail);
+  failure_ = std::string(to_string(reason)) + ": " + detail;
+  close(reason);
+}
+
+asio::awaitable<void> PeerLink::watch() {
+  const std::chrono::milliseconds keepalive = services_.keepalive;
+  while (!is_closed()) {
+    const Clock::time_point now = Clock::now();
+    if (!authenticated_) {
+      const Clock::time_point deadline = opened_at_ + handshake_timeout;
+      if (now >= deadline) {
+        fail(CloseReason::handshake_timeout,
+             fmt::format("no authenticated hello within {}s", handshake_timeout.count()));
+        co_return;
+      }
+      timer_.expires_at(deadline);
+    } else {
+      if (now - last_received_ >= silent_periods * keepalive) {
+        fail(CloseReason::keepalive_timeout,
+             fmt::format("nothing received for {} ms", (silent_periods * keepalive).count()));
+        co_return;
+      }
+      if (now - last_sent_ >= keepalive) send_line(federation::encode(federation::Ping{}), 0);
+      timer_.expires_at(
+          std::min(last_sent_ + keepalive, last_received_ + silent_periods * keepalive));
+    }
+    std::error_code ec;
+    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+void PeerLink::on_closed(CloseReason reason) {
+  timer_.cancel();
+  if (failure_.empty()) failure_ = std::string(to_string(reason));
+  if (linked_ && !superseded_) {
+    spdlog::info("{}: down: {}", label(), failure_);
+    chat::core::Outcome outcome = services_.realm.link_down(peer_, failure_);
+    services_.outcomes.run(outcome);
+  }
+  linked_ = false;
+  released_ = true;
+  // Last: a stopping server may finish its stop (and its commit queue) in there.
+  services_.closed(*this);
+}
+
+}  // namespace realmd
