@@ -5,7 +5,9 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
+#include <vector>
 
 namespace chat::client {
 namespace {
@@ -82,10 +84,11 @@ std::string error_line(std::string_view message, const PrintOptions& options) {
   return colored(red, "error: " + printable(message), options) + "\n";
 }
 
-// "  [22:33:16] messi@beta @kominfo: hi" (realm shown for messages from another realm).
-std::string message_line(const Value& msg, std::string_view sender_key, bool show_realm,
-                         const PrintOptions& options) {
-  std::string line = "  [" + clock_time(string_member(msg, "time")) + "] ";
+// "[22:33:16] messi@beta @kominfo: hi" after `indent` (the realm shown for messages from
+// another realm). A bounce is one yellow line.
+std::string message_line(std::string_view indent, const Value& msg, std::string_view sender_key,
+                         bool show_realm, const PrintOptions& options) {
+  std::string line = std::string(indent) + "[" + clock_time(string_member(msg, "time")) + "] ";
   std::string_view from = string_member(msg, "msg_from");
   if (from.empty()) from = sender_key;
   const std::string text = printable(string_member(msg, "msg"));
@@ -116,7 +119,7 @@ std::optional<std::size_t> append_messages(const Value& messages, bool show_real
            (count == 1 ? " message):\n" : " messages):\n");
     for (const auto& msg : sender.value.GetArray()) {
       if (!msg.IsObject()) return std::nullopt;
-      out += message_line(msg, name, show_realm, options);
+      out += message_line("  ", msg, name, show_realm, options);
     }
     total += count;
   }
@@ -133,6 +136,40 @@ std::string info_table(const Value& data) {
   for (const auto& field : data.GetObject()) {
     const std::string name = printable({field.name.GetString(), field.name.GetStringLength()});
     out += "  " + name + std::string(width - name.size() + 2, ' ') + value_text(field.value) + "\n";
+  }
+  return out;
+}
+
+// The `realms` reply as a table; nullopt when it is not the documented shape.
+std::optional<std::string> realms_table(const Value& realms) {
+  if (!realms.IsArray()) return std::nullopt;
+  if (realms.Empty()) return "(no realms)\n";
+  std::vector<std::array<std::string, 5>> rows{
+      {"name", "state", "address", "queued", "last error"}};
+  for (const auto& realm : realms.GetArray()) {
+    if (!realm.IsObject()) return std::nullopt;
+    const Value* queued = member(realm, "queued");
+    const auto or_dash = [](std::string text) { return text.empty() ? std::string("-") : text; };
+    rows.push_back({printable(string_member(realm, "name")),
+                    printable(string_member(realm, "state")),
+                    or_dash(printable(string_member(realm, "address"))),
+                    queued != nullptr ? value_text(*queued) : "-",
+                    or_dash(printable(string_member(realm, "last_error")))});
+  }
+  std::array<std::size_t, 5> widths{};
+  for (const auto& row : rows) {
+    for (std::size_t column = 0; column < row.size(); ++column) {
+      widths[column] = std::max(widths[column], row[column].size());
+    }
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    for (std::size_t column = 0; column < row.size(); ++column) {
+      std::string cell = row[column];
+      if (column + 1 < row.size()) cell.resize(widths[column], ' ');
+      out += "  " + cell;
+    }
+    out += "\n";
   }
   return out;
 }
@@ -176,6 +213,7 @@ std::optional<std::string> ok_layout(const CommandLine& command, const Value& re
     }
     return out;
   }
+  if (const Value* realms = member(reply, "realms")) return realms_table(*realms);
   if (const Value* data = member(reply, "data")) {
     if (!data->IsObject()) return std::nullopt;
     return info_table(*data);
@@ -203,6 +241,18 @@ PrintedReply print_reply(const CommandLine& command, std::string_view reply_json
     if (auto text = ok_layout(command, reply, options)) return {std::move(*text), false};
   }
   return {error_line("unexpected reply from server: " + std::string(reply_json), options), true};
+}
+
+std::string print_event(std::string_view event_json, std::optional<std::string_view> home_realm,
+                        const PrintOptions& options) {
+  if (options.json) return std::string(event_json) + "\n";
+  rapidjson::Document event;
+  event.Parse(event_json.data(), event_json.size());
+  if (event.HasParseError() || string_member(event, "event") != "message") return {};
+  const Value* msg = member(event, "message");
+  if (msg == nullptr || !msg->IsObject()) return {};
+  const bool from_elsewhere = !home_realm || string_member(*msg, "realm") != *home_realm;
+  return message_line("", *msg, "", from_elsewhere, options);
 }
 
 std::optional<std::string> realm_of_info_reply(std::string_view reply_json) {

@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
+#include <string>
+
 using chat::client::print_reply;
 using chat::client::PrintOptions;
 using chat::client::realm_of_info_reply;
@@ -152,4 +155,84 @@ TEST_CASE("control characters from other users cannot reach the terminal") {
   CHECK(printed("inbox", reply) ==
         "From eve (1 message):\n"
         "  [22:33:16] eve: a?[2Jb?c d\n");
+}
+
+TEST_CASE("realms prints a table; empty fields show as a dash") {
+  const std::string reply =
+      R"({"status":"OK","realms":[)"
+      R"({"name":"beta","state":"linked","address":"127.0.0.1:9890","queued":0,"last_error":""},)"
+      R"({"name":"gamma","state":"connecting","address":"127.0.0.1:9891","queued":12,)"
+      R"("last_error":"Connection refused"},)"
+      R"({"name":"delta","state":"down","address":"","queued":0,"last_error":""}]})";
+  CHECK(printed("realms", reply) ==
+        "  name   state       address         queued  last error\n"
+        "  beta   linked      127.0.0.1:9890  0       -\n"
+        "  gamma  connecting  127.0.0.1:9891  12      Connection refused\n"
+        "  delta  down        -               0       -\n");
+  CHECK_FALSE(is_error("realms", reply));
+  CHECK(printed("realms", R"({"status":"OK","realms":[]})") == "(no realms)\n");
+  CHECK(is_error("realms", R"({"status":"OK","realms":{"beta":1}})"));
+}
+
+namespace {
+
+std::string event_line(std::string_view message_json,
+                       std::optional<std::string_view> home_realm = "alpha",
+                       PrintOptions options = plain()) {
+  const std::string event = R"({"event":"message","message":)" + std::string(message_json) + "}";
+  return chat::client::print_event(event, home_realm, options);
+}
+
+}  // namespace
+
+TEST_CASE("a pushed message is one line; the realm shows only for another realm's sender") {
+  CHECK(event_line(R"({"id":9,"msg_from":"messi","msg_to":"henderson","msg":"hello",)"
+                   R"("realm":"alpha","time":"2026-11-26T22:33:16Z"})") ==
+        "[22:33:16] messi: hello\n");
+  CHECK(event_line(R"({"id":10,"msg_from":"messi","msg_to":"kominfo","msg":"hi",)"
+                   R"("realm":"alpha","time":"2026-11-26T22:33:17Z","group":"kominfo"})") ==
+        "[22:33:17] messi @kominfo: hi\n");
+  CHECK(event_line(R"({"id":4,"msg_from":"ronaldo","msg_to":"messi","msg":"ola",)"
+                   R"("realm":"beta","time":"2026-11-26T22:33:18Z"})") ==
+        "[22:33:18] ronaldo@beta: ola\n");
+  CHECK(event_line(R"({"id":5,"msg_from":"ronaldo","msg_to":"kominfo","msg":"rapat",)"
+                   R"("realm":"beta","time":"2026-11-26T22:33:19Z","group":"kominfo"})") ==
+        "[22:33:19] ronaldo@beta @kominfo: rapat\n");
+}
+
+TEST_CASE("a pushed message with the home realm unknown shows the sender's realm") {
+  CHECK(event_line(R"({"id":9,"msg_from":"messi","msg_to":"henderson","msg":"hello",)"
+                   R"("realm":"alpha","time":"2026-11-26T22:33:16Z"})",
+                   std::nullopt) == "[22:33:16] messi@alpha: hello\n");
+}
+
+TEST_CASE("a pushed bounce is marked, yellow with colors on") {
+  const std::string bounce =
+      R"({"id":11,"msg_from":"beta","msg_to":"messi","realm":"beta","bounce":true,)"
+      R"("msg":"Pesan untuk jokowi tidak terkirim: User tidak ditemukan",)"
+      R"("time":"2026-11-26T22:40:00Z"})";
+  CHECK(event_line(bounce) ==
+        "[22:40:00] bounced by beta: Pesan untuk jokowi tidak terkirim: User tidak ditemukan\n");
+  PrintOptions color;
+  color.color = true;
+  CHECK(event_line(bounce, "alpha", color) ==
+        "\x1b[33m[22:40:00] bounced by beta: Pesan untuk jokowi tidak terkirim: "
+        "User tidak ditemukan\x1b[0m\n");
+}
+
+TEST_CASE("events: --json passes them through; unknown or malformed ones print nothing") {
+  PrintOptions json;
+  json.json = true;
+  const std::string event = R"({"event":"typing","user":"messi"})";
+  CHECK(chat::client::print_event(event, "alpha", json) == event + "\n");
+  CHECK(chat::client::print_event(event, "alpha", plain()).empty());
+  CHECK(
+      chat::client::print_event(R"({"event":"message","message":"x"})", "alpha", plain()).empty());
+  CHECK(chat::client::print_event("garbage", "alpha", plain()).empty());
+}
+
+TEST_CASE("a pushed message cannot smuggle control characters either") {
+  CHECK(event_line(R"({"id":9,"msg_from":"eve","msg_to":"messi","msg":"a\u001b[2Jb",)"
+                   R"("realm":"alpha","time":"2026-11-26T22:33:16Z"})") ==
+        "[22:33:16] eve: a?[2Jb\n");
 }
