@@ -3,21 +3,27 @@
 namespace chat::client {
 namespace {
 
-constexpr std::string_view reply_terminator = "\r\n\r\n";
 // Far above any real reply (an inbox is bounded by the server); stops a runaway peer.
-constexpr std::size_t max_reply_bytes = 256 * 1024 * 1024;
+constexpr std::size_t max_frame_bytes = 256 * 1024 * 1024;
+
+using Clock = std::chrono::steady_clock;
 
 }  // namespace
 
-Connection::Connection(std::chrono::steady_clock::duration timeout) : timeout_(timeout) {}
+Connection::Connection(Clock::duration timeout) : timeout_(timeout), frames_(max_frame_bytes) {}
 
-void Connection::run_pending(const char* what) {
-  io_.restart();
-  io_.run_for(timeout_);
-  if (!io_.stopped()) {
-    socket_.close();
-    io_.run();
-    throw ConnectionError(std::string("timed out ") + what);
+void Connection::run_until(const std::function<bool()>& done, Clock::time_point deadline,
+                           const char* what) {
+  while (!done()) {
+    if (io_.stopped()) io_.restart();
+    if (io_.run_one_until(deadline) > 0) continue;
+    if (Clock::now() >= deadline) {
+      socket_.close();
+      throw ConnectionError(std::string("timed out ") + what);
+    }
+    // Out of work: the read ended, so nothing more can arrive.
+    check_open();
+    throw ConnectionError("connection lost");
   }
 }
 
@@ -28,43 +34,83 @@ void Connection::connect(const std::string& host, std::uint16_t port) {
   const auto endpoints = resolver.resolve(host, std::to_string(port), error);
   if (error) throw ConnectionError("cannot connect to " + target + ": " + error.message());
 
-  asio::async_connect(socket_, endpoints,
-                      [&error](const std::error_code& result, const auto&) { error = result; });
+  bool connected = false;
+  asio::async_connect(socket_, endpoints, [&](const std::error_code& result, const auto&) {
+    error = result;
+    connected = true;
+  });
   try {
-    run_pending("connecting");
+    run_until([&] { return connected; }, Clock::now() + timeout_, "connecting");
   } catch (const ConnectionError& timeout) {
     throw ConnectionError("cannot connect to " + target + ": " + timeout.what());
   }
   if (error) throw ConnectionError("cannot connect to " + target + ": " + error.message());
   socket_.set_option(asio::ip::tcp::no_delay(true));
+  start_read();
+}
+
+void Connection::start_read() {
+  socket_.async_read_some(
+      asio::buffer(read_buffer_), [this](const std::error_code& error, std::size_t length) {
+        if (error) {
+          if (error == asio::error::operation_aborted) return;  // closed by us
+          closed_ = error == asio::error::eof ? "connection closed by server"
+                                              : "connection lost: " + error.message();
+          return;
+        }
+        frames_.append({read_buffer_.data(), length});
+        take_frames();
+        if (!closed_) start_read();
+      });
+}
+
+void Connection::take_frames() {
+  while (auto frame = frames_.next_frame()) {
+    if (kind_of_frame(*frame) == FrameKind::reply) {
+      replies_.push_back(std::move(*frame));
+    } else if (on_event_) {
+      on_event_(*frame);
+    }
+  }
+  if (frames_.overflowed()) {
+    closed_ = "reply too large";
+    socket_.close();
+  }
+}
+
+void Connection::check_open() const {
+  if (closed_) throw ConnectionError(*closed_);
 }
 
 void Connection::send_line(std::string_view line) {
+  check_open();
   std::string request(line);
   request += '\n';
-  std::error_code error;
+  std::optional<std::error_code> written;
   asio::async_write(socket_, asio::buffer(request),
-                    [&error](const std::error_code& result, std::size_t) { error = result; });
-  run_pending("sending the request");
-  if (error) throw ConnectionError("connection lost: " + error.message());
+                    [&written](const std::error_code& result, std::size_t) { written = result; });
+  run_until([&] { return written.has_value(); }, Clock::now() + timeout_, "sending the request");
+  if (*written) throw ConnectionError("connection lost: " + written->message());
 }
 
 std::string Connection::read_reply() {
-  std::error_code error;
-  std::size_t length = 0;
-  asio::async_read_until(socket_, asio::dynamic_buffer(received_, max_reply_bytes),
-                         reply_terminator, [&](const std::error_code& result, std::size_t n) {
-                           error = result;
-                           length = n;
-                         });
-  run_pending("waiting for the reply");
-  if (error == asio::error::eof) throw ConnectionError("connection closed by server");
-  if (error == asio::error::not_found) throw ConnectionError("reply too large");
-  if (error) throw ConnectionError("connection lost: " + error.message());
-
-  std::string reply = received_.substr(0, length - reply_terminator.size());
-  received_.erase(0, length);
+  run_until([this] { return !replies_.empty() || closed_; }, Clock::now() + timeout_,
+            "waiting for the reply");
+  // A reply that arrived before the connection closed is still this request's answer.
+  if (replies_.empty()) check_open();
+  std::string reply = std::move(replies_.front());
+  replies_.pop_front();
   return reply;
+}
+
+void Connection::pass_events_for(Clock::duration duration) {
+  const auto until = Clock::now() + duration;
+  while (Clock::now() < until) {
+    check_open();
+    if (io_.stopped()) io_.restart();
+    io_.run_one_until(until);
+  }
+  check_open();
 }
 
 }  // namespace chat::client

@@ -1,10 +1,16 @@
 #pragma once
+#include <array>
 #include <asio.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include "chatclient/frame_splitter.hpp"
 
 namespace chat::client {
 
@@ -14,29 +20,48 @@ struct ConnectionError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// A blocking TCP connection to one realm's client port. Each call gives up after `timeout`.
-// Built on Asio's async operations run to completion (Asio's blocking_tcp_client example),
-// because plain blocking sockets have no timeouts.
+// A TCP connection to one realm's client port, driven by an Asio io_context that others may
+// share (the terminal watches stdin on it). Once connected a read is always pending: every
+// frame that arrives is either a reply, queued for read_reply(), or a pushed event, handed to
+// the event handler as soon as it arrives, also while a request waits for its reply.
+// The blocking calls run the io_context one handler at a time (never from inside a handler)
+// and give up after `timeout`.
 class Connection {
  public:
   static constexpr std::chrono::seconds default_timeout{30};
+  // Gets each event's JSON text, without its "\r\n\r\n".
+  using EventHandler = std::function<void(std::string_view)>;
 
   explicit Connection(std::chrono::steady_clock::duration timeout = default_timeout);
+
+  asio::io_context& io_context() { return io_; }
+  void on_event(EventHandler handler) { on_event_ = std::move(handler); }
 
   void connect(const std::string& host, std::uint16_t port);
   // Sends `line` followed by "\n".
   void send_line(std::string_view line);
   // The next reply's JSON text, without its "\r\n\r\n".
   std::string read_reply();
+  // Hands events to the handler for `duration`, then returns.
+  void pass_events_for(std::chrono::steady_clock::duration duration);
+  // Throws the error that ended the connection (server closed it, bad frame), if any.
+  void check_open() const;
 
  private:
-  // Runs the pending operation; on timeout closes the socket so that it completes.
-  void run_pending(const char* what);
+  void start_read();
+  void take_frames();
+  // Runs handlers until `done()` or `deadline`; on the deadline closes the socket and throws.
+  void run_until(const std::function<bool()>& done, std::chrono::steady_clock::time_point deadline,
+                 const char* what);
 
   std::chrono::steady_clock::duration timeout_;
   asio::io_context io_;
   asio::ip::tcp::socket socket_{io_};
-  std::string received_;  // bytes read past the last reply
+  std::array<char, 64 * 1024> read_buffer_{};
+  FrameSplitter frames_;
+  std::deque<std::string> replies_;
+  std::optional<std::string> closed_;  // why the connection ended
+  EventHandler on_event_;
 };
 
 }  // namespace chat::client

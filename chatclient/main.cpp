@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -54,6 +55,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> commands;
   bool json = false;
   bool fail_on_error = false;
+  bool watch = false;
+  unsigned watch_for = 0;
   auto* connect_option =
       app.add_option("--connect", target, "HOST:PORT of the realm")->capture_default_str();
   auto* config_option =
@@ -68,6 +71,13 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   app.add_flag("--json", json, "print each reply's raw JSON line");
   app.add_flag("--fail-on-error", fail_on_error, "exit 3 if any reply was an ERROR");
+  app.add_flag("--watch", watch,
+               "-c/stdin: after a login, also print new messages as they arrive (the "
+               "terminal always does; /quiet toggles it)");
+  app.add_option("--watch-for", watch_for,
+                 "-c/stdin: after the commands, print new messages for SECONDS, then exit "
+                 "(implies --watch)")
+      ->option_text("SECONDS");
   CLI11_PARSE(app, argc, argv);
 
   Endpoint endpoint;
@@ -100,5 +110,7 @@ int main(int argc, char** argv) {
   options.print.color = isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
   options.fail_on_error = fail_on_error;
   options.commands = std::move(commands);
+  options.watch = watch || watch_for > 0;
+  options.watch_for = std::chrono::seconds(watch_for);
   return chat::client::Repl(connection, std::move(options)).run();
 }

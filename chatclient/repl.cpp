@@ -10,11 +10,11 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
-#include <memory>
+
+#include "chatclient/line_editor.hpp"
 
 namespace chat::client {
 namespace {
@@ -26,7 +26,7 @@ struct CommandHelp {
 };
 
 // PROTOCOL.md §1.5, in the order a new user meets them.
-constexpr std::array<CommandHelp, 13> protocol_commands{{
+constexpr std::array<CommandHelp, 14> protocol_commands{{
     {"register", "USERNAME PASSWORD NAMALENGKAP NEGARA", "create an account and log in"},
     {"auth", "USERNAME PASSWORD", "log in"},
     {"logout", "", "log out"},
@@ -40,9 +40,11 @@ constexpr std::array<CommandHelp, 13> protocol_commands{{
     {"sendprivaterealm", "REALM USERNAME MESSAGE", "private message to a user of REALM"},
     {"sendgrouprealm", "REALM GROUP MESSAGE", "message a group of REALM"},
     {"getrealminbox", "REALM", "new messages from REALM"},
+    {"realms", "", "the realms this realm links to, and their state"},
 }};
-constexpr std::array<CommandHelp, 2> local_commands{{
+constexpr std::array<CommandHelp, 3> local_commands{{
     {"/help", "", "this list"},
+    {"/quiet", "", "live view off/on (new messages shown as they arrive)"},
     {"/quit", "", "leave (also Ctrl-D)"},
 }};
 
@@ -91,8 +93,6 @@ std::string history_path() {
   return home != nullptr && *home != '\0' ? std::string(home) + "/.realmchat_history" : "";
 }
 
-constexpr int history_lines = 1000;
-
 std::string_view without_trailing_cr(std::string_view line) {
   if (line.ends_with('\r')) line.remove_suffix(1);
   return line;
@@ -104,10 +104,19 @@ Repl::Repl(Connection& connection, ReplOptions options)
     : connection_(connection), options_(std::move(options)) {}
 
 int Repl::run() {
+  connection_.on_event([this](std::string_view event) { show_event(event); });
   try {
-    if (!options_.commands.empty()) return run_commands();
-    if (isatty(STDIN_FILENO)) return run_terminal();
-    return run_stream(std::cin);
+    if (!options_.commands.empty() || !isatty(STDIN_FILENO)) {
+      live_ = options_.watch;
+      const bool finished = !options_.commands.empty() ? run_commands() : run_stream(std::cin);
+      if (finished && options_.watch_for.count() > 0) {
+        connection_.pass_events_for(options_.watch_for);
+      }
+      return exit_code();
+    }
+    live_ = true;
+    run_terminal();
+    return exit_code();
   } catch (const ConnectionError& error) {
     std::cout << std::flush;
     std::cerr << "chatclient: " << error.what() << "\n";
@@ -115,7 +124,7 @@ int Repl::run() {
   }
 }
 
-int Repl::run_commands() {
+bool Repl::run_commands() {
   for (const std::string& text : options_.commands) {
     // A -c value holding several lines is several commands: each line gets its own reply.
     std::size_t start = 0;
@@ -124,50 +133,37 @@ int Repl::run_commands() {
       if (end == std::string::npos) end = text.size();
       if (handle_line(without_trailing_cr(std::string_view(text).substr(start, end - start))) ==
           Next::quit) {
-        return exit_code();
+        return false;
       }
       start = end + 1;
     }
   }
-  return exit_code();
+  return true;
 }
 
-int Repl::run_stream(std::istream& in) {
+bool Repl::run_stream(std::istream& in) {
   std::string line;
   while (std::getline(in, line)) {
-    if (handle_line(without_trailing_cr(line)) == Next::quit) break;
+    if (handle_line(without_trailing_cr(line)) == Next::quit) return false;
   }
-  return exit_code();
+  return true;
 }
 
-int Repl::run_terminal() {
+void Repl::run_terminal() {
   interactive_ = true;
   rl_readline_name = "realmchat";
   rl_attempted_completion_function = complete_command;
-  using_history();
-  stifle_history(history_lines);
-  const std::string history = history_path();
-  // write_history creates the file (mode 0600) so that append_history can add to it.
-  if (!history.empty() && read_history(history.c_str()) == ENOENT) write_history(history.c_str());
+  editor_.emplace(connection_.io_context(), history_path());
 
   std::cout << "Connected. Type /help for the commands, /quit to leave.\n";
   while (true) {
-    const std::unique_ptr<char, decltype(&std::free)> input(readline(prompt().c_str()), &std::free);
-    if (!input) break;  // Ctrl-D (readline has already moved to a new line)
-    const std::string_view line(input.get());
-    const CommandLine command = split_command_line(line);
-    if (!command.empty() && !carries_password(command)) {
-      const HIST_ENTRY* last =
-          history_length > 0 ? history_get(history_base + history_length - 1) : nullptr;
-      if (last == nullptr || line != last->line) {
-        add_history(input.get());
-        if (!history.empty()) append_history(1, history.c_str());
-      }
-    }
-    if (handle_line(line) == Next::quit) break;
+    const auto line = editor_->read_line(prompt(), [this] { connection_.check_open(); });
+    if (!line) break;  // Ctrl-D
+    const CommandLine command = split_command_line(*line);
+    if (!command.empty() && !carries_password(command)) editor_->add_to_history(*line);
+    if (handle_line(*line) == Next::quit) break;
   }
-  if (!history.empty()) history_truncate_file(history.c_str(), history_lines);
-  return exit_code();
+  editor_.reset();
 }
 
 Repl::Next Repl::handle_line(std::string_view line) {
@@ -177,6 +173,8 @@ Repl::Next Repl::handle_line(std::string_view line) {
     if (command.verb == "/quit" || command.verb == "/exit") return Next::quit;
     if (command.verb == "/help") {
       std::cout << help_text() << std::flush;
+    } else if (command.verb == "/quiet") {
+      toggle_live_view();
     } else {
       saw_error_ = true;
       std::cerr << "chatclient: unknown local command " << command.verb << " (try /help)\n";
@@ -194,11 +192,15 @@ void Repl::exchange(const CommandLine& command, std::string_view line) {
   if (printed.is_error) {
     saw_error_ = true;
   } else {
-    learn_login(command);
+    learn_from(command);
   }
 }
 
-void Repl::learn_login(const CommandLine& command) {
+void Repl::learn_from(const CommandLine& command) {
+  if (command.verb == "watch" || command.verb == "unwatch") {
+    live_ = command.verb == "watch";
+    return;
+  }
   if (command.verb == "logout" && command.params.empty()) {
     user_.reset();
     realm_.reset();
@@ -207,10 +209,42 @@ void Repl::learn_login(const CommandLine& command) {
   if (!carries_password(command) || command.params.empty()) return;
   user_ = command.params.front();
   realm_.reset();
-  // Only a prompt needs the realm; scripts get exactly one reply per line they send.
-  if (!interactive_) return;
+  // Scripts get exactly one printed reply per line they send; the requests below are the
+  // client's own. The prompt and pushed messages need the realm (senders from elsewhere
+  // show theirs), and a new login is not watched yet.
+  if (!interactive_ && !live_) return;
   connection_.send_line("info " + *user_);
   realm_ = realm_of_info_reply(connection_.read_reply());
+  if (live_) send_own_request("watch");
+}
+
+void Repl::toggle_live_view() {
+  live_ = !live_;
+  std::cout << (live_ ? "live view on: new messages show as they arrive\n"
+                      : "live view off: new messages wait for inbox / getrealminbox\n")
+            << std::flush;
+  if (user_) send_own_request(live_ ? "watch" : "unwatch");
+}
+
+void Repl::send_own_request(std::string_view line) {
+  connection_.send_line(line);
+  const PrintedReply printed =
+      print_reply(split_command_line(line), connection_.read_reply(), options_.print);
+  // Only a failure is news: the user did not type this request.
+  if (!printed.is_error) return;
+  saw_error_ = true;
+  std::cout << line << ": " << printed.text << std::flush;
+}
+
+void Repl::show_event(std::string_view event_json) {
+  const std::string text = print_event(
+      event_json, realm_ ? std::optional<std::string_view>(*realm_) : std::nullopt, options_.print);
+  if (text.empty()) return;
+  if (editor_) {
+    editor_->print_above(text);
+  } else {
+    std::cout << text << std::flush;
+  }
 }
 
 std::string Repl::prompt() const {
