@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages realmchat builds with (DESIGN.md §1, BUILD_NOTES.md).
 # Idempotent and fast: apt is only touched when a package is missing. The ASan+UBSan
-# build uses g++, so no clang is needed.
+# build uses g++; clang and its runtimes (libFuzzer) are for scripts/fuzz.sh.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 packages=(
   libasio-dev rapidjson-dev libyaml-cpp-dev doctest-dev libsqlite3-dev libsodium-dev
   libssl-dev libcli11-dev libspdlog-dev libfmt-dev libreadline-dev
-  pkg-config ninja-build cmake g++
+  pkg-config ninja-build cmake g++ clang libclang-rt-14-dev
 )
 
 missing=()
