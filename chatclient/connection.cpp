@@ -66,15 +66,21 @@ void Connection::start_read() {
 
 void Connection::take_frames() {
   while (auto frame = frames_.next_frame()) {
-    if (kind_of_frame(*frame) == FrameKind::reply) {
-      replies_.push_back(std::move(*frame));
-    } else if (on_event_) {
-      on_event_(*frame);
-    }
+    const FrameKind kind = kind_of_frame(*frame);
+    arrived_.push_back({kind, std::move(*frame)});
   }
+  hand_over_events();
   if (frames_.overflowed()) {
     closed_ = "reply too large";
     socket_.close();
+  }
+}
+
+void Connection::hand_over_events() {
+  while (!arrived_.empty() && arrived_.front().kind == FrameKind::event) {
+    const Frame event = std::move(arrived_.front());
+    arrived_.pop_front();
+    if (on_event_) on_event_(event.text);
   }
 }
 
@@ -94,12 +100,18 @@ void Connection::send_line(std::string_view line) {
 }
 
 std::string Connection::read_reply() {
-  run_until([this] { return !replies_.empty() || closed_; }, Clock::now() + timeout_,
-            "waiting for the reply");
+  const auto reply_or_closed = [this] {
+    hand_over_events();
+    return !arrived_.empty() || closed_;
+  };
+  run_until(reply_or_closed, Clock::now() + timeout_, "waiting for the reply");
   // A reply that arrived before the connection closed is still this request's answer.
-  if (replies_.empty()) check_open();
-  std::string reply = std::move(replies_.front());
-  replies_.pop_front();
+  if (arrived_.empty()) check_open();
+  std::string reply = std::move(arrived_.front().text);
+  arrived_.pop_front();
+  // Events that came after this reply: handed over once the caller has shown it, the next
+  // time the io_context runs.
+  if (!arrived_.empty()) asio::post(io_, [this] { hand_over_events(); });
   return reply;
 }
 

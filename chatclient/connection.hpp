@@ -22,8 +22,9 @@ struct ConnectionError : std::runtime_error {
 
 // A TCP connection to one realm's client port, driven by an Asio io_context that others may
 // share (the terminal watches stdin on it). Once connected a read is always pending: every
-// frame that arrives is either a reply, queued for read_reply(), or a pushed event, handed to
-// the event handler as soon as it arrives, also while a request waits for its reply.
+// frame that arrives is either a reply, for read_reply(), or a pushed event, handed to the
+// event handler as soon as it arrives, also while a request waits for its reply. Arrival
+// order is kept: an event that came after a reply is handed over after that reply was read.
 // The blocking calls run the io_context one handler at a time (never from inside a handler)
 // and give up after `timeout`.
 class Connection {
@@ -50,6 +51,8 @@ class Connection {
  private:
   void start_read();
   void take_frames();
+  // Hands the events at the head of arrived_ to the handler, up to the first reply.
+  void hand_over_events();
   // Runs handlers until `done()` or `deadline`; on the deadline closes the socket and throws.
   void run_until(const std::function<bool()>& done, std::chrono::steady_clock::time_point deadline,
                  const char* what);
@@ -59,7 +62,11 @@ class Connection {
   asio::ip::tcp::socket socket_{io_};
   std::array<char, 64 * 1024> read_buffer_{};
   FrameSplitter frames_;
-  std::deque<std::string> replies_;
+  struct Frame {
+    FrameKind kind;
+    std::string text;
+  };
+  std::deque<Frame> arrived_;          // not handed over yet, in arrival order
   std::optional<std::string> closed_;  // why the connection ended
   EventHandler on_event_;
 };
