@@ -48,8 +48,8 @@ chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config)
 
 // Unsent frames a link may hold: its send window of messages, as many acks for the peer's
 // window, and room for fetches and pings. Past it the peer is not reading: the link drops.
-std::size_t link_backlog_bytes(const chat::config::RealmConfig& config) {
-  return (2 * chat::core::RealmSettings{}.link_window + 64) * config.limits.max_frame_bytes;
+std::size_t link_backlog_bytes(std::size_t link_window, std::size_t max_frame_bytes) {
+  return (2 * link_window + 64) * max_frame_bytes;
 }
 
 }  // namespace
@@ -225,7 +225,8 @@ std::shared_ptr<PeerLink> RealmServer::open_link(tcp::socket socket,
   auto link = std::make_shared<PeerLink>(
       std::move(socket), id,
       LineChannel::Limits{.max_line_bytes = config_.limits.max_frame_bytes,
-                          .max_pending_reply_bytes = link_backlog_bytes(config_)},
+                          .max_pending_reply_bytes = link_backlog_bytes(
+                              realm_.settings().link_window, config_.limits.max_frame_bytes)},
       std::move(services), std::move(dialed_peer));
   links_.emplace(id, link);
   link->open();

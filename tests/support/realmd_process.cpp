@@ -18,13 +18,15 @@ namespace test_support {
 
 std::string RealmdProcess::config_yaml(const std::string& name,
                                        const std::filesystem::path& data_dir,
-                                       const std::string& extra_yaml) {
+                                       const std::string& extra_yaml, std::uint16_t peer_port) {
   return "realm:\n"
          "  name: " +
          name +
          "\n"
          "  listen: 127.0.0.1:0\n"
-         "  peer_listen: 127.0.0.1:0\n"
+         "  peer_listen: 127.0.0.1:" +
+         std::to_string(peer_port) +
+         "\n"
          "  data_dir: " +
          data_dir.string() +
          "\n"
@@ -67,7 +69,9 @@ void RealmdProcess::start() {
     ::_exit(127);
   }
 
+  // realmd logs its peer port (if any) before its client port.
   const std::regex listening(R"(clients on 127\.0\.0\.1:(\d+))");
+  const std::regex peers_listening(R"(peers on 127\.0\.0\.1:(\d+))");
   bool exited = false;
   const bool ready = eventually([&] {
     int status = 0;
@@ -79,6 +83,9 @@ void RealmdProcess::start() {
     const std::string text = log();
     if (!std::regex_search(text, match, listening)) return false;
     port_ = static_cast<std::uint16_t>(std::stoi(match[1]));
+    peer_port_ = std::regex_search(text, match, peers_listening)
+                     ? static_cast<std::uint16_t>(std::stoi(match[1]))
+                     : 0;
     return true;
   });
   if (exited || !ready) {

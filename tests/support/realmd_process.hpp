@@ -11,10 +11,12 @@ namespace test_support {
 // that kill -9 and restart it. Its output goes to a log file per start in `dir`.
 class RealmdProcess {
  public:
-  // A config for realm `name` listening on port 0, storing in `data_dir`, with test-speed
-  // password hashing. `extra_yaml` is appended (top-level keys such as users: or limits:).
+  // A config for realm `name` listening for clients on port 0 and for realm links on
+  // `peer_port` (0: any free port), storing in `data_dir`, with the federation secret
+  // "test-secret" and test-speed password hashing. `extra_yaml` is appended (top-level keys
+  // such as users:, peers: or limits:).
   static std::string config_yaml(const std::string& name, const std::filesystem::path& data_dir,
-                                 const std::string& extra_yaml = "");
+                                 const std::string& extra_yaml = "", std::uint16_t peer_port = 0);
 
   // Writes the config file into `dir` (which must exist).
   RealmdProcess(std::filesystem::path dir, const std::string& config_yaml);
@@ -26,6 +28,8 @@ class RealmdProcess {
   // silent past the deadline (the message holds its log).
   void start();
   std::uint16_t client_port() const { return port_; }
+  // The port of its realm-link listener (0 if it logged none).
+  std::uint16_t peer_port() const { return peer_port_; }
   // SIGKILL and reap: the crash case.
   void kill9();
   // SIGTERM and reap; returns the exit code (-1 if a signal ended it).
@@ -43,6 +47,7 @@ class RealmdProcess {
   int starts_ = 0;
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
+  std::uint16_t peer_port_ = 0;
 };
 
 }  // namespace test_support
