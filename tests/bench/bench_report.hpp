@@ -1,0 +1,24 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "bench_options.hpp"
+#include "phase.hpp"
+
+namespace chatbench {
+
+// What a run measured, printed for people and as one JSON line for scripts.
+struct BenchReport {
+  Options options;
+  PhaseResult measured;
+  std::optional<std::uint64_t> deliveries;  // when the workload delivers (or fetches) messages
+  std::optional<std::uint64_t> server_rss_kb;
+  std::optional<std::uint64_t> answering;  // idle: connections that answered after the hold
+  std::string note;                        // e.g. why every realm send failed
+};
+
+// Human-readable lines on stdout, then the JSON line (it starts with `{"bench":`).
+void print_report(const BenchReport& report);
+
+}  // namespace chatbench

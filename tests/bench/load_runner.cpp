@@ -1,0 +1,98 @@
+#include "load_runner.hpp"
+
+#include <asio/connect.hpp>
+#include <stdexcept>
+
+namespace chatbench {
+
+LoadRunner::LoadRunner(asio::io_context& io, Dialect dialect) : io_(io), dialect_(dialect) {}
+
+void LoadRunner::connect(const asio::ip::tcp::endpoint& server, std::size_t count,
+                         std::size_t window) {
+  const std::size_t first = connections_.size();
+  for (std::size_t i = 0; i < count; ++i) {
+    connections_.push_back(std::make_unique<LoadConnection>(io_, dialect_));
+  }
+  std::size_t next = first;
+  std::size_t connected = 0;
+  std::string failure;
+  // Each completion starts the next connection: `window` attempts stay in flight.
+  std::function<void()> start_next = [&] {
+    if (next == connections_.size() || !failure.empty()) return;
+    LoadConnection& connection = *connections_[next++];
+    connection.socket().async_connect(server, [&](std::error_code ec) {
+      if (ec) {
+        if (failure.empty())
+          failure = "connect to " + server.address().to_string() + ":" +
+                    std::to_string(server.port()) + ": " + ec.message();
+        return;
+      }
+      connection.socket().set_option(asio::ip::tcp::no_delay(true));
+      ++connected;
+      start_next();
+    });
+  };
+  for (std::size_t i = 0; i < window; ++i) start_next();
+  io_.restart();
+  io_.run();
+  if (!failure.empty()) throw std::runtime_error(failure);
+  if (connected != count) throw std::runtime_error("not every connection was opened");
+}
+
+std::size_t LoadRunner::open_count() const {
+  std::size_t open = 0;
+  for (const auto& connection : connections_) open += connection->open() ? 1 : 0;
+  return open;
+}
+
+PhaseResult LoadRunner::run(PhasePlan& plan) {
+  PhaseResult result;
+  const std::size_t taking_part = std::min(plan.sources.size(), connections_.size());
+  if (taking_part == 0) return result;
+
+  ActivePhase phase;
+  phase.plan = &plan;
+  phase.result = &result;
+  std::size_t running = taking_part;
+  asio::steady_timer timer(io_);
+
+  // After the phase stops issuing, replies get plan.reply_timeout to arrive.
+  auto await_stragglers = [&] {
+    timer.expires_after(plan.reply_timeout);
+    timer.async_wait([&](std::error_code ec) {
+      if (ec) return;
+      for (std::size_t i = 0; i < taking_part; ++i) {
+        connections_[i]->abandon("no reply within the reply timeout");
+      }
+    });
+  };
+  phase.connection_finished = [&] {
+    if (--running == 0) timer.cancel();
+  };
+
+  phase.started = Clock::now();
+  phase.last_reply = phase.started;
+  for (std::size_t i = 0; i < taking_part; ++i) connections_[i]->start(phase, *plan.sources[i]);
+
+  if (running > 0) {
+    if (plan.duration) {
+      timer.expires_after(*plan.duration);
+      timer.async_wait([&](std::error_code ec) {
+        if (ec) return;
+        phase.stopping = true;
+        await_stragglers();
+        for (std::size_t i = 0; i < taking_part && running > 0; ++i) {
+          connections_[i]->stop_issuing();
+        }
+      });
+    } else {
+      await_stragglers();
+    }
+  }
+  io_.restart();
+  io_.run();
+  result.elapsed = phase.last_reply - phase.started;
+  return result;
+}
+
+}  // namespace chatbench
