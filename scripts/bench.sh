@@ -1,0 +1,424 @@
+#!/usr/bin/env bash
+# Runs chatbench against realmd, Redis (RPUSH, persistence off) and the null server on
+# loopback, the targets alternating within each round, and prints a table with the ratios
+# and the targets of docs/performance.md. Every run gets fresh server processes.
+#   scripts/bench.sh            3 rounds of 5 s per workload; idle holds 10,000 connections
+#   scripts/bench.sh --smoke    1 round of 1 s, 500 idle connections: checks only that every
+#                               run finished without errors (CI); well under a minute
+#   scripts/bench.sh --restart  the restart target only: 1,000,000 unread messages sent
+#                               through realmd, then time to listening and RSS on restart
+# Options: --bin DIR (binaries; default build/bin), --rounds N, --duration S,
+#          --only W[,W..] (send inbox sendgroup realm auth idle), --keep (keep run/bench/PID)
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() { sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+
+bin_dir="$REALMCHAT_BIN"
+mode=full
+rounds=3
+duration=5
+idle_connections=10000
+idle_hold=5
+only=""
+keep=false
+connections=50
+restart_messages=1000000
+start_deadline_s=30
+stop_deadline_s=30
+
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --smoke) mode=smoke rounds=1 duration=1 idle_connections=500 idle_hold=0.5 ;;
+    --restart) mode=restart ;;
+    --bin) bin_dir=$(cd "$2" && pwd); shift ;;
+    --rounds) rounds=$2; shift ;;
+    --duration) duration=$2; shift ;;
+    --only) only=",$2," ; shift ;;
+    --keep) keep=true ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown option: $1" ;;
+  esac
+  shift
+done
+
+chatbench="$bin_dir/chatbench"
+realmd="$bin_dir/realmd"
+[[ -x $chatbench && -x $realmd ]] || die "no chatbench/realmd in $bin_dir: run scripts/build.sh"
+
+work="$REALMCHAT_RUN/bench/$$"
+mkdir -p "$work"
+results="$work/results.tsv"
+: >"$results"
+pids=()
+failures=()
+
+# Everything started here is stopped on exit, by pid.
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if $keep || [[ ${#failures[@]} -gt 0 ]]; then
+    say "bench: logs and data kept in ${work#"$REALMCHAT_ROOT"/}"
+  else
+    rm -rf "$work"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+is_alive() {
+  local state
+  state="$(sed -E 's/^.*\) (.).*$/\1/' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n $state && $state != Z ]]
+}
+
+# Polls FILE until it has a line matching REGEX; fails when PID exits or the deadline passes.
+wait_for_line() {
+  local file=$1 regex=$2 pid=$3 deadline=$((SECONDS + start_deadline_s))
+  until grep -qE "$regex" "$file" 2>/dev/null; do
+    is_alive "$pid" || { say "bench: process $pid exited; its log:"; cat "$file" >&2; return 1; }
+    ((SECONDS < deadline)) || { say "bench: no '$regex' in $file"; return 1; }
+    sleep 0.02
+  done
+}
+
+# SIGTERM, then SIGKILL once the deadline passes; the pid leaves the list.
+stop_process() {
+  local pid=$1 deadline=$((SECONDS + stop_deadline_s)) kept=() p
+  kill "$pid" 2>/dev/null || true
+  while is_alive "$pid" && ((SECONDS < deadline)); do sleep 0.02; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  for p in "${pids[@]}"; do [[ $p == "$pid" ]] || kept+=("$p"); done
+  pids=("${kept[@]}")
+}
+
+# A TCP port nobody listens on, below the kernel's ephemeral range (no outgoing connection
+# takes it meanwhile). Used only for Redis, which cannot pick its own (port 0 = no TCP).
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 12000))
+    ss -Htln "sport = :$port" | grep -q . || { echo "$port"; return; }
+  done
+}
+
+# --- servers: each sets server_pid and server_port ---
+
+# realm_config NAME DIR [PEER_NAME PEER_PORT AUTOCONNECT] [MAX_CONNECTIONS]: the bench realm:
+# ports chosen by the kernel (logged), store as shipped (durability: process), cheap hashes.
+realm_config() {
+  local name=$1 dir=$2 peer=${3:-} peer_port=${4:-} autoconnect=${5:-} max_connections=${6:-10000}
+  mkdir -p "$dir"
+  {
+    echo "realm: {name: $name, listen: 127.0.0.1:0, peer_listen: 127.0.0.1:0, data_dir: $dir/data}"
+    echo "federation: {secret: bench-secret}"
+    if [[ -n $peer ]]; then
+      echo "peers: [{name: $peer, address: 127.0.0.1:$peer_port, autoconnect: $autoconnect}]"
+    fi
+    echo "limits: {max_connections: $max_connections}"
+    echo "durability: process"
+    echo "password_cost: min"
+  } >"$dir/realm.yaml"
+}
+
+start_realmd() {
+  local name=$1 dir=$2
+  "$realmd" --config "$dir/realm.yaml" >"$dir/realmd.log" 2>&1 &
+  server_pid=$!
+  pids+=("$server_pid")
+  wait_for_line "$dir/realmd.log" "realm $name: clients on " "$server_pid"
+  server_port="$(sed -n -E "s/.*realm $name: clients on [^ ]*:([0-9]+).*/\1/p" "$dir/realmd.log")"
+  peer_port="$(sed -n -E "s/.*realm $name: peers on [^ ]*:([0-9]+).*/\1/p" "$dir/realmd.log")"
+}
+
+start_null() {
+  local dir=$1
+  mkdir -p "$dir"
+  "$chatbench" --serve-null 0 >"$dir/null.log" 2>&1 &
+  server_pid=$!
+  pids+=("$server_pid")
+  wait_for_line "$dir/null.log" "null server on " "$server_pid"
+  server_port="$(sed -n -E 's/.*null server on [^ ]*:([0-9]+).*/\1/p' "$dir/null.log")"
+}
+
+redis_ready=unknown
+ensure_redis() {
+  [[ $redis_ready != unknown ]] && { [[ $redis_ready == yes ]]; return; }
+  if ! command -v redis-server >/dev/null; then
+    say "bench: installing redis-server (Debian package)"
+    local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q)
+    if ! { as_root "${apt[@]}" install -y --no-install-recommends redis-server >/dev/null ||
+      { as_root "${apt[@]}" update >/dev/null &&
+        as_root "${apt[@]}" install -y --no-install-recommends redis-server >/dev/null; }; }; then
+      say "bench: redis-server could not be installed: the Redis rows are skipped"
+    fi
+  fi
+  if command -v redis-server >/dev/null; then redis_ready=yes; else redis_ready=no; fi
+  [[ $redis_ready == yes ]]
+}
+
+start_redis() {
+  local dir=$1 try
+  mkdir -p "$dir"
+  for try in 1 2 3; do
+    server_port="$(free_port)"
+    # Persistence off: no RDB snapshots, no AOF. One thread, as realmd's event loop.
+    redis-server --port "$server_port" --bind 127.0.0.1 --save "" --appendonly no \
+      --protected-mode no --daemonize no --dir "$dir" >"$dir/redis.log" 2>&1 &
+    server_pid=$!
+    pids+=("$server_pid")
+    local deadline=$((SECONDS + start_deadline_s))
+    while is_alive "$server_pid" && ((SECONDS < deadline)); do
+      grep -q "Ready to accept connections" "$dir/redis.log" && return 0
+      sleep 0.02
+    done
+    stop_process "$server_pid" # the port was taken meanwhile, or it hung: try another
+    ((try < 3)) || { cat "$dir/redis.log" >&2; return 1; }
+  done
+}
+
+# --- runs ---
+
+# record WORKLOAD PIPELINE TARGET ROUND JSON: one row of results.tsv.
+json_number() { sed -n -E "s/.*\"$1\":([0-9.eE+-]+).*/\1/p" <<<"$2"; }
+record() {
+  local json=$5 field row=("$1" "$2" "$3" "$4")
+  for field in requests_per_s deliveries_per_s p50_us p99_us p999_us errors server_rss_kb \
+    answering; do
+    local value
+    value="$(json_number "$field" "$json")"
+    row+=("${value:--}")
+  done
+  (IFS=$'\t'; echo "${row[*]}") >>"$results"
+}
+
+# bench WORKLOAD PIPELINE TARGET ROUND CHATBENCH_ARGS...: runs chatbench, records its line.
+bench() {
+  local workload=$1 pipeline=$2 target=$3 round=$4 output rc=0
+  shift 4
+  say "bench: round $round: $workload, pipeline $pipeline, against $target"
+  output="$("$chatbench" --workload "$workload" --pipeline "$pipeline" --label "$target" \
+    --duration "$duration" "$@" 2>&1)" || rc=$?
+  local json
+  json="$(grep '^{"bench"' <<<"$output" || true)"
+  if [[ $rc -ne 0 || -z $json ]]; then
+    failures+=("$workload p$pipeline $target: $(grep -v '^{"bench"' <<<"$output" | tail -n 3 | tr '\n' ' ')")
+    printf '%s\n' "$output" >&2
+  fi
+  grep 'note:' <<<"$output" >&2 || true
+  if [[ -n $json ]]; then record "$workload" "$pipeline" "$target" "$round" "$json"; fi
+}
+
+run_dir() { mktemp -d "$work/$1.XXXX"; }
+
+# bench_realmd WORKLOAD PIPELINE ROUND [CHATBENCH_ARGS...]: a fresh realm for one run.
+bench_realmd() {
+  local workload=$1 pipeline=$2 round=$3 dir
+  shift 3
+  dir="$(run_dir "realmd-$workload")"
+  realm_config bench "$dir"
+  start_realmd bench "$dir" || { failures+=("$workload: realmd did not start"); return 0; }
+  bench "$workload" "$pipeline" realmd "$round" --port "$server_port" --server-pid "$server_pid" \
+    --connections "$connections" "$@"
+  stop_process "$server_pid"
+}
+
+bench_redis() {
+  local pipeline=$1 round=$2 dir
+  ensure_redis || return 0
+  dir="$(run_dir redis)"
+  start_redis "$dir" || { failures+=("redis did not start"); return 0; }
+  bench send "$pipeline" redis "$round" --redis --port "$server_port" --server-pid "$server_pid" \
+    --connections "$connections"
+  stop_process "$server_pid"
+}
+
+bench_null() {
+  local pipeline=$1 round=$2 dir
+  dir="$(run_dir null)"
+  start_null "$dir" || { failures+=("the null server did not start"); return 0; }
+  bench send "$pipeline" null "$round" --port "$server_port" --server-pid "$server_pid" \
+    --connections "$connections"
+  stop_process "$server_pid"
+}
+
+# Two linked realms: alpha's users send to beta's. beta starts first (its peer port is then
+# known); alpha dials it. beta names alpha without dialing it (it accepts alpha's link).
+bench_realm_pair() {
+  local pipeline=$1 round=$2 beta alpha beta_pid beta_port
+  beta="$(run_dir realm-beta)"
+  alpha="$(run_dir realm-alpha)"
+  realm_config beta "$beta" alpha 1 false
+  start_realmd beta "$beta" || { failures+=("realm: beta did not start"); return 0; }
+  beta_pid=$server_pid beta_port=$server_port
+  realm_config alpha "$alpha" beta "$peer_port" true
+  start_realmd alpha "$alpha" || { failures+=("realm: alpha did not start"); return 0; }
+  if ! wait_for_line "$alpha/realmd.log" "linked to realm beta" "$server_pid"; then
+    failures+=("realm: alpha did not link to beta")
+  fi
+  bench realm "$pipeline" realmd-pair "$round" --port "$server_port" --server-pid "$server_pid" \
+    --connections "$connections" --remote-port "$beta_port" --remote-realm beta
+  stop_process "$server_pid"
+  stop_process "$beta_pid"
+}
+
+bench_idle() {
+  local round=$1 dir needed=$((idle_connections * 2 + 1000))
+  if (($(ulimit -n) < needed)); then
+    ulimit -n "$needed" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+  fi
+  dir="$(run_dir realmd-idle)"
+  realm_config bench "$dir" "" "" "" $((idle_connections + 100))
+  start_realmd bench "$dir" || { failures+=("idle: realmd did not start"); return 0; }
+  local saved=$duration
+  duration=$idle_hold
+  bench idle 1 realmd "$round" --port "$server_port" --server-pid "$server_pid" \
+    --connections "$idle_connections"
+  duration=$saved
+  stop_process "$server_pid"
+}
+
+wanted() { [[ -z $only || $only == *",$1,"* ]]; }
+
+run_workloads() {
+  local round pipeline
+  for ((round = 1; round <= rounds; round++)); do
+    for pipeline in 1 16; do
+      if wanted send; then
+        bench_realmd send "$pipeline" "$round"
+        bench_redis "$pipeline" "$round"
+        bench_null "$pipeline" "$round"
+      fi
+      if wanted realm; then bench_realm_pair "$pipeline" "$round"; fi
+      if wanted sendgroup; then bench_realmd sendgroup "$pipeline" "$round"; fi
+    done
+    if wanted inbox; then bench_realmd inbox 16 "$round"; fi
+    if wanted auth; then bench_realmd auth 16 "$round"; fi
+    if wanted idle; then bench_idle "$round"; fi
+  done
+}
+
+# --- the table ---
+
+# median WORKLOAD PIPELINE TARGET COLUMN: the median over rounds ("-" when not measured).
+median() {
+  awk -F'\t' -v w="$1" -v p="$2" -v t="$3" -v c="$4" \
+    '$1 == w && $2 == p && $3 == t && $c != "-" { print $c }' "$results" |
+    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print v[int((NR + 1) / 2)] }'
+}
+sum_errors() {
+  awk -F'\t' -v w="$1" -v p="$2" -v t="$3" \
+    '$1 == w && $2 == p && $3 == t { s += $10 } END { print s + 0 }' "$results"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+# verdict VALUE OP GOAL: PASS / MISS for a measured value against its goal.
+verdict() {
+  awk -v v="$1" -v op="$2" -v g="$3" 'BEGIN {
+    if (v == "-") { print "n/a"; exit }
+    ok = (op == ">=") ? (v >= g) : (v < g); print ok ? "PASS" : "MISS" }'
+}
+
+print_table() {
+  local workload pipeline target
+  printf '\n%-10s %4s %-12s %12s %12s %9s %9s %9s %7s %9s %9s\n' workload pipe target req/s \
+    deliveries/s p50_ms p99_ms p999_ms errors rss_MiB answering
+  while IFS=$'\t' read -r workload pipeline target; do
+    local req del p50 p99 p999 rss ans
+    req="$(median "$workload" "$pipeline" "$target" 5)"
+    del="$(median "$workload" "$pipeline" "$target" 6)"
+    p50="$(median "$workload" "$pipeline" "$target" 7)"
+    p99="$(median "$workload" "$pipeline" "$target" 8)"
+    p999="$(median "$workload" "$pipeline" "$target" 9)"
+    rss="$(median "$workload" "$pipeline" "$target" 11)"
+    ans="$(median "$workload" "$pipeline" "$target" 12)"
+    awk -v w="$workload" -v p="$pipeline" -v t="$target" -v r="$req" -v d="$del" -v a="$p50" \
+      -v b="$p99" -v c="$p999" -v e="$(sum_errors "$workload" "$pipeline" "$target")" \
+      -v m="$rss" -v n="$ans" 'function f(x, s, k) { return x == "-" ? "-" : sprintf(s, x / k) }
+      BEGIN { printf "%-10s %4s %-12s %12s %12s %9s %9s %9s %7s %9s %9s\n", w, p, t,
+        f(r, "%.0f", 1), f(d, "%.0f", 1), f(a, "%.3f", 1000), f(b, "%.3f", 1000),
+        f(c, "%.3f", 1000), e, f(m, "%.1f", 1024), n }'
+  done < <(cut -f1-3 "$results" | awk '!seen[$0]++')
+
+  local send1 send16 redis1 redis16 null16 realm1 realm16 group p99_1 idle_rss idle_ans
+  send1="$(median send 1 realmd 5)" send16="$(median send 16 realmd 5)"
+  redis1="$(median send 1 redis 5)" redis16="$(median send 16 redis 5)"
+  null16="$(median send 16 null 5)"
+  realm1="$(median realm 1 realmd-pair 6)" realm16="$(median realm 16 realmd-pair 6)"
+  group="$(median sendgroup 16 realmd 6)"
+  [[ $group == - ]] || group="$(printf "%.0f" "$group")"
+  p99_1="$(median send 1 realmd 8)"
+  idle_rss="$(median idle 1 realmd 11)" idle_ans="$(median idle 1 realmd 12)"
+  printf '\n%-46s %10s %10s %s\n' target measured goal verdict
+  target_row() { printf '%-46s %10s %10s %s\n' "$1" "$2" "$3" "$(verdict "$2" "$4" "$5")"; }
+  target_row "send p1: realmd / redis" "$(ratio "$send1" "$redis1")" ">= 1.0" ">=" 1.0
+  target_row "send p16: realmd / redis" "$(ratio "$send16" "$redis16")" ">= 1.0" ">=" 1.0
+  target_row "send p16: realmd / null server" "$(ratio "$send16" "$null16")" ">= 0.6" ">=" 0.6
+  target_row "send p1: p99 latency (ms)" "$(ratio "$p99_1" 1000)" "< 2" "<" 2
+  target_row "realm p1: delivered / local send p1" "$(ratio "$realm1" "$send1")" ">= 0.5" ">=" 0.5
+  target_row "realm p16: delivered / local send p16" "$(ratio "$realm16" "$send16")" ">= 0.5" ">=" 0.5
+  target_row "sendgroup p16 (100 members): deliveries/s" "$group" ">= 200000" ">=" 200000
+  target_row "idle $idle_connections: answering" "$idle_ans" "$idle_connections" ">=" \
+    "$idle_connections"
+  target_row "idle $idle_connections: realmd RSS (MiB)" "$(ratio "$idle_rss" 1024)" "< 150" "<" 150
+}
+
+# --- restart: 1,000,000 unread messages ---
+
+run_restart() {
+  local dir start_ns ready_ns
+  dir="$(run_dir restart)"
+  realm_config bench "$dir"
+  start_realmd bench "$dir" || die "restart: realmd did not start"
+  say "bench: restart: sending $restart_messages messages through realmd (pipeline 16)"
+  bench send 16 realmd-fill 1 --port "$server_port" --server-pid "$server_pid" \
+    --connections "$connections" --count "$restart_messages"
+  local fill_rss
+  fill_rss="$(awk '/^VmRSS/ { print $2 }' "/proc/$server_pid/status")"
+  stop_process "$server_pid"
+
+  say "bench: restart: starting realmd on $(du -sh "$dir/data" | cut -f1) of store"
+  : >"$dir/realmd.log"
+  start_ns=$(date +%s%N)
+  "$realmd" --config "$dir/realm.yaml" >"$dir/realmd.log" 2>&1 &
+  server_pid=$!
+  pids+=("$server_pid")
+  wait_for_line "$dir/realmd.log" "realm bench: clients on " "$server_pid" ||
+    die "restart: realmd did not come back"
+  ready_ns=$(date +%s%N)
+  local listen_rss listen_ms
+  listen_rss="$(awk '/^VmRSS/ { print $2 }' "/proc/$server_pid/status")"
+  listen_ms=$(((ready_ns - start_ns) / 1000000))
+  server_port="$(sed -n -E 's/.*realm bench: clients on [^ ]*:([0-9]+).*/\1/p' "$dir/realmd.log")"
+  # Still answering with the inboxes loaded: every bench user logs in and asks `info`.
+  bench idle 1 realmd-restarted 1 --port "$server_port" --server-pid "$server_pid" \
+    --connections "$connections"
+  stop_process "$server_pid"
+
+  printf '\n%-46s %10s %10s %s\n' target measured goal verdict
+  printf '%-46s %10s %10s %s\n' "messages stored (unread)" "$restart_messages" "" ""
+  printf '%-46s %10s %10s %s\n' "realmd RSS holding them before restart (MiB)" \
+    "$((fill_rss / 1024))" "" ""
+  printf '%-46s %10s %10s %s\n' "restart: start to listening (s)" "$(ratio "$listen_ms" 1000)" \
+    "< 5" "$(verdict "$(ratio "$listen_ms" 1000)" "<" 5)"
+  printf '%-46s %10s %10s %s\n' "restart: RSS when listening (MiB)" "$((listen_rss / 1024))" \
+    "< 500" "$(verdict "$((listen_rss / 1024))" "<" 500)"
+}
+
+say "bench: $mode run, $(nproc) cores, $(uname -r); binaries in ${bin_dir#"$REALMCHAT_ROOT"/}"
+if [[ $mode == restart ]]; then
+  run_restart
+else
+  run_workloads
+  print_table
+fi
+
+if [[ ${#failures[@]} -gt 0 ]]; then
+  say ""
+  say "bench: FAILED runs:"
+  for failure in "${failures[@]}"; do say "  $failure"; done
+  exit 1
+fi
+say "bench: every run finished without errors"
