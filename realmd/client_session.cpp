@@ -69,6 +69,13 @@ void ClientSession::reply_error(std::string_view message, std::optional<CloseRea
         .close_after = close_after});
 }
 
+void ClientSession::deliver(chat::core::Push event, std::uint64_t seq) {
+  push({.text = std::move(event.event),
+        .commit_seq = seq,
+        .ids = std::move(event.fetched_after_write),
+        .close_after = {}});
+}
+
 void ClientSession::on_line_too_long() {
   reply_error(text::line_too_long, CloseReason::line_too_long);
 }

@@ -35,6 +35,8 @@ class ClientSession final : public LineChannel {
                 ClientServices services);
 
   std::uint64_t id() const { return conn_.id; }
+  // A live delivery (`watch`): written between replies once commit `seq` is done.
+  void deliver(chat::core::Push event, std::uint64_t seq);
 
  private:
   asio::awaitable<void> on_line(std::string line) override;

@@ -21,6 +21,9 @@ std::uint64_t OutcomeRunner::run(chat::core::Outcome& outcome) {
   outcome.frames.clear();
   for (const std::string& peer : outcome.dial) links_.dial(peer);
   outcome.dial.clear();
+  // Like replies, pushes wait for the commit: nobody sees a message a crash could lose.
+  for (chat::core::Push& push : outcome.pushes) links_.push(push, seq);
+  outcome.pushes.clear();
   return seq;
 }
 

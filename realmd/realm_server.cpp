@@ -67,10 +67,12 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
                chat::core::Outcome outcome = realm_.wait_timed_out(waiter);
                outcomes_.run(outcome);
              }),
-      outcomes_(commits_, waits_,
-                {.send = [this](const chat::core::OutgoingFrame& frame,
-                                std::uint64_t seq) { send_frame(frame, seq); },
-                 .dial = [this](const std::string& peer) { dial(peer); }}),
+      outcomes_(
+          commits_, waits_,
+          {.send = [this](const chat::core::OutgoingFrame& frame,
+                          std::uint64_t seq) { send_frame(frame, seq); },
+           .dial = [this](const std::string& peer) { dial(peer); },
+           .push = [this](chat::core::Push& push, std::uint64_t seq) { deliver_push(push, seq); }}),
       acceptor_(io),
       peer_acceptor_(io),
       drain_deadline_(io) {}
@@ -192,6 +194,15 @@ void RealmServer::accept(tcp::socket socket) {
   }
   sessions_.emplace(id, session);
   session->start();
+}
+
+void RealmServer::deliver_push(chat::core::Push& push, std::uint64_t seq) {
+  auto it = sessions_.find(push.connection);
+  if (it == sessions_.end()) {  // gone meanwhile: the message stays unread
+    realm_.reply_lost(push.fetched_after_write);
+    return;
+  }
+  it->second->deliver(std::move(push), seq);
 }
 
 void RealmServer::session_closed(std::uint64_t id) {

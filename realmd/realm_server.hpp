@@ -65,6 +65,7 @@ class RealmServer {
   void accept_peer(asio::ip::tcp::socket socket);
   void seed_users();
   void session_closed(std::uint64_t id);
+  void deliver_push(chat::core::Push& push, std::uint64_t seq);
   void stop_with(int exit_code);
   void stop_if_drained();
   void finish_stop();

@@ -366,3 +366,31 @@ TEST_CASE("a reply waiting for a peer keeps its place in the order") {
   CHECK(messi.expect_reply() == error("User tidak ditemukan"));
   CHECK(messi.request("addrealm beta") == error("Realm sudah ada"));
 }
+
+TEST_CASE("watch: new messages are pushed between replies, and not returned again by inbox") {
+  TempDir dir;
+  RunningRealm realm(dir.path());
+  LineClient henderson(realm.port());
+  LineClient messi(realm.port());
+  henderson.request("register henderson surabaya Jordan_Henderson Inggris");
+  messi.request("auth messi surabaya");
+  CHECK(messi.request("send henderson before") == ok("Message sent"));
+  CHECK(henderson.request("watch") == ok("Watching"));
+  CHECK(messi.request("send henderson live   one") == ok("Message sent"));
+  CHECK(
+      masked(henderson.expect_reply()) ==
+      R"({"event":"message","message":{"id":2,"msg_from":"messi","msg_to":"henderson","msg":"live   one","realm":"alpha","time":"TIME"}})");
+  // The pushed message counts as fetched; the one from before `watch` waits in the inbox.
+  std::string inbox = henderson.request("inbox");
+  CHECK(inbox.find("before") != std::string::npos);
+  CHECK(inbox.find("live") == std::string::npos);
+  // A push to a connection that drops before reading it: the message stays unread.
+  LineClient second(realm.port());
+  second.request("auth henderson surabaya");
+  CHECK(henderson.request("unwatch") == ok("Watching stopped"));
+  CHECK(second.request("watch") == ok("Watching"));
+  second.abort();
+  CHECK(messi.request("send henderson after the drop") == ok("Message sent"));
+  CHECK(eventually(
+      [&] { return henderson.request("inbox").find("after the drop") != std::string::npos; }));
+}
