@@ -171,12 +171,10 @@ Outcome Realm::peer_frame(std::string_view name, const PeerFrame& frame) {
   }
 
   if (const auto* fetched = std::get_if<PeerFetched>(&frame)) {
+    // Only the waiter of this rid: a late "fetched" (its waiter timed out) answers nobody.
     for (std::uint64_t id : state_->waiters_of(name, Waiter::Kind::fetch)) {
+      if (state_->find_waiter(id)->key != fetched->rid) continue;
       std::optional<Waiter> waiter = state_->take_waiter(id);
-      if (waiter->key != fetched->rid) {
-        state_->add_waiter(std::move(*waiter));  // not this one: put back
-        continue;
-      }
       Completion done = commands::realm_inbox(*state_, settings_, waiter->user, name, true);
       done.waiter = id;
       out.completions.push_back(std::move(done));

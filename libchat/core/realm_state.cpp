@@ -238,6 +238,11 @@ std::optional<Waiter> RealmState::take_waiter(std::uint64_t id) {
   return waiter;
 }
 
+const Waiter* RealmState::find_waiter(std::uint64_t id) const {
+  auto it = waiters_.find(id);
+  return it == waiters_.end() ? nullptr : &it->second;
+}
+
 std::optional<std::uint64_t> RealmState::ack_waiter(std::uint64_t id) const {
   auto it = ack_waiters_.find(id);
   if (it == ack_waiters_.end()) return std::nullopt;

@@ -111,6 +111,7 @@ class RealmState {
   // --- replies waiting for a peer ---
   std::uint64_t add_waiter(Waiter waiter);
   std::optional<Waiter> take_waiter(std::uint64_t id);  // removes it
+  const Waiter* find_waiter(std::uint64_t id) const;
   // The waiter (if any) for an ack of outbox id `id`.
   std::optional<std::uint64_t> ack_waiter(std::uint64_t id) const;
   std::uint64_t next_rid() { return ++last_rid_; }

@@ -390,3 +390,20 @@ TEST_CASE("the link window: a long outbox is replayed a window at a time, in ord
   alpha.link_down("beta", "reset");
   CHECK(ids(alpha.link_up("beta")) == std::vector<std::uint64_t>{3, 4});
 }
+
+TEST_CASE("a late fetched answers only its own getrealminbox (found by fuzz_peer_frames)") {
+  World w;
+  w.c.link_up("alpha", "beta");
+  std::string first = w.c.run("alpha", w.messi, "getrealminbox beta");
+  auto expired = w.c.node("alpha").realm.wait_timed_out(std::stoull(first.substr(5)));
+  REQUIRE(expired.completions.size() == 1);  // answered "synced":false
+  std::string second = w.c.run("alpha", w.messi, "getrealminbox beta");
+  // The first fetch's late "fetched" (rid 1) must leave the second wait alone ...
+  auto late = w.c.node("alpha").realm.peer_frame("beta", core::PeerFetched{1});
+  CHECK(late.completions.empty());
+  // ... so that its own timer still finds it.
+  auto timed_out = w.c.node("alpha").realm.wait_timed_out(std::stoull(second.substr(5)));
+  REQUIRE(timed_out.completions.size() == 1);
+  CHECK(timed_out.completions[0].reply ==
+        R"({"status":"OK","realm":"beta","messages":{},"synced":false})");
+}
