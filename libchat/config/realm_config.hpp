@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -40,6 +41,9 @@ struct RealmConfig {
   std::string name;
   Endpoint listen{"127.0.0.1", 8889};
   Endpoint peer_listen{"127.0.0.1", 9889};
+  // realm.web_listen: the browser client's page and WebSocket (docs/protocol.md §3); none when
+  // absent.
+  std::optional<Endpoint> web_listen;
   std::filesystem::path data_dir = "data";
   std::string secret;               // federation.secret
   // federation.keepalive_ms: a link that sent nothing this long sends a ping; one that received

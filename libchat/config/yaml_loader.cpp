@@ -197,12 +197,15 @@ std::string parse_password_cost(const YAML::Node& node, const std::string& key) 
 // The `realm:` section fills the realm's own identity and listeners.
 void parse_realm_section(const YAML::Node& node, RealmConfig& config) {
   if (!is_mapping(node, "realm")) throw ConfigError("missing key 'realm.name'");
-  check_keys(node, "realm", {"name", "listen", "peer_listen", "data_dir"});
+  check_keys(node, "realm", {"name", "listen", "peer_listen", "web_listen", "data_dir"});
   config.name = parse_name(require(node["name"], "realm.name"), "realm.name");
   if (const auto listen = node["listen"])
     config.listen = parse_endpoint_node(listen, "realm.listen");
   if (const auto peer_listen = node["peer_listen"]) {
     config.peer_listen = parse_endpoint_node(peer_listen, "realm.peer_listen");
+  }
+  if (const auto web_listen = node["web_listen"]) {
+    config.web_listen = parse_endpoint_node(web_listen, "realm.web_listen");
   }
   if (const auto data_dir = node["data_dir"]) {
     const std::string text = parse_scalar(data_dir, "realm.data_dir");

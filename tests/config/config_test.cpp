@@ -49,6 +49,7 @@ realm:
   name: alpha
   listen: 0.0.0.0:7001
   peer_listen: '[::1]:7002'
+  web_listen: 127.0.0.1:8080
   data_dir: /var/lib/realm-alpha
 federation:
   secret: s3cret-s3cret
@@ -82,6 +83,9 @@ TEST_CASE("a full config fills every field") {
   CHECK(config.listen.port == 7001);
   CHECK(config.peer_listen.host == "::1");
   CHECK(config.peer_listen.port == 7002);
+  REQUIRE(config.web_listen.has_value());
+  CHECK(config.web_listen->host == "127.0.0.1");
+  CHECK(config.web_listen->port == 8080);
   CHECK(config.data_dir == std::filesystem::path("/var/lib/realm-alpha"));
   CHECK(config.secret == "s3cret-s3cret");
   CHECK(config.keepalive == std::chrono::milliseconds(1500));
@@ -122,6 +126,7 @@ TEST_CASE("absent keys take the header's defaults") {
   CHECK(config.listen.port == defaults.listen.port);
   CHECK(config.peer_listen.host == defaults.peer_listen.host);
   CHECK(config.peer_listen.port == defaults.peer_listen.port);
+  CHECK_FALSE(config.web_listen.has_value());  // no web client unless asked for
   CHECK(config.data_dir == defaults.data_dir);
   CHECK(config.secret.empty());
   CHECK(config.keepalive == std::chrono::milliseconds(5000));
@@ -232,6 +237,10 @@ TEST_CASE("bad endpoints and ports are named with the key and the value") {
         "realm.peer_listen: expected a port 0-65535 in HOST:PORT, got '127.0.0.1:-1'");
   CHECK(error_of("realm: {name: a, peer_listen: '127.0.0.1:'}\n") ==
         "realm.peer_listen: expected a port 0-65535 in HOST:PORT, got '127.0.0.1:'");
+  CHECK(error_of("realm: {name: a, web_listen: 8080}\n") ==
+        "realm.web_listen: expected HOST:PORT, got '8080'");
+  CHECK(error_of("realm: {name: a, web_listen: [127.0.0.1, 8080]}\n") ==
+        "realm.web_listen: expected a value, got a list");
   CHECK(error_of("realm: {name: a, listen: '::1:8889'}\n") ==
         "realm.listen: expected HOST:PORT with an IPv6 host in brackets, got '::1:8889'");
   CHECK(error_of("realm: {name: a}\nfederation: {secret: x}\npeers: [{name: b, address: h:0}]\n") ==
@@ -339,6 +348,8 @@ TEST_CASE("the shipped demo cluster and example configs load") {
   CHECK(alpha.name == "alpha");
   CHECK(alpha.listen.port == 8889);
   CHECK(alpha.peer_listen.port == 9889);
+  REQUIRE(alpha.web_listen.has_value());
+  CHECK(alpha.web_listen->port == 8080);
   CHECK(alpha.data_dir == std::filesystem::path("run/data/alpha"));
   CHECK(alpha.admins == std::vector<std::string>{"messi"});
   REQUIRE(alpha.users.size() == 3);
@@ -353,11 +364,15 @@ TEST_CASE("the shipped demo cluster and example configs load") {
   CHECK(beta.name == "beta");
   CHECK(beta.listen.port == 8890);
   CHECK(beta.peer_listen.port == 9890);
+  REQUIRE(beta.web_listen.has_value());
+  CHECK(beta.web_listen->port == 8081);
   CHECK(beta.users.at(0).username == "jokowi");
   CHECK(beta.users.at(0).password == "123");
   CHECK(gamma.name == "gamma");
   CHECK(gamma.listen.port == 8891);
   CHECK(gamma.peer_listen.port == 9891);
+  REQUIRE(gamma.web_listen.has_value());
+  CHECK(gamma.web_listen->port == 8082);
 
   // One cluster: one secret, and every peer address is that peer's peer_listen.
   CHECK(alpha.secret == beta.secret);
