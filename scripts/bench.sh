@@ -187,7 +187,7 @@ json_number() { sed -n -E "s/.*\"$1\":([0-9.eE+-]+).*/\1/p" <<<"$2"; }
 record() {
   local json=$5 field row=("$1" "$2" "$3" "$4")
   for field in requests_per_s deliveries_per_s p50_us p99_us p999_us errors server_rss_kb \
-    answering; do
+    answering server_cpu_us_per_request; do
     local value
     value="$(json_number "$field" "$json")"
     row+=("${value:--}")
@@ -323,10 +323,10 @@ verdict() {
 
 print_table() {
   local workload pipeline target
-  printf '\n%-10s %4s %-12s %12s %12s %9s %9s %9s %7s %9s %9s\n' workload pipe target req/s \
-    deliveries/s p50_ms p99_ms p999_ms errors rss_MiB answering
+  printf '\n%-10s %4s %-12s %10s %12s %8s %8s %8s %6s %8s %9s %10s\n' workload pipe target \
+    req/s deliveries/s p50_ms p99_ms p999_ms errors rss_MiB answering cpu_us/req
   while IFS=$'\t' read -r workload pipeline target; do
-    local req del p50 p99 p999 rss ans
+    local req del p50 p99 p999 rss ans cpu
     req="$(median "$workload" "$pipeline" "$target" 5)"
     del="$(median "$workload" "$pipeline" "$target" 6)"
     p50="$(median "$workload" "$pipeline" "$target" 7)"
@@ -334,12 +334,14 @@ print_table() {
     p999="$(median "$workload" "$pipeline" "$target" 9)"
     rss="$(median "$workload" "$pipeline" "$target" 11)"
     ans="$(median "$workload" "$pipeline" "$target" 12)"
+    cpu="$(median "$workload" "$pipeline" "$target" 13)"
     awk -v w="$workload" -v p="$pipeline" -v t="$target" -v r="$req" -v d="$del" -v a="$p50" \
       -v b="$p99" -v c="$p999" -v e="$(sum_errors "$workload" "$pipeline" "$target")" \
-      -v m="$rss" -v n="$ans" 'function f(x, s, k) { return x == "-" ? "-" : sprintf(s, x / k) }
-      BEGIN { printf "%-10s %4s %-12s %12s %12s %9s %9s %9s %7s %9s %9s\n", w, p, t,
-        f(r, "%.0f", 1), f(d, "%.0f", 1), f(a, "%.3f", 1000), f(b, "%.3f", 1000),
-        f(c, "%.3f", 1000), e, f(m, "%.1f", 1024), n }'
+      -v m="$rss" -v n="$ans" -v u="$cpu" \
+      'function f(x, s, k) { return x == "-" ? "-" : sprintf(s, x / k) }
+      BEGIN { printf "%-10s %4s %-12s %10s %12s %8s %8s %8s %6s %8s %9s %10s\n", w, p, t,
+        f(r, "%.0f", 1), f(d, "%.0f", 1), f(a, "%.2f", 1000), f(b, "%.2f", 1000),
+        f(c, "%.2f", 1000), e, f(m, "%.1f", 1024), n, f(u, "%.2f", 1) }'
   done < <(cut -f1-3 "$results" | awk '!seen[$0]++')
 
   local send1 send16 redis1 redis16 null16 realm1 realm16 group p99_1 idle_rss idle_ans

@@ -23,6 +23,13 @@ double micros(std::chrono::nanoseconds value) {
   return static_cast<double>(value.count()) / 1e3;
 }
 
+double cpu_per_request_us(const BenchReport& report) {
+  const std::uint64_t requests = report.measured.replies;
+  return requests == 0
+             ? 0
+             : static_cast<double>(report.server_cpu->count()) / static_cast<double>(requests);
+}
+
 std::string json_line(const BenchReport& report) {
   const Options& o = report.options;
   const PhaseResult& m = report.measured;
@@ -67,6 +74,12 @@ std::string json_line(const BenchReport& report) {
     json.Key("server_rss_kb");
     json.Uint64(*report.server_rss_kb);
   }
+  if (report.server_cpu) {
+    json.Key("server_cpu_s");
+    json.Double(seconds_of(*report.server_cpu));
+    json.Key("server_cpu_us_per_request");
+    json.Double(cpu_per_request_us(report));
+  }
   if (report.answering) {
     json.Key("answering");
     json.Uint64(*report.answering);
@@ -97,6 +110,10 @@ void print_report(const BenchReport& report) {
   if (report.answering) fmt::print("  answering    {:>12}\n", *report.answering);
   if (report.server_rss_kb) {
     fmt::print("  server RSS   {:>12.1f} MiB\n", static_cast<double>(*report.server_rss_kb) / 1024);
+  }
+  if (report.server_cpu) {
+    fmt::print("  server CPU   {:>12.2f} s  {:>12.2f} us/request\n", seconds_of(*report.server_cpu),
+               cpu_per_request_us(report));
   }
   if (!report.note.empty()) fmt::print("  note: {}\n", report.note);
   fmt::print("{}\n", json_line(report));

@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,6 +15,9 @@ struct BenchReport {
   PhaseResult measured;
   std::optional<std::uint64_t> deliveries;  // when the workload delivers (or fetches) messages
   std::optional<std::uint64_t> server_rss_kb;
+  // CPU the server used during the measured phase: per request, it does not depend on how
+  // much CPU the machine had to spare (other load, the client on the same cores).
+  std::optional<std::chrono::microseconds> server_cpu;
   std::optional<std::uint64_t> answering;  // idle: connections that answered after the hold
   std::string note;                        // e.g. why every realm send failed
 };

@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "load_runner.hpp"
-#include "process_rss.hpp"
+#include "process_stats.hpp"
 #include "request_sources.hpp"
 
 namespace chatbench {
@@ -236,7 +236,10 @@ BenchReport run_bench(const Options& options) {
   }
 
   PhasePlan plan = measured_plan(options, users);
+  const auto cpu_before = options.server_pid ? cpu_time(*options.server_pid) : std::nullopt;
   report.measured = runner.run(plan);
+  const auto cpu_after = options.server_pid ? cpu_time(*options.server_pid) : std::nullopt;
+  if (cpu_before && cpu_after) report.server_cpu = *cpu_after - *cpu_before;
   switch (options.workload) {
     case Workload::inbox:
     case Workload::sendgroup:

@@ -1,6 +1,7 @@
 #include "load_runner.hpp"
 
 #include <asio/connect.hpp>
+#include <functional>
 #include <stdexcept>
 
 namespace chatbench {
@@ -56,11 +57,13 @@ PhaseResult LoadRunner::run(PhasePlan& plan) {
   std::size_t running = taking_part;
   asio::steady_timer timer(io_);
 
-  // After the phase stops issuing, replies get plan.reply_timeout to arrive.
-  auto await_stragglers = [&] {
+  // A watchdog: when no reply at all arrives for plan.reply_timeout, the connections still
+  // waiting give up (a stalled server ends the phase with errors instead of hanging it).
+  std::function<void()> watch = [&] {
     timer.expires_after(plan.reply_timeout);
-    timer.async_wait([&](std::error_code ec) {
+    timer.async_wait([&, replies = result.replies](std::error_code ec) {
       if (ec) return;
+      if (result.replies != replies) return watch();
       for (std::size_t i = 0; i < taking_part; ++i) {
         connections_[i]->abandon("no reply within the reply timeout");
       }
@@ -80,13 +83,13 @@ PhaseResult LoadRunner::run(PhasePlan& plan) {
       timer.async_wait([&](std::error_code ec) {
         if (ec) return;
         phase.stopping = true;
-        await_stragglers();
+        watch();
         for (std::size_t i = 0; i < taking_part && running > 0; ++i) {
           connections_[i]->stop_issuing();
         }
       });
     } else {
-      await_stragglers();
+      watch();
     }
   }
   io_.restart();

@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--label", options.label, "names the target in the report");
   app.add_option("--reply-timeout", options.reply_timeout_s,
-                 "seconds replies may take once sending stopped")
+                 "seconds without any reply before waiting connections give up")
       ->capture_default_str();
   app.add_option("--serve-null", serve_null_port,
                  "be the null server on this port (0: any free port) instead of a client")

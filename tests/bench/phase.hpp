@@ -24,8 +24,9 @@ struct PhasePlan {
   std::size_t pipeline = 1;
   std::optional<Clock::duration> duration;  // stop issuing after this long
   std::optional<std::uint64_t> count;       // stop issuing after this many requests in all
-  // After the phase stops issuing (or from the start when there is no duration), how long
-  // replies may take to arrive before the connections still waiting are closed as errors.
+  // Once the duration is over (from the start when there is none): how long the connections
+  // may go without any reply before the ones still waiting give up (their requests count as
+  // errors).
   Clock::duration reply_timeout = std::chrono::seconds(30);
   // A reply that is not OK but expected (e.g. "User sudah ada" when setting up again).
   std::function<bool(std::string_view reply)> also_ok;
