@@ -18,8 +18,9 @@ namespace realmd {
 namespace text = chat::protocol::text;
 
 ClientSession::ClientSession(asio::ip::tcp::socket socket, std::uint64_t connection_id,
-                             Limits limits, ClientServices services)
-    : LineChannel(std::move(socket), limits, services.commits, chat::protocol::reply::terminator),
+                             Limits limits, ClientServices services,
+                             std::unique_ptr<WireFormat> wire)
+    : LineChannel(std::move(socket), limits, services.commits, std::move(wire)),
       services_(std::move(services)) {
   conn_.id = connection_id;
   std::error_code ec;
@@ -29,7 +30,8 @@ ClientSession::ClientSession(asio::ip::tcp::socket socket, std::uint64_t connect
 }
 
 asio::awaitable<void> ClientSession::on_line(std::string line) {
-  if (!chat::protocol::is_valid_utf8(line)) {
+  // A request is one line: a WebSocket frame with a line break inside is as bad as a NUL.
+  if (!chat::protocol::is_valid_utf8(line) || line.find('\n') != std::string::npos) {
     reply_error(text::bad_parameter);
     co_return;
   }

@@ -2,11 +2,13 @@
 #include <asio/ip/tcp.hpp>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/realm.hpp"
 #include "line_channel.hpp"
+#include "wire_format.hpp"
 
 namespace realmd {
 
@@ -28,11 +30,12 @@ struct ClientServices {
 // One client connection: request lines go to the realm; of each Outcome the OutcomeRunner
 // carries out what concerns the realm, and the session what concerns this connection, in the
 // order DESIGN.md §3 gives (mutations queued, reply written after their commit, inbox ids
-// confirmed or released once the write's fate is known).
+// confirmed or released once the write's fate is known). The transport is the wire format's
+// business: lines over TCP (LineWire) or WebSocket text frames (WebSocketWire) are served alike.
 class ClientSession final : public LineChannel {
  public:
   ClientSession(asio::ip::tcp::socket socket, std::uint64_t connection_id, Limits limits,
-                ClientServices services);
+                ClientServices services, std::unique_ptr<WireFormat> wire);
 
   std::uint64_t id() const { return conn_.id; }
   // A live delivery (`watch`): written between replies once commit `seq` is done.

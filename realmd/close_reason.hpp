@@ -16,6 +16,7 @@ enum class CloseReason {
   requested,        // the command asked for the connection to end after its reply
   linger_timeout,   // the peer did not close after its last reply
   internal_error,   // an exception escaped a handler (a bug): this connection only
+  bad_websocket,    // a WebSocket client broke the protocol or sent a binary message
   // Realm links only.
   handshake_failed,   // wrong mac, unexpected realm or version, or a frame out of place
   handshake_timeout,  // no authenticated handshake within the time allowed
@@ -48,6 +49,8 @@ constexpr std::string_view to_string(CloseReason reason) {
       return "peer did not close after last reply";
     case CloseReason::internal_error:
       return "internal error";
+    case CloseReason::bad_websocket:
+      return "WebSocket protocol error or binary message";
     case CloseReason::handshake_failed:
       return "handshake failed";
     case CloseReason::handshake_timeout:

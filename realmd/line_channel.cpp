@@ -9,6 +9,7 @@
 #include <asio/write.hpp>
 
 #include "commit_queue.hpp"
+#include "line_wire.hpp"
 
 namespace realmd {
 namespace {
@@ -27,11 +28,15 @@ thread_local std::array<char, 64 * 1024> read_buffer;
 
 LineChannel::LineChannel(tcp::socket socket, Limits limits, CommitQueue& commits,
                          std::string_view terminator)
+    : LineChannel(std::move(socket), limits, commits,
+                  std::make_unique<LineWire>(limits.max_line_bytes, terminator)) {}
+
+LineChannel::LineChannel(tcp::socket socket, Limits limits, CommitQueue& commits,
+                         std::unique_ptr<WireFormat> wire)
     : socket_(std::move(socket)),
       limits_(limits),
       commits_(commits),
-      terminator_(terminator),
-      framer_(limits.max_line_bytes),
+      wire_(std::move(wire)),
       wake_(socket_.get_executor()) {}
 
 void LineChannel::start() {
@@ -76,8 +81,25 @@ void LineChannel::push(Reply reply) {
     if (!reply.ids.empty()) on_lost(reply.ids);
     return;
   }
+  std::optional<std::string> framed = wire_->frame(std::move(reply.text));
+  if (!framed) {  // the wire format said goodbye already: this reply cannot go out
+    if (!reply.ids.empty()) on_lost(reply.ids);
+    if (!reply.close_after) return;
+    reply.ids.clear();
+    framed.emplace();
+  }
+  reply.text = std::move(*framed);
+  if (reply.close_after) reply.text += wire_->farewell(*reply.close_after);
+  enqueue(std::move(reply));
+}
+
+void LineChannel::enqueue(Reply reply) {
+  if (closed_) {
+    if (!reply.ids.empty()) on_lost(reply.ids);
+    return;
+  }
   if (reply.close_after) discarding_ = true;
-  pending_reply_bytes_ += reply.text.size() + terminator_.size();
+  pending_reply_bytes_ += reply.text.size();
   replies_.push_back(std::move(reply));
   if (pending_reply_bytes_ > limits_.max_pending_reply_bytes) {
     close(CloseReason::reply_backlog);
@@ -100,12 +122,18 @@ void LineChannel::fill(std::uint64_t place, std::string text, std::vector<std::u
     if (!ids.empty()) on_lost(ids);
     return;
   }
+  std::optional<std::string> framed = wire_->frame(std::move(text));
+  if (!framed) {  // the wire format said goodbye already: the place stays empty
+    if (!ids.empty()) on_lost(ids);
+    ids.clear();
+    framed.emplace();
+  }
   Reply& reply = replies_[place - front_place_];
-  reply.text = std::move(text);
+  reply.text = std::move(*framed);
   reply.ids = std::move(ids);
   reply.commit_seq = commit_seq;
   reply.ready = true;
-  pending_reply_bytes_ += reply.text.size() + terminator_.size();
+  pending_reply_bytes_ += reply.text.size();
   if (pending_reply_bytes_ > limits_.max_pending_reply_bytes) {
     close(CloseReason::reply_backlog);
     return;
@@ -116,7 +144,8 @@ void LineChannel::fill(std::uint64_t place, std::string text, std::vector<std::u
 asio::awaitable<void> LineChannel::read_loop() {
   std::error_code ec;
   socket_.non_blocking(true, ec);
-  std::string line;
+  // The wire format may hold requests already (bytes read before it took the connection over).
+  co_await hand_over_requests();
   while (!closed_ && !finishing_) {
     co_await socket_.async_wait(tcp::socket::wait_read,
                                 asio::redirect_error(asio::use_awaitable, ec));
@@ -133,22 +162,33 @@ asio::awaitable<void> LineChannel::read_loop() {
       co_return;
     }
     if (discarding_) continue;
-    framer_.feed({read_buffer.data(), n});
-    while (!closed_ && !finishing_ && !discarding_) {
-      const auto status = framer_.next(line);
-      if (status == chat::protocol::LineFramer::Status::need_more) break;
-      if (status == chat::protocol::LineFramer::Status::too_long) {
-        discarding_ = true;
-        on_line_too_long();
-        break;
-      }
-      co_await on_line(std::move(line));
-      line.clear();
-    }
+    wire_->feed({read_buffer.data(), n});
+    co_await hand_over_requests();
   }
   if (closed_) co_return;
   reader_done_ = true;
   wake_writer();
+}
+
+asio::awaitable<void> LineChannel::hand_over_requests() {
+  std::string request;
+  while (!closed_ && !finishing_ && !discarding_) {
+    const auto status = wire_->next(request);
+    if (status == WireFormat::Status::need_more) break;
+    if (status == WireFormat::Status::too_long) {
+      discarding_ = true;
+      on_line_too_long();
+      break;
+    }
+    co_await on_line(std::move(request));
+    request.clear();
+  }
+  if (closed_) co_return;
+  // After the replies to the requests before it: e.g. the answer to a WebSocket close frame.
+  const std::optional<CloseReason> ended = wire_->ended();
+  if (std::string control = wire_->take_control_bytes(); !control.empty() || ended) {
+    enqueue({.text = std::move(control), .commit_seq = 0, .ids = {}, .close_after = ended});
+  }
 }
 
 std::size_t LineChannel::sendable_count() const {
@@ -168,10 +208,7 @@ asio::awaitable<void> LineChannel::write_loop() {
     if (const std::size_t count = sendable_count(); count > 0) {
       // Every reply that may go now leaves in one write: pipelined requests cost one syscall.
       buffers.clear();
-      for (std::size_t i = 0; i < count; ++i) {
-        buffers.push_back(asio::buffer(replies_[i].text));
-        buffers.push_back(asio::buffer(terminator_));
-      }
+      for (std::size_t i = 0; i < count; ++i) buffers.push_back(asio::buffer(replies_[i].text));
       std::error_code ec;
       co_await asio::async_write(socket_, buffers, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
@@ -182,13 +219,21 @@ asio::awaitable<void> LineChannel::write_loop() {
         Reply reply = std::move(replies_.front());
         replies_.pop_front();
         ++front_place_;
-        pending_reply_bytes_ -= reply.text.size() + terminator_.size();
+        pending_reply_bytes_ -= reply.text.size();
         if (!reply.ids.empty()) on_written(reply.ids);
         if (reply.close_after) begin_linger(*reply.close_after);
       }
       continue;
     }
     if (reader_done_ && (lingering_ || replies_.empty())) {
+      if (!lingering_) {
+        // A format with its own goodbye (a WebSocket close frame) says it before closing.
+        if (std::string bye = wire_->farewell(finish_reason_); !bye.empty()) {
+          enqueue(
+              {.text = std::move(bye), .commit_seq = 0, .ids = {}, .close_after = finish_reason_});
+          continue;
+        }
+      }
       close(lingering_ ? linger_reason_ : finish_reason_);
       break;
     }

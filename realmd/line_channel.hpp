@@ -14,17 +14,18 @@
 #include <vector>
 
 #include "close_reason.hpp"
-#include "protocol/line_framer.hpp"
+#include "wire_format.hpp"
 
 namespace realmd {
 
 class CommitQueue;
 
-// One line-oriented TCP connection (a client or a realm link): a reader coroutine cuts the
-// byte stream into lines and hands them to the subclass one at a time; a writer coroutine sends
-// the replies strictly in the order they were pushed, each only once the store has committed
-// everything queued before it (DESIGN.md §3). Pushing only enqueues. Single-threaded: everything
-// runs on the connection's executor (the realm's event loop).
+// One connection that carries protocol lines (a client over TCP or WebSocket, or a realm link):
+// a reader coroutine cuts the byte stream into requests with the connection's WireFormat and
+// hands them to the subclass one at a time; a writer coroutine sends the replies strictly in the
+// order they were pushed, each only once the store has committed everything queued before it
+// (DESIGN.md §3). Pushing only enqueues. Single-threaded: everything runs on the connection's
+// executor (the realm's event loop).
 class LineChannel : public std::enable_shared_from_this<LineChannel> {
  public:
   struct Limits {
@@ -32,10 +33,13 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
     std::size_t max_pending_reply_bytes = 0;  // unsent replies; past it the peer is dropped
   };
 
-  // `terminator` ends every pushed text on the wire: "\r\n\r\n" after a client reply, "\n"
-  // after a realm-link frame.
+  // Lines over TCP (LineWire): `terminator` ends every pushed text on the wire, "\r\n\r\n"
+  // after a client reply, "\n" after a realm-link frame.
   LineChannel(asio::ip::tcp::socket socket, Limits limits, CommitQueue& commits,
               std::string_view terminator);
+  // Requests and replies in the form `wire` gives them (e.g. WebSocket frames).
+  LineChannel(asio::ip::tcp::socket socket, Limits limits, CommitQueue& commits,
+              std::unique_ptr<WireFormat> wire);
   virtual ~LineChannel() = default;
   LineChannel(const LineChannel&) = delete;
   LineChannel& operator=(const LineChannel&) = delete;
@@ -56,14 +60,14 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
 
  protected:
   struct Reply {
-    std::string text;                        // without the wire terminator
+    std::string text;                        // the reply; once queued, its wire form
     std::uint64_t commit_seq = 0;            // sent once the commit queue has committed this
     std::vector<std::uint64_t> ids;          // handed to on_written() or on_lost() when not empty
     std::optional<CloseReason> close_after;  // close once this reply is written
     bool ready = true;                       // false: a reserved place, not filled yet
   };
 
-  // Queues a reply behind the ones already queued.
+  // Queues a reply behind the ones already queued (in its wire form).
   void push(Reply reply);
   // Keeps the next place in the reply order for a reply that comes later through fill()
   // (e.g. one that waits for a peer realm); the replies behind it wait for it.
@@ -87,7 +91,12 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
 
  private:
   asio::awaitable<void> read_loop();
+  // Hands over the requests the wire format has complete, then queues what the format sends on
+  // its own behalf (e.g. a WebSocket pong or close).
+  asio::awaitable<void> hand_over_requests();
   asio::awaitable<void> write_loop();
+  // Queues a reply whose text is in its wire form already.
+  void enqueue(Reply reply);
   // Replies at the front of the queue that may be written now.
   std::size_t sendable_count() const;
   void wait_for_commit(std::uint64_t seq);
@@ -99,8 +108,7 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   asio::ip::tcp::socket socket_;
   Limits limits_;
   CommitQueue& commits_;
-  std::string_view terminator_;
-  chat::protocol::LineFramer framer_;
+  std::unique_ptr<WireFormat> wire_;
   std::string label_ = "connection";
 
   std::deque<Reply> replies_;      // a deque: queued texts stay put while a write is in flight

@@ -16,11 +16,14 @@
 #include "client_session.hpp"
 #include "endpoint_formatter.hpp"
 #include "federation/duplicate_links.hpp"
+#include "line_wire.hpp"
 #include "peer_dialer.hpp"
 #include "peer_link.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/reply.hpp"
 #include "system_environment.hpp"
+#include "web_handshake.hpp"
+#include "web_socket_wire.hpp"
 
 namespace realmd {
 namespace {
@@ -32,6 +35,9 @@ constexpr std::size_t password_threads = 2;
 constexpr std::chrono::seconds drain_time{5};
 // After a failed accept (e.g. out of file descriptors), wait before trying again.
 constexpr std::chrono::milliseconds accept_retry{100};
+// How long a web connection may take to send its HTTP request head (and, after answering a
+// page request, to close).
+constexpr std::chrono::seconds web_handshake_time{10};
 
 chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config) {
   chat::core::RealmSettings settings;
@@ -75,6 +81,7 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
            .push = [this](chat::core::Push& push, std::uint64_t seq) { deliver_push(push, seq); }}),
       acceptor_(io),
       peer_acceptor_(io),
+      web_acceptor_(io),
       drain_deadline_(io) {}
 
 RealmServer::~RealmServer() = default;
@@ -97,6 +104,9 @@ void RealmServer::start() {
   } else {
     listen(peer_acceptor_, config_.peer_listen, "peers", &RealmServer::accept_peer);
     for (const std::string& peer : realm_.peers_to_dial()) dial(peer);
+  }
+  if (config_.web_listen) {
+    listen(web_acceptor_, *config_.web_listen, "web clients", &RealmServer::accept_web);
   }
   listen(acceptor_, config_.listen, "clients", &RealmServer::accept);
 }
@@ -127,6 +137,11 @@ std::uint16_t RealmServer::client_port() const {
 std::uint16_t RealmServer::peer_port() const {
   if (!peer_acceptor_.is_open()) return 0;
   return peer_acceptor_.local_endpoint().port();
+}
+
+std::uint16_t RealmServer::web_port() const {
+  if (!web_acceptor_.is_open()) return 0;
+  return web_acceptor_.local_endpoint().port();
 }
 
 void RealmServer::seed_users() {
@@ -174,6 +189,35 @@ asio::awaitable<void> RealmServer::accept_loop(tcp::acceptor& acceptor, AcceptHa
 }
 
 void RealmServer::accept(tcp::socket socket) {
+  open_session(std::move(socket), std::make_unique<LineWire>(config_.limits.max_line_bytes,
+                                                             chat::protocol::reply::terminator));
+}
+
+void RealmServer::accept_web(tcp::socket socket) {
+  if (sessions_.size() + handshakes_.size() >= config_.limits.max_connections) {
+    spdlog::warn("realm {}: {} connections open, refusing a web connection", config_.name,
+                 sessions_.size() + handshakes_.size());
+    return;  // the socket closes here
+  }
+  const std::uint64_t id = next_handshake_id_++;
+  auto handshake = std::make_shared<WebHandshake>(
+      std::move(socket), id, web_handshake_time,
+      WebHandshake::Services{.upgraded =
+                                 [this](tcp::socket upgraded, std::string already_read) {
+                                   open_session(std::move(upgraded),
+                                                std::make_unique<WebSocketWire>(
+                                                    config_.limits.max_line_bytes, already_read));
+                                 },
+                             .done =
+                                 [this](std::uint64_t done_id) {
+                                   handshakes_.erase(done_id);
+                                   stop_if_drained();
+                                 }});
+  handshakes_.emplace(id, handshake);
+  handshake->start();
+}
+
+void RealmServer::open_session(tcp::socket socket, std::unique_ptr<WireFormat> wire) {
   std::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);  // replies are small and leave whole
   const std::uint64_t id = next_connection_id_++;
@@ -186,7 +230,8 @@ void RealmServer::accept(tcp::socket socket) {
                      .passwords = passwords_,
                      .waits = waits_,
                      .outcomes = outcomes_,
-                     .closed = [this](std::uint64_t closed_id) { session_closed(closed_id); }});
+                     .closed = [this](std::uint64_t closed_id) { session_closed(closed_id); }},
+      std::move(wire));
   if (sessions_.size() >= config_.limits.max_connections) {
     spdlog::warn("realm {}: {} connections open, refusing another", config_.name, sessions_.size());
     session->refuse(chat::protocol::reply::error(chat::protocol::text::server_busy),
@@ -194,6 +239,8 @@ void RealmServer::accept(tcp::socket socket) {
   }
   sessions_.emplace(id, session);
   session->start();
+  // A WebSocket upgrade can finish while the server stops: that session ends at once too.
+  if (stopping_) session->finish(CloseReason::server_stopping);
 }
 
 void RealmServer::deliver_push(chat::core::Push& push, std::uint64_t seq) {
@@ -317,6 +364,11 @@ void RealmServer::stop_with(int exit_code) {
   std::error_code ignored;
   acceptor_.close(ignored);
   peer_acceptor_.close(ignored);
+  web_acceptor_.close(ignored);
+  // Connections still speaking HTTP have no replies due: they close at once.
+  std::vector<std::shared_ptr<WebHandshake>> handshakes;
+  for (auto& [id, handshake] : handshakes_) handshakes.push_back(handshake);
+  for (auto& handshake : handshakes) handshake->close();
   for (auto& [peer, dialer] : dialers_) dialer->stop();
   dialers_.clear();
   if (exit_code == 0) waits_.expire_all();  // replies waiting for peers answer now
@@ -333,7 +385,7 @@ void RealmServer::stop_with(int exit_code) {
       channel->close(CloseReason::store_failed);
     }
   }
-  if (sessions_.empty() && links_.empty()) {
+  if (sessions_.empty() && links_.empty() && handshakes_.empty()) {
     finish_stop();
     return;
   }
@@ -350,7 +402,7 @@ void RealmServer::stop_with(int exit_code) {
 }
 
 void RealmServer::stop_if_drained() {
-  if (stopping_ && sessions_.empty() && links_.empty()) finish_stop();
+  if (stopping_ && sessions_.empty() && links_.empty() && handshakes_.empty()) finish_stop();
 }
 
 void RealmServer::finish_stop() {

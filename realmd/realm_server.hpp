@@ -25,10 +25,13 @@ namespace realmd {
 class ClientSession;
 class PeerDialer;
 class PeerLink;
+class WebHandshake;
+class WireFormat;
 
 // One realm served on one event loop: its state (chat::core::Realm), its store behind the
-// commit queue, its password pool, its client listener, and its links to peer realms (the
-// peer listener, one dialer per peer it dials, the one-link-per-pair rule). Several may share
+// commit queue, its password pool, its client listeners (lines over TCP, and optionally the
+// browser client's page and WebSocket), and its links to peer realms (the peer listener, one
+// dialer per peer it dials, the one-link-per-pair rule). Several may share
 // an io_context (in-process tests); all of its members run on that io_context's thread.
 class RealmServer {
  public:
@@ -48,6 +51,8 @@ class RealmServer {
   std::uint16_t client_port() const;
   // The port of the peer listener; 0 when not listening (no federation.secret).
   std::uint16_t peer_port() const;
+  // The port of the web listener; 0 when not listening (no realm.web_listen).
+  std::uint16_t web_port() const;
   // Realm links open now, authenticated or still in their handshake.
   std::size_t open_links() const { return links_.size(); }
   // Graceful: stops accepting, dialing and reading, sends the replies and frames already due
@@ -62,7 +67,10 @@ class RealmServer {
               std::string_view what, AcceptHandler on_accept);
   asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, AcceptHandler on_accept);
   void accept(asio::ip::tcp::socket socket);
+  void accept_web(asio::ip::tcp::socket socket);
   void accept_peer(asio::ip::tcp::socket socket);
+  // A client connection in the given wire format, counted against limits.max_connections.
+  void open_session(asio::ip::tcp::socket socket, std::unique_ptr<WireFormat> wire);
   void seed_users();
   void session_closed(std::uint64_t id);
   void deliver_push(chat::core::Push& push, std::uint64_t seq);
@@ -88,7 +96,11 @@ class RealmServer {
   OutcomeRunner outcomes_;
   asio::ip::tcp::acceptor acceptor_;
   asio::ip::tcp::acceptor peer_acceptor_;
+  asio::ip::tcp::acceptor web_acceptor_;
   std::unordered_map<std::uint64_t, std::shared_ptr<ClientSession>> sessions_;
+  // Web connections still speaking HTTP (a page request, or before the WebSocket upgrade).
+  std::unordered_map<std::uint64_t, std::shared_ptr<WebHandshake>> handshakes_;
+  std::uint64_t next_handshake_id_ = 1;
   std::uint64_t next_connection_id_ = 1;
   std::unordered_map<std::uint64_t, std::shared_ptr<PeerLink>> links_;    // every open link
   std::map<std::string, std::shared_ptr<PeerLink>, std::less<>> linked_;  // authenticated, per peer

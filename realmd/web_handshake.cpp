@@ -1,0 +1,94 @@
+#include "web_handshake.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/read_until.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <exception>
+
+#include "web_http.hpp"
+
+namespace realmd {
+
+using asio::ip::tcp;
+
+WebHandshake::WebHandshake(tcp::socket socket, std::uint64_t id, std::chrono::milliseconds timeout,
+                           Services services)
+    : socket_(std::move(socket)),
+      id_(id),
+      timeout_(timeout),
+      services_(std::move(services)),
+      deadline_(socket_.get_executor()) {}
+
+void WebHandshake::start() {
+  auto self = shared_from_this();
+  // A client that sends its head slowly, or not at all, holds a socket only this long.
+  deadline_.expires_after(timeout_);
+  deadline_.async_wait([weak = weak_from_this()](std::error_code ec) {
+    if (auto self = weak.lock(); self && !ec) self->close();
+  });
+  asio::co_spawn(
+      socket_.get_executor(), [self] { return self->run(); },
+      [self](std::exception_ptr error) {
+        if (error) {
+          try {
+            std::rethrow_exception(error);
+          } catch (const std::exception& e) {
+            spdlog::error("web connection {}: {}", self->id_, e.what());
+          }
+        }
+        self->deadline_.cancel();
+        self->services_.done(self->id_);
+      });
+}
+
+void WebHandshake::close() {
+  std::error_code ignored;
+  socket_.close(ignored);
+}
+
+asio::awaitable<void> WebHandshake::run() {
+  std::string buffer;
+  std::error_code ec;
+  const std::size_t head_size =
+      co_await asio::async_read_until(socket_, asio::dynamic_buffer(buffer, max_http_head_bytes),
+                                      "\r\n\r\n", asio::redirect_error(asio::use_awaitable, ec));
+  if (ec == asio::error::not_found) {  // the head did not fit
+    co_await answer(answer_head_too_large().response);
+    co_return;
+  }
+  if (ec) co_return;  // the client left, or the deadline closed the socket
+  const auto request = parse_http_request(std::string_view(buffer).substr(0, head_size));
+  const HttpAnswer reply = request ? answer_http_request(*request) : answer_bad_request();
+  if (!reply.upgrade) {
+    co_await answer(reply.response);
+    co_return;
+  }
+  co_await asio::async_write(socket_, asio::buffer(reply.response),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return;
+  deadline_.cancel();
+  services_.upgraded(std::move(socket_), buffer.substr(head_size));
+}
+
+asio::awaitable<void> WebHandshake::answer(const std::string& response) {
+  std::error_code ec;
+  co_await asio::async_write(socket_, asio::buffer(response),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  // Our side is done; the client closes after reading (Connection: close). Closing first with
+  // its bytes unread would send a reset, which can destroy the response in flight: drain until
+  // its end-of-file or the deadline.
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
+  std::array<char, 512> discard;
+  while (!ec) {
+    co_await socket_.async_read_some(asio::buffer(discard),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+  }
+  close();
+}
+
+}  // namespace realmd

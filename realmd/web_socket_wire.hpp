@@ -1,0 +1,53 @@
+#pragma once
+#include <sys/types.h>
+#include <wslay/wslay.h>
+
+#include <cstddef>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "wire_format.hpp"
+
+namespace realmd {
+
+// The WebSocket form of the client protocol (docs/protocol.md §3), after the HTTP upgrade:
+// one request per text frame, one reply or event per text frame. wslay does the framing,
+// unmasking, fragment reassembly, ping/pong and the close handshake; it never touches the
+// socket here: its callbacks read from the bytes given to feed() and append what it sends to a
+// string, which the channel's ordered write queue carries.
+class WebSocketWire final : public WireFormat {
+ public:
+  // `max_message_bytes` bounds one message (a longer one closes with 1009); `already_read`
+  // holds bytes that arrived behind the HTTP upgrade request.
+  WebSocketWire(std::size_t max_message_bytes, std::string_view already_read);
+  ~WebSocketWire() override;
+  WebSocketWire(const WebSocketWire&) = delete;
+  WebSocketWire& operator=(const WebSocketWire&) = delete;
+
+  void feed(std::string_view bytes) override;
+  Status next(std::string& request) override;
+  std::optional<std::string> frame(std::string reply) override;
+  std::string take_control_bytes() override;
+  std::optional<CloseReason> ended() const override { return ended_; }
+  std::string farewell(CloseReason reason) override;
+
+ private:
+  static ssize_t on_recv(wslay_event_context_ptr ctx, std::uint8_t* buf, std::size_t len, int flags,
+                         void* self);
+  static ssize_t on_send(wslay_event_context_ptr ctx, const std::uint8_t* data, std::size_t len,
+                         int flags, void* self);
+  static void on_message(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg* arg,
+                         void* self);
+  // Runs wslay's sender: everything it queued lands in output_.
+  void flush();
+
+  wslay_event_context_ptr ctx_ = nullptr;
+  std::string_view input_;  // the bytes of the feed() in progress, not yet read by wslay
+  std::string output_;      // bytes wslay sent, not yet taken
+  std::deque<std::string> requests_;
+  std::optional<CloseReason> ended_;
+};
+
+}  // namespace realmd
