@@ -1,0 +1,112 @@
+// The web listener's HTTP side without sockets: request heads, the WebSocket accept key, and
+// the answer to each kind of request.
+#include "web_http.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using realmd::answer_http_request;
+using realmd::parse_http_request;
+
+namespace {
+
+realmd::HttpRequest parsed(const std::string& head) {
+  const auto request = parse_http_request(head);
+  REQUIRE(request.has_value());
+  return *request;
+}
+
+const std::string upgrade_head =
+    "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUpgrade: websocket\r\n"
+    "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\n\r\n";
+
+std::string status_line(const realmd::HttpAnswer& answer) {
+  return answer.response.substr(0, answer.response.find("\r\n"));
+}
+
+}  // namespace
+
+TEST_CASE("the accept key is RFC 6455's own example") {
+  CHECK(realmd::websocket_accept_key("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+}
+
+TEST_CASE("a request head parses into method, target and lower-case headers") {
+  const auto request =
+      parsed("GET /app.js?v=2 HTTP/1.1\r\nHost: x\r\nX-Thing:  padded value \r\n\r\n");
+  CHECK(request.method == "GET");
+  CHECK(request.target == "/app.js?v=2");
+  CHECK(request.header("host") == "x");
+  CHECK(request.header("x-thing") == "padded value");
+  CHECK(request.header("absent") == "");
+}
+
+TEST_CASE("malformed heads do not parse") {
+  CHECK_FALSE(parse_http_request("GET / HTTP/1.1\r\nHost: x\r\n"));          // no empty line
+  CHECK_FALSE(parse_http_request("GET / HTTP/1.0\r\n\r\n"));                 // not HTTP/1.1
+  CHECK_FALSE(parse_http_request("GET/HTTP/1.1\r\n\r\n"));                   // no spaces
+  CHECK_FALSE(parse_http_request("GET / x HTTP/1.1\r\n\r\n"));               // space in target
+  CHECK_FALSE(parse_http_request("GET / HTTP/1.1\r\nNo colon\r\n\r\n"));     // header without ':'
+  CHECK_FALSE(parse_http_request("GET / HTTP/1.1\r\nBad name: x\r\n\r\n"));  // space in name
+  CHECK_FALSE(parse_http_request("GET / HTTP/1.1\r\n: x\r\n\r\n"));          // empty name
+  CHECK_FALSE(parse_http_request("GET / HTTP/1.1\nHost: x\n\n"));            // bare LF
+}
+
+TEST_CASE("the page's files are served with their types") {
+  const auto page = answer_http_request(parsed("GET / HTTP/1.1\r\n\r\n"));
+  CHECK_FALSE(page.upgrade);
+  CHECK(status_line(page) == "HTTP/1.1 200 OK");
+  CHECK(page.response.find("Content-Type: text/html; charset=utf-8\r\n") != std::string::npos);
+  CHECK(page.response.find("<script src=\"/app.js\"></script>") != std::string::npos);
+  const auto script = answer_http_request(parsed("GET /app.js?v=1 HTTP/1.1\r\n\r\n"));
+  CHECK(status_line(script) == "HTTP/1.1 200 OK");
+  CHECK(script.response.find("Content-Type: text/javascript; charset=utf-8\r\n") !=
+        std::string::npos);
+  const auto style = answer_http_request(parsed("GET /style.css HTTP/1.1\r\n\r\n"));
+  CHECK(style.response.find("Content-Type: text/css; charset=utf-8\r\n") != std::string::npos);
+  // Content-Length is the body's size.
+  const std::size_t body = style.response.find("\r\n\r\n") + 4;
+  CHECK(style.response.find("Content-Length: " + std::to_string(style.response.size() - body) +
+                            "\r\n") != std::string::npos);
+}
+
+TEST_CASE("other requests get 404 and 405") {
+  CHECK(status_line(answer_http_request(parsed("GET /etc/passwd HTTP/1.1\r\n\r\n"))) ==
+        "HTTP/1.1 404 Not Found");
+  CHECK(status_line(answer_http_request(parsed("GET /../app.js HTTP/1.1\r\n\r\n"))) ==
+        "HTTP/1.1 404 Not Found");
+  const auto post = answer_http_request(parsed("POST / HTTP/1.1\r\n\r\n"));
+  CHECK(status_line(post) == "HTTP/1.1 405 Method Not Allowed");
+  CHECK(post.response.find("Allow: GET\r\n") != std::string::npos);
+  CHECK(status_line(realmd::answer_bad_request()) == "HTTP/1.1 400 Bad Request");
+  CHECK(status_line(realmd::answer_head_too_large()) ==
+        "HTTP/1.1 431 Request Header Fields Too Large");
+}
+
+TEST_CASE("GET /ws with the upgrade headers switches protocols") {
+  const auto answer = answer_http_request(parsed(upgrade_head));
+  CHECK(answer.upgrade);
+  CHECK(answer.response ==
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+}
+
+TEST_CASE("GET /ws without a valid upgrade is refused") {
+  const auto replace = [](std::string head, const std::string& from, const std::string& to) {
+    head.replace(head.find(from), from.size(), to);
+    return head;
+  };
+  const auto answer_to = [](const std::string& head) { return answer_http_request(parsed(head)); };
+  const auto plain = answer_to("GET /ws HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK_FALSE(plain.upgrade);
+  CHECK(status_line(plain) == "HTTP/1.1 400 Bad Request");
+  CHECK(status_line(answer_to(replace(upgrade_head, "keep-alive, Upgrade", "keep-alive"))) ==
+        "HTTP/1.1 400 Bad Request");
+  CHECK(status_line(answer_to(replace(upgrade_head, "dGhlIHNhbXBsZSBub25jZQ==", "short"))) ==
+        "HTTP/1.1 400 Bad Request");
+  const auto old_version = answer_to(replace(upgrade_head, "Version: 13", "Version: 8"));
+  CHECK_FALSE(old_version.upgrade);
+  CHECK(status_line(old_version) == "HTTP/1.1 426 Upgrade Required");
+  CHECK(old_version.response.find("Sec-WebSocket-Version: 13\r\n") != std::string::npos);
+}
