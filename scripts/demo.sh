@@ -131,6 +131,10 @@ printf '\n'
 if $keep; then
   say "Realm alpha keeps running. Connect with:  build/bin/chatclient --realm alpha"
   say "(seed users messi, henderson, lineker; password surabaya). Stop: scripts/cluster.sh down alpha"
+  for realm in "${realms[@]}"; do
+    web="$(yaml_value "$REALMCHAT_ROOT/config/realm-$realm.yaml" web_listen)"
+    if [[ -n $web ]]; then say "Realm $realm in a browser:  http://$web/"; fi
+  done
 fi
 if ((unexpected_replies > 0)); then
   die "$unexpected_replies unexpected replies (marked above)"
