@@ -99,9 +99,10 @@ std::string message_line(std::string_view indent, const Value& msg, std::string_
   }
   line += printable(from);
   const std::string_view realm = string_member(msg, "realm");
-  if (show_realm && !realm.empty()) line += "@" + printable(realm);
+  // append() rather than `line += "@" + ...`: g++ 12 -O3 warns -Wrestrict on the latter.
+  if (show_realm && !realm.empty()) line.append("@").append(printable(realm));
   const std::string_view group = string_member(msg, "group");
-  if (!group.empty()) line += " @" + printable(group);
+  if (!group.empty()) line.append(" @").append(printable(group));
   return line + ": " + text + "\n";
 }
 
