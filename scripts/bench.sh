@@ -150,9 +150,10 @@ ensure_redis() {
   if ! command -v redis-server >/dev/null; then
     say "bench: installing redis-server (Debian package)"
     local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q)
-    if ! { as_root "${apt[@]}" install -y --no-install-recommends redis-server >/dev/null ||
+    # In a subshell: as_root exits when there is neither root nor sudo; that only skips Redis.
+    if ! (as_root "${apt[@]}" install -y --no-install-recommends redis-server >/dev/null ||
       { as_root "${apt[@]}" update >/dev/null &&
-        as_root "${apt[@]}" install -y --no-install-recommends redis-server >/dev/null; }; }; then
+        as_root "${apt[@]}" install -y --no-install-recommends redis-server >/dev/null; }); then
       say "bench: redis-server could not be installed: the Redis rows are skipped"
     fi
   fi
