@@ -11,6 +11,7 @@
 
 #include "endpoint_formatter.hpp"
 #include "federation/frames.hpp"
+#include "federation/realm_frames.hpp"
 #include "outcome_runner.hpp"
 
 namespace realmd {
@@ -21,58 +22,6 @@ using Clock = std::chrono::steady_clock;
 
 // A link is dropped after this many keepalive periods without receiving anything.
 constexpr int silent_periods = 3;
-
-template <typename... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-
-federation::Frame to_wire(const chat::core::PeerFrame& frame) {
-  return std::visit(
-      Overloaded{[](const chat::core::PeerMessage& m) -> federation::Frame {
-                   return federation::Msg{
-                       .id = m.id,
-                       .kind = m.group ? federation::MsgKind::group : federation::MsgKind::user,
-                       .from = m.from,
-                       .to = m.to,
-                       .text = m.text,
-                       .time = m.time};
-                 },
-                 [](const chat::core::PeerAck& a) -> federation::Frame {
-                   return federation::Ack{.id = a.id,
-                                          .ok = a.ok,
-                                          .error = a.ok ? std::nullopt : std::optional(a.error)};
-                 },
-                 [](const chat::core::PeerFetch& f) -> federation::Frame {
-                   return federation::Fetch{.rid = f.rid, .user = f.user};
-                 },
-                 [](const chat::core::PeerFetched& f) -> federation::Frame {
-                   return federation::Fetched{.rid = f.rid};
-                 }},
-      frame);
-}
-
-// The realm's view of a frame after the handshake; nothing for ping, pong, hello and auth.
-std::optional<chat::core::PeerFrame> from_wire(const federation::Frame& frame) {
-  if (const auto* m = std::get_if<federation::Msg>(&frame)) {
-    return chat::core::PeerMessage{.id = m->id,
-                                   .group = m->kind == federation::MsgKind::group,
-                                   .from = m->from,
-                                   .to = m->to,
-                                   .text = m->text,
-                                   .time = m->time};
-  }
-  if (const auto* a = std::get_if<federation::Ack>(&frame)) {
-    return chat::core::PeerAck{.id = a->id, .ok = a->ok, .error = a->error.value_or("")};
-  }
-  if (const auto* f = std::get_if<federation::Fetch>(&frame)) {
-    return chat::core::PeerFetch{.rid = f->rid, .user = f->user};
-  }
-  if (const auto* f = std::get_if<federation::Fetched>(&frame)) {
-    return chat::core::PeerFetched{.rid = f->rid};
-  }
-  return std::nullopt;
-}
 
 federation::Handshake make_handshake(const PeerLinkServices& services,
                                      const std::optional<std::string>& dialed_peer) {
@@ -126,7 +75,7 @@ void PeerLink::open() {
 }
 
 void PeerLink::send(const chat::core::PeerFrame& frame, std::uint64_t seq) {
-  send_line(federation::encode(to_wire(frame)), seq);
+  send_line(federation::encode(federation::to_link_frame(frame)), seq);
 }
 
 void PeerLink::supersede() {
@@ -187,7 +136,7 @@ void PeerLink::linked_frame(const federation::Frame& frame) {
     return;
   }
   if (std::holds_alternative<federation::Pong>(frame)) return;  // receiving it was the point
-  std::optional<chat::core::PeerFrame> message = from_wire(frame);
+  std::optional<chat::core::PeerFrame> message = federation::to_peer_frame(frame);
   if (!message) {
     fail(CloseReason::bad_frame,
          "unexpected " + std::string(federation::type_name(frame)) + " after the handshake");

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "federation/frames.hpp"
-#include "frame_bridge.hpp"
+#include "federation/realm_frames.hpp"
 #include "fuzz_checks.hpp"
 #include "protocol/command_parser.hpp"
 #include "protocol/messages.hpp"
@@ -162,13 +162,13 @@ void RealmDriver::deliver(const std::string& reply, const std::vector<std::uint6
 }
 
 void RealmDriver::check_frame(const core::OutgoingFrame& frame) const {
-  const std::string line = chat::federation::encode(to_wire(frame.frame));
+  const std::string line = chat::federation::encode(chat::federation::to_link_frame(frame.frame));
   check_frame_line(line);
   // The peer runs the same limits: whatever we send, it must accept.
   const chat::federation::DecodeResult decoded = chat::federation::decode(line, max_message_bytes);
   if (!decoded.ok()) fail("a frame for a peer does not decode: " + decoded.error, line);
-  const std::optional<core::PeerFrame> back = from_wire(*decoded.frame);
-  if (!back || chat::federation::encode(to_wire(*back)) != line) {
+  const std::optional<core::PeerFrame> back = chat::federation::to_peer_frame(*decoded.frame);
+  if (!back || chat::federation::encode(chat::federation::to_link_frame(*back)) != line) {
     fail("a frame for a peer does not decode to itself", line);
   }
 }
