@@ -27,6 +27,7 @@ ClientSession::ClientSession(asio::ip::tcp::socket socket, std::uint64_t connect
   const auto peer = this->socket().remote_endpoint(ec);
   set_label(ec ? fmt::format("client {}", conn_.id)
                : fmt::format("client {} ({})", conn_.id, peer));
+  answer_store_stall_with(chat::protocol::reply::error(text::store_failed));
 }
 
 asio::awaitable<void> ClientSession::on_line(std::string line) {
@@ -75,7 +76,8 @@ void ClientSession::deliver(chat::core::Push event, std::uint64_t seq) {
   push({.text = std::move(event.event),
         .commit_seq = seq,
         .ids = std::move(event.fetched_after_write),
-        .close_after = {}});
+        .close_after = {},
+        .is_push = true});
 }
 
 void ClientSession::on_line_too_long() {

@@ -12,7 +12,6 @@ enum class CloseReason {
   reply_backlog,    // unsent replies passed limits.max_pending_replies_bytes
   server_busy,      // over limits.max_connections
   server_stopping,  // graceful stop
-  store_failed,     // the store failed: fail-stop
   requested,        // the command asked for the connection to end after its reply
   linger_timeout,   // the peer did not close after its last reply
   internal_error,   // an exception escaped a handler (a bug): this connection only
@@ -41,8 +40,6 @@ constexpr std::string_view to_string(CloseReason reason) {
       return "server busy";
     case CloseReason::server_stopping:
       return "server stopping";
-    case CloseReason::store_failed:
-      return "store failed";
     case CloseReason::requested:
       return "closed by command";
     case CloseReason::linger_timeout:

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <asio/post.hpp>
 #include <iterator>
 #include <utility>
@@ -9,28 +10,26 @@
 namespace realmd {
 
 CommitQueue::CommitQueue(asio::io_context& loop, chat::store::Store& store)
-    : loop_(loop), work_(asio::make_work_guard(loop)), store_(store) {}
+    : loop_(loop), work_(asio::make_work_guard(loop)), store_(store), stall_timer_(loop) {}
 
 CommitQueue::~CommitQueue() {
   stop();
-}
-
-void CommitQueue::on_failure(std::function<void(const std::string&)> handler) {
-  on_failure_ = std::move(handler);
 }
 
 void CommitQueue::start() {
   thread_ = std::thread([this] { commit_loop(); });
 }
 
-void CommitQueue::stop() {
+bool CommitQueue::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   wanted_.notify_one();
   if (thread_.joinable()) thread_.join();
+  stall_timer_.cancel();
   work_.reset();
+  return stopped_clean_;
 }
 
 std::uint64_t CommitQueue::enqueue(std::vector<chat::store::Mutation> batch) {
@@ -56,39 +55,115 @@ void CommitQueue::when_committed(std::uint64_t seq, std::function<void()> wake) 
     wake();
     return;
   }
-  waiters_.emplace(seq, std::move(wake));
+  waiters_.emplace(seq, Waiter{std::move(wake), false});
+}
+
+void CommitQueue::when_committed_or_stalled(std::uint64_t seq, std::function<void()> wake) {
+  if (seq <= committed_ || stalled_) {
+    wake();
+    return;
+  }
+  waiters_.emplace(seq, Waiter{std::move(wake), true});
 }
 
 void CommitQueue::commit_loop() {
-  std::vector<chat::store::Mutation> batch;
+  using Clock = std::chrono::steady_clock;
+  std::vector<chat::store::Mutation> batch;  // kept across failed attempts
+  std::uint64_t seq = 0;
+  bool failing = false;
+  Clock::time_point failing_since;
+  std::size_t failed_attempts = 0;
+  std::chrono::milliseconds retry_delay = retry_first;
   for (;;) {
-    std::uint64_t seq = 0;
+    bool last_attempt = false;
     {
       std::unique_lock lock(mutex_);
-      wanted_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-      if (pending_.empty()) return;  // stopping, and everything is committed
-      batch.swap(pending_);
-      seq = pending_seq_;
+      if (batch.empty()) wanted_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+      // What was queued meanwhile goes behind the batch (after a failure: behind the failed
+      // one), in the same transaction.
+      if (!pending_.empty()) {
+        batch.insert(batch.end(), std::make_move_iterator(pending_.begin()),
+                     std::make_move_iterator(pending_.end()));
+        pending_.clear();
+        seq = pending_seq_;
+      }
+      if (batch.empty()) return;  // stopping, and everything is committed
+      last_attempt = stopping_;
     }
     try {
       store_.commit(batch);
     } catch (const chat::store::StoreError& e) {
-      spdlog::critical("store commit of {} mutations failed: {}", batch.size(), e.what());
-      asio::post(loop_, [this, what = std::string(e.what())] {
-        if (on_failure_) on_failure_(what);
-      });
-      return;
+      ++failed_attempts;
+      if (!failing) {
+        failing = true;
+        failing_since = Clock::now();
+        spdlog::error(
+            "store commit of {} mutations failed: {}; retrying until it works (their replies "
+            "wait)",
+            batch.size(), e.what());
+        asio::post(loop_, [this] { store_failed(); });
+      }
+      if (last_attempt) {
+        spdlog::error("stopping with {} mutations not stored (none was acknowledged)",
+                      batch.size());
+        stopped_clean_ = false;
+        return;
+      }
+      std::unique_lock lock(mutex_);
+      wanted_.wait_for(lock, retry_delay, [this] { return stopping_; });
+      retry_delay = std::min(retry_delay * 2, retry_cap);
+      continue;
     }
+    if (failing) {
+      const std::chrono::duration<double> outage = Clock::now() - failing_since;
+      spdlog::info("store commits again after {:.1f} s and {} failed attempts ({} mutations)",
+                   outage.count(), failed_attempts, batch.size());
+    }
+    // One handler: no reply may see the store healthy again without seeing this commit.
+    asio::post(loop_, [this, seq, recovered = failing] {
+      if (recovered) store_recovered();
+      mark_committed(seq);
+    });
+    failing = false;
+    failed_attempts = 0;
+    retry_delay = retry_first;
     batch.clear();
-    asio::post(loop_, [this, seq] { mark_committed(seq); });
   }
+}
+
+void CommitQueue::store_failed() {
+  stall_timer_.expires_after(stall_after);
+  stall_timer_.async_wait([this](std::error_code ec) {
+    if (!ec) stall();
+  });
+}
+
+void CommitQueue::store_recovered() {
+  stall_timer_.cancel();
+  stalled_ = false;
+}
+
+void CommitQueue::stall() {
+  stalled_ = true;
+  spdlog::warn("store failing for {} s: replies waiting for it are answered with an error",
+               stall_after.count());
+  std::vector<std::function<void()>> ready;
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (it->second.wakes_on_stall) {
+      ready.push_back(std::move(it->second.wake));
+      it = waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& wake : ready) wake();
 }
 
 void CommitQueue::mark_committed(std::uint64_t seq) {
   committed_ = seq;
   auto end = waiters_.upper_bound(seq);
   std::vector<std::function<void()>> ready;
-  for (auto it = waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
+  for (auto it = waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second.wake));
   waiters_.erase(waiters_.begin(), end);
   for (auto& wake : ready) wake();
 }

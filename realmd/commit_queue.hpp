@@ -1,6 +1,8 @@
 #pragma once
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -20,8 +22,13 @@ namespace realmd {
 // store transaction, then tells the loop which sequence number is durable. A reply goes out
 // only once its sequence number is committed.
 //
-// Fail-stop: when the store fails, nothing more is ever committed, so no reply that depends on
-// an uncommitted change is written; the failure handler stops the server (exit code 1).
+// A failing store (disk full, I/O error) is retried, not given up: the failed batch and
+// everything queued after it stay queued, in order, and are committed in one transaction as
+// soon as the store works again (retries back off from `retry_first` to `retry_cap`). Nothing
+// uncommitted is reported committed meanwhile. Once the store has failed for `stall_after`,
+// the queue is *stalled*: waiters that asked for it (client replies) are woken to answer with
+// an error instead of waiting on; realm-link frames keep waiting. The outage and the recovery
+// are logged once each.
 //
 // Everything but the commit itself runs on the event loop thread.
 class CommitQueue {
@@ -29,39 +36,60 @@ class CommitQueue {
   // Above this many queued mutations enqueue() still accepts (the loop must never block) but
   // logs a warning: the store is not keeping up.
   static constexpr std::size_t backlog_warning = 100000;
+  static constexpr std::chrono::milliseconds retry_first{100};
+  static constexpr std::chrono::milliseconds retry_cap{2000};
+  static constexpr std::chrono::seconds stall_after{5};
 
   CommitQueue(asio::io_context& loop, chat::store::Store& store);
   ~CommitQueue();
   CommitQueue(const CommitQueue&) = delete;
   CommitQueue& operator=(const CommitQueue&) = delete;
 
-  // Called once on the loop after the store failed; the queue commits nothing more.
-  void on_failure(std::function<void(const std::string& what)> handler);
   void start();
   // Commits what is queued, then stops the thread (blocks the caller for that last commit).
-  void stop();
+  // Returns false when the store still failed: the mutations left were never acknowledged, and
+  // are dropped.
+  bool stop();
 
   // Queues one request's mutations; returns their sequence number. An empty batch does no
   // work and returns the last sequence number handed out (what a reply must wait for).
   std::uint64_t enqueue(std::vector<chat::store::Mutation> batch);
   // The highest sequence number known to be committed.
   std::uint64_t committed() const { return committed_; }
+  // True while the store has been failing for `stall_after` or longer.
+  bool stalled() const { return stalled_; }
   // Calls `wake` on the loop once `seq` is committed (at once if it already is).
   void when_committed(std::uint64_t seq, std::function<void()> wake);
+  // Calls `wake` on the loop once `seq` is committed or the queue stalls, whichever is first
+  // (at once if either holds already).
+  void when_committed_or_stalled(std::uint64_t seq, std::function<void()> wake);
 
  private:
+  struct Waiter {
+    std::function<void()> wake;
+    bool wakes_on_stall = false;
+  };
+
   void commit_loop();
+  // The commit thread's part of an outage: logs it, and waits out the backoff; false when
+  // stop() came meanwhile.
+  bool back_off(std::chrono::milliseconds delay);
+  // Loop side of the store's health.
+  void store_failed();
+  void store_recovered();
+  void stall();
   void mark_committed(std::uint64_t seq);
 
   asio::io_context& loop_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;  // until stop()
   chat::store::Store& store_;
-  std::function<void(const std::string&)> on_failure_;
 
   // Loop thread only.
   std::uint64_t enqueued_ = 0;
   std::uint64_t committed_ = 0;
-  std::multimap<std::uint64_t, std::function<void()>> waiters_;
+  std::multimap<std::uint64_t, Waiter> waiters_;
+  asio::steady_timer stall_timer_;
+  bool stalled_ = false;
 
   // Shared with the commit thread.
   std::mutex mutex_;
@@ -69,6 +97,7 @@ class CommitQueue {
   std::vector<chat::store::Mutation> pending_;
   std::uint64_t pending_seq_ = 0;  // sequence number of the last batch in pending_
   bool stopping_ = false;
+  bool stopped_clean_ = true;  // written by the commit thread before it ends
 
   std::thread thread_;
 };

@@ -205,6 +205,7 @@ std::size_t LineChannel::sendable_count() const {
 asio::awaitable<void> LineChannel::write_loop() {
   std::vector<asio::const_buffer> buffers;
   while (!closed_) {
+    if (store_stall_reply_ && commits_.stalled()) give_up_on_commits();
     if (const std::size_t count = sendable_count(); count > 0) {
       // Every reply that may go now leaves in one write: pipelined requests cost one syscall.
       buffers.clear();
@@ -251,9 +252,32 @@ asio::awaitable<void> LineChannel::write_loop() {
 void LineChannel::wait_for_commit(std::uint64_t seq) {
   if (seq <= waiting_for_seq_) return;  // a wake-up for it is registered already
   waiting_for_seq_ = seq;
-  commits_.when_committed(seq, [weak = weak_from_this()] {
+  auto wake = [weak = weak_from_this()] {
     if (auto self = weak.lock()) self->wake_writer();
-  });
+  };
+  if (store_stall_reply_) {
+    commits_.when_committed_or_stalled(seq, std::move(wake));
+  } else {
+    commits_.when_committed(seq, std::move(wake));
+  }
+}
+
+void LineChannel::give_up_on_commits() {
+  // The stall woke every wait this channel had registered.
+  waiting_for_seq_ = 0;
+  for (Reply& reply : replies_) {
+    if (!reply.ready || reply.commit_seq <= commits_.committed()) continue;
+    // The change may still be stored later, but it was not acknowledged: an inbox reply
+    // replaced here leaves its messages unread.
+    if (!reply.ids.empty()) on_lost(reply.ids);
+    reply.ids.clear();
+    pending_reply_bytes_ -= reply.text.size();
+    reply.text.clear();
+    if (!reply.is_push) reply.text = wire_->frame(*store_stall_reply_).value_or(std::string());
+    if (reply.close_after) reply.text += wire_->farewell(*reply.close_after);
+    pending_reply_bytes_ += reply.text.size();
+    reply.commit_seq = 0;
+  }
 }
 
 void LineChannel::begin_linger(CloseReason reason) {

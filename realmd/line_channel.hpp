@@ -65,6 +65,7 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
     std::vector<std::uint64_t> ids;          // handed to on_written() or on_lost() when not empty
     std::optional<CloseReason> close_after;  // close once this reply is written
     bool ready = true;                       // false: a reserved place, not filled yet
+    bool is_push = false;  // not the answer to a request: dropped, not answered, on a stall
   };
 
   // Queues a reply behind the ones already queued (in its wire form).
@@ -72,6 +73,10 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   // Keeps the next place in the reply order for a reply that comes later through fill()
   // (e.g. one that waits for a peer realm); the replies behind it wait for it.
   std::uint64_t reserve();
+  // Once the store stalls (CommitQueue::stalled), what waits for a commit is answered with
+  // `reply` instead (pushes are dropped). A channel that never calls this waits on (realm-link
+  // frames must not leave before their commit).
+  void answer_store_stall_with(std::string reply) { store_stall_reply_ = std::move(reply); }
   // A name for the logs, e.g. "client 7 (127.0.0.1:40102)".
   void set_label(std::string label) { label_ = std::move(label); }
   const std::string& label() const { return label_; }
@@ -100,6 +105,8 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   // Replies at the front of the queue that may be written now.
   std::size_t sendable_count() const;
   void wait_for_commit(std::uint64_t seq);
+  // The store stalled: replies still waiting for a commit become the stall reply.
+  void give_up_on_commits();
   void begin_linger(CloseReason reason);
   void wake_writer() { wake_.cancel(); }
   void release();  // after close: report unwritten replies lost, then on_closed()
@@ -110,6 +117,7 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   CommitQueue& commits_;
   std::unique_ptr<WireFormat> wire_;
   std::string label_ = "connection";
+  std::optional<std::string> store_stall_reply_;
 
   std::deque<Reply> replies_;      // a deque: queued texts stay put while a write is in flight
   std::uint64_t front_place_ = 0;  // the place number of replies_.front()

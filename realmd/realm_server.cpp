@@ -94,7 +94,6 @@ void RealmServer::start() {
   if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
   realm_.load(store_->load());
   seed_users();
-  commits_.on_failure([this](const std::string&) { stop_with(1); });
   commits_.start();
 
   // Peers first: once the client port is logged, the realm is fully up.
@@ -351,16 +350,8 @@ void RealmServer::dial(const std::string& peer) {
 }
 
 void RealmServer::stop() {
-  stop_with(0);
-}
-
-void RealmServer::stop_with(int exit_code) {
-  if (stopping_) {
-    exit_code_ = std::max(exit_code_, exit_code);
-    return;
-  }
+  if (stopping_) return;
   stopping_ = true;
-  exit_code_ = exit_code;
   std::error_code ignored;
   acceptor_.close(ignored);
   peer_acceptor_.close(ignored);
@@ -371,20 +362,13 @@ void RealmServer::stop_with(int exit_code) {
   for (auto& handshake : handshakes) handshake->close();
   for (auto& [peer, dialer] : dialers_) dialer->stop();
   dialers_.clear();
-  if (exit_code == 0) waits_.expire_all();  // replies waiting for peers answer now
+  waits_.expire_all();  // replies waiting for peers answer now
   // Clients and links alike: the replies and frames already due go out (acks included, so
   // the peers need not retransmit), then they close.
   std::vector<std::shared_ptr<LineChannel>> open;
   for (auto& [id, session] : sessions_) open.push_back(session);
   for (auto& [id, link] : links_) open.push_back(link);
-  for (auto& channel : open) {
-    // After a store failure nothing can be sent truthfully: close at once (fail-stop).
-    if (exit_code == 0) {
-      channel->finish(CloseReason::server_stopping);
-    } else {
-      channel->close(CloseReason::store_failed);
-    }
-  }
+  for (auto& channel : open) channel->finish(CloseReason::server_stopping);
   if (sessions_.empty() && links_.empty() && handshakes_.empty()) {
     finish_stop();
     return;
@@ -409,7 +393,8 @@ void RealmServer::finish_stop() {
   if (stopped_) return;
   stopped_ = true;
   drain_deadline_.cancel();
-  commits_.stop();  // commits what the last replies queued (nothing after a store failure)
+  // Commits what the last replies queued; a store still failing loses it (never acknowledged).
+  if (!commits_.stop()) exit_code_ = 1;
   passwords_.stop();
   spdlog::info("realm {}: stopped", config_.name);
   if (on_stopped_) on_stopped_(exit_code_);

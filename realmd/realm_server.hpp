@@ -41,8 +41,8 @@ class RealmServer {
   RealmServer(const RealmServer&) = delete;
   RealmServer& operator=(const RealmServer&) = delete;
 
-  // Called once the server has stopped, with the process exit code it asks for: 0 after
-  // stop(), 1 after a store failure.
+  // Called once the server has stopped, with the process exit code it asks for: 0, or 1 when
+  // the store still failed at the stop (changes never acknowledged were not stored).
   void on_stopped(std::function<void(int exit_code)> handler);
 
   // Loads the store, creates the config's missing users (durably), then listens. Blocks for
@@ -74,7 +74,6 @@ class RealmServer {
   void seed_users();
   void session_closed(std::uint64_t id);
   void deliver_push(chat::core::Push& push, std::uint64_t seq);
-  void stop_with(int exit_code);
   void stop_if_drained();
   void finish_stop();
 
