@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Builds and runs every test: the Release build (build/), then the ASan+UBSan build
-# (build-asan/). Exits non-zero if any build or test fails.
-#   scripts/test.sh          both
-#   scripts/test.sh --fast   Release only
+# Builds and runs every test: the Release build (build/), the benchmark smoke run, the fuzz
+# targets (30 s each, clang), then the ASan+UBSan build (build-asan/). Exits non-zero if any
+# build or test fails.
+#   scripts/test.sh          all of it
+#   scripts/test.sh --fast   Release tests only
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,5s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,6s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 sanitize=true
 for arg in "$@"; do
@@ -52,6 +53,25 @@ run_stage() {
 "$REALMCHAT_SCRIPTS/bootstrap.sh"
 
 run_stage release "$REALMCHAT_ROOT/build"
+
+# run_check LABEL COMMAND...: a stage that is one command (pass/fail only).
+run_check() {
+  local label=$1
+  shift
+  note "== $label"
+  if "$@"; then
+    summary+=("$label: passed")
+  else
+    summary+=("$label: FAILED")
+    failed=true
+  fi
+}
+
+if $sanitize && ! $failed; then
+  # Not timed tests: each workload runs a second and must finish without an error reply.
+  run_check "bench --smoke" "$REALMCHAT_SCRIPTS/bench.sh" --smoke
+  run_check "fuzz 30s/target" "$REALMCHAT_SCRIPTS/fuzz.sh" 30
+fi
 
 if $sanitize && ! $failed; then
   # Any leak or undefined behaviour fails the test binary that shows it.
