@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
+
+using test_support::TempDir;
 
 namespace chat::store {
 namespace {

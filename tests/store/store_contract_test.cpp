@@ -7,7 +7,9 @@
 
 #include "store/memory_store.hpp"
 #include "store/sqlite_store.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
+
+using test_support::TempDir;
 
 namespace chat::store {
 namespace {
