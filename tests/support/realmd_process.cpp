@@ -18,7 +18,10 @@ namespace test_support {
 
 std::string RealmdProcess::config_yaml(const std::string& name,
                                        const std::filesystem::path& data_dir,
-                                       const std::string& extra_yaml, std::uint16_t peer_port) {
+                                       const std::string& extra_yaml, std::uint16_t peer_port,
+                                       std::chrono::milliseconds keepalive) {
+  const std::string keepalive_yaml =
+      keepalive.count() > 0 ? "  keepalive_ms: " + std::to_string(keepalive.count()) + "\n" : "";
   return "realm:\n"
          "  name: " +
          name +
@@ -31,7 +34,8 @@ std::string RealmdProcess::config_yaml(const std::string& name,
          data_dir.string() +
          "\n"
          "federation:\n"
-         "  secret: test-secret\n"
+         "  secret: test-secret\n" +
+         keepalive_yaml +
          "durability: process\n"
          "password_cost: min\n" +
          extra_yaml;
@@ -65,6 +69,7 @@ void RealmdProcess::start() {
       ::dup2(log, STDOUT_FILENO);
       ::dup2(log, STDERR_FILENO);
     }
+    ::signal(SIGXFSZ, SIG_IGN);  // kept across exec
     ::execv(binary.c_str(), argv.data());
     ::_exit(127);
   }
@@ -102,6 +107,14 @@ void RealmdProcess::kill9() {
   if (!running()) return;  // never kill(-1, ...): that signals every process of the user
   ::kill(pid_, SIGKILL);
   reap();
+}
+
+void RealmdProcess::pause() {
+  if (running()) ::kill(pid_, SIGSTOP);
+}
+
+void RealmdProcess::resume() {
+  if (running()) ::kill(pid_, SIGCONT);
 }
 
 int RealmdProcess::terminate() {

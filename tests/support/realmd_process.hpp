@@ -1,6 +1,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -14,9 +15,10 @@ class RealmdProcess {
   // A config for realm `name` listening for clients on port 0 and for realm links on
   // `peer_port` (0: any free port), storing in `data_dir`, with the federation secret
   // "test-secret" and test-speed password hashing. `extra_yaml` is appended (top-level keys
-  // such as users:, peers: or limits:).
+  // such as users:, peers: or limits:). A non-zero `keepalive` sets federation.keepalive_ms.
   static std::string config_yaml(const std::string& name, const std::filesystem::path& data_dir,
-                                 const std::string& extra_yaml = "", std::uint16_t peer_port = 0);
+                                 const std::string& extra_yaml = "", std::uint16_t peer_port = 0,
+                                 std::chrono::milliseconds keepalive = {});
 
   // Writes the config file into `dir` (which must exist).
   RealmdProcess(std::filesystem::path dir, const std::string& config_yaml);
@@ -25,13 +27,19 @@ class RealmdProcess {
   RealmdProcess& operator=(const RealmdProcess&) = delete;
 
   // Starts the process and waits until it logs its client port; throws if it exits or stays
-  // silent past the deadline (the message holds its log).
+  // silent past the deadline (the message holds its log). The process ignores SIGXFSZ, so
+  // that a file size limit (a full disk, as the fault tests make one) fails its writes
+  // instead of killing it.
   void start();
   std::uint16_t client_port() const { return port_; }
   // The port of its realm-link listener (0 if it logged none).
   std::uint16_t peer_port() const { return peer_port_; }
   // SIGKILL and reap: the crash case.
   void kill9();
+  // SIGSTOP / SIGCONT: a process that is alive but silent (a partition, a stalled machine).
+  void pause();
+  void resume();
+  pid_t pid() const { return pid_; }
   // SIGTERM and reap; returns the exit code (-1 if a signal ended it).
   int terminate();
   bool running() const { return pid_ > 0; }
