@@ -36,6 +36,11 @@ asio::awaitable<void> ClientSession::on_line(std::string line) {
     reply_error(text::bad_parameter);
     co_return;
   }
+  // A store failing for a while: refuse rather than pile up changes it cannot store.
+  if (services_.commits.stalled()) {
+    reply_error(text::store_failed);
+    co_return;
+  }
   chat::core::Outcome outcome = services_.realm.handle(conn_, line);
   if (outcome.password) {
     services_.outcomes.run(outcome);

@@ -44,8 +44,10 @@ std::uint64_t CommitQueue::enqueue(std::vector<chat::store::Mutation> batch) {
     backlog = pending_.size();
   }
   wanted_.notify_one();
-  if (backlog > backlog_warning) {
+  // Once per doubling, not per request: a store that is down can queue for a long time.
+  if (backlog > std::max(backlog_warning, 2 * backlog_warned_)) {
     spdlog::warn("commit queue: {} mutations waiting for the store", backlog);
+    backlog_warned_ = backlog;
   }
   return seq;
 }
@@ -132,6 +134,10 @@ void CommitQueue::commit_loop() {
 }
 
 void CommitQueue::store_failed() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;  // the last commit failed: nothing is left to answer
+  }
   stall_timer_.expires_after(stall_after);
   stall_timer_.async_wait([this](std::error_code ec) {
     if (!ec) stall();
@@ -161,6 +167,7 @@ void CommitQueue::stall() {
 
 void CommitQueue::mark_committed(std::uint64_t seq) {
   committed_ = seq;
+  backlog_warned_ = 0;
   auto end = waiters_.upper_bound(seq);
   std::vector<std::function<void()>> ready;
   for (auto it = waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second.wake));

@@ -27,14 +27,14 @@ namespace realmd {
 // soon as the store works again (retries back off from `retry_first` to `retry_cap`). Nothing
 // uncommitted is reported committed meanwhile. Once the store has failed for `stall_after`,
 // the queue is *stalled*: waiters that asked for it (client replies) are woken to answer with
-// an error instead of waiting on; realm-link frames keep waiting. The outage and the recovery
-// are logged once each.
+// an error instead of waiting on, and clients' new requests are refused (ClientSession);
+// realm-link frames keep waiting. The outage and the recovery are logged once each.
 //
 // Everything but the commit itself runs on the event loop thread.
 class CommitQueue {
  public:
   // Above this many queued mutations enqueue() still accepts (the loop must never block) but
-  // logs a warning: the store is not keeping up.
+  // logs a warning, again at each doubling: the store is not keeping up.
   static constexpr std::size_t backlog_warning = 100000;
   static constexpr std::chrono::milliseconds retry_first{100};
   static constexpr std::chrono::milliseconds retry_cap{2000};
@@ -88,6 +88,7 @@ class CommitQueue {
   std::uint64_t enqueued_ = 0;
   std::uint64_t committed_ = 0;
   std::multimap<std::uint64_t, Waiter> waiters_;
+  std::size_t backlog_warned_ = 0;  // the backlog last warned about, since the last commit
   asio::steady_timer stall_timer_;
   bool stalled_ = false;
 

@@ -87,7 +87,7 @@ TEST_CASE("a full disk: error replies after 5 s, no crash, no false OK; service 
   MESSAGE("requests on a full disk answered after " << answered.count() << " s");
   CHECK(record(during, store_failed) == batch);
   CHECK(answered > 4.5s);  // they waited for the retries first (CommitQueue::stall_after)
-  // Alive, and still refusing rather than acknowledging.
+  // Alive; a new request is refused at once, without being carried out.
   CHECK(messi->request("send henderson refused") == store_failed);
   texts.push_back("refused");
   accepted.push_back(false);
@@ -114,11 +114,13 @@ TEST_CASE("a full disk: error replies after 5 s, no crash, no false OK; service 
   CHECK(t.delivered == 2 * batch);
   CHECK(t.lost == 0);
   CHECK(t.duplicated == 0);
+  CHECK_FALSE(seen.contains("refused"));
   int refused_but_stored = 0;
   for (std::size_t i = 0; i < texts.size(); ++i) {
     if (!accepted[i] && seen.contains(texts[i])) ++refused_but_stored;
   }
-  // An error says "not known to be stored": the queued change was stored when the disk came back.
+  // For a change made before the stall, an error says "not known to be stored": it was still
+  // queued, and stored when the disk came back.
   MESSAGE(refused_but_stored << " of " << batch + 1
                              << " requests answered with the error were stored after recovery");
 }
