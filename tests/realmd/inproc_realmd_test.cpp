@@ -14,6 +14,7 @@
 #include "store/sqlite_store.hpp"
 #include "support/line_client.hpp"
 #include "support/poll.hpp"
+#include "support/running_realm.hpp"
 #include "support/temp_dir.hpp"
 
 using test_support::eventually;
@@ -32,39 +33,13 @@ chat::config::RealmConfig test_config(const std::filesystem::path& data_dir) {
   return config;
 }
 
-// One RealmServer on its own event-loop thread.
-class RunningRealm {
+// The shared runner, plus: a realm of test_config on a SqliteStore in `data_dir`.
+class RunningRealm : public test_support::RunningRealm {
  public:
-  RunningRealm(chat::config::RealmConfig config, std::unique_ptr<chat::store::Store> store)
-      : server_(io_, std::move(config), std::move(store)) {
-    server_.on_stopped([this](int code) { exit_code_ = code; });
-    server_.start();
-    port_ = server_.client_port();
-    loop_ = std::thread([this] { io_.run(); });
-  }
-  RunningRealm(const std::filesystem::path& data_dir)
-      : RunningRealm(test_config(data_dir),
-                     std::make_unique<chat::store::SqliteStore>(data_dir, false)) {}
-  ~RunningRealm() { stop(); }
-
-  std::uint16_t port() const { return port_; }
-  // Graceful stop; returns the exit code the server asked for.
-  int stop() {
-    if (loop_.joinable()) {
-      asio::post(io_, [this] { server_.stop(); });
-      loop_.join();
-    }
-    return exit_code_;
-  }
-  int exit_code() const { return exit_code_; }
-  bool loop_ended() const { return io_.stopped(); }
-
- private:
-  asio::io_context io_;
-  realmd::RealmServer server_;
-  std::uint16_t port_ = 0;
-  std::atomic<int> exit_code_ = -1;
-  std::thread loop_;
+  using test_support::RunningRealm::RunningRealm;
+  explicit RunningRealm(const std::filesystem::path& data_dir)
+      : test_support::RunningRealm(test_config(data_dir),
+                                   std::make_unique<chat::store::SqliteStore>(data_dir, false)) {}
 };
 
 const std::regex token_pattern(

@@ -12,6 +12,7 @@
 #include "realm_server.hpp"
 #include "store/memory_store.hpp"
 #include "support/line_client.hpp"
+#include "support/running_realm.hpp"
 #include "web_client.hpp"
 
 using test_support::http_exchange;
@@ -22,25 +23,11 @@ namespace {
 
 constexpr std::size_t max_line_bytes = 1024;
 
-// One RealmServer with a web listener, on its own event-loop thread.
-class RunningRealm {
+// The shared runner on a MemoryStore, with the web listener on.
+class RunningRealm : public test_support::RunningRealm {
  public:
-  RunningRealm() : server_(io_, config(), std::make_unique<chat::store::MemoryStore>()) {
-    server_.on_stopped([this](int code) { exit_code_ = code; });
-    server_.start();
-    loop_ = std::thread([this] { io_.run(); });
-  }
-  ~RunningRealm() { stop(); }
-
-  std::uint16_t web_port() const { return server_.web_port(); }
-  std::uint16_t client_port() const { return server_.client_port(); }
-  int stop() {
-    if (loop_.joinable()) {
-      asio::post(io_, [this] { server_.stop(); });
-      loop_.join();
-    }
-    return exit_code_;
-  }
+  RunningRealm()
+      : test_support::RunningRealm(config(), std::make_unique<chat::store::MemoryStore>()) {}
 
  private:
   static chat::config::RealmConfig config() {
@@ -54,11 +41,6 @@ class RunningRealm {
                     {"henderson", "surabaya", "Jordan_Henderson", "Inggris"}};
     return config;
   }
-
-  asio::io_context io_;
-  realmd::RealmServer server_;
-  std::atomic<int> exit_code_ = -1;
-  std::thread loop_;
 };
 
 const std::regex token_reply(
@@ -141,7 +123,7 @@ TEST_CASE("a watching web client gets a line client's message pushed, as its own
   WebClient web(realm.web_port());
   log_in(web, "messi");
   CHECK(web.request("watch") == ok("Watching"));
-  LineClient line(realm.client_port());
+  LineClient line(realm.port());
   REQUIRE(line.request("auth henderson surabaya").starts_with(R"({"status":"OK")"));
   CHECK(line.request("send messi live from the terminal") == ok("Message sent"));
   const std::string event = web.expect_text();
