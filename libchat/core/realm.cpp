@@ -93,6 +93,9 @@ void Realm::load(const store::Snapshot& snapshot) {
     state_->add_peer(entry.peer).outbox.emplace(entry.id, entry);
   }
   for (const auto& [origin, id] : snapshot.seen) state_->seen(origin) = id;
+  for (const auto& refusal : snapshot.refused) {
+    state_->refused(refusal.origin).emplace(refusal.id, refusal.error);
+  }
   state_->set_last_id(snapshot.max_id);
 }
 

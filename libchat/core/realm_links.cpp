@@ -4,6 +4,7 @@
 // message together with its dedup mark before the ack leaves (Outcome's frames wait for
 // the commit of its mutations).
 #include <algorithm>
+#include <map>
 
 #include "core/commands/common.hpp"
 #include "core/delivery.hpp"
@@ -26,6 +27,16 @@ std::string refusal_reply(const std::string& error, bool group) {
   return protocol::reply::error(
       error.empty() ? (group ? text::realm_group_not_found : text::realm_user_not_found)
                     : std::string_view(error));
+}
+
+// Refusals kept per origin realm. A retransmitted id is one of the last `link_window` messages
+// this realm handled from that origin (a sender has at most that many unacked per link, acks
+// arrive in order, and its replay starts from its oldest unacked), so the newest
+// `link_window` refusals already answer every retransmission. The window is the sender's
+// setting, not ours: 4x keeps a margin for a peer built with a larger one, and is still at
+// most a few hundred KiB per origin, in memory and on disk.
+std::size_t refusals_kept(std::size_t link_window) {
+  return 4 * link_window;
 }
 
 }  // namespace
@@ -98,6 +109,16 @@ Outcome Realm::peer_frame(std::string_view name, const PeerFrame& frame) {
   if (peer == nullptr) return out;  // links register their peer in link_up first
 
   if (const auto* message = std::get_if<PeerMessage>(&frame)) {
+    std::uint64_t& seen = state_->seen(name);
+    std::map<std::uint64_t, std::string>& refused = state_->refused(name);
+    if (message->id <= seen) {
+      // A retransmission: answered as the first time (a refusal again, not an ok for a
+      // message that was never stored), and not stored again.
+      auto refusal = refused.find(message->id);
+      std::string error = refusal != refused.end() ? refusal->second : std::string();
+      out.frames.push_back({peer->name, PeerAck{message->id, error.empty(), std::move(error)}});
+      return out;
+    }
     std::string error;
     const Group* group = nullptr;
     if (message->group) {
@@ -106,28 +127,33 @@ Outcome Realm::peer_frame(std::string_view name, const PeerFrame& frame) {
     } else if (state_->find_user(message->to) == nullptr) {
       error = text::user_not_found;
     }
-    std::uint64_t& seen = state_->seen(name);
-    if (message->id > seen) {  // not a retransmission
-      auto store_for = [&](const std::string& recipient) {
-        store::MessageRecord record;
-        record.id = state_->next_id();
-        record.recipient = recipient;
-        record.sender = message->from;
-        record.sender_realm = peer->name;
-        record.group = message->group ? message->to : std::string();
-        record.text = message->text;
-        record.time = message->time;
-        store_message(*state_, std::move(record), out);
-      };
-      if (error.empty() && group != nullptr) {
-        // Membership is the owning realm's: every member of the group here gets it.
-        for (const std::string& member : group->members) store_for(member);
-      } else if (error.empty()) {
-        store_for(message->to);
+    auto store_for = [&](const std::string& recipient) {
+      store::MessageRecord record;
+      record.id = state_->next_id();
+      record.recipient = recipient;
+      record.sender = message->from;
+      record.sender_realm = peer->name;
+      record.group = message->group ? message->to : std::string();
+      record.text = message->text;
+      record.time = message->time;
+      store_message(*state_, std::move(record), out);
+    };
+    if (error.empty() && group != nullptr) {
+      // Membership is the owning realm's: every member of the group here gets it.
+      for (const std::string& member : group->members) store_for(member);
+    } else if (error.empty()) {
+      store_for(message->to);
+    } else {
+      refused.emplace(message->id, error);
+      out.mutations.emplace_back(store::PutRefused{{peer->name, message->id, error}});
+      if (refused.size() > refusals_kept(settings_.link_window)) {
+        // One over the bound: the oldest goes (ids only grow, so it is the first).
+        out.mutations.emplace_back(store::DeleteRefused{peer->name, refused.begin()->first});
+        refused.erase(refused.begin());
       }
-      seen = message->id;
-      out.mutations.emplace_back(store::PutSeen{peer->name, message->id});
     }
+    seen = message->id;
+    out.mutations.emplace_back(store::PutSeen{peer->name, message->id});
     out.frames.push_back({peer->name, PeerAck{message->id, error.empty(), error}});
     return out;
   }

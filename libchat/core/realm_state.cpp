@@ -224,6 +224,12 @@ std::uint64_t& RealmState::seen(std::string_view origin) {
   return it->second;
 }
 
+std::map<std::uint64_t, std::string>& RealmState::refused(std::string_view origin) {
+  auto it = refused_.find(origin);
+  if (it == refused_.end()) it = refused_.try_emplace(std::string(origin)).first;
+  return it->second;
+}
+
 std::uint64_t RealmState::add_waiter(Waiter waiter) {
   std::uint64_t id = ++last_waiter_;
   if (waiter.kind == Waiter::Kind::ack) ack_waiters_[waiter.key] = id;

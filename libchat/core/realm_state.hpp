@@ -107,6 +107,9 @@ class RealmState {
   std::vector<const Peer*> peers() const;  // by name
   // Highest origin id received from `origin` (0: none): the durable dedup mark.
   std::uint64_t& seen(std::string_view origin);
+  // Ids from `origin` this realm refused, with the error given (newest ones only; see
+  // Realm::peer_frame): a retransmission of one is refused again.
+  std::map<std::uint64_t, std::string>& refused(std::string_view origin);
 
   // --- replies waiting for a peer ---
   std::uint64_t add_waiter(Waiter waiter);
@@ -131,6 +134,7 @@ class RealmState {
   std::uint64_t last_id_ = 0;
   StringMap<Peer> peers_;
   StringMap<std::uint64_t> seen_;
+  StringMap<std::map<std::uint64_t, std::string>> refused_;
   std::map<std::uint64_t, Waiter> waiters_;  // by waiter id (few: one per waiting reply)
   std::unordered_map<std::uint64_t, std::uint64_t> ack_waiters_;  // outbox id -> waiter id
   std::uint64_t last_waiter_ = 0;

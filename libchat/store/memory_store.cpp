@@ -119,6 +119,28 @@ void MemoryStore::apply(const PutPeer& m, UndoLog& undo) {
   *peer = m.peer;
 }
 
+void MemoryStore::apply(const PutRefused& m, UndoLog& undo) {
+  // The undo steps go by key: a later DeleteRefused of the batch may erase this node.
+  std::pair<std::string, std::uint64_t> key{m.refused.origin, m.refused.id};
+  auto [entry, inserted] = refused_.try_emplace(key, m.refused.error);
+  if (inserted) {
+    undo.emplace_back([this, key] { refused_.erase(key); });
+    return;
+  }
+  undo.emplace_back([this, key, before = entry->second] { refused_[key] = before; });
+  entry->second = m.refused.error;
+}
+
+void MemoryStore::apply(const DeleteRefused& m, UndoLog& undo) {
+  auto first = refused_.lower_bound({m.origin, 0});
+  auto last = refused_.upper_bound({m.origin, m.up_to});
+  if (first == last) return;
+  undo.emplace_back([this, removed = decltype(refused_)(first, last)] {
+    refused_.insert(removed.begin(), removed.end());
+  });
+  refused_.erase(first, last);
+}
+
 Snapshot MemoryStore::load() {
   Snapshot snapshot;
   snapshot.users = users_;
@@ -140,6 +162,9 @@ Snapshot MemoryStore::load() {
   for (const auto& [id, entry] : outbox_) snapshot.outbox.push_back(entry);
   snapshot.seen.assign(seen_.begin(), seen_.end());
   snapshot.peers = peers_;
+  for (const auto& [key, error] : refused_) {
+    snapshot.refused.push_back({key.first, key.second, error});
+  }
   snapshot.max_id = max_id_;
   return snapshot;
 }

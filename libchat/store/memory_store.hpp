@@ -44,6 +44,8 @@ class MemoryStore final : public Store {
   void apply(const DeleteOutbox& m, UndoLog& undo);
   void apply(const PutSeen& m, UndoLog& undo);
   void apply(const PutPeer& m, UndoLog& undo);
+  void apply(const PutRefused& m, UndoLog& undo);
+  void apply(const DeleteRefused& m, UndoLog& undo);
 
   // Vectors keep creation order (as SqliteStore's rowids do); the sets enforce the keys.
   std::vector<UserRecord> users_;
@@ -56,6 +58,8 @@ class MemoryStore final : public Store {
   std::map<std::uint64_t, OutboxRecord> outbox_;
   std::map<std::string, std::uint64_t> seen_;
   std::vector<PeerRecord> peers_;  // first-added order
+  // (origin, id) -> error
+  std::map<std::pair<std::string, std::uint64_t>, std::string> refused_;
   std::uint64_t max_id_ = 0;
 
   std::atomic<bool> fail_commits_ = false;

@@ -49,6 +49,16 @@ struct PeerRecord {
   std::uint16_t port = 0;
 };
 
+// A message from `origin` this realm refused (ack ok:false) and the error it gave: a
+// retransmission of it, below the dedup mark, is refused again rather than acked ok.
+struct RefusedRecord {
+  std::string origin;
+  std::uint64_t id = 0;
+  std::string error;
+
+  bool operator==(const RefusedRecord&) const = default;
+};
+
 // Mutations: one durable change each. A batch of them commits in one transaction.
 struct PutUser { UserRecord user; };
 struct PutGroup { std::string name; };
@@ -61,9 +71,12 @@ struct DeleteOutbox { std::string peer; std::uint64_t id = 0; };
 // so one number per origin realm is the whole dedup set; see docs/architecture.md).
 struct PutSeen { std::string origin; std::uint64_t id = 0; };
 struct PutPeer { PeerRecord peer; };
+struct PutRefused { RefusedRecord refused; };  // replaces the row of the same (origin, id)
+// Forgets the refusals from `origin` with id <= up_to (only the newest ones are needed).
+struct DeleteRefused { std::string origin; std::uint64_t up_to = 0; };
 
 using Mutation = std::variant<PutUser, PutGroup, PutMember, PutMessage, MarkFetched, PutOutbox,
-                              DeleteOutbox, PutSeen, PutPeer>;
+                              DeleteOutbox, PutSeen, PutPeer, PutRefused, DeleteRefused>;
 
 // Everything load() restores at start.
 struct Snapshot {
@@ -73,6 +86,7 @@ struct Snapshot {
   std::vector<OutboxRecord> outbox;    // by id ascending
   std::vector<std::pair<std::string, std::uint64_t>> seen;  // origin -> highest id
   std::vector<PeerRecord> peers;
+  std::vector<RefusedRecord> refused;  // by origin, then id ascending
   std::uint64_t max_id = 0;            // highest message/outbox id ever used (0 if none)
 };
 

@@ -16,9 +16,11 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
 
-// Version 1. `meta` holds max_id so that ids never go backwards even if history rows are
-// deleted some day. Fetched messages stay (fetched = 1): they are the realm's history, and the
-// partial index keeps loading the unread ones fast however long that history grows.
+// Version 2 (version 1 lacked `refused`). Every statement is IF NOT EXISTS, so running the
+// schema on a version-1 database upgrades it in place. `meta` holds max_id so that ids never go
+// backwards even if history rows are deleted some day. Fetched messages stay (fetched = 1): they
+// are the realm's history, and the partial index keeps loading the unread ones fast however long
+// that history grows.
 constexpr const char* kSchema = R"sql(
 BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS users(
@@ -62,10 +64,15 @@ CREATE TABLE IF NOT EXISTS peers(
 CREATE TABLE IF NOT EXISTS meta(
   key TEXT PRIMARY KEY,
   value INTEGER NOT NULL);
-PRAGMA user_version = 1;
+CREATE TABLE IF NOT EXISTS refused(
+  origin TEXT NOT NULL,
+  id INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  PRIMARY KEY(origin, id)) WITHOUT ROWID;
+PRAGMA user_version = 2;
 COMMIT;
 )sql";
-static_assert(SqliteStore::kSchemaVersion == 1, "kSchema sets user_version = 1");
+static_assert(SqliteStore::kSchemaVersion == 2, "kSchema sets user_version = 2");
 
 struct DatabaseCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -282,6 +289,15 @@ struct SqliteStore::Impl {
   void apply(const PutPeer& m, BatchCounters&) {
     upsert_peer.bind(1, m.peer.name).bind(2, m.peer.host).bind(3, std::int64_t{m.peer.port}).run();
   }
+  void apply(const PutRefused& m, BatchCounters&) {
+    upsert_refused.bind(1, m.refused.origin)
+        .bind_id(2, m.refused.id)
+        .bind(3, m.refused.error)
+        .run();
+  }
+  void apply(const DeleteRefused& m, BatchCounters&) {
+    delete_refused.bind(1, m.origin).bind_id(2, m.up_to).run();
+  }
 
   Database db;
   std::int64_t next_member_seq;  // members.seq keeps join order
@@ -314,6 +330,10 @@ struct SqliteStore::Impl {
       db.get(),
       "INSERT INTO peers(name, host, port) VALUES(?1, ?2, ?3) "
       "ON CONFLICT(name) DO UPDATE SET host = excluded.host, port = excluded.port"};
+  Statement upsert_refused{db.get(),
+                           "INSERT INTO refused(origin, id, error) VALUES(?1, ?2, ?3) "
+                           "ON CONFLICT(origin, id) DO UPDATE SET error = excluded.error"};
+  Statement delete_refused{db.get(), "DELETE FROM refused WHERE origin = ?1 AND id <= ?2"};
   Statement save_max_id{db.get(),
                         "INSERT INTO meta(key, value) VALUES('max_id', ?1) "
                         "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)"};
@@ -396,6 +416,11 @@ Snapshot SqliteStore::load() {
   while (peers.next_row()) {
     snapshot.peers.push_back(
         {peers.text(0), peers.text(1), static_cast<std::uint16_t>(peers.integer(2))});
+  }
+
+  Statement refused(db, "SELECT origin, id, error FROM refused ORDER BY origin, id");
+  while (refused.next_row()) {
+    snapshot.refused.push_back({refused.text(0), refused.id(1), refused.text(2)});
   }
 
   snapshot.max_id = stored_max_id(db);

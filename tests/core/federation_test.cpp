@@ -118,6 +118,14 @@ class Cluster {
     }
     return delivered;
   }
+  // Delivers the oldest frame queued from a to b; the others stay queued.
+  void deliver_one(const std::string& a, const std::string& b) {
+    auto& frames = wire_[{a, b}];
+    REQUIRE_FALSE(frames.empty());
+    core::PeerFrame frame = std::move(frames.front());
+    frames.pop_front();
+    apply(b, node(b).realm.peer_frame(a, frame));
+  }
   // Frames queued from a to b (not yet delivered).
   std::deque<core::PeerFrame>& wire(const std::string& a, const std::string& b) {
     return wire_[{a, b}];
@@ -284,6 +292,60 @@ TEST_CASE("a queued send that the remote realm refuses comes back as a bounce") 
   CHECK(
       w.c.completed("alpha", fetch) ==
       R"({"status":"OK","realm":"beta","messages":{"beta":[{"id":2,"msg_from":"beta","msg_to":"messi","msg":"Pesan untuk nobody tidak terkirim: User tidak ditemukan","realm":"beta","time":"2026-11-26T22:33:16Z","bounce":true}]},"synced":true})");
+}
+
+TEST_CASE("a refusal whose ack was lost is refused again when retransmitted, not acked ok") {
+  // The ack of a refused message is lost, beta's dedup mark moves past it (a later message
+  // is stored), then the user is registered: the replay must still be refused, or alpha
+  // would drop a message that is nowhere as delivered.
+  World w;
+  w.c.link_up("alpha", "beta");
+  std::string refused = w.c.run("alpha", w.messi, "sendprivaterealm beta susilo halo susilo");
+  std::string stored = w.c.run("alpha", w.messi, "sendprivaterealm beta jokowi halo jokowi");
+  w.c.deliver_one("alpha", "beta");  // id 1: susilo is not a user of beta
+  w.c.deliver_one("alpha", "beta");  // id 2: stored; beta's mark is 2
+  REQUIRE(w.c.wire("beta", "alpha").size() == 2);
+  w.c.link_down("alpha", "beta");  // both acks lost
+  CHECK(w.c.completed("alpha", refused) == queued);
+  CHECK(w.c.completed("alpha", stored) == queued);
+  Connection susilo{6};
+  // beta's third token (jokowi and prabowo have the first two).
+  CHECK(
+      w.c.run("beta", susilo, "register susilo 789 Susilo_Bambang Indonesia") ==
+      R"({"status":"OK","message":"User registered","tokenid":"00000000-0000-4000-8000-000000000003"})");
+
+  w.c.link_up("alpha", "beta");  // alpha replays ids 1 and 2
+  REQUIRE(w.c.wire("alpha", "beta").size() == 2);
+  w.c.deliver_one("alpha", "beta");
+  w.c.deliver_one("alpha", "beta");
+  const auto& acks = w.c.wire("beta", "alpha");
+  REQUIRE(acks.size() == 2);
+  const auto& first = std::get<core::PeerAck>(acks[0]);
+  CHECK(first.id == 1);
+  CHECK_FALSE(first.ok);
+  CHECK(first.error == "User tidak ditemukan");
+  const auto& second = std::get<core::PeerAck>(acks[1]);
+  CHECK(second.id == 2);
+  CHECK(second.ok);
+  CHECK(second.error.empty());
+  w.c.flush();
+
+  // Beta stored jokowi's message once and nothing for susilo.
+  const auto unread = w.c.node("beta").store.load().unread;
+  REQUIRE(unread.size() == 1);
+  CHECK(unread[0].recipient == "jokowi");
+  CHECK(unread[0].text == "halo jokowi");
+  std::string fetch = w.c.run("beta", susilo, "getrealminbox alpha");
+  w.c.flush();
+  CHECK(w.c.completed("beta", fetch) ==
+        R"({"status":"OK","realm":"alpha","messages":{},"synced":true})");
+  // Messi, told "queued", hears of the refusal as a bounce; alpha's outbox is empty.
+  fetch = w.c.run("alpha", w.messi, "getrealminbox beta");
+  w.c.flush();
+  CHECK(
+      w.c.completed("alpha", fetch) ==
+      R"({"status":"OK","realm":"beta","messages":{"beta":[{"id":3,"msg_from":"beta","msg_to":"messi","msg":"Pesan untuk susilo tidak terkirim: User tidak ditemukan","realm":"beta","time":"2026-11-26T22:33:16Z","bounce":true}]},"synced":true})");
+  CHECK(w.c.node("alpha").store.load().outbox.empty());
 }
 
 TEST_CASE("sendgrouprealm reaches every member of the group in the owning realm") {

@@ -60,7 +60,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 1") {
+TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 2") {
   TempDir dir;
   const auto data_dir = dir.path() / "data" / "alpha";
   { SqliteStore store(data_dir, false); }
@@ -69,18 +69,43 @@ TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema ver
   REQUIRE(std::filesystem::exists(file));
   RawDatabase db(file);
   CHECK(db.query("PRAGMA journal_mode") == "wal");
-  CHECK(db.query("PRAGMA user_version") == "1");
+  CHECK(db.query("PRAGMA user_version") == "2");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'messages_unread'") == "1");
+  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'refused'") == "1");
+}
+
+TEST_CASE("SqliteStore upgrades a version 1 database (no refused table), keeping its rows") {
+  TempDir dir;
+  {
+    SqliteStore store(dir.path(), false);
+    const std::vector<Mutation> batch = {PutMessage{message(7)}, PutSeen{"alpha", 41}};
+    store.commit(batch);
+  }
+  {
+    RawDatabase db(dir.path() / SqliteStore::kFileName);
+    db.execute("DROP TABLE refused; PRAGMA user_version = 1");
+  }
+
+  SqliteStore store(dir.path(), false);
+  const std::vector<Mutation> batch = {PutRefused{{"alpha", 40, "User tidak ditemukan"}}};
+  store.commit(batch);
+  const Snapshot snapshot = store.load();
+  REQUIRE(snapshot.unread.size() == 1);
+  CHECK(snapshot.unread[0].id == 7);
+  CHECK(snapshot.seen == std::vector<std::pair<std::string, std::uint64_t>>{{"alpha", 41}});
+  REQUIRE(snapshot.refused.size() == 1);
+  CHECK(snapshot.refused[0].error == "User tidak ditemukan");
+  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "2");
 }
 
 TEST_CASE("SqliteStore refuses a schema newer than its own") {
   TempDir dir;
   { SqliteStore store(dir.path(), false); }
-  RawDatabase(dir.path() / SqliteStore::kFileName).execute("PRAGMA user_version = 2");
+  RawDatabase(dir.path() / SqliteStore::kFileName).execute("PRAGMA user_version = 3");
 
   CHECK_THROWS_WITH_AS(
       SqliteStore(dir.path(), false),
-      ((dir.path() / "realm.db").string() + " has schema version 2, newer than this program's 1")
+      ((dir.path() / "realm.db").string() + " has schema version 3, newer than this program's 2")
           .c_str(),
       StoreError);
 }

@@ -90,6 +90,7 @@ std::vector<std::uint64_t> unread_ids(const Snapshot& snapshot) {
 
 using Members = std::vector<std::string>;
 using Seen = std::vector<std::pair<std::string, std::uint64_t>>;
+using Refused = std::vector<RefusedRecord>;
 
 }  // namespace
 
@@ -102,6 +103,7 @@ TEST_CASE_TEMPLATE("a new store loads an empty snapshot", Backend, SqliteBackend
   CHECK(snapshot.outbox.empty());
   CHECK(snapshot.seen.empty());
   CHECK(snapshot.peers.empty());
+  CHECK(snapshot.refused.empty());
   CHECK(snapshot.max_id == 0);
 }
 
@@ -130,12 +132,16 @@ TEST_CASE_TEMPLATE("every mutation kind survives a restart", Backend, SqliteBack
                                 PutOutbox{outbox_entry(5, "gamma")},
                                 PutSeen{"beta", 17},
                                 PutPeer{{"beta", "127.0.0.1", 9890}},
+                                PutRefused{{"gamma", 2, "Group tidak ditemukan"}},
+                                PutRefused{{"beta", 9, "User tidak ditemukan"}},
+                                PutRefused{{"beta", 16, "User tidak ditemukan"}},
                             });
   commit(backend.current(), {
                                 MarkFetched{{1}},
                                 DeleteOutbox{"beta", 4},
                                 PutSeen{"gamma", 3},
                                 PutPeer{{"delta", "127.0.0.1", 9892}},
+                                DeleteRefused{"beta", 9},
                             });
 
   const Snapshot snapshot = backend.reopen().load();
@@ -157,6 +163,8 @@ TEST_CASE_TEMPLATE("every mutation kind survives a restart", Backend, SqliteBack
   CHECK(snapshot.peers[0].port == 9890);
   CHECK(snapshot.peers[1].name == "delta");
   CHECK(snapshot.peers[1].port == 9892);
+  CHECK(snapshot.refused ==
+        Refused{{"beta", 16, "User tidak ditemukan"}, {"gamma", 2, "Group tidak ditemukan"}});
   CHECK(snapshot.max_id == 5);
 }
 
@@ -166,7 +174,7 @@ TEST_CASE_TEMPLATE("a failing batch applies nothing and the store stays usable",
   commit(backend.current(),
          {PutUser{user("messi")}, PutGroup{"sepakbola"}, PutMember{"sepakbola", "messi"},
           PutMessage{message(1, "messi")}, PutOutbox{outbox_entry(2, "beta")}, PutSeen{"beta", 4},
-          PutPeer{{"beta", "127.0.0.1", 9890}}});
+          PutPeer{{"beta", "127.0.0.1", 9890}}, PutRefused{{"beta", 3, "User tidak ditemukan"}}});
 
   const std::vector<Mutation> rejected = {
       PutUser{user("henderson")},
@@ -178,6 +186,9 @@ TEST_CASE_TEMPLATE("a failing batch applies nothing and the store stays usable",
       DeleteOutbox{"beta", 2},
       PutSeen{"beta", 9},
       PutPeer{{"beta", "10.0.0.1", 1}},
+      PutRefused{{"beta", 3, "Group tidak ditemukan"}},
+      PutRefused{{"beta", 8, "User tidak ditemukan"}},
+      DeleteRefused{"beta", 3},
       PutUser{user("messi")},  // duplicate key: the whole batch fails
   };
   CHECK_THROWS_WITH_AS(backend.current().commit(rejected),
@@ -204,6 +215,7 @@ TEST_CASE_TEMPLATE("a failing batch applies nothing and the store stays usable",
   CHECK(snapshot.seen == Seen{{"beta", 4}});
   REQUIRE(snapshot.peers.size() == 1);
   CHECK(snapshot.peers[0].host == "127.0.0.1");
+  CHECK(snapshot.refused == Refused{{"beta", 3, "User tidak ditemukan"}});
   CHECK(snapshot.max_id == 2);
 
   commit(backend.current(), {PutUser{user("henderson")}, PutMessage{message(10, "henderson")}});
@@ -275,6 +287,24 @@ TEST_CASE_TEMPLATE("seen keeps the highest id per origin", Backend, SqliteBacken
   CHECK(backend.reopen().load().seen == Seen{{"beta", 5}, {"gamma", 2}});
   commit(backend.current(), {PutSeen{"beta", 8}});
   CHECK(backend.reopen().load().seen == Seen{{"beta", 8}, {"gamma", 2}});
+}
+
+TEST_CASE_TEMPLATE("refusals load by origin then id; DeleteRefused forgets one origin's oldest",
+                   Backend, SqliteBackend, MemoryBackend) {
+  Backend backend;
+  commit(backend.current(), {PutRefused{{"gamma", 5, "User tidak ditemukan"}},
+                             PutRefused{{"beta", 7, "User tidak ditemukan"}},
+                             PutRefused{{"beta", 2, "Group tidak ditemukan"}},
+                             PutRefused{{"beta", 4, "User tidak ditemukan"}}});
+  CHECK(backend.reopen().load().refused == Refused{{"beta", 2, "Group tidak ditemukan"},
+                                                   {"beta", 4, "User tidak ditemukan"},
+                                                   {"beta", 7, "User tidak ditemukan"},
+                                                   {"gamma", 5, "User tidak ditemukan"}});
+  // Up to and including 4, of beta only; a second PutRefused of a key replaces its error.
+  commit(backend.current(), {DeleteRefused{"beta", 4}, DeleteRefused{"delta", 99},
+                             PutRefused{{"beta", 7, "Group tidak ditemukan"}}});
+  CHECK(backend.reopen().load().refused ==
+        Refused{{"beta", 7, "Group tidak ditemukan"}, {"gamma", 5, "User tidak ditemukan"}});
 }
 
 TEST_CASE_TEMPLATE("PutPeer replaces a peer by name and keeps its place", Backend, SqliteBackend,
