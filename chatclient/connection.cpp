@@ -18,7 +18,7 @@ void Connection::run_until(const std::function<bool()>& done, Clock::time_point 
     if (io_.stopped()) io_.restart();
     if (io_.run_one_until(deadline) > 0) continue;
     if (Clock::now() >= deadline) {
-      socket_.close();
+      transport_.close();
       throw ConnectionError(std::string("timed out ") + what);
     }
     // Out of work: the read ended, so nothing more can arrive.
@@ -27,7 +27,8 @@ void Connection::run_until(const std::function<bool()>& done, Clock::time_point 
   }
 }
 
-void Connection::connect(const std::string& host, std::uint16_t port) {
+void Connection::connect(const std::string& host, std::uint16_t port,
+                         const std::optional<TlsOptions>& tls) {
   const std::string target = host + ":" + std::to_string(port);
   std::error_code error;
   asio::ip::tcp::resolver resolver(io_);
@@ -35,27 +36,51 @@ void Connection::connect(const std::string& host, std::uint16_t port) {
   if (error) throw ConnectionError("cannot connect to " + target + ": " + error.message());
 
   bool connected = false;
-  asio::async_connect(socket_, endpoints, [&](const std::error_code& result, const auto&) {
-    error = result;
-    connected = true;
-  });
+  asio::async_connect(transport_.socket(), endpoints,
+                      [&](const std::error_code& result, const auto&) {
+                        error = result;
+                        connected = true;
+                      });
   try {
     run_until([&] { return connected; }, Clock::now() + timeout_, "connecting");
   } catch (const ConnectionError& timeout) {
     throw ConnectionError("cannot connect to " + target + ": " + timeout.what());
   }
   if (error) throw ConnectionError("cannot connect to " + target + ": " + error.message());
-  socket_.set_option(asio::ip::tcp::no_delay(true));
+  transport_.socket().set_option(asio::ip::tcp::no_delay(true));
+  if (tls) {
+    try {
+      handshake(host, *tls);
+    } catch (const ConnectionError& failure) {
+      throw ConnectionError("cannot connect to " + target + ": " + failure.what());
+    }
+  }
   start_read();
 }
 
+void Connection::handshake(const std::string& host, const TlsOptions& tls) {
+  if (const std::error_code error = transport_.use_tls(tls, host)) {
+    transport_.close();
+    throw ConnectionError("cannot load the CA certificates " +
+                          (tls.ca_file.empty() ? "of the system" : "from " + tls.ca_file.string()) +
+                          ": " + error.message());
+  }
+  std::optional<std::error_code> result;
+  transport_.async_handshake([&result](const std::error_code& error) { result = error; });
+  run_until([&] { return result.has_value(); }, Clock::now() + timeout_, "in the TLS handshake");
+  if (*result) {
+    transport_.close();
+    throw ConnectionError("TLS handshake failed: " + transport_.handshake_failure(*result));
+  }
+}
+
 void Connection::start_read() {
-  socket_.async_read_some(
+  transport_.async_read_some(
       asio::buffer(read_buffer_), [this](const std::error_code& error, std::size_t length) {
         if (error) {
           if (error == asio::error::operation_aborted) return;  // closed by us
-          closed_ = error == asio::error::eof ? "connection closed by server"
-                                              : "connection lost: " + error.message();
+          closed_ = transport_.is_closed_by_peer(error) ? "connection closed by server"
+                                                        : "connection lost: " + error.message();
           return;
         }
         frames_.append({read_buffer_.data(), length});
@@ -72,7 +97,7 @@ void Connection::take_frames() {
   hand_over_events();
   if (frames_.overflowed()) {
     closed_ = "reply too large";
-    socket_.close();
+    transport_.close();
   }
 }
 
@@ -93,8 +118,8 @@ void Connection::send_line(std::string_view line) {
   std::string request(line);
   request += '\n';
   std::optional<std::error_code> written;
-  asio::async_write(socket_, asio::buffer(request),
-                    [&written](const std::error_code& result, std::size_t) { written = result; });
+  transport_.async_write(asio::buffer(request), [&written](const std::error_code& result,
+                                                           std::size_t) { written = result; });
   run_until([&] { return written.has_value(); }, Clock::now() + timeout_, "sending the request");
   if (*written) throw ConnectionError("connection lost: " + written->message());
 }

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "chatclient/frame_splitter.hpp"
+#include "chatclient/transport.hpp"
 
 namespace chat::client {
 
@@ -20,9 +21,9 @@ struct ConnectionError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// A TCP connection to one realm's client port, driven by an Asio io_context that others may
-// share (the terminal watches stdin on it). Once connected a read is always pending: every
-// frame that arrives is either a reply, for read_reply(), or a pushed event, handed to the
+// A TCP connection to one realm's client port, plain or TLS, driven by an Asio io_context that
+// others may share (the terminal watches stdin on it). Once connected a read is always pending:
+// every frame that arrives is either a reply, for read_reply(), or a pushed event, handed to the
 // event handler as soon as it arrives, also while a request waits for its reply. Arrival
 // order is kept: an event that came after a reply is handed over after that reply was read.
 // The blocking calls run the io_context one handler at a time (never from inside a handler)
@@ -38,7 +39,10 @@ class Connection {
   asio::io_context& io_context() { return io_; }
   void on_event(EventHandler handler) { on_event_ = std::move(handler); }
 
-  void connect(const std::string& host, std::uint16_t port);
+  // With `tls`, the TLS handshake is part of connecting: a server whose certificate does not
+  // verify is a ConnectionError.
+  void connect(const std::string& host, std::uint16_t port,
+               const std::optional<TlsOptions>& tls = std::nullopt);
   // Sends `line` followed by "\n".
   void send_line(std::string_view line);
   // The next reply's JSON text, without its "\r\n\r\n".
@@ -49,17 +53,18 @@ class Connection {
   void check_open() const;
 
  private:
+  void handshake(const std::string& host, const TlsOptions& tls);
   void start_read();
   void take_frames();
   // Hands the events at the head of arrived_ to the handler, up to the first reply.
   void hand_over_events();
-  // Runs handlers until `done()` or `deadline`; on the deadline closes the socket and throws.
+  // Runs handlers until `done()` or `deadline`; on the deadline closes the connection and throws.
   void run_until(const std::function<bool()>& done, std::chrono::steady_clock::time_point deadline,
                  const char* what);
 
   std::chrono::steady_clock::duration timeout_;
   asio::io_context io_;
-  asio::ip::tcp::socket socket_{io_};
+  Transport transport_{io_};
   std::array<char, 64 * 1024> read_buffer_{};
   FrameSplitter frames_;
   struct Frame {

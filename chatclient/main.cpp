@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,17 +31,26 @@ fs::path config_dir() {
       .lexically_normal();
 }
 
-// The client port of the realm a config file describes. A realm that listens on every
-// interface is reached through the loopback.
-Endpoint client_endpoint_of(const fs::path& config_file) {
-  Endpoint listen = chat::config::load_config_file(config_file).listen;
+// Where to connect and how.
+struct RealmAddress {
+  Endpoint endpoint;
+  std::optional<chat::client::TlsOptions> tls;
+};
+
+// The client port of the realm a config file describes, with TLS when that port speaks it. A
+// realm that listens on every interface is reached through the loopback.
+RealmAddress client_address_of(const fs::path& config_file) {
+  const chat::config::RealmConfig config = chat::config::load_config_file(config_file);
+  RealmAddress address{config.listen, std::nullopt};
+  Endpoint& listen = address.endpoint;
   if (listen.port == 0) {
     throw chat::config::ConfigError(config_file.string() +
                                     ": realm.listen has port 0 (any free port); use --connect");
   }
   if (listen.host == "0.0.0.0" || listen.host.empty()) listen.host = "127.0.0.1";
   if (listen.host == "::") listen.host = "::1";
-  return listen;
+  if (config.tls && config.tls->clients) address.tls = chat::client::TlsOptions{config.tls->ca};
+  return address;
 }
 
 }  // namespace
@@ -53,6 +63,8 @@ int main(int argc, char** argv) {
   std::string config_file;
   std::string realm;
   std::vector<std::string> commands;
+  bool tls = false;
+  std::string ca_file;
   bool json = false;
   bool fail_on_error = false;
   bool watch = false;
@@ -66,6 +78,14 @@ int main(int argc, char** argv) {
       "--realm", realm, "connect to config/realm-NAME.yaml (dir: $REALMCHAT_CONFIG_DIR)");
   connect_option->excludes(config_option)->excludes(realm_option);
   config_option->excludes(realm_option);
+  app.add_flag("--tls", tls,
+               "connect with TLS and verify the realm's certificate (on by itself when the "
+               "--config/--realm has tls.clients)");
+  app.add_option("--ca", ca_file,
+                 "verify against this PEM file's CA certificates, not the system's or the "
+                 "config's tls.ca (implies --tls)")
+      ->check(CLI::ExistingFile)
+      ->option_text("FILE");
   app.add_option("-c,--command", commands, "run this command, then exit (repeatable; in order)")
       ->type_size(1)
       ->allow_extra_args(false);
@@ -80,23 +100,28 @@ int main(int argc, char** argv) {
       ->option_text("SECONDS");
   CLI11_PARSE(app, argc, argv);
 
-  Endpoint endpoint;
+  RealmAddress address;
   try {
     if (!realm.empty()) {
-      endpoint = client_endpoint_of(config_dir() / ("realm-" + realm + ".yaml"));
+      address = client_address_of(config_dir() / ("realm-" + realm + ".yaml"));
     } else if (!config_file.empty()) {
-      endpoint = client_endpoint_of(config_file);
+      address = client_address_of(config_file);
     } else {
-      endpoint = chat::config::parse_endpoint(target, "--connect");
+      address.endpoint = chat::config::parse_endpoint(target, "--connect");
     }
   } catch (const std::exception& error) {  // ConfigError, or no /proc/self/exe
     std::cerr << "chatclient: " << error.what() << "\n";
     return chat::client::exit_connection_failed;
   }
+  if (tls || !ca_file.empty()) {
+    if (!address.tls) address.tls.emplace();
+    if (!ca_file.empty()) address.tls->ca_file = ca_file;
+  }
+  const Endpoint& endpoint = address.endpoint;
 
   chat::client::Connection connection;
   try {
-    connection.connect(endpoint.host, endpoint.port);
+    connection.connect(endpoint.host, endpoint.port, address.tls);
   } catch (const chat::client::ConnectionError& error) {
     std::cerr << "chatclient: " << error.what() << "\n";
     return chat::client::exit_connection_failed;

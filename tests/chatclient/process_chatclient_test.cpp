@@ -4,20 +4,34 @@
 #include <sys/wait.h>
 
 #include <asio.hpp>
+#include <asio/ssl.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "support/temp_dir.hpp"
+#include "support/test_ca.hpp"
+
 namespace {
 
-// One client connection on 127.0.0.1:<any port>: each request line read is answered with the
-// next scripted bytes (events and the reply, each ending in "\r\n\r\n").
+// One client connection on 127.0.0.1:<any port>, over TLS with `certificate` when given one:
+// each request line read is answered with the next scripted bytes (events and the reply, each
+// ending in "\r\n\r\n").
 class FakeRealm {
  public:
-  explicit FakeRealm(std::vector<std::string> answers) : answers_(std::move(answers)) {
+  explicit FakeRealm(std::vector<std::string> answers,
+                     const std::optional<test_support::TestCa::Leaf>& certificate = std::nullopt)
+      : answers_(std::move(answers)) {
+    if (certificate) {
+      tls_.emplace(asio::ssl::context::tls_server);
+      tls_->use_certificate_chain_file(certificate->certificate.string());
+      tls_->use_private_key_file(certificate->key.string(), asio::ssl::context::pem);
+    }
     thread_ = std::thread([this] { serve(); });
   }
   ~FakeRealm() { thread_.join(); }
@@ -32,6 +46,15 @@ class FakeRealm {
   void serve() {
     asio::ip::tcp::socket socket(io_);
     acceptor_.accept(socket);
+    if (!tls_) return answer(socket);
+    asio::ssl::stream<asio::ip::tcp::socket&> stream(socket, *tls_);
+    std::error_code error;
+    stream.handshake(asio::ssl::stream_base::server, error);
+    if (!error) answer(stream);
+  }
+
+  template <typename Stream>
+  void answer(Stream& socket) {
     std::string received;
     std::error_code error;
     for (const std::string& answer : answers_) {
@@ -58,6 +81,7 @@ class FakeRealm {
   std::vector<std::string> requests_;
   asio::io_context io_;
   asio::ip::tcp::acceptor acceptor_{io_, {asio::ip::make_address("127.0.0.1"), 0}};
+  std::optional<asio::ssl::context> tls_;
   std::thread thread_;
 };
 
@@ -66,12 +90,12 @@ struct Run {
   std::string out;
 };
 
-// chatclient with `arguments` (already shell-quoted), stdin from /dev/null.
-Run run_chatclient(std::uint16_t port, const std::string& arguments) {
+// chatclient with `arguments` (already shell-quoted, saying where to connect), stdin from
+// /dev/null.
+Run run_chatclient(const std::string& arguments) {
   const char* bin = std::getenv("REALMCHAT_BIN");
   const std::string command = std::string(bin != nullptr ? bin : REALMCHAT_BIN_DIR) +
-                              "/chatclient --connect 127.0.0.1:" + std::to_string(port) + " " +
-                              arguments + " </dev/null";
+                              "/chatclient " + arguments + " </dev/null";
   Run run;
   FILE* pipe = ::popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
@@ -80,6 +104,11 @@ Run run_chatclient(std::uint16_t port, const std::string& arguments) {
   const int status = ::pclose(pipe);
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return run;
+}
+
+// chatclient connected to 127.0.0.1:`port` with `arguments`.
+Run run_chatclient(std::uint16_t port, const std::string& arguments) {
+  return run_chatclient("--connect 127.0.0.1:" + std::to_string(port) + " " + arguments);
 }
 
 const std::string token_reply =
@@ -137,4 +166,49 @@ TEST_CASE("a failed automatic watch is reported and counts as an error") {
   const Run run = run_chatclient(realm.port(), "-c 'auth messi x' --watch --fail-on-error");
   CHECK(run.exit_code == 3);
   CHECK(run.out == "ok: Logged in as messi\nwatch: error: *Maaf, command tidak benar\n");
+}
+
+TEST_CASE("TLS: --tls --ca, and a realm config whose tls.clients is on") {
+  using test_support::TestCa;
+  if (!TestCa::available()) {
+    MESSAGE("skipped: no openssl command to make a test CA");
+    return;
+  }
+  test_support::TempDir dir;
+  const TestCa ca(dir.path());
+  const TestCa::Leaf alpha = ca.issue("alpha", {"127.0.0.1"});
+  const std::string ca_file = ca.ca_certificate().string();
+  const std::string inbox_reply = R"({"status":"OK","messages":{}})"
+                                  "\r\n\r\n";
+
+  SUBCASE("--ca verifies the realm's certificate") {
+    FakeRealm realm({inbox_reply}, alpha);
+    const Run run = run_chatclient(realm.port(), "--tls --ca '" + ca_file + "' -c inbox");
+    CHECK(run.exit_code == 0);
+    CHECK(run.out == "(no messages)\n");
+    CHECK(realm.requests() == std::vector<std::string>{"inbox"});
+  }
+
+  SUBCASE("--config with tls: TLS against the config's tls.ca") {
+    FakeRealm realm({inbox_reply}, alpha);
+    const auto config = dir.path() / "realm-alpha.yaml";
+    std::ofstream(config) << "realm:\n  name: alpha\n  listen: 0.0.0.0:" << realm.port()
+                          << "\n  peer_listen: 127.0.0.1:9\ntls:\n  certificate: "
+                          << alpha.certificate.string() << "\n  key: " << alpha.key.string()
+                          << "\n  ca: " << ca_file << "\n  peers: false\n";
+    const Run run = run_chatclient("--config '" + config.string() + "' -c inbox");
+    CHECK(run.exit_code == 0);
+    CHECK(run.out == "(no messages)\n");
+    CHECK(realm.requests() == std::vector<std::string>{"inbox"});
+  }
+
+  SUBCASE("a certificate that fails verification: exit 1 and why") {
+    const TestCa rogue(dir.path(), "rogue");
+    FakeRealm realm({inbox_reply}, rogue.issue("alpha", {"127.0.0.1"}));
+    const Run run = run_chatclient(realm.port(), "--ca '" + ca_file + "' -c inbox 2>&1");
+    CHECK(run.exit_code == 1);
+    CHECK(run.out == "chatclient: cannot connect to 127.0.0.1:" + std::to_string(realm.port()) +
+                         ": TLS handshake failed: certificate verify failed (unable to get "
+                         "local issuer certificate)\n");
+  }
 }
