@@ -17,28 +17,43 @@ namespace realmd {
 
 namespace text = chat::protocol::text;
 
-ClientSession::ClientSession(asio::ip::tcp::socket socket, std::uint64_t connection_id,
-                             Limits limits, ClientServices services,
-                             std::unique_ptr<WireFormat> wire)
-    : LineChannel(std::move(socket), limits, services.commits, std::move(wire)),
+ClientSession::ClientSession(Stream stream, std::uint64_t connection_id, Limits limits,
+                             std::chrono::milliseconds unauthenticated_idle,
+                             ClientServices services, std::unique_ptr<WireFormat> wire)
+    : LineChannel(std::move(stream), limits, services.commits, std::move(wire)),
+      unauthenticated_idle_(unauthenticated_idle),
       services_(std::move(services)) {
   conn_.id = connection_id;
   std::error_code ec;
-  const auto peer = this->socket().remote_endpoint(ec);
+  const auto peer = this->stream().tcp().remote_endpoint(ec);
   set_label(ec ? fmt::format("client {}", conn_.id)
                : fmt::format("client {} ({})", conn_.id, peer));
   answer_store_stall_with(chat::protocol::reply::error(text::store_failed));
+  rearm_idle_limit();
+}
+
+void ClientSession::rearm_idle_limit() {
+  const bool limited = conn_.user.empty() && unauthenticated_idle_.count() > 0;
+  expect_request_by(limited ? Clock::now() + unauthenticated_idle_ : Clock::time_point::max());
+}
+
+void ClientSession::on_timed_out(CloseReason reason) {
+  reply_error(reason == CloseReason::idle_timeout ? text::idle_timeout : text::request_timeout,
+              reason);
 }
 
 asio::awaitable<void> ClientSession::on_line(std::string line) {
+  expect_request_by(Clock::time_point::max());  // a request in progress is not idleness
   // A request is one line: a WebSocket frame with a line break inside is as bad as a NUL.
   if (!chat::protocol::is_valid_utf8(line) || line.find('\n') != std::string::npos) {
     reply_error(text::bad_parameter);
+    rearm_idle_limit();
     co_return;
   }
   // A store failing for a while: refuse rather than pile up changes it cannot store.
   if (services_.commits.stalled()) {
     reply_error(text::store_failed);
+    rearm_idle_limit();
     co_return;
   }
   chat::core::Outcome outcome = services_.realm.handle(conn_, line);
@@ -52,6 +67,7 @@ asio::awaitable<void> ClientSession::on_line(std::string line) {
     outcome = services_.realm.resume(conn_, result);
   }
   carry_out(std::move(outcome));
+  rearm_idle_limit();
 }
 
 void ClientSession::carry_out(chat::core::Outcome outcome) {

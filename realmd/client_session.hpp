@@ -1,5 +1,5 @@
 #pragma once
-#include <asio/ip/tcp.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -34,8 +34,11 @@ struct ClientServices {
 // business: lines over TCP (LineWire) or WebSocket text frames (WebSocketWire) are served alike.
 class ClientSession final : public LineChannel {
  public:
-  ClientSession(asio::ip::tcp::socket socket, std::uint64_t connection_id, Limits limits,
-                ClientServices services, std::unique_ptr<WireFormat> wire);
+  // Without a session bound by auth or register, the connection is closed after
+  // `unauthenticated_idle` without a request (zero: never).
+  ClientSession(Stream stream, std::uint64_t connection_id, Limits limits,
+                std::chrono::milliseconds unauthenticated_idle, ClientServices services,
+                std::unique_ptr<WireFormat> wire);
 
   std::uint64_t id() const { return conn_.id; }
   // A live delivery (`watch`): written between replies once commit `seq` is done.
@@ -47,10 +50,14 @@ class ClientSession final : public LineChannel {
   void on_written(const std::vector<std::uint64_t>& ids) override;
   void on_lost(const std::vector<std::uint64_t>& ids) override;
   void on_closed(CloseReason reason) override;
+  void on_timed_out(CloseReason reason) override;
+  // The idle limit runs while no session is bound to the connection.
+  void rearm_idle_limit();
 
   void carry_out(chat::core::Outcome outcome);
   void reply_error(std::string_view message, std::optional<CloseReason> close_after = {});
 
+  std::chrono::milliseconds unauthenticated_idle_;
   ClientServices services_;
   chat::core::Connection conn_;
 };

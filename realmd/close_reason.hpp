@@ -5,17 +5,20 @@ namespace realmd {
 
 // Why a connection ended; logged once per connection.
 enum class CloseReason {
-  peer_closed,      // the peer ended its side and every reply was sent
-  read_failed,      // reset or other socket error while reading
-  write_failed,     // reset or other socket error while writing
-  line_too_long,    // a request line passed limits.max_line_bytes
-  reply_backlog,    // unsent replies passed limits.max_pending_replies_bytes
-  server_busy,      // over limits.max_connections
-  server_stopping,  // graceful stop
-  requested,        // the command asked for the connection to end after its reply
-  linger_timeout,   // the peer did not close after its last reply
-  internal_error,   // an exception escaped a handler (a bug): this connection only
-  bad_websocket,    // a WebSocket client broke the protocol or sent a binary message
+  peer_closed,              // the peer ended its side and every reply was sent
+  read_failed,              // reset or other socket error while reading
+  write_failed,             // reset or other socket error while writing
+  line_too_long,            // a request line passed limits.max_line_bytes
+  reply_backlog,            // unsent replies passed limits.max_pending_replies_bytes
+  server_busy,              // over limits.max_connections
+  server_stopping,          // graceful stop
+  requested,                // the command asked for the connection to end after its reply
+  linger_timeout,           // the peer did not close after its last reply
+  internal_error,           // an exception escaped a handler (a bug): this connection only
+  bad_websocket,            // a WebSocket client broke the protocol or sent a binary message
+  idle_timeout,             // no request for limits.unauthenticated_idle_ms, without a session
+  partial_request_timeout,  // a request begun, not finished for limits.partial_request_ms
+  tls_failed,               // the TLS handshake failed or timed out
   // Realm links only.
   handshake_failed,   // wrong mac, unexpected realm or version, or a frame out of place
   handshake_timeout,  // no authenticated handshake within the time allowed
@@ -48,6 +51,12 @@ constexpr std::string_view to_string(CloseReason reason) {
       return "internal error";
     case CloseReason::bad_websocket:
       return "WebSocket protocol error or binary message";
+    case CloseReason::idle_timeout:
+      return "idle without a session";
+    case CloseReason::partial_request_timeout:
+      return "request not finished in time";
+    case CloseReason::tls_failed:
+      return "TLS handshake failed";
     case CloseReason::handshake_failed:
       return "handshake failed";
     case CloseReason::handshake_timeout:

@@ -2,11 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <array>
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
-#include <asio/write.hpp>
 
 #include "commit_queue.hpp"
 #include "line_wire.hpp"
@@ -14,38 +13,32 @@
 namespace realmd {
 namespace {
 
-using asio::ip::tcp;
-
 // How long a connection closed after an error reply keeps reading (and dropping) the peer's
 // bytes: closing with unread input sends a reset, which can destroy the reply in flight.
 constexpr std::chrono::seconds linger_time{2};
 
-// Idle connections hold no read buffer: the reader waits until the socket is readable, then
-// reads into this one buffer per thread; the framer keeps only unfinished lines.
-thread_local std::array<char, 64 * 1024> read_buffer;
-
 }  // namespace
 
-LineChannel::LineChannel(tcp::socket socket, Limits limits, CommitQueue& commits,
+LineChannel::LineChannel(Stream stream, Limits limits, CommitQueue& commits,
                          std::string_view terminator)
-    : LineChannel(std::move(socket), limits, commits,
+    : LineChannel(std::move(stream), limits, commits,
                   std::make_unique<LineWire>(limits.max_line_bytes, terminator)) {}
 
-LineChannel::LineChannel(tcp::socket socket, Limits limits, CommitQueue& commits,
+LineChannel::LineChannel(Stream stream, Limits limits, CommitQueue& commits,
                          std::unique_ptr<WireFormat> wire)
-    : socket_(std::move(socket)),
+    : stream_(std::move(stream)),
       limits_(limits),
       commits_(commits),
       wire_(std::move(wire)),
-      wake_(socket_.get_executor()) {}
+      wake_(stream_.tcp().get_executor()) {}
 
 void LineChannel::start() {
   auto self = shared_from_this();
   asio::co_spawn(
-      socket_.get_executor(), [self] { return self->read_loop(); },
+      executor(), [self] { return self->read_loop(); },
       [self](std::exception_ptr error) { self->on_coroutine_exit(error, "reader"); });
   asio::co_spawn(
-      socket_.get_executor(), [self] { return self->write_loop(); },
+      executor(), [self] { return self->write_loop(); },
       [self](std::exception_ptr error) {
         self->on_coroutine_exit(error, "writer");
         self->release();
@@ -61,8 +54,7 @@ void LineChannel::finish(CloseReason reason) {
   finishing_ = true;
   finish_reason_ = reason;
   // Wakes a reader waiting for input: it reads end-of-file and stops.
-  std::error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_receive, ignored);
+  stream_.shutdown_receive();
 }
 
 void LineChannel::close(CloseReason reason) {
@@ -71,9 +63,18 @@ void LineChannel::close(CloseReason reason) {
   close_reason_ = reason;
   spdlog::log(is_routine(reason) ? spdlog::level::debug : spdlog::level::info, "{} closed: {}",
               label_, to_string(reason));
-  std::error_code ignored;
-  socket_.close(ignored);
+  stream_.close();
   wake_writer();
+}
+
+void LineChannel::expect_request_by(Clock::time_point deadline) {
+  request_deadline_ = deadline;
+  wake_by(deadline);
+}
+
+void LineChannel::wake_by(Clock::time_point deadline) {
+  // A later deadline needs no wake-up: the writer re-arms for the earliest one when it fires.
+  if (deadline < wake_deadline_) wake_writer();
 }
 
 void LineChannel::push(Reply reply) {
@@ -142,28 +143,23 @@ void LineChannel::fill(std::uint64_t place, std::string text, std::vector<std::u
 }
 
 asio::awaitable<void> LineChannel::read_loop() {
-  std::error_code ec;
-  socket_.non_blocking(true, ec);
   // The wire format may hold requests already (bytes read before it took the connection over).
   co_await hand_over_requests();
   while (!closed_ && !finishing_) {
-    co_await socket_.async_wait(tcp::socket::wait_read,
-                                asio::redirect_error(asio::use_awaitable, ec));
+    std::error_code ec;
+    const std::string_view bytes = co_await stream_.read(ec);
     if (closed_) co_return;
-    if (ec) {
-      close(CloseReason::read_failed);
-      co_return;
-    }
-    const std::size_t n = socket_.read_some(asio::buffer(read_buffer), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
     if (ec == asio::error::eof) break;
     if (ec) {
       close(CloseReason::read_failed);
       co_return;
     }
     if (discarding_) continue;
-    wire_->feed({read_buffer.data(), n});
+    wire_->feed(bytes);
+    const std::uint64_t handed_over_before = requests_handed_over_;
     co_await hand_over_requests();
+    if (closed_) co_return;
+    track_partial_request(requests_handed_over_ != handed_over_before);
   }
   if (closed_) co_return;
   reader_done_ = true;
@@ -180,6 +176,7 @@ asio::awaitable<void> LineChannel::hand_over_requests() {
       on_line_too_long();
       break;
     }
+    ++requests_handed_over_;
     co_await on_line(std::move(request));
     request.clear();
   }
@@ -211,7 +208,7 @@ asio::awaitable<void> LineChannel::write_loop() {
       buffers.clear();
       for (std::size_t i = 0; i < count; ++i) buffers.push_back(asio::buffer(replies_[i].text));
       std::error_code ec;
-      co_await asio::async_write(socket_, buffers, asio::redirect_error(asio::use_awaitable, ec));
+      co_await stream_.write(buffers, ec);
       if (ec) {
         close(CloseReason::write_failed);
         break;
@@ -241,11 +238,39 @@ asio::awaitable<void> LineChannel::write_loop() {
     if (!lingering_ && !replies_.empty() && replies_.front().ready) {
       wait_for_commit(replies_.front().commit_seq);
     }
-    wake_.expires_at(lingering_ ? linger_deadline_ : std::chrono::steady_clock::time_point::max());
+    wake_deadline_ = lingering_ ? linger_deadline_ : std::min(request_deadline_, partial_deadline_);
+    wake_.expires_at(wake_deadline_);
     std::error_code ec;
     co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    // Only the linger deadline ever expires; every wake-up cancels.
-    if (!ec && lingering_) close(CloseReason::linger_timeout);
+    wake_deadline_ = Clock::time_point::max();
+    if (!ec) on_deadline();  // every other wake-up cancels
+  }
+}
+
+void LineChannel::track_partial_request(bool handed_over_any) {
+  if (limits_.partial_request_timeout.count() == 0 || discarding_) return;
+  if (!wire_->holds_partial_request()) {
+    partial_deadline_ = Clock::time_point::max();
+  } else if (handed_over_any || partial_deadline_ == Clock::time_point::max()) {
+    // The clock runs from the first bytes of the request now unfinished, not from the latest.
+    partial_deadline_ = Clock::now() + limits_.partial_request_timeout;
+    wake_by(partial_deadline_);
+  }
+}
+
+void LineChannel::on_deadline() {
+  if (lingering_) {
+    close(CloseReason::linger_timeout);
+    return;
+  }
+  if (discarding_ || finishing_) return;  // the connection is ending anyway
+  const Clock::time_point now = Clock::now();
+  if (now >= partial_deadline_) {
+    partial_deadline_ = request_deadline_ = Clock::time_point::max();
+    on_timed_out(CloseReason::partial_request_timeout);
+  } else if (now >= request_deadline_) {
+    partial_deadline_ = request_deadline_ = Clock::time_point::max();
+    on_timed_out(CloseReason::idle_timeout);
   }
 }
 
@@ -284,9 +309,8 @@ void LineChannel::begin_linger(CloseReason reason) {
   lingering_ = true;
   discarding_ = true;
   linger_reason_ = reason;
-  linger_deadline_ = std::chrono::steady_clock::now() + linger_time;
-  std::error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  linger_deadline_ = Clock::now() + linger_time;
+  stream_.shutdown_send();
 }
 
 void LineChannel::release() {

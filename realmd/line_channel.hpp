@@ -1,6 +1,5 @@
 #pragma once
 #include <asio/awaitable.hpp>
-#include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
@@ -14,13 +13,15 @@
 #include <vector>
 
 #include "close_reason.hpp"
+#include "stream.hpp"
 #include "wire_format.hpp"
 
 namespace realmd {
 
 class CommitQueue;
 
-// One connection that carries protocol lines (a client over TCP or WebSocket, or a realm link):
+// One connection that carries protocol lines (a client over TCP or WebSocket, or a realm link;
+// plain or TLS, as its Stream is):
 // a reader coroutine cuts the byte stream into requests with the connection's WireFormat and
 // hands them to the subclass one at a time; a writer coroutine sends the replies strictly in the
 // order they were pushed, each only once the store has committed everything queued before it
@@ -31,15 +32,17 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   struct Limits {
     std::size_t max_line_bytes = 0;
     std::size_t max_pending_reply_bytes = 0;  // unsent replies; past it the peer is dropped
+    // A request begun and not finished for this long ends the connection (slowloris); zero:
+    // no limit.
+    std::chrono::milliseconds partial_request_timeout{0};
   };
+  using Clock = std::chrono::steady_clock;
 
   // Lines over TCP (LineWire): `terminator` ends every pushed text on the wire, "\r\n\r\n"
   // after a client reply, "\n" after a realm-link frame.
-  LineChannel(asio::ip::tcp::socket socket, Limits limits, CommitQueue& commits,
-              std::string_view terminator);
+  LineChannel(Stream stream, Limits limits, CommitQueue& commits, std::string_view terminator);
   // Requests and replies in the form `wire` gives them (e.g. WebSocket frames).
-  LineChannel(asio::ip::tcp::socket socket, Limits limits, CommitQueue& commits,
-              std::unique_ptr<WireFormat> wire);
+  LineChannel(Stream stream, Limits limits, CommitQueue& commits, std::unique_ptr<WireFormat> wire);
   virtual ~LineChannel() = default;
   LineChannel(const LineChannel&) = delete;
   LineChannel& operator=(const LineChannel&) = delete;
@@ -80,8 +83,11 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   // A name for the logs, e.g. "client 7 (127.0.0.1:40102)".
   void set_label(std::string label) { label_ = std::move(label); }
   const std::string& label() const { return label_; }
-  const asio::ip::tcp::socket& socket() const { return socket_; }
-  asio::ip::tcp::socket::executor_type executor() { return socket_.get_executor(); }
+  const Stream& stream() const { return stream_; }
+  asio::ip::tcp::socket::executor_type executor() { return stream_.tcp().get_executor(); }
+  // No request handed over by `deadline` ends the connection (on_timed_out with
+  // CloseReason::idle_timeout); Clock::time_point::max(): none. Replaces the one set before.
+  void expect_request_by(Clock::time_point deadline);
 
   // One request line (terminator removed). The next line is not handed over before the
   // returned coroutine completes.
@@ -93,6 +99,9 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   virtual void on_lost(const std::vector<std::uint64_t>& ids) = 0;
   // Called once, after the socket closed and every unwritten reply was reported lost.
   virtual void on_closed(CloseReason reason) = 0;
+  // A time limit passed: idle_timeout (see expect_request_by) or partial_request_timeout.
+  // Closes by default; a subclass may say why first (then finish or close).
+  virtual void on_timed_out(CloseReason reason) { close(reason); }
 
  private:
   asio::awaitable<void> read_loop();
@@ -108,11 +117,17 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   // The store stalled: replies still waiting for a commit become the stall reply.
   void give_up_on_commits();
   void begin_linger(CloseReason reason);
+  // Keeps the partial-request deadline in step with what the wire format holds after a read.
+  void track_partial_request(bool handed_over_any);
+  // Makes the writer's timer fire by `deadline` at the latest.
+  void wake_by(Clock::time_point deadline);
+  // The writer's timer fired: which deadline passed?
+  void on_deadline();
   void wake_writer() { wake_.cancel(); }
   void release();  // after close: report unwritten replies lost, then on_closed()
   void on_coroutine_exit(std::exception_ptr error, std::string_view which);
 
-  asio::ip::tcp::socket socket_;
+  Stream stream_;
   Limits limits_;
   CommitQueue& commits_;
   std::unique_ptr<WireFormat> wire_;
@@ -122,7 +137,8 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   std::deque<Reply> replies_;      // a deque: queued texts stay put while a write is in flight
   std::uint64_t front_place_ = 0;  // the place number of replies_.front()
   std::size_t pending_reply_bytes_ = 0;
-  asio::steady_timer wake_;  // the writer sleeps on it; cancel() wakes it
+  asio::steady_timer wake_;  // the writer sleeps on it until its deadline; cancel() wakes it
+  Clock::time_point wake_deadline_ = Clock::time_point::max();  // what wake_ is set to
   std::uint64_t waiting_for_seq_ = 0;
 
   bool discarding_ = false;   // read bytes are dropped: no further line will be handled
@@ -131,7 +147,10 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   CloseReason finish_reason_ = CloseReason::peer_closed;
   bool lingering_ = false;  // last reply sent, send side shut: waiting for the peer's EOF
   CloseReason linger_reason_ = CloseReason::requested;
-  std::chrono::steady_clock::time_point linger_deadline_;
+  Clock::time_point linger_deadline_;
+  Clock::time_point request_deadline_ = Clock::time_point::max();  // expect_request_by()
+  Clock::time_point partial_deadline_ = Clock::time_point::max();  // a partial request's end
+  std::uint64_t requests_handed_over_ = 0;
   bool closed_ = false;
   bool released_ = false;
   CloseReason close_reason_ = CloseReason::peer_closed;

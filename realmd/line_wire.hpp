@@ -18,6 +18,7 @@ class LineWire final : public WireFormat {
 
   void feed(std::string_view bytes) override { framer_.feed(bytes); }
   Status next(std::string& request) override;
+  bool holds_partial_request() const override { return framer_.pending_bytes() > 0; }
   std::optional<std::string> frame(std::string reply) override {
     reply += terminator_;
     return reply;

@@ -45,6 +45,7 @@ void PeerDialer::stop() {
   std::error_code ignored;
   resolver_.cancel();
   socket_.close(ignored);
+  if (stream_) stream_->close();
   wake_.cancel();
   pause_.cancel();
   deadline_.cancel();
@@ -59,16 +60,18 @@ asio::awaitable<void> PeerDialer::run() {
     }
     const auto address = services_.realm.dial_address(peer_);
     if (!address) break;  // no longer a peer we dial
-    const std::string error = co_await connect(*address);
+    std::string error = co_await connect(*address);
+    if (stopped_) break;
+    if (error.empty()) error = co_await secure();
     if (stopped_) break;
     if (!error.empty()) {
       record_failure("connect: " + error);
     } else if (services_.linked(peer_)) {
-      std::error_code ignored;
-      socket_.close(ignored);  // a link came up while we connected: keep that one
+      stream_.reset();  // a link came up while we connected: keep that one
       continue;
     } else {
-      std::shared_ptr<PeerLink> link = services_.open_link(std::move(socket_), peer_);
+      std::shared_ptr<PeerLink> link = services_.open_link(std::move(*stream_), peer_);
+      stream_.reset();
       while (!stopped_ && !link->released()) {
         co_await sleep(wake_, std::chrono::steady_clock::duration::max());
       }
@@ -108,6 +111,18 @@ asio::awaitable<std::string> PeerDialer::connect(const chat::core::Realm::PeerAd
   deadline_.cancel();
   if (timed_out_) co_return "timed out after " + std::to_string(connect_timeout.count()) + "s";
   if (ec) co_return ec.message();
+  co_return std::string();
+}
+
+asio::awaitable<std::string> PeerDialer::secure() {
+  stream_ = services_.tls ? Stream(std::move(socket_), *services_.tls) : Stream(std::move(socket_));
+  const std::error_code ec = co_await stream_->handshake(
+      Stream::Side::client, std::chrono::duration_cast<std::chrono::milliseconds>(connect_timeout),
+      peer_);
+  if (ec) {
+    stream_.reset();
+    co_return "TLS handshake: " + ec.message();
+  }
   co_return std::string();
 }
 

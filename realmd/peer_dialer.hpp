@@ -12,6 +12,7 @@
 
 #include "core/realm.hpp"
 #include "federation/backoff.hpp"
+#include "stream.hpp"
 
 namespace realmd {
 
@@ -24,13 +25,15 @@ struct PeerDialerServices {
   OutcomeRunner& outcomes;
   // Whether the realm has an authenticated link to `peer` now, dialled or accepted.
   std::function<bool(std::string_view peer)> linked;
-  // Runs a link on a connected socket; the dialer waits until the link is released.
-  std::function<std::shared_ptr<PeerLink>(asio::ip::tcp::socket socket, const std::string& peer)>
-      open_link;
+  // Runs a link on a connected stream; the dialer waits until the link is released.
+  std::function<std::shared_ptr<PeerLink>(Stream stream, const std::string& peer)> open_link;
+  // Links speak TLS with these settings (tls.peers); null: plain TCP.
+  asio::ssl::context* tls = nullptr;
 };
 
 // Keeps one peer this realm dials linked (DESIGN.md §5): connect to realm.dial_address(peer)
-// within connect_timeout, run a PeerLink until it closes, wait a federation::Backoff delay
+// within connect_timeout (and, with TLS, shake hands within as long again, the peer's
+// certificate naming the peer), run a PeerLink until it closes, wait a federation::Backoff delay
 // (reset after a link that authenticated), and again, until stop(). While the realm has a link
 // to the peer (e.g. one the peer dialled) it does not dial; wake() makes it look again.
 // A failed attempt is reported through realm.link_down, which records it as last_error.
@@ -52,6 +55,8 @@ class PeerDialer : public std::enable_shared_from_this<PeerDialer> {
   asio::awaitable<void> run();
   // Resolves and connects socket_; returns why it failed, empty on success.
   asio::awaitable<std::string> connect(const chat::core::Realm::PeerAddress& address);
+  // The TLS handshake on the connected socket_ (nothing without TLS); returns why it failed.
+  asio::awaitable<std::string> secure();
   asio::awaitable<void> sleep(asio::steady_timer& timer, std::chrono::steady_clock::duration delay);
   void record_failure(const std::string& reason);
 
@@ -59,9 +64,10 @@ class PeerDialer : public std::enable_shared_from_this<PeerDialer> {
   PeerDialerServices services_;
   asio::ip::tcp::resolver resolver_;
   asio::ip::tcp::socket socket_;
-  asio::steady_timer wake_;      // waits for a link to close
-  asio::steady_timer pause_;     // the backoff delay
-  asio::steady_timer deadline_;  // connect_timeout
+  std::optional<Stream> stream_;  // socket_, connected, until a link takes it
+  asio::steady_timer wake_;       // waits for a link to close
+  asio::steady_timer pause_;      // the backoff delay
+  asio::steady_timer deadline_;   // connect_timeout
   chat::federation::Backoff backoff_;
   std::uint64_t attempt_ = 0;
   bool connecting_ = false;

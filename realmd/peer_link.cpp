@@ -33,7 +33,8 @@ federation::Handshake make_handshake(const PeerLinkServices& services,
       [&realm](std::string_view name) { return realm.accepts_link_from(name); });
 }
 
-std::string remote_of(const asio::ip::tcp::socket& socket) {
+std::string remote_of(const Stream& stream) {
+  const asio::ip::tcp::socket& socket = stream.tcp();
   std::error_code ec;
   const auto endpoint = socket.remote_endpoint(ec);
   return ec ? std::string("unknown address") : fmt::format("{}", endpoint);
@@ -41,13 +42,13 @@ std::string remote_of(const asio::ip::tcp::socket& socket) {
 
 }  // namespace
 
-PeerLink::PeerLink(asio::ip::tcp::socket socket, std::uint64_t id, Limits limits,
-                   PeerLinkServices services, std::optional<std::string> dialed_peer)
-    : LineChannel(std::move(socket), limits, services.commits, "\n"),
+PeerLink::PeerLink(Stream stream, std::uint64_t id, Limits limits, PeerLinkServices services,
+                   std::optional<std::string> dialed_peer)
+    : LineChannel(std::move(stream), limits, services.commits, "\n"),
       id_(id),
       services_(std::move(services)),
       dialed_peer_(std::move(dialed_peer)),
-      remote_(remote_of(this->socket())),
+      remote_(remote_of(this->stream())),
       handshake_(make_handshake(services_, dialed_peer_)),
       peer_(dialed_peer_.value_or("")),
       timer_(executor()) {
@@ -116,6 +117,12 @@ void PeerLink::handshake_step(const federation::Frame& frame) {
     set_label(fmt::format("link {} from {} ({})", id_, peer_, remote_));
   }
   if (step.state != federation::Handshake::State::authenticated) return;
+  // Over TLS the certificate (verified against the cluster's CA) must name the realm the
+  // secret authenticated: a realm cannot speak for another with its own certificate.
+  if (stream().is_tls() && !stream().certificate_names(peer_)) {
+    fail(CloseReason::handshake_failed, "its TLS certificate does not name realm " + peer_);
+    return;
+  }
 
   authenticated_ = true;
   if (!services_.authenticated(std::static_pointer_cast<PeerLink>(shared_from_this()))) {

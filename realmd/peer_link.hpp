@@ -48,7 +48,7 @@ class PeerLink final : public LineChannel {
   static constexpr std::chrono::seconds handshake_timeout{10};
 
   // `dialed_peer`: the realm we dialed (its hello must name it); empty for an accepted link.
-  PeerLink(asio::ip::tcp::socket socket, std::uint64_t id, Limits limits, PeerLinkServices services,
+  PeerLink(Stream stream, std::uint64_t id, Limits limits, PeerLinkServices services,
            std::optional<std::string> dialed_peer);
 
   // Sends our hello and starts the handshake timer (instead of LineChannel::start).

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
@@ -38,6 +39,8 @@ constexpr std::chrono::milliseconds accept_retry{100};
 // How long a web connection may take to send its HTTP request head (and, after answering a
 // page request, to close).
 constexpr std::chrono::seconds web_handshake_time{10};
+// How long an accepted connection may take over its TLS handshake.
+constexpr std::chrono::milliseconds tls_handshake_time{10'000};
 
 chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config) {
   chat::core::RealmSettings settings;
@@ -92,6 +95,7 @@ void RealmServer::on_stopped(std::function<void(int)> handler) {
 
 void RealmServer::start() {
   if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
+  tls_ = make_tls_contexts(config_.tls);
   realm_.load(store_->load());
   seed_users();
   commits_.start();
@@ -101,13 +105,15 @@ void RealmServer::start() {
     spdlog::warn("realm {}: no federation.secret: not listening for realm links, not dialing",
                  config_.name);
   } else {
-    listen(peer_acceptor_, config_.peer_listen, "peers", &RealmServer::accept_peer);
+    listen(peer_acceptor_, config_.peer_listen, tls_.peer_listener ? "peers (TLS)" : "peers",
+           &RealmServer::accept_peer);
     for (const std::string& peer : realm_.peers_to_dial()) dial(peer);
   }
   if (config_.web_listen) {
     listen(web_acceptor_, *config_.web_listen, "web clients", &RealmServer::accept_web);
   }
-  listen(acceptor_, config_.listen, "clients", &RealmServer::accept);
+  listen(acceptor_, config_.listen, tls_.clients ? "clients (TLS)" : "clients",
+         &RealmServer::accept);
 }
 
 void RealmServer::listen(tcp::acceptor& acceptor, const chat::config::Endpoint& where,
@@ -188,14 +194,44 @@ asio::awaitable<void> RealmServer::accept_loop(tcp::acceptor& acceptor, AcceptHa
 }
 
 void RealmServer::accept(tcp::socket socket) {
-  open_session(std::move(socket), std::make_unique<LineWire>(config_.limits.max_line_bytes,
-                                                             chat::protocol::reply::terminator));
+  auto serve = [this](Stream stream) {
+    open_session(std::move(stream), std::make_unique<LineWire>(config_.limits.max_line_bytes,
+                                                               chat::protocol::reply::terminator));
+  };
+  if (!tls_.clients) {
+    serve(Stream(std::move(socket)));
+    return;
+  }
+  // Handshakes cost CPU: past the limit a client is not even answered "Server sibuk".
+  if (client_connections() >= config_.limits.max_connections) {
+    spdlog::warn("realm {}: {} connections open, refusing a TLS connection", config_.name,
+                 client_connections());
+    return;  // the socket closes here
+  }
+  asio::co_spawn(io_, secure(Stream(std::move(socket), *tls_.clients), serve), asio::detached);
+}
+
+asio::awaitable<void> RealmServer::secure(Stream stream, std::function<void(Stream)> then) {
+  const std::uint64_t id = next_handshake_id_++;
+  tls_handshakes_.emplace(id, &stream);
+  const std::error_code ec = co_await stream.handshake(Stream::Side::server, tls_handshake_time);
+  tls_handshakes_.erase(id);
+  if (ec || stopping_) {
+    if (ec) {
+      std::error_code ignored;
+      spdlog::info("realm {}: TLS handshake with {} failed: {}", config_.name,
+                   stream.tcp().remote_endpoint(ignored), ec.message());
+    }
+    stop_if_drained();
+    co_return;
+  }
+  then(std::move(stream));
 }
 
 void RealmServer::accept_web(tcp::socket socket) {
-  if (sessions_.size() + handshakes_.size() >= config_.limits.max_connections) {
+  if (client_connections() >= config_.limits.max_connections) {
     spdlog::warn("realm {}: {} connections open, refusing a web connection", config_.name,
-                 sessions_.size() + handshakes_.size());
+                 client_connections());
     return;  // the socket closes here
   }
   const std::uint64_t id = next_handshake_id_++;
@@ -203,7 +239,7 @@ void RealmServer::accept_web(tcp::socket socket) {
       std::move(socket), id, web_handshake_time,
       WebHandshake::Services{.upgraded =
                                  [this](tcp::socket upgraded, std::string already_read) {
-                                   open_session(std::move(upgraded),
+                                   open_session(Stream(std::move(upgraded)),
                                                 std::make_unique<WebSocketWire>(
                                                     config_.limits.max_line_bytes, already_read));
                                  },
@@ -216,14 +252,16 @@ void RealmServer::accept_web(tcp::socket socket) {
   handshake->start();
 }
 
-void RealmServer::open_session(tcp::socket socket, std::unique_ptr<WireFormat> wire) {
+void RealmServer::open_session(Stream stream, std::unique_ptr<WireFormat> wire) {
   std::error_code ignored;
-  socket.set_option(tcp::no_delay(true), ignored);  // replies are small and leave whole
+  stream.tcp().set_option(tcp::no_delay(true), ignored);  // replies are small and leave whole
   const std::uint64_t id = next_connection_id_++;
   auto session = std::make_shared<ClientSession>(
-      std::move(socket), id,
+      std::move(stream), id,
       LineChannel::Limits{.max_line_bytes = config_.limits.max_line_bytes,
-                          .max_pending_reply_bytes = config_.limits.max_pending_replies_bytes},
+                          .max_pending_reply_bytes = config_.limits.max_pending_replies_bytes,
+                          .partial_request_timeout = config_.limits.partial_request},
+      config_.limits.unauthenticated_idle,
       ClientServices{.realm = realm_,
                      .commits = commits_,
                      .passwords = passwords_,
@@ -257,17 +295,24 @@ void RealmServer::session_closed(std::uint64_t id) {
 }
 
 void RealmServer::accept_peer(tcp::socket socket) {
-  if (links_.size() >= config_.limits.max_connections) {
+  if (links_.size() + tls_handshakes_.size() >= config_.limits.max_connections) {
     spdlog::warn("realm {}: {} realm links open, refusing another", config_.name, links_.size());
     return;  // the socket closes here
   }
-  open_link(std::move(socket), std::nullopt);
+  if (!tls_.peer_listener) {
+    open_link(Stream(std::move(socket)), std::nullopt);
+    return;
+  }
+  asio::co_spawn(io_,
+                 secure(Stream(std::move(socket), *tls_.peer_listener),
+                        [this](Stream stream) { open_link(std::move(stream), std::nullopt); }),
+                 asio::detached);
 }
 
-std::shared_ptr<PeerLink> RealmServer::open_link(tcp::socket socket,
+std::shared_ptr<PeerLink> RealmServer::open_link(Stream stream,
                                                  std::optional<std::string> dialed_peer) {
   std::error_code ignored;
-  socket.set_option(tcp::no_delay(true), ignored);  // acks are small and wanted at once
+  stream.tcp().set_option(tcp::no_delay(true), ignored);  // acks are small and wanted at once
   PeerLinkServices services{
       .realm = realm_,
       .commits = commits_,
@@ -280,10 +325,11 @@ std::shared_ptr<PeerLink> RealmServer::open_link(tcp::socket socket,
       .closed = [this](PeerLink& link) { link_closed(link); }};
   const std::uint64_t id = next_link_id_++;
   auto link = std::make_shared<PeerLink>(
-      std::move(socket), id,
+      std::move(stream), id,
       LineChannel::Limits{.max_line_bytes = config_.limits.max_frame_bytes,
                           .max_pending_reply_bytes = link_backlog_bytes(
-                              realm_.settings().link_window, config_.limits.max_frame_bytes)},
+                              realm_.settings().link_window, config_.limits.max_frame_bytes),
+                          .partial_request_timeout = config_.limits.partial_request},
       std::move(services), std::move(dialed_peer));
   links_.emplace(id, link);
   link->open();
@@ -343,9 +389,10 @@ void RealmServer::dial(const std::string& peer) {
                          .outcomes = outcomes_,
                          .linked = [this](std::string_view name) { return linked_.contains(name); },
                          .open_link =
-                             [this](tcp::socket socket, const std::string& name) {
-                               return open_link(std::move(socket), name);
-                             }});
+                             [this](Stream stream, const std::string& name) {
+                               return open_link(std::move(stream), name);
+                             },
+                         .tls = tls_.peer_dialer.get()});
   dialer->start();
 }
 
@@ -360,6 +407,7 @@ void RealmServer::stop() {
   std::vector<std::shared_ptr<WebHandshake>> handshakes;
   for (auto& [id, handshake] : handshakes_) handshakes.push_back(handshake);
   for (auto& handshake : handshakes) handshake->close();
+  for (auto& [id, stream] : tls_handshakes_) stream->close();
   for (auto& [peer, dialer] : dialers_) dialer->stop();
   dialers_.clear();
   waits_.expire_all();  // replies waiting for peers answer now
@@ -369,7 +417,7 @@ void RealmServer::stop() {
   for (auto& [id, session] : sessions_) open.push_back(session);
   for (auto& [id, link] : links_) open.push_back(link);
   for (auto& channel : open) channel->finish(CloseReason::server_stopping);
-  if (sessions_.empty() && links_.empty() && handshakes_.empty()) {
+  if (sessions_.empty() && links_.empty() && handshakes_.empty() && tls_handshakes_.empty()) {
     finish_stop();
     return;
   }
@@ -386,7 +434,10 @@ void RealmServer::stop() {
 }
 
 void RealmServer::stop_if_drained() {
-  if (stopping_ && sessions_.empty() && links_.empty() && handshakes_.empty()) finish_stop();
+  if (stopping_ && sessions_.empty() && links_.empty() && handshakes_.empty() &&
+      tls_handshakes_.empty()) {
+    finish_stop();
+  }
 }
 
 void RealmServer::finish_stop() {

@@ -19,6 +19,8 @@
 #include "password_pool.hpp"
 #include "reply_waits.hpp"
 #include "store/store.hpp"
+#include "stream.hpp"
+#include "tls_contexts.hpp"
 
 namespace realmd {
 
@@ -29,8 +31,8 @@ class WebHandshake;
 class WireFormat;
 
 // One realm served on one event loop: its state (chat::core::Realm), its store behind the
-// commit queue, its password pool, its client listeners (lines over TCP, and optionally the
-// browser client's page and WebSocket), and its links to peer realms (the peer listener, one
+// commit queue, its password pool, its client listeners (lines over TCP or TLS, and optionally
+// the browser client's page and WebSocket), and its links to peer realms (the peer listener, one
 // dialer per peer it dials, the one-link-per-pair rule). Several may share
 // an io_context (in-process tests); all of its members run on that io_context's thread.
 class RealmServer {
@@ -46,7 +48,8 @@ class RealmServer {
   void on_stopped(std::function<void(int exit_code)> handler);
 
   // Loads the store, creates the config's missing users (durably), then listens. Blocks for
-  // that setup; throws chat::store::StoreError, or std::system_error when it cannot listen.
+  // that setup; throws chat::store::StoreError, std::system_error when it cannot listen, or
+  // std::runtime_error for an unusable TLS file.
   void start();
   std::uint16_t client_port() const;
   // The port of the peer listener; 0 when not listening (no federation.secret).
@@ -70,7 +73,13 @@ class RealmServer {
   void accept_web(asio::ip::tcp::socket socket);
   void accept_peer(asio::ip::tcp::socket socket);
   // A client connection in the given wire format, counted against limits.max_connections.
-  void open_session(asio::ip::tcp::socket socket, std::unique_ptr<WireFormat> wire);
+  void open_session(Stream stream, std::unique_ptr<WireFormat> wire);
+  // The server side of a TLS handshake on an accepted connection, then `then` gets the stream;
+  // a failed or slow handshake only closes it.
+  asio::awaitable<void> secure(Stream stream, std::function<void(Stream)> then);
+  std::size_t client_connections() const {
+    return sessions_.size() + handshakes_.size() + tls_handshakes_.size();
+  }
   void seed_users();
   void session_closed(std::uint64_t id);
   void deliver_push(chat::core::Push& push, std::uint64_t seq);
@@ -78,8 +87,7 @@ class RealmServer {
   void finish_stop();
 
   // --- realm links ---
-  std::shared_ptr<PeerLink> open_link(asio::ip::tcp::socket socket,
-                                      std::optional<std::string> dialed_peer);
+  std::shared_ptr<PeerLink> open_link(Stream stream, std::optional<std::string> dialed_peer);
   bool link_authenticated(const std::shared_ptr<PeerLink>& link);
   void link_closed(PeerLink& link);
   void send_frame(const chat::core::OutgoingFrame& frame, std::uint64_t seq);
@@ -88,6 +96,7 @@ class RealmServer {
   asio::io_context& io_;
   chat::config::RealmConfig config_;
   std::unique_ptr<chat::store::Store> store_;
+  TlsContexts tls_;
   chat::core::Realm realm_;
   PasswordPool passwords_;
   CommitQueue commits_;
@@ -99,6 +108,9 @@ class RealmServer {
   std::unordered_map<std::uint64_t, std::shared_ptr<ClientSession>> sessions_;
   // Web connections still speaking HTTP (a page request, or before the WebSocket upgrade).
   std::unordered_map<std::uint64_t, std::shared_ptr<WebHandshake>> handshakes_;
+  // Accepted connections in their TLS handshake (clients and links); the streams live in
+  // secure()'s frames.
+  std::unordered_map<std::uint64_t, Stream*> tls_handshakes_;
   std::uint64_t next_handshake_id_ = 1;
   std::uint64_t next_connection_id_ = 1;
   std::unordered_map<std::uint64_t, std::shared_ptr<PeerLink>> links_;    // every open link

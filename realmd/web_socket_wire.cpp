@@ -47,6 +47,7 @@ WebSocketWire::~WebSocketWire() {
 
 void WebSocketWire::feed(std::string_view bytes) {
   if (ended_) return;
+  boundaries_.feed(bytes);
   input_ = bytes;
   const int result = wslay_event_recv(ctx_);
   input_ = {};  // what wslay did not read (after a close) is dropped
@@ -58,6 +59,37 @@ void WebSocketWire::feed(std::string_view bytes) {
     ended_ = wslay_event_get_status_code_sent(ctx_) == WSLAY_CODE_MESSAGE_TOO_BIG
                  ? CloseReason::line_too_long
                  : CloseReason::bad_websocket;
+  }
+}
+
+void WebSocketWire::FrameBoundaries::feed(std::string_view bytes) {
+  while (!bytes.empty()) {
+    if (payload_left_ > 0) {
+      const std::uint64_t taken = std::min<std::uint64_t>(payload_left_, bytes.size());
+      payload_left_ -= taken;
+      bytes.remove_prefix(taken);
+      continue;
+    }
+    header_ += bytes.front();
+    bytes.remove_prefix(1);
+    if (header_.size() < 2) continue;
+    // RFC 6455 5.2: 2 bytes, then 2 or 8 bytes of extended length, then a 4-byte mask.
+    const auto second = static_cast<unsigned char>(header_[1]);
+    const std::size_t length_code = second & 0x7f;
+    const std::size_t extended = length_code == 126 ? 2 : length_code == 127 ? 8 : 0;
+    const std::size_t header_size = 2 + extended + ((second & 0x80) ? 4 : 0);
+    if (header_.size() < header_size) continue;
+    std::uint64_t length = length_code;
+    if (extended > 0) {
+      length = 0;
+      for (std::size_t i = 0; i < extended; ++i)
+        length = (length << 8) | static_cast<unsigned char>(header_[2 + i]);
+    }
+    const auto first = static_cast<unsigned char>(header_[0]);
+    const bool is_data = (first & 0x08) == 0;  // opcodes 0-7: continuation, text, binary
+    if (is_data) fragmented_ = (first & 0x80) == 0;
+    payload_left_ = length;
+    header_.clear();
   }
 }
 

@@ -28,6 +28,7 @@ class WebSocketWire final : public WireFormat {
 
   void feed(std::string_view bytes) override;
   Status next(std::string& request) override;
+  bool holds_partial_request() const override { return boundaries_.inside_message(); }
   std::optional<std::string> frame(std::string reply) override;
   std::string take_control_bytes() override;
   std::optional<CloseReason> ended() const override { return ended_; }
@@ -43,7 +44,21 @@ class WebSocketWire final : public WireFormat {
   // Runs wslay's sender: everything it queued lands in output_.
   void flush();
 
+  // wslay keeps its parser's state to itself, so the frame boundaries are followed here too:
+  // they tell whether a message has begun and not ended (the slowloris limit).
+  class FrameBoundaries {
+   public:
+    void feed(std::string_view bytes);
+    bool inside_message() const { return !header_.empty() || payload_left_ > 0 || fragmented_; }
+
+   private:
+    std::string header_;              // the current frame's header bytes so far
+    std::uint64_t payload_left_ = 0;  // payload bytes of the current frame still to come
+    bool fragmented_ = false;         // a data frame without FIN came: its message goes on
+  };
+
   wslay_event_context_ptr ctx_ = nullptr;
+  FrameBoundaries boundaries_;
   std::string_view input_;  // the bytes of the feed() in progress, not yet read by wslay
   std::string output_;      // bytes wslay sent, not yet taken
   std::deque<std::string> requests_;

@@ -21,6 +21,8 @@ class WireFormat {
   // The next complete request (its framing removed) into `request`; too_long when the one
   // arriving passed the limit (no further request follows).
   virtual Status next(std::string& request) = 0;
+  // Whether bytes of a request not yet complete are held (for the slowloris time limit).
+  virtual bool holds_partial_request() const = 0;
   // The bytes that carry one reply; nothing when the format can send no more replies (after a
   // WebSocket close).
   virtual std::optional<std::string> frame(std::string reply) = 0;

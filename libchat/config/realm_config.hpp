@@ -18,7 +18,7 @@ struct Endpoint {
 
 struct PeerConfig {
   std::string name;
-  Endpoint address;        // the peer's peer_listen
+  Endpoint address;  // the peer's peer_listen
   bool autoconnect = true;
 };
 
@@ -33,6 +33,25 @@ struct LimitsConfig {
   std::size_t max_pending_replies_bytes = 8 * 1024 * 1024;  // unsent reply bytes per client
   std::size_t max_outbox_per_peer = 100000;                 // queued cross-realm messages
   std::size_t max_frame_bytes = 128 * 1024;                 // realm link frame
+  // Time limits; zero means none. A connection without a session bound by auth (or register)
+  // that sends no request for this long is closed: it holds a slot and has done nothing.
+  std::chrono::milliseconds unauthenticated_idle{60'000};
+  // A request (line or WebSocket message) begun but not finished for this long closes the
+  // connection (slowloris).
+  std::chrono::milliseconds partial_request{30'000};
+};
+
+// `tls:`: TLS on the client listener and/or the realm links (docs/operations.md). The web
+// listener stays plain HTTP.
+struct TlsConfig {
+  std::filesystem::path certificate;  // PEM, this realm's certificate chain
+  std::filesystem::path key;          // PEM, its private key
+  // PEM; peers' certificates are verified against it (required for `peers`).
+  std::filesystem::path ca;
+  bool clients = true;  // realm.listen speaks TLS
+  // Realm links speak TLS both ways: each side shows its certificate, each verifies the other's
+  // against `ca`, and a dialled peer's certificate must name the peer (its realm name).
+  bool peers = true;
 };
 
 enum class Durability { process, fsync };
@@ -45,16 +64,18 @@ struct RealmConfig {
   // absent.
   std::optional<Endpoint> web_listen;
   std::filesystem::path data_dir = "data";
-  std::string secret;               // federation.secret
+  std::string secret;  // federation.secret
   // federation.keepalive_ms: a link that sent nothing this long sends a ping; one that received
   // nothing for three times this long is dropped and redialled.
   std::chrono::milliseconds keepalive{5000};
   std::vector<PeerConfig> peers;
+  std::optional<TlsConfig> tls;
   std::vector<std::string> admins;
   std::vector<SeedUser> users;
   LimitsConfig limits;
   Durability durability = Durability::process;
-  // Password hashing cost (argon2id): "interactive" (default, about OWASP's floor) or "min" (tests).
+  // Password hashing cost (argon2id): "interactive" (default, about OWASP's floor) or "min"
+  // (tests).
   std::string password_cost = "interactive";
 };
 

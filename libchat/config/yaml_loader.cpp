@@ -106,6 +106,19 @@ std::string parse_word(const YAML::Node& node, const std::string& key) {
   return word;
 }
 
+// Timers take milliseconds up to a day; far beyond any sensible limit, and safe to add to now.
+constexpr std::size_t max_timer_ms = 24 * 3600 * 1000;
+
+std::size_t parse_count(const YAML::Node& node, const std::string& key) {
+  const std::string text = parse_scalar(node, key);
+  std::size_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    fail_value(key, "a non-negative integer", text);
+  }
+  return value;
+}
+
 std::size_t parse_positive(const YAML::Node& node, const std::string& key) {
   const std::string text = parse_scalar(node, key);
   std::size_t value = 0;
@@ -165,9 +178,10 @@ SeedUser parse_seed_user(const YAML::Node& node, const std::string& path) {
 LimitsConfig parse_limits(const YAML::Node& node, const std::string& path) {
   LimitsConfig limits;
   if (!is_mapping(node, path)) return limits;
-  check_keys(node, path,
-             {"max_line_bytes", "max_message_bytes", "max_connections", "max_pending_replies_bytes",
-              "max_outbox_per_peer", "max_frame_bytes"});
+  check_keys(
+      node, path,
+      {"max_line_bytes", "max_message_bytes", "max_connections", "max_pending_replies_bytes",
+       "max_outbox_per_peer", "max_frame_bytes", "unauthenticated_idle_ms", "partial_request_ms"});
   const auto read = [&](std::string_view key, std::size_t& field) {
     if (const auto value = node[std::string(key)])
       field = parse_positive(value, join_key(path, key));
@@ -178,7 +192,46 @@ LimitsConfig parse_limits(const YAML::Node& node, const std::string& path) {
   read("max_pending_replies_bytes", limits.max_pending_replies_bytes);
   read("max_outbox_per_peer", limits.max_outbox_per_peer);
   read("max_frame_bytes", limits.max_frame_bytes);
+  const auto read_ms = [&](std::string_view key, std::chrono::milliseconds& field) {
+    if (const auto value = node[std::string(key)]) {
+      const std::string full_key = join_key(path, key);
+      const std::size_t ms = parse_count(value, full_key);
+      if (ms > max_timer_ms) fail_value(full_key, "at most 86400000 (a day)", value.Scalar());
+      field = std::chrono::milliseconds(ms);
+    }
+  };
+  read_ms("unauthenticated_idle_ms", limits.unauthenticated_idle);
+  read_ms("partial_request_ms", limits.partial_request);
   return limits;
+}
+
+std::filesystem::path parse_path(const YAML::Node& node, const std::string& key) {
+  const std::string text = parse_scalar(node, key);
+  if (text.empty()) fail_value(key, "a file path", text);
+  return text;  // relative paths stay relative: resolved against the cwd, like data_dir
+}
+
+// The `tls:` section. The files are read when realmd starts (a missing or bad one stops it).
+std::optional<TlsConfig> parse_tls(const YAML::Node& node, const std::string& path) {
+  if (!is_mapping(node, path)) return std::nullopt;
+  check_keys(node, path, {"certificate", "key", "ca", "clients", "peers"});
+  TlsConfig tls;
+  const std::string certificate_key = join_key(path, "certificate");
+  tls.certificate = parse_path(require(node["certificate"], certificate_key), certificate_key);
+  const std::string key_key = join_key(path, "key");
+  tls.key = parse_path(require(node["key"], key_key), key_key);
+  if (const auto ca = node["ca"]) tls.ca = parse_path(ca, join_key(path, "ca"));
+  if (const auto clients = node["clients"])
+    tls.clients = parse_bool(clients, join_key(path, "clients"));
+  if (const auto peers = node["peers"]) tls.peers = parse_bool(peers, join_key(path, "peers"));
+  if (tls.peers && tls.ca.empty()) {
+    throw ConfigError(join_key(path, "ca") +
+                      ": required when tls.peers is true (peers are verified against it)");
+  }
+  if (!tls.clients && !tls.peers) {
+    throw ConfigError(path + ": clients and peers are both false (leave the section out instead)");
+  }
+  return tls;
 }
 
 Durability parse_durability(const YAML::Node& node, const std::string& key) {
@@ -223,8 +276,7 @@ void parse_federation(const YAML::Node& node, const std::string& path, RealmConf
   if (const auto keepalive = node["keepalive_ms"]) {
     const std::string key = join_key(path, "keepalive_ms");
     const std::size_t ms = parse_positive(keepalive, key);
-    // Three keepalives must fit the timers' range; a day is far beyond any sensible value.
-    if (ms > 24 * 3600 * 1000) fail_value(key, "at most 86400000 (a day)", keepalive.Scalar());
+    if (ms > max_timer_ms) fail_value(key, "at most 86400000 (a day)", keepalive.Scalar());
     config.keepalive = std::chrono::milliseconds(ms);
   }
 }
@@ -284,15 +336,16 @@ RealmConfig parse_realm_config(const YAML::Node& root) {
     throw ConfigError(std::string("expected a mapping at the top level, got ") + kind_of(root));
   }
   RealmConfig config;
-  check_keys(
-      root, "",
-      {"realm", "federation", "peers", "admins", "users", "limits", "durability", "password_cost"});
+  check_keys(root, "",
+             {"realm", "federation", "peers", "tls", "admins", "users", "limits", "durability",
+              "password_cost"});
   parse_realm_section(root["realm"], config);
   parse_federation(root["federation"], "federation", config);
   config.peers = parse_peers(root["peers"], "peers", config.name);
   if (!config.peers.empty() && config.secret.empty()) {
     throw ConfigError("federation.secret: required (non-empty) when peers are listed");
   }
+  config.tls = parse_tls(root["tls"], "tls");
   config.admins = parse_admins(root["admins"], "admins");
   config.users = parse_users(root["users"], "users");
   config.limits = parse_limits(root["limits"], "limits");

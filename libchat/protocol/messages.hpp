@@ -49,5 +49,9 @@ inline constexpr std::string_view store_failed = "Gagal menyimpan, coba lagi nan
 inline constexpr std::string_view watching = "Watching";
 inline constexpr std::string_view watch_stopped = "Watching stopped";
 inline constexpr std::string_view outbox_full = "Antrian realm penuh, coba lagi nanti";
+// Before closing a connection for a time limit (limits.unauthenticated_idle_ms /
+// limits.partial_request_ms).
+inline constexpr std::string_view idle_timeout = "Tidak aktif terlalu lama, koneksi ditutup";
+inline constexpr std::string_view request_timeout = "Request tidak selesai, koneksi ditutup";
 
 }  // namespace chat::protocol::text

@@ -70,6 +70,13 @@ limits:
   max_pending_replies_bytes: 4096
   max_outbox_per_peer: 3
   max_frame_bytes: 2000
+  unauthenticated_idle_ms: 0
+  partial_request_ms: 2500
+tls:
+  certificate: certs/alpha.crt
+  key: /etc/realm/alpha.key
+  ca: certs/ca.crt
+  clients: false
 durability: fsync
 password_cost: min
 )";
@@ -114,6 +121,14 @@ TEST_CASE("a full config fills every field") {
   CHECK(config.limits.max_pending_replies_bytes == 4096);
   CHECK(config.limits.max_outbox_per_peer == 3);
   CHECK(config.limits.max_frame_bytes == 2000);
+  CHECK(config.limits.unauthenticated_idle == std::chrono::milliseconds(0));
+  CHECK(config.limits.partial_request == std::chrono::milliseconds(2500));
+  REQUIRE(config.tls.has_value());
+  CHECK(config.tls->certificate == std::filesystem::path("certs/alpha.crt"));
+  CHECK(config.tls->key == std::filesystem::path("/etc/realm/alpha.key"));
+  CHECK(config.tls->ca == std::filesystem::path("certs/ca.crt"));
+  CHECK_FALSE(config.tls->clients);
+  CHECK(config.tls->peers);
   CHECK(config.durability == Durability::fsync);
   CHECK(config.password_cost == "min");
 }
@@ -138,6 +153,9 @@ TEST_CASE("absent keys take the header's defaults") {
   CHECK(config.limits.max_message_bytes == defaults.limits.max_message_bytes);
   CHECK(config.limits.max_connections == defaults.limits.max_connections);
   CHECK(config.limits.max_pending_replies_bytes == defaults.limits.max_pending_replies_bytes);
+  CHECK(config.limits.unauthenticated_idle == std::chrono::milliseconds(60'000));
+  CHECK(config.limits.partial_request == std::chrono::milliseconds(30'000));
+  CHECK_FALSE(config.tls.has_value());  // plain TCP unless asked for
   CHECK(config.limits.max_outbox_per_peer == defaults.limits.max_outbox_per_peer);
   CHECK(config.limits.max_frame_bytes == defaults.limits.max_frame_bytes);
   CHECK(config.durability == Durability::process);
@@ -293,6 +311,40 @@ TEST_CASE("federation.keepalive_ms: a positive number of milliseconds up to a da
         "federation.keepalive_ms: expected at most 86400000 (a day), got '86400001'");
   CHECK(error_of("realm: {name: a}\nfederation: {keepalive: 5}\n") ==
         "unknown key 'federation.keepalive'");
+}
+
+TEST_CASE("limits: time limits in milliseconds, zero for none, up to a day") {
+  CHECK(load_config_text("realm: {name: a}\nlimits: {unauthenticated_idle_ms: 0}\n")
+            .limits.unauthenticated_idle == std::chrono::milliseconds(0));
+  CHECK(error_of("realm: {name: a}\nlimits: {partial_request_ms: -1}\n") ==
+        "limits.partial_request_ms: expected a non-negative integer, got '-1'");
+  CHECK(error_of("realm: {name: a}\nlimits: {unauthenticated_idle_ms: 86400001}\n") ==
+        "limits.unauthenticated_idle_ms: expected at most 86400000 (a day), got '86400001'");
+}
+
+TEST_CASE("tls: certificate and key required, ca required for peers, both on by default") {
+  const RealmConfig both =
+      load_config_text("realm: {name: a}\ntls: {certificate: a.crt, key: a.key, ca: ca.crt}\n");
+  REQUIRE(both.tls.has_value());
+  CHECK(both.tls->clients);
+  CHECK(both.tls->peers);
+  const RealmConfig clients_only =
+      load_config_text("realm: {name: a}\ntls: {certificate: a.crt, key: a.key, peers: false}\n");
+  REQUIRE(clients_only.tls.has_value());
+  CHECK(clients_only.tls->ca.empty());
+  CHECK(error_of("realm: {name: a}\ntls: {key: a.key, peers: false}\n") ==
+        "missing key 'tls.certificate'");
+  CHECK(error_of("realm: {name: a}\ntls: {certificate: a.crt, peers: false}\n") ==
+        "missing key 'tls.key'");
+  CHECK(error_of("realm: {name: a}\ntls: {certificate: a.crt, key: a.key}\n") ==
+        "tls.ca: required when tls.peers is true (peers are verified against it)");
+  CHECK(error_of("realm: {name: a}\ntls: {certificate: a.crt, key: a.key, clients: false, "
+                 "peers: false}\n") ==
+        "tls: clients and peers are both false (leave the section out instead)");
+  CHECK(error_of("realm: {name: a}\ntls: {certificate: '', key: a.key, peers: false}\n") ==
+        "tls.certificate: expected a file path, got ''");
+  CHECK(error_of("realm: {name: a}\ntls: {certificate: a, key: b, verify: no}\n") ==
+        "unknown key 'tls.verify'");
 }
 
 TEST_CASE("peers: unique, not the realm itself, and only with a secret") {

@@ -1,0 +1,63 @@
+#pragma once
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/stream.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace realmd {
+
+// The bytes of one connection: plain TCP, or TLS over TCP (asio::ssl, OpenSSL). Channels,
+// dialers and listeners read and write through it without caring which. Single-threaded, like
+// the channel that owns it.
+class Stream {
+ public:
+  using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
+  enum class Side { client, server };
+
+  // Plain TCP; `socket` is open.
+  explicit Stream(asio::ip::tcp::socket socket);
+  // TLS over `socket` with the settings of `tls` (which outlives the stream); handshake() first.
+  Stream(asio::ip::tcp::socket socket, asio::ssl::context& tls);
+  Stream(Stream&&) = default;
+  Stream& operator=(Stream&&) = default;
+
+  bool is_tls() const { return tls_ != nullptr; }
+  // The TCP socket under it: options, endpoints, executor.
+  asio::ip::tcp::socket& tcp() { return tls_ ? tls_->next_layer() : plain_; }
+  const asio::ip::tcp::socket& tcp() const { return tls_ ? tls_->next_layer() : plain_; }
+
+  // The TLS handshake (nothing for plain TCP), closed after `timeout`. A client checks that the
+  // server's certificate names `server_name` and sends it as SNI. Returns why it failed.
+  asio::awaitable<std::error_code> handshake(Side side, std::chrono::milliseconds timeout,
+                                             const std::string& server_name = {});
+  // Whether the peer's verified certificate names `name` (a DNS name in its subjectAltName):
+  // false without TLS or without a certificate.
+  bool certificate_names(std::string_view name) const;
+
+  // Waits for bytes and returns them: a view valid until the next read. An empty view with `ec`
+  // set at the end: asio::error::eof when the peer closed, cleanly or not.
+  asio::awaitable<std::string_view> read(std::error_code& ec);
+  // Writes every byte of `buffers`.
+  asio::awaitable<void> write(const std::vector<asio::const_buffer>& buffers, std::error_code& ec);
+
+  // Half-closes the TCP connection: no more writes / wakes a pending read with end-of-stream.
+  void shutdown_send();
+  void shutdown_receive();
+  void close();
+
+ private:
+  asio::ip::tcp::socket plain_;     // without TLS; moved into tls_ with it
+  std::unique_ptr<TlsStream> tls_;  // a pointer: keeps Stream movable and small without TLS
+  // TLS reads land here; plain reads use a buffer shared by the thread, since a plain
+  // connection waits for readability first and holds no buffer while idle.
+  std::unique_ptr<char[]> tls_buffer_;
+};
+
+}  // namespace realmd
