@@ -404,3 +404,66 @@ TEST_CASE("watch: new messages are pushed between replies, and not returned agai
   CHECK(eventually(
       [&] { return henderson.request("inbox").find("after the drop") != std::string::npos; }));
 }
+
+TEST_CASE("a connection without a session is closed after limits.unauthenticated_idle_ms") {
+  TempDir dir;
+  auto config = test_config(dir.path());
+  config.limits.unauthenticated_idle = std::chrono::milliseconds(300);
+  config.limits.partial_request = std::chrono::milliseconds(0);  // none: idleness only
+  RunningRealm realm(config, std::make_unique<chat::store::SqliteStore>(dir.path(), false));
+  const std::string idle_error = error("Tidak aktif terlalu lama, koneksi ditutup");
+
+  LineClient silent(realm.port());
+  LineClient asked(realm.port());
+  // A request without a session does not exempt a connection, it only restarts its clock.
+  CHECK(asked.request("info") == error("Parameter salah / tidak ada"));
+  LineClient authed(realm.port());
+  CHECK(authed.request("auth messi surabaya").starts_with(R"({"status":"OK")"));
+  CHECK(silent.expect_reply() == idle_error);
+  CHECK(silent.wait_closed());
+  CHECK(asked.expect_reply() == idle_error);
+  CHECK(asked.wait_closed());
+
+  // The limit has passed again since the auth (a client opened after it was closed): a
+  // connection with a session stays, however quiet.
+  LineClient marker(realm.port());
+  CHECK(marker.expect_reply() == idle_error);
+  CHECK(authed.available() == 0);
+  CHECK(authed.request("inbox").starts_with(R"({"status":"OK")"));
+  // After logout it has no session again.
+  CHECK(authed.request("logout") == ok("Logout successful"));
+  CHECK(authed.expect_reply() == idle_error);
+  CHECK(authed.wait_closed());
+}
+
+TEST_CASE("a request left unfinished is closed after limits.partial_request_ms (slowloris)") {
+  TempDir dir;
+  auto config = test_config(dir.path());
+  config.limits.unauthenticated_idle = std::chrono::milliseconds(0);  // none: partial only
+  config.limits.partial_request = std::chrono::milliseconds(300);
+  RunningRealm realm(config, std::make_unique<chat::store::SqliteStore>(dir.path(), false));
+  const std::string partial_error = error("Request tidak selesai, koneksi ditutup");
+
+  LineClient quiet(realm.port());
+  CHECK(quiet.request("auth messi surabaya").starts_with(R"({"status":"OK")"));
+
+  LineClient held(realm.port());
+  held.send_raw("inb");
+  CHECK(held.expect_reply() == partial_error);
+  CHECK(held.wait_closed());
+
+  // Trickling more bytes does not restart the clock: it runs from the request's first byte.
+  LineClient trickle(realm.port());
+  const auto started = std::chrono::steady_clock::now();
+  while (trickle.available() == 0 &&
+         std::chrono::steady_clock::now() - started < std::chrono::seconds(10)) {
+    trickle.send_raw("x");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the client's pace
+  }
+  CHECK(trickle.expect_reply() == partial_error);
+  CHECK(trickle.wait_closed());
+
+  // Whole requests followed by quiet hold nothing unfinished: that connection stays.
+  CHECK(quiet.available() == 0);
+  CHECK(quiet.request("inbox").starts_with(R"({"status":"OK")"));
+}

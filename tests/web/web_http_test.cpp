@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "web_socket_wire.hpp"
+
 using realmd::answer_http_request;
 using realmd::parse_http_request;
 
@@ -109,4 +111,56 @@ TEST_CASE("GET /ws without a valid upgrade is refused") {
   CHECK_FALSE(old_version.upgrade);
   CHECK(status_line(old_version) == "HTTP/1.1 426 Upgrade Required");
   CHECK(old_version.response.find("Sec-WebSocket-Version: 13\r\n") != std::string::npos);
+}
+
+namespace {
+
+// A client frame (masked, as clients must send them) with the given first byte.
+std::string client_frame(unsigned char first, const std::string& payload) {
+  std::string frame(1, static_cast<char>(first));
+  if (payload.size() < 126) {
+    frame += static_cast<char>(0x80 | payload.size());
+  } else {
+    frame += static_cast<char>(0x80 | 126);
+    frame += static_cast<char>(payload.size() >> 8);
+    frame += static_cast<char>(payload.size() & 0xff);
+  }
+  const std::string mask = "\x01\x02\x03\x04";
+  frame += mask;
+  for (std::size_t i = 0; i < payload.size(); ++i)
+    frame += static_cast<char>(payload[i] ^ mask[i % 4]);
+  return frame;
+}
+
+}  // namespace
+
+TEST_CASE("WebSocketWire knows when a message has begun and not ended (the slowloris limit)") {
+  realmd::WebSocketWire wire(1 << 20, "");
+  CHECK_FALSE(wire.holds_partial_request());
+  // A long text frame (16-bit length) fed a byte at a time: partial until its last byte.
+  const std::string text(300, 'a');
+  const std::string whole = client_frame(0x81, text);
+  for (std::size_t i = 0; i + 1 < whole.size(); ++i) {
+    wire.feed(whole.substr(i, 1));
+    CHECK(wire.holds_partial_request());
+  }
+  wire.feed(whole.substr(whole.size() - 1));
+  CHECK_FALSE(wire.holds_partial_request());
+  std::string request;
+  REQUIRE(wire.next(request) == realmd::WireFormat::Status::request);
+  CHECK(request == text);
+
+  // A message in fragments stays begun between them, across a ping in the middle.
+  wire.feed(client_frame(0x01, "in"));  // text, not FIN
+  CHECK(wire.holds_partial_request());
+  wire.feed(client_frame(0x89, "p"));  // ping
+  CHECK(wire.holds_partial_request());
+  wire.feed(client_frame(0x80, "fo"));  // continuation, FIN
+  CHECK_FALSE(wire.holds_partial_request());
+  REQUIRE(wire.next(request) == realmd::WireFormat::Status::request);
+  CHECK(request == "info");
+
+  // A whole frame and the start of the next in one read: the second one is begun.
+  wire.feed(client_frame(0x81, "inbox") + client_frame(0x81, "inbox").substr(0, 3));
+  CHECK(wire.holds_partial_request());
 }
