@@ -50,20 +50,26 @@ asio::awaitable<std::error_code> Stream::handshake(Side side, std::chrono::milli
       SSL_set_tlsext_host_name(tls_->native_handle(), server_name.c_str());
     }
   }
-  // The deadline closes the socket, which ends the handshake; `done` keeps a deadline that
-  // fires as the handshake completes from touching a stream that moved on.
-  auto done = std::make_shared<bool>(false);
+  // The deadline closes the socket, which ends the handshake. The state is shared: a deadline
+  // that fires as the handshake completes must not touch a stream that moved on.
+  struct State {
+    bool done = false;
+    bool timed_out = false;
+  };
+  auto state = std::make_shared<State>();
   asio::steady_timer deadline(tcp().get_executor());
   deadline.expires_after(timeout);
-  deadline.async_wait([this, done](std::error_code ec) {
-    if (!ec && !*done) close();
+  deadline.async_wait([this, state](std::error_code ec) {
+    if (ec || state->done) return;
+    state->timed_out = true;
+    close();
   });
   std::error_code ec;
   co_await tls_->async_handshake(
       side == Side::client ? asio::ssl::stream_base::client : asio::ssl::stream_base::server,
       asio::redirect_error(asio::use_awaitable, ec));
-  *done = true;
-  if (!ec && !tcp().is_open()) ec = asio::error::timed_out;
+  state->done = true;
+  if (state->timed_out) ec = asio::error::timed_out;
   co_return ec;
 }
 
