@@ -6,6 +6,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
+#include <asio/ssl/error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
 #include <chrono>
@@ -218,9 +219,12 @@ asio::awaitable<void> RealmServer::secure(Stream stream, std::function<void(Stre
   tls_handshakes_.erase(id);
   if (ec || stopping_) {
     if (ec) {
+      // A connection closed before saying anything is a port probe, not a broken client.
+      const bool probe = ec == asio::ssl::error::stream_truncated || ec == asio::error::eof;
       std::error_code ignored;
-      spdlog::info("realm {}: TLS handshake with {} failed: {}", config_.name,
-                   stream.tcp().remote_endpoint(ignored), ec.message());
+      spdlog::log(probe ? spdlog::level::debug : spdlog::level::info,
+                  "realm {}: TLS handshake with {} failed: {}", config_.name,
+                  stream.tcp().remote_endpoint(ignored), ec.message());
     }
     stop_if_drained();
     co_return;

@@ -2,7 +2,8 @@
 # Installs the Debian packages realmchat builds with (DESIGN.md §1, BUILD_NOTES.md).
 # Idempotent and fast: apt is only touched when a package is missing. The ASan+UBSan
 # build uses g++; clang and its runtimes (libFuzzer) are for scripts/fuzz.sh. libwslay-dev is
-# the WebSocket framing of the browser client (docs/architecture.md).
+# the WebSocket framing of the browser client (docs/architecture.md). The openssl command makes
+# the demo's and the tests' throwaway certificates.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -10,7 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 packages=(
   libasio-dev rapidjson-dev libyaml-cpp-dev doctest-dev libsqlite3-dev libsodium-dev
   libssl-dev libcli11-dev libspdlog-dev libfmt-dev libreadline-dev libwslay-dev
-  pkg-config ninja-build cmake g++ clang libclang-rt-14-dev
+  pkg-config ninja-build cmake g++ clang libclang-rt-14-dev openssl
 )
 
 missing=()

@@ -101,6 +101,10 @@ start_realm() {
     return 1
   fi
   [[ -x $REALMCHAT_BIN/realmd ]] || "$REALMCHAT_SCRIPTS/build.sh" || return 1
+  # The demo configs use TLS with a throwaway CA under run/tls/: made here on first use.
+  if [[ "$(yaml_value "$config" certificate)" == run/tls/* ]]; then
+    make_demo_certificates "$REALMCHAT_RUN/tls" "${default_realms[@]}"
+  fi
 
   mkdir -p "$REALMCHAT_RUN"
   printf '=== %s: cluster.sh start %s\n' "$(date -u +%FT%TZ)" "$name" >>"$log"

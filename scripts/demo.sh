@@ -138,7 +138,9 @@ wait_for_link() {
 
 act_three_realms() {
   narrate "# Act 1: three realms are up. alpha dials beta at start; gamma is named in alpha's
-# config with autoconnect: false, so alpha does not link it yet."
+# config with autoconnect: false, so alpha does not link it yet. Clients and realm links speak
+# TLS: each realm's certificate is signed by a throwaway demo CA (run/tls/), peers check each
+# other's against it, and chatclient --realm checks the realm's."
   wait_for_link alpha messi surabaya beta
   actor messi alpha \
     "auth messi surabaya" \

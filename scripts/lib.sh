@@ -39,3 +39,32 @@ yaml_value() {
   local file=$1 key=$2
   sed -n -E "s/^[[:space:]]*${key}:[[:space:]]*\"?([^\"#[:space:]]*)\"?.*$/\1/p" "$file" | head -n 1
 }
+
+# Makes the demo cluster's throwaway TLS files in DIR, unless they are there: a CA (ca.crt,
+# ca.key) and, for each NAME, NAME.crt / NAME.key signed by it, naming the realm (DNS:NAME, what
+# peers check) and this machine's loopback (what `chatclient --connect 127.0.0.1:PORT` checks).
+# For demos only: a real cluster's CA key is kept offline (docs/operations.md, "TLS").
+make_demo_certificates() {
+  local dir=$1 name
+  shift
+  mkdir -p "$dir"
+  if [[ ! -f $dir/ca.crt || ! -f $dir/ca.key ]]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
+      -subj "/CN=realmchat demo CA" -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null ||
+      die "openssl could not make the demo CA in $dir"
+  fi
+  for name in "$@"; do
+    # Kept while still signed by this CA (a new CA makes every certificate again).
+    [[ -f $dir/$name.key ]] && openssl verify -CAfile "$dir/ca.crt" "$dir/$name.crt" \
+      >/dev/null 2>&1 && continue
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$name" \
+      -keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null &&
+      openssl x509 -req -days 365 -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+        -CAcreateserial -out "$dir/$name.crt" -extfile <(printf '%s\n' \
+          "subjectAltName=DNS:$name,DNS:localhost,IP:127.0.0.1" \
+          "extendedKeyUsage=serverAuth,clientAuth" "basicConstraints=CA:FALSE") 2>/dev/null ||
+      die "openssl could not make the certificate of $name in $dir"
+    rm -f "$dir/$name.csr"
+  done
+  chmod 600 "$dir"/*.key
+}
