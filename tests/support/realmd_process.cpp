@@ -74,9 +74,9 @@ void RealmdProcess::start() {
     ::_exit(127);
   }
 
-  // realmd logs its peer port (if any) before its client port.
-  const std::regex listening(R"(clients on 127\.0\.0\.1:(\d+))");
-  const std::regex peers_listening(R"(peers on 127\.0\.0\.1:(\d+))");
+  // realmd logs its peer port (if any) before its client port ("clients (TLS) on ..." with TLS).
+  const std::regex listening(R"(clients (?:\(TLS\) )?on 127\.0\.0\.1:(\d+))");
+  const std::regex peers_listening(R"(peers (?:\(TLS\) )?on 127\.0\.0\.1:(\d+))");
   bool exited = false;
   const bool ready = eventually([&] {
     int status = 0;
