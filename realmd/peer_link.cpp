@@ -107,22 +107,23 @@ asio::awaitable<void> PeerLink::on_line(std::string line) {
 
 void PeerLink::handshake_step(const federation::Frame& frame) {
   federation::Handshake::Step step = handshake_.on_frame(frame);
+  if (!dialed_peer_ && peer_.empty() && !step.peer.empty()) {
+    peer_ = step.peer;
+    set_label(fmt::format("link {} from {} ({})", id_, peer_, remote_));
+  }
+  // Over TLS the certificate (verified against the cluster's CA) must name the realm the hello
+  // claims: a realm cannot speak for another with its own certificate. Checked before we answer,
+  // so that the impostor's side never sees the handshake succeed (and redials with backoff).
+  if (!step.peer.empty() && stream().is_tls() && !stream().certificate_names(step.peer)) {
+    fail(CloseReason::handshake_failed, "its TLS certificate does not name realm " + step.peer);
+    return;
+  }
   for (std::string& line : step.send) send_line(std::move(line), 0);
   if (step.state == federation::Handshake::State::failed) {
     fail(CloseReason::handshake_failed, step.failure);
     return;
   }
-  if (!dialed_peer_ && peer_.empty() && !step.peer.empty()) {
-    peer_ = step.peer;
-    set_label(fmt::format("link {} from {} ({})", id_, peer_, remote_));
-  }
   if (step.state != federation::Handshake::State::authenticated) return;
-  // Over TLS the certificate (verified against the cluster's CA) must name the realm the
-  // secret authenticated: a realm cannot speak for another with its own certificate.
-  if (stream().is_tls() && !stream().certificate_names(peer_)) {
-    fail(CloseReason::handshake_failed, "its TLS certificate does not name realm " + peer_);
-    return;
-  }
 
   authenticated_ = true;
   if (!services_.authenticated(std::static_pointer_cast<PeerLink>(shared_from_this()))) {
