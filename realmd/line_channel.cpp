@@ -263,7 +263,12 @@ void LineChannel::on_deadline() {
     close(CloseReason::linger_timeout);
     return;
   }
-  if (discarding_ || finishing_) return;  // the connection is ending anyway
+  if (discarding_ || finishing_) {
+    // The connection is ending anyway. The deadlines go, or the writer would wait for them
+    // again and again: they have passed.
+    partial_deadline_ = request_deadline_ = Clock::time_point::max();
+    return;
+  }
   const Clock::time_point now = Clock::now();
   if (now >= partial_deadline_) {
     partial_deadline_ = request_deadline_ = Clock::time_point::max();
