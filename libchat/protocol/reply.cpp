@@ -1,7 +1,10 @@
 #include "protocol/reply.hpp"
 
+#include <rapidjson/allocators.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include <cstddef>
 
 #include "protocol/messages.hpp"
 
@@ -11,18 +14,21 @@ namespace {
 constexpr std::string_view kOk = "OK";
 constexpr std::string_view kError = "ERROR";
 
+using Allocator = rapidjson::MemoryPoolAllocator<>;
+using Buffer = rapidjson::GenericStringBuffer<rapidjson::UTF8<>, Allocator>;
+
 // One reply object, written compact. Strings go in with their lengths, so any byte is kept
 // and control characters (CR and LF among them) come out escaped.
 class ReplyWriter {
  public:
-  explicit ReplyWriter(std::string_view status) : writer_(buffer_) {
+  explicit ReplyWriter(std::string_view status) {
     writer_.StartObject();
     field("status", status);
   }
   // A pushed event rather than a reply: {"event":NAME,...}, no "status".
   struct EventTag {};
   static constexpr EventTag event{};
-  ReplyWriter(EventTag, std::string_view name) : writer_(buffer_) {
+  ReplyWriter(EventTag, std::string_view name) {
     writer_.StartObject();
     field("event", name);
   }
@@ -59,8 +65,14 @@ class ReplyWriter {
     return static_cast<rapidjson::SizeType>(s.size());
   }
 
-  rapidjson::StringBuffer buffer_;
-  rapidjson::Writer<rapidjson::StringBuffer> writer_;
+  // The output and the writer's nesting stack start in this arena, not on the heap: a short
+  // reply (most are) costs one allocation, the returned string. Longer ones grow into heap
+  // chunks that the allocator frees with the writer.
+  alignas(std::max_align_t) char arena_[2048];
+  Allocator allocator_{arena_, sizeof arena_};
+  Buffer buffer_{&allocator_};
+  rapidjson::Writer<Buffer, rapidjson::UTF8<>, rapidjson::UTF8<>, Allocator> writer_{buffer_,
+                                                                                     &allocator_};
 };
 
 void write_message(ReplyWriter& out, const MessageView& m) {
