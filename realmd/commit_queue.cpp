@@ -84,9 +84,15 @@ void CommitQueue::commit_loop() {
       // What was queued meanwhile goes behind the batch (after a failure: behind the failed
       // one), in the same transaction.
       if (!pending_.empty()) {
-        batch.insert(batch.end(), std::make_move_iterator(pending_.begin()),
-                     std::make_move_iterator(pending_.end()));
-        pending_.clear();
+        if (batch.empty()) {
+          // The common case (no failed batch to go first): the two vectors trade places, so
+          // neither the mutations are moved one by one nor either vector's capacity is lost.
+          batch.swap(pending_);
+        } else {
+          batch.insert(batch.end(), std::make_move_iterator(pending_.begin()),
+                       std::make_move_iterator(pending_.end()));
+          pending_.clear();
+        }
         seq = pending_seq_;
       }
       if (batch.empty()) return;  // stopping, and everything is committed
