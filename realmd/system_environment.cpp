@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <ctime>
+#include <string>
 
 namespace realmd {
 namespace {
@@ -26,8 +27,16 @@ std::string random_uuid() {
 }
 
 std::string utc_now_rfc3339() {
+  // Every message is stamped, and formatting a time costs more than the rest of a send's
+  // reply (docs/performance.md): a second's text is made once, per thread.
+  thread_local std::time_t formatted_second = -1;
+  thread_local std::string formatted;
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(now));
+  if (now != formatted_second) {
+    formatted = fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(now));
+    formatted_second = now;
+  }
+  return formatted;
 }
 
 }  // namespace
