@@ -21,23 +21,23 @@ struct GroupRecord {
 
 // One delivered message in one recipient's inbox (a group message is stored once per member).
 struct MessageRecord {
-  std::uint64_t id = 0;       // unique within this realm
-  std::string recipient;      // local username
-  std::string sender;         // username (or a realm name for a bounce)
-  std::string sender_realm;   // realm of the sender; == own realm for local messages
-  std::string group;          // empty for a private message
+  std::uint64_t id = 0;      // unique within this realm
+  std::string recipient;     // local username
+  std::string sender;        // username (or a realm name for a bounce)
+  std::string sender_realm;  // realm of the sender; == own realm for local messages
+  std::string group;         // empty for a private message
   std::string text;
-  std::string time;           // RFC 3339 UTC, e.g. 2026-11-26T22:33:16Z
+  std::string time;  // RFC 3339 UTC, e.g. 2026-11-26T22:33:16Z
   bool bounce = false;
 };
 
 // A cross-realm message waiting for the peer's ack.
 struct OutboxRecord {
-  std::uint64_t id = 0;       // origin id: unique within this realm, increasing
-  std::string peer;           // destination realm
-  std::string kind;           // "private" | "group"
-  std::string sender;         // local username
-  std::string target;         // user or group in the destination realm
+  std::uint64_t id = 0;  // origin id: unique within this realm, increasing
+  std::string peer;      // destination realm
+  std::string kind;      // "private" | "group"
+  std::string sender;    // local username
+  std::string target;    // user or group in the destination realm
   std::string text;
   std::string time;
 };
@@ -60,20 +60,46 @@ struct RefusedRecord {
 };
 
 // Mutations: one durable change each. A batch of them commits in one transaction.
-struct PutUser { UserRecord user; };
-struct PutGroup { std::string name; };
-struct PutMember { std::string group; std::string user; };
-struct PutMessage { MessageRecord message; };
-struct MarkFetched { std::vector<std::uint64_t> ids; };
-struct PutOutbox { OutboxRecord entry; };
-struct DeleteOutbox { std::string peer; std::uint64_t id = 0; };
+struct PutUser {
+  UserRecord user;
+};
+struct PutGroup {
+  std::string name;
+};
+struct PutMember {
+  std::string group;
+  std::string user;
+};
+struct PutMessage {
+  MessageRecord message;
+};
+struct MarkFetched {
+  std::vector<std::uint64_t> ids;
+};
+struct PutOutbox {
+  OutboxRecord entry;
+};
+struct DeleteOutbox {
+  std::string peer;
+  std::uint64_t id = 0;
+};
 // The highest origin id received from `origin` (ids arrive in increasing order per link,
 // so one number per origin realm is the whole dedup set; see docs/architecture.md).
-struct PutSeen { std::string origin; std::uint64_t id = 0; };
-struct PutPeer { PeerRecord peer; };
-struct PutRefused { RefusedRecord refused; };  // replaces the row of the same (origin, id)
+struct PutSeen {
+  std::string origin;
+  std::uint64_t id = 0;
+};
+struct PutPeer {
+  PeerRecord peer;
+};
+struct PutRefused {
+  RefusedRecord refused;
+};  // replaces the row of the same (origin, id)
 // Forgets the refusals from `origin` with id <= up_to (only the newest ones are needed).
-struct DeleteRefused { std::string origin; std::uint64_t up_to = 0; };
+struct DeleteRefused {
+  std::string origin;
+  std::uint64_t up_to = 0;
+};
 
 using Mutation = std::variant<PutUser, PutGroup, PutMember, PutMessage, MarkFetched, PutOutbox,
                               DeleteOutbox, PutSeen, PutPeer, PutRefused, DeleteRefused>;
@@ -82,8 +108,8 @@ using Mutation = std::variant<PutUser, PutGroup, PutMember, PutMessage, MarkFetc
 struct Snapshot {
   std::vector<UserRecord> users;
   std::vector<GroupRecord> groups;
-  std::vector<MessageRecord> unread;   // not yet fetched, by id ascending
-  std::vector<OutboxRecord> outbox;    // by id ascending
+  std::vector<MessageRecord> unread;                        // not yet fetched, by id ascending
+  std::vector<OutboxRecord> outbox;                         // by id ascending
   std::vector<std::pair<std::string, std::uint64_t>> seen;  // origin -> highest id
   std::vector<PeerRecord> peers;
   std::vector<RefusedRecord> refused;  // by origin, then id ascending

@@ -11,6 +11,8 @@
 #include <utility>
 #include <variant>
 
+#include "store/wal_checkpointer.hpp"
+
 namespace chat::store {
 namespace {
 
@@ -211,11 +213,10 @@ Database open_database(const std::filesystem::path& file, bool fsync) {
     throw StoreError("cannot use WAL for " + file.string() + " (journal_mode is " + mode + ")");
   }
   execute(raw, fsync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-  // A checkpoint copies the WAL back into the database (and syncs it) on the committing
-  // thread. At SQLite's default, every 1000 pages (4 MiB), a 100-message batch cost about a
-  // third more than at every 4096 pages (16 MiB; docs/performance.md): a quarter as many
-  // checkpoints, for at most 16 MiB of WAL to read at start.
-  execute(raw, "PRAGMA wal_autocheckpoint=4096");
+  // Checkpoints run on a thread of their own (WalCheckpointer, which replaces the automatic
+  // one). A WAL that has grown past that while the checkpointer lagged is cut back when it
+  // starts over.
+  execute(raw, "PRAGMA journal_size_limit=67108864");
   execute(raw, "PRAGMA foreign_keys=OFF");
 
   const std::int64_t version = query_integer(raw, "PRAGMA user_version");
@@ -236,10 +237,18 @@ struct BatchCounters {
 }  // namespace
 
 struct SqliteStore::Impl {
+  // A checkpoint once the WAL holds 4096 pages (16 MiB): at SQLite's default of 1000 pages a
+  // 100-message batch cost about a third more (docs/performance.md), and 16 MiB of WAL is quick
+  // to read at start.
+  static constexpr int kCheckpointPages = 4096;
+
   Impl(const std::filesystem::path& file, bool fsync)
       : db(open_database(file, fsync)),
         next_member_seq(query_integer(db.get(), "SELECT coalesce(max(seq), 0) + 1 FROM members")),
-        max_id(stored_max_id(db.get())) {}
+        max_id(stored_max_id(db.get())),
+        checkpointer(file, fsync, kCheckpointPages) {
+    checkpointer.watch(db.get());
+  }
 
   void apply(const PutUser& m, BatchCounters&) {
     insert_user.bind(1, m.user.username)
@@ -337,6 +346,8 @@ struct SqliteStore::Impl {
   Statement save_max_id{db.get(),
                         "INSERT INTO meta(key, value) VALUES('max_id', ?1) "
                         "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)"};
+  // Last: it goes first, before the connection it watches closes.
+  WalCheckpointer checkpointer;
 };
 
 SqliteStore::SqliteStore(std::filesystem::path data_dir, bool fsync)
