@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_ca.hpp"
 
@@ -85,25 +86,11 @@ class FakeRealm {
   std::thread thread_;
 };
 
-struct Run {
-  int exit_code = -1;
-  std::string out;
-};
+using Run = test_support::CommandRun;
 
-// chatclient with `arguments` (already shell-quoted, saying where to connect), stdin from
-// /dev/null.
+// chatclient with `arguments` (already shell-quoted, saying where to connect); its stdout.
 Run run_chatclient(const std::string& arguments) {
-  const char* bin = std::getenv("REALMCHAT_BIN");
-  const std::string command = std::string(bin != nullptr ? bin : REALMCHAT_BIN_DIR) +
-                              "/chatclient " + arguments + " </dev/null";
-  Run run;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char chunk[4096];
-  while (const std::size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) run.out.append(chunk, n);
-  const int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return test_support::run_command(test_support::built_program("chatclient") + " " + arguments);
 }
 
 // chatclient connected to 127.0.0.1:`port` with `arguments`.

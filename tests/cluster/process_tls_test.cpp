@@ -10,6 +10,7 @@
 #include <string>
 
 #include "support/realmd_process.hpp"
+#include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_ca.hpp"
 
@@ -19,26 +20,14 @@ using test_support::TestCa;
 
 namespace {
 
-struct Run {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr
-};
+using Run = test_support::CommandRun;
 
-// chatclient connected to 127.0.0.1:`port` with `arguments` (already shell-quoted), stdin from
-// /dev/null.
+// chatclient connected to 127.0.0.1:`port` with `arguments` (already shell-quoted); its stdout
+// and stderr.
 Run run_chatclient(std::uint16_t port, const std::string& arguments) {
-  const char* bin = std::getenv("REALMCHAT_BIN");
-  const std::string command = std::string(bin != nullptr ? bin : REALMCHAT_BIN_DIR) +
-                              "/chatclient --connect 127.0.0.1:" + std::to_string(port) + " " +
-                              arguments + " </dev/null 2>&1";
-  Run run;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char chunk[4096];
-  while (const std::size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) run.out.append(chunk, n);
-  const int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return test_support::run_command(test_support::built_program("chatclient") +
+                                   " --connect 127.0.0.1:" + std::to_string(port) + " " +
+                                   arguments + " 2>&1");
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "support/free_port.hpp"
 #include "support/line_client.hpp"
 #include "support/poll.hpp"
+#include "support/realm_user.hpp"
 #include "support/temp_dir.hpp"
 
 using test_support::eventually;
@@ -135,26 +136,8 @@ class Cluster {
   std::thread loop_;
 };
 
-// A logged-in client of one realm.
-class User {
- public:
-  User(std::uint16_t port, const std::string& name, const std::string& password) : client_(port) {
-    const std::string reply = client_.request("auth " + name + " " + password);
-    REQUIRE_MESSAGE(reply.starts_with(R"({"status":"OK")"), reply);
-  }
-  std::string operator()(const std::string& line) { return client_.request(line); }
-
- private:
-  LineClient client_;
-};
-
-// The `realms` entry of one peer, e.g. {"name":"beta","state":"linked",...}.
-std::string realm_entry(User& user, const std::string& peer) {
-  const std::string reply = user("realms");
-  const auto at = reply.find(R"({"name":")" + peer + R"(")");
-  if (at == std::string::npos) return {};
-  return reply.substr(at, reply.find('}', at) - at + 1);
-}
+using User = test_support::RealmUser;
+using test_support::realm_entry;
 
 bool linked(User& user, const std::string& peer) {
   return realm_entry(user, peer).find(R"("state":"linked")") != std::string::npos;

@@ -28,6 +28,7 @@
 #include "support/free_port.hpp"
 #include "support/line_client.hpp"
 #include "support/poll.hpp"
+#include "support/realm_user.hpp"
 #include "support/running_realm.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_ca.hpp"
@@ -201,26 +202,8 @@ std::string address(const chat::config::RealmConfig& config) {
   return "127.0.0.1:" + std::to_string(config.peer_listen.port);
 }
 
-// A logged-in plain client of one realm.
-class User {
- public:
-  User(std::uint16_t port, const std::string& name, const std::string& password) : client_(port) {
-    const std::string reply = client_.request("auth " + name + " " + password);
-    REQUIRE_MESSAGE(reply.starts_with(R"({"status":"OK")"), reply);
-  }
-  std::string operator()(const std::string& line) { return client_.request(line); }
-
- private:
-  LineClient client_;
-};
-
-// The `realms` entry of one peer, e.g. {"name":"beta","state":"linked",...}; empty if none.
-std::string realm_entry(User& user, const std::string& peer) {
-  const std::string reply = user("realms");
-  const auto at = reply.find(R"({"name":")" + peer + R"(")");
-  if (at == std::string::npos) return {};
-  return reply.substr(at, reply.find('}', at) - at + 1);
-}
+using User = test_support::RealmUser;
+using test_support::realm_entry;
 
 std::string entry(const std::string& peer, const std::string& state, const std::string& address,
                   const std::string& last_error, int queued = 0) {
