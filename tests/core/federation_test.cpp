@@ -13,6 +13,7 @@
 #include "core/realm.hpp"
 #include "core/realm_state.hpp"
 #include "store/memory_store.hpp"
+#include "test_environment.hpp"
 
 using namespace chat;
 using core::Connection;
@@ -23,15 +24,7 @@ struct Node {
   explicit Node(core::RealmSettings settings) : realm(std::move(settings), environment(tokens)) {}
 
   static core::Environment environment(int& tokens) {
-    core::Environment env;
-    env.new_token = [&tokens] {
-      char buf[37];
-      std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012d", ++tokens);
-      return std::string(buf);
-    };
-    env.now_utc = [] { return std::string("2026-11-26T22:33:16Z"); };
-    env.now = [] { return core::Clock::time_point{}; };
-    return env;
+    return core::testing::test_environment(tokens);
   }
 
   int tokens = 0;

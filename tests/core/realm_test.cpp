@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "core/realm_state.hpp"
+#include "test_environment.hpp"
 
 using namespace chat;
 using core::Connection;
@@ -29,15 +30,7 @@ class Harness {
   }
 
   core::Environment environment() {
-    core::Environment env;
-    env.new_token = [this] {
-      char buf[37];
-      std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012d", ++tokens_);
-      return std::string(buf);
-    };
-    env.now_utc = [] { return std::string("2026-11-26T22:33:16Z"); };
-    env.now = [this] { return now_; };
-    return env;
+    return core::testing::test_environment(tokens_, [this] { return now_; });
   }
 
   // Handles a line as realmd would: the password job inline, mutations "committed", the

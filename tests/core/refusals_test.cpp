@@ -14,6 +14,7 @@
 #include "store/memory_store.hpp"
 #include "store/sqlite_store.hpp"
 #include "support/temp_dir.hpp"
+#include "test_environment.hpp"
 
 using namespace chat;
 using core::Connection;
@@ -77,15 +78,7 @@ class Receiver {
     s.name = "beta";
     s.peers = {{"alpha", "127.0.0.1", 9889, true}, {"gamma", "127.0.0.1", 9891, true}};
     s.link_window = link_window_;
-    core::Environment env;
-    env.new_token = [this] {
-      char buf[37];
-      std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012d", ++tokens_);
-      return std::string(buf);
-    };
-    env.now_utc = [] { return std::string("2026-11-26T22:33:16Z"); };
-    env.now = [] { return std::chrono::steady_clock::time_point{}; };
-    realm_ = std::make_unique<core::Realm>(std::move(s), std::move(env));
+    realm_ = std::make_unique<core::Realm>(std::move(s), core::testing::test_environment(tokens_));
     realm_->load(backend_.current().load());
   }
   void commit(const core::Outcome& out) { backend_.current().commit(out.mutations); }
