@@ -11,6 +11,7 @@
 #include <string>
 
 #include "config/realm_config.hpp"
+#include "data_dir_lock.hpp"
 #include "realm_server.hpp"
 #include "store/sqlite_store.hpp"
 
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   asio::io_context io;
   int exit_code = 0;
   try {
+    const realmd::DataDirLock data_dir_lock(config.data_dir);
     const bool fsync = config.durability == chat::config::Durability::fsync;
     auto store = std::make_unique<chat::store::SqliteStore>(config.data_dir, fsync);
     realmd::RealmServer server(io, std::move(config), std::move(store));

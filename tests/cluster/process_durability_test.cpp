@@ -85,3 +85,25 @@ TEST_CASE("SIGTERM stops realmd with exit code 0 after sending what was acknowle
   LineClient again(realmd.client_port());
   CHECK(is_ok(again.request("auth carol pw")));
 }
+
+TEST_CASE("a second realmd on the same data_dir is refused; a crash leaves no lock behind") {
+  TempDir dir;
+  const auto data = dir.path() / "data";
+  std::filesystem::create_directories(dir.path() / "first");
+  std::filesystem::create_directories(dir.path() / "second");
+  RealmdProcess first(dir.path() / "first", RealmdProcess::config_yaml("alpha", data));
+  first.start();
+  // Its own config and ports, the same store.
+  RealmdProcess second(dir.path() / "second", RealmdProcess::config_yaml("alpha", data));
+  CHECK_THROWS(second.start());
+  CHECK(second.log().find(data.string() + " is in use by another realmd (pid " +
+                          std::to_string(first.pid()) + ")") != std::string::npos);
+  {
+    LineClient client(first.client_port());
+    CHECK(is_ok(client.request("register alice pw Alice_A Wonderland")));
+  }
+  first.kill9();
+  second.start();
+  LineClient client(second.client_port());
+  CHECK(is_ok(client.request("auth alice pw")));
+}
