@@ -18,7 +18,6 @@ enum class CloseReason {
   bad_websocket,            // a WebSocket client broke the protocol or sent a binary message
   idle_timeout,             // no request for limits.unauthenticated_idle_ms, without a session
   partial_request_timeout,  // a request begun, not finished for limits.partial_request_ms
-  tls_failed,               // the TLS handshake failed or timed out
   // Realm links only.
   handshake_failed,   // wrong mac, unexpected realm or version, or a frame out of place
   handshake_timeout,  // no authenticated handshake within the time allowed
@@ -55,8 +54,6 @@ constexpr std::string_view to_string(CloseReason reason) {
       return "idle without a session";
     case CloseReason::partial_request_timeout:
       return "request not finished in time";
-    case CloseReason::tls_failed:
-      return "TLS handshake failed";
     case CloseReason::handshake_failed:
       return "handshake failed";
     case CloseReason::handshake_timeout:
