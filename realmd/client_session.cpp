@@ -44,16 +44,19 @@ void ClientSession::on_timed_out(CloseReason reason) {
 
 asio::awaitable<void> ClientSession::on_line(std::string line) {
   expect_request_by(Clock::time_point::max());  // a request in progress is not idleness
+  co_await serve(std::move(line));
+  rearm_idle_limit();  // the request may have bound or ended a session
+}
+
+asio::awaitable<void> ClientSession::serve(std::string line) {
   // A request is one line: a WebSocket frame with a line break inside is as bad as a NUL.
   if (!chat::protocol::is_valid_utf8(line) || line.find('\n') != std::string::npos) {
     reply_error(text::bad_parameter);
-    rearm_idle_limit();
     co_return;
   }
   // A store failing for a while: refuse rather than pile up changes it cannot store.
   if (services_.commits.stalled()) {
     reply_error(text::store_failed);
-    rearm_idle_limit();
     co_return;
   }
   chat::core::Outcome outcome = services_.realm.handle(conn_, line);
@@ -67,7 +70,6 @@ asio::awaitable<void> ClientSession::on_line(std::string line) {
     outcome = services_.realm.resume(conn_, result);
   }
   carry_out(std::move(outcome));
-  rearm_idle_limit();
 }
 
 void ClientSession::carry_out(chat::core::Outcome outcome) {

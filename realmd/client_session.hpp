@@ -51,6 +51,8 @@ class ClientSession final : public LineChannel {
   void on_lost(const std::vector<std::uint64_t>& ids) override;
   void on_closed(CloseReason reason) override;
   void on_timed_out(CloseReason reason) override;
+  // One request, checked and carried out (on_line adds the idle limit around it).
+  asio::awaitable<void> serve(std::string line);
   // The idle limit runs while no session is bound to the connection.
   void rearm_idle_limit();
 

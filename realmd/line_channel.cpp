@@ -156,17 +156,17 @@ asio::awaitable<void> LineChannel::read_loop() {
     }
     if (discarding_) continue;
     wire_->feed(bytes);
-    const std::uint64_t handed_over_before = requests_handed_over_;
-    co_await hand_over_requests();
+    const bool handed_over_any = co_await hand_over_requests();
     if (closed_) co_return;
-    track_partial_request(requests_handed_over_ != handed_over_before);
+    track_partial_request(handed_over_any);
   }
   if (closed_) co_return;
   reader_done_ = true;
   wake_writer();
 }
 
-asio::awaitable<void> LineChannel::hand_over_requests() {
+asio::awaitable<bool> LineChannel::hand_over_requests() {
+  bool handed_over_any = false;
   std::string request;
   while (!closed_ && !finishing_ && !discarding_) {
     const auto status = wire_->next(request);
@@ -176,16 +176,17 @@ asio::awaitable<void> LineChannel::hand_over_requests() {
       on_line_too_long();
       break;
     }
-    ++requests_handed_over_;
+    handed_over_any = true;
     co_await on_line(std::move(request));
     request.clear();
   }
-  if (closed_) co_return;
+  if (closed_) co_return handed_over_any;
   // After the replies to the requests before it: e.g. the answer to a WebSocket close frame.
   const std::optional<CloseReason> ended = wire_->ended();
   if (std::string control = wire_->take_control_bytes(); !control.empty() || ended) {
     enqueue({.text = std::move(control), .commit_seq = 0, .ids = {}, .close_after = ended});
   }
+  co_return handed_over_any;
 }
 
 std::size_t LineChannel::sendable_count() const {

@@ -106,8 +106,8 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
  private:
   asio::awaitable<void> read_loop();
   // Hands over the requests the wire format has complete, then queues what the format sends on
-  // its own behalf (e.g. a WebSocket pong or close).
-  asio::awaitable<void> hand_over_requests();
+  // its own behalf (e.g. a WebSocket pong or close). Returns whether any request was handed over.
+  asio::awaitable<bool> hand_over_requests();
   asio::awaitable<void> write_loop();
   // Queues a reply whose text is in its wire form already.
   void enqueue(Reply reply);
@@ -150,7 +150,6 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   Clock::time_point linger_deadline_;
   Clock::time_point request_deadline_ = Clock::time_point::max();  // expect_request_by()
   Clock::time_point partial_deadline_ = Clock::time_point::max();  // a partial request's end
-  std::uint64_t requests_handed_over_ = 0;
   bool closed_ = false;
   bool released_ = false;
   CloseReason close_reason_ = CloseReason::peer_closed;

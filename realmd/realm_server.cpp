@@ -209,14 +209,17 @@ void RealmServer::accept(tcp::socket socket) {
                  client_connections());
     return;  // the socket closes here
   }
-  asio::co_spawn(io_, secure(Stream(std::move(socket), *tls_.clients), serve), asio::detached);
+  asio::co_spawn(io_,
+                 secure(Stream(std::move(socket), *tls_.clients), client_tls_handshakes_, serve),
+                 asio::detached);
 }
 
-asio::awaitable<void> RealmServer::secure(Stream stream, std::function<void(Stream)> then) {
+asio::awaitable<void> RealmServer::secure(Stream stream, PendingHandshakes& pending,
+                                          std::function<void(Stream)> then) {
   const std::uint64_t id = next_handshake_id_++;
-  tls_handshakes_.emplace(id, &stream);
+  pending.emplace(id, &stream);
   const std::error_code ec = co_await stream.handshake(Stream::Side::server, tls_handshake_time);
-  tls_handshakes_.erase(id);
+  pending.erase(id);
   if (ec || stopping_) {
     if (ec) {
       // A connection closed before saying anything is a port probe, not a broken client.
@@ -299,7 +302,7 @@ void RealmServer::session_closed(std::uint64_t id) {
 }
 
 void RealmServer::accept_peer(tcp::socket socket) {
-  if (links_.size() + tls_handshakes_.size() >= config_.limits.max_connections) {
+  if (links_.size() + link_tls_handshakes_.size() >= config_.limits.max_connections) {
     spdlog::warn("realm {}: {} realm links open, refusing another", config_.name, links_.size());
     return;  // the socket closes here
   }
@@ -308,7 +311,7 @@ void RealmServer::accept_peer(tcp::socket socket) {
     return;
   }
   asio::co_spawn(io_,
-                 secure(Stream(std::move(socket), *tls_.peer_listener),
+                 secure(Stream(std::move(socket), *tls_.peer_listener), link_tls_handshakes_,
                         [this](Stream stream) { open_link(std::move(stream), std::nullopt); }),
                  asio::detached);
 }
@@ -411,7 +414,9 @@ void RealmServer::stop() {
   std::vector<std::shared_ptr<WebHandshake>> handshakes;
   for (auto& [id, handshake] : handshakes_) handshakes.push_back(handshake);
   for (auto& handshake : handshakes) handshake->close();
-  for (auto& [id, stream] : tls_handshakes_) stream->close();
+  for (auto* pending : {&client_tls_handshakes_, &link_tls_handshakes_}) {
+    for (auto& [id, stream] : *pending) stream->close();
+  }
   for (auto& [peer, dialer] : dialers_) dialer->stop();
   dialers_.clear();
   waits_.expire_all();  // replies waiting for peers answer now
@@ -421,7 +426,7 @@ void RealmServer::stop() {
   for (auto& [id, session] : sessions_) open.push_back(session);
   for (auto& [id, link] : links_) open.push_back(link);
   for (auto& channel : open) channel->finish(CloseReason::server_stopping);
-  if (sessions_.empty() && links_.empty() && handshakes_.empty() && tls_handshakes_.empty()) {
+  if (drained()) {
     finish_stop();
     return;
   }
@@ -438,10 +443,7 @@ void RealmServer::stop() {
 }
 
 void RealmServer::stop_if_drained() {
-  if (stopping_ && sessions_.empty() && links_.empty() && handshakes_.empty() &&
-      tls_handshakes_.empty()) {
-    finish_stop();
-  }
+  if (stopping_ && drained()) finish_stop();
 }
 
 void RealmServer::finish_stop() {

@@ -74,11 +74,17 @@ class RealmServer {
   void accept_peer(asio::ip::tcp::socket socket);
   // A client connection in the given wire format, counted against limits.max_connections.
   void open_session(Stream stream, std::unique_ptr<WireFormat> wire);
-  // The server side of a TLS handshake on an accepted connection, then `then` gets the stream;
-  // a failed or slow handshake only closes it.
-  asio::awaitable<void> secure(Stream stream, std::function<void(Stream)> then);
+  using PendingHandshakes = std::unordered_map<std::uint64_t, Stream*>;
+  // The server side of a TLS handshake on an accepted connection, listed in `pending` while it
+  // runs; then `then` gets the stream. A failed or slow handshake only closes it.
+  asio::awaitable<void> secure(Stream stream, PendingHandshakes& pending,
+                               std::function<void(Stream)> then);
   std::size_t client_connections() const {
-    return sessions_.size() + handshakes_.size() + tls_handshakes_.size();
+    return sessions_.size() + handshakes_.size() + client_tls_handshakes_.size();
+  }
+  bool drained() const {
+    return sessions_.empty() && links_.empty() && handshakes_.empty() &&
+           client_tls_handshakes_.empty() && link_tls_handshakes_.empty();
   }
   void seed_users();
   void session_closed(std::uint64_t id);
@@ -108,9 +114,9 @@ class RealmServer {
   std::unordered_map<std::uint64_t, std::shared_ptr<ClientSession>> sessions_;
   // Web connections still speaking HTTP (a page request, or before the WebSocket upgrade).
   std::unordered_map<std::uint64_t, std::shared_ptr<WebHandshake>> handshakes_;
-  // Accepted connections in their TLS handshake (clients and links); the streams live in
-  // secure()'s frames.
-  std::unordered_map<std::uint64_t, Stream*> tls_handshakes_;
+  // Accepted connections in their TLS handshake; the streams live in secure()'s frames.
+  PendingHandshakes client_tls_handshakes_;
+  PendingHandshakes link_tls_handshakes_;
   std::uint64_t next_handshake_id_ = 1;
   std::uint64_t next_connection_id_ = 1;
   std::unordered_map<std::uint64_t, std::shared_ptr<PeerLink>> links_;    // every open link

@@ -405,12 +405,22 @@ TEST_CASE("watch: new messages are pushed between replies, and not returned agai
       [&] { return henderson.request("inbox").find("after the drop") != std::string::npos; }));
 }
 
+// A realm of test_config with the two time limits given (zero: none).
+std::unique_ptr<RunningRealm> realm_with_time_limits(const std::filesystem::path& data_dir,
+                                                     std::chrono::milliseconds idle,
+                                                     std::chrono::milliseconds partial) {
+  auto config = test_config(data_dir);
+  config.limits.unauthenticated_idle = idle;
+  config.limits.partial_request = partial;
+  return std::make_unique<RunningRealm>(
+      config, std::make_unique<chat::store::SqliteStore>(data_dir, false));
+}
+
 TEST_CASE("a connection without a session is closed after limits.unauthenticated_idle_ms") {
   TempDir dir;
-  auto config = test_config(dir.path());
-  config.limits.unauthenticated_idle = std::chrono::milliseconds(300);
-  config.limits.partial_request = std::chrono::milliseconds(0);  // none: idleness only
-  RunningRealm realm(config, std::make_unique<chat::store::SqliteStore>(dir.path(), false));
+  const auto running = realm_with_time_limits(dir.path(), std::chrono::milliseconds(300),
+                                              std::chrono::milliseconds(0));  // idleness only
+  RunningRealm& realm = *running;
   const std::string idle_error = error("Tidak aktif terlalu lama, koneksi ditutup");
 
   LineClient silent(realm.port());
@@ -438,10 +448,9 @@ TEST_CASE("a connection without a session is closed after limits.unauthenticated
 
 TEST_CASE("a request left unfinished is closed after limits.partial_request_ms (slowloris)") {
   TempDir dir;
-  auto config = test_config(dir.path());
-  config.limits.unauthenticated_idle = std::chrono::milliseconds(0);  // none: partial only
-  config.limits.partial_request = std::chrono::milliseconds(300);
-  RunningRealm realm(config, std::make_unique<chat::store::SqliteStore>(dir.path(), false));
+  const auto running = realm_with_time_limits(dir.path(), std::chrono::milliseconds(0),
+                                              std::chrono::milliseconds(300));  // partial only
+  RunningRealm& realm = *running;
   const std::string partial_error = error("Request tidak selesai, koneksi ditutup");
 
   LineClient quiet(realm.port());

@@ -59,6 +59,14 @@ void log_in(WebClient& client, std::string_view user) {
   REQUIRE(std::regex_match(client.request("auth " + std::string(user) + " surabaya"), token_reply));
 }
 
+// The server's close frame with `code`, then the end of the connection.
+void expect_close(WebClient& client, int code) {
+  const auto close = client.expect_message();
+  CHECK(close.opcode == WSLAY_CONNECTION_CLOSE);
+  CHECK(close.close_code == code);
+  CHECK(client.wait_closed());
+}
+
 }  // namespace
 
 TEST_CASE("the web listener serves the page, and only the page") {
@@ -112,10 +120,7 @@ TEST_CASE("a text frame that is not UTF-8 breaks WebSocket itself: close 1007") 
   RunningRealm realm;
   WebClient client(realm.web_port());
   client.send_text("send henderson \xff\xfe");
-  const auto close = client.expect_message();
-  CHECK(close.opcode == WSLAY_CONNECTION_CLOSE);
-  CHECK(close.close_code == 1007);
-  CHECK(client.wait_closed());
+  expect_close(client, 1007);
 }
 
 TEST_CASE("a watching web client gets a line client's message pushed, as its own frame") {
@@ -150,18 +155,12 @@ TEST_CASE("a binary message closes with 1003, an over-long one with 1009") {
     WebClient client(realm.web_port());
     log_in(client, "messi");
     client.send_binary("\x01\x02");
-    const auto close = client.expect_message();
-    CHECK(close.opcode == WSLAY_CONNECTION_CLOSE);
-    CHECK(close.close_code == 1003);
-    CHECK(client.wait_closed());
+    expect_close(client, 1003);
   }
   {
     WebClient client(realm.web_port());
     client.send_text("send henderson " + std::string(max_line_bytes, 'x'));
-    const auto close = client.expect_message();
-    CHECK(close.opcode == WSLAY_CONNECTION_CLOSE);
-    CHECK(close.close_code == 1009);
-    CHECK(client.wait_closed());
+    expect_close(client, 1009);
   }
   // The realm serves on.
   WebClient client(realm.web_port());
@@ -173,10 +172,7 @@ TEST_CASE("a client's close is answered, then the server closes") {
   WebClient client(realm.web_port());
   log_in(client, "messi");
   client.send_close(1000);
-  const auto close = client.expect_message();
-  CHECK(close.opcode == WSLAY_CONNECTION_CLOSE);
-  CHECK(close.close_code == 1000);
-  CHECK(client.wait_closed());
+  expect_close(client, 1000);
 }
 
 TEST_CASE("a graceful stop says going away (1001)") {
@@ -184,8 +180,5 @@ TEST_CASE("a graceful stop says going away (1001)") {
   WebClient client(realm.web_port());
   log_in(client, "messi");
   CHECK(realm.stop() == 0);
-  const auto close = client.expect_message();
-  CHECK(close.opcode == WSLAY_CONNECTION_CLOSE);
-  CHECK(close.close_code == 1001);
-  CHECK(client.wait_closed());
+  expect_close(client, 1001);
 }
