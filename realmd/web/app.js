@@ -248,10 +248,22 @@ async function loggedIn(username) {
   $('logout').hidden = false;
   // watch first: anything that arrives from now on is pushed; what waited is in the inboxes.
   await call('watch');
+  // Every inbox reply marks its messages read on the server, so each one is drawn the moment
+  // it arrives, and one realm's error (an idle peer: Realm tidak ditemukan) skips only that
+  // realm: no message is taken from the server that is not shown.
   addInbox((await call('inbox')).messages);
-  const realms = await refreshRealms();
-  for (const realm of realms) addInbox((await call(`getrealminbox ${realm.name}`)).messages);
   render();
+  const failed = [];
+  for (const realm of await refreshRealms()) {
+    if (realm.state === 'idle') continue;  // not linked: getrealminbox would refuse it
+    try {
+      addInbox((await call(`getrealminbox ${realm.name}`)).messages);
+      render();
+    } catch (error) {
+      failed.push(`${realm.name}: ${error.message}`);
+    }
+  }
+  if (failed.length > 0) showError(`Some realms could not be read: ${failed.join('; ')}`);
   state.realmsTimer = setInterval(() => refreshRealms().catch((error) => showError(error.message)), 10000);
 }
 
