@@ -8,6 +8,7 @@
 
 #include "core/commands/common.hpp"
 #include "core/delivery.hpp"
+#include "core/history.hpp"
 #include "core/names.hpp"
 #include "core/realm.hpp"
 #include "core/realm_state.hpp"
@@ -127,22 +128,20 @@ Outcome Realm::peer_frame(std::string_view name, const PeerFrame& frame) {
     } else if (state_->find_user(message->to) == nullptr) {
       error = text::user_not_found;
     }
-    auto store_for = [&](const std::string& recipient) {
-      store::MessageRecord record;
-      record.id = state_->next_id();
-      record.recipient = recipient;
-      record.sender = message->from;
-      record.sender_realm = peer->name;
-      record.group = message->group ? message->to : std::string();
-      record.text = message->text;
-      record.time = message->time;
-      store_message(*state_, std::move(record), out);
-    };
+    store::MessageRecord record;
+    record.sender = message->from;
+    record.sender_realm = peer->name;
+    record.text = message->text;
+    record.time = message->time;
     if (error.empty() && group != nullptr) {
       // Membership is the owning realm's: every member of the group here gets it.
-      for (const std::string& member : group->members) store_for(member);
+      record.group = message->to;
+      store_group_message(*state_, std::move(record), group->members, {}, out);
     } else if (error.empty()) {
-      store_for(message->to);
+      record.id = state_->next_id();
+      record.recipient = message->to;
+      std::string conversation = realm_conversation(peer->name, message->from, message->to);
+      store_private_message(*state_, std::move(record), std::move(conversation), out);
     } else {
       refused.emplace(message->id, error);
       out.mutations.emplace_back(store::PutRefused{{peer->name, message->id, error}});
@@ -167,6 +166,13 @@ Outcome Realm::peer_frame(std::string_view name, const PeerFrame& frame) {
     if (ack->id <= peer->sent_up_to && peer->in_flight > 0) --peer->in_flight;
     pump_outbox(*peer, settings_.link_window, out.frames);
     bool group = sent.kind == "group";
+    if (ack->ok && !group) {
+      // The sender's copy joins their history once delivered (the outbox id is its id).
+      record_history(*state_,
+                     {sent.id, realm_conversation(peer->name, sent.target, sent.sender),
+                      sent.sender, settings_.name, sent.target, {}, sent.text, sent.time, false},
+                     out);
+    }
     if (auto waiter = state_->ack_waiter(ack->id)) {
       state_->take_waiter(*waiter);
       std::string reply = ack->ok ? protocol::reply::ok_message(group ? text::sent_to_realm_group
@@ -184,7 +190,8 @@ Outcome Realm::peer_frame(std::string_view name, const PeerFrame& frame) {
                     (ack->error.empty() ? std::string("ditolak") : ack->error);
       bounce.time = env_.now_utc();
       bounce.bounce = true;
-      store_message(*state_, std::move(bounce), out);
+      std::string conversation = realm_conversation(peer->name, peer->name, sent.sender);
+      store_private_message(*state_, std::move(bounce), std::move(conversation), out);
     }
     return out;
   }

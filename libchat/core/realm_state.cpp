@@ -131,6 +131,69 @@ std::size_t RealmState::unread_count(std::string_view user) const {
   return n;
 }
 
+void RealmState::note_conversation_message(const std::string& key, std::uint64_t id,
+                                           std::string_view time) {
+  Conversation& conversation = conversations_[key];
+  if (id > conversation.last_id) {
+    conversation.last_id = id;
+    conversation.last_time = time;
+  }
+  ++conversation.count;
+  if (conversation_limit_ != 0 && conversation.count > conversation_limit_) over_limit_.insert(key);
+}
+
+void RealmState::load_conversation(const store::ConversationSummary& summary) {
+  conversations_[summary.conversation] = {summary.last_id, summary.last_time, summary.count};
+  if (conversation_limit_ != 0 && summary.count > conversation_limit_) {
+    over_limit_.insert(summary.conversation);
+  }
+}
+
+void RealmState::add_participant(std::string_view user, const std::string& key) {
+  auto it = private_conversations_.find(user);
+  if (it == private_conversations_.end()) {
+    it = private_conversations_.try_emplace(std::string(user)).first;
+  }
+  if (!it->second.contains(key)) it->second.insert(key);
+}
+
+const Conversation* RealmState::find_conversation(std::string_view key) const {
+  auto it = conversations_.find(key);
+  return it == conversations_.end() ? nullptr : &it->second;
+}
+
+Conversation* RealmState::find_conversation(std::string_view key) {
+  auto it = conversations_.find(key);
+  return it == conversations_.end() ? nullptr : &it->second;
+}
+
+const StringSet* RealmState::private_conversations(std::string_view user) const {
+  auto it = private_conversations_.find(user);
+  return it == private_conversations_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string_view> RealmState::groups_of(std::string_view user) const {
+  std::vector<std::string_view> names;
+  for (const auto& [name, group] : groups_) {
+    if (group.member_set.contains(user)) names.push_back(name);
+  }
+  return names;
+}
+
+void RealmState::set_conversation_limit(std::uint64_t limit) {
+  conversation_limit_ = limit;
+}
+
+std::vector<const store::MessageRecord*> RealmState::unread_messages(std::string_view user) const {
+  std::vector<const store::MessageRecord*> out;
+  auto inbox = inboxes_.find(user);
+  if (inbox == inboxes_.end()) return out;
+  for (const auto& [realm, messages] : inbox->second.by_realm) {
+    for (const auto& [id, message] : messages) out.push_back(&message.record);
+  }
+  return out;
+}
+
 void RealmState::add_session(const std::string& token, std::string user, Clock::time_point now) {
   auto& tokens = sessions_by_user_[user];
   if (tokens.size() >= max_sessions_per_user) {

@@ -48,6 +48,14 @@ struct Inbox {
   StringMap<std::map<std::uint64_t, InboxMessage>> by_realm;
 };
 
+// A conversation in history (core/history.hpp): its newest message and how many it holds
+// (an upper bound once age pruning has run: only the count retention uses it).
+struct Conversation {
+  std::uint64_t last_id = 0;
+  std::string last_time;
+  std::uint64_t count = 0;
+};
+
 struct Session {
   std::string user;
   Clock::time_point last_used;
@@ -86,6 +94,25 @@ class RealmState {
   void release(const std::vector<std::uint64_t>& ids);         // reply lost: fetchable again
   void remove_fetched(const std::vector<std::uint64_t>& ids);  // reply written
   std::size_t unread_count(std::string_view user) const;
+  // Every unread message of `user` (reserved ones too), in no particular order.
+  std::vector<const store::MessageRecord*> unread_messages(std::string_view user) const;
+
+  // --- conversations (the list; the messages themselves are in the store) ---
+  // Counts one more message of conversation `key`.
+  void note_conversation_message(const std::string& key, std::uint64_t id, std::string_view time);
+  // Restores a conversation from the store at start.
+  void load_conversation(const store::ConversationSummary& summary);
+  // `user` takes part in user/realm conversation `key` (group ones go by membership).
+  void add_participant(std::string_view user, const std::string& key);
+  const Conversation* find_conversation(std::string_view key) const;
+  const StringSet* private_conversations(std::string_view user) const;
+  // Groups `user` is a member of (scans the groups).
+  std::vector<std::string_view> groups_of(std::string_view user) const;
+  // Retention by count: conversations holding more than `limit` messages are listed in
+  // over_limit() (0: no limit).
+  void set_conversation_limit(std::uint64_t limit);
+  StringSet& over_limit() { return over_limit_; }
+  Conversation* find_conversation(std::string_view key);
 
   // --- sessions (memory only; a restart ends them) ---
   void add_session(const std::string& token, std::string user, Clock::time_point now);
@@ -127,6 +154,10 @@ class RealmState {
   StringMap<Inbox> inboxes_;
   std::unordered_map<std::uint64_t, std::pair<std::string, std::string>>
       reserved_;  // id -> (user, realm)
+  StringMap<Conversation> conversations_;
+  StringMap<StringSet> private_conversations_;  // user -> keys of user/realm conversations
+  std::uint64_t conversation_limit_ = 0;
+  StringSet over_limit_;
   StringMap<Session> sessions_;
   StringMap<std::deque<std::string>> sessions_by_user_;  // oldest first, for the per-user cap
   StringMap<AuthFailures> auth_failures_;

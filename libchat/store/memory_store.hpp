@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <span>
 #include <string>
@@ -20,6 +22,7 @@ class MemoryStore final : public Store {
  public:
   Snapshot load() override;
   void commit(std::span<const Mutation> batch) override;
+  std::unique_ptr<HistoryReader> open_history_reader() override;
 
   // While on, every commit() throws StoreError and applies nothing (to test failure paths).
   // Atomic: a test thread sets it while realmd's commit thread reads it.
@@ -46,6 +49,13 @@ class MemoryStore final : public Store {
   void apply(const PutPeer& m, UndoLog& undo);
   void apply(const PutRefused& m, UndoLog& undo);
   void apply(const DeleteRefused& m, UndoLog& undo);
+  void apply(const PutHistory& m, UndoLog& undo);
+  void apply(const PruneHistory& m, UndoLog& undo);
+  void apply(const TrimConversation& m, UndoLog& undo);
+  void erase_history(std::uint64_t id, UndoLog& undo);
+
+  class Reader;
+  HistoryPage read_history(const HistoryQuery& query);
 
   // Vectors keep creation order (as SqliteStore's rowids do); the sets enforce the keys.
   std::vector<UserRecord> users_;
@@ -54,7 +64,9 @@ class MemoryStore final : public Store {
   std::set<std::string> group_names_;
   std::vector<std::pair<std::string, std::string>> members_;  // (group, user), join order
   std::set<std::pair<std::string, std::string>> member_keys_;
-  std::map<std::uint64_t, StoredMessage> messages_;  // fetched ones are kept, as history
+  std::map<std::uint64_t, StoredMessage> messages_;  // inbox entries; fetched ones are kept
+  std::map<std::uint64_t, HistoryRecord> history_;
+  std::map<std::string, std::set<std::uint64_t>> conversations_;  // conversation -> ids
   std::map<std::uint64_t, OutboxRecord> outbox_;
   std::map<std::string, std::uint64_t> seen_;
   std::vector<PeerRecord> peers_;  // first-added order
@@ -62,6 +74,8 @@ class MemoryStore final : public Store {
   std::map<std::pair<std::string, std::uint64_t>, std::string> refused_;
   std::uint64_t max_id_ = 0;
 
+  // Held by commit(), load() and the history readers (which run on other threads).
+  std::mutex mutex_;
   std::atomic<bool> fail_commits_ = false;
   std::size_t commits_ = 0;
 };

@@ -18,13 +18,13 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
 
-// Version 2 (version 1 lacked `refused`). Every statement is IF NOT EXISTS, so running the
-// schema on a version-1 database upgrades it in place. `meta` holds max_id so that ids never go
-// backwards even if history rows are deleted some day. Fetched messages stay (fetched = 1): they
-// are the realm's history, and the partial index keeps loading the unread ones fast however long
-// that history grows.
+// Version 3 (version 1 lacked `refused`, version 2 `history` and messages.history_id). Every
+// statement is IF NOT EXISTS, so running the schema on an older database upgrades it in place
+// (upgrade() adds the column). `meta` holds max_id so that ids never go backwards when history
+// rows are pruned. `messages` is the inbox: one row per recipient until it is fetched (then
+// deleted; the partial index keeps loading the unread rows of a schema-2 database fast, whose
+// fetched rows stay). `history` keeps every message once, by conversation, for `history`.
 constexpr const char* kSchema = R"sql(
-BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS users(
   username TEXT PRIMARY KEY,
   password_hash TEXT NOT NULL,
@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS messages(
   text TEXT NOT NULL,
   time TEXT NOT NULL,
   bounce INTEGER NOT NULL,
-  fetched INTEGER NOT NULL DEFAULT 0);
+  fetched INTEGER NOT NULL DEFAULT 0,
+  history_id INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS messages_unread ON messages(id) WHERE fetched = 0;
 CREATE TABLE IF NOT EXISTS outbox(
   id INTEGER PRIMARY KEY,
@@ -71,10 +72,19 @@ CREATE TABLE IF NOT EXISTS refused(
   id INTEGER NOT NULL,
   error TEXT NOT NULL,
   PRIMARY KEY(origin, id)) WITHOUT ROWID;
-PRAGMA user_version = 2;
-COMMIT;
+CREATE TABLE IF NOT EXISTS history(
+  id INTEGER PRIMARY KEY,
+  conversation TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  sender_realm TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  group_name TEXT NOT NULL,
+  text TEXT NOT NULL,
+  time TEXT NOT NULL,
+  bounce INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS history_by_conversation ON history(conversation, id);
 )sql";
-static_assert(SqliteStore::kSchemaVersion == 2, "kSchema sets user_version = 2");
+static_assert(SqliteStore::kSchemaVersion == 3, "upgrade() sets user_version = 3");
 
 struct DatabaseCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -181,7 +191,26 @@ std::uint64_t stored_max_id(sqlite3* db) {
   return static_cast<std::uint64_t>(query_integer(db, R"sql(
     SELECT max((SELECT coalesce(max(id), 0) FROM messages),
                (SELECT coalesce(max(id), 0) FROM outbox),
+               (SELECT coalesce(max(id), 0) FROM history),
                (SELECT coalesce(max(value), 0) FROM meta WHERE key = 'max_id')))sql"));
+}
+
+// Creates the schema, or brings an older one to kSchemaVersion, in one transaction.
+void upgrade(sqlite3* db) {
+  execute(db, "BEGIN IMMEDIATE");
+  try {
+    execute(db, kSchema);
+    // Schema 2's messages lack history_id (CREATE TABLE IF NOT EXISTS kept the old table).
+    if (query_integer(db,
+                      "SELECT count(*) FROM pragma_table_info('messages') "
+                      "WHERE name = 'history_id'") == 0) {
+      execute(db, "ALTER TABLE messages ADD COLUMN history_id INTEGER NOT NULL DEFAULT 0");
+    }
+    execute(db, "PRAGMA user_version = 3; COMMIT");
+  } catch (...) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
 }
 
 std::filesystem::path prepare_data_dir(const std::filesystem::path& data_dir) {
@@ -224,9 +253,57 @@ Database open_database(const std::filesystem::path& file, bool fsync) {
     throw StoreError(file.string() + " has schema version " + std::to_string(version) +
                      ", newer than this program's " + std::to_string(SqliteStore::kSchemaVersion));
   }
-  if (version < SqliteStore::kSchemaVersion) execute(raw, kSchema);
+  if (version < SqliteStore::kSchemaVersion) upgrade(raw);
   return db;
 }
+
+// A read-only connection for a history reader: WAL lets it read while the commit thread
+// writes, and it sees every transaction committed before each read begins.
+Database open_reader(const std::filesystem::path& file) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(file.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  Database db(raw);
+  if (rc != SQLITE_OK) {
+    throw StoreError("cannot open " + file.string() + " for reading: " +
+                     (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+  return db;
+}
+
+class SqliteHistoryReader final : public HistoryReader {
+ public:
+  explicit SqliteHistoryReader(const std::filesystem::path& file) : db_(open_reader(file)) {}
+
+  HistoryPage read_history(const HistoryQuery& query) override {
+    HistoryPage result;
+    // One row more than asked says whether older ones exist.
+    page_.bind(1, query.conversation)
+        .bind_id(2, query.before == 0 ? std::numeric_limits<std::int64_t>::max() : query.before)
+        .bind_id(3, query.limit + 1);
+    while (page_.next_row()) {
+      if (result.messages.size() == query.limit) {
+        result.more = true;
+        page_.reset();
+        break;
+      }
+      result.messages.push_back({page_.id(0), page_.text(1), page_.text(2), page_.text(3),
+                                 page_.text(4), page_.text(5), page_.text(6), page_.text(7),
+                                 page_.integer(8) != 0});
+    }
+    std::reverse(result.messages.begin(), result.messages.end());  // oldest first
+    return result;
+  }
+
+ private:
+  Database db_;
+  Statement page_{db_.get(),
+                  "SELECT id, conversation, sender, sender_realm, recipient, group_name, text, "
+                  "time, bounce FROM history WHERE conversation = ?1 AND id < ?2 "
+                  "ORDER BY id DESC LIMIT ?3"};
+};
 
 // What a batch changes besides rows; adopted by the store only when the batch commits.
 struct BatchCounters {
@@ -243,7 +320,8 @@ struct SqliteStore::Impl {
   static constexpr int kCheckpointPages = 4096;
 
   Impl(const std::filesystem::path& file, bool fsync)
-      : db(open_database(file, fsync)),
+      : path(file),
+        db(open_database(file, fsync)),
         next_member_seq(query_integer(db.get(), "SELECT coalesce(max(seq), 0) + 1 FROM members")),
         max_id(stored_max_id(db.get())),
         checkpointer(file, fsync, kCheckpointPages) {
@@ -271,6 +349,7 @@ struct SqliteStore::Impl {
         .bind(6, r.text)
         .bind(7, r.time)
         .bind(8, std::int64_t{r.bounce})
+        .bind_id(9, r.history_id)
         .run();
     counters.max_id = std::max(counters.max_id, r.id);
   }
@@ -307,7 +386,28 @@ struct SqliteStore::Impl {
   void apply(const DeleteRefused& m, BatchCounters&) {
     delete_refused.bind(1, m.origin).bind_id(2, m.up_to).run();
   }
+  void apply(const PutHistory& m, BatchCounters& counters) {
+    const HistoryRecord& r = m.message;
+    insert_history.bind_id(1, r.id)
+        .bind(2, r.conversation)
+        .bind(3, r.sender)
+        .bind(4, r.sender_realm)
+        .bind(5, r.recipient)
+        .bind(6, r.group)
+        .bind(7, r.text)
+        .bind(8, r.time)
+        .bind(9, std::int64_t{r.bounce})
+        .run();
+    counters.max_id = std::max(counters.max_id, r.id);
+  }
+  void apply(const PruneHistory& m, BatchCounters&) {
+    prune_history.bind(1, m.older_than).bind_id(2, m.scan).run();
+  }
+  void apply(const TrimConversation& m, BatchCounters&) {
+    trim_conversation.bind(1, m.conversation).bind_id(2, m.keep).run();
+  }
 
+  std::filesystem::path path;
   Database db;
   std::int64_t next_member_seq;  // members.seq keeps join order
   std::uint64_t max_id;          // highest id committed, as recorded in meta
@@ -324,8 +424,9 @@ struct SqliteStore::Impl {
                           "INSERT INTO members(group_name, username, seq) VALUES(?1, ?2, ?3)"};
   Statement insert_message{db.get(),
                            "INSERT INTO messages(id, recipient, sender, sender_realm, group_name, "
-                           "text, time, bounce) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
-  Statement mark_fetched{db.get(), "UPDATE messages SET fetched = 1 WHERE id = ?1"};
+                           "text, time, bounce, history_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
+  // A fetched message leaves the inbox: its copy in `history` is the one kept.
+  Statement mark_fetched{db.get(), "DELETE FROM messages WHERE id = ?1"};
   Statement insert_outbox{db.get(),
                           "INSERT INTO outbox(id, peer, kind, sender, target, text, time) "
                           "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
@@ -343,6 +444,19 @@ struct SqliteStore::Impl {
                            "INSERT INTO refused(origin, id, error) VALUES(?1, ?2, ?3) "
                            "ON CONFLICT(origin, id) DO UPDATE SET error = excluded.error"};
   Statement delete_refused{db.get(), "DELETE FROM refused WHERE origin = ?1 AND id <= ?2"};
+  Statement insert_history{db.get(),
+                           "INSERT INTO history(id, conversation, sender, sender_realm, recipient, "
+                           "group_name, text, time, bounce) "
+                           "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
+  // Only the `scan` oldest rows are looked at (by rowid: no index on time needed).
+  Statement prune_history{db.get(),
+                          "DELETE FROM history WHERE id IN "
+                          "(SELECT id FROM history ORDER BY id LIMIT ?2) AND time < ?1"};
+  // Everything up to the (keep+1)-th newest; nothing when there are no more than `keep`.
+  Statement trim_conversation{db.get(),
+                              "DELETE FROM history WHERE conversation = ?1 AND id <= "
+                              "(SELECT id FROM history WHERE conversation = ?1 "
+                              "ORDER BY id DESC LIMIT 1 OFFSET ?2)"};
   Statement save_max_id{db.get(),
                         "INSERT INTO meta(key, value) VALUES('max_id', ?1) "
                         "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)"};
@@ -380,6 +494,10 @@ void SqliteStore::commit(std::span<const Mutation> batch) {
   s.max_id = counters.max_id;
 }
 
+std::unique_ptr<HistoryReader> SqliteStore::open_history_reader() {
+  return std::make_unique<SqliteHistoryReader>(impl_->path);
+}
+
 Snapshot SqliteStore::load() {
   sqlite3* db = impl_->db.get();
   Snapshot snapshot;
@@ -406,12 +524,12 @@ Snapshot SqliteStore::load() {
   snapshot.unread.reserve(static_cast<std::size_t>(
       query_integer(db, "SELECT count(*) FROM messages WHERE fetched = 0")));
   Statement unread(db,
-                   "SELECT id, recipient, sender, sender_realm, group_name, text, time, bounce "
-                   "FROM messages WHERE fetched = 0 ORDER BY id");
+                   "SELECT id, recipient, sender, sender_realm, group_name, text, time, bounce, "
+                   "history_id FROM messages WHERE fetched = 0 ORDER BY id");
   while (unread.next_row()) {
     snapshot.unread.push_back({unread.id(0), unread.text(1), unread.text(2), unread.text(3),
                                unread.text(4), unread.text(5), unread.text(6),
-                               unread.integer(7) != 0});
+                               unread.integer(7) != 0, unread.id(8)});
   }
 
   Statement outbox(db, "SELECT id, peer, kind, sender, target, text, time FROM outbox ORDER BY id");
@@ -432,6 +550,16 @@ Snapshot SqliteStore::load() {
   Statement refused(db, "SELECT origin, id, error FROM refused ORDER BY origin, id");
   while (refused.next_row()) {
     snapshot.refused.push_back({refused.text(0), refused.id(1), refused.text(2)});
+  }
+
+  // The index on (conversation, id) gives each conversation's newest id and count in one pass.
+  Statement conversations(db,
+                          "SELECT h.conversation, h.id, h.time, c.n FROM "
+                          "(SELECT conversation, max(id) AS last, count(*) AS n FROM history "
+                          "GROUP BY conversation) AS c JOIN history AS h ON h.id = c.last");
+  while (conversations.next_row()) {
+    snapshot.conversations.push_back({conversations.text(0), conversations.id(1),
+                                      conversations.text(2), conversations.id(3)});
   }
 
   snapshot.max_id = stored_max_id(db);

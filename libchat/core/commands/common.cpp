@@ -3,21 +3,32 @@
 #include <unordered_map>
 
 #include "core/delivery.hpp"
+#include "core/history.hpp"
 #include "core/realm.hpp"
 #include "core/realm_state.hpp"
 
 namespace chat::core::commands {
 
-void deliver(Request& req, std::string_view recipient, std::string_view group) {
+void deliver(Request& req, std::string_view recipient) {
   store::MessageRecord message;
   message.id = req.state.next_id();
   message.recipient = recipient;
   message.sender = req.user;
   message.sender_realm = req.settings.name;
-  message.group = group;
   message.text = req.text;
   message.time = req.env.now_utc();
-  store_message(req.state, std::move(message), req.out);
+  std::string conversation = user_conversation(req.user, recipient);
+  store_private_message(req.state, std::move(message), std::move(conversation), req.out);
+}
+
+void deliver_to_group(Request& req, std::string_view name, const Group& group) {
+  store::MessageRecord message;
+  message.sender = req.user;
+  message.sender_realm = req.settings.name;
+  message.group = name;
+  message.text = req.text;
+  message.time = req.env.now_utc();  // one clock read per request, not per member
+  store_group_message(req.state, std::move(message), group.members, req.user, req.out);
 }
 
 std::vector<protocol::reply::SenderMessages> take_unread(RealmState& state,
@@ -33,7 +44,7 @@ std::vector<protocol::reply::SenderMessages> take_unread(RealmState& state,
     auto [it, added] = index.try_emplace(m.sender, by_sender.size());
     if (added) by_sender.push_back({m.sender, {}});
     by_sender[it->second].messages.push_back(
-        {m.id, m.sender, m.recipient, m.text, m.sender_realm, m.time, m.group, m.bounce});
+        {m.shown_id(), m.sender, m.recipient, m.text, m.sender_realm, m.time, m.group, m.bounce});
     reserved.push_back(m.id);
   }
   return by_sender;
