@@ -1,6 +1,8 @@
 #include "history_readers.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <asio/post.hpp>
 #include <utility>
@@ -10,6 +12,19 @@
 #include "protocol/reply.hpp"
 
 namespace realmd {
+namespace {
+
+// History pages are bulk reads beside interactive traffic: on a busy machine the event loop
+// and the commit thread (nice 0) go first. Linux applies nice per thread.
+constexpr int reader_nice = 5;
+
+void lower_priority() {
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), reader_nice) != 0) {
+    spdlog::debug("history reader: cannot lower its priority");
+  }
+}
+
+}  // namespace
 
 HistoryReaders::HistoryReaders(asio::io_context& loop, chat::store::Store& store,
                                std::size_t threads)
@@ -46,6 +61,7 @@ void HistoryReaders::read(chat::store::HistoryQuery query, Done done) {
 }
 
 void HistoryReaders::run(chat::store::HistoryReader& reader) {
+  lower_priority();
   for (;;) {
     Job job;
     {
