@@ -290,11 +290,11 @@ bench_idle() {
 }
 
 # History: a realm whose store holds $history_messages messages (written directly by
-# chatbench --fill-history before realmd starts), 50 conversations of the bench users. First
-# `send` p1 alone on it (the baseline), then `history` p16 (random pages of 50) with the same
-# `send` p1 beside it: its p99 says whether history reads slow other clients down.
+# chatbench --fill-history before realmd starts), 50 conversations of the bench users. On it:
+# `send` p1 alone (the baseline), `history` p16 alone (random pages of 50: pages/s), then both
+# at once: the p99 of that `send` says whether history reads slow other clients down.
 bench_history() {
-  local round=$1 dir history_out send_out history_rc=0 send_rc=0 file rc what
+  local round=$1 dir
   dir="$(run_dir realmd-history)"
   realm_config bench "$dir"
   say "bench: round $round: filling a history of $history_messages messages"
@@ -302,27 +302,29 @@ bench_history() {
     --data-dir "$dir/data" >"$dir/fill.log" 2>&1 || { cat "$dir/fill.log" >&2;
     failures+=("history: filling the store failed"); return 0; }
   start_realmd bench "$dir" || { failures+=("history: realmd did not start"); return 0; }
-  bench send 1 realmd-history-store "$round" --port "$server_port" --server-pid "$server_pid" \
-    --connections "$connections"
+  local common=(--port "$server_port" --connections "$connections")
+  local history_args=(--history-messages "$history_messages")
+  bench send 1 realmd-history-store "$round" "${common[@]}" --server-pid "$server_pid"
+  bench history 16 realmd "$round" "${common[@]}" --server-pid "$server_pid" "${history_args[@]}"
   say "bench: round $round: history, pipeline 16, with send p1 beside it"
-  history_out="$dir/history.out" send_out="$dir/send.out"
-  "$chatbench" --workload history --pipeline 16 --label realmd --duration "$duration" \
-    --port "$server_port" --server-pid "$server_pid" --connections "$connections" \
-    --history-messages "$history_messages" >"$history_out" 2>&1 &
+  local history_out="$dir/history.out" send_out="$dir/send.out" history_rc=0 send_rc=0
+  "$chatbench" --workload history --pipeline 16 --label realmd+send --duration "$duration" \
+    "${common[@]}" "${history_args[@]}" >"$history_out" 2>&1 &
   local history_pid=$!
   "$chatbench" --workload send --pipeline 1 --label realmd+history --duration "$duration" \
-    --port "$server_port" --connections "$connections" >"$send_out" 2>&1 || send_rc=$?
+    "${common[@]}" >"$send_out" 2>&1 || send_rc=$?
   wait "$history_pid" || history_rc=$?
-  local output json
-  for output in "$history_out:$history_rc:history 16 realmd" "$send_out:$send_rc:send 1 realmd+history"; do
-    IFS=: read -r file rc what <<<"$output"
+  local run file rc what json
+  for run in "$history_out:$history_rc:history 16 realmd+send" \
+    "$send_out:$send_rc:send 1 realmd+history"; do
+    IFS=: read -r file rc what <<<"$run"
     json="$(grep '^{"bench"' "$file" || true)"
     if [[ $rc -ne 0 || -z $json ]]; then
       failures+=("$what: $(grep -v '^{"bench"' "$file" | tail -n 3 | tr '\n' ' ')")
       cat "$file" >&2
     fi
     [[ $mode == smoke ]] || grep -v '^{"bench"' "$file" | sed 's/^/    /' >&2
-    # shellcheck disable=SC2086 # "workload pipeline target" are three fields
+    # shellcheck disable=SC2086 # $what is three fields: workload pipeline target
     [[ -z $json ]] || record $what "$round" "$json"
   done
   stop_process "$server_pid"
