@@ -13,6 +13,7 @@
 namespace realmd {
 
 class CommitQueue;
+class HistoryReaders;
 class OutcomeRunner;
 class PasswordPool;
 class ReplyWaits;
@@ -24,6 +25,7 @@ struct ClientServices {
   PasswordPool& passwords;
   ReplyWaits& waits;
   OutcomeRunner& outcomes;
+  HistoryReaders& history;
   std::function<void(std::uint64_t connection_id)> closed;  // the server forgets the session
 };
 
@@ -57,11 +59,18 @@ class ClientSession final : public LineChannel {
   void rearm_idle_limit();
 
   void carry_out(chat::core::Outcome outcome);
+  // A `history` reply: its place is kept; once commit `seq` is done the page is read off the
+  // loop and fills it.
+  void read_history(chat::store::HistoryQuery query, std::uint64_t seq);
+  // Waits while this connection has the most history reads in flight that it may have.
+  asio::awaitable<void> wait_for_history_slot();
   void reply_error(std::string_view message, std::optional<CloseReason> close_after = {});
 
   std::chrono::milliseconds unauthenticated_idle_;
   ClientServices services_;
   chat::core::Connection conn_;
+  std::size_t history_reads_ = 0;  // in flight
+  asio::steady_timer history_slot_;  // cancelled when a read finishes
 };
 
 }  // namespace realmd

@@ -1,5 +1,6 @@
 #include "realm_server.hpp"
 
+#include <fmt/chrono.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
@@ -53,6 +54,8 @@ chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config)
     settings.peers.push_back({peer.name, peer.address.host, peer.address.port, peer.autoconnect});
   }
   settings.max_outbox_per_peer = config.limits.max_outbox_per_peer;
+  settings.retention.max_age_days = config.history.max_age_days;
+  settings.retention.max_per_conversation = config.history.max_per_conversation;
   return settings;
 }
 
@@ -83,6 +86,8 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
                           std::uint64_t seq) { send_frame(frame, seq); },
            .dial = [this](const std::string& peer) { dial(peer); },
            .push = [this](chat::core::Push& push, std::uint64_t seq) { deliver_push(push, seq); }}),
+      history_(io, *store_, config_.history.reader_threads),
+      retention_timer_(io),
       acceptor_(io),
       peer_acceptor_(io),
       web_acceptor_(io),
@@ -99,7 +104,9 @@ void RealmServer::start() {
   tls_ = make_tls_contexts(config_.tls);
   realm_.load(store_->load());
   seed_users();
+  history_.start();
   commits_.start();
+  schedule_retention();
 
   // Peers first: once the client port is logged, the realm is fully up.
   if (config_.secret.empty()) {
@@ -274,6 +281,7 @@ void RealmServer::open_session(Stream stream, std::unique_ptr<WireFormat> wire) 
                      .passwords = passwords_,
                      .waits = waits_,
                      .outcomes = outcomes_,
+                     .history = history_,
                      .closed = [this](std::uint64_t closed_id) { session_closed(closed_id); }},
       std::move(wire));
   if (sessions_.size() >= config_.limits.max_connections) {
@@ -419,6 +427,7 @@ void RealmServer::stop() {
   }
   for (auto& [peer, dialer] : dialers_) dialer->stop();
   dialers_.clear();
+  retention_timer_.cancel();
   waits_.expire_all();  // replies waiting for peers answer now
   // Clients and links alike: the replies and frames already due go out (acks included, so
   // the peers need not retransmit), then they close.
@@ -442,6 +451,30 @@ void RealmServer::stop() {
   });
 }
 
+void RealmServer::schedule_retention() {
+  const chat::config::HistoryConfig& history = config_.history;
+  if ((history.max_age_days == 0 && history.max_per_conversation == 0) || stopping_) return;
+  retention_timer_.expires_after(history.prune_interval);
+  retention_timer_.async_wait([this](std::error_code ec) {
+    if (ec || stopping_) return;
+    run_retention();
+    schedule_retention();
+  });
+}
+
+void RealmServer::run_retention() {
+  using namespace std::chrono;
+  // A store that is failing has enough queued already; the pass comes again later.
+  if (commits_.stalled()) return;
+  std::string older_than;
+  if (config_.history.max_age_days != 0) {
+    const auto cutoff = system_clock::now() - days(config_.history.max_age_days);
+    older_than = fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(system_clock::to_time_t(cutoff)));
+  }
+  chat::core::Outcome outcome = realm_.retention_pass(older_than);
+  outcomes_.run(outcome);
+}
+
 void RealmServer::stop_if_drained() {
   if (stopping_ && drained()) finish_stop();
 }
@@ -452,6 +485,7 @@ void RealmServer::finish_stop() {
   drain_deadline_.cancel();
   // Commits what the last replies queued; a store still failing loses it (never acknowledged).
   if (!commits_.stop()) exit_code_ = 1;
+  history_.stop();
   passwords_.stop();
   spdlog::info("realm {}: stopped", config_.name);
   if (on_stopped_) on_stopped_(exit_code_);

@@ -205,6 +205,34 @@ LimitsConfig parse_limits(const YAML::Node& node, const std::string& path) {
   return limits;
 }
 
+HistoryConfig parse_history(const YAML::Node& node, const std::string& path) {
+  HistoryConfig history;
+  if (!is_mapping(node, path)) return history;
+  check_keys(node, path,
+             {"max_age_days", "max_per_conversation", "reader_threads", "prune_interval_ms"});
+  if (const auto days = node["max_age_days"]) {
+    const std::string key = join_key(path, "max_age_days");
+    const std::size_t value = parse_count(days, key);
+    if (value > 36500) fail_value(key, "0 (keep) to 36500 days", days.Scalar());
+    history.max_age_days = static_cast<std::uint32_t>(value);
+  }
+  if (const auto count = node["max_per_conversation"]) {
+    history.max_per_conversation = parse_count(count, join_key(path, "max_per_conversation"));
+  }
+  if (const auto threads = node["reader_threads"]) {
+    const std::string key = join_key(path, "reader_threads");
+    history.reader_threads = parse_positive(threads, key);
+    if (history.reader_threads > 64) fail_value(key, "1 to 64", threads.Scalar());
+  }
+  if (const auto interval = node["prune_interval_ms"]) {
+    const std::string key = join_key(path, "prune_interval_ms");
+    const std::size_t ms = parse_positive(interval, key);
+    if (ms > max_timer_ms) fail_value(key, "at most 86400000 (a day)", interval.Scalar());
+    history.prune_interval = std::chrono::milliseconds(ms);
+  }
+  return history;
+}
+
 std::filesystem::path parse_path(const YAML::Node& node, const std::string& key) {
   const std::string text = parse_scalar(node, key);
   if (text.empty()) fail_value(key, "a file path", text);
@@ -337,8 +365,8 @@ RealmConfig parse_realm_config(const YAML::Node& root) {
   }
   RealmConfig config;
   check_keys(root, "",
-             {"realm", "federation", "peers", "tls", "admins", "users", "limits", "durability",
-              "password_cost"});
+             {"realm", "federation", "peers", "tls", "admins", "users", "limits", "history",
+              "durability", "password_cost"});
   parse_realm_section(root["realm"], config);
   parse_federation(root["federation"], "federation", config);
   config.peers = parse_peers(root["peers"], "peers", config.name);
@@ -349,6 +377,7 @@ RealmConfig parse_realm_config(const YAML::Node& root) {
   config.admins = parse_admins(root["admins"], "admins");
   config.users = parse_users(root["users"], "users");
   config.limits = parse_limits(root["limits"], "limits");
+  config.history = parse_history(root["history"], "history");
   if (const auto durability = root["durability"]) {
     config.durability = parse_durability(durability, "durability");
   }

@@ -82,6 +82,7 @@ class RealmState {
 
   // --- messages ---
   std::uint64_t next_id() { return ++last_id_; }
+  std::uint64_t last_id() const { return last_id_; }
   void set_last_id(std::uint64_t id) { last_id_ = std::max(last_id_, id); }
   // Adds a message to its recipient's unread inbox; returns it for announcing.
   const InboxMessage& add_unread(store::MessageRecord record);

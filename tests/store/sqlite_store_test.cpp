@@ -72,7 +72,7 @@ TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema ver
   CHECK(db.query("PRAGMA user_version") == "3");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'messages_unread'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'refused'") == "1");
-  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'history_by_conversation'") ==
+  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'history_by_id'") ==
         "1");
 }
 

@@ -112,7 +112,11 @@ void history(Request& req) {
     req.out.reply = protocol::reply::ok_history({}, false);
     return;
   }
-  req.out.history = store::HistoryQuery{std::move(*conversation), params.before, params.limit};
+  // The page is read later, when more may have been stored: ids handed out after this request
+  // are left out, so the reply shows the conversation as it was when the request came.
+  const std::uint64_t horizon = req.state.last_id() + 1;
+  const std::uint64_t before = params.before == 0 ? horizon : std::min(params.before, horizon);
+  req.out.history = store::HistoryQuery{std::move(*conversation), before, params.limit};
 }
 
 void conversations(Request& req) {
