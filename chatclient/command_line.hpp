@@ -11,8 +11,8 @@ namespace chat::client {
 struct CommandLine {
   std::string verb;
   std::vector<std::string> params;
-  std::string line;                   // the whole line as typed
-  std::vector<std::size_t> offsets;   // where each parameter starts in `line`
+  std::string line;                  // the whole line as typed
+  std::vector<std::size_t> offsets;  // where each parameter starts in `line`
 
   bool empty() const { return verb.empty(); }
   // Local commands start with '/' and never reach the server.

@@ -109,8 +109,8 @@ Routed route_slash_history(const CommandLine& typed, std::string_view home_realm
   std::string_view target = typed.params[0];
   const bool group = target.starts_with('#');
   if (group) target.remove_prefix(1);
-  return route_history(group ? "group" : "user", target,
-                       std::span(typed.params).subspan(1), "/history", home_realm);
+  return route_history(group ? "group" : "user", target, std::span(typed.params).subspan(1),
+                       "/history", home_realm);
 }
 
 }  // namespace
@@ -134,7 +134,8 @@ const CommandHelp* find_help(std::string_view name) {
 }
 
 std::string help_text() {
-  std::string out = "Commands (NAME@REALM reaches another realm; MESSAGE is the rest of the line):\n";
+  std::string out =
+      "Commands (NAME@REALM reaches another realm; MESSAGE is the rest of the line):\n";
   bool local_seen = false;
   for (const CommandHelp& help : commands) {
     if (help.name.starts_with('/') && !local_seen) {
@@ -158,8 +159,8 @@ std::string usage_text(std::string_view name) {
 bool is_name(std::string_view text) {
   if (text.empty() || text.size() > 32) return false;
   return std::all_of(text.begin(), text.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
   });
 }
 

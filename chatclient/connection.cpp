@@ -103,7 +103,7 @@ void Connection::start_read() {
         if (error) {
           if (error == asio::error::operation_aborted) return;  // closed by us
           closed_ = transport_->is_closed_by_peer(error) ? "connection closed by server"
-                                                        : "connection lost: " + error.message();
+                                                         : "connection lost: " + error.message();
           return;
         }
         frames_.append({read_buffer_.data(), length});
@@ -153,7 +153,7 @@ void Connection::send_line(std::string_view line) {
   std::optional<std::error_code> written;
   ++unanswered_;
   transport_->async_write(asio::buffer(request), [&written](const std::error_code& result,
-                                                           std::size_t) { written = result; });
+                                                            std::size_t) { written = result; });
   run_until([&] { return written.has_value(); }, Clock::now() + timeout_, "sending the request");
   if (*written) throw ConnectionError("connection lost: " + written->message());
 }

@@ -81,7 +81,7 @@ class Connection {
   std::optional<TlsOptions> tls_;
   bool connected_ = false;
   std::uint64_t generation_ = 0;  // one per connection made
-  std::size_t unanswered_ = 0;  // requests sent whose reply has not arrived
+  std::size_t unanswered_ = 0;    // requests sent whose reply has not arrived
   std::array<char, 64 * 1024> read_buffer_{};
   FrameSplitter frames_;
   struct Frame {

@@ -59,8 +59,9 @@ char* next_completion(const char* prefix, int state) {
 
 char** complete(const char* text, int start, int /*end*/) {
   rl_attempted_completion_over = 1;
-  completing_command = std::string_view(rl_line_buffer, static_cast<std::size_t>(start))
-                           .find_first_not_of(' ') == std::string_view::npos;
+  completing_command =
+      std::string_view(rl_line_buffer, static_cast<std::size_t>(start)).find_first_not_of(' ') ==
+      std::string_view::npos;
   return rl_completion_matches(text, next_completion);
 }
 
@@ -382,15 +383,13 @@ void Repl::connection_lost(const ConnectionError& error) {
     print_line("(not connected: the next command connects again)\n");
     return;
   }
-  if (!reconnect_with_backoff()) {
+  if (!reconnect_and_resume()) {
     print_line("gave up reconnecting\n");
     gave_up_ = true;
-    return;
   }
-  resume_session();
 }
 
-bool Repl::reconnect_with_backoff() {
+bool Repl::reconnect_and_resume() {
   federation::Backoff backoff({}, first_redial_ceiling, redial_cap);
   for (int attempt = 1;; ++attempt) {
     const std::chrono::milliseconds delay = backoff.next();
@@ -400,9 +399,12 @@ bool Repl::reconnect_with_backoff() {
     try {
       connection_.reconnect();
       print_line("reconnected to " + options_.where + "\n");
+      resume_session();
       return true;
     } catch (const ConnectionError& failure) {
+      // Refused, or lost again while resuming: the next attempt starts over.
       print_line(std::string(failure.what()) + "\n");
+      connection_.close();
     }
   }
 }
@@ -439,10 +441,9 @@ void Repl::resume_session() {
 }
 
 void Repl::fetch_missed(std::string_view heading) {
-  std::string missed = inbox_as_event_lines(own_request(session_line("inbox")), home_realm(),
-                                            options_.print);
-  for (const std::string& realm :
-       reachable_realms_of(own_request(session_line("realms")))) {
+  std::string missed =
+      inbox_as_event_lines(own_request(session_line("inbox")), home_realm(), options_.print);
+  for (const std::string& realm : reachable_realms_of(own_request(session_line("realms")))) {
     const std::string reply = own_request(session_line("getrealminbox " + realm));
     learn_names(reply);
     missed += inbox_as_event_lines(reply, home_realm(), options_.print);

@@ -75,8 +75,9 @@ class Repl {
 
   // --- reconnecting ---
   void connection_lost(const ConnectionError& error);
-  // Dials again until it works (true) or the user gives up with Ctrl-C (false).
-  bool reconnect_with_backoff();
+  // Dials again and resumes the session until that works (true) or the user gives up with
+  // Ctrl-C (false).
+  bool reconnect_and_resume();
   // After a reconnect: the token still live? then live view (or polling) and what arrived.
   void resume_session();
   void fetch_missed(std::string_view heading);
@@ -98,11 +99,11 @@ class Repl {
   std::optional<LineEditor> editor_;  // the terminal's, while run_terminal runs
   std::optional<std::string> user_;
   std::optional<std::string> realm_;
-  std::string token_;            // the session's, kept to resume it after a reconnect
-  bool bound_ = false;           // the session is this connection's own (auth/register on it)
-  bool polling_ = false;         // resumed without live delivery: inboxes are polled
+  std::string token_;     // the session's, kept to resume it after a reconnect
+  bool bound_ = false;    // the session is this connection's own (auth/register on it)
+  bool polling_ = false;  // resumed without live delivery: inboxes are polled
   bool poll_due_ = false;
-  bool gave_up_ = false;                  // Ctrl-C while reconnecting
+  bool gave_up_ = false;                 // Ctrl-C while reconnecting
   bool reconnect_on_next_line_ = false;  // closed idle with no session: dial when needed
   std::optional<asio::steady_timer> poll_timer_;
   struct HistoryPage {

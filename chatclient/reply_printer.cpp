@@ -5,10 +5,10 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <ctime>
 #include <array>
 #include <cstddef>
+#include <cstdio>
+#include <ctime>
 #include <vector>
 
 namespace chat::client {
@@ -215,8 +215,8 @@ std::string ok_text(const CommandLine& command, const Value& reply) {
 std::optional<std::string> history_lines(const CommandLine& command, const Value& messages,
                                          const Value& reply, const PrintOptions& options) {
   // history [TOKEN] realm R NAME: the other side is of realm R, so senders show their realm.
-  const bool show_realm = std::find(command.params.begin(), command.params.end(), "realm") !=
-                          command.params.end();
+  const bool show_realm =
+      std::find(command.params.begin(), command.params.end(), "realm") != command.params.end();
   std::string out;
   for (const auto& msg : messages.GetArray()) {
     if (!msg.IsObject()) return std::nullopt;
@@ -266,7 +266,8 @@ std::optional<std::string> ok_layout(const CommandLine& command, const Value& re
   if (const Value* conversations = member(reply, "conversations")) {
     return conversation_lines(*conversations);
   }
-  if (const Value* messages = member(reply, "messages"); messages != nullptr && messages->IsArray()) {
+  if (const Value* messages = member(reply, "messages");
+      messages != nullptr && messages->IsArray()) {
     return history_lines(command, *messages, reply, options);
   }
   if (const Value* messages = member(reply, "messages")) {
@@ -334,7 +335,8 @@ std::string print_notice(std::string_view reply_json, const PrintOptions& option
   if (options.json) return std::string(reply_json) + "\n";
   rapidjson::Document reply;
   reply.Parse(reply_json.data(), reply_json.size());
-  const std::string_view message = reply.HasParseError() ? std::string_view{} : string_member(reply, "message");
+  const std::string_view message =
+      reply.HasParseError() ? std::string_view{} : string_member(reply, "message");
   return colored(yellow, "server: " + printable(message.empty() ? reply_json : message), options) +
          "\n";
 }
@@ -418,7 +420,9 @@ std::vector<std::string> names_in_reply(std::string_view reply_json,
       if (!name.empty()) names.push_back(std::move(name));
     }
   }
-  std::erase_if(names, [](const std::string& name) { return name.find_first_of("\x1b\n\r ") != std::string::npos; });
+  std::erase_if(names, [](const std::string& name) {
+    return name.find_first_of("\x1b\n\r ") != std::string::npos;
+  });
   return names;
 }
 

@@ -89,10 +89,29 @@ TEST_CASE("a malformed local command is an error with its usage") {
 }
 
 TEST_CASE("help: every protocol and local command, with usage for one") {
-  for (const char* name : {"register", "auth", "logout", "info", "send", "addgroup", "joingroup",
-                           "sendgroup", "inbox", "getrealminbox", "history", "conversations",
-                           "watch", "unwatch", "realms", "addrealm", "sendprivaterealm",
-                           "sendgrouprealm", "help", "/msg", "/join", "/history", "/quiet",
+  for (const char* name : {"register",
+                           "auth",
+                           "logout",
+                           "info",
+                           "send",
+                           "addgroup",
+                           "joingroup",
+                           "sendgroup",
+                           "inbox",
+                           "getrealminbox",
+                           "history",
+                           "conversations",
+                           "watch",
+                           "unwatch",
+                           "realms",
+                           "addrealm",
+                           "sendprivaterealm",
+                           "sendgrouprealm",
+                           "help",
+                           "/msg",
+                           "/join",
+                           "/history",
+                           "/quiet",
                            "/quit"}) {
     CAPTURE(name);
     CHECK(find_help(name) != nullptr);

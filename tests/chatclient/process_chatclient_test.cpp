@@ -91,7 +91,8 @@ using Run = test_support::CommandRun;
 // chatclient with `arguments` (already shell-quoted, saying where to connect); its stdout.
 Run run_chatclient(const std::string& arguments) {
   // Times print in the local time zone: fixed here.
-  return test_support::run_command("TZ=UTC " + test_support::built_program("chatclient") + " " + arguments);
+  return test_support::run_command("TZ=UTC " + test_support::built_program("chatclient") + " " +
+                                   arguments);
 }
 
 // chatclient connected to 127.0.0.1:`port` with `arguments`.

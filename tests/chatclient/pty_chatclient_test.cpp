@@ -8,12 +8,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <asio.hpp>
 #include <chrono>
+#include <future>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/free_port.hpp"
+#include "support/line_client.hpp"
 #include "support/poll.hpp"
 #include "support/realmd_process.hpp"
 #include "support/run_command.hpp"
@@ -96,6 +101,111 @@ class TerminalClient {
   pid_t pid_ = -1;
   int master_ = -1;
   std::string shown_;
+};
+
+// A TCP proxy in front of a realm that can drop every connection and hold new ones off
+// (accepted and closed at once) while the realm process, and its sessions, live on.
+class DroppingProxy {
+ public:
+  explicit DroppingProxy(std::uint16_t target) : target_(target) {
+    accept();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~DroppingProxy() {
+    run_on_io([this] {
+      acceptor_.close();
+      drop();
+    });
+    thread_.join();
+  }
+  DroppingProxy(const DroppingProxy&) = delete;
+  DroppingProxy& operator=(const DroppingProxy&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  // Drops every connection; new ones are closed at once until release().
+  void hold() {
+    run_on_io([this] {
+      holding_ = true;
+      drop();
+    });
+  }
+  void release() {
+    run_on_io([this] { holding_ = false; });
+  }
+
+ private:
+  using tcp = asio::ip::tcp;
+  struct Pair {
+    explicit Pair(asio::io_context& io, tcp::socket client)
+        : client(std::move(client)), realm(io) {}
+    tcp::socket client;
+    tcp::socket realm;
+    std::array<char, 8192> up{};
+    std::array<char, 8192> down{};
+  };
+
+  void run_on_io(const std::function<void()>& work) {
+    std::promise<void> done;
+    asio::post(io_, [&] {
+      work();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+
+  void drop() {
+    for (const auto& pair : pairs_) {
+      std::error_code ignored;
+      pair->client.close(ignored);
+      pair->realm.close(ignored);
+    }
+    pairs_.clear();
+  }
+
+  void accept() {
+    acceptor_.async_accept([this](const std::error_code& error, tcp::socket client) {
+      if (error) return;  // closed
+      if (!holding_) {
+        auto pair = std::make_shared<Pair>(io_, std::move(client));
+        std::error_code refused;
+        pair->realm.connect({asio::ip::make_address("127.0.0.1"), target_}, refused);
+        if (!refused) {
+          pump(pair, pair->client, pair->realm, pair->up);
+          pump(pair, pair->realm, pair->client, pair->down);
+          pairs_.push_back(pair);
+        }
+      }
+      accept();
+    });
+  }
+
+  void pump(const std::shared_ptr<Pair>& pair, tcp::socket& from, tcp::socket& to,
+            std::array<char, 8192>& buffer) {
+    from.async_read_some(asio::buffer(buffer), [this, pair, &from, &to, &buffer](
+                                                   const std::error_code& error, std::size_t n) {
+      if (error) return close(*pair);
+      asio::async_write(
+          to, asio::buffer(buffer.data(), n),
+          [this, pair, &from, &to, &buffer](const std::error_code& failed, std::size_t) {
+            if (failed) return close(*pair);
+            pump(pair, from, to, buffer);
+          });
+    });
+  }
+
+  static void close(Pair& pair) {
+    std::error_code ignored;
+    pair.client.close(ignored);
+    pair.realm.close(ignored);
+  }
+
+  std::uint16_t target_;
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_{io_, {asio::ip::make_address("127.0.0.1"), 0}};
+  std::uint16_t port_ = acceptor_.local_endpoint().port();
+  bool holding_ = false;
+  std::vector<std::shared_ptr<Pair>> pairs_;
+  std::thread thread_;
 };
 
 // A realm whose client port stays the same across restarts (the client redials it).
@@ -184,4 +294,37 @@ TEST_CASE("pty: user@realm addressing, help with usage, errors with a hint") {
   client.type("help\r");
   at = client.expect("  watch ", at);
   client.expect("  /history ", at);
+}
+
+TEST_CASE("pty: a dropped connection resumes its session by token and shows what came meanwhile") {
+  test_support::TempDir dir;
+  test_support::RealmdProcess realm(dir.path(), realm_yaml(dir.path(), test_support::free_port()));
+  realm.start();
+  DroppingProxy proxy(realm.client_port());
+  TerminalClient client(
+      {"--connect", "127.0.0.1:" + std::to_string(proxy.port()), "--user", "messi"}, dir.path(),
+      "pw");
+  std::size_t at = client.expect("messi@alpha> ");
+  test_support::LineClient henderson(realm.client_port());
+  REQUIRE(henderson.request("auth henderson pw").find("\"OK\"") != std::string::npos);
+
+  client.type("send henderson h");
+  at = client.expect("send henderson h", at);
+  proxy.hold();
+  at = client.expect("connection lost: ", at);
+  CHECK(henderson.request("send messi sent while you were away").find("Message sent") !=
+        std::string::npos);
+  proxy.release();
+  at = client.expect("reconnected to 127.0.0.1:" + std::to_string(proxy.port()), at);
+  at = client.expect("session of messi resumed", at);
+  at = client.expect("while you were away:", at);
+  at = client.expect("henderson: sent while you were away", at);
+  at = client.expect("> send henderson h", at);
+  // Live again (pushed, or polled when the realm cannot push to a resumed session).
+  CHECK(henderson.request("send messi and now").find("Message sent") != std::string::npos);
+  at = client.expect("henderson: and now", at);
+  // The kept line, finished, goes out in token mode on the new connection.
+  client.type("i\r");
+  client.expect("ok: Message sent", at);
+  CHECK(henderson.request("inbox").find("\"msg\":\"hi\"") != std::string::npos);
 }

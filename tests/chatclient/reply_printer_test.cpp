@@ -247,8 +247,9 @@ TEST_CASE("a pushed message cannot smuggle control characters either") {
 }
 
 TEST_CASE("times are local: the time zone moves the clock, UTC stays as sent") {
-  const std::string event = R"({"event":"message","message":{"id":1,"msg_from":"messi",)"
-                            R"("msg_to":"x","msg":"hi","realm":"alpha","time":"2026-11-26T22:33:16Z"}})";
+  const std::string event =
+      R"({"event":"message","message":{"id":1,"msg_from":"messi",)"
+      R"("msg_to":"x","msg":"hi","realm":"alpha","time":"2026-11-26T22:33:16Z"}})";
   use_time_zone("WIB-7");  // UTC+7, no daylight saving
   CHECK(chat::client::print_event(event, "alpha", plain()) == "[05:33:16] messi: hi\n");
   use_time_zone("UTC0");
