@@ -184,12 +184,20 @@ bool Repl::terminal_turn() {
 
 void Repl::after_each_handler() {
   if (!reconnect_on_next_line_) connection_.check_open();
-  if (poll_due_) {
-    poll_due_ = false;
+  if (!poll_due_) return;
+  poll_due_ = false;
+  if (!polling_) return;  // a login since bound a session that is pushed to
+  if (live_) {
     fetch_missed("");
-    poll_timer_->expires_after(poll_interval);
-    poll_timer_->async_wait([this](const std::error_code& error) { poll_due_ = !error; });
+  } else {
+    own_request(session_line("realms"));  // only to stay active
   }
+  arm_poll();
+}
+
+void Repl::arm_poll() {
+  poll_timer_->expires_after(poll_interval);
+  poll_timer_->async_wait([this](const std::error_code& error) { poll_due_ = !error; });
 }
 
 Repl::Next Repl::handle_line(std::string_view line) {
@@ -411,6 +419,7 @@ bool Repl::reconnect_and_resume() {
 
 void Repl::resume_session() {
   bound_ = false;
+  polling_ = false;
   const std::string reply = own_request("info " + token_ + " " + user_.value_or(""));
   if (const auto error = error_message_of(reply)) {
     if (*error == protocol::text::no_session) {
@@ -426,16 +435,16 @@ void Repl::resume_session() {
   }
   if (auto realm = realm_of_info_reply(reply)) realm_ = std::move(realm);
   print_line("session of " + *user_ + " resumed\n");
-  if (live_) {
-    // A realm that binds the session to this connection on `watch TOKEN` pushes again;
-    // otherwise the inboxes are polled.
-    polling_ = error_message_of(own_request("watch " + token_)).has_value();
-    if (polling_) {
+  // A realm that binds the session to this connection on `watch TOKEN` pushes again;
+  // otherwise the inboxes are polled (and, in quiet mode, the connection kept from the realm's
+  // limit on connections without a session of their own).
+  polling_ = !live_ || error_message_of(own_request("watch " + token_)).has_value();
+  if (polling_) {
+    if (live_) {
       print_line("live view: checking for new messages every " +
                  std::to_string(poll_interval.count()) + " s\n");
-      poll_timer_->expires_after(poll_interval);
-      poll_timer_->async_wait([this](const std::error_code& error) { poll_due_ = !error; });
     }
+    arm_poll();
   }
   fetch_missed("while you were away:\n");
 }

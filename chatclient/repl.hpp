@@ -82,6 +82,7 @@ class Repl {
   void resume_session();
   void fetch_missed(std::string_view heading);
   void after_each_handler();
+  void arm_poll();
 
   void show_event(std::string_view event_json);
   void show_notice(std::string_view reply_json);

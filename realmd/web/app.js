@@ -65,8 +65,10 @@ class Connection {
     const request = this.waiting.shift();
     if (request) {
       request.resolve(object);
-    } else if (object.message) {
-      showError(object.message);  // a notice before the realm closes the connection
+    } else if (object.message && state.me) {
+      // A notice before the realm closes the connection. (On the login form it is the idle
+      // limit: the page just connects again, quietly.)
+      showError(object.message);
     }
   }
 }
