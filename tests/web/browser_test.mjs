@@ -464,6 +464,19 @@ try {
     await pages.lineker.expectNoError('the reload');
   });
 
+  await step('a dropped WebSocket: the page reconnects and resumes its session by token', async () => {
+    const henderson = clients[0];
+    await pages.lineker.page.evaluate(() => state.connection.socket.close());
+    await henderson.expect('send lineker sent while the page was away', 'Message sent');
+    await pages.lineker.page.locator('#link.up').waitFor({timeout: deadline});
+    await pages.lineker.expectMessage('henderson', 'sent while the page was away');
+    check(await pages.lineker.page.locator('#chat-view').isVisible(), 'no login asked for');
+    await pages.lineker.expectNoError('the resume');
+    // Live again (pushed, or polled where the realm cannot push to a resumed session).
+    await henderson.expect('send lineker and now live again', 'Message sent');
+    await pages.lineker.expectMessage('henderson', 'and now live again');
+  });
+
   await step('alpha is killed and restarted: the page reconnects, a message sent meanwhile appears', async () => {
     await alpha.kill();
     await eventually('the page to say it reconnects', async () =>
@@ -478,7 +491,7 @@ try {
       (await pages.lineker.page.locator('#chat-view').isVisible()) ||
       (await pages.lineker.errorBanner()).includes('please log in again'));
     if (!(await pages.lineker.page.locator('#chat-view').isVisible())) {
-      console.log('(the realm forgot the session: logging in again) ');
+      process.stdout.write('(the realm forgot the session: logged in again) ');
       await pages.lineker.login('lineker', 'surabaya');
     }
     await pages.lineker.expectMessage('jokowi@beta', 'sent while alpha was down');
