@@ -205,7 +205,7 @@ Repl::Next Repl::handle_line(std::string_view line) {
   if (command.empty()) return Next::read_more;  // the server would not answer it
   if (command.verb == "/quit" || command.verb == "/exit") return Next::quit;
   if (handle_local(command)) return Next::read_more;
-  exchange(command, command.line);
+  exchange(command);
   return Next::read_more;
 }
 
@@ -236,8 +236,8 @@ bool Repl::handle_local(const CommandLine& command) {
   return false;
 }
 
-void Repl::exchange(const CommandLine& typed, const std::string& line) {
-  const Routed routed = route(split_command_line(line), realm_.value_or(""));
+void Repl::exchange(const CommandLine& typed) {
+  const Routed routed = route(typed, realm_.value_or(""));
   if (!routed.error.empty()) {
     saw_error_ = true;
     std::cout << "error: " << routed.error << "\n" << std::flush;
@@ -249,8 +249,10 @@ void Repl::exchange(const CommandLine& typed, const std::string& line) {
     connection_.reconnect();
     print_line("reconnected to " + options_.where + "\n");
   }
-  if (!sent.params.empty() && is_name(sent.params[0]) && sent.verb.starts_with("send")) {
-    seen_names().insert(typed.params.empty() ? sent.params[0] : typed.params[0]);
+  // Who the user writes to, as typed (jokowi@beta), for completion.
+  if (!typed.params.empty() && (typed.verb == "send" || typed.verb == "/msg" ||
+                                typed.verb == "sendgroup" || typed.verb == "/gmsg")) {
+    seen_names().insert(typed.params[0]);
   }
   connection_.send_line(session_line(routed.line));
   const std::string reply = connection_.read_reply();
@@ -350,7 +352,7 @@ void Repl::next_history_page() {
   }
   const std::string line = last_history_->request + " " + last_history_->limit + " " +
                            std::to_string(*last_history_->oldest_id);
-  exchange(split_command_line(line), line);
+  exchange(split_command_line(line));
 }
 
 void Repl::toggle_live_view() {

@@ -58,7 +58,7 @@ class Repl {
   Next handle_line(std::string_view line);
   bool handle_local(const CommandLine& command);
   // Sends what the user typed (routed, in token mode when resumed) and prints the reply.
-  void exchange(const CommandLine& typed, const std::string& line);
+  void exchange(const CommandLine& typed);
   // What an OK reply changes here: the session (auth, register, logout), the live view, the
   // paging of /history.
   void learn_from(const CommandLine& sent, const std::string& reply);

@@ -242,7 +242,8 @@ async function select(key) {
   state.current = key;
   const shown = state.conversations.get(key);
   if (shown) shown.unread = 0;
-  render();
+  renderConversations();
+  renderMessages({keepBottom: true});
   $('compose').elements.text.focus();
   if (shown && !shown.loaded) {
     await loadHistory(shown).catch((error) => showError(error.message));
@@ -264,7 +265,7 @@ async function pageBack() {
 // --- rendering ---
 function render() {
   renderConversations();
-  renderMessages({keepBottom: true});
+  renderMessages({});
 }
 
 function renderConversations() {
@@ -333,15 +334,19 @@ function messageEntry(message) {
   return entry;
 }
 
+// keepBottom: true scrolls to the newest message, false keeps the position, absent scrolls
+// only a reader who was at the bottom already (one reading older messages stays there).
 function renderMessages({keepBottom}) {
   const shown = state.conversations.get(state.current);
+  const list = $('messages');
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  const scrollTop = list.scrollTop;
   const compose = $('compose');
   compose.elements.text.disabled = !shown;
   compose.querySelector('button').disabled = !shown;
   $('conversation-title').textContent = shown
     ? conversationLabel(shown)
     : 'Pick or open a conversation';
-  const list = $('messages');
   list.replaceChildren();
   if (!shown) return;
   if (shown.more) {
@@ -351,7 +356,7 @@ function renderMessages({keepBottom}) {
     list.append(older);
   }
   for (const message of shown.messages) list.append(messageEntry(message));
-  if (keepBottom) list.scrollTop = list.scrollHeight;
+  list.scrollTop = (keepBottom ?? atBottom) ? list.scrollHeight : scrollTop;
 }
 
 async function refreshRealms() {
@@ -638,7 +643,8 @@ $('compose').addEventListener('submit', (submit) => {
       time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       queued: Boolean(reply.queued),
     });
-    render();
+    renderConversations();
+    renderMessages({keepBottom: true});
   });
 });
 
