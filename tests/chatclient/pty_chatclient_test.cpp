@@ -40,8 +40,8 @@ class TerminalClient {
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
-    std::vector<std::string> env{"TERM=xterm", "TZ=UTC", "HOME=" + home.string(),
-                                 "REALMCHAT_PASSWORD=" + password};
+    std::vector<std::string> env{"TERM=xterm", "TZ=UTC", "HOME=" + home.string()};
+    if (!password.empty()) env.push_back("REALMCHAT_PASSWORD=" + password);
     std::vector<char*> envp;
     for (auto& entry : env) envp.push_back(entry.data());
     envp.push_back(nullptr);
@@ -215,7 +215,8 @@ std::string realm_yaml(const std::filesystem::path& dir, std::uint16_t client_po
          "\n  peer_listen: 127.0.0.1:0\n  data_dir: " + (dir / "data").string() +
          "\nfederation:\n  secret: test-secret\ndurability: process\npassword_cost: min\n"
          "users:\n  - {username: messi, password: pw, nama: Lionel_Messi, negara: Argentina}\n"
-         "  - {username: henderson, password: pw, nama: Jordan_Henderson, negara: Inggris}\n" +
+         "  - {username: henderson, password: pw, nama: Jordan_Henderson, negara: Inggris}\n"
+         "  - {username: rooney, password: s3cretword, nama: Wayne_Rooney, negara: Inggris}\n" +
          extra;
 }
 
@@ -327,4 +328,18 @@ TEST_CASE("pty: a dropped connection resumes its session by token and shows what
   client.type("i\r");
   client.expect("ok: Message sent", at);
   CHECK(henderson.request("inbox").find("\"msg\":\"hi\"") != std::string::npos);
+}
+
+TEST_CASE("pty: --user without REALMCHAT_PASSWORD asks for the password without echo") {
+  test_support::TempDir dir;
+  const std::uint16_t port = test_support::free_port();
+  test_support::RealmdProcess realm(dir.path(), realm_yaml(dir.path(), port));
+  realm.start();
+  TerminalClient client({"--connect", "127.0.0.1:" + std::to_string(port), "--user", "rooney"},
+                        dir.path(), "");
+  std::size_t at = client.expect("password for rooney: ");
+  client.type("s3cretword\r");
+  at = client.expect("ok: Logged in as rooney", at);
+  client.expect("rooney@alpha> ", at);
+  CHECK(client.shown().find("s3cretword") == std::string::npos);
 }
