@@ -229,8 +229,10 @@ bool Repl::handle_local(const CommandLine& command) {
   }
   if (command.is_local() && find_help(command.verb) == nullptr) {
     saw_error_ = true;
-    std::cout << "error: no command " << command.verb << " (type help for the list)\n"
-              << std::flush;
+    // On stderr, in this form: scripts/demo.sh sends one after each command to mark where a
+    // reply ends.
+    std::cout << std::flush;
+    std::cerr << "chatclient: unknown local command " << command.verb << " (try /help)\n";
     return true;
   }
   return false;
