@@ -475,10 +475,11 @@ async function resume(session) {
   try {
     await enterChat(session.user, session.token, false);
   } catch (error) {
-    if (error.message !== NO_SESSION) throw error;
+    if (error.message === 'Koneksi terputus') throw error;  // the next connection tries again
     forgetSession();
     showLogin();
-    showError('Your session has ended: please log in again.');
+    showError(error.message === NO_SESSION ? 'Your session has ended: please log in again.'
+                                           : error.message);
   }
 }
 
