@@ -19,7 +19,7 @@ cannot_run() {
     echo "FAILED: the browser test cannot run in CI: $*" >&2
     exit 1
   fi
-  echo "SKIPPED: $* (scripts/bootstrap.sh installs what the browser test needs)"
+  echo "SKIPPED: $* (scripts/bootstrap.sh installs Chromium and checks node and npm)"
   exit 77
 }
 
