@@ -144,6 +144,20 @@ TEST_CASE("scripts without --watch send only their own lines") {
   CHECK(realm.requests() == std::vector<std::string>{"auth messi x", "inbox"});
 }
 
+TEST_CASE("a reply nobody asked for is the realm's notice, not the next request's reply") {
+  FakeRealm realm({token_reply +
+                       R"({"status":"ERROR","message":"Tidak aktif terlalu lama, koneksi ditutup"})"
+                       "\r\n\r\n",
+                   R"({"status":"OK","messages":{}})"
+                   "\r\n\r\n"});
+  const Run run = run_chatclient(realm.port(), "-c 'auth messi x' -c inbox");
+  CHECK(run.exit_code == 0);
+  CHECK(run.out ==
+        "ok: Logged in as messi\n"
+        "server: Tidak aktif terlalu lama, koneksi ditutup\n"
+        "(no messages)\n");
+}
+
 TEST_CASE("a failed automatic watch is reported and counts as an error") {
   FakeRealm realm({
       token_reply,
