@@ -226,7 +226,10 @@ async function loadHistory(item) {
     const reply = await call(`${command} ${PAGE}${before}`);
     const older = reply.messages.filter((message) => !state.seen.has(message.id));
     for (const message of older) state.seen.add(message.id);
-    item.messages.unshift(...older.map(entryOf));
+    // In id order, so a message pushed before the page was loaded takes its place; the ones
+    // sent from this page (no id known) stay last, in the order they were sent.
+    item.messages = [...older.map(entryOf), ...item.messages];
+    item.messages.sort((a, b) => (a.id ?? Infinity) - (b.id ?? Infinity) || 0);
     if (reply.messages.length > 0) {
       item.oldestId = Math.min(...reply.messages.map((message) => message.id));
       item.lastId = Math.max(item.lastId, ...reply.messages.map((message) => message.id));
