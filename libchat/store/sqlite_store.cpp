@@ -23,11 +23,12 @@ constexpr int kBusyTimeoutMs = 5000;
 // (upgrade() adds the column). `meta` holds max_id so that ids never go backwards when history
 // rows are pruned. `messages` is the inbox: one row per recipient until it is fetched (then
 // deleted; the partial index keeps loading the unread rows of a schema-2 database fast, whose
-// fetched rows stay). `history` keeps every message once for `history`, appended in id order;
-// `history_index` finds a conversation's messages. It is filled in bulk by IndexHistory, sorted
-// by conversation, up to the id in meta 'history_indexed': indexing each message as it is
-// stored touched one index page per message (messages of one batch go to many conversations),
-// which tripled a send's CPU (docs/performance.md).
+// fetched rows stay). History is kept once per message in two levels: `history` takes new
+// messages, appended in id order; IndexHistory moves them in bulk, sorted by conversation, into
+// `history_archive`, clustered by (conversation, id), where a page of a conversation is one
+// contiguous range. meta 'history_indexed' is the highest id moved. Writing each message into
+// a conversation-ordered table as it is stored touched one page per message (the messages of
+// one batch go to many conversations), which tripled a send's CPU (docs/performance.md).
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS users(
   username TEXT PRIMARY KEY,
@@ -86,10 +87,21 @@ CREATE TABLE IF NOT EXISTS history(
   text TEXT NOT NULL,
   time TEXT NOT NULL,
   bounce INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS history_index(
+CREATE TABLE IF NOT EXISTS history_archive(
   conversation TEXT NOT NULL,
   id INTEGER NOT NULL,
+  sender TEXT NOT NULL,
+  sender_realm TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  group_name TEXT NOT NULL,
+  text TEXT NOT NULL,
+  time TEXT NOT NULL,
+  bounce INTEGER NOT NULL,
   PRIMARY KEY(conversation, id)) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS history_archive_by_id ON history_archive(id);
+CREATE TRIGGER IF NOT EXISTS history_id_unique BEFORE INSERT ON history
+  WHEN EXISTS (SELECT 1 FROM history_archive WHERE id = NEW.id)
+  BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: history.id'); END;
 )sql";
 static_assert(SqliteStore::kSchemaVersion == 3, "upgrade() sets user_version = 3");
 
@@ -199,6 +211,7 @@ std::uint64_t stored_max_id(sqlite3* db) {
     SELECT max((SELECT coalesce(max(id), 0) FROM messages),
                (SELECT coalesce(max(id), 0) FROM outbox),
                (SELECT coalesce(max(id), 0) FROM history),
+               (SELECT coalesce(max(id), 0) FROM history_archive),
                (SELECT coalesce(max(value), 0) FROM meta WHERE key = 'max_id')))sql"));
 }
 
@@ -328,14 +341,16 @@ class SqliteHistoryReader final : public HistoryReader {
   }
 
   Database db_;
+  // A recent message may have been moved to the archive since the query was made.
   Statement by_id_{db_.get(),
                    "SELECT id, conversation, sender, sender_realm, recipient, group_name, text, "
-                   "time, bounce FROM history WHERE id = ?1"};
+                   "time, bounce FROM history WHERE id = ?1 UNION ALL "
+                   "SELECT id, conversation, sender, sender_realm, recipient, group_name, text, "
+                   "time, bounce FROM history_archive WHERE id = ?1"};
   Statement page_{db_.get(),
-                  "SELECT h.id, h.conversation, h.sender, h.sender_realm, h.recipient, "
-                  "h.group_name, h.text, h.time, h.bounce FROM history_index AS i "
-                  "JOIN history AS h ON h.id = i.id WHERE i.conversation = ?1 AND i.id < ?2 "
-                  "ORDER BY i.id DESC LIMIT ?3"};
+                  "SELECT id, conversation, sender, sender_realm, recipient, group_name, text, "
+                  "time, bounce FROM history_archive WHERE conversation = ?1 AND id < ?2 "
+                  "ORDER BY id DESC LIMIT ?3"};
 };
 
 // What a batch changes besides rows; adopted by the store only when the batch commits.
@@ -441,17 +456,17 @@ struct SqliteStore::Impl {
     if (m.up_to <= counters.history_indexed) return;
     // Sorted by conversation: consecutive entries land in the same index pages.
     index_history.bind_id(1, counters.history_indexed).bind_id(2, m.up_to).run();
+    drop_indexed.bind_id(1, counters.history_indexed).bind_id(2, m.up_to).run();
     counters.history_indexed = m.up_to;
   }
   void apply(const PruneHistory& m, BatchCounters&) {
-    unindex_expired.bind(1, m.older_than).bind_id(2, m.scan).run();
+    prune_archive.bind(1, m.older_than).bind_id(2, m.scan).run();
     prune_history.bind(1, m.older_than).bind_id(2, m.scan).run();
   }
   void apply(const TrimConversation& m, BatchCounters& counters) {
-    // Counting goes by the index: what is stored so far is indexed first.
+    // Counting goes by the archive: what is stored so far moves there first.
     apply(IndexHistory{counters.max_id}, counters);
     trim_conversation.bind(1, m.conversation).bind_id(2, m.keep).run();
-    trim_index.bind(1, m.conversation).bind_id(2, m.keep).run();
   }
 
   std::filesystem::path path;
@@ -497,32 +512,28 @@ struct SqliteStore::Impl {
                            "group_name, text, time, bounce) "
                            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
   Statement index_history{db.get(),
-                          "INSERT OR IGNORE INTO history_index(conversation, id) "
-                          "SELECT conversation, id FROM history WHERE id > ?1 AND id <= ?2 "
+                          "INSERT INTO history_archive(conversation, id, sender, sender_realm, "
+                          "recipient, group_name, text, time, bounce) "
+                          "SELECT conversation, id, sender, sender_realm, recipient, group_name, "
+                          "text, time, bounce FROM history WHERE id > ?1 AND id <= ?2 "
                           "ORDER BY conversation, id"};
+  Statement drop_indexed{db.get(), "DELETE FROM history WHERE id > ?1 AND id <= ?2"};
   Statement save_history_indexed{
       db.get(),
       "INSERT INTO meta(key, value) VALUES('history_indexed', ?1) "
       "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)"};
-  // Only the `scan` oldest rows are looked at (by rowid: no index on time needed); their index
-  // entries go first, while the rows still say which they are.
-  Statement unindex_expired{db.get(),
-                            "DELETE FROM history_index WHERE (conversation, id) IN "
-                            "(SELECT conversation, id FROM history WHERE id IN "
-                            "(SELECT id FROM history ORDER BY id LIMIT ?2) AND time < ?1)"};
+  // Only the `scan` oldest messages of each level are looked at (by id: no index on time).
+  Statement prune_archive{db.get(),
+                          "DELETE FROM history_archive WHERE id IN "
+                          "(SELECT id FROM history_archive ORDER BY id LIMIT ?2) AND time < ?1"};
   Statement prune_history{db.get(),
                           "DELETE FROM history WHERE id IN "
                           "(SELECT id FROM history ORDER BY id LIMIT ?2) AND time < ?1"};
-  // Everything up to the (keep+1)-th newest; nothing when there are no more than `keep`. The
-  // rows go first, while the index still lists them.
+  // Everything up to the (keep+1)-th newest; nothing when there are no more than `keep`.
   Statement trim_conversation{db.get(),
-                              "DELETE FROM history WHERE id IN (SELECT id FROM history_index "
-                              "WHERE conversation = ?1 AND id <= (SELECT id FROM history_index "
-                              "WHERE conversation = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2))"};
-  Statement trim_index{db.get(),
-                       "DELETE FROM history_index WHERE conversation = ?1 AND id <= "
-                       "(SELECT id FROM history_index WHERE conversation = ?1 "
-                       "ORDER BY id DESC LIMIT 1 OFFSET ?2)"};
+                              "DELETE FROM history_archive WHERE conversation = ?1 AND id <= "
+                              "(SELECT id FROM history_archive WHERE conversation = ?1 "
+                              "ORDER BY id DESC LIMIT 1 OFFSET ?2)"};
   Statement save_max_id{db.get(),
                         "INSERT INTO meta(key, value) VALUES('max_id', ?1) "
                         "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)"};
@@ -626,13 +637,14 @@ Snapshot SqliteStore::load() {
     snapshot.refused.push_back({refused.text(0), refused.id(1), refused.text(2)});
   }
 
-  // The index's key (conversation, id) gives each conversation's newest id and count in one
-  // pass.
+  // The archive's key (conversation, id) gives each conversation's newest id and count in
+  // one pass.
   Statement conversations(db,
                           "SELECT h.conversation, h.id, h.time, c.n FROM "
                           "(SELECT conversation, max(id) AS last, count(*) AS n "
-                          "FROM history_index GROUP BY conversation) AS c "
-                          "JOIN history AS h ON h.id = c.last");
+                          "FROM history_archive GROUP BY conversation) AS c "
+                          "JOIN history_archive AS h "
+                          "ON h.conversation = c.conversation AND h.id = c.last");
   while (conversations.next_row()) {
     snapshot.conversations.push_back({conversations.text(0), conversations.id(1),
                                       conversations.text(2), conversations.id(3)});

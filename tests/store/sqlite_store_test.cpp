@@ -72,7 +72,7 @@ TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema ver
   CHECK(db.query("PRAGMA user_version") == "3");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'messages_unread'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'refused'") == "1");
-  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'history_index'") ==
+  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'history_archive'") ==
         "1");
 }
 
@@ -83,7 +83,7 @@ TEST_CASE("SqliteStore upgrades a version 2 database (no history), keeping its u
     RawDatabase db(dir.path() / SqliteStore::kFileName);
     db.execute(R"sql(
       DROP TABLE history;
-      DROP TABLE history_index;
+      DROP TABLE history_archive;
       DROP TABLE messages;
       CREATE TABLE messages(id INTEGER PRIMARY KEY, recipient TEXT NOT NULL,
         sender TEXT NOT NULL, sender_realm TEXT NOT NULL, group_name TEXT NOT NULL,
