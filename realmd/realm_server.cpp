@@ -41,12 +41,13 @@ constexpr std::chrono::milliseconds accept_retry{100};
 // How long a web connection may take to send its HTTP request head (and, after answering a
 // page request, to close).
 constexpr std::chrono::seconds web_handshake_time{10};
-// History indexing (store::IndexHistory). Each pass touches about one index page per
-// conversation that got messages since the last one, whatever their number: at 100 ms a send
-// cost 2.5x its CPU without history, at 1 s 1.3x (docs/performance.md). A larger backlog is
-// worked off over several passes, each a bounded transaction beside the clients'.
-constexpr std::chrono::milliseconds index_interval{1000};
-constexpr std::size_t index_batch = 100000;
+// History indexing (store::IndexHistory): SqliteStore moves what was stored since the last
+// pass into its conversation-ordered archive. A pass rewrites about one page per conversation
+// that got messages, however many it got: the rarer the passes, the less a send costs, and the
+// longer the lists of not yet indexed ids in memory and each pass's transaction
+// (docs/performance.md measures 1, 2 and 5 s). A larger backlog is worked off over passes.
+constexpr std::chrono::milliseconds index_interval{2000};
+constexpr std::size_t index_batch = 200000;
 // How long an accepted connection may take over its TLS handshake.
 constexpr std::chrono::milliseconds tls_handshake_time{10'000};
 

@@ -99,8 +99,8 @@ class RealmState {
   std::vector<const store::MessageRecord*> unread_messages(std::string_view user) const;
 
   // --- conversations (the list; the messages themselves are in the store) ---
-  // Counts one more message of conversation `key`.
-  void note_conversation_message(const std::string& key, std::uint64_t id, std::string_view time);
+  // Counts one more message of conversation `key`; true when it is the conversation's first.
+  bool note_conversation_message(const std::string& key, std::uint64_t id, std::string_view time);
   // Restores a conversation from the store at start.
   void load_conversation(const store::ConversationSummary& summary);
   // `user` takes part in user/realm conversation `key` (group ones go by membership).
@@ -170,7 +170,8 @@ class RealmState {
   std::uint64_t conversation_limit_ = 0;
   StringSet over_limit_;
   std::uint64_t history_indexed_up_to_ = 0;
-  std::deque<std::pair<std::uint64_t, std::string>> unindexed_;  // (id, conversation), by id
+  // (id, conversation), by id; the key lives in conversations_ (never erased: it stays put).
+  std::deque<std::pair<std::uint64_t, const std::string*>> unindexed_;
   StringMap<std::deque<std::uint64_t>> unindexed_by_conversation_;
   StringMap<Session> sessions_;
   StringMap<std::deque<std::string>> sessions_by_user_;  // oldest first, for the per-user cap
