@@ -41,6 +41,13 @@ constexpr std::chrono::milliseconds accept_retry{100};
 // How long a web connection may take to send its HTTP request head (and, after answering a
 // page request, to close).
 constexpr std::chrono::seconds web_handshake_time{10};
+// History indexing (store::IndexHistory): SqliteStore moves what was stored since the last
+// pass into its conversation-ordered archive. A pass rewrites about one page per conversation
+// that got messages, however many it got: the rarer the passes, the less a send costs, and the
+// longer the lists of not yet indexed ids in memory and each pass's transaction
+// (docs/performance.md measures 1, 2 and 5 s). A larger backlog is worked off over passes.
+constexpr std::chrono::milliseconds index_interval{2000};
+constexpr std::size_t index_batch = 200000;
 // How long an accepted connection may take over its TLS handshake.
 constexpr std::chrono::milliseconds tls_handshake_time{10'000};
 
@@ -88,6 +95,7 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
            .push = [this](chat::core::Push& push, std::uint64_t seq) { deliver_push(push, seq); }}),
       history_(io, *store_, config_.history.reader_threads),
       retention_timer_(io),
+      index_timer_(io),
       acceptor_(io),
       peer_acceptor_(io),
       web_acceptor_(io),
@@ -107,6 +115,7 @@ void RealmServer::start() {
   history_.start();
   commits_.start();
   schedule_retention();
+  schedule_indexing();
 
   // Peers first: once the client port is logged, the realm is fully up.
   if (config_.secret.empty()) {
@@ -428,6 +437,7 @@ void RealmServer::stop() {
   for (auto& [peer, dialer] : dialers_) dialer->stop();
   dialers_.clear();
   retention_timer_.cancel();
+  index_timer_.cancel();  // what is left is indexed at the next start (Store::load)
   waits_.expire_all();  // replies waiting for peers answer now
   // Clients and links alike: the replies and frames already due go out (acks included, so
   // the peers need not retransmit), then they close.
@@ -459,6 +469,20 @@ void RealmServer::schedule_retention() {
     if (ec || stopping_) return;
     run_retention();
     schedule_retention();
+  });
+}
+
+void RealmServer::schedule_indexing() {
+  if (stopping_) return;
+  index_timer_.expires_after(index_interval);
+  index_timer_.async_wait([this](std::error_code ec) {
+    if (ec || stopping_) return;
+    // A failing store has enough queued: the ids stay listed and are indexed later.
+    if (!commits_.stalled()) {
+      chat::core::Outcome outcome = realm_.index_pass(index_batch);
+      outcomes_.run(outcome);
+    }
+    schedule_indexing();
   });
 }
 

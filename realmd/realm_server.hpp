@@ -95,6 +95,8 @@ class RealmServer {
   // History retention: one bounded pass now and then (only when the config limits history).
   void schedule_retention();
   void run_retention();
+  // History indexing: the messages stored since the last pass, in bulk (store::IndexHistory).
+  void schedule_indexing();
 
   // --- realm links ---
   std::shared_ptr<PeerLink> open_link(Stream stream, std::optional<std::string> dialed_peer);
@@ -114,6 +116,7 @@ class RealmServer {
   OutcomeRunner outcomes_;
   HistoryReaders history_;
   asio::steady_timer retention_timer_;
+  asio::steady_timer index_timer_;
   asio::ip::tcp::acceptor acceptor_;
   asio::ip::tcp::acceptor peer_acceptor_;
   asio::ip::tcp::acceptor web_acceptor_;

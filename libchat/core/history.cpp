@@ -81,8 +81,10 @@ void add_participants(RealmState& state, const std::string& key) {
 }  // namespace
 
 void record_history(RealmState& state, store::HistoryRecord message, Outcome& out) {
-  state.note_conversation_message(message.conversation, message.id, message.time);
-  add_participants(state, message.conversation);
+  // Who takes part never changes: a conversation's first message says it once.
+  if (state.note_conversation_message(message.conversation, message.id, message.time)) {
+    add_participants(state, message.conversation);
+  }
   out.mutations.emplace_back(store::PutHistory{std::move(message)});
 }
 

@@ -104,6 +104,7 @@ void Realm::load(const store::Snapshot& snapshot) {
     state_->refused(refusal.origin).emplace(refusal.id, refusal.error);
   }
   state_->set_last_id(snapshot.max_id);
+  state_->set_history_indexed_up_to(snapshot.max_id);  // load() indexed everything
 }
 
 // The order of checks is PROTOCOL.md §1.3's: unknown command, parameters, session, then
@@ -188,6 +189,14 @@ void Realm::disconnected(Connection& conn) {
   // The session itself stays valid: course clients in token mode may reconnect with it.
   commands::unbind_connection(*state_, conn);
   conn.pending.reset();
+}
+
+Outcome Realm::index_pass(std::size_t max) {
+  Outcome out;
+  if (auto up_to = state_->take_unindexed(max)) {
+    out.mutations.emplace_back(store::IndexHistory{*up_to});
+  }
+  return out;
 }
 
 Outcome Realm::retention_pass(std::string_view older_than) {

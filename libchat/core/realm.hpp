@@ -137,6 +137,10 @@ class Realm {
   // mutations that delete what is past retention. `older_than`: the RFC 3339 UTC time
   // retention.max_age_days ago (ignored when that is zero).
   Outcome retention_pass(std::string_view older_than);
+  // Asks the store to index the history messages stored since the last pass (at most `max`),
+  // so that history reads find them by conversation (store::IndexHistory); realmd runs it
+  // often. Nothing when none is waiting.
+  Outcome index_pass(std::size_t max);
 
   // Seed user creation at start (config `users:`); the hash is computed by the caller.
   // Returns the mutation to commit, or nothing when the user already exists.

@@ -167,9 +167,10 @@ Outcome Realm::peer_frame(std::string_view name, const PeerFrame& frame) {
     pump_outbox(*peer, settings_.link_window, out.frames);
     bool group = sent.kind == "group";
     if (ack->ok && !group) {
-      // The sender's copy joins their history once delivered (the outbox id is its id).
+      // The sender's copy joins their history once delivered, under a new id: history ids are
+      // handed out in the order messages are stored (store::IndexHistory relies on it).
       record_history(*state_,
-                     {sent.id, realm_conversation(peer->name, sent.target, sent.sender),
+                     {state_->next_id(), realm_conversation(peer->name, sent.target, sent.sender),
                       sent.sender, settings_.name, sent.target, {}, sent.text, sent.time, false},
                      out);
     }

@@ -50,6 +50,7 @@ class MemoryStore final : public Store {
   void apply(const PutRefused& m, UndoLog& undo);
   void apply(const DeleteRefused& m, UndoLog& undo);
   void apply(const PutHistory& m, UndoLog& undo);
+  void apply(const IndexHistory&, UndoLog&) {}  // indexed at PutHistory
   void apply(const PruneHistory& m, UndoLog& undo);
   void apply(const TrimConversation& m, UndoLog& undo);
   void erase_history(std::uint64_t id, UndoLog& undo);

@@ -59,10 +59,17 @@ struct HistoryRecord {
 
 // A page of one conversation: the newest `limit` messages with id < `before` (0: no bound),
 // oldest first; `more` says whether older ones exist.
+//
+// A store may find a conversation's messages through an index it builds in bulk (IndexHistory)
+// rather than at every PutHistory. Then the caller says what is not indexed yet: every message
+// of the conversation with an id above `indexed_up_to` (and below `before`) is in `recent`,
+// ascending, at most the newest limit + 1 of them. A store that indexes at once ignores both.
 struct HistoryQuery {
   std::string conversation;
   std::uint64_t before = 0;
   std::size_t limit = 50;
+  std::uint64_t indexed_up_to = UINT64_MAX;
+  std::vector<std::uint64_t> recent;
 };
 struct HistoryPage {
   std::vector<HistoryRecord> messages;
@@ -156,6 +163,15 @@ struct DeleteRefused {
 struct PutHistory {
   HistoryRecord message;
 };
+// Makes the history messages with ids up to `up_to` findable by conversation (with
+// HistoryQuery::indexed_up_to). History ids are handed out in the order messages are stored,
+// so each pass covers the ids after the previous one. SqliteStore indexes here, in bulk and
+// sorted by conversation, rather than at every PutHistory: an index insert per message touches
+// a page of its own per conversation, which cost a send 3x its CPU (docs/performance.md). A
+// store that indexes at PutHistory does nothing here.
+struct IndexHistory {
+  std::uint64_t up_to = 0;
+};
 // Retention by age, one bounded pass: of the `scan` oldest messages in history (by id), those
 // with time < `older_than` (RFC 3339 UTC) are deleted. Ids grow with time, so the oldest are
 // where expired ones are; looking at no more than `scan` rows keeps each pass short.
@@ -171,8 +187,8 @@ struct TrimConversation {
 
 using Mutation =
     std::variant<PutUser, PutGroup, PutMember, PutMessage, MarkFetched, PutOutbox, DeleteOutbox,
-                 PutSeen, PutPeer, PutRefused, DeleteRefused, PutHistory, PruneHistory,
-                 TrimConversation>;
+                 PutSeen, PutPeer, PutRefused, DeleteRefused, PutHistory, IndexHistory,
+                 PruneHistory, TrimConversation>;
 
 // Everything load() restores at start.
 struct Snapshot {
@@ -183,7 +199,9 @@ struct Snapshot {
   std::vector<std::pair<std::string, std::uint64_t>> seen;  // origin -> highest id
   std::vector<PeerRecord> peers;
   std::vector<RefusedRecord> refused;  // by origin, then id ascending
-  std::vector<ConversationSummary> conversations;  // every conversation in history, any order
+  // Every conversation in history, any order. load() indexes what an earlier run left
+  // unindexed: afterwards every message up to max_id is findable by conversation.
+  std::vector<ConversationSummary> conversations;
   std::uint64_t max_id = 0;            // highest message/outbox id ever used (0 if none)
 };
 

@@ -23,10 +23,12 @@ constexpr int kBusyTimeoutMs = 5000;
 // (upgrade() adds the column). `meta` holds max_id so that ids never go backwards when history
 // rows are pruned. `messages` is the inbox: one row per recipient until it is fetched (then
 // deleted; the partial index keeps loading the unread rows of a schema-2 database fast, whose
-// fetched rows stay). `history` keeps every message once for `history`, clustered by
-// conversation (WITHOUT ROWID, keyed (conversation, id)): a page is one contiguous range of the
-// table, not one row per leaf page as in id order, where a conversation's messages lie among
-// everyone else's. history_by_id keeps ids unique and finds the oldest for the age retention.
+// fetched rows stay). History is kept once per message in two levels: `history` takes new
+// messages, appended in id order; IndexHistory moves them in bulk, sorted by conversation, into
+// `history_archive`, clustered by (conversation, id), where a page of a conversation is one
+// contiguous range. meta 'history_indexed' is the highest id moved. Writing each message into
+// a conversation-ordered table as it is stored touched one page per message (the messages of
+// one batch go to many conversations), which tripled a send's CPU (docs/performance.md).
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS users(
   username TEXT PRIMARY KEY,
@@ -76,6 +78,16 @@ CREATE TABLE IF NOT EXISTS refused(
   error TEXT NOT NULL,
   PRIMARY KEY(origin, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS history(
+  id INTEGER PRIMARY KEY,
+  conversation TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  sender_realm TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  group_name TEXT NOT NULL,
+  text TEXT NOT NULL,
+  time TEXT NOT NULL,
+  bounce INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS history_archive(
   conversation TEXT NOT NULL,
   id INTEGER NOT NULL,
   sender TEXT NOT NULL,
@@ -86,7 +98,10 @@ CREATE TABLE IF NOT EXISTS history(
   time TEXT NOT NULL,
   bounce INTEGER NOT NULL,
   PRIMARY KEY(conversation, id)) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS history_by_id ON history(id);
+CREATE UNIQUE INDEX IF NOT EXISTS history_archive_by_id ON history_archive(id);
+CREATE TRIGGER IF NOT EXISTS history_id_unique BEFORE INSERT ON history
+  WHEN EXISTS (SELECT 1 FROM history_archive WHERE id = NEW.id)
+  BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: history.id'); END;
 )sql";
 static_assert(SqliteStore::kSchemaVersion == 3, "upgrade() sets user_version = 3");
 
@@ -196,6 +211,7 @@ std::uint64_t stored_max_id(sqlite3* db) {
     SELECT max((SELECT coalesce(max(id), 0) FROM messages),
                (SELECT coalesce(max(id), 0) FROM outbox),
                (SELECT coalesce(max(id), 0) FROM history),
+               (SELECT coalesce(max(id), 0) FROM history_archive),
                (SELECT coalesce(max(value), 0) FROM meta WHERE key = 'max_id')))sql"));
 }
 
@@ -285,31 +301,55 @@ class SqliteHistoryReader final : public HistoryReader {
  public:
   explicit SqliteHistoryReader(const std::filesystem::path& file) : db_(open_reader(file)) {}
 
+  // The newest limit + 1 messages below `before`: the not yet indexed ones the query lists
+  // first, then the indexed ones up to indexed_up_to. One more than asked says whether older
+  // ones exist.
   HistoryPage read_history(const HistoryQuery& query) override {
     HistoryPage result;
-    // One row more than asked says whether older ones exist.
-    page_.bind(1, query.conversation)
-        .bind_id(2, query.before == 0 ? std::numeric_limits<std::int64_t>::max() : query.before)
-        .bind_id(3, query.limit + 1);
-    while (page_.next_row()) {
-      if (result.messages.size() == query.limit) {
-        result.more = true;
-        page_.reset();
-        break;
+    const std::size_t wanted = query.limit + 1;
+    for (auto id = query.recent.rbegin();
+         id != query.recent.rend() && result.messages.size() < wanted; ++id) {
+      if (query.before != 0 && *id >= query.before) continue;
+      by_id_.bind_id(1, *id);
+      if (by_id_.next_row()) {
+        result.messages.push_back(row(by_id_));
+        by_id_.reset();
       }
-      result.messages.push_back({page_.id(0), page_.text(1), page_.text(2), page_.text(3),
-                                 page_.text(4), page_.text(5), page_.text(6), page_.text(7),
-                                 page_.integer(8) != 0});
+    }
+    std::uint64_t bound = query.before == 0 ? kNoBound : query.before;
+    if (query.indexed_up_to < bound - 1) bound = query.indexed_up_to + 1;
+    if (result.messages.size() < wanted && bound > 1) {
+      page_.bind(1, query.conversation)
+          .bind_id(2, bound)
+          .bind_id(3, wanted - result.messages.size());
+      while (page_.next_row()) result.messages.push_back(row(page_));
+    }
+    if (result.messages.size() > query.limit) {
+      result.more = true;
+      result.messages.pop_back();
     }
     std::reverse(result.messages.begin(), result.messages.end());  // oldest first
     return result;
   }
 
  private:
+  static constexpr std::uint64_t kNoBound = std::numeric_limits<std::int64_t>::max();
+
+  static HistoryRecord row(const Statement& s) {
+    return {s.id(0),   s.text(1), s.text(2), s.text(3),         s.text(4),
+            s.text(5), s.text(6), s.text(7), s.integer(8) != 0};
+  }
+
   Database db_;
+  // A recent message may have been moved to the archive since the query was made.
+  Statement by_id_{db_.get(),
+                   "SELECT id, conversation, sender, sender_realm, recipient, group_name, text, "
+                   "time, bounce FROM history WHERE id = ?1 UNION ALL "
+                   "SELECT id, conversation, sender, sender_realm, recipient, group_name, text, "
+                   "time, bounce FROM history_archive WHERE id = ?1"};
   Statement page_{db_.get(),
                   "SELECT id, conversation, sender, sender_realm, recipient, group_name, text, "
-                  "time, bounce FROM history WHERE conversation = ?1 AND id < ?2 "
+                  "time, bounce FROM history_archive WHERE conversation = ?1 AND id < ?2 "
                   "ORDER BY id DESC LIMIT ?3"};
 };
 
@@ -317,6 +357,7 @@ class SqliteHistoryReader final : public HistoryReader {
 struct BatchCounters {
   std::int64_t next_member_seq;
   std::uint64_t max_id;
+  std::uint64_t history_indexed;
 };
 
 }  // namespace
@@ -332,6 +373,9 @@ struct SqliteStore::Impl {
         db(open_database(file, fsync)),
         next_member_seq(query_integer(db.get(), "SELECT coalesce(max(seq), 0) + 1 FROM members")),
         max_id(stored_max_id(db.get())),
+        history_indexed(static_cast<std::uint64_t>(
+            query_integer(db.get(), "SELECT coalesce(max(value), 0) FROM meta "
+                                    "WHERE key = 'history_indexed'"))),
         checkpointer(file, fsync, kCheckpointPages) {
     checkpointer.watch(db.get());
   }
@@ -396,8 +440,8 @@ struct SqliteStore::Impl {
   }
   void apply(const PutHistory& m, BatchCounters& counters) {
     const HistoryRecord& r = m.message;
-    insert_history.bind(1, r.conversation)
-        .bind_id(2, r.id)
+    insert_history.bind_id(1, r.id)
+        .bind(2, r.conversation)
         .bind(3, r.sender)
         .bind(4, r.sender_realm)
         .bind(5, r.recipient)
@@ -408,10 +452,20 @@ struct SqliteStore::Impl {
         .run();
     counters.max_id = std::max(counters.max_id, r.id);
   }
+  void apply(const IndexHistory& m, BatchCounters& counters) {
+    if (m.up_to <= counters.history_indexed) return;
+    // Sorted by conversation: consecutive entries land in the same index pages.
+    index_history.bind_id(1, counters.history_indexed).bind_id(2, m.up_to).run();
+    drop_indexed.bind_id(1, counters.history_indexed).bind_id(2, m.up_to).run();
+    counters.history_indexed = m.up_to;
+  }
   void apply(const PruneHistory& m, BatchCounters&) {
+    prune_archive.bind(1, m.older_than).bind_id(2, m.scan).run();
     prune_history.bind(1, m.older_than).bind_id(2, m.scan).run();
   }
-  void apply(const TrimConversation& m, BatchCounters&) {
+  void apply(const TrimConversation& m, BatchCounters& counters) {
+    // Counting goes by the archive: what is stored so far moves there first.
+    apply(IndexHistory{counters.max_id}, counters);
     trim_conversation.bind(1, m.conversation).bind_id(2, m.keep).run();
   }
 
@@ -419,6 +473,7 @@ struct SqliteStore::Impl {
   Database db;
   std::int64_t next_member_seq;  // members.seq keeps join order
   std::uint64_t max_id;          // highest id committed, as recorded in meta
+  std::uint64_t history_indexed;  // history ids up to this are in history_index
 
   // Prepared once: commit() runs them thousands of times per batch.
   Statement begin{db.get(), "BEGIN IMMEDIATE"};
@@ -453,17 +508,31 @@ struct SqliteStore::Impl {
                            "ON CONFLICT(origin, id) DO UPDATE SET error = excluded.error"};
   Statement delete_refused{db.get(), "DELETE FROM refused WHERE origin = ?1 AND id <= ?2"};
   Statement insert_history{db.get(),
-                           "INSERT INTO history(conversation, id, sender, sender_realm, recipient, "
+                           "INSERT INTO history(id, conversation, sender, sender_realm, recipient, "
                            "group_name, text, time, bounce) "
                            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
-  // Only the `scan` oldest rows are looked at (history_by_id: no index on time needed).
+  Statement index_history{db.get(),
+                          "INSERT INTO history_archive(conversation, id, sender, sender_realm, "
+                          "recipient, group_name, text, time, bounce) "
+                          "SELECT conversation, id, sender, sender_realm, recipient, group_name, "
+                          "text, time, bounce FROM history WHERE id > ?1 AND id <= ?2 "
+                          "ORDER BY conversation, id"};
+  Statement drop_indexed{db.get(), "DELETE FROM history WHERE id > ?1 AND id <= ?2"};
+  Statement save_history_indexed{
+      db.get(),
+      "INSERT INTO meta(key, value) VALUES('history_indexed', ?1) "
+      "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)"};
+  // Only the `scan` oldest messages of each level are looked at (by id: no index on time).
+  Statement prune_archive{db.get(),
+                          "DELETE FROM history_archive WHERE id IN "
+                          "(SELECT id FROM history_archive ORDER BY id LIMIT ?2) AND time < ?1"};
   Statement prune_history{db.get(),
                           "DELETE FROM history WHERE id IN "
                           "(SELECT id FROM history ORDER BY id LIMIT ?2) AND time < ?1"};
   // Everything up to the (keep+1)-th newest; nothing when there are no more than `keep`.
   Statement trim_conversation{db.get(),
-                              "DELETE FROM history WHERE conversation = ?1 AND id <= "
-                              "(SELECT id FROM history WHERE conversation = ?1 "
+                              "DELETE FROM history_archive WHERE conversation = ?1 AND id <= "
+                              "(SELECT id FROM history_archive WHERE conversation = ?1 "
                               "ORDER BY id DESC LIMIT 1 OFFSET ?2)"};
   Statement save_max_id{db.get(),
                         "INSERT INTO meta(key, value) VALUES('max_id', ?1) "
@@ -479,13 +548,16 @@ SqliteStore::~SqliteStore() = default;
 
 void SqliteStore::commit(std::span<const Mutation> batch) {
   Impl& s = *impl_;
-  BatchCounters counters{s.next_member_seq, s.max_id};
+  BatchCounters counters{s.next_member_seq, s.max_id, s.history_indexed};
   s.begin.run();
   try {
     for (const Mutation& mutation : batch) {
       std::visit([&](const auto& m) { s.apply(m, counters); }, mutation);
     }
     if (counters.max_id > s.max_id) s.save_max_id.bind_id(1, counters.max_id).run();
+    if (counters.history_indexed > s.history_indexed) {
+      s.save_history_indexed.bind_id(1, counters.history_indexed).run();
+    }
     s.commit.run();
   } catch (...) {
     // Some errors (disk full, I/O) have already rolled back. A failing ROLLBACK is not
@@ -500,6 +572,7 @@ void SqliteStore::commit(std::span<const Mutation> batch) {
   }
   s.next_member_seq = counters.next_member_seq;
   s.max_id = counters.max_id;
+  s.history_indexed = counters.history_indexed;
 }
 
 std::unique_ptr<HistoryReader> SqliteStore::open_history_reader() {
@@ -509,6 +582,10 @@ std::unique_ptr<HistoryReader> SqliteStore::open_history_reader() {
 Snapshot SqliteStore::load() {
   sqlite3* db = impl_->db.get();
   Snapshot snapshot;
+  // What the last run stored after its last IndexHistory (a crash, a stop) is indexed now.
+  if (impl_->history_indexed < impl_->max_id) {
+    commit(std::vector<Mutation>{IndexHistory{impl_->max_id}});
+  }
 
   Statement users(db, "SELECT username, password_hash, nama, negara FROM users ORDER BY rowid");
   while (users.next_row()) {
@@ -560,11 +637,13 @@ Snapshot SqliteStore::load() {
     snapshot.refused.push_back({refused.text(0), refused.id(1), refused.text(2)});
   }
 
-  // The key (conversation, id) gives each conversation's newest id and count in one pass.
+  // The archive's key (conversation, id) gives each conversation's newest id and count in
+  // one pass.
   Statement conversations(db,
                           "SELECT h.conversation, h.id, h.time, c.n FROM "
-                          "(SELECT conversation, max(id) AS last, count(*) AS n FROM history "
-                          "GROUP BY conversation) AS c JOIN history AS h "
+                          "(SELECT conversation, max(id) AS last, count(*) AS n "
+                          "FROM history_archive GROUP BY conversation) AS c "
+                          "JOIN history_archive AS h "
                           "ON h.conversation = c.conversation AND h.id = c.last");
   while (conversations.next_row()) {
     snapshot.conversations.push_back({conversations.text(0), conversations.id(1),

@@ -38,6 +38,7 @@ void fill_history(const std::filesystem::path& data_dir, std::uint64_t messages,
       batch.push_back(chat::store::PutHistory{
           {id, conversations[c], from, "bench", to, "", text, "2026-11-26T22:33:16Z", false}});
     }
+    batch.push_back(chat::store::IndexHistory{last});  // as realmd's index passes do
     store.commit(batch);
   }
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;

@@ -481,14 +481,15 @@ TEST_CASE("history realm: the sender's copy once the peer acked it, and what cam
   w.c.flush();
   CHECK(w.c.completed("beta", wait) == ok("Message sent to user in realm"));
 
-  // alpha: messi's own message (id 1, the outbox id) and jokowi's (stored by alpha as id 2).
+  // alpha: messi's own message (id 2: its outbox id was 1, its history id is given at the ack)
+  // and jokowi's (stored by alpha as id 3).
   CHECK(
       w.c.run("alpha", w.messi, "history realm beta jokowi") ==
-      R"({"status":"OK","messages":[{"id":1,"msg_from":"messi","msg_to":"jokowi","msg":"satu","realm":"alpha","time":"2026-11-26T22:33:16Z"},{"id":2,"msg_from":"jokowi","msg_to":"messi","msg":"dua","realm":"beta","time":"2026-11-26T22:33:16Z"}],"more":false})");
-  // beta: the same conversation with beta's ids.
+      R"({"status":"OK","messages":[{"id":2,"msg_from":"messi","msg_to":"jokowi","msg":"satu","realm":"alpha","time":"2026-11-26T22:33:16Z"},{"id":3,"msg_from":"jokowi","msg_to":"messi","msg":"dua","realm":"beta","time":"2026-11-26T22:33:16Z"}],"more":false})");
+  // beta: the same conversation with beta's ids (jokowi's outbox id 2, its history id 3).
   CHECK(
       w.c.run("beta", w.jokowi, "history realm alpha messi") ==
-      R"({"status":"OK","messages":[{"id":1,"msg_from":"messi","msg_to":"jokowi","msg":"satu","realm":"alpha","time":"2026-11-26T22:33:16Z"},{"id":2,"msg_from":"jokowi","msg_to":"messi","msg":"dua","realm":"beta","time":"2026-11-26T22:33:16Z"}],"more":false})");
+      R"({"status":"OK","messages":[{"id":1,"msg_from":"messi","msg_to":"jokowi","msg":"satu","realm":"alpha","time":"2026-11-26T22:33:16Z"},{"id":3,"msg_from":"jokowi","msg_to":"messi","msg":"dua","realm":"beta","time":"2026-11-26T22:33:16Z"}],"more":false})");
   // Nobody else's: henderson (alpha) and prabowo (beta) have no such conversation.
   CHECK(w.c.run("alpha", w.henderson, "history realm beta jokowi") == empty);
   CHECK(w.c.run("beta", w.prabowo, "history realm alpha messi") == empty);
@@ -497,7 +498,7 @@ TEST_CASE("history realm: the sender's copy once the peer acked it, and what cam
   // messi has not fetched "dua" yet: one unread.
   CHECK(
       w.c.run("alpha", w.messi, "conversations") ==
-      R"({"status":"OK","conversations":[{"kind":"realm","name":"jokowi","realm":"beta","last_id":2,"last_time":"2026-11-26T22:33:16Z","unread":1}]})");
+      R"({"status":"OK","conversations":[{"kind":"realm","name":"jokowi","realm":"beta","last_id":3,"last_time":"2026-11-26T22:33:16Z","unread":1}]})");
 
   CHECK(w.c.run("alpha", w.messi, "history realm delta jokowi") == error("Realm tidak ditemukan"));
   // The realm's own name works like `history user`.

@@ -72,7 +72,7 @@ TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema ver
   CHECK(db.query("PRAGMA user_version") == "3");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'messages_unread'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'refused'") == "1");
-  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'history_by_id'") ==
+  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'history_archive'") ==
         "1");
 }
 
@@ -83,6 +83,7 @@ TEST_CASE("SqliteStore upgrades a version 2 database (no history), keeping its u
     RawDatabase db(dir.path() / SqliteStore::kFileName);
     db.execute(R"sql(
       DROP TABLE history;
+      DROP TABLE history_archive;
       DROP TABLE messages;
       CREATE TABLE messages(id INTEGER PRIMARY KEY, recipient TEXT NOT NULL,
         sender TEXT NOT NULL, sender_realm TEXT NOT NULL, group_name TEXT NOT NULL,
@@ -98,9 +99,12 @@ TEST_CASE("SqliteStore upgrades a version 2 database (no history), keeping its u
   CHECK(snapshot.unread[0].id == 7);
   CHECK(snapshot.unread[0].shown_id() == 7);
   CHECK(snapshot.max_id == 8);
-  const std::vector<Mutation> batch = {PutHistory{{9, "u/a/b", "a", "alpha", "b", "", "x", "t"}}};
+  const std::vector<Mutation> batch = {PutHistory{{9, "u/a/b", "a", "alpha", "b", "", "x", "t"}},
+                                       IndexHistory{9}};
   store.commit(batch);
-  CHECK(store.open_history_reader()->read_history({"u/a/b", 0, 50}).messages.size() == 1);
+  HistoryQuery query;
+  query.conversation = "u/a/b";
+  CHECK(store.open_history_reader()->read_history(query).messages.size() == 1);
   CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "3");
 }
 

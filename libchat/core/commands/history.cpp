@@ -116,7 +116,13 @@ void history(Request& req) {
   // are left out, so the reply shows the conversation as it was when the request came.
   const std::uint64_t horizon = req.state.last_id() + 1;
   const std::uint64_t before = params.before == 0 ? horizon : std::min(params.before, horizon);
-  req.out.history = store::HistoryQuery{std::move(*conversation), before, params.limit};
+  store::HistoryQuery query;
+  query.recent = req.state.unindexed_ids(*conversation, before, params.limit + 1);
+  query.indexed_up_to = req.state.history_indexed_up_to();
+  query.conversation = std::move(*conversation);
+  query.before = before;
+  query.limit = params.limit;
+  req.out.history = std::move(query);
 }
 
 void conversations(Request& req) {
