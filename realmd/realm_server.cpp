@@ -326,7 +326,7 @@ std::shared_ptr<PeerLink> RealmServer::open_link(Stream stream,
       .outcomes = outcomes_,
       .secret = config_.secret,
       .keepalive = config_.keepalive,
-      .max_text_bytes = config_.limits.max_message_bytes,
+      .max_text_bytes = config_.limits.max_frame_bytes,
       .authenticated =
           [this](const std::shared_ptr<PeerLink>& link) { return link_authenticated(link); },
       .closed = [this](PeerLink& link) { link_closed(link); }};

@@ -192,6 +192,15 @@ LimitsConfig parse_limits(const YAML::Node& node, const std::string& path) {
   read("max_pending_replies_bytes", limits.max_pending_replies_bytes);
   read("max_outbox_per_peer", limits.max_outbox_per_peer);
   read("max_frame_bytes", limits.max_frame_bytes);
+  const std::size_t frame_needed = min_frame_bytes_for(limits.max_message_bytes);
+  if (!node["max_frame_bytes"]) {
+    limits.max_frame_bytes = std::max(limits.max_frame_bytes, frame_needed);
+  } else if (limits.max_frame_bytes < frame_needed) {
+    throw ConfigError(join_key(path, "max_frame_bytes") + ": must be at least " +
+                      std::to_string(frame_needed) + " for max_message_bytes " +
+                      std::to_string(limits.max_message_bytes) +
+                      " (a message escapes to up to 6 bytes per byte in a link frame)");
+  }
   const auto read_ms = [&](std::string_view key, std::chrono::milliseconds& field) {
     if (const auto value = node[std::string(key)]) {
       const std::string full_key = join_key(path, key);
@@ -348,6 +357,15 @@ RealmConfig parse_realm_config(const YAML::Node& root) {
   config.tls = parse_tls(root["tls"], "tls");
   config.admins = parse_admins(root["admins"], "admins");
   config.users = parse_users(root["users"], "users");
+  // An admin that is not a configured user could be taken by whoever registers the name first.
+  for (const std::string& admin : config.admins) {
+    const bool seeded = std::any_of(config.users.begin(), config.users.end(),
+                                    [&](const SeedUser& user) { return user.username == admin; });
+    if (!seeded) {
+      throw ConfigError("admins: '" + admin +
+                        "' is not a user listed under 'users' (anyone could register it)");
+    }
+  }
   config.limits = parse_limits(root["limits"], "limits");
   if (const auto durability = root["durability"]) {
     config.durability = parse_durability(durability, "durability");

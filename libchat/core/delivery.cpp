@@ -1,9 +1,25 @@
 #include "core/delivery.hpp"
 
+#include <utility>
+
 #include "core/realm_state.hpp"
 #include "protocol/reply.hpp"
 
 namespace chat::core {
+
+store::MessageRecord make_message_record(std::uint64_t id, std::string recipient,
+                                         std::string sender, std::string sender_realm,
+                                         std::string group, std::string text, std::string time) {
+  store::MessageRecord record;
+  record.id = id;
+  record.recipient = std::move(recipient);
+  record.sender = std::move(sender);
+  record.sender_realm = std::move(sender_realm);
+  record.group = std::move(group);
+  record.text = std::move(text);
+  record.time = std::move(time);
+  return record;
+}
 
 void store_message(RealmState& state, store::MessageRecord message, Outcome& out) {
   out.mutations.emplace_back(store::PutMessage{message});

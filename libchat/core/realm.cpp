@@ -92,9 +92,13 @@ void Realm::load(const store::Snapshot& snapshot) {
     // An outbox entry for a realm no longer configured stays (inactive) until it is back.
     state_->add_peer(entry.peer).outbox.emplace(entry.id, entry);
   }
-  for (const auto& [origin, id] : snapshot.seen) state_->seen(origin) = id;
+  for (const store::SeenRecord& mark : snapshot.seen) {
+    EpochDedup& dedup = state_->dedup(mark.origin, mark.epoch);
+    dedup.seen = mark.id;
+    dedup.touched = mark.touched;
+  }
   for (const auto& refusal : snapshot.refused) {
-    state_->refused(refusal.origin).emplace(refusal.id, refusal.error);
+    state_->dedup(refusal.origin, refusal.epoch).refused.emplace(refusal.id, refusal.error);
   }
   state_->set_last_id(snapshot.max_id);
 }

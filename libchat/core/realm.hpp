@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,10 @@ struct Environment {
   std::function<std::string()> new_token;                      // random lowercase UUID
   std::function<std::string()> now_utc;                        // "2026-11-26T22:33:16Z"
   std::function<std::chrono::steady_clock::time_point()> now;  // monotonic
+  // This process's epoch: a random 1..2^53-1 drawn at every start, so that messages made
+  // after a wipe or a restore from backup (when ids may repeat) are never taken for
+  // duplicates by a peer (docs/protocol.md §2, epochs).
+  std::uint64_t epoch = 1;
 };
 
 // A peer named in the config (federation).
@@ -76,6 +81,8 @@ struct RealmSettings {
 };
 
 class RealmState;  // users, groups, inboxes, sessions (core/realm_state.hpp)
+struct Peer;        // core/peer_state.hpp
+struct EpochDedup;  // core/realm_state.hpp
 
 // The realm's logic: the command table applied to the realm's state. Single-threaded: the
 // event loop that owns it calls every member function.
@@ -115,7 +122,8 @@ class Realm {
   // (the shared secret is the membership test; a new realm is learnt from its handshake).
   bool accepts_link_from(std::string_view realm) const;
   // A link to `peer` finished its handshake: replays the outbox, answers addrealm waits.
-  Outcome link_up(std::string_view peer);
+  // `max_text`: the longest message text the peer takes (its hello; 0: unknown).
+  Outcome link_up(std::string_view peer, std::uint64_t max_text = 0);
   // The link dropped (or a dial failed): waiting replies answer as queued / not synced.
   Outcome link_down(std::string_view peer, std::string_view reason);
   // A frame from an authenticated peer.
@@ -130,8 +138,19 @@ class Realm {
 
   const RealmSettings& settings() const { return settings_; }
   const RealmState& state() const { return *state_; }
+  const Environment& environment() const { return env_; }
 
  private:
+  // One handler per peer frame type (core/realm_links.cpp).
+  void on_peer_frame(Peer& peer, const PeerMessage& message, Outcome& out);
+  void on_peer_frame(Peer& peer, const PeerAck& ack, Outcome& out);
+  void on_peer_frame(Peer& peer, const PeerFetch& fetch, Outcome& out);
+  void on_peer_frame(Peer& peer, const PeerFetched& fetched, Outcome& out);
+  EpochDedup& remember_epoch(const std::string& origin, std::uint64_t epoch, Outcome& out);
+  void settle(Peer& peer, std::map<std::uint64_t, store::OutboxRecord>::iterator entry, bool ok,
+              const std::string& error, Outcome& out);
+  void pump(Peer& peer, Outcome& out);
+
   RealmSettings settings_;
   Environment env_;
   std::unique_ptr<RealmState> state_;

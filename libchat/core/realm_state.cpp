@@ -168,13 +168,18 @@ AuthFailures& RealmState::auth_failures(std::string_view username) {
 
 namespace chat::core {
 
-void pump_outbox(Peer& peer, std::size_t window, std::vector<OutgoingFrame>& frames) {
+void pump_outbox(Peer& peer, std::size_t window, std::vector<OutgoingFrame>& frames,
+                 std::vector<std::uint64_t>& too_long) {
   if (peer.link != LinkState::linked) return;
   for (auto it = peer.outbox.upper_bound(peer.sent_up_to);
        it != peer.outbox.end() && peer.in_flight < window; ++it) {
     const store::OutboxRecord& entry = it->second;
-    frames.push_back({peer.name, PeerMessage{entry.id, entry.kind == "group", entry.sender,
-                                             entry.target, entry.text, entry.time}});
+    if (peer.max_text != 0 && entry.text.size() > peer.max_text) {
+      too_long.push_back(entry.id);
+      return;
+    }
+    frames.push_back({peer.name, PeerMessage{entry.id, entry.epoch, entry.kind == "group",
+                                             entry.sender, entry.target, entry.text, entry.time}});
     peer.sent_up_to = entry.id;
     ++peer.in_flight;
   }
@@ -218,16 +223,19 @@ std::vector<const Peer*> RealmState::peers() const {
   return out;
 }
 
-std::uint64_t& RealmState::seen(std::string_view origin) {
-  auto it = seen_.find(origin);
-  if (it == seen_.end()) it = seen_.emplace(std::string(origin), 0).first;
+EpochDedup& RealmState::dedup(std::string_view origin, std::uint64_t epoch) {
+  return dedup_of(origin)[epoch];
+}
+
+std::map<std::uint64_t, EpochDedup>& RealmState::dedup_of(std::string_view origin) {
+  auto it = dedup_.find(origin);
+  if (it == dedup_.end()) it = dedup_.try_emplace(std::string(origin)).first;
   return it->second;
 }
 
-std::map<std::uint64_t, std::string>& RealmState::refused(std::string_view origin) {
-  auto it = refused_.find(origin);
-  if (it == refused_.end()) it = refused_.try_emplace(std::string(origin)).first;
-  return it->second;
+std::size_t RealmState::epochs_kept(std::string_view origin) const {
+  auto it = dedup_.find(origin);
+  return it == dedup_.end() ? 0 : it->second.size();
 }
 
 std::uint64_t RealmState::add_waiter(Waiter waiter) {

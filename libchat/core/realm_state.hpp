@@ -59,6 +59,20 @@ struct AuthFailures {
   Clock::time_point locked_until{};
 };
 
+// What this realm remembers of one (origin realm, epoch) to take each message exactly once.
+struct EpochDedup {
+  std::uint64_t seen = 0;     // highest origin id handled: the durable dedup mark
+  std::uint64_t touched = 0;  // this realm's last id when the mark last moved (age order)
+  // Ids this realm refused, with the error given (newest ones only; see Realm::peer_frame):
+  // a retransmission of one is refused again.
+  std::map<std::uint64_t, std::string> refused;
+};
+
+// Epochs of one origin kept at most; the least recently used goes first. A realm changes
+// epoch at every start, and sends an old epoch's messages only while they wait in its outbox,
+// which it replays first on every link: an epoch still in use is always among the newest.
+inline constexpr std::size_t max_epochs_per_origin = 64;
+
 class RealmState {
  public:
   // --- users ---
@@ -74,6 +88,7 @@ class RealmState {
 
   // --- messages ---
   std::uint64_t next_id() { return ++last_id_; }
+  std::uint64_t last_id() const { return last_id_; }
   void set_last_id(std::uint64_t id) { last_id_ = std::max(last_id_, id); }
   // Adds a message to its recipient's unread inbox; returns it for announcing.
   const InboxMessage& add_unread(store::MessageRecord record);
@@ -105,11 +120,11 @@ class RealmState {
   const Peer* find_peer(std::string_view name) const;
   Peer& add_peer(std::string name);
   std::vector<const Peer*> peers() const;  // by name
-  // Highest origin id received from `origin` (0: none): the durable dedup mark.
-  std::uint64_t& seen(std::string_view origin);
-  // Ids from `origin` this realm refused, with the error given (newest ones only; see
-  // Realm::peer_frame): a retransmission of one is refused again.
-  std::map<std::uint64_t, std::string>& refused(std::string_view origin);
+  // The dedup state of (origin, epoch), made empty on first use.
+  EpochDedup& dedup(std::string_view origin, std::uint64_t epoch);
+  // Every epoch of `origin` this realm keeps dedup state for.
+  std::map<std::uint64_t, EpochDedup>& dedup_of(std::string_view origin);
+  std::size_t epochs_kept(std::string_view origin) const;
 
   // --- replies waiting for a peer ---
   std::uint64_t add_waiter(Waiter waiter);
@@ -133,8 +148,7 @@ class RealmState {
   StringMap<std::vector<std::uint64_t>> watchers_;
   std::uint64_t last_id_ = 0;
   StringMap<Peer> peers_;
-  StringMap<std::uint64_t> seen_;
-  StringMap<std::map<std::uint64_t, std::string>> refused_;
+  StringMap<std::map<std::uint64_t, EpochDedup>> dedup_;  // origin -> epoch -> state
   std::map<std::uint64_t, Waiter> waiters_;  // by waiter id (few: one per waiting reply)
   std::unordered_map<std::uint64_t, std::uint64_t> ack_waiters_;  // outbox id -> waiter id
   std::uint64_t last_waiter_ = 0;

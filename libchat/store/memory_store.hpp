@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <tuple>
 #include <set>
 #include <span>
 #include <string>
@@ -43,6 +44,7 @@ class MemoryStore final : public Store {
   void apply(const PutOutbox& m, UndoLog& undo);
   void apply(const DeleteOutbox& m, UndoLog& undo);
   void apply(const PutSeen& m, UndoLog& undo);
+  void apply(const DeleteSeen& m, UndoLog& undo);
   void apply(const PutPeer& m, UndoLog& undo);
   void apply(const PutRefused& m, UndoLog& undo);
   void apply(const DeleteRefused& m, UndoLog& undo);
@@ -56,10 +58,12 @@ class MemoryStore final : public Store {
   std::set<std::pair<std::string, std::string>> member_keys_;
   std::map<std::uint64_t, StoredMessage> messages_;  // fetched ones are kept, as history
   std::map<std::uint64_t, OutboxRecord> outbox_;
-  std::map<std::string, std::uint64_t> seen_;
+  using EpochKey = std::pair<std::string, std::uint64_t>;  // (origin, epoch)
+  std::map<EpochKey, SeenRecord> seen_;
   std::vector<PeerRecord> peers_;  // first-added order
   // (origin, id) -> error
-  std::map<std::pair<std::string, std::uint64_t>, std::string> refused_;
+  using RefusedKey = std::tuple<std::string, std::uint64_t, std::uint64_t>;  // origin, epoch, id
+  std::map<RefusedKey, std::string> refused_;
   std::uint64_t max_id_ = 0;
 
   std::atomic<bool> fail_commits_ = false;
