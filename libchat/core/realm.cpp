@@ -129,6 +129,10 @@ Outcome Realm::handle(Connection& conn, std::string_view line) {
     if (given <= fixed) return error(text::bad_parameter);
     message_text = parsed.rest_from(first + fixed);
     if (message_text.size() > settings_.limits.max_message_bytes) return error(text::bad_parameter);
+    // Blanks alone (tabs too: the parser splits on spaces only) are no message.
+    if (message_text.find_first_not_of(" \t\v\f") == std::string_view::npos) {
+      return error(text::bad_parameter);
+    }
   } else if (!accepts_arity(*spec, given)) {
     return error(text::bad_parameter);
   }

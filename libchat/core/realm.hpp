@@ -23,6 +23,7 @@ struct Connection {
   explicit Connection(std::uint64_t connection_id = 0) : id(connection_id) {}
 
   std::uint64_t id = 0;  // unique per realmd process
+  std::string address;   // the client's IP address (auth throttling, audit log); may be empty
   std::string user;      // empty: no session bound to this connection
   std::string token;     // the bound session's token
 
@@ -72,9 +73,16 @@ struct RealmSettings {
   std::chrono::milliseconds ack_timeout{2000};
   std::chrono::milliseconds fetch_timeout{2000};
   std::chrono::milliseconds link_timeout{2000};
-  int max_failed_auths = 5;                     // per username and per connection ...
-  std::chrono::seconds failed_auth_window{60};  // ... within this window ...
-  std::chrono::seconds lockout{60};             // ... locks further attempts this long
+  // Failed auths: this many per connection, or per (username, client address), within the
+  // window lock that connection / that address out of that username for `lockout`. Other
+  // addresses are never locked out of an account; once a username has had
+  // `slow_after_failed_auths` failures within the window from anywhere, every attempt at it
+  // waits `auth_slowdown` first.
+  int max_failed_auths = 5;
+  std::chrono::seconds failed_auth_window{60};
+  std::chrono::seconds lockout{60};
+  int slow_after_failed_auths = 20;
+  std::chrono::milliseconds auth_slowdown{1000};
   // Text bytes one inbox reply carries at most (at least one message); the rest waits for
   // the next inbox call, so a huge backlog never becomes one unbounded reply.
   std::size_t max_inbox_reply_bytes = 1024 * 1024;

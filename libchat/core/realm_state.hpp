@@ -51,6 +51,15 @@ struct Inbox {
 struct Session {
   std::string user;
   Clock::time_point last_used;
+  int bound_connections = 0;  // connections this session is bound to (auth/register there)
+};
+
+// A connection that `watch`es its user's new messages, and the session it watches under: when
+// that session ends (logout, even from another connection, or the per-user cap), so does the
+// watch.
+struct Watcher {
+  std::uint64_t connection = 0;
+  std::string token;
 };
 
 // Failed-auth bookkeeping for one username (per-connection counters live on the Connection).
@@ -105,15 +114,23 @@ class RealmState {
   // --- sessions (memory only; a restart ends them) ---
   void add_session(const std::string& token, std::string user, Clock::time_point now);
   Session* find_session(std::string_view token);
+  // Ends the session: connections bound to it no longer count as online, and their watches
+  // end (a push after that would mark the owner's messages read for a stranger).
   void end_session(std::string_view token);
+  // A connection was bound to / unbound from a live session (counts toward `online`).
+  void bind_connection(const std::string& token);
+  void unbind_connection(const std::string& token);
 
   // --- connections watching their user's new messages (`watch`) ---
-  void add_watcher(const std::string& user, std::uint64_t connection);
+  void add_watcher(const std::string& user, std::uint64_t connection, const std::string& token);
   void remove_watcher(const std::string& user, std::uint64_t connection);
-  const std::vector<std::uint64_t>* watchers(std::string_view user) const;
+  const std::vector<Watcher>* watchers(std::string_view user) const;
 
   // --- failed auths per username ---
+  // Per username (all addresses: the slow-down) and per (username, address) (the lockout).
   AuthFailures& auth_failures(std::string_view username);
+  AuthFailures& auth_failures(std::string_view username, std::string_view address,
+                              Clock::time_point now, Clock::duration window);
 
   // --- peers, outbox and dedup (federation) ---
   Peer* find_peer(std::string_view name);
@@ -145,7 +162,8 @@ class RealmState {
   StringMap<Session> sessions_;
   StringMap<std::deque<std::string>> sessions_by_user_;  // oldest first, for the per-user cap
   StringMap<AuthFailures> auth_failures_;
-  StringMap<std::vector<std::uint64_t>> watchers_;
+  StringMap<AuthFailures> auth_failures_by_address_;  // key: username '\0' address
+  StringMap<std::vector<Watcher>> watchers_;
   std::uint64_t last_id_ = 0;
   StringMap<Peer> peers_;
   StringMap<std::map<std::uint64_t, EpochDedup>> dedup_;  // origin -> epoch -> state
@@ -158,5 +176,8 @@ class RealmState {
 // Sessions a user may hold at once; the oldest is ended when a new one passes the cap
 // (every connection that logs in makes one; token-mode clients may reconnect often).
 inline constexpr std::size_t max_sessions_per_user = 32;
+
+// (username, address) failure records kept before the idle ones are swept.
+inline constexpr std::size_t max_tracked_auth_addresses = 100000;
 
 }  // namespace chat::core

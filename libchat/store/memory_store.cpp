@@ -49,6 +49,10 @@ void MemoryStore::apply(const PutUser& m, UndoLog& undo) {
 }
 
 void MemoryStore::apply(const PutGroup& m, UndoLog& undo) {
+  {
+    std::lock_guard lock(refused_group_mutex_);
+    if (m.name == refused_group_) throw StoreError("CHECK constraint failed: groups.name", true);
+  }
   if (!group_names_.insert(m.name).second) throw_duplicate("groups.name");
   groups_.push_back(m.name);
   undo.emplace_back([this] {

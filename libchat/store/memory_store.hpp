@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <tuple>
 #include <set>
 #include <span>
@@ -25,6 +26,12 @@ class MemoryStore final : public Store {
   // While on, every commit() throws StoreError and applies nothing (to test failure paths).
   // Atomic: a test thread sets it while realmd's commit thread reads it.
   void fail_next_commits(bool fail) { fail_commits_.store(fail); }
+  // From now on a PutGroup of `name` fails as a constraint would: a permanent error of one
+  // mutation (to test that it never stalls the rest). Set before the commit thread uses it.
+  void refuse_group(std::string name) {
+    std::lock_guard lock(refused_group_mutex_);
+    refused_group_ = std::move(name);
+  }
   // Transactions committed so far; failed ones do not count.
   std::size_t commits() const { return commits_; }
 
@@ -67,6 +74,8 @@ class MemoryStore final : public Store {
   std::uint64_t max_id_ = 0;
 
   std::atomic<bool> fail_commits_ = false;
+  std::mutex refused_group_mutex_;
+  std::string refused_group_;
   std::size_t commits_ = 0;
 };
 

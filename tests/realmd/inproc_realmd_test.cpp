@@ -345,6 +345,25 @@ TEST_CASE("a failing store is retried: replies wait, then get an error, then it 
   CHECK(realm.stop() == 0);
 }
 
+TEST_CASE("one mutation the store can never take is dropped, not retried forever (regression: "
+          "one bad peer frame stalled every client)") {
+  TempDir dir;
+  auto store = std::make_unique<chat::store::MemoryStore>();
+  chat::store::MemoryStore& memory = *store;
+  memory.refuse_group("cursed");
+  RunningRealm realm(test_config(dir.path()), std::move(store));
+  LineClient client(realm.port());
+  CHECK(client.request("auth messi surabaya").starts_with(R"({"status":"OK")"));
+  client.request("addgroup cursed");  // its PutGroup is refused for good, and dropped
+  // The realm is not stalled: the next change commits at once and is answered OK.
+  CHECK(client.request("addgroup fine") == ok("Add group successful"));
+  CHECK(client.request("info messi").starts_with(R"({"status":"OK")"));
+  std::vector<std::string> groups;
+  for (const auto& group : memory.load().groups) groups.push_back(group.name);
+  CHECK(groups == std::vector<std::string>{"fine"});
+  CHECK(realm.stop() == 0);
+}
+
 TEST_CASE("a store still failing at a graceful stop: exit code 1, nothing acknowledged") {
   TempDir dir;
   auto store = std::make_unique<chat::store::MemoryStore>();

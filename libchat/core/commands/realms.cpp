@@ -77,7 +77,11 @@ std::uint16_t to_port(std::string_view digits) {
 void addrealm(Request& req) {
   std::string_view name = req.params[0];
   bool long_form = req.params.size() == 3;
-  if (long_form && !is_admin(req)) return reply_error(req, text::access_denied);
+  if (long_form && !is_admin(req)) {
+    req.out.audit.push_back("admin command refused: addrealm by non-admin " +
+                            std::string(req.user));
+    return reply_error(req, text::access_denied);
+  }
   Peer* peer = req.state.find_peer(name);
   if (is_self(req, name) || (peer != nullptr && peer->active)) {
     return reply_error(req, text::realm_exists);
@@ -90,6 +94,9 @@ void addrealm(Request& req) {
   if (long_form) {
     added.host = req.params[1];
     added.port = to_port(req.params[2]);
+    req.out.audit.push_back("admin " + std::string(req.user) + ": addrealm " +
+                            std::string(name) + " " + added.host + " " +
+                            std::to_string(added.port));
   }
   added.active = true;
   added.link = LinkState::connecting;
