@@ -254,7 +254,8 @@ void RealmServer::accept_web(tcp::socket socket) {
                                  [this](std::uint64_t done_id) {
                                    handshakes_.erase(done_id);
                                    stop_if_drained();
-                                 }});
+                                 },
+                             .allowed_origins = config_.web_origins});
   handshakes_.emplace(id, handshake);
   handshake->start();
 }

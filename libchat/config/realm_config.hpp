@@ -71,6 +71,9 @@ struct RealmConfig {
   // realm.web_listen: the browser client's page and WebSocket (docs/protocol.md §3); none when
   // absent.
   std::optional<Endpoint> web_listen;
+  // realm.web_origins: origins besides the page's own whose pages may open the WebSocket
+  // (e.g. "https://chat.example.org" behind a reverse proxy); "scheme://host[:port]".
+  std::vector<std::string> web_origins;
   std::filesystem::path data_dir = "data";
   std::string secret;  // federation.secret
   // federation.keepalive_ms: a link that sent nothing this long sends a ping; one that received

@@ -259,7 +259,8 @@ std::string parse_password_cost(const YAML::Node& node, const std::string& key) 
 // The `realm:` section fills the realm's own identity and listeners.
 void parse_realm_section(const YAML::Node& node, RealmConfig& config) {
   if (!is_mapping(node, "realm")) throw ConfigError("missing key 'realm.name'");
-  check_keys(node, "realm", {"name", "listen", "peer_listen", "web_listen", "data_dir"});
+  check_keys(node, "realm",
+             {"name", "listen", "peer_listen", "web_listen", "web_origins", "data_dir"});
   config.name = parse_name(require(node["name"], "realm.name"), "realm.name");
   if (const auto listen = node["listen"])
     config.listen = parse_endpoint_node(listen, "realm.listen");
@@ -268,6 +269,18 @@ void parse_realm_section(const YAML::Node& node, RealmConfig& config) {
   }
   if (const auto web_listen = node["web_listen"]) {
     config.web_listen = parse_endpoint_node(web_listen, "realm.web_listen");
+  }
+  if (const auto origins = node["web_origins"]; origins && is_list(origins, "realm.web_origins")) {
+    for (std::size_t i = 0; i < origins.size(); ++i) {
+      const std::string key = "realm.web_origins[" + std::to_string(i) + "]";
+      std::string origin = parse_scalar(origins[i], key);
+      const auto scheme_end = origin.find("://");
+      const bool valid = (origin.starts_with("http://") || origin.starts_with("https://")) &&
+                         origin.size() > scheme_end + 3 &&
+                         origin.find('/', scheme_end + 3) == std::string::npos;
+      if (!valid) fail_value(key, "an origin like https://chat.example.org[:port]", origin);
+      config.web_origins.push_back(std::move(origin));
+    }
   }
   if (const auto data_dir = node["data_dir"]) {
     const std::string text = parse_scalar(data_dir, "realm.data_dir");

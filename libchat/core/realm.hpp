@@ -83,8 +83,9 @@ struct RealmSettings {
   std::chrono::seconds lockout{60};
   int slow_after_failed_auths = 20;
   std::chrono::milliseconds auth_slowdown{1000};
-  // Text bytes one inbox reply carries at most (at least one message); the rest waits for
-  // the next inbox call, so a huge backlog never becomes one unbounded reply.
+  // Bytes one inbox reply's messages take at most, JSON escapes counted (at least one
+  // message); the rest waits for the next inbox call, so a huge backlog never becomes one
+  // unbounded reply.
   std::size_t max_inbox_reply_bytes = 1024 * 1024;
 };
 

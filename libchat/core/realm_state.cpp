@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "protocol/reply.hpp"
+
 namespace chat::core {
 
 const User* RealmState::find_user(std::string_view name) const {
@@ -87,8 +89,12 @@ std::vector<const InboxMessage*> RealmState::reserve_unread(std::string_view use
   std::size_t bytes = 0;
   for (auto& [id, message] : messages->second) {
     if (message.reserved) continue;
-    if (!out.empty() && bytes + message.record.text.size() > max_bytes) break;
-    bytes += message.record.text.size();
+    // What the message takes in the reply, escapes included (up to 6x its text).
+    const store::MessageRecord& r = message.record;
+    const std::size_t size = protocol::reply::message_bytes(
+        {r.id, r.sender, r.recipient, r.text, r.sender_realm, r.time, r.group, r.bounce});
+    if (!out.empty() && bytes + size > max_bytes) break;
+    bytes += size;
     message.reserved = true;
     reserved_.emplace(id, std::pair{std::string(user), std::string(realm)});
     out.push_back(&message);

@@ -461,3 +461,16 @@ TEST_CASE("the link frame limit holds the largest message (regression: one messa
   CHECK(derived.limits.max_frame_bytes == chat::config::min_frame_bytes_for(32768));
   CHECK(load_config_text("realm: {name: a}\n").limits.max_frame_bytes == 128 * 1024);
 }
+
+TEST_CASE("realm.web_origins: origins only") {
+  const auto config = load_config_text(
+      "realm: {name: a, web_origins: ['https://chat.example.org', 'http://10.0.0.1:8080']}\n");
+  CHECK(config.web_origins ==
+        std::vector<std::string>{"https://chat.example.org", "http://10.0.0.1:8080"});
+  CHECK(error_of("realm: {name: a, web_origins: ['chat.example.org']}\n") ==
+        "realm.web_origins[0]: expected an origin like https://chat.example.org[:port], got "
+        "'chat.example.org'");
+  CHECK(error_of("realm: {name: a, web_origins: ['https://x.org/path']}\n") ==
+        "realm.web_origins[0]: expected an origin like https://chat.example.org[:port], got "
+        "'https://x.org/path'");
+}

@@ -312,6 +312,41 @@ TEST_CASE("a graceful stop keeps every acknowledged change") {
   CHECK(inbox.find(R"("msg":"s49")") != std::string::npos);
 }
 
+TEST_CASE("escape-heavy inbox replies are capped by what is written, and a client that "
+          "pipelines many inbox calls is slowed, not dropped (regression)") {
+  TempDir dir;
+  RunningRealm realm(dir.path());
+  LineClient messi(realm.port());
+  CHECK(messi.request("auth messi surabaya").starts_with(R"({"status":"OK")"));
+  LineClient bob(realm.port());
+  CHECK(bob.request("register bob pw Bob_M J").starts_with(R"({"status":"OK")"));
+  // 130 messages of 16 KiB of control characters: each escapes to ~96 KiB of JSON.
+  constexpr int messages = 130;
+  const std::string controls(16 * 1024 - 8, '\x01');
+  std::string sends;
+  for (int i = 0; i < messages; ++i) sends += "send bob " + std::to_string(1000 + i) + controls + "\n";
+  messi.send_raw(sends);
+  for (int i = 0; i < messages; ++i) REQUIRE(messi.expect_reply() == ok("Message sent"));
+
+  // 40 inbox calls in one write; the replies are read only afterwards.
+  std::string burst;
+  for (int i = 0; i < 40; ++i) burst += "inbox\n";
+  bob.send_raw(burst);
+  std::set<int> seen;
+  constexpr std::string_view key = R"("msg":")";
+  for (int i = 0; i < 40; ++i) {
+    const std::string inbox = bob.expect_reply(std::chrono::seconds(30));
+    REQUIRE(inbox.starts_with(R"({"status":"OK","messages":)"));
+    // 1 MiB of messages at most, escapes counted (plus the one that may pass it).
+    CHECK(inbox.size() <= 1024 * 1024 + 200 * 1024);
+    for (auto at = inbox.find(key); at != std::string::npos; at = inbox.find(key, at + 1)) {
+      CHECK(seen.insert(std::stoi(inbox.substr(at + key.size(), 4))).second);
+    }
+  }
+  CHECK(seen.size() == messages);
+  CHECK(bob.request("info bob").starts_with(R"({"status":"OK")"));  // still connected
+}
+
 TEST_CASE("a failing store is retried: replies wait, then get an error, then it recovers") {
   TempDir dir;
   auto store = std::make_unique<chat::store::MemoryStore>();
