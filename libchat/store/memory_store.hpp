@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <tuple>
 #include <set>
 #include <span>
 #include <string>
@@ -27,6 +28,12 @@ class MemoryStore final : public Store {
   // While on, every commit() throws StoreError and applies nothing (to test failure paths).
   // Atomic: a test thread sets it while realmd's commit thread reads it.
   void fail_next_commits(bool fail) { fail_commits_.store(fail); }
+  // From now on a PutGroup of `name` fails as a constraint would: a permanent error of one
+  // mutation (to test that it never stalls the rest). Set before the commit thread uses it.
+  void refuse_group(std::string name) {
+    std::lock_guard lock(refused_group_mutex_);
+    refused_group_ = std::move(name);
+  }
   // Transactions committed so far; failed ones do not count.
   std::size_t commits() const { return commits_; }
 
@@ -46,6 +53,7 @@ class MemoryStore final : public Store {
   void apply(const PutOutbox& m, UndoLog& undo);
   void apply(const DeleteOutbox& m, UndoLog& undo);
   void apply(const PutSeen& m, UndoLog& undo);
+  void apply(const DeleteSeen& m, UndoLog& undo);
   void apply(const PutPeer& m, UndoLog& undo);
   void apply(const PutRefused& m, UndoLog& undo);
   void apply(const DeleteRefused& m, UndoLog& undo);
@@ -69,15 +77,19 @@ class MemoryStore final : public Store {
   std::map<std::uint64_t, HistoryRecord> history_;
   std::map<std::string, std::set<std::uint64_t>> conversations_;  // conversation -> ids
   std::map<std::uint64_t, OutboxRecord> outbox_;
-  std::map<std::string, std::uint64_t> seen_;
+  using EpochKey = std::pair<std::string, std::uint64_t>;  // (origin, epoch)
+  std::map<EpochKey, SeenRecord> seen_;
   std::vector<PeerRecord> peers_;  // first-added order
   // (origin, id) -> error
-  std::map<std::pair<std::string, std::uint64_t>, std::string> refused_;
+  using RefusedKey = std::tuple<std::string, std::uint64_t, std::uint64_t>;  // origin, epoch, id
+  std::map<RefusedKey, std::string> refused_;
   std::uint64_t max_id_ = 0;
 
   // Held by commit(), load() and the history readers (which run on other threads).
   std::mutex mutex_;
   std::atomic<bool> fail_commits_ = false;
+  std::mutex refused_group_mutex_;
+  std::string refused_group_;
   std::size_t commits_ = 0;
 };
 

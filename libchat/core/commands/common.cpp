@@ -10,25 +10,20 @@
 namespace chat::core::commands {
 
 void deliver(Request& req, std::string_view recipient) {
-  store::MessageRecord message;
-  message.id = req.state.next_id();
-  message.recipient = recipient;
-  message.sender = req.user;
-  message.sender_realm = req.settings.name;
-  message.text = req.text;
-  message.time = req.env.now_utc();
-  std::string conversation = user_conversation(req.user, recipient);
-  store_private_message(req.state, std::move(message), std::move(conversation), req.out);
+  store_private_message(req.state,
+                        make_message_record(req.state.next_id(), std::string(recipient),
+                                            std::string(req.user), req.settings.name, {},
+                                            std::string(req.text), req.env.now_utc()),
+                        user_conversation(req.user, recipient), req.out);
 }
 
 void deliver_to_group(Request& req, std::string_view name, const Group& group) {
-  store::MessageRecord message;
-  message.sender = req.user;
-  message.sender_realm = req.settings.name;
-  message.group = name;
-  message.text = req.text;
-  message.time = req.env.now_utc();  // one clock read per request, not per member
-  store_group_message(req.state, std::move(message), group.members, req.user, req.out);
+  // One clock read per request, not per member; ids and recipients are set per entry.
+  store_group_message(req.state,
+                      make_message_record(0, {}, std::string(req.user), req.settings.name,
+                                          std::string(name), std::string(req.text),
+                                          req.env.now_utc()),
+                      group.members, req.user, req.out);
 }
 
 std::vector<protocol::reply::SenderMessages> take_unread(RealmState& state,
