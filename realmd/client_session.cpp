@@ -106,19 +106,19 @@ void ClientSession::read_history(chat::store::HistoryQuery query, std::uint64_t 
   ++history_reads_;
   auto self = std::static_pointer_cast<ClientSession>(shared_from_this());
   // Read-your-writes: the read starts once everything queued before the request is committed.
-  services_.commits.when_committed_or_stalled(seq, [self, place, seq,
-                                                    query = std::move(query)]() mutable {
-    auto answer = [self, place](std::string reply) {
-      --self->history_reads_;
-      self->history_slot_.cancel();
-      if (!self->is_closed()) self->fill(place, std::move(reply), {}, 0);
-    };
-    if (self->services_.commits.committed() < seq) {  // stalled
-      answer(chat::protocol::reply::error(text::store_failed));
-      return;
-    }
-    self->services_.history.read(std::move(query), std::move(answer));
-  });
+  services_.commits.when_committed_or_stalled(
+      seq, [self, place, seq, query = std::move(query)]() mutable {
+        auto answer = [self, place](std::string reply) {
+          --self->history_reads_;
+          self->history_slot_.cancel();
+          if (!self->is_closed()) self->fill(place, std::move(reply), {}, 0);
+        };
+        if (self->services_.commits.committed() < seq) {  // stalled
+          answer(chat::protocol::reply::error(text::store_failed));
+          return;
+        }
+        self->services_.history.read(std::move(query), std::move(answer));
+      });
 }
 
 void ClientSession::carry_out(chat::core::Outcome outcome) {

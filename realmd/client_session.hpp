@@ -69,7 +69,7 @@ class ClientSession final : public LineChannel {
   std::chrono::milliseconds unauthenticated_idle_;
   ClientServices services_;
   chat::core::Connection conn_;
-  std::size_t history_reads_ = 0;  // in flight
+  std::size_t history_reads_ = 0;    // in flight
   asio::steady_timer history_slot_;  // cancelled when a read finishes
 };
 

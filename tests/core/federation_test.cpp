@@ -505,8 +505,7 @@ TEST_CASE("history realm: the sender's copy once the peer acked it, and what cam
   // Nobody else's: henderson (alpha) and prabowo (beta) have no such conversation.
   CHECK(w.c.run("alpha", w.henderson, "history realm beta jokowi") == empty);
   CHECK(w.c.run("beta", w.prabowo, "history realm alpha messi") == empty);
-  CHECK(w.c.run("alpha", w.henderson, "conversations") ==
-        R"({"status":"OK","conversations":[]})");
+  CHECK(w.c.run("alpha", w.henderson, "conversations") == R"({"status":"OK","conversations":[]})");
   // messi has not fetched "dua" yet: one unread.
   CHECK(
       w.c.run("alpha", w.messi, "conversations") ==

@@ -548,8 +548,7 @@ namespace {
 // Times are masked; ids are the realm's.
 // (Appended piece by piece: g++ 12 warns falsely (-Wrestrict) on long `literal + string`
 // chains.)
-std::string history_msg(int id, std::string_view from, std::string_view to,
-                        std::string_view text) {
+std::string history_msg(int id, std::string_view from, std::string_view to, std::string_view text) {
   std::string out = R"({"id":)";
   out += std::to_string(id);
   out += R"(,"msg_from":")";
@@ -594,8 +593,9 @@ TEST_CASE("history survives a restart, and inbox still returns only what is unre
   CHECK(bob.request("auth bob pw").starts_with(R"({"status":"OK")"));
   const std::string conversations = std::regex_replace(
       bob.request("conversations"), std::regex(R"("last_time":"[^"]*")"), R"("last_time":"T")");
-  CHECK(conversations ==
-        R"({"status":"OK","conversations":[{"kind":"user","name":"messi","realm":"alpha","last_id":3,"last_time":"T","unread":1}]})");
+  CHECK(
+      conversations ==
+      R"({"status":"OK","conversations":[{"kind":"user","name":"messi","realm":"alpha","last_id":3,"last_time":"T","unread":1}]})");
   CHECK(masked(bob.request("history user messi")) ==
         history_page({history_msg(1, "messi", "bob", "satu"), history_msg(2, "bob", "messi", "dua"),
                       history_msg(3, "messi", "bob", "tiga")},
@@ -630,7 +630,8 @@ TEST_CASE("a history reply sees every change queued before it, and keeps its pla
     REQUIRE(messi.expect_reply() == ok("Message sent"));
     std::string text = "m";
     text += std::to_string(i);
-    CHECK(masked(messi.expect_reply()) == history_page({history_msg(i, "messi", "bob", text)}, i > 1));
+    CHECK(masked(messi.expect_reply()) ==
+          history_page({history_msg(i, "messi", "bob", text)}, i > 1));
   }
   // Other clients are served meanwhile; errors are answered without a read.
   CHECK(bob.request("history user nobody") == error("User tidak ditemukan"));
@@ -650,9 +651,8 @@ TEST_CASE("history retention runs in the background: each conversation keeps its
   for (int i = 1; i <= 5; ++i) {
     CHECK(messi.request("send bob m" + std::to_string(i)) == ok("Message sent"));
   }
-  const std::string kept =
-      history_page({history_msg(4, "messi", "bob", "m4"), history_msg(5, "messi", "bob", "m5")},
-                   false);
+  const std::string kept = history_page(
+      {history_msg(4, "messi", "bob", "m4"), history_msg(5, "messi", "bob", "m5")}, false);
   CHECK(eventually([&] { return masked(messi.request("history user bob")) == kept; }));
   // Unread messages are not history: bob still gets all five.
   LineClient bob(realm.port());
