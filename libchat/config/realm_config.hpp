@@ -32,7 +32,8 @@ struct LimitsConfig {
   std::size_t max_connections = 10000;
   std::size_t max_pending_replies_bytes = 8 * 1024 * 1024;  // unsent reply bytes per client
   std::size_t max_outbox_per_peer = 100000;                 // queued cross-realm messages
-  std::size_t max_frame_bytes = 128 * 1024;                 // realm link frame
+  // Realm link frame; raised to link_frame_bytes() when a message could not fit (see there).
+  std::size_t max_frame_bytes = 128 * 1024;
   // Time limits; zero means none. A connection without a session bound by auth (or register)
   // that sends no request for this long is closed: it holds a slot and has done nothing.
   std::chrono::milliseconds unauthenticated_idle{60'000};
@@ -63,6 +64,8 @@ struct RealmConfig {
   // realm.web_listen: the browser client's page and WebSocket (docs/protocol.md §3); none when
   // absent.
   std::optional<Endpoint> web_listen;
+  // realm.admin_listen: /healthz and /metrics (docs/operations.md); none when absent.
+  std::optional<Endpoint> admin_listen;
   std::filesystem::path data_dir = "data";
   std::string secret;  // federation.secret
   // federation.keepalive_ms: a link that sent nothing this long sends a ping; one that received
@@ -80,10 +83,33 @@ struct RealmConfig {
 };
 
 // Thrown for a missing file, a YAML syntax error, an unknown key or a bad value.
-// what() names the key, e.g. "realm.listen: expected HOST:PORT, got 'x'".
+// what() names the key, e.g. "realm.listen: expected HOST:PORT, got 'x'"; from
+// load_config_file it starts with "FILE:LINE:COLUMN: " (the key's place in the file).
 struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
+  ConfigError(std::string key_path, const std::string& message)
+      : std::runtime_error(message), key(std::move(key_path)) {}
+  std::string key;  // the key path it is about, e.g. "peers[1].address"; "" for the document
 };
+
+// Bytes a client request line needs beside the message text of a send (command word, token,
+// recipient name and separators).
+inline constexpr std::size_t send_line_overhead = 128;
+// Bytes a realm link message frame needs beside its escaped text (type, ids, names, time).
+inline constexpr std::size_t message_frame_overhead = 1024;
+
+// The frame size limit realm links use: limits.max_frame_bytes, raised when it could not hold a
+// message frame whose text is max_message_bytes of control characters, each escaped to six
+// bytes (\u00XX) in the frame's JSON. A peer with the same limits then never drops a message
+// a client could send.
+inline std::size_t link_frame_bytes(const LimitsConfig& limits) {
+  const std::size_t needed = 6 * limits.max_message_bytes + message_frame_overhead;
+  return limits.max_frame_bytes > needed ? limits.max_frame_bytes : needed;
+}
+
+// Every key the loader accepts, as docs/operations.md names them: "realm.listen",
+// "peers[].address", "admins" (a list of names).
+std::vector<std::string> accepted_config_keys();
 
 RealmConfig load_config_file(const std::filesystem::path& file);
 RealmConfig load_config_text(const std::string& yaml_text);  // data_dir relative to cwd

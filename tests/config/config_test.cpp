@@ -374,20 +374,61 @@ TEST_CASE("a YAML syntax error carries yaml-cpp's line and column") {
         "YAML syntax error at line 2, column 3: end of map not found");
 }
 
-TEST_CASE("load_config_file prefixes its errors with the file") {
+TEST_CASE("load_config_file prefixes its errors with the file, line and column") {
   const TempFile bad_key("realm: {name: a, lisen: x}\n");
   CHECK_THROWS_WITH_AS(load_config_file(bad_key.path),
-                       (bad_key.path.string() + ": unknown key 'realm.lisen'").c_str(),
+                       (bad_key.path.string() + ":1:18: unknown key 'realm.lisen'").c_str(),
                        ConfigError);
   const TempFile bad_syntax("realm: {name: a\n");
-  CHECK_THROWS_WITH_AS(load_config_file(bad_syntax.path),
-                       (bad_syntax.path.string() +
-                        ": YAML syntax error at line 2, column 1: end of map flow not found")
-                           .c_str(),
-                       ConfigError);
+  CHECK_THROWS_WITH_AS(
+      load_config_file(bad_syntax.path),
+      (bad_syntax.path.string() + ":2:1: YAML syntax error: end of map flow not found").c_str(),
+      ConfigError);
+}
+
+TEST_CASE("a config error's line and column are the key's place in the file") {
+  const auto error_in_file = [](const std::string& yaml) {
+    const TempFile file(yaml);
+    try {
+      load_config_file(file.path);
+    } catch (const ConfigError& error) {
+      return std::string(error.what()).substr(file.path.string().size());
+    }
+    return std::string();
+  };
+  CHECK(error_in_file("realm:\n  name: a\nlimits:\n  max_connections: -5\n") ==
+        ":4:3: limits.max_connections: expected a positive integer, got '-5'");
+  CHECK(error_in_file("realm:\n  name: a\n  name: b\n") == ":3:3: duplicate key 'realm.name'");
+  CHECK(error_in_file("realm: {name: a}\nfederation: {secret: x}\npeers:\n"
+                      "  - {name: b, address: h:1}\n  - {name: c}\n") ==
+        ":5:5: missing key 'peers[1].address'");
+  CHECK(error_in_file("realm: {name: a}\nadmins:\n  - ok\n  - 'm@ssi'\n") ==
+        ":4:5: admins[1]: expected 1-32 characters of A-Z a-z 0-9 _ . -, got 'm@ssi'");
+  CHECK(error_in_file("- realm\n") == ":1:1: expected a mapping at the top level, got a list");
+}
+
+TEST_CASE("a config file that cannot be read says why") {
   const auto missing = std::filesystem::path("/nonexistent/realm.yaml");
   CHECK_THROWS_WITH_AS(load_config_file(missing),
-                       "/nonexistent/realm.yaml: cannot open the config file", ConfigError);
+                       "/nonexistent/realm.yaml: cannot read the config file: No such file or "
+                       "directory",
+                       ConfigError);
+  const auto directory = std::filesystem::temp_directory_path();
+  CHECK_THROWS_WITH_AS(
+      load_config_file(directory),
+      (directory.string() + ": cannot read the config file: Is a directory").c_str(), ConfigError);
+}
+
+TEST_CASE("limits work together: a line holds the longest send, a frame the longest message") {
+  CHECK(error_of("realm: {name: a}\nlimits: {max_line_bytes: 600, max_message_bytes: 500}\n") ==
+        "limits.max_line_bytes: 600 cannot hold a send of limits.max_message_bytes (500): needs "
+        "at least 628");
+  const RealmConfig config = load_config_text(
+      "realm: {name: a}\nlimits: {max_message_bytes: 100000, max_line_bytes: 200000}\n");
+  CHECK(config.limits.max_frame_bytes == 128 * 1024);  // as configured (the default) ...
+  CHECK(chat::config::link_frame_bytes(config.limits) == 601024);  // ... raised for links
+  CHECK(chat::config::link_frame_bytes(load_config_text("realm: {name: a}\n").limits) ==
+        128 * 1024);
 }
 
 TEST_CASE("the shipped demo cluster and example configs load") {
