@@ -44,12 +44,16 @@ void HttpRequestParser::reset() {
   field_.clear();
   value_.clear();
   in_value_ = false;
+  invalid_ = false;
 }
 
 std::size_t HttpRequestParser::feed(std::string_view bytes) {
   if (state_ != State::incomplete) return 0;
+  // The head is read no further than its limit (and one byte to know it goes on).
+  if (!headers_done_) bytes = bytes.substr(0, max_http_head_bytes + 1 - head_bytes_);
+  const bool head_before = !headers_done_;
   const std::size_t used = http_parser_execute(&parser_, &settings_, bytes.data(), bytes.size());
-  if (!headers_done_) {
+  if (head_before && !headers_done_) {
     head_bytes_ += used;
     if (head_bytes_ > max_http_head_bytes) {
       state_ = State::too_large;
@@ -87,13 +91,26 @@ int HttpRequestParser::on_header_value(http_parser* parser, const char* at, std:
   return 0;
 }
 
+namespace {
+
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   return text;
 }
 
+// RFC 9110 §5.1: a field name is a token (http-parser, built lenient, lets more through).
+bool is_token(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+                                  std::string_view::npos;
+  });
+}
+
+}  // namespace
+
 void HttpRequestParser::finish_header() {
+  if (!is_token(field_)) invalid_ = true;
   const std::string_view value = trim(value_);
   auto [it, added] = request_.headers.try_emplace(lowercase(field_), value);
   if (!added) {
@@ -109,6 +126,8 @@ int HttpRequestParser::on_headers_complete(http_parser* parser) {
   HttpRequestParser& me = self(parser);
   if (me.in_value_) me.finish_header();
   me.headers_done_ = true;
+  // Only HTTP/1.x (a -1 is an error for http-parser; 1 and 2 mean "no body").
+  if (me.invalid_ || parser->http_major != 1) return -1;
   HttpRequest& request = me.request_;
   request.method = http_method_str(static_cast<http_method>(parser->method));
   request.version_minor = parser->http_major == 1 ? parser->http_minor : 0;

@@ -64,6 +64,7 @@ class HttpRequestParser {
   bool headers_done_ = false;
   std::string field_, value_;
   bool in_value_ = false;
+  bool invalid_ = false;  // a header name that is not a token
 };
 
 // The status line and headers of a response ("HTTP/1.1 200 OK\r\n...\r\n\r\n") and its body,

@@ -394,9 +394,10 @@ std::shared_ptr<PeerLink> RealmServer::open_link(Stream stream,
   const std::uint64_t id = next_link_id_++;
   auto link = std::make_shared<PeerLink>(
       std::move(stream), id,
-      LineChannel::Limits{.max_line_bytes = config_.limits.max_frame_bytes,
-                          .max_pending_reply_bytes = link_backlog_bytes(
-                              realm_.settings().link_window, config_.limits.max_frame_bytes),
+      LineChannel::Limits{.max_line_bytes = chat::config::link_frame_bytes(config_.limits),
+                          .max_pending_reply_bytes =
+                              link_backlog_bytes(realm_.settings().link_window,
+                                                 chat::config::link_frame_bytes(config_.limits)),
                           .partial_request_timeout = config_.limits.partial_request},
       std::move(services), std::move(dialed_peer));
   links_.emplace(id, link);

@@ -1,0 +1,215 @@
+// The real realmd binary as an operator meets it (docs/operations.md): options, config
+// errors with their file, place and key, unreadable files with the system's reason, listeners
+// that cannot bind, --check-config, --version, and the log file that SIGHUP reopens.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/free_port.hpp"
+#include "support/poll.hpp"
+#include "support/run_command.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace test_support;
+
+namespace {
+
+const std::string usage_line = "usage: realmd --config FILE";
+
+// realmd with these arguments (shell words), stderr and stdout together.
+CommandRun realmd(const std::string& arguments) {
+  return run_command(built_program("realmd") + " " + arguments + " 2>&1");
+}
+
+std::filesystem::path write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string minimal_config(const std::filesystem::path& dir, const std::string& listen = "0") {
+  return "realm:\n  name: alpha\n  listen: 127.0.0.1:" + listen + "\n  data_dir: " +
+         (dir / "data").string() + "\npassword_cost: min\n";
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("bad options and no options exit 2 with the usage line") {
+  const CommandRun none = realmd("");
+  CHECK(none.exit_code == 2);
+  CHECK(contains(none.out, "--config or --check-config is required"));
+  CHECK(contains(none.out, usage_line));
+  const CommandRun unknown = realmd("--config x.yaml --verbose");
+  CHECK(unknown.exit_code == 2);
+  CHECK(contains(unknown.out, "--verbose"));
+  CHECK(contains(unknown.out, usage_line));
+  const CommandRun bad_level = realmd("--config x.yaml --log-level loud");
+  CHECK(bad_level.exit_code == 2);
+  CHECK(contains(bad_level.out, usage_line));
+  CHECK(realmd("--config a.yaml --check-config a.yaml").exit_code == 2);
+}
+
+TEST_CASE("--version names the release, the git revision and the libraries") {
+  const CommandRun version = realmd("--version");
+  CHECK(version.exit_code == 0);
+  CHECK(version.out.starts_with("realmd 0."));
+  CHECK(contains(version.out, "(git "));
+  CHECK(contains(version.out, "sqlite 3."));
+  CHECK(contains(version.out, "prometheus-cpp 1."));
+  CHECK(contains(version.out, "OpenSSL 3."));
+}
+
+TEST_CASE("a config file that cannot be read: exit 2 with the file and the reason") {
+  const TempDir dir;
+  const CommandRun directory = realmd("--config " + dir.path().string());
+  CHECK(directory.exit_code == 2);
+  CHECK(contains(directory.out,
+                 dir.path().string() + ": cannot read the config file: Is a directory"));
+  const CommandRun missing = realmd("--config " + (dir.path() / "none.yaml").string());
+  CHECK(missing.exit_code == 2);
+  CHECK(contains(missing.out, "none.yaml: cannot read the config file: No such file or directory"));
+
+  const auto locked = write_file(dir.path() / "locked.yaml", minimal_config(dir.path()));
+  std::filesystem::permissions(locked, std::filesystem::perms::none);
+  // Root reads any file: as root, realmd runs as nobody for this case.
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::all);
+  const std::string as_user = ::geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "";
+  const CommandRun unreadable =
+      run_command(as_user + built_program("realmd") + " --config " + locked.string() + " 2>&1");
+  CHECK(unreadable.exit_code == 2);
+  CHECK(contains(unreadable.out, "locked.yaml: cannot read the config file: Permission denied"));
+}
+
+TEST_CASE("config errors: exit 2 naming the file, line:column and key") {
+  const TempDir dir;
+  const auto file = write_file(dir.path() / "bad.yaml", minimal_config(dir.path()) +
+                                                            "limits:\n"
+                                                            "  max_connections: lots\n");
+  const CommandRun run = realmd("--config " + file.string());
+  CHECK(run.exit_code == 2);
+  CHECK(contains(run.out, file.string() +
+                              ":7:3: limits.max_connections: expected a positive integer, got "
+                              "'lots'"));
+  const auto unknown =
+      write_file(dir.path() / "unknown.yaml", minimal_config(dir.path()) + "limit: {}\n");
+  const CommandRun unknown_run = realmd("--config " + unknown.string());
+  CHECK(unknown_run.exit_code == 2);
+  CHECK(contains(unknown_run.out, unknown.string() + ":6:1: unknown key 'limit'"));
+  const auto syntax = write_file(dir.path() / "syntax.yaml", "realm: {name: a\n");
+  const CommandRun syntax_run = realmd("--config " + syntax.string());
+  CHECK(syntax_run.exit_code == 2);
+  CHECK(contains(syntax_run.out, syntax.string() + ":2:1: YAML syntax error"));
+}
+
+TEST_CASE("--check-config: 0 for a good config, 2 naming what is wrong, nothing started") {
+  const TempDir dir;
+  const auto good = write_file(dir.path() / "good.yaml", minimal_config(dir.path()));
+  const CommandRun ok = realmd("--check-config " + good.string());
+  CHECK(ok.exit_code == 0);
+  CHECK(contains(ok.out, good.string() + ": ok (realm alpha"));
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "data"));  // no store was opened
+
+  const auto limits = write_file(dir.path() / "limits.yaml",
+                                 minimal_config(dir.path()) +
+                                     "limits: {max_line_bytes: 1000, max_message_bytes: 1000}\n");
+  const CommandRun too_small = realmd("--check-config " + limits.string());
+  CHECK(too_small.exit_code == 2);
+  CHECK(contains(too_small.out,
+                 "limits.max_line_bytes: 1000 cannot hold a send of limits.max_message_bytes"));
+
+  const auto frames = write_file(dir.path() / "frames.yaml",
+                                 minimal_config(dir.path()) +
+                                     "limits: {max_line_bytes: 200000, max_message_bytes: 100000, "
+                                     "max_frame_bytes: 1000}\n");
+  const CommandRun derived = realmd("--check-config " + frames.string());
+  CHECK(derived.exit_code == 0);
+  CHECK(contains(derived.out, "realm link frames up to 601024 bytes"));
+
+  const auto tls = write_file(dir.path() / "tls.yaml",
+                              minimal_config(dir.path()) +
+                                  "tls: {certificate: /nonexistent.crt, key: /nonexistent.key, "
+                                  "peers: false}\n");
+  const CommandRun no_certificate = realmd("--check-config " + tls.string());
+  CHECK(no_certificate.exit_code == 2);
+  CHECK(contains(no_certificate.out, "/nonexistent.crt"));
+}
+
+TEST_CASE("a listener that cannot bind: exit 2 naming the listener and the address") {
+  const TempDir dir;
+  asio::io_context io;
+  asio::ip::tcp::acceptor taken(io, {asio::ip::address_v4::loopback(), free_port()});
+  const std::string port = std::to_string(taken.local_endpoint().port());
+  const auto clients = write_file(dir.path() / "clients.yaml", minimal_config(dir.path(), port));
+  const CommandRun run = realmd("--config " + clients.string());
+  CHECK(run.exit_code == 2);
+  CHECK(contains(run.out,
+                 "cannot listen for clients on 127.0.0.1:" + port + ": Address already in use"));
+
+  std::string admin_yaml = minimal_config(dir.path());
+  admin_yaml.insert(admin_yaml.find("  data_dir"), "  admin_listen: 127.0.0.1:" + port + "\n");
+  const auto admin = write_file(dir.path() / "admin.yaml", admin_yaml);
+  const CommandRun admin_run = realmd("--config " + admin.string());
+  CHECK(admin_run.exit_code == 2);
+  CHECK(contains(admin_run.out, "cannot listen for admin (/healthz, /metrics) on 127.0.0.1:" +
+                                    port + ": Address already in use"));
+}
+
+TEST_CASE("--log-file: JSON lines, reopened on SIGHUP after a rotation; SIGHUP does no harm") {
+  const TempDir dir;
+  const auto config = write_file(dir.path() / "realm.yaml", minimal_config(dir.path()));
+  const auto log = dir.path() / "realmd.log";
+  const std::string program = built_program("realmd");
+  const std::string config_path = config.string(), log_path = log.string();
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::execl(program.c_str(), program.c_str(), "--config", config_path.c_str(), "--log-file",
+            log_path.c_str(), "--log-format", "json", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const auto stop = [pid] {
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  REQUIRE(eventually([&] { return contains(read_file(log), "clients on 127.0.0.1:"); }));
+  CHECK(read_file(log).starts_with(R"({"time":")"));
+  CHECK(contains(read_file(log), R"("level":"info","logger":"realmd","msg":"realm alpha: clients on)"));
+
+  const auto rotated = dir.path() / "realmd.log.1";
+  std::filesystem::rename(log, rotated);
+  ::kill(pid, SIGHUP);
+  const bool reopened = eventually([&] {
+    return std::filesystem::exists(log) && contains(read_file(log), "SIGHUP: reopened the log file");
+  });
+  CHECK(reopened);
+  CHECK_FALSE(contains(read_file(rotated), "SIGHUP"));
+  ::kill(pid, SIGHUP);  // again: still alive, still logging to the new file
+  CHECK(eventually([&] {
+    const std::string text = read_file(log);
+    return text.find("SIGHUP") != text.rfind("SIGHUP");
+  }));
+  CHECK(stop() == 0);
+  CHECK(contains(read_file(log), "realm alpha: stopped"));
+}
