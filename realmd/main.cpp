@@ -101,8 +101,10 @@ int serve(asio::io_context& io, realmd::RealmServer& server, realmd::Logging& lo
   });
   std::function<void(std::error_code, int)> on_hangup = [&](std::error_code ec, int) {
     if (ec) return;
-    if (logging.reopen()) spdlog::info("SIGHUP: reopened the log file {}", logging.file().string());
-    else spdlog::info("SIGHUP: nothing to reload (logging to stderr)");
+    if (logging.reopen())
+      spdlog::info("SIGHUP: reopened the log file {}", logging.file().string());
+    else
+      spdlog::info("SIGHUP: nothing to reload (logging to stderr)");
     hangup.async_wait(on_hangup);
   };
   hangup.async_wait(on_hangup);
@@ -126,9 +128,9 @@ int main(int argc, char** argv) {
 
   std::optional<realmd::Logging> logging;
   try {
-    logging.emplace(options.log_format == "json" ? realmd::LogFormat::json
-                                                 : realmd::LogFormat::text,
-                    options.log_file, options.log_level);
+    logging.emplace(
+        options.log_format == "json" ? realmd::LogFormat::json : realmd::LogFormat::text,
+        options.log_file, options.log_level);
   } catch (const std::exception& e) {
     std::cerr << "realmd: cannot log to " << options.log_file << ": " << e.what() << "\n";
     return exit_startup_error;

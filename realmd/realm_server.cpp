@@ -122,9 +122,8 @@ void RealmServer::start() {
     listen(web_acceptor_, *config_.web_listen, "web clients", &RealmServer::accept_web);
   }
   if (config_.admin_listen) {
-    admin_ = std::make_unique<AdminServer>(
-        AdminServer::Services{.unhealthy = [this] { return unhealthy(); },
-                              .metrics = [this] { return metrics_text(); }});
+    admin_ = std::make_unique<AdminServer>(AdminServer::Services{
+        .unhealthy = [this] { return unhealthy(); }, .metrics = [this] { return metrics_text(); }});
     listen(admin_acceptor_, *config_.admin_listen, "admin (/healthz, /metrics)",
            &RealmServer::accept_admin);
   }
@@ -187,8 +186,9 @@ std::string RealmServer::metrics_text() {
       .primary = primary_,
       .peers = {}};
   for (const chat::core::Peer* peer : realm_.state().peers()) {
-    state.peers.push_back(
-        {.name = peer->name, .link_up = linked_.contains(peer->name), .outbox = peer->outbox.size()});
+    state.peers.push_back({.name = peer->name,
+                           .link_up = linked_.contains(peer->name),
+                           .outbox = peer->outbox.size()});
   }
   return metrics_.serialize(state);
 }
@@ -394,11 +394,11 @@ std::shared_ptr<PeerLink> RealmServer::open_link(Stream stream,
   const std::uint64_t id = next_link_id_++;
   auto link = std::make_shared<PeerLink>(
       std::move(stream), id,
-      LineChannel::Limits{.max_line_bytes = chat::config::link_frame_bytes(config_.limits),
-                          .max_pending_reply_bytes =
-                              link_backlog_bytes(realm_.settings().link_window,
-                                                 chat::config::link_frame_bytes(config_.limits)),
-                          .partial_request_timeout = config_.limits.partial_request},
+      LineChannel::Limits{
+          .max_line_bytes = chat::config::link_frame_bytes(config_.limits),
+          .max_pending_reply_bytes = link_backlog_bytes(
+              realm_.settings().link_window, chat::config::link_frame_bytes(config_.limits)),
+          .partial_request_timeout = config_.limits.partial_request},
       std::move(services), std::move(dialed_peer));
   links_.emplace(id, link);
   link->open();

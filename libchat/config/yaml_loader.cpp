@@ -7,10 +7,10 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
-#include <optional>
-#include <span>
 #include <limits>
+#include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -29,8 +29,8 @@ std::string index_key(const std::string& parent, std::size_t index) {
 
 [[noreturn]] void fail_value(const std::string& key, std::string_view expected,
                              std::string_view got) {
-  throw ConfigError(key, key + ": expected " + std::string(expected) + ", got '" +
-                             std::string(got) + "'");
+  throw ConfigError(
+      key, key + ": expected " + std::string(expected) + ", got '" + std::string(got) + "'");
 }
 
 const char* kind_of(const YAML::Node& node) {
@@ -48,16 +48,18 @@ const char* kind_of(const YAML::Node& node) {
 
 // The keys each mapping accepts; accepted_config_keys() lists them for docs/operations.md.
 using KeyList = std::span<const std::string_view>;
-constexpr std::string_view top_keys[] = {"realm", "federation", "peers",      "tls",          "admins",
-                                         "users", "limits",     "durability", "password_cost"};
+constexpr std::string_view top_keys[] = {"realm",  "federation", "peers",
+                                         "tls",    "admins",     "users",
+                                         "limits", "durability", "password_cost"};
 constexpr std::string_view realm_keys[] = {"name",       "listen",       "peer_listen",
                                            "web_listen", "admin_listen", "data_dir"};
 constexpr std::string_view federation_keys[] = {"secret", "keepalive_ms"};
 constexpr std::string_view peer_keys[] = {"name", "address", "autoconnect"};
 constexpr std::string_view user_keys[] = {"username", "password", "nama", "negara"};
-constexpr std::string_view limits_keys[] = {
-    "max_line_bytes",      "max_message_bytes", "max_connections",         "max_pending_replies_bytes",
-    "max_outbox_per_peer", "max_frame_bytes",   "unauthenticated_idle_ms", "partial_request_ms"};
+constexpr std::string_view limits_keys[] = {"max_line_bytes",          "max_message_bytes",
+                                            "max_connections",         "max_pending_replies_bytes",
+                                            "max_outbox_per_peer",     "max_frame_bytes",
+                                            "unauthenticated_idle_ms", "partial_request_ms"};
 constexpr std::string_view tls_keys[] = {"certificate", "key", "ca", "clients", "peers"};
 
 // Rejects keys outside `allowed` and repeated keys (yaml-cpp keeps both silently).
@@ -241,9 +243,9 @@ std::optional<TlsConfig> parse_tls(const YAML::Node& node, const std::string& pa
     tls.clients = parse_bool(clients, join_key(path, "clients"));
   if (const auto peers = node["peers"]) tls.peers = parse_bool(peers, join_key(path, "peers"));
   if (tls.peers && tls.ca.empty()) {
-    throw ConfigError(join_key(path, "ca"),
-                      join_key(path, "ca") +
-                          ": required when tls.peers is true (peers are verified against it)");
+    throw ConfigError(
+        join_key(path, "ca"),
+        join_key(path, "ca") + ": required when tls.peers is true (peers are verified against it)");
   }
   if (!tls.clients && !tls.peers) {
     throw ConfigError(path,
@@ -421,7 +423,8 @@ YAML::Mark locate(const YAML::Node& node, std::string_view key_path) {
   if (!node.IsMap()) return node.Mark();
   std::optional<std::pair<YAML::Node, YAML::Node>> found;
   for (const auto& entry : node) {
-    if (entry.first.IsScalar() && entry.first.Scalar() == name) found.emplace(entry.first, entry.second);
+    if (entry.first.IsScalar() && entry.first.Scalar() == name)
+      found.emplace(entry.first, entry.second);
   }
   if (!found) return node.Mark();
   return rest.empty() ? found->first.Mark() : locate(found->second, rest);
@@ -494,15 +497,10 @@ RealmConfig load_config_text(const std::string& yaml_text) {
 std::vector<std::string> accepted_config_keys() {
   std::vector<std::string> keys;
   const auto add = [&keys](std::string_view prefix, KeyList names) {
-    for (const std::string_view name : names) keys.push_back(std::string(prefix) + std::string(name));
+    for (const std::string_view name : names)
+      keys.push_back(std::string(prefix) + std::string(name));
   };
-  for (const std::string_view key : top_keys) {
-    // Sections are listed by their keys; lists of names and plain values by themselves.
-    if (key != "realm" && key != "federation" && key != "peers" && key != "users" &&
-        key != "limits" && key != "tls") {
-      keys.emplace_back(key);
-    }
-  }
+  add("", top_keys);
   add("realm.", realm_keys);
   add("federation.", federation_keys);
   add("peers[].", peer_keys);

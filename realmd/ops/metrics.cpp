@@ -42,19 +42,21 @@ Metrics::Metrics()
                            .Help("messages committed to the store (private, group and from peers)")
                            .Register(*registry_)
                            .Add({})),
-      commit_batch_size_(BuildHistogram()
-                             .Name("realmchat_commit_batch_size")
-                             .Help("mutations per store transaction (group commit)")
-                             .Register(*registry_)
-                             .Add({}, prometheus::Histogram::BucketBoundaries{
-                                          1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096})),
-      commit_duration_(BuildHistogram()
-                           .Name("realmchat_commit_duration_seconds")
-                           .Help("time one store transaction took")
-                           .Register(*registry_)
-                           .Add({}, prometheus::Histogram::BucketBoundaries{
-                                        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                        0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5})),
+      commit_batch_size_(
+          BuildHistogram()
+              .Name("realmchat_commit_batch_size")
+              .Help("mutations per store transaction (group commit)")
+              .Register(*registry_)
+              .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256,
+                                                               512, 1024, 4096})),
+      commit_duration_(
+          BuildHistogram()
+              .Name("realmchat_commit_duration_seconds")
+              .Help("time one store transaction took")
+              .Register(*registry_)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001,
+                                                               0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                               0.1, 0.25, 0.5, 1, 2.5, 5})),
       connections_(BuildGauge()
                        .Name("realmchat_connections")
                        .Help("open connections by kind: client (lines), web, peer (realm links)")
@@ -85,7 +87,8 @@ Metrics::Metrics()
     requests_.push_back({&requests.Add({{"command", command}, {"status", "OK"}}),
                          &requests.Add({{"command", command}, {"status", "ERROR"}})});
   };
-  for (const chat::core::CommandSpec& spec : chat::core::all_commands()) add(std::string(spec.name));
+  for (const chat::core::CommandSpec& spec : chat::core::all_commands())
+    add(std::string(spec.name));
   add("unknown");
   is_primary_.Set(1);
 }

@@ -32,9 +32,9 @@ std::string version_info() {
       "sqlite {}, libsodium {}, {}",
       REALMCHAT_VERSION, REALMCHAT_GIT_REVISION, ASIO_VERSION / 100000, ASIO_VERSION / 100 % 1000,
       ASIO_VERSION % 100, SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH, FMT_VERSION / 10000,
-      FMT_VERSION / 100 % 100, FMT_VERSION % 100,
-      REALMCHAT_YAML_CPP_VERSION, REALMCHAT_PROMETHEUS_CPP_VERSION, sqlite3_libversion(),
-      sodium_version_string(), OpenSSL_version(OPENSSL_VERSION));
+      FMT_VERSION / 100 % 100, FMT_VERSION % 100, REALMCHAT_YAML_CPP_VERSION,
+      REALMCHAT_PROMETHEUS_CPP_VERSION, sqlite3_libversion(), sodium_version_string(),
+      OpenSSL_version(OPENSSL_VERSION));
 }
 
 }  // namespace realmd

@@ -5,7 +5,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "config/realm_config.hpp"
 
@@ -429,6 +431,30 @@ TEST_CASE("limits work together: a line holds the longest send, a frame the long
   CHECK(chat::config::link_frame_bytes(config.limits) == 601024);  // ... raised for links
   CHECK(chat::config::link_frame_bytes(load_config_text("realm: {name: a}\n").limits) ==
         128 * 1024);
+}
+
+TEST_CASE("docs/operations.md's key table lists exactly the keys the loader accepts") {
+  // The rows of the configuration reference: "| `key` | type | default | meaning |".
+  std::ifstream doc(source_dir() / "docs" / "operations.md");
+  REQUIRE(doc);
+  std::set<std::string> documented;
+  bool in_reference = false;
+  for (std::string line; std::getline(doc, line);) {
+    if (line.starts_with("## ")) in_reference = line == "## Configuration reference";
+    if (!in_reference || !line.starts_with("| `")) continue;
+    const auto end = line.find('`', 3);
+    REQUIRE(end != std::string::npos);
+    CHECK_MESSAGE(documented.insert(line.substr(3, end - 3)).second, "twice: " << line);
+  }
+  const std::vector<std::string> accepted = chat::config::accepted_config_keys();
+  const std::set<std::string> loader(accepted.begin(), accepted.end());
+  CHECK(loader.size() == accepted.size());
+  for (const std::string& key : loader)
+    CHECK_MESSAGE(documented.contains(key), "undocumented: " << key);
+  for (const std::string& key : documented)
+    CHECK_MESSAGE(loader.contains(key), "not a key: " << key);
+  CHECK(loader.contains("realm.admin_listen"));
+  CHECK(loader.contains("peers[].address"));
 }
 
 TEST_CASE("the shipped demo cluster and example configs load") {

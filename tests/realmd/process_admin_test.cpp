@@ -72,8 +72,8 @@ std::string requests(const std::string& command, const std::string& status) {
 TEST_CASE("/metrics counts exactly the requests, messages and failed logins sent") {
   const TempDir dir;
   RealmdProcess alpha(dir.path(),
-                      with_admin(RealmdProcess::config_yaml(
-                          "alpha", dir.path() / "data", users_yaml({"messi", "henderson"}))));
+                      with_admin(RealmdProcess::config_yaml("alpha", dir.path() / "data",
+                                                            users_yaml({"messi", "henderson"}))));
   alpha.start();
   REQUIRE(alpha.admin_port() != 0);
   CHECK(metric(alpha, requests("send", "OK")) == 0);
@@ -81,7 +81,8 @@ TEST_CASE("/metrics counts exactly the requests, messages and failed logins sent
 
   auto messi = login(alpha, "messi");
   constexpr int sent = 37, refused = 4, failed_logins = 3;
-  for (int i = 0; i < sent; ++i) REQUIRE(is_ok(messi->request("send henderson m" + std::to_string(i))));
+  for (int i = 0; i < sent; ++i)
+    REQUIRE(is_ok(messi->request("send henderson m" + std::to_string(i))));
   for (int i = 0; i < refused; ++i) CHECK_FALSE(is_ok(messi->request("send nobody x")));
   LineClient stranger(alpha.client_port());
   for (int i = 0; i < failed_logins; ++i) CHECK_FALSE(is_ok(stranger.request("auth messi wrong")));
@@ -109,11 +110,11 @@ TEST_CASE("realmchat_outbox_messages{peer} rises while the peer is down and retu
   const auto config = [&](const std::string& name, std::uint16_t own, const std::string& peer,
                           std::uint16_t peer_port, const std::string& user) {
     std::filesystem::create_directories(dir.path() / name);
-    return with_admin(RealmdProcess::config_yaml(
-        name, dir.path() / name / "data",
-        users_yaml({user}) + "peers: [{name: " + peer + ", address: 127.0.0.1:" +
-            std::to_string(peer_port) + "}]\n",
-        own, 200ms));
+    return with_admin(
+        RealmdProcess::config_yaml(name, dir.path() / name / "data",
+                                   users_yaml({user}) + "peers: [{name: " + peer +
+                                       ", address: 127.0.0.1:" + std::to_string(peer_port) + "}]\n",
+                                   own, 200ms));
   };
   RealmdProcess alpha(dir.path() / "alpha",
                       config("alpha", alpha_port, "beta", beta_port, "messi"));
@@ -142,8 +143,8 @@ TEST_CASE("realmchat_outbox_messages{peer} rises while the peer is down and retu
 TEST_CASE("a stalled store: realmchat_store_stalled 1 and /healthz 503 until it recovers") {
   const TempDir dir;
   RealmdProcess alpha(dir.path(),
-                      with_admin(RealmdProcess::config_yaml(
-                          "alpha", dir.path() / "data", users_yaml({"messi", "henderson"}))));
+                      with_admin(RealmdProcess::config_yaml("alpha", dir.path() / "data",
+                                                            users_yaml({"messi", "henderson"}))));
   alpha.start();
   auto messi = login(alpha, "messi");
   // Enough in the WAL that a file size limit at its size fails the next commits (the log,
@@ -193,11 +194,11 @@ TEST_CASE("the admin listener speaks HEAD, HTTP/1.0 and keep-alive, and serves n
 
   // Keep-alive: three requests on one connection (pipelined, the last one closing), three
   // answers in order.
-  const std::string three = http_exchange(
-      port,
-      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-      "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-      "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: text/plain\r\nAccept: */*\r\nConnection: close\r\n\r\n");
+  const std::string three = http_exchange(port,
+                                          "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                                          "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                                          "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: "
+                                          "text/plain\r\nAccept: */*\r\nConnection: close\r\n\r\n");
   const std::regex status_line("HTTP/1\\.1 200 OK\r\n");
   CHECK(std::distance(std::sregex_iterator(three.begin(), three.end(), status_line),
                       std::sregex_iterator()) == 3);

@@ -44,8 +44,8 @@ std::string read_file(const std::filesystem::path& path) {
 }
 
 std::string minimal_config(const std::filesystem::path& dir, const std::string& listen = "0") {
-  return "realm:\n  name: alpha\n  listen: 127.0.0.1:" + listen + "\n  data_dir: " +
-         (dir / "data").string() + "\npassword_cost: min\n";
+  return "realm:\n  name: alpha\n  listen: 127.0.0.1:" + listen +
+         "\n  data_dir: " + (dir / "data").string() + "\npassword_cost: min\n";
 }
 
 bool contains(const std::string& text, const std::string& part) {
@@ -93,7 +93,8 @@ TEST_CASE("a config file that cannot be read: exit 2 with the file and the reaso
   std::filesystem::permissions(locked, std::filesystem::perms::none);
   // Root reads any file: as root, realmd runs as nobody for this case.
   std::filesystem::permissions(dir.path(), std::filesystem::perms::all);
-  const std::string as_user = ::geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "";
+  const std::string as_user =
+      ::geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "";
   const CommandRun unreadable =
       run_command(as_user + built_program("realmd") + " --config " + locked.string() + " 2>&1");
   CHECK(unreadable.exit_code == 2);
@@ -129,9 +130,9 @@ TEST_CASE("--check-config: 0 for a good config, 2 naming what is wrong, nothing 
   CHECK(contains(ok.out, good.string() + ": ok (realm alpha"));
   CHECK_FALSE(std::filesystem::exists(dir.path() / "data"));  // no store was opened
 
-  const auto limits = write_file(dir.path() / "limits.yaml",
-                                 minimal_config(dir.path()) +
-                                     "limits: {max_line_bytes: 1000, max_message_bytes: 1000}\n");
+  const auto limits = write_file(
+      dir.path() / "limits.yaml",
+      minimal_config(dir.path()) + "limits: {max_line_bytes: 1000, max_message_bytes: 1000}\n");
   const CommandRun too_small = realmd("--check-config " + limits.string());
   CHECK(too_small.exit_code == 2);
   CHECK(contains(too_small.out,
@@ -195,13 +196,15 @@ TEST_CASE("--log-file: JSON lines, reopened on SIGHUP after a rotation; SIGHUP d
   };
   REQUIRE(eventually([&] { return contains(read_file(log), "clients on 127.0.0.1:"); }));
   CHECK(read_file(log).starts_with(R"({"time":")"));
-  CHECK(contains(read_file(log), R"("level":"info","logger":"realmd","msg":"realm alpha: clients on)"));
+  CHECK(contains(read_file(log),
+                 R"("level":"info","logger":"realmd","msg":"realm alpha: clients on)"));
 
   const auto rotated = dir.path() / "realmd.log.1";
   std::filesystem::rename(log, rotated);
   ::kill(pid, SIGHUP);
   const bool reopened = eventually([&] {
-    return std::filesystem::exists(log) && contains(read_file(log), "SIGHUP: reopened the log file");
+    return std::filesystem::exists(log) &&
+           contains(read_file(log), "SIGHUP: reopened the log file");
   });
   CHECK(reopened);
   CHECK_FALSE(contains(read_file(rotated), "SIGHUP"));

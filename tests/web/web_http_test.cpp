@@ -100,7 +100,8 @@ TEST_CASE("HEAD gets GET's headers without the body") {
   CHECK(head.response == get.response.substr(0, get.response.find("\r\n\r\n") + 4));
   CHECK(status_line(answer_http_request(parsed("HEAD /nothing HTTP/1.1\r\n\r\n"))) ==
         "HTTP/1.1 404 Not Found");
-  CHECK(answer_http_request(parsed("HEAD /nothing HTTP/1.1\r\n\r\n")).response.ends_with("\r\n\r\n"));
+  CHECK(
+      answer_http_request(parsed("HEAD /nothing HTTP/1.1\r\n\r\n")).response.ends_with("\r\n\r\n"));
 }
 
 TEST_CASE("the page's files are served with their types") {
