@@ -37,7 +37,6 @@ class AdminServer {
   void serve(asio::ip::tcp::socket socket);
   // Closes every connection (the server stops).
   void close_all();
-  bool idle() const { return connections_.empty(); }
 
   // The response to one request (pure, for the tests).
   std::string answer(const HttpRequest& request) const;
