@@ -74,6 +74,7 @@ TEST_CASE("/metrics counts exactly the requests, messages and failed logins sent
   RealmdProcess alpha(dir.path(),
                       with_admin(RealmdProcess::config_yaml("alpha", dir.path() / "data",
                                                             users_yaml({"messi", "henderson"}))));
+  alpha.set_arguments({"--log-level", "trace"});  // everything it would ever log
   alpha.start();
   REQUIRE(alpha.admin_port() != 0);
   CHECK(metric(alpha, requests("send", "OK")) == 0);
@@ -85,13 +86,18 @@ TEST_CASE("/metrics counts exactly the requests, messages and failed logins sent
     REQUIRE(is_ok(messi->request("send henderson m" + std::to_string(i))));
   for (int i = 0; i < refused; ++i) CHECK_FALSE(is_ok(messi->request("send nobody x")));
   LineClient stranger(alpha.client_port());
-  for (int i = 0; i < failed_logins; ++i) CHECK_FALSE(is_ok(stranger.request("auth messi wrong")));
+  for (int i = 0; i < failed_logins; ++i) {
+    CHECK_FALSE(is_ok(stranger.request("auth messi not-the-password-" + std::to_string(i))));
+  }
   CHECK_FALSE(is_ok(stranger.request("frobnicate")));
+  const std::string registered = stranger.request("register ronaldo secret-pw-7 Cristiano PT");
+  REQUIRE(is_ok(registered));
 
   const std::string page = get(alpha.admin_port(), "/metrics");
   CHECK(sample(page, requests("send", "OK")) == sent);
   CHECK(sample(page, requests("send", "ERROR")) == refused);
   CHECK(sample(page, requests("auth", "OK")) == 1);
+  CHECK(sample(page, requests("register", "OK")) == 1);
   CHECK(sample(page, requests("auth", "ERROR")) == failed_logins);
   CHECK(sample(page, requests("unknown", "ERROR")) == 1);
   CHECK(sample(page, "realmchat_auth_failures_total") == failed_logins);
@@ -102,6 +108,17 @@ TEST_CASE("/metrics counts exactly the requests, messages and failed logins sent
   CHECK(sample(page, "realmchat_commit_batch_size_count") > 0);
   CHECK(sample(page, "realmchat_commit_duration_seconds_count") > 0);
   CHECK(page.find("# TYPE realmchat_commit_duration_seconds histogram") != std::string::npos);
+
+  // Never a password or a session token in the log, even at trace level.
+  const std::string log = alpha.log();
+  CHECK(log.find("not-the-password") == std::string::npos);
+  CHECK(log.find("secret-pw-7") == std::string::npos);
+  const std::string token_key = R"("tokenid":")";
+  const auto token_at = registered.find(token_key);
+  REQUIRE(token_at != std::string::npos);
+  const std::string token = registered.substr(token_at + token_key.size(), 36);
+  CHECK(log.find(token) == std::string::npos);
+  CHECK(log.find("test-secret") == std::string::npos);  // the federation secret
 }
 
 TEST_CASE("realmchat_outbox_messages{peer} rises while the peer is down and returns to 0") {
@@ -138,6 +155,10 @@ TEST_CASE("realmchat_outbox_messages{peer} rises while the peer is down and retu
 
   beta.start();
   CHECK(eventually([&] { return metric(alpha, outbox) == 0 && metric(alpha, link_up) == 1; }));
+  // The audit trail has each link going up and down.
+  const std::string log = alpha.log();
+  CHECK(log.find("[audit] [info] realm alpha: link to beta up") != std::string::npos);
+  CHECK(log.find("[audit] [info] realm alpha: link to beta down") != std::string::npos);
 }
 
 TEST_CASE("a stalled store: realmchat_store_stalled 1 and /healthz 503 until it recovers") {

@@ -2,8 +2,11 @@
 // errors with their file, place and key, unreadable files with the system's reason, listeners
 // that cannot bind, --check-config, --version, and the log file that SIGHUP reopens.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -215,4 +218,68 @@ TEST_CASE("--log-file: JSON lines, reopened on SIGHUP after a rotation; SIGHUP d
   }));
   CHECK(stop() == 0);
   CHECK(contains(read_file(log), "realm alpha: stopped"));
+}
+
+namespace {
+
+// A datagram socket standing in for systemd's notification socket ($NOTIFY_SOCKET).
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::filesystem::path& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    path.string().copy(address.sun_path, sizeof address.sun_path - 1);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    timeval timeout{.tv_sec = 10, .tv_usec = 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  }
+  ~NotifySocket() { ::close(fd_); }
+  // The next message, "" after 10 s without one.
+  std::string next() {
+    char buffer[1024];
+    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+    return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : "";
+  }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE("under systemd: READY once listening, WATCHDOG while serving, STOPPING at the stop") {
+  const TempDir dir;
+  const auto config = write_file(dir.path() / "realm.yaml", minimal_config(dir.path()));
+  NotifySocket systemd(dir.path() / "notify");
+  const std::string program = built_program("realmd");
+  const std::string config_path = config.string(), socket_path = (dir.path() / "notify").string();
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // What systemd sets for Type=notify with WatchdogSec=0.2 (realmd pings every 0.1 s).
+    ::setenv("NOTIFY_SOCKET", socket_path.c_str(), 1);
+    ::setenv("WATCHDOG_USEC", "200000", 1);
+    ::setenv("WATCHDOG_PID", std::to_string(::getpid()).c_str(), 1);
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, STDERR_FILENO);
+    ::execl(program.c_str(), program.c_str(), "--config", config_path.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const std::string ready = systemd.next();
+  CHECK(ready.starts_with("READY=1\n"));
+  int watchdogs = 0;
+  while (watchdogs < 3 && systemd.next() == "WATCHDOG=1") ++watchdogs;
+  CHECK(watchdogs == 3);
+  ::kill(pid, SIGTERM);
+  std::string message;
+  while ((message = systemd.next()) == "WATCHDOG=1") {
+  }
+  CHECK(message.starts_with("STOPPING=1"));
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
