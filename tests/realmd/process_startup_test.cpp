@@ -20,6 +20,7 @@
 
 #include "support/free_port.hpp"
 #include "support/poll.hpp"
+#include "support/realmd_process.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 
@@ -176,6 +177,24 @@ TEST_CASE("a listener that cannot bind: exit 2 naming the listener and the addre
   CHECK(admin_run.exit_code == 2);
   CHECK(contains(admin_run.out, "cannot listen for admin (/healthz, /metrics) on 127.0.0.1:" +
                                     port + ": Address already in use"));
+}
+
+TEST_CASE("a data directory in use or unusable: exit 2 with the reason") {
+  const TempDir dir;
+  RealmdProcess first(dir.path(), minimal_config(dir.path()));
+  first.start();
+  const auto second = write_file(dir.path() / "second.yaml", minimal_config(dir.path()));
+  const CommandRun in_use = realmd("--config " + second.string());
+  CHECK(in_use.exit_code == 2);
+  CHECK(contains(in_use.out, "is in use by another realmd (pid " + std::to_string(first.pid())));
+  CHECK(first.terminate() == 0);
+
+  const TempDir other;
+  write_file(other.path() / "data", "a file where the data directory should be\n");
+  const auto blocked = write_file(other.path() / "realm.yaml", minimal_config(other.path()));
+  const CommandRun not_a_directory = realmd("--config " + blocked.string());
+  CHECK(not_a_directory.exit_code == 2);
+  CHECK(contains(not_a_directory.out, (other.path() / "data").string()));
 }
 
 TEST_CASE("--log-file: JSON lines, reopened on SIGHUP after a rotation; SIGHUP does no harm") {
