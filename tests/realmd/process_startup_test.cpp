@@ -269,6 +269,7 @@ class NotifySocket {
 }  // namespace
 
 TEST_CASE("under systemd: READY once listening, WATCHDOG while serving, STOPPING at the stop") {
+  // (SIGHUP on the way: harmless without a log file.)
   const TempDir dir;
   const auto config = write_file(dir.path() / "realm.yaml", minimal_config(dir.path()));
   NotifySocket systemd(dir.path() / "notify");
@@ -292,6 +293,9 @@ TEST_CASE("under systemd: READY once listening, WATCHDOG while serving, STOPPING
   int watchdogs = 0;
   while (watchdogs < 3 && systemd.next() == "WATCHDOG=1") ++watchdogs;
   CHECK(watchdogs == 3);
+  ::kill(pid, SIGHUP);  // without --log-file: nothing to reopen, and no harm done
+  CHECK(systemd.next() == "WATCHDOG=1");
+  CHECK(::waitpid(pid, nullptr, WNOHANG) == 0);
   ::kill(pid, SIGTERM);
   std::string message;
   while ((message = systemd.next()) == "WATCHDOG=1") {
