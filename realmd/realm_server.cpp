@@ -304,6 +304,7 @@ void RealmServer::accept_web(tcp::socket socket) {
       std::move(socket), id, web_handshake_time,
       WebHandshake::Services{.upgraded =
                                  [this](tcp::socket upgraded, std::string already_read) {
+                                   // The id open_session gives it (before it could close).
                                    web_sessions_.insert(next_connection_id_);
                                    open_session(Stream(std::move(upgraded)),
                                                 std::make_unique<WebSocketWire>(
