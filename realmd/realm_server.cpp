@@ -182,6 +182,7 @@ std::string RealmServer::metrics_text() {
       .client_connections = sessions_.size() - web_sessions_.size() + client_tls_handshakes_.size(),
       .web_connections = web_sessions_.size() + handshakes_.size(),
       .peer_connections = links_.size() + link_tls_handshakes_.size(),
+      .reply_waits = waits_.size(),
       .store_stalled = commits_.stalled(),
       .primary = primary_,
       .peers = {}};
@@ -354,6 +355,7 @@ void RealmServer::deliver_push(chat::core::Push& push, std::uint64_t seq) {
     realm_.reply_lost(push.fetched_after_write);
     return;
   }
+  metrics_.pushed();
   it->second->deliver(std::move(push), seq);
 }
 

@@ -32,6 +32,7 @@ class ReplyWaits {
            std::size_t command);
   // Fills the places of these completions; their replies wait for commit `seq`.
   void complete(std::vector<chat::core::Completion>& completions, std::uint64_t seq);
+  std::size_t size() const { return pending_.size(); }
   // Times every wait out now (graceful stop: nothing is left hanging).
   void expire_all();
 

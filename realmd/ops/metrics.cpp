@@ -42,6 +42,16 @@ Metrics::Metrics()
                            .Help("messages committed to the store (private, group and from peers)")
                            .Register(*registry_)
                            .Add({})),
+      pushes_(BuildCounter()
+                  .Name("realmchat_pushes_total")
+                  .Help("live deliveries to watching connections (watch)")
+                  .Register(*registry_)
+                  .Add({})),
+      reply_waits_(BuildGauge()
+                       .Name("realmchat_reply_waits")
+                       .Help("client replies waiting for a peer realm (an ack, a fetch, a link)")
+                       .Register(*registry_)
+                       .Add({})),
       commit_batch_size_(
           BuildHistogram()
               .Name("realmchat_commit_batch_size")
@@ -128,6 +138,7 @@ std::string Metrics::serialize(const Snapshot& state) {
   connections_.Add({{"kind", "client"}}).Set(static_cast<double>(state.client_connections));
   connections_.Add({{"kind", "web"}}).Set(static_cast<double>(state.web_connections));
   connections_.Add({{"kind", "peer"}}).Set(static_cast<double>(state.peer_connections));
+  reply_waits_.Set(static_cast<double>(state.reply_waits));
   store_stalled_.Set(state.store_stalled ? 1 : 0);
   is_primary_.Set(state.primary ? 1 : 0);
   for (const PeerStatus& peer : state.peers) {

@@ -40,6 +40,9 @@ class Metrics {
   // Whether a reply's status is OK ({"status":"OK",...}).
   static bool is_ok(std::string_view reply);
 
+  // A live delivery written to a `watch`ing connection.
+  void pushed() { pushes_.Increment(); }
+
   // A store commit of `batch` that took `seconds` (on the commit thread; metrics are atomic).
   void committed(const std::vector<chat::store::Mutation>& batch, double seconds);
 
@@ -52,6 +55,7 @@ class Metrics {
     std::size_t client_connections = 0;  // line clients, TCP or TLS
     std::size_t web_connections = 0;     // WebSocket clients and HTTP requests in progress
     std::size_t peer_connections = 0;    // realm links, authenticated or in their handshake
+    std::size_t reply_waits = 0;         // client replies waiting for a peer realm
     bool store_stalled = false;
     bool primary = true;
     std::vector<PeerStatus> peers;
@@ -70,6 +74,8 @@ class Metrics {
   std::size_t auth_command_;
   prometheus::Counter& auth_failures_;
   prometheus::Counter& messages_stored_;
+  prometheus::Counter& pushes_;
+  prometheus::Gauge& reply_waits_;
   prometheus::Histogram& commit_batch_size_;
   prometheus::Histogram& commit_duration_;
   prometheus::Family<prometheus::Gauge>& connections_;

@@ -109,6 +109,15 @@ TEST_CASE("/metrics counts exactly the requests, messages and failed logins sent
   CHECK(sample(page, "realmchat_commit_duration_seconds_count") > 0);
   CHECK(page.find("# TYPE realmchat_commit_duration_seconds histogram") != std::string::npos);
 
+  // A live delivery (watch) counts as a push.
+  CHECK(sample(page, "realmchat_pushes_total") == 0);
+  auto henderson = login(alpha, "henderson");
+  REQUIRE(is_ok(henderson->request("watch")));
+  REQUIRE(is_ok(messi->request("send henderson live")));
+  CHECK(henderson->expect_reply().starts_with(R"({"event":"message")"));
+  CHECK(metric(alpha, "realmchat_pushes_total") == 1);
+  CHECK(metric(alpha, "realmchat_reply_waits") == 0);
+
   // Never a password or a session token in the log, even at trace level.
   const std::string log = alpha.log();
   CHECK(log.find("not-the-password") == std::string::npos);
