@@ -8,11 +8,10 @@
 
 #include <asio/version.hpp>
 
+#include "git_revision.hpp"  // generated at every build (realmd/ops/git_revision.cmake)
+
 #ifndef REALMCHAT_VERSION
 #define REALMCHAT_VERSION "unknown"
-#endif
-#ifndef REALMCHAT_GIT_REVISION
-#define REALMCHAT_GIT_REVISION "unknown"
 #endif
 #ifndef REALMCHAT_PROMETHEUS_CPP_VERSION
 #define REALMCHAT_PROMETHEUS_CPP_VERSION "unknown"
