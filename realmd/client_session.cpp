@@ -40,7 +40,7 @@ void ClientSession::rearm_idle_limit() {
 
 void ClientSession::on_timed_out(CloseReason reason) {
   reply_error(reason == CloseReason::idle_timeout ? text::idle_timeout : text::request_timeout,
-              Metrics::unknown_command, reason);
+              std::nullopt, reason);  // not a request: nothing to count
 }
 
 asio::awaitable<void> ClientSession::on_line(std::string line) {
@@ -90,9 +90,9 @@ void ClientSession::carry_out(chat::core::Outcome outcome, std::size_t command) 
   push(std::move(reply));
 }
 
-void ClientSession::reply_error(std::string_view message, std::size_t command,
+void ClientSession::reply_error(std::string_view message, std::optional<std::size_t> command,
                                 std::optional<CloseReason> close_after) {
-  services_.metrics.request(command, false);
+  if (command) services_.metrics.request(*command, false);
   // Waits like any reply, so that it cannot overtake the replies before it.
   push({.text = chat::protocol::reply::error(message),
         .commit_seq = services_.commits.enqueue({}),

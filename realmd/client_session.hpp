@@ -59,7 +59,8 @@ class ClientSession final : public LineChannel {
   void rearm_idle_limit();
 
   void carry_out(chat::core::Outcome outcome, std::size_t command);
-  void reply_error(std::string_view message, std::size_t command,
+  // `command`: the request it answers (Metrics), none for a timeout.
+  void reply_error(std::string_view message, std::optional<std::size_t> command,
                    std::optional<CloseReason> close_after = {});
 
   std::chrono::milliseconds unauthenticated_idle_;
