@@ -73,7 +73,7 @@ int check_config(const std::string& file) {
     const chat::config::RealmConfig config = chat::config::load_config_file(file);
     realmd::make_tls_contexts(config.tls);  // the certificate, key and CA files load
     std::cout << file << ": ok (realm " << config.name << ", realm link frames up to "
-              << chat::config::link_frame_bytes(config.limits) << " bytes)\n";
+              << config.limits.max_frame_bytes << " bytes)\n";
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "realmd: " << e.what() << "\n";

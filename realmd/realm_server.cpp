@@ -315,7 +315,8 @@ void RealmServer::accept_web(tcp::socket socket) {
                                  [this](std::uint64_t done_id) {
                                    handshakes_.erase(done_id);
                                    stop_if_drained();
-                                 }});
+                                 },
+                             .allowed_origins = config_.web_origins});
   handshakes_.emplace(id, handshake);
   handshake->start();
 }
@@ -390,18 +391,17 @@ std::shared_ptr<PeerLink> RealmServer::open_link(Stream stream,
       .outcomes = outcomes_,
       .secret = config_.secret,
       .keepalive = config_.keepalive,
-      .max_text_bytes = config_.limits.max_message_bytes,
+      .max_text_bytes = config_.limits.max_frame_bytes,
       .authenticated =
           [this](const std::shared_ptr<PeerLink>& link) { return link_authenticated(link); },
       .closed = [this](PeerLink& link) { link_closed(link); }};
   const std::uint64_t id = next_link_id_++;
   auto link = std::make_shared<PeerLink>(
       std::move(stream), id,
-      LineChannel::Limits{
-          .max_line_bytes = chat::config::link_frame_bytes(config_.limits),
-          .max_pending_reply_bytes = link_backlog_bytes(
-              realm_.settings().link_window, chat::config::link_frame_bytes(config_.limits)),
-          .partial_request_timeout = config_.limits.partial_request},
+      LineChannel::Limits{.max_line_bytes = config_.limits.max_frame_bytes,
+                          .max_pending_reply_bytes = link_backlog_bytes(
+                              realm_.settings().link_window, config_.limits.max_frame_bytes),
+                          .partial_request_timeout = config_.limits.partial_request},
       std::move(services), std::move(dialed_peer));
   links_.emplace(id, link);
   link->open();

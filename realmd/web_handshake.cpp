@@ -11,6 +11,7 @@
 
 #include "http_request.hpp"
 #include "web_http.hpp"
+#include "web_origin.hpp"
 
 namespace realmd {
 
@@ -67,9 +68,13 @@ asio::awaitable<void> WebHandshake::run() {
     co_await answer(answer_head_too_large().response);
     co_return;
   }
-  const HttpAnswer reply = parser.state() == HttpRequestParser::State::complete
-                               ? answer_http_request(parser.request())
-                               : answer_bad_request();
+  const bool complete = parser.state() == HttpRequestParser::State::complete;
+  HttpAnswer reply = complete ? answer_http_request(parser.request()) : answer_bad_request();
+  if (reply.upgrade && !websocket_origin_allowed(parser.request(), services_.allowed_origins)) {
+    spdlog::warn("web client {}: WebSocket refused for origin '{}' (see realm.web_origins)", id_,
+                 parser.request().header("origin").substr(0, 200));
+    reply = answer_forbidden_origin();
+  }
   if (!reply.upgrade) {
     co_await answer(reply.response);
     co_return;

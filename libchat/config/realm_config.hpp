@@ -26,13 +26,20 @@ struct SeedUser {
   std::string username, password, nama, negara;
 };
 
+// The longest link frame a msg of `max_message_bytes` of text can make: JSON escapes a control
+// character as 6 bytes (\u001f), and the other fields (ids, names, time, keys) fit in 512.
+// max_frame_bytes below this would let one valid message end the link at every redial.
+constexpr std::size_t min_frame_bytes_for(std::size_t max_message_bytes) {
+  return 6 * max_message_bytes + 512;
+}
+
 struct LimitsConfig {
   std::size_t max_line_bytes = 64 * 1024;
   std::size_t max_message_bytes = 16 * 1024;
   std::size_t max_connections = 10000;
   std::size_t max_pending_replies_bytes = 8 * 1024 * 1024;  // unsent reply bytes per client
   std::size_t max_outbox_per_peer = 100000;                 // queued cross-realm messages
-  // Realm link frame; raised to link_frame_bytes() when a message could not fit (see there).
+  // A realm link frame; when not configured, raised to min_frame_bytes_for(max_message_bytes).
   std::size_t max_frame_bytes = 128 * 1024;
   // Time limits; zero means none. A connection without a session bound by auth (or register)
   // that sends no request for this long is closed: it holds a slot and has done nothing.
@@ -64,6 +71,9 @@ struct RealmConfig {
   // realm.web_listen: the browser client's page and WebSocket (docs/protocol.md §3); none when
   // absent.
   std::optional<Endpoint> web_listen;
+  // realm.web_origins: origins besides the page's own whose pages may open the WebSocket
+  // (e.g. "https://chat.example.org" behind a reverse proxy); "scheme://host[:port]".
+  std::vector<std::string> web_origins;
   // realm.admin_listen: /healthz and /metrics (docs/operations.md); none when absent.
   std::optional<Endpoint> admin_listen;
   std::filesystem::path data_dir = "data";
@@ -95,18 +105,6 @@ struct ConfigError : std::runtime_error {
 // Bytes a client request line needs beside the message text of a send (command word, token,
 // recipient name and separators).
 inline constexpr std::size_t send_line_overhead = 128;
-// Bytes a realm link message frame needs beside its escaped text (type, ids, names, time).
-inline constexpr std::size_t message_frame_overhead = 1024;
-
-// The frame size limit realm links use: limits.max_frame_bytes, raised when it could not hold a
-// message frame whose text is max_message_bytes of control characters, each escaped to six
-// bytes (\u00XX) in the frame's JSON. A peer with the same limits then never drops a message
-// a client could send.
-inline std::size_t link_frame_bytes(const LimitsConfig& limits) {
-  const std::size_t needed = 6 * limits.max_message_bytes + message_frame_overhead;
-  return limits.max_frame_bytes > needed ? limits.max_frame_bytes : needed;
-}
-
 // Every key the loader accepts, as docs/operations.md names them: "realm.listen",
 // "peers[].address", "admins" (a list of names).
 std::vector<std::string> accepted_config_keys();

@@ -51,8 +51,8 @@ using KeyList = std::span<const std::string_view>;
 constexpr std::string_view top_keys[] = {"realm",  "federation", "peers",
                                          "tls",    "admins",     "users",
                                          "limits", "durability", "password_cost"};
-constexpr std::string_view realm_keys[] = {"name",       "listen",       "peer_listen",
-                                           "web_listen", "admin_listen", "data_dir"};
+constexpr std::string_view realm_keys[] = {
+    "name", "listen", "peer_listen", "web_listen", "web_origins", "admin_listen", "data_dir"};
 constexpr std::string_view federation_keys[] = {"secret", "keepalive_ms"};
 constexpr std::string_view peer_keys[] = {"name", "address", "autoconnect"};
 constexpr std::string_view user_keys[] = {"username", "password", "nama", "negara"};
@@ -210,6 +210,16 @@ LimitsConfig parse_limits(const YAML::Node& node, const std::string& path) {
   read("max_pending_replies_bytes", limits.max_pending_replies_bytes);
   read("max_outbox_per_peer", limits.max_outbox_per_peer);
   read("max_frame_bytes", limits.max_frame_bytes);
+  const std::size_t frame_needed = min_frame_bytes_for(limits.max_message_bytes);
+  if (!node["max_frame_bytes"]) {
+    limits.max_frame_bytes = std::max(limits.max_frame_bytes, frame_needed);
+  } else if (limits.max_frame_bytes < frame_needed) {
+    throw ConfigError(join_key(path, "max_frame_bytes"),
+                      join_key(path, "max_frame_bytes") + ": must be at least " +
+                          std::to_string(frame_needed) + " for max_message_bytes " +
+                          std::to_string(limits.max_message_bytes) +
+                          " (a message escapes to up to 6 bytes per byte in a link frame)");
+  }
   const auto read_ms = [&](std::string_view key, std::chrono::milliseconds& field) {
     if (const auto value = node[std::string(key)]) {
       const std::string full_key = join_key(path, key);
@@ -283,6 +293,18 @@ void parse_realm_section(const YAML::Node& node, RealmConfig& config) {
   if (const auto admin_listen = node["admin_listen"]) {
     config.admin_listen = parse_endpoint_node(admin_listen, "realm.admin_listen");
   }
+  if (const auto origins = node["web_origins"]; origins && is_list(origins, "realm.web_origins")) {
+    for (std::size_t i = 0; i < origins.size(); ++i) {
+      const std::string key = "realm.web_origins[" + std::to_string(i) + "]";
+      std::string origin = parse_scalar(origins[i], key);
+      const auto scheme_end = origin.find("://");
+      const bool valid = (origin.starts_with("http://") || origin.starts_with("https://")) &&
+                         origin.size() > scheme_end + 3 &&
+                         origin.find('/', scheme_end + 3) == std::string::npos;
+      if (!valid) fail_value(key, "an origin like https://chat.example.org[:port]", origin);
+      config.web_origins.push_back(std::move(origin));
+    }
+  }
   if (const auto data_dir = node["data_dir"]) {
     const std::string text = parse_scalar(data_dir, "realm.data_dir");
     if (text.empty()) fail_value("realm.data_dir", "a directory path", text);
@@ -353,8 +375,8 @@ std::vector<SeedUser> parse_users(const YAML::Node& node, const std::string& pat
   return users;
 }
 
-// Limits that must agree: a client line must hold a send of the longest message. (The link
-// frame limit is derived instead: link_frame_bytes().)
+// Limits that must agree: a client line must hold a send of the longest message. (A link
+// frame must hold it too: parse_limits checks or derives max_frame_bytes.)
 void check_limits_together(const LimitsConfig& limits) {
   const std::size_t needed = limits.max_message_bytes + send_line_overhead;
   if (limits.max_line_bytes < needed) {
@@ -384,6 +406,17 @@ RealmConfig parse_realm_config(const YAML::Node& root) {
   config.tls = parse_tls(root["tls"], "tls");
   config.admins = parse_admins(root["admins"], "admins");
   config.users = parse_users(root["users"], "users");
+  // An admin that is not a configured user could be taken by whoever registers the name first.
+  for (std::size_t i = 0; i < config.admins.size(); ++i) {
+    const std::string& admin = config.admins[i];
+    const bool seeded = std::any_of(config.users.begin(), config.users.end(),
+                                    [&](const SeedUser& user) { return user.username == admin; });
+    if (!seeded) {
+      throw ConfigError(
+          index_key("admins", i),
+          "admins: '" + admin + "' is not a user listed under 'users' (anyone could register it)");
+    }
+  }
   config.limits = parse_limits(root["limits"], "limits");
   check_limits_together(config.limits);
   if (const auto durability = root["durability"]) {

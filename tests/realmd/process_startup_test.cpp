@@ -142,13 +142,21 @@ TEST_CASE("--check-config: 0 for a good config, 2 naming what is wrong, nothing 
   CHECK(contains(too_small.out,
                  "limits.max_line_bytes: 1000 cannot hold a send of limits.max_message_bytes"));
 
+  // The link frame limit must hold the longest message escaped (6 bytes a byte): too small
+  // is refused, unset is derived.
   const auto frames = write_file(dir.path() / "frames.yaml",
                                  minimal_config(dir.path()) +
                                      "limits: {max_line_bytes: 200000, max_message_bytes: 100000, "
                                      "max_frame_bytes: 1000}\n");
-  const CommandRun derived = realmd("--check-config " + frames.string());
+  const CommandRun small_frames = realmd("--check-config " + frames.string());
+  CHECK(small_frames.exit_code == 2);
+  CHECK(contains(small_frames.out, "limits.max_frame_bytes: must be at least 600512"));
+  const auto derived_frames = write_file(
+      dir.path() / "derived.yaml",
+      minimal_config(dir.path()) + "limits: {max_line_bytes: 200000, max_message_bytes: 100000}\n");
+  const CommandRun derived = realmd("--check-config " + derived_frames.string());
   CHECK(derived.exit_code == 0);
-  CHECK(contains(derived.out, "realm link frames up to 601024 bytes"));
+  CHECK(contains(derived.out, "realm link frames up to 600512 bytes"));
 
   const auto tls = write_file(dir.path() / "tls.yaml",
                               minimal_config(dir.path()) +
