@@ -44,7 +44,6 @@ inline constexpr std::string_view realm_user_not_found = "Realm/User tidak ditem
 inline constexpr std::string_view realm_group_not_found = "Realm/Group tidak ditemukan";
 
 // Ours (PROTOCOL.md is silent; documented in docs/protocol.md).
-inline constexpr std::string_view message_too_long = "Pesan terlalu panjang";
 inline constexpr std::string_view store_failed = "Gagal menyimpan, coba lagi nanti";
 inline constexpr std::string_view watching = "Watching";
 inline constexpr std::string_view watch_stopped = "Watching stopped";
