@@ -26,6 +26,8 @@ class MemoryStore final : public Store {
   void fail_next_commits(bool fail) { fail_commits_.store(fail); }
   // Transactions committed so far; failed ones do not count.
   std::size_t commits() const { return commits_; }
+  // Commits refused by fail_next_commits so far (atomic: tests poll it from their thread).
+  std::size_t injected_failures() const { return injected_failures_.load(); }
 
  private:
   struct StoredMessage {
@@ -63,6 +65,7 @@ class MemoryStore final : public Store {
   std::uint64_t max_id_ = 0;
 
   std::atomic<bool> fail_commits_ = false;
+  std::atomic<std::size_t> injected_failures_ = 0;
   std::size_t commits_ = 0;
 };
 
