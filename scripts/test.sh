@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the Release build (build/), the benchmark smoke run, the fuzz
 # targets (30 s each, clang), then the ASan+UBSan build (build-asan/). Exits non-zero if any
-# build or test fails.
+# build or test fails; the summary names every skipped test (a skip is never a pass).
 #   scripts/test.sh          all of it
 #   scripts/test.sh --fast   Release tests only
 set -euo pipefail
