@@ -47,7 +47,9 @@ export ASAN_OPTIONS="detect_leaks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 # Inputs a run found, as libFuzzer names them (the SHA-1 of their bytes); seeds have names.
-found_files() { find "$1" -maxdepth 1 -type f -regextype posix-extended -regex '.*/[0-9a-f]{40}'; }
+found_files() {
+  find "$1" -maxdepth 1 -type f -regextype posix-extended -regex '.*/[0-9a-f]{40}'
+}
 
 # Merging compares the code reached (edges), not hit counts (-use_counters=0): counts would
 # admit hundreds of near-copies in a few seconds.
@@ -70,8 +72,12 @@ minimise() {
   fi
 }
 
-corpus_bytes() { find "$1" -maxdepth 1 -type f -printf '%s\n' | awk '{ n += $1 } END { print n + 0 }'; }
-corpus_size() { printf '%s files, %s KiB' "$(find "$1" -type f | wc -l)" $(($(corpus_bytes "$1") / 1024)); }
+corpus_bytes() {
+  find "$1" -maxdepth 1 -type f -printf '%s\n' | awk '{ n += $1 } END { print n + 0 }'
+}
+corpus_size() {
+  printf '%s files, %s KiB' "$(find "$1" -type f | wc -l)" $(($(corpus_bytes "$1") / 1024))
+}
 
 failed=()
 for target in "${targets[@]}"; do
@@ -96,8 +102,9 @@ for target in "${targets[@]}"; do
     continue
   fi
   # Only what adds coverage to the corpus joins it.
-  "$build_dir/bin/$target" "${merge_options[@]}" -max_len="${max_len[$target]}" "$corpus" "$work/new" \
-    >"$work/merge.log" 2>&1 || say "fuzz: $target: merge failed (log: ${work#"$REALMCHAT_ROOT"/}/merge.log)"
+  "$build_dir/bin/$target" "${merge_options[@]}" -max_len="${max_len[$target]}" "$corpus" \
+    "$work/new" >"$work/merge.log" 2>&1 ||
+    say "fuzz: $target: merge failed (log: ${work#"$REALMCHAT_ROOT"/}/merge.log)"
   if [[ $(found_files "$corpus" | wc -l) -gt $max_found_files ||
     $(corpus_bytes "$corpus") -gt $max_corpus_bytes ]]; then
     minimise "$target" "$corpus" "$work"
