@@ -107,14 +107,22 @@ bool is_token(std::string_view name) {
   });
 }
 
+// RFC 9110 §5.5: visible characters, spaces and tabs; no control characters (http-parser
+// lets some through inside folded lines).
+bool is_field_value(std::string_view value) {
+  return std::none_of(value.begin(), value.end(),
+                      [](unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; });
+}
+
 }  // namespace
 
 void HttpRequestParser::finish_header() {
-  if (!is_token(field_)) invalid_ = true;
+  if (!is_token(field_) || !is_field_value(value_)) invalid_ = true;
   const std::string_view value = trim(value_);
   auto [it, added] = request_.headers.try_emplace(lowercase(field_), value);
-  if (!added) {
-    it->second += ", ";
+  // A repeated field adds its value to the list; empty elements are no elements (§5.6.1).
+  if (!added && !value.empty()) {
+    if (!it->second.empty()) it->second += ", ";
     it->second += value;
   }
   field_.clear();
