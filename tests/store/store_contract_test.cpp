@@ -516,6 +516,24 @@ TEST_CASE_TEMPLATE("retention by age looks at the oldest `scan` messages only", 
   CHECK(backend.reopen().load().max_id == 4);
 }
 
+TEST_CASE_TEMPLATE("retention by age reaches messages not indexed yet", Backend, SqliteBackend,
+                   MemoryBackend) {
+  Backend backend;
+  commit(backend.current(), {PutHistory{history_message(1, "u/a/b", "2026-01-01T00:00:00Z")},
+                             PutHistory{history_message(2, "u/a/b", "2026-01-02T00:00:00Z")},
+                             IndexHistory{1},
+                             PutHistory{history_message(3, "u/a/b", "2026-06-01T00:00:00Z")}});
+  commit(backend.current(), {PruneHistory{"2026-03-01T00:00:00Z", 10}});
+  auto reader = backend.current().open_history_reader();
+  HistoryQuery query = page_query("u/a/b", 0, 50);
+  query.indexed_up_to = 1;
+  query.recent = {2, 3};
+  CHECK(page_ids(reader->read_history(query)) == std::vector<std::uint64_t>{3});
+  commit(backend.current(), {IndexHistory{3}});
+  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 50))) ==
+        std::vector<std::uint64_t>{3});
+}
+
 TEST_CASE_TEMPLATE("retention by count keeps a conversation's newest messages", Backend,
                    SqliteBackend, MemoryBackend) {
   Backend backend;
