@@ -519,10 +519,10 @@ TEST_CASE_TEMPLATE("retention by age looks at the oldest `scan` messages only", 
 TEST_CASE_TEMPLATE("retention by age reaches messages not indexed yet", Backend, SqliteBackend,
                    MemoryBackend) {
   Backend backend;
-  commit(backend.current(), {PutHistory{history_message(1, "u/a/b", "2026-01-01T00:00:00Z")},
-                             PutHistory{history_message(2, "u/a/b", "2026-01-02T00:00:00Z")},
-                             IndexHistory{1},
-                             PutHistory{history_message(3, "u/a/b", "2026-06-01T00:00:00Z")}});
+  commit(backend.current(),
+         {PutHistory{history_message(1, "u/a/b", "2026-01-01T00:00:00Z")},
+          PutHistory{history_message(2, "u/a/b", "2026-01-02T00:00:00Z")}, IndexHistory{1},
+          PutHistory{history_message(3, "u/a/b", "2026-06-01T00:00:00Z")}});
   commit(backend.current(), {PruneHistory{"2026-03-01T00:00:00Z", 10}});
   auto reader = backend.current().open_history_reader();
   HistoryQuery query = page_query("u/a/b", 0, 50);
