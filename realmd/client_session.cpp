@@ -9,6 +9,8 @@
 #include "commit_queue.hpp"
 #include "endpoint_formatter.hpp"
 #include "history_readers.hpp"
+#include "ops/logging.hpp"
+#include "ops/metrics.hpp"
 #include "outcome_runner.hpp"
 #include "password_pool.hpp"
 #include "protocol/command_parser.hpp"
@@ -50,7 +52,7 @@ void ClientSession::rearm_idle_limit() {
 
 void ClientSession::on_timed_out(CloseReason reason) {
   reply_error(reason == CloseReason::idle_timeout ? text::idle_timeout : text::request_timeout,
-              reason);
+              std::nullopt, reason);  // not a request: nothing to count
 }
 
 asio::awaitable<void> ClientSession::on_line(std::string line) {
@@ -60,14 +62,15 @@ asio::awaitable<void> ClientSession::on_line(std::string line) {
 }
 
 asio::awaitable<void> ClientSession::serve(std::string line) {
+  const std::size_t command = Metrics::command_of(line);
   // A request is one line: a WebSocket frame with a line break inside is as bad as a NUL.
   if (!chat::protocol::is_valid_utf8(line) || line.find('\n') != std::string::npos) {
-    reply_error(text::bad_parameter);
+    reply_error(text::bad_parameter, command);
     co_return;
   }
   // A store failing for a while: refuse rather than pile up changes it cannot store.
   if (services_.commits.stalled()) {
-    reply_error(text::store_failed);
+    reply_error(text::store_failed, command);
     co_return;
   }
   chat::core::Outcome outcome = services_.realm.handle(conn_, line);
@@ -90,7 +93,7 @@ asio::awaitable<void> ClientSession::serve(std::string line) {
     co_await wait_for_history_slot();
     if (is_closed()) co_return;
   }
-  carry_out(std::move(outcome));
+  carry_out(std::move(outcome), command);
 }
 
 asio::awaitable<void> ClientSession::wait_for_history_slot() {
@@ -101,39 +104,42 @@ asio::awaitable<void> ClientSession::wait_for_history_slot() {
   }
 }
 
-void ClientSession::read_history(chat::store::HistoryQuery query, std::uint64_t seq) {
+void ClientSession::read_history(chat::store::HistoryQuery query, std::uint64_t seq,
+                                 std::size_t command) {
   const std::uint64_t place = reserve();
   ++history_reads_;
   auto self = std::static_pointer_cast<ClientSession>(shared_from_this());
   // Read-your-writes: the read starts once everything queued before the request is committed.
-  services_.commits.when_committed_or_stalled(seq, [self, place, seq,
-                                                    query = std::move(query)]() mutable {
-    auto answer = [self, place](std::string reply) {
-      --self->history_reads_;
-      self->history_slot_.cancel();
-      if (!self->is_closed()) self->fill(place, std::move(reply), {}, 0);
-    };
-    if (self->services_.commits.committed() < seq) {  // stalled
-      answer(chat::protocol::reply::error(text::store_failed));
-      return;
-    }
-    self->services_.history.read(std::move(query), std::move(answer));
-  });
+  services_.commits.when_committed_or_stalled(
+      seq, [self, place, seq, command, query = std::move(query)]() mutable {
+        auto answer = [self, place, command](std::string reply) {
+          --self->history_reads_;
+          self->history_slot_.cancel();
+          self->services_.metrics.request(command, Metrics::is_ok(reply));
+          if (!self->is_closed()) self->fill(place, std::move(reply), {}, 0);
+        };
+        if (self->services_.commits.committed() < seq) {  // stalled
+          answer(chat::protocol::reply::error(text::store_failed));
+          return;
+        }
+        self->services_.history.read(std::move(query), std::move(answer));
+      });
 }
 
-void ClientSession::carry_out(chat::core::Outcome outcome) {
+void ClientSession::carry_out(chat::core::Outcome outcome, std::size_t command) {
   // The label names the client's address; the events never hold a password or token.
-  for (const std::string& event : outcome.audit) spdlog::warn("{}: audit: {}", label(), event);
+  for (const std::string& event : outcome.audit) audit().warn("{}: {}", label(), event);
   const std::uint64_t seq = services_.outcomes.run(outcome);
   if (outcome.history) {
-    read_history(std::move(*outcome.history), seq);
+    read_history(std::move(*outcome.history), seq, command);
     return;
   }
   if (outcome.wait) {  // the reply comes later; its place in the order is kept
-    services_.waits.add(*outcome.wait, weak_from_this(), reserve());
+    services_.waits.add(*outcome.wait, weak_from_this(), reserve(), command);
     return;
   }
   if (!outcome.has_reply()) return;  // a blank line
+  services_.metrics.request(command, Metrics::is_ok(outcome.reply));
   Reply reply{.text = std::move(outcome.reply),
               .commit_seq = seq,
               .ids = std::move(outcome.fetched_after_write),
@@ -142,7 +148,9 @@ void ClientSession::carry_out(chat::core::Outcome outcome) {
   push(std::move(reply));
 }
 
-void ClientSession::reply_error(std::string_view message, std::optional<CloseReason> close_after) {
+void ClientSession::reply_error(std::string_view message, std::optional<std::size_t> command,
+                                std::optional<CloseReason> close_after) {
+  if (command) services_.metrics.request(*command, false);
   // Waits like any reply, so that it cannot overtake the replies before it.
   push({.text = chat::protocol::reply::error(message),
         .commit_seq = services_.commits.enqueue({}),
@@ -159,7 +167,7 @@ void ClientSession::deliver(chat::core::Push event, std::uint64_t seq) {
 }
 
 void ClientSession::on_line_too_long() {
-  reply_error(text::line_too_long, CloseReason::line_too_long);
+  reply_error(text::line_too_long, Metrics::unknown_command, CloseReason::line_too_long);
 }
 
 void ClientSession::on_written(const std::vector<std::uint64_t>& ids) {

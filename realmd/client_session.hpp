@@ -14,6 +14,7 @@ namespace realmd {
 
 class CommitQueue;
 class HistoryReaders;
+class Metrics;
 class OutcomeRunner;
 class PasswordPool;
 class ReplyWaits;
@@ -21,6 +22,7 @@ class ReplyWaits;
 // What a client session uses of its server; all of it outlives the sessions.
 struct ClientServices {
   chat::core::Realm& realm;
+  Metrics& metrics;
   CommitQueue& commits;
   PasswordPool& passwords;
   ReplyWaits& waits;
@@ -58,18 +60,20 @@ class ClientSession final : public LineChannel {
   // The idle limit runs while no session is bound to the connection.
   void rearm_idle_limit();
 
-  void carry_out(chat::core::Outcome outcome);
+  void carry_out(chat::core::Outcome outcome, std::size_t command);
   // A `history` reply: its place is kept; once commit `seq` is done the page is read off the
-  // loop and fills it.
-  void read_history(chat::store::HistoryQuery query, std::uint64_t seq);
+  // loop and fills it (counted for `command` in Metrics then).
+  void read_history(chat::store::HistoryQuery query, std::uint64_t seq, std::size_t command);
   // Waits while this connection has the most history reads in flight that it may have.
   asio::awaitable<void> wait_for_history_slot();
-  void reply_error(std::string_view message, std::optional<CloseReason> close_after = {});
+  // `command`: the request it answers (Metrics), none for a timeout.
+  void reply_error(std::string_view message, std::optional<std::size_t> command,
+                   std::optional<CloseReason> close_after = {});
 
   std::chrono::milliseconds unauthenticated_idle_;
   ClientServices services_;
   chat::core::Connection conn_;
-  std::size_t history_reads_ = 0;  // in flight
+  std::size_t history_reads_ = 0;    // in flight
   asio::steady_timer history_slot_;  // cancelled when a read finishes
 };
 

@@ -27,9 +27,9 @@ void store_message(RealmState& state, store::MessageRecord message, Outcome& out
   const store::MessageRecord& stored = state.add_unread(std::move(message)).record;
   const std::vector<Watcher>* watchers = state.watchers(stored.recipient);
   if (watchers == nullptr) return;
-  std::string event = protocol::reply::event_message({stored.shown_id(), stored.sender, stored.recipient,
-                                                      stored.text, stored.sender_realm, stored.time,
-                                                      stored.group, stored.bounce});
+  std::string event = protocol::reply::event_message(
+      {stored.shown_id(), stored.sender, stored.recipient, stored.text, stored.sender_realm,
+       stored.time, stored.group, stored.bounce});
   bool reserved = state.reserve(stored);
   for (const Watcher& watcher : *watchers) {
     Push push{watcher.connection, event, {}};
@@ -44,8 +44,8 @@ void store_message(RealmState& state, store::MessageRecord message, Outcome& out
 namespace {
 
 store::HistoryRecord history_record(const store::MessageRecord& message, std::string conversation) {
-  return {message.id,   std::move(conversation), message.sender, message.sender_realm,
-          message.recipient, message.group,     message.text,   message.time,
+  return {message.id,        std::move(conversation), message.sender, message.sender_realm,
+          message.recipient, message.group,           message.text,   message.time,
           message.bounce};
 }
 

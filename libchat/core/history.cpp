@@ -48,7 +48,8 @@ std::string realm_conversation(std::string_view realm, std::string_view remote_u
 
 std::string conversation_of(const store::MessageRecord& message, std::string_view own_realm) {
   if (!message.group.empty()) return group_conversation(message.group);
-  if (message.sender_realm == own_realm) return user_conversation(message.sender, message.recipient);
+  if (message.sender_realm == own_realm)
+    return user_conversation(message.sender, message.recipient);
   return realm_conversation(message.sender_realm, message.sender, message.recipient);
 }
 

@@ -220,10 +220,10 @@ Outcome Realm::retention_pass(std::string_view older_than) {
   StringSet& over = state_->over_limit();
   for (auto it = over.begin(); it != over.end() && budget > 0;) {
     Conversation* conversation = state_->find_conversation(*it);
-    const std::uint64_t excess = conversation == nullptr || conversation->count <=
-                                                                retention.max_per_conversation
-                                     ? 0
-                                     : conversation->count - retention.max_per_conversation;
+    const std::uint64_t excess =
+        conversation == nullptr || conversation->count <= retention.max_per_conversation
+            ? 0
+            : conversation->count - retention.max_per_conversation;
     const std::uint64_t deleted = std::min<std::uint64_t>(excess, budget);
     if (deleted > 0) {
       conversation->count -= deleted;

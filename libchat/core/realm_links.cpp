@@ -137,10 +137,10 @@ void Realm::on_peer_frame(Peer& peer, const PeerMessage& message, Outcome& out) 
   if (error.empty() && group != nullptr) {
     // Membership is the owning realm's: every member of the group here gets it, and its history
     // has it once.
-    store_group_message(*state_,
-                        make_message_record(0, {}, message.from, peer.name, message.to,
-                                            message.text, message.time),
-                        group->members, {}, out);
+    store_group_message(
+        *state_,
+        make_message_record(0, {}, message.from, peer.name, message.to, message.text, message.time),
+        group->members, {}, out);
   } else if (error.empty()) {
     store_private_message(*state_,
                           make_message_record(state_->next_id(), message.to, message.from,
@@ -198,8 +198,15 @@ void Realm::settle(Peer& peer, std::map<std::uint64_t, store::OutboxRecord>::ite
     // The sender's copy joins their history once delivered, under a new id: history ids are
     // handed out in the order messages are stored (store::IndexHistory relies on it).
     record_history(*state_,
-                   {state_->next_id(), realm_conversation(peer.name, sent.target, sent.sender),
-                    sent.sender, settings_.name, sent.target, {}, sent.text, sent.time, false},
+                   {state_->next_id(),
+                    realm_conversation(peer.name, sent.target, sent.sender),
+                    sent.sender,
+                    settings_.name,
+                    sent.target,
+                    {},
+                    sent.text,
+                    sent.time,
+                    false},
                    out);
   }
   if (auto waiter = state_->ack_waiter(sent.id)) {

@@ -1,10 +1,9 @@
 #include "store/memory_store.hpp"
 
-#include <limits>
-#include <tuple>
-
 #include <algorithm>
 #include <iterator>
+#include <limits>
+#include <tuple>
 #include <unordered_map>
 #include <variant>
 
@@ -20,7 +19,10 @@ namespace {
 
 void MemoryStore::commit(std::span<const Mutation> batch) {
   std::lock_guard lock(mutex_);
-  if (fail_commits_) throw StoreError("injected failure (fail_next_commits)");
+  if (fail_commits_) {
+    ++injected_failures_;
+    throw StoreError("injected failure (fail_next_commits)");
+  }
   UndoLog undo;
   undo.reserve(batch.size());
   const std::uint64_t max_id_before = max_id_;
@@ -203,10 +205,9 @@ void MemoryStore::apply(const PruneHistory& m, UndoLog& undo) {
 void MemoryStore::apply(const TrimConversation& m, UndoLog& undo) {
   auto ids = conversations_.find(m.conversation);
   if (ids == conversations_.end() || ids->second.size() <= m.keep) return;
-  std::vector<std::uint64_t> oldest(ids->second.begin(),
-                                    std::next(ids->second.begin(),
-                                              static_cast<std::ptrdiff_t>(ids->second.size() -
-                                                                          m.keep)));
+  std::vector<std::uint64_t> oldest(
+      ids->second.begin(),
+      std::next(ids->second.begin(), static_cast<std::ptrdiff_t>(ids->second.size() - m.keep)));
   for (std::uint64_t id : oldest) erase_history(id, undo);
 }
 

@@ -6,10 +6,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <tuple>
 #include <set>
 #include <span>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -36,6 +36,8 @@ class MemoryStore final : public Store {
   }
   // Transactions committed so far; failed ones do not count.
   std::size_t commits() const { return commits_; }
+  // Commits refused by fail_next_commits so far (atomic: tests poll it from their thread).
+  std::size_t injected_failures() const { return injected_failures_.load(); }
 
  private:
   struct StoredMessage {
@@ -90,6 +92,7 @@ class MemoryStore final : public Store {
   std::atomic<bool> fail_commits_ = false;
   std::mutex refused_group_mutex_;
   std::string refused_group_;
+  std::atomic<std::size_t> injected_failures_ = 0;
   std::size_t commits_ = 0;
 };
 

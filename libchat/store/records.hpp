@@ -202,10 +202,9 @@ struct TrimConversation {
   std::size_t keep = 0;
 };
 
-using Mutation =
-    std::variant<PutUser, PutGroup, PutMember, PutMessage, MarkFetched, PutOutbox, DeleteOutbox,
-                 PutSeen, DeleteSeen, PutPeer, PutRefused, DeleteRefused, PutHistory,
-                 IndexHistory, PruneHistory, TrimConversation>;
+using Mutation = std::variant<PutUser, PutGroup, PutMember, PutMessage, MarkFetched, PutOutbox,
+                              DeleteOutbox, PutSeen, DeleteSeen, PutPeer, PutRefused, DeleteRefused,
+                              PutHistory, IndexHistory, PruneHistory, TrimConversation>;
 
 // Everything load() restores at start.
 struct Snapshot {

@@ -327,8 +327,8 @@ Database open_database(const std::filesystem::path& file, bool fsync) {
 // writes, and it sees every transaction committed before each read begins.
 Database open_reader(const std::filesystem::path& file) {
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(file.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(file.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
   Database db(raw);
   if (rc != SQLITE_OK) {
     throw StoreError("cannot open " + file.string() + " for reading: " +
@@ -382,7 +382,7 @@ class SqliteHistoryReader final : public HistoryReader {
   static constexpr std::uint64_t kNoBound = std::numeric_limits<std::int64_t>::max();
 
   static HistoryRecord row(const Statement& s) {
-    return {s.id(0),   s.text(1), s.text(2), s.text(3),         s.text(4),
+    return {s.id(0),   s.text(1), s.text(2), s.text(3),        s.text(4),
             s.text(5), s.text(6), s.text(7), s.integer(8) != 0};
   }
 
@@ -419,9 +419,10 @@ struct SqliteStore::Impl {
         db(open_database(file, fsync)),
         next_member_seq(query_integer(db.get(), "SELECT coalesce(max(seq), 0) + 1 FROM members")),
         max_id(stored_max_id(db.get())),
-        history_indexed(static_cast<std::uint64_t>(
-            query_integer(db.get(), "SELECT coalesce(max(value), 0) FROM meta "
-                                    "WHERE key = 'history_indexed'"))),
+        history_indexed(
+            static_cast<std::uint64_t>(query_integer(db.get(),
+                                                     "SELECT coalesce(max(value), 0) FROM meta "
+                                                     "WHERE key = 'history_indexed'"))),
         checkpointer(file, fsync, kCheckpointPages) {
     checkpointer.watch(db.get());
   }
@@ -544,9 +545,10 @@ struct SqliteStore::Impl {
   Statement insert_group{db.get(), "INSERT INTO groups(name) VALUES(?1)"};
   Statement insert_member{db.get(),
                           "INSERT INTO members(group_name, username, seq) VALUES(?1, ?2, ?3)"};
-  Statement insert_message{db.get(),
-                           "INSERT INTO messages(id, recipient, sender, sender_realm, group_name, "
-                           "text, time, bounce, history_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
+  Statement insert_message{
+      db.get(),
+      "INSERT INTO messages(id, recipient, sender, sender_realm, group_name, "
+      "text, time, bounce, history_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
   // A fetched message leaves the inbox: its copy in history is the one kept.
   Statement mark_fetched{db.get(), "DELETE FROM messages WHERE id = ?1"};
   Statement insert_outbox{db.get(),
@@ -720,8 +722,8 @@ Snapshot SqliteStore::load() {
                           "JOIN history_archive AS h "
                           "ON h.conversation = c.conversation AND h.id = c.last");
   while (conversations.next_row()) {
-    snapshot.conversations.push_back({conversations.text(0), conversations.id(1),
-                                      conversations.text(2), conversations.id(3)});
+    snapshot.conversations.push_back(
+        {conversations.text(0), conversations.id(1), conversations.text(2), conversations.id(3)});
   }
 
   snapshot.max_id = stored_max_id(db);

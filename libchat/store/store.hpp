@@ -2,8 +2,8 @@
 #include <cstddef>
 #include <memory>
 #include <span>
-#include <string>
 #include <stdexcept>
+#include <string>
 
 #include "store/records.hpp"
 

@@ -25,7 +25,7 @@ struct Options {
   // history: messages in the store (made by --fill-history): pages are asked for below a
   // random id in 1..this.
   std::uint64_t history_messages = 0;
-  std::size_t page_size = 50;  // history: LIMIT
+  std::size_t page_size = 50;             // history: LIMIT
   bool redis = false;                     // speak Redis (RPUSH) instead of realmchat
   std::string remote_host = "127.0.0.1";  // realm: the receiving realm's client listener
   std::uint16_t remote_port = 0;

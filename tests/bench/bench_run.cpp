@@ -138,8 +138,7 @@ PhasePlan measured_plan(const Options& options, std::size_t users) {
         break;
       case Workload::history:
         // Connection i is b<i>; its conversation is with the next user (fill_history).
-        source = std::make_unique<HistoryPageSource>(bench_user((i + 1) % users),
-                                                     options.page_size,
+        source = std::make_unique<HistoryPageSource>(bench_user((i + 1) % users), options.page_size,
                                                      options.history_messages, seed);
         break;
       case Workload::idle:

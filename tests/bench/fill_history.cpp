@@ -22,7 +22,8 @@ void fill_history(const std::filesystem::path& data_dir, std::uint64_t messages,
   chat::store::SqliteStore store(data_dir, false);
   std::vector<std::string> conversations;
   for (std::size_t c = 0; c < users; ++c) {
-    conversations.push_back(chat::core::user_conversation(bench_user(c), bench_user((c + 1) % users)));
+    conversations.push_back(
+        chat::core::user_conversation(bench_user(c), bench_user((c + 1) % users)));
   }
   const std::string text = random_text(32, 7);
   std::vector<chat::store::Mutation> batch;

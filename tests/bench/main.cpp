@@ -21,8 +21,8 @@ int main(int argc, char** argv) {
   double count = 0;
   int server_pid = 0;
   const std::map<std::string, Workload> workloads{
-      {"send", Workload::send},   {"inbox", Workload::inbox}, {"sendgroup", Workload::sendgroup},
-      {"realm", Workload::realm}, {"auth", Workload::auth},   {"idle", Workload::idle},
+      {"send", Workload::send},      {"inbox", Workload::inbox}, {"sendgroup", Workload::sendgroup},
+      {"realm", Workload::realm},    {"auth", Workload::auth},   {"idle", Workload::idle},
       {"history", Workload::history}};
 
   app.add_option("--host", options.host, "server address")->capture_default_str();

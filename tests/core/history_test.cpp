@@ -1,11 +1,12 @@
 // history and conversations (PROTOCOL.md §3.1) against the pure realm logic: the handler asks
 // for a page (Outcome::history), the test reads it from a MemoryStore as realmd's readers do.
+#include "core/history.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
 #include <variant>
 
-#include "core/history.hpp"
 #include "core/realm.hpp"
 #include "store/memory_store.hpp"
 #include "test_environment.hpp"
@@ -33,7 +34,8 @@ class Harness {
     if (out.password) {
       commit(out);
       const core::PasswordJob& job = *out.password;
-      const bool ok = job.kind == core::PasswordJob::Kind::hash || job.hash == "fake$" + job.password;
+      const bool ok =
+          job.kind == core::PasswordJob::Kind::hash || job.hash == "fake$" + job.password;
       out = realm_.resume(conn, {ok, "fake$" + job.password});
     }
     commit(out);
@@ -173,11 +175,11 @@ TEST_CASE("conversations: the caller's only, newest first, with unread counts") 
   World w;
   w.h.run(w.messi, "addgroup kominfo");
   w.h.run(w.henderson, "joingroup kominfo");
-  w.h.run(w.messi, "send henderson satu");       // 1
-  w.h.run(w.messi, "send henderson dua");        // 2
-  w.h.run(w.lineker, "send messi lain");         // 3
-  w.h.run(w.messi, "sendgroup kominfo rapat");   // 4 (henderson's entry 5)
-  w.h.run(w.henderson, "send lineker tiga");     // 6
+  w.h.run(w.messi, "send henderson satu");      // 1
+  w.h.run(w.messi, "send henderson dua");       // 2
+  w.h.run(w.lineker, "send messi lain");        // 3
+  w.h.run(w.messi, "sendgroup kominfo rapat");  // 4 (henderson's entry 5)
+  w.h.run(w.henderson, "send lineker tiga");    // 6
 
   CHECK(
       w.h.run(w.henderson, "conversations") ==

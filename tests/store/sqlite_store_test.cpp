@@ -74,8 +74,7 @@ TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema ver
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'messages_unread'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'refused_epochs'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'seen_epochs'") == "1");
-  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'history_archive'") ==
-        "1");
+  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'history_archive'") == "1");
 }
 
 TEST_CASE("SqliteStore upgrades a version 3 database (no history), keeping its unread rows") {

@@ -444,10 +444,12 @@ TEST_CASE_TEMPLATE("history pages by id: newest LIMIT below BEFORE, oldest first
   HistoryPage exact = reader->read_history(page_query("u/a/b", 40, 20));
   CHECK(page_ids(exact) == id_range(1, 39, 2));
   CHECK_FALSE(exact.more);
-  CHECK(page_ids(reader->read_history(page_query("g/kominfo", 7, 500))) == (std::vector<std::uint64_t>{2, 4, 6}));
+  CHECK(page_ids(reader->read_history(page_query("g/kominfo", 7, 500))) ==
+        (std::vector<std::uint64_t>{2, 4, 6}));
   CHECK(reader->read_history(page_query("g/kominfo", 2, 50)).messages.empty());
   CHECK(reader->read_history(page_query("u/nobody/else", 0, 50)).messages.empty());
-  CHECK(page_ids(reader->read_history(page_query("g/kominfo", 0, 1))) == std::vector<std::uint64_t>{240});
+  CHECK(page_ids(reader->read_history(page_query("g/kominfo", 0, 1))) ==
+        std::vector<std::uint64_t>{240});
 }
 
 TEST_CASE_TEMPLATE("history survives a restart; load gives each conversation's newest and count",
@@ -456,10 +458,10 @@ TEST_CASE_TEMPLATE("history survives a restart; load gives each conversation's n
   MessageRecord group_entry = message(11, "henderson");
   group_entry.group = "kominfo";
   group_entry.history_id = 10;
-  commit(backend.current(), {PutHistory{history_message(10, "g/kominfo", "2026-11-26T10:00:00Z")},
-                             PutMessage{group_entry},
-                             PutHistory{history_message(12, "u/a/b", "2026-11-26T11:00:00Z")},
-                             PutHistory{history_message(14, "u/a/b", "2026-11-26T12:00:00Z")}});
+  commit(backend.current(),
+         {PutHistory{history_message(10, "g/kominfo", "2026-11-26T10:00:00Z")},
+          PutMessage{group_entry}, PutHistory{history_message(12, "u/a/b", "2026-11-26T11:00:00Z")},
+          PutHistory{history_message(14, "u/a/b", "2026-11-26T12:00:00Z")}});
   commit(backend.current(), {MarkFetched{{11}}, PutMessage{message(15, "messi")}});
 
   // Nothing was indexed: load() does it.
@@ -470,12 +472,14 @@ TEST_CASE_TEMPLATE("history survives a restart; load gives each conversation's n
   std::vector<ConversationSummary> conversations = snapshot.conversations;
   std::sort(conversations.begin(), conversations.end(),
             [](const auto& a, const auto& b) { return a.conversation < b.conversation; });
-  CHECK(conversations == std::vector<ConversationSummary>{{"g/kominfo", 10, "2026-11-26T10:00:00Z", 1},
-                                                          {"u/a/b", 14, "2026-11-26T12:00:00Z", 2}});
+  CHECK(conversations ==
+        std::vector<ConversationSummary>{{"g/kominfo", 10, "2026-11-26T10:00:00Z", 1},
+                                         {"u/a/b", 14, "2026-11-26T12:00:00Z", 2}});
   CHECK(snapshot.max_id == 15);
   // A fetched message stays in history.
   auto reader = backend.current().open_history_reader();
-  CHECK(page_ids(reader->read_history(page_query("g/kominfo", 0, 50))) == std::vector<std::uint64_t>{10});
+  CHECK(page_ids(reader->read_history(page_query("g/kominfo", 0, 50))) ==
+        std::vector<std::uint64_t>{10});
 }
 
 TEST_CASE_TEMPLATE("an unread group entry keeps the history id it points at", Backend,
@@ -502,12 +506,32 @@ TEST_CASE_TEMPLATE("retention by age looks at the oldest `scan` messages only", 
   commit(backend.current(), {PruneHistory{"2026-03-01T00:00:00Z", 3}});
   auto reader = backend.current().open_history_reader();
   // 1 and 2 expired; 3 is recent; 4 expired but beyond the scan.
-  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 50))) == std::vector<std::uint64_t>{3, 4});
+  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 50))) ==
+        std::vector<std::uint64_t>{3, 4});
   CHECK(reader->read_history(page_query("g/x", 0, 50)).messages.empty());
   commit(backend.current(), {PruneHistory{"2026-03-01T00:00:00Z", 3}});
-  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 50))) == std::vector<std::uint64_t>{3});
+  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 50))) ==
+        std::vector<std::uint64_t>{3});
   // Pruned ids are never handed out again.
   CHECK(backend.reopen().load().max_id == 4);
+}
+
+TEST_CASE_TEMPLATE("retention by age reaches messages not indexed yet", Backend, SqliteBackend,
+                   MemoryBackend) {
+  Backend backend;
+  commit(backend.current(),
+         {PutHistory{history_message(1, "u/a/b", "2026-01-01T00:00:00Z")},
+          PutHistory{history_message(2, "u/a/b", "2026-01-02T00:00:00Z")}, IndexHistory{1},
+          PutHistory{history_message(3, "u/a/b", "2026-06-01T00:00:00Z")}});
+  commit(backend.current(), {PruneHistory{"2026-03-01T00:00:00Z", 10}});
+  auto reader = backend.current().open_history_reader();
+  HistoryQuery query = page_query("u/a/b", 0, 50);
+  query.indexed_up_to = 1;
+  query.recent = {2, 3};
+  CHECK(page_ids(reader->read_history(query)) == std::vector<std::uint64_t>{3});
+  commit(backend.current(), {IndexHistory{3}});
+  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 50))) ==
+        std::vector<std::uint64_t>{3});
 }
 
 TEST_CASE_TEMPLATE("retention by count keeps a conversation's newest messages", Backend,
@@ -521,8 +545,10 @@ TEST_CASE_TEMPLATE("retention by count keeps a conversation's newest messages", 
   index_up_to(backend.current(), 5);  // the trim indexes the rest itself
   commit(backend.current(), {TrimConversation{"u/a/b", 4}, TrimConversation{"g/x", 9}});
   auto reader = backend.current().open_history_reader();
-  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 50))) == std::vector<std::uint64_t>{3, 4, 5, 6});
-  CHECK(page_ids(reader->read_history(page_query("g/x", 0, 50))) == std::vector<std::uint64_t>{7, 8, 9, 10});
+  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 50))) ==
+        std::vector<std::uint64_t>{3, 4, 5, 6});
+  CHECK(page_ids(reader->read_history(page_query("g/x", 0, 50))) ==
+        std::vector<std::uint64_t>{7, 8, 9, 10});
   commit(backend.current(), {TrimConversation{"u/a/b", 0}});
   CHECK(reader->read_history(page_query("u/a/b", 0, 50)).messages.empty());
 }
@@ -530,9 +556,9 @@ TEST_CASE_TEMPLATE("retention by count keeps a conversation's newest messages", 
 TEST_CASE_TEMPLATE("a failing batch leaves history as it was", Backend, SqliteBackend,
                    MemoryBackend) {
   Backend backend;
-  commit(backend.current(), {PutUser{user("messi")},
-                             PutHistory{history_message(1, "u/a/b", "2026-01-01T00:00:00Z")},
-                             PutHistory{history_message(2, "u/a/b")}, IndexHistory{2}});
+  commit(backend.current(),
+         {PutUser{user("messi")}, PutHistory{history_message(1, "u/a/b", "2026-01-01T00:00:00Z")},
+          PutHistory{history_message(2, "u/a/b")}, IndexHistory{2}});
   const std::vector<Mutation> rejected = {
       PutHistory{history_message(3, "g/x")},
       IndexHistory{3},
@@ -545,7 +571,8 @@ TEST_CASE_TEMPLATE("a failing batch leaves history as it was", Backend, SqliteBa
   CHECK_THROWS_WITH_AS(commit(backend.current(), {PutHistory{history_message(2, "g/x")}}),
                        "UNIQUE constraint failed: history.id", StoreError);
   auto reader = backend.current().open_history_reader();
-  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 50))) == std::vector<std::uint64_t>{1, 2});
+  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 50))) ==
+        std::vector<std::uint64_t>{1, 2});
   CHECK(reader->read_history(page_query("g/x", 0, 50)).messages.empty());
 }
 
@@ -558,7 +585,8 @@ TEST_CASE_TEMPLATE("a reader on another thread sees every commit that returned b
   std::atomic<bool> done{false};
   std::thread writer([&] {
     for (std::uint64_t id = 1; id <= 300; ++id) {
-      store.commit(std::vector<Mutation>{PutHistory{history_message(id, "u/a/b")}, IndexHistory{id}});
+      store.commit(
+          std::vector<Mutation>{PutHistory{history_message(id, "u/a/b")}, IndexHistory{id}});
       committed = id;
     }
     done = true;
@@ -577,7 +605,8 @@ TEST_CASE_TEMPLATE("a reader on another thread sees every commit that returned b
   }
   writer.join();
   CHECK(consistent);
-  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 3))) == std::vector<std::uint64_t>{298, 299, 300});
+  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 3))) ==
+        std::vector<std::uint64_t>{298, 299, 300});
 }
 
 TEST_CASE_TEMPLATE("messages not indexed yet are found through the query's recent ids", Backend,

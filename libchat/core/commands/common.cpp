@@ -10,20 +10,20 @@
 namespace chat::core::commands {
 
 void deliver(Request& req, std::string_view recipient) {
-  store_private_message(req.state,
-                        make_message_record(req.state.next_id(), std::string(recipient),
-                                            std::string(req.user), req.settings.name, {},
-                                            std::string(req.text), req.env.now_utc()),
-                        user_conversation(req.user, recipient), req.out);
+  store_private_message(
+      req.state,
+      make_message_record(req.state.next_id(), std::string(recipient), std::string(req.user),
+                          req.settings.name, {}, std::string(req.text), req.env.now_utc()),
+      user_conversation(req.user, recipient), req.out);
 }
 
 void deliver_to_group(Request& req, std::string_view name, const Group& group) {
   // One clock read per request, not per member; ids and recipients are set per entry.
-  store_group_message(req.state,
-                      make_message_record(0, {}, std::string(req.user), req.settings.name,
-                                          std::string(name), std::string(req.text),
-                                          req.env.now_utc()),
-                      group.members, req.user, req.out);
+  store_group_message(
+      req.state,
+      make_message_record(0, {}, std::string(req.user), req.settings.name, std::string(name),
+                          std::string(req.text), req.env.now_utc()),
+      group.members, req.user, req.out);
 }
 
 std::vector<protocol::reply::SenderMessages> take_unread(RealmState& state,

@@ -1,11 +1,12 @@
 // history, conversations (PROTOCOL.md §3.1): the messages are read from the store by realmd
 // (Outcome::history), off the event loop; the list of conversations is in memory.
+#include "core/history.hpp"
+
 #include <algorithm>
 #include <optional>
 
 #include "core/commands/common.hpp"
 #include "core/commands/handlers.hpp"
-#include "core/history.hpp"
 #include "core/names.hpp"
 #include "core/realm.hpp"
 #include "core/realm_state.hpp"
