@@ -6,7 +6,7 @@
 
 namespace chat::client {
 
-// A line the user typed, cut into words the way the server does (PROTOCOL.md §1.1): the
+// A line the user typed, cut into words the way the server does (docs/contract.md §1.1): the
 // command word lower-cased, parameters separated by one or more spaces.
 struct CommandLine {
   std::string verb;

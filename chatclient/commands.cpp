@@ -8,7 +8,7 @@
 namespace chat::client {
 namespace {
 
-// PROTOCOL.md §1.5 and §3.1 and our extras (docs/protocol.md), then the local commands.
+// docs/contract.md §1.5 and §3.1 and our extras (docs/protocol.md), then the local commands.
 constexpr std::array<CommandHelp, 26> commands{{
     {"register", "USERNAME PASSWORD NAMALENGKAP NEGARA", "create an account and log in"},
     {"auth", "USERNAME PASSWORD", "log in (or start chatclient with --user USERNAME)"},

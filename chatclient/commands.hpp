@@ -27,7 +27,7 @@ std::string help_text();
 // name a line saying so.
 std::string usage_text(std::string_view name);
 
-// "name" or "name@realm", both names of PROTOCOL.md §1.2.
+// "name" or "name@realm", both names of docs/contract.md §1.2.
 struct Address {
   std::string name;
   std::string realm;  // empty: no @realm given
@@ -48,7 +48,7 @@ Routed route(const CommandLine& typed, std::string_view home_realm);
 // Whether `verb` needs a session (everything but auth, register and unknown verbs is sent
 // with the token in token mode; an unknown verb gets the server's own error either way).
 bool needs_session(std::string_view verb);
-// `line` in token mode (PROTOCOL.md §1.3): the token as the first parameter.
+// `line` in token mode (docs/contract.md §1.3): the token as the first parameter.
 std::string with_token(const CommandLine& command, std::string_view token);
 
 // The hint shown under an error reply to a typed command: its usage when the server found a

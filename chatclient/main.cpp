@@ -1,4 +1,4 @@
-// chatclient: the interactive terminal client of realmchat (DESIGN.md §7).
+// chatclient: the interactive terminal client of realmchat (docs/design.md §7).
 #include <fcntl.h>
 #include <termios.h>
 #include <unistd.h>

@@ -89,7 +89,7 @@ const state = {
 };
 
 // Sends a command; an ERROR reply becomes an exception carrying its (Indonesian) message.
-// Without a session of its own the connection speaks token mode (PROTOCOL.md §1.3).
+// Without a session of its own the connection speaks token mode (docs/contract.md §1.3).
 async function call(line) {
   const reply = await state.connection.request(sessionLine(line));
   if (reply.status !== 'OK') throw new Error(reply.message || 'ERROR');

@@ -1,5 +1,5 @@
 // The real chatclient binary against a scripted fake realm that pushes events before and
-// after replies on the same socket (DESIGN.md §7; docs/protocol.md "watch, unwatch").
+// after replies on the same socket (docs/design.md §7; docs/protocol.md "watch, unwatch").
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 

@@ -101,7 +101,7 @@ class Realm {
   }
 }
 
-// A client of the line protocol (PROTOCOL.md §1) for the other side of a conversation.
+// A client of the line protocol (docs/contract.md §1) for the other side of a conversation.
 class LineClient {
   constructor(port) {
     this.port = port;
@@ -439,7 +439,10 @@ try {
 
   await step('scrolling up pages back through history', async () => {
     const count = () => pages.lineker.page.locator('#messages li:not(.older)').count();
-    check((await count()) === 50, `the latest page holds 50 messages, got ${await count()}`);
+    // The inbox brought the newest; the latest history page (50) loads beside it.
+    await eventually('the latest page of 50 messages', async () => (await count()) === 50);
+    check(await pages.lineker.page.locator('#messages li.older').isVisible(),
+          'the list says there is more above');
     await eventually('older pages to load', async () => {
       await pages.lineker.page.locator('#messages').evaluate((list) => {
         list.scrollTop = 0;
