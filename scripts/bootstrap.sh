@@ -24,7 +24,8 @@ check_node() {
     problem="node $(node --version) is older than 20"
   fi
   [[ -z $problem ]] && return 0
-  local how="install node 20 or later with npm (e.g. from nodejs.org or NodeSource; Debian 12's nodejs is 18)"
+  local how="install node 20 or later with npm (e.g. from nodejs.org or NodeSource;"
+  how+=" Debian 12's nodejs is 18)"
   [[ ${CI:-} == true ]] && die "bootstrap: $problem: the browser test cannot run; $how"
   say "bootstrap: warning: $problem: the browser test will be skipped; $how"
 }

@@ -29,7 +29,9 @@ class Connection {
     return new Promise((resolve, reject) => {
       this.socket.onopen = () => {
         this.socket.onclose = (close) => {
-          for (const request of this.waiting.splice(0)) request.reject(new Error('Koneksi terputus'));
+          for (const request of this.waiting.splice(0)) {
+            request.reject(new Error('Koneksi terputus'));
+          }
           this.onClosed(close);
         };
         resolve();
@@ -99,7 +101,8 @@ async function call(line) {
 function sessionLine(line) {
   if (state.bound || !state.token || /^(auth|register) /.test(line)) return line;
   const space = line.indexOf(' ');
-  return space < 0 ? `${line} ${state.token}` : `${line.slice(0, space)} ${state.token}${line.slice(space)}`;
+  if (space < 0) return `${line} ${state.token}`;
+  return `${line.slice(0, space)} ${state.token}${line.slice(space)}`;
 }
 
 function saveSession() {
@@ -213,7 +216,8 @@ function addInbox(messagesBySender) {
 // another realm keeps its history there).
 function historyCommand(item) {
   if (item.kind === 'group') return item.realm === state.realm ? `history group ${item.name}` : '';
-  return item.realm === state.realm ? `history user ${item.name}` : `history realm ${item.realm} ${item.name}`;
+  if (item.realm === state.realm) return `history user ${item.name}`;
+  return `history realm ${item.realm} ${item.name}`;
 }
 
 // One page of a conversation's history, older than what is shown (the latest page first).

@@ -32,7 +32,8 @@ install_chromium() {
   "${apt[@]}" update && "${apt[@]}" install -y --no-install-recommends chromium
 }
 
-command -v node >/dev/null || cannot_run "node is not installed (node $node_major_wanted or later is needed)"
+command -v node >/dev/null ||
+  cannot_run "node is not installed (node $node_major_wanted or later is needed)"
 command -v npm >/dev/null || cannot_run "npm is not installed"
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 ((node_major >= node_major_wanted)) ||
