@@ -4,6 +4,7 @@
 #include "core/commands/handlers.hpp"
 #include "core/names.hpp"
 #include "core/realm_state.hpp"
+#include "core/session_key.hpp"
 #include "protocol/command_parser.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/reply.hpp"
@@ -96,6 +97,13 @@ void Realm::load(const store::Snapshot& snapshot) {
   for (const auto& refusal : snapshot.refused) {
     state_->refused(refusal.origin).emplace(refusal.id, refusal.error);
   }
+  // A session of a user that is gone (never, today) is not restored; the cap cannot evict,
+  // since the store holds at most max_sessions_per_user per user.
+  for (const auto& session : snapshot.sessions) {
+    if (state_->find_user(session.user) != nullptr) {
+      state_->add_session(session.token_hash, session.user, env_.now());
+    }
+  }
   state_->set_last_id(snapshot.max_id);
 }
 
@@ -140,11 +148,11 @@ Outcome Realm::handle(Connection& conn, std::string_view line) {
 
   if (spec->needs_session) {
     if (!token.empty()) {
-      Session* session = state_->find_session(token);
+      Session* session = state_->find_session(session_key(token));
       if (session == nullptr) return error(text::no_session);
       session->last_used = env_.now();
       req.user = session->user;
-    } else if (conn.user.empty() || state_->find_session(conn.token) == nullptr) {
+    } else if (conn.user.empty() || state_->find_session(conn.session_key) == nullptr) {
       // Its session may have ended elsewhere (logout by token, the per-user cap).
       commands::unbind_connection(*state_, conn);
       return error(text::no_session);

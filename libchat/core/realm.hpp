@@ -23,7 +23,7 @@ struct Connection {
 
   std::uint64_t id = 0;  // unique per realmd process
   std::string user;      // empty: no session bound to this connection
-  std::string token;     // the bound session's token
+  std::string session_key;  // session_key(token) of the bound session
 
   // Failed auths of this connection within the window, and its lockout.
   std::deque<std::chrono::steady_clock::time_point> failed_auths;

@@ -131,30 +131,35 @@ std::size_t RealmState::unread_count(std::string_view user) const {
   return n;
 }
 
-void RealmState::add_session(const std::string& token, std::string user, Clock::time_point now) {
-  auto& tokens = sessions_by_user_[user];
-  if (tokens.size() >= max_sessions_per_user) {
-    sessions_.erase(tokens.front());
-    tokens.pop_front();
+std::optional<std::string> RealmState::add_session(const std::string& key, std::string user,
+                                                   Clock::time_point now) {
+  std::optional<std::string> evicted;
+  auto& keys = sessions_by_user_[user];
+  if (keys.size() >= max_sessions_per_user) {
+    evicted = std::move(keys.front());
+    keys.pop_front();
+    sessions_.erase(*evicted);
   }
-  tokens.push_back(token);
-  sessions_.insert_or_assign(token, Session{std::move(user), now});
+  keys.push_back(key);
+  sessions_.insert_or_assign(key, Session{std::move(user), now});
+  return evicted;
 }
 
-Session* RealmState::find_session(std::string_view token) {
-  auto it = sessions_.find(token);
+Session* RealmState::find_session(std::string_view key) {
+  auto it = sessions_.find(key);
   return it == sessions_.end() ? nullptr : &it->second;
 }
 
-void RealmState::end_session(std::string_view token) {
-  auto it = sessions_.find(token);
-  if (it == sessions_.end()) return;
-  auto tokens = sessions_by_user_.find(it->second.user);
-  if (tokens != sessions_by_user_.end()) {
-    std::erase(tokens->second, token);
-    if (tokens->second.empty()) sessions_by_user_.erase(tokens);
+bool RealmState::end_session(std::string_view key) {
+  auto it = sessions_.find(key);
+  if (it == sessions_.end()) return false;
+  auto keys = sessions_by_user_.find(it->second.user);
+  if (keys != sessions_by_user_.end()) {
+    std::erase(keys->second, key);
+    if (keys->second.empty()) sessions_by_user_.erase(keys);
   }
   sessions_.erase(it);
+  return true;
 }
 
 AuthFailures& RealmState::auth_failures(std::string_view username) {

@@ -87,10 +87,13 @@ class RealmState {
   void remove_fetched(const std::vector<std::uint64_t>& ids);  // reply written
   std::size_t unread_count(std::string_view user) const;
 
-  // --- sessions (memory only; a restart ends them) ---
-  void add_session(const std::string& token, std::string user, Clock::time_point now);
-  Session* find_session(std::string_view token);
-  void end_session(std::string_view token);
+  // --- sessions, by session_key(token); the store keeps them too, so a restart does not end
+  // them (docs/protocol.md "Sessions") ---
+  // Returns the key of the session it ended to stay within max_sessions_per_user, if any.
+  std::optional<std::string> add_session(const std::string& key, std::string user,
+                                         Clock::time_point now);
+  Session* find_session(std::string_view key);
+  bool end_session(std::string_view key);  // false: there was none
 
   // --- connections watching their user's new messages (`watch`) ---
   void add_watcher(const std::string& user, std::uint64_t connection);

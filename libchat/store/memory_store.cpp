@@ -141,6 +141,24 @@ void MemoryStore::apply(const DeleteRefused& m, UndoLog& undo) {
   refused_.erase(first, last);
 }
 
+void MemoryStore::apply(const PutSession& m, UndoLog& undo) {
+  // As SqliteStore's INSERT OR REPLACE: a session of the same hash goes, the new one is last.
+  apply(DeleteSession{m.session.token_hash}, undo);
+  sessions_.push_back(m.session);
+  undo.emplace_back([this] { sessions_.pop_back(); });
+}
+
+void MemoryStore::apply(const DeleteSession& m, UndoLog& undo) {
+  auto session = std::find_if(sessions_.begin(), sessions_.end(), [&](const SessionRecord& s) {
+    return s.token_hash == m.token_hash;
+  });
+  if (session == sessions_.end()) return;
+  undo.emplace_back([this, index = session - sessions_.begin(), removed = *session] {
+    sessions_.insert(sessions_.begin() + index, removed);
+  });
+  sessions_.erase(session);
+}
+
 Snapshot MemoryStore::load() {
   Snapshot snapshot;
   snapshot.users = users_;
@@ -165,6 +183,7 @@ Snapshot MemoryStore::load() {
   for (const auto& [key, error] : refused_) {
     snapshot.refused.push_back({key.first, key.second, error});
   }
+  snapshot.sessions = sessions_;
   snapshot.max_id = max_id_;
   return snapshot;
 }

@@ -46,6 +46,8 @@ class MemoryStore final : public Store {
   void apply(const PutPeer& m, UndoLog& undo);
   void apply(const PutRefused& m, UndoLog& undo);
   void apply(const DeleteRefused& m, UndoLog& undo);
+  void apply(const PutSession& m, UndoLog& undo);
+  void apply(const DeleteSession& m, UndoLog& undo);
 
   // Vectors keep creation order (as SqliteStore's rowids do); the sets enforce the keys.
   std::vector<UserRecord> users_;
@@ -60,6 +62,7 @@ class MemoryStore final : public Store {
   std::vector<PeerRecord> peers_;  // first-added order
   // (origin, id) -> error
   std::map<std::pair<std::string, std::uint64_t>, std::string> refused_;
+  std::vector<SessionRecord> sessions_;  // creation order
   std::uint64_t max_id_ = 0;
 
   std::atomic<bool> fail_commits_ = false;

@@ -59,6 +59,15 @@ struct RefusedRecord {
   bool operator==(const RefusedRecord&) const = default;
 };
 
+// A live session (docs/protocol.md "Sessions"): the SHA-256 of its token, hex, never the token
+// itself, so that a copy of the store gives nobody a live token.
+struct SessionRecord {
+  std::string token_hash;
+  std::string user;
+
+  bool operator==(const SessionRecord&) const = default;
+};
+
 // Mutations: one durable change each. A batch of them commits in one transaction.
 struct PutUser {
   UserRecord user;
@@ -101,8 +110,17 @@ struct DeleteRefused {
   std::uint64_t up_to = 0;
 };
 
-using Mutation = std::variant<PutUser, PutGroup, PutMember, PutMessage, MarkFetched, PutOutbox,
-                              DeleteOutbox, PutSeen, PutPeer, PutRefused, DeleteRefused>;
+struct PutSession {
+  SessionRecord session;
+};
+// Ends a session (logout, or the per-user cap evicted it); no-op when it is gone.
+struct DeleteSession {
+  std::string token_hash;
+};
+
+using Mutation =
+    std::variant<PutUser, PutGroup, PutMember, PutMessage, MarkFetched, PutOutbox, DeleteOutbox,
+                 PutSeen, PutPeer, PutRefused, DeleteRefused, PutSession, DeleteSession>;
 
 // Everything load() restores at start.
 struct Snapshot {
@@ -113,6 +131,7 @@ struct Snapshot {
   std::vector<std::pair<std::string, std::uint64_t>> seen;  // origin -> highest id
   std::vector<PeerRecord> peers;
   std::vector<RefusedRecord> refused;  // by origin, then id ascending
+  std::vector<SessionRecord> sessions;  // in the order they were created
   std::uint64_t max_id = 0;            // highest message/outbox id ever used (0 if none)
 };
 

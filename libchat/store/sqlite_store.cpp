@@ -18,8 +18,8 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
 
-// Version 2 (version 1 lacked `refused`). Every statement is IF NOT EXISTS, so running the
-// schema on a version-1 database upgrades it in place. `meta` holds max_id so that ids never go
+// Version 3 (version 1 lacked `refused`, version 2 `sessions`). Every statement is IF NOT
+// EXISTS, so running the schema on an older database upgrades it in place. `meta` holds max_id so that ids never go
 // backwards even if history rows are deleted some day. Fetched messages stay (fetched = 1): they
 // are the realm's history, and the partial index keeps loading the unread ones fast however long
 // that history grows.
@@ -71,10 +71,13 @@ CREATE TABLE IF NOT EXISTS refused(
   id INTEGER NOT NULL,
   error TEXT NOT NULL,
   PRIMARY KEY(origin, id)) WITHOUT ROWID;
-PRAGMA user_version = 2;
+CREATE TABLE IF NOT EXISTS sessions(
+  token_hash TEXT PRIMARY KEY,
+  username TEXT NOT NULL);
+PRAGMA user_version = 3;
 COMMIT;
 )sql";
-static_assert(SqliteStore::kSchemaVersion == 2, "kSchema sets user_version = 2");
+static_assert(SqliteStore::kSchemaVersion == 3, "kSchema sets user_version = 3");
 
 struct DatabaseCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -307,6 +310,12 @@ struct SqliteStore::Impl {
   void apply(const DeleteRefused& m, BatchCounters&) {
     delete_refused.bind(1, m.origin).bind_id(2, m.up_to).run();
   }
+  void apply(const PutSession& m, BatchCounters&) {
+    insert_session.bind(1, m.session.token_hash).bind(2, m.session.user).run();
+  }
+  void apply(const DeleteSession& m, BatchCounters&) {
+    delete_session.bind(1, m.token_hash).run();
+  }
 
   Database db;
   std::int64_t next_member_seq;  // members.seq keeps join order
@@ -343,6 +352,9 @@ struct SqliteStore::Impl {
                            "INSERT INTO refused(origin, id, error) VALUES(?1, ?2, ?3) "
                            "ON CONFLICT(origin, id) DO UPDATE SET error = excluded.error"};
   Statement delete_refused{db.get(), "DELETE FROM refused WHERE origin = ?1 AND id <= ?2"};
+  Statement insert_session{db.get(),
+                           "INSERT OR REPLACE INTO sessions(token_hash, username) VALUES(?1, ?2)"};
+  Statement delete_session{db.get(), "DELETE FROM sessions WHERE token_hash = ?1"};
   Statement save_max_id{db.get(),
                         "INSERT INTO meta(key, value) VALUES('max_id', ?1) "
                         "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)"};
@@ -433,6 +445,9 @@ Snapshot SqliteStore::load() {
   while (refused.next_row()) {
     snapshot.refused.push_back({refused.text(0), refused.id(1), refused.text(2)});
   }
+
+  Statement sessions(db, "SELECT token_hash, username FROM sessions ORDER BY rowid");
+  while (sessions.next_row()) snapshot.sessions.push_back({sessions.text(0), sessions.text(1)});
 
   snapshot.max_id = stored_max_id(db);
   return snapshot;

@@ -60,7 +60,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 2") {
+TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 3") {
   TempDir dir;
   const auto data_dir = dir.path() / "data" / "alpha";
   { SqliteStore store(data_dir, false); }
@@ -69,12 +69,13 @@ TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema ver
   REQUIRE(std::filesystem::exists(file));
   RawDatabase db(file);
   CHECK(db.query("PRAGMA journal_mode") == "wal");
-  CHECK(db.query("PRAGMA user_version") == "2");
+  CHECK(db.query("PRAGMA user_version") == "3");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'messages_unread'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'refused'") == "1");
+  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'sessions'") == "1");
 }
 
-TEST_CASE("SqliteStore upgrades a version 1 database (no refused table), keeping its rows") {
+TEST_CASE("SqliteStore upgrades a version 1 database (no refused, no sessions), keeping its rows") {
   TempDir dir;
   {
     SqliteStore store(dir.path(), false);
@@ -83,11 +84,12 @@ TEST_CASE("SqliteStore upgrades a version 1 database (no refused table), keeping
   }
   {
     RawDatabase db(dir.path() / SqliteStore::kFileName);
-    db.execute("DROP TABLE refused; PRAGMA user_version = 1");
+    db.execute("DROP TABLE refused; DROP TABLE sessions; PRAGMA user_version = 1");
   }
 
   SqliteStore store(dir.path(), false);
-  const std::vector<Mutation> batch = {PutRefused{{"alpha", 40, "User tidak ditemukan"}}};
+  const std::vector<Mutation> batch = {PutRefused{{"alpha", 40, "User tidak ditemukan"}},
+                                       PutSession{{"ab12", "messi"}}};
   store.commit(batch);
   const Snapshot snapshot = store.load();
   REQUIRE(snapshot.unread.size() == 1);
@@ -95,17 +97,18 @@ TEST_CASE("SqliteStore upgrades a version 1 database (no refused table), keeping
   CHECK(snapshot.seen == std::vector<std::pair<std::string, std::uint64_t>>{{"alpha", 41}});
   REQUIRE(snapshot.refused.size() == 1);
   CHECK(snapshot.refused[0].error == "User tidak ditemukan");
-  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "2");
+  CHECK(snapshot.sessions == std::vector<SessionRecord>{{"ab12", "messi"}});
+  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "3");
 }
 
 TEST_CASE("SqliteStore refuses a schema newer than its own") {
   TempDir dir;
   { SqliteStore store(dir.path(), false); }
-  RawDatabase(dir.path() / SqliteStore::kFileName).execute("PRAGMA user_version = 3");
+  RawDatabase(dir.path() / SqliteStore::kFileName).execute("PRAGMA user_version = 4");
 
   CHECK_THROWS_WITH_AS(
       SqliteStore(dir.path(), false),
-      ((dir.path() / "realm.db").string() + " has schema version 3, newer than this program's 2")
+      ((dir.path() / "realm.db").string() + " has schema version 4, newer than this program's 3")
           .c_str(),
       StoreError);
 }

@@ -91,6 +91,7 @@ std::vector<std::uint64_t> unread_ids(const Snapshot& snapshot) {
 using Members = std::vector<std::string>;
 using Seen = std::vector<std::pair<std::string, std::uint64_t>>;
 using Refused = std::vector<RefusedRecord>;
+using Sessions = std::vector<SessionRecord>;
 
 }  // namespace
 
@@ -174,7 +175,8 @@ TEST_CASE_TEMPLATE("a failing batch applies nothing and the store stays usable",
   commit(backend.current(),
          {PutUser{user("messi")}, PutGroup{"sepakbola"}, PutMember{"sepakbola", "messi"},
           PutMessage{message(1, "messi")}, PutOutbox{outbox_entry(2, "beta")}, PutSeen{"beta", 4},
-          PutPeer{{"beta", "127.0.0.1", 9890}}, PutRefused{{"beta", 3, "User tidak ditemukan"}}});
+          PutPeer{{"beta", "127.0.0.1", 9890}}, PutRefused{{"beta", 3, "User tidak ditemukan"}},
+          PutSession{{"5e55", "messi"}}});
 
   const std::vector<Mutation> rejected = {
       PutUser{user("henderson")},
@@ -189,6 +191,8 @@ TEST_CASE_TEMPLATE("a failing batch applies nothing and the store stays usable",
       PutRefused{{"beta", 3, "Group tidak ditemukan"}},
       PutRefused{{"beta", 8, "User tidak ditemukan"}},
       DeleteRefused{"beta", 3},
+      PutSession{{"c0ffee", "henderson"}},
+      DeleteSession{"5e55"},
       PutUser{user("messi")},  // duplicate key: the whole batch fails
   };
   CHECK_THROWS_WITH_AS(backend.current().commit(rejected),
@@ -216,6 +220,7 @@ TEST_CASE_TEMPLATE("a failing batch applies nothing and the store stays usable",
   REQUIRE(snapshot.peers.size() == 1);
   CHECK(snapshot.peers[0].host == "127.0.0.1");
   CHECK(snapshot.refused == Refused{{"beta", 3, "User tidak ditemukan"}});
+  CHECK(snapshot.sessions == Sessions{{"5e55", "messi"}});
   CHECK(snapshot.max_id == 2);
 
   commit(backend.current(), {PutUser{user("henderson")}, PutMessage{message(10, "henderson")}});
@@ -321,6 +326,18 @@ TEST_CASE_TEMPLATE("PutPeer replaces a peer by name and keeps its place", Backen
   CHECK(snapshot.peers[0].port == 7000);
   CHECK(snapshot.peers[1].name == "beta");
   CHECK(snapshot.peers[1].port == 9890);
+}
+
+TEST_CASE_TEMPLATE("sessions load in creation order; DeleteSession forgets one, in batch order",
+                   Backend, SqliteBackend, MemoryBackend) {
+  Backend backend;
+  commit(backend.current(), {PutSession{{"aa", "messi"}}, PutSession{{"bb", "henderson"}},
+                             PutSession{{"cc", "messi"}}});
+  // Within one batch the order holds: a session made and ended by pipelined requests is gone.
+  commit(backend.current(), {DeleteSession{"aa"}, PutSession{{"dd", "lineker"}},
+                             DeleteSession{"dd"}, DeleteSession{"zz"}, PutSession{{"ee", "messi"}}});
+  CHECK(backend.reopen().load().sessions ==
+        Sessions{{"bb", "henderson"}, {"cc", "messi"}, {"ee", "messi"}});
 }
 
 }  // namespace chat::store
