@@ -1,4 +1,5 @@
-// The Store contract, run against SqliteStore and MemoryStore so that both behave alike.
+// The Store contract, run against SqliteStore, MemoryStore and PostgresStore so that all behave
+// alike.
 #include <doctest/doctest.h>
 
 #include <memory>
@@ -6,7 +7,9 @@
 #include <vector>
 
 #include "store/memory_store.hpp"
+#include "store/postgres_store.hpp"
 #include "store/sqlite_store.hpp"
+#include "support/postgres_server.hpp"
 #include "support/temp_dir.hpp"
 
 using test_support::TempDir;
@@ -24,6 +27,25 @@ struct SqliteBackend {
   Store& reopen() {
     store.reset();
     store = std::make_unique<SqliteStore>(dir.path(), false);
+    return *store;
+  }
+};
+
+// One realm of the shared test server per backend: realms share the tables (each row names its
+// realm), so every test case starts empty.
+struct PostgresBackend {
+  std::string realm = next_realm();
+  std::unique_ptr<PostgresStore> store =
+      std::make_unique<PostgresStore>(test_support::shared_postgres().url(), realm);
+
+  static std::string next_realm() {
+    static int realms = 0;
+    return "contract" + std::to_string(++realms);
+  }
+  Store& current() { return *store; }
+  Store& reopen() {
+    store.reset();
+    store = std::make_unique<PostgresStore>(test_support::shared_postgres().url(), realm);
     return *store;
   }
 };
@@ -95,7 +117,7 @@ using Sessions = std::vector<SessionRecord>;
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("a new store loads an empty snapshot", Backend, SqliteBackend, MemoryBackend) {
+TEST_CASE_TEMPLATE("a new store loads an empty snapshot", Backend, SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   const Snapshot snapshot = backend.current().load();
   CHECK(snapshot.users.empty());
@@ -109,7 +131,7 @@ TEST_CASE_TEMPLATE("a new store loads an empty snapshot", Backend, SqliteBackend
 }
 
 TEST_CASE_TEMPLATE("every mutation kind survives a restart", Backend, SqliteBackend,
-                   MemoryBackend) {
+                   MemoryBackend, PostgresBackend) {
   Backend backend;
   MessageRecord group_message = message(2, "henderson");
   group_message.group = "sepakbola";
@@ -170,7 +192,7 @@ TEST_CASE_TEMPLATE("every mutation kind survives a restart", Backend, SqliteBack
 }
 
 TEST_CASE_TEMPLATE("a failing batch applies nothing and the store stays usable", Backend,
-                   SqliteBackend, MemoryBackend) {
+                   SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(),
          {PutUser{user("messi")}, PutGroup{"sepakbola"}, PutMember{"sepakbola", "messi"},
@@ -231,7 +253,7 @@ TEST_CASE_TEMPLATE("a failing batch applies nothing and the store stays usable",
 }
 
 TEST_CASE_TEMPLATE("MarkFetched removes messages from the unread ones", Backend, SqliteBackend,
-                   MemoryBackend) {
+                   MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(), {PutMessage{message(1, "messi")}, PutMessage{message(2, "messi")},
                              PutMessage{message(3, "henderson")}});
@@ -244,7 +266,7 @@ TEST_CASE_TEMPLATE("MarkFetched removes messages from the unread ones", Backend,
   CHECK(snapshot.max_id == 4);
 }
 
-TEST_CASE_TEMPLATE("max_id never goes back", Backend, SqliteBackend, MemoryBackend) {
+TEST_CASE_TEMPLATE("max_id never goes back", Backend, SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(), {PutMessage{message(7, "messi")}, PutOutbox{outbox_entry(9, "beta")}});
   commit(backend.current(), {MarkFetched{{7}}, DeleteOutbox{"beta", 9}});
@@ -261,7 +283,7 @@ TEST_CASE_TEMPLATE("max_id never goes back", Backend, SqliteBackend, MemoryBacke
 }
 
 TEST_CASE_TEMPLATE("DeleteOutbox needs both the peer and the id", Backend, SqliteBackend,
-                   MemoryBackend) {
+                   MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(), {PutOutbox{outbox_entry(1, "beta")}});
   commit(backend.current(), {DeleteOutbox{"gamma", 1}, DeleteOutbox{"beta", 2}});
@@ -269,7 +291,7 @@ TEST_CASE_TEMPLATE("DeleteOutbox needs both the peer and the id", Backend, Sqlit
 }
 
 TEST_CASE_TEMPLATE("groups load in creation order with members in join order", Backend,
-                   SqliteBackend, MemoryBackend) {
+                   SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(), {PutGroup{"zeta"}, PutMember{"zeta", "carol"}, PutGroup{"alpha"}});
   commit(backend.current(), {PutMember{"zeta", "alice"}, PutMember{"alpha", "bob"}});
@@ -285,7 +307,7 @@ TEST_CASE_TEMPLATE("groups load in creation order with members in join order", B
   CHECK(snapshot.groups[1].members == Members{"bob", "alice"});
 }
 
-TEST_CASE_TEMPLATE("seen keeps the highest id per origin", Backend, SqliteBackend, MemoryBackend) {
+TEST_CASE_TEMPLATE("seen keeps the highest id per origin", Backend, SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(), {PutSeen{"gamma", 2}, PutSeen{"beta", 5}, PutSeen{"beta", 3}});
   commit(backend.current(), {PutSeen{"beta", 4}});
@@ -295,7 +317,7 @@ TEST_CASE_TEMPLATE("seen keeps the highest id per origin", Backend, SqliteBacken
 }
 
 TEST_CASE_TEMPLATE("refusals load by origin then id; DeleteRefused forgets one origin's oldest",
-                   Backend, SqliteBackend, MemoryBackend) {
+                   Backend, SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(), {PutRefused{{"gamma", 5, "User tidak ditemukan"}},
                              PutRefused{{"beta", 7, "User tidak ditemukan"}},
@@ -313,7 +335,7 @@ TEST_CASE_TEMPLATE("refusals load by origin then id; DeleteRefused forgets one o
 }
 
 TEST_CASE_TEMPLATE("PutPeer replaces a peer by name and keeps its place", Backend, SqliteBackend,
-                   MemoryBackend) {
+                   MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(),
          {PutPeer{{"gamma", "127.0.0.1", 9891}}, PutPeer{{"beta", "127.0.0.1", 9890}}});
@@ -329,7 +351,7 @@ TEST_CASE_TEMPLATE("PutPeer replaces a peer by name and keeps its place", Backen
 }
 
 TEST_CASE_TEMPLATE("sessions load in creation order; DeleteSession forgets one, in batch order",
-                   Backend, SqliteBackend, MemoryBackend) {
+                   Backend, SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(), {PutSession{{"aa", "messi"}}, PutSession{{"bb", "henderson"}},
                              PutSession{{"cc", "messi"}}});

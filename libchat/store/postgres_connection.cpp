@@ -1,0 +1,169 @@
+#include "store/postgres_connection.hpp"
+
+#include <libpq-fe.h>
+
+#include <cstring>
+#include <map>
+
+namespace chat::store::pg {
+namespace {
+
+// Table.column names SqliteStore's messages give for each primary key (see check()).
+const std::map<std::string, std::string, std::less<>>& unique_columns() {
+  static const std::map<std::string, std::string, std::less<>> columns = {
+      {"users_pkey", "users.username"},
+      {"groups_pkey", "groups.name"},
+      {"members_pkey", "members.group_name, members.username"},
+      {"messages_pkey", "messages.id"},
+      {"outbox_pkey", "outbox.id"},
+  };
+  return columns;
+}
+
+std::string one_line(const char* text) {
+  std::string line = text != nullptr ? text : "";
+  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+  for (char& c : line) {
+    if (c == '\n') c = ' ';
+  }
+  return line;
+}
+
+}  // namespace
+
+void ResultClear::operator()(pg_result* result) const {
+  PQclear(result);
+}
+
+Connection::Connection(std::string url, std::chrono::milliseconds timeout)
+    : url_(std::move(url)), timeout_(timeout) {}
+
+Connection::~Connection() {
+  if (conn_ != nullptr) PQfinish(conn_);
+}
+
+bool Connection::broken() const {
+  return conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK;
+}
+
+void Connection::close() {
+  if (conn_ != nullptr) PQfinish(conn_);
+  conn_ = nullptr;
+}
+
+bool Connection::ensure() {
+  if (!broken()) return false;
+  close();
+  // The URI comes last: what it says wins over these defaults (expand_dbname).
+  const std::string connect_timeout =
+      std::to_string(std::max<long long>(2, (timeout_.count() + 999) / 1000));
+  const std::string user_timeout = std::to_string(timeout_.count());
+  const char* keys[] = {"connect_timeout",  "tcp_user_timeout", "keepalives_idle",
+                        "keepalives_interval", "application_name", "dbname", nullptr};
+  const char* values[] = {connect_timeout.c_str(), user_timeout.c_str(), "5", "2", "realmd",
+                          url_.c_str(), nullptr};
+  conn_ = PQconnectdbParams(keys, values, 1);
+  if (conn_ == nullptr) throw StoreError("cannot connect to PostgreSQL: out of memory");
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    throw StoreError("cannot connect to PostgreSQL: " + error_message());
+  }
+  exec("SET client_min_messages = warning");  // IF NOT EXISTS notices are not news
+  return true;
+}
+
+std::string Connection::error_message() const {
+  if (conn_ == nullptr) return "not connected";
+  return one_line(PQerrorMessage(conn_));
+}
+
+Result Connection::exec(const char* sql) {
+  Result result(PQexec(conn_, sql));
+  check(result.get(), *this);
+  return result;
+}
+
+namespace {
+
+std::vector<const char*> pointers(const std::vector<std::string>& params) {
+  std::vector<const char*> out;
+  out.reserve(params.size());
+  for (const std::string& p : params) out.push_back(p.c_str());
+  return out;
+}
+
+}  // namespace
+
+Result Connection::exec(const char* sql, const std::vector<std::string>& params) {
+  const auto values = pointers(params);
+  Result result(PQexecParams(conn_, sql, static_cast<int>(values.size()), nullptr, values.data(),
+                             nullptr, nullptr, 0));
+  check(result.get(), *this);
+  return result;
+}
+
+void Connection::prepare(const char* name, const char* sql) {
+  Result result(PQprepare(conn_, name, sql, 0, nullptr));
+  check(result.get(), *this);
+}
+
+Result Connection::exec_prepared(const char* name, const std::vector<std::string>& params) {
+  const auto values = pointers(params);
+  Result result(PQexecPrepared(conn_, name, static_cast<int>(values.size()), values.data(),
+                               nullptr, nullptr, 0));
+  check(result.get(), *this);
+  return result;
+}
+
+void check(const pg_result* result, const Connection& connection) {
+  if (result == nullptr) throw ConnectionLost("PostgreSQL: " + connection.error_message());
+  const ExecStatusType status = PQresultStatus(result);
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ||
+      status == PGRES_PIPELINE_SYNC) {
+    return;
+  }
+  if (connection.broken()) {
+    throw ConnectionLost("PostgreSQL: " + one_line(PQresultErrorMessage(result)));
+  }
+  const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  const std::string sqlstate = state != nullptr ? state : "";
+  if (sqlstate == fenced_sqlstate) {
+    throw FencedError(one_line(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)));
+  }
+  if (sqlstate == "23505") {  // unique_violation
+    const char* constraint = PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME);
+    auto columns = unique_columns().find(constraint != nullptr ? constraint : "");
+    if (columns != unique_columns().end()) {
+      throw StoreError("UNIQUE constraint failed: " + columns->second);
+    }
+  }
+  std::string message = one_line(PQresultErrorMessage(result));
+  if (message.empty()) message = connection.error_message();
+  throw StoreError("PostgreSQL: " + message);
+}
+
+std::string text_array(const std::vector<std::string_view>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+std::string id_array(const std::vector<std::uint64_t>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(values[i]);
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace chat::store::pg
