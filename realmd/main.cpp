@@ -2,7 +2,11 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <array>
+#include <cstdlib>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <csignal>
@@ -13,7 +17,43 @@
 #include "config/realm_config.hpp"
 #include "data_dir_lock.hpp"
 #include "realm_server.hpp"
+#include "store/postgres_lease.hpp"
+#include "store/postgres_store.hpp"
 #include "store/sqlite_store.hpp"
+
+namespace {
+
+// Exit code of a realmd that lost its realm's lease to another process (docs/operations.md).
+constexpr int exit_lease_lost = 3;
+
+struct StoreChoice {
+  std::unique_ptr<chat::store::Store> store;
+  std::unique_ptr<chat::store::Lease> lease;  // with PostgreSQL only
+  std::unique_ptr<realmd::DataDirLock> data_dir_lock;  // with SQLite only
+};
+
+// SQLite in data_dir (one process per data_dir, locked), or PostgreSQL with a lease that the
+// realm's processes share (docs/operations.md "PostgreSQL").
+StoreChoice open_store(const chat::config::RealmConfig& config) {
+  StoreChoice chosen;
+  if (!config.store) {
+    chosen.data_dir_lock = std::make_unique<realmd::DataDirLock>(config.data_dir);
+    const bool fsync = config.durability == chat::config::Durability::fsync;
+    chosen.store = std::make_unique<chat::store::SqliteStore>(config.data_dir, fsync);
+    return chosen;
+  }
+  std::array<char, 256> host{};
+  ::gethostname(host.data(), host.size() - 1);
+  const std::string holder = std::string(host.data()) + ":" + std::to_string(::getpid());
+  chosen.store = std::make_unique<chat::store::PostgresStore>(config.store->url, config.name);
+  chosen.lease = std::make_unique<chat::store::PostgresLease>(config.store->url, config.name,
+                                                              holder, config.store->lease);
+  spdlog::info("realm {}: store on PostgreSQL, lease {} ms, holder name {}", config.name,
+               config.store->lease.count(), holder);
+  return chosen;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"realmd: one realm of a realmchat cluster"};
@@ -39,14 +79,20 @@ int main(int argc, char** argv) {
   asio::io_context io;
   int exit_code = 0;
   try {
-    const realmd::DataDirLock data_dir_lock(config.data_dir);
-    const bool fsync = config.durability == chat::config::Durability::fsync;
-    auto store = std::make_unique<chat::store::SqliteStore>(config.data_dir, fsync);
-    realmd::RealmServer server(io, std::move(config), std::move(store));
+    StoreChoice chosen = open_store(config);
+    realmd::RealmServer server(io, std::move(config), std::move(chosen.store),
+                               std::move(chosen.lease));
     asio::signal_set signals(io, SIGINT, SIGTERM);
     server.on_stopped([&](int code) {
       exit_code = code;
       signals.cancel();
+    });
+    // Another process serves the realm now: whatever this one still holds was never
+    // acknowledged (every OK waited for its commit), so it ends at once rather than drain
+    // clients it may no longer answer. A supervisor restarts it as a standby.
+    server.on_lease_lost([] {
+      spdlog::shutdown();
+      std::_Exit(exit_lease_lost);
     });
     signals.async_wait([&](std::error_code ec, int signal) {
       if (ec) return;

@@ -65,10 +65,12 @@ std::size_t link_backlog_bytes(std::size_t link_window, std::size_t max_frame_by
 }  // namespace
 
 RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
-                         std::unique_ptr<chat::store::Store> store)
+                         std::unique_ptr<chat::store::Store> store,
+                         std::unique_ptr<chat::store::Lease> lease)
     : io_(io),
       config_(std::move(config)),
       store_(std::move(store)),
+      lease_(std::move(lease)),
       realm_(settings_from(config_), system_environment()),
       passwords_(PasswordCost::named(config_.password_cost), password_threads),
       commits_(io, *store_),
@@ -88,15 +90,71 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
       web_acceptor_(io),
       drain_deadline_(io) {}
 
-RealmServer::~RealmServer() = default;
+RealmServer::~RealmServer() {
+  if (keeper_) keeper_->stop();
+}
 
 void RealmServer::on_stopped(std::function<void(int)> handler) {
   on_stopped_ = std::move(handler);
 }
 
+void RealmServer::on_lease_lost(std::function<void()> handler) {
+  on_lease_lost_ = std::move(handler);
+}
+
 void RealmServer::start() {
   if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
   tls_ = make_tls_contexts(config_.tls);
+  if (!lease_) {
+    serve();
+    return;
+  }
+  const std::chrono::milliseconds duration =
+      config_.store ? config_.store->lease : chat::config::StoreConfig{}.lease;
+  keeper_ = std::make_unique<LeaseKeeper>(
+      io_, *lease_, duration,
+      LeaseKeeper::Events{.acquired = [this](std::uint64_t epoch) { take_over(epoch); },
+                          .lost = [this](const std::string& why) { lease_lost(why); }});
+  commits_.require_lease(
+      [keeper = keeper_.get()] { return LeaseKeeper::Clock::now() < keeper->valid_until(); });
+  spdlog::info("realm {}: standby: waiting for the lease", config_.name);
+  keeper_->start();
+}
+
+void RealmServer::take_over(std::uint64_t epoch) {
+  if (stopping_) return;
+  const auto began = std::chrono::steady_clock::now();
+  spdlog::info("realm {}: took the lease (epoch {}): loading the realm", config_.name, epoch);
+  store_->fence(epoch);  // before any commit: every one checks the epoch from now on
+  try {
+    serve();
+  } catch (const std::exception& e) {
+    spdlog::critical("realm {}: cannot serve after taking the lease: {}", config_.name, e.what());
+    exit_code_ = 1;
+    stop();
+    return;
+  }
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - began;
+  spdlog::info("realm {}: serving as the lease holder (epoch {}), ready in {:.3f} s", config_.name,
+               epoch, took.count());
+}
+
+void RealmServer::lease_lost(const std::string& why) {
+  primary_ = false;
+  spdlog::critical("realm {}: lost the lease ({}): stepping down", config_.name, why);
+  std::error_code ignored;
+  acceptor_.close(ignored);
+  peer_acceptor_.close(ignored);
+  web_acceptor_.close(ignored);
+  if (on_lease_lost_) {
+    on_lease_lost_();
+    return;
+  }
+  exit_code_ = 3;
+  stop();
+}
+
+void RealmServer::serve() {
   realm_.load(store_->load());
   seed_users();
   commits_.start();
@@ -115,6 +173,7 @@ void RealmServer::start() {
   }
   listen(acceptor_, config_.listen, tls_.clients ? "clients (TLS)" : "clients",
          &RealmServer::accept);
+  primary_ = true;
 }
 
 void RealmServer::listen(tcp::acceptor& acceptor, const chat::config::Endpoint& where,
@@ -137,6 +196,7 @@ void RealmServer::listen(tcp::acceptor& acceptor, const chat::config::Endpoint& 
 }
 
 std::uint16_t RealmServer::client_port() const {
+  if (!acceptor_.is_open()) return 0;
   return acceptor_.local_endpoint().port();
 }
 
@@ -452,6 +512,9 @@ void RealmServer::finish_stop() {
   drain_deadline_.cancel();
   // Commits what the last replies queued; a store still failing loses it (never acknowledged).
   if (!commits_.stop()) exit_code_ = 1;
+  // After the last commit: a standby may take over only once nothing more is written.
+  primary_ = false;
+  if (keeper_) keeper_->stop();
   passwords_.stop();
   spdlog::info("realm {}: stopped", config_.name);
   if (on_stopped_) on_stopped_(exit_code_);

@@ -241,6 +241,25 @@ Durability parse_durability(const YAML::Node& node, const std::string& key) {
   fail_value(key, "process or fsync", text);
 }
 
+// The `store:` section. The URL is not echoed in errors: it may carry a password.
+std::optional<StoreConfig> parse_store(const YAML::Node& node, const std::string& path) {
+  if (!is_mapping(node, path)) return std::nullopt;
+  check_keys(node, path, {"url", "lease_ms"});
+  StoreConfig store;
+  const std::string url_key = join_key(path, "url");
+  store.url = parse_scalar(require(node["url"], url_key), url_key);
+  if (!store.url.starts_with("postgresql://") && !store.url.starts_with("postgres://")) {
+    throw ConfigError(url_key + ": expected a PostgreSQL URI (postgresql://...)");
+  }
+  if (const auto lease = node["lease_ms"]) {
+    const std::string key = join_key(path, "lease_ms");
+    const std::size_t ms = parse_positive(lease, key);
+    if (ms < 300 || ms > max_timer_ms) fail_value(key, "300 to 86400000", lease.Scalar());
+    store.lease = std::chrono::milliseconds(ms);
+  }
+  return store;
+}
+
 std::string parse_password_cost(const YAML::Node& node, const std::string& key) {
   std::string text = parse_scalar(node, key);
   if (text != "interactive" && text != "min") fail_value(key, "interactive or min", text);
@@ -338,7 +357,7 @@ RealmConfig parse_realm_config(const YAML::Node& root) {
   RealmConfig config;
   check_keys(root, "",
              {"realm", "federation", "peers", "tls", "admins", "users", "limits", "durability",
-              "password_cost"});
+              "password_cost", "store"});
   parse_realm_section(root["realm"], config);
   parse_federation(root["federation"], "federation", config);
   config.peers = parse_peers(root["peers"], "peers", config.name);
@@ -352,6 +371,7 @@ RealmConfig parse_realm_config(const YAML::Node& root) {
   if (const auto durability = root["durability"]) {
     config.durability = parse_durability(durability, "durability");
   }
+  config.store = parse_store(root["store"], "store");
   if (const auto cost = root["password_cost"]) {
     config.password_cost = parse_password_cost(cost, "password_cost");
   }

@@ -322,6 +322,24 @@ TEST_CASE("limits: time limits in milliseconds, zero for none, up to a day") {
         "limits.unauthenticated_idle_ms: expected at most 86400000 (a day), got '86400001'");
 }
 
+TEST_CASE("store: a PostgreSQL URI (never echoed) and a lease of 300 ms to a day") {
+  CHECK_FALSE(load_config_text("realm: {name: a}\n").store.has_value());
+  const RealmConfig pg = load_config_text(
+      "realm: {name: a}\nstore: {url: 'postgresql:///realmchat?host=/tmp', lease_ms: 1500}\n");
+  REQUIRE(pg.store.has_value());
+  CHECK(pg.store->url == "postgresql:///realmchat?host=/tmp");
+  CHECK(pg.store->lease == std::chrono::milliseconds(1500));
+  CHECK(load_config_text("realm: {name: a}\nstore: {url: 'postgres://h/db'}\n").store->lease ==
+        std::chrono::milliseconds(3000));
+  CHECK(error_of("realm: {name: a}\nstore: {url: 'mysql://root:secret@h/db'}\n") ==
+        "store.url: expected a PostgreSQL URI (postgresql://...)");
+  CHECK(error_of("realm: {name: a}\nstore: {lease_ms: 1000}\n") == "missing key 'store.url'");
+  CHECK(error_of("realm: {name: a}\nstore: {url: 'postgresql://h/db', lease_ms: 100}\n") ==
+        "store.lease_ms: expected 300 to 86400000, got '100'");
+  CHECK(error_of("realm: {name: a}\nstore: {url: 'postgresql://h/db', pool: 3}\n") ==
+        "unknown key 'store.pool'");
+}
+
 TEST_CASE("tls: certificate and key required, ca required for peers, both on by default") {
   const RealmConfig both =
       load_config_text("realm: {name: a}\ntls: {certificate: a.crt, key: a.key, ca: ca.crt}\n");
