@@ -50,7 +50,7 @@ RealmdProcess::~RealmdProcess() {
   if (running()) kill9();
 }
 
-void RealmdProcess::start() {
+void RealmdProcess::spawn() {
   if (running()) throw std::logic_error("realmd is already running");
   const char* bin_dir = std::getenv("REALMCHAT_BIN");
   if (bin_dir == nullptr) throw std::runtime_error("REALMCHAT_BIN is not set");
@@ -60,6 +60,8 @@ void RealmdProcess::start() {
   const std::string log_path = log_file_.string();
   std::vector<char*> argv{const_cast<char*>(binary.c_str()), const_cast<char*>("--config"),
                           const_cast<char*>(config.c_str()), nullptr};
+  port_ = 0;
+  peer_port_ = 0;
 
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -73,10 +75,24 @@ void RealmdProcess::start() {
     ::execv(binary.c_str(), argv.data());
     ::_exit(127);
   }
+}
 
+bool RealmdProcess::read_ports() {
   // realmd logs its peer port (if any) before its client port ("clients (TLS) on ..." with TLS).
-  const std::regex listening(R"(clients (?:\(TLS\) )?on 127\.0\.0\.1:(\d+))");
-  const std::regex peers_listening(R"(peers (?:\(TLS\) )?on 127\.0\.0\.1:(\d+))");
+  static const std::regex listening(R"(clients (?:\(TLS\) )?on 127\.0\.0\.1:(\d+))");
+  static const std::regex peers_listening(R"(peers (?:\(TLS\) )?on 127\.0\.0\.1:(\d+))");
+  std::smatch match;
+  const std::string text = log();
+  if (!std::regex_search(text, match, listening)) return false;
+  port_ = static_cast<std::uint16_t>(std::stoi(match[1]));
+  peer_port_ = std::regex_search(text, match, peers_listening)
+                   ? static_cast<std::uint16_t>(std::stoi(match[1]))
+                   : 0;
+  return true;
+}
+
+void RealmdProcess::start() {
+  spawn();
   bool exited = false;
   const bool ready = eventually([&] {
     int status = 0;
@@ -84,14 +100,7 @@ void RealmdProcess::start() {
       exited = true;
       return true;
     }
-    std::smatch match;
-    const std::string text = log();
-    if (!std::regex_search(text, match, listening)) return false;
-    port_ = static_cast<std::uint16_t>(std::stoi(match[1]));
-    peer_port_ = std::regex_search(text, match, peers_listening)
-                     ? static_cast<std::uint16_t>(std::stoi(match[1]))
-                     : 0;
-    return true;
+    return read_ports();
   });
   if (exited || !ready) {
     if (exited) {
@@ -101,6 +110,37 @@ void RealmdProcess::start() {
     }
     throw std::runtime_error("realmd did not start; its log:\n" + log());
   }
+}
+
+void RealmdProcess::start_standby() {
+  spawn();
+  const bool standby = eventually([&] {
+    return !wait_exit(std::chrono::milliseconds(0)) && !read_ports() &&
+           log().find("standby: waiting for the lease") != std::string::npos;
+  });
+  if (!standby || port_ != 0 || !running()) {
+    kill9();
+    throw std::runtime_error("realmd did not start as a standby; its log:\n" + log());
+  }
+}
+
+bool RealmdProcess::wait_serving(std::chrono::milliseconds within) {
+  return eventually([&] { return read_ports(); }, within);
+}
+
+std::optional<int> RealmdProcess::wait_exit(std::chrono::milliseconds within) {
+  std::optional<int> code;
+  eventually(
+      [&] {
+        if (!running()) return true;
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) != pid_) return false;
+        pid_ = -1;
+        code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        return true;
+      },
+      within);
+  return code;
 }
 
 void RealmdProcess::kill9() {

@@ -1,0 +1,262 @@
+// Real realmd processes on a real PostgreSQL (a private one, tests/support/postgres_server.hpp):
+// a holder and a standby of one realm, the holder killed or paused, the database restarted.
+// Each case prints sent / acknowledged / stored / lost / duplicated and, for a failover, the
+// takeover time (docs/reliability.md).
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/delivery_checks.hpp"
+#include "support/line_client.hpp"
+#include "support/poll.hpp"
+#include "support/postgres_server.hpp"
+#include "support/realmd_process.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace std::chrono_literals;
+using test_support::LineClient;
+using test_support::RealmdProcess;
+using test_support::shared_postgres;
+using test_support::TempDir;
+
+namespace {
+
+const std::string message_sent = R"({"status":"OK","message":"Message sent"})";
+
+bool is_ok(const std::string& reply) {
+  return reply.starts_with(R"({"status":"OK")");
+}
+
+std::string token_of(const std::string& reply) {
+  const auto at = reply.find(R"("tokenid":")");
+  REQUIRE(at != std::string::npos);
+  return reply.substr(at + 11, 36);
+}
+
+// A realm on the shared test PostgreSQL, named uniquely per test so that cases never share rows.
+struct PostgresRealm {
+  std::string name;
+  std::string yaml_extra;
+
+  explicit PostgresRealm(const std::string& realm, std::chrono::milliseconds lease = 1000ms)
+      : name(realm),
+        yaml_extra("store: {url: '" + shared_postgres().url() +
+                   "', lease_ms: " + std::to_string(lease.count()) +
+                   "}\n"
+                   "users: [{username: bob, password: pw, nama: Bob_B, negara: Builder}]\n") {}
+
+  std::string config(const TempDir& dir, const std::string& process) const {
+    return RealmdProcess::config_yaml(name, dir.path() / ("data-" + process), yaml_extra);
+  }
+
+  // Messages stored for bob, in all copies.
+  static int copies(const std::map<std::string, int>& stored) {
+    int total = 0;
+    for (const auto& [text, count] : stored) total += count;
+    return total;
+  }
+
+  // Message texts stored for bob, each with the number of copies.
+  std::map<std::string, int> stored() const {
+    std::map<std::string, int> seen;
+    std::istringstream rows(shared_postgres().query(
+        "SELECT body FROM realmchat.messages WHERE realm = '" + name + "' AND recipient = 'bob'"));
+    for (std::string line; std::getline(rows, line);) {
+      if (!line.empty()) ++seen[line];
+    }
+    return seen;
+  }
+};
+
+// Clients sending to bob, one thread each, one request at a time, until stopped or their
+// connection fails. What each sent and which were answered OK are kept for the tally.
+class Senders {
+ public:
+  Senders(std::uint16_t port, int count) {
+    for (int i = 0; i < count; ++i) {
+      auto client = std::make_unique<LineClient>(port);
+      const std::string name = "sender" + std::to_string(i);
+      REQUIRE(is_ok(client->request("register " + name + " pw Sender_" + std::to_string(i) + " X")));
+      clients_.push_back(std::move(client));
+    }
+  }
+  ~Senders() { stop(); }
+
+  void start() {
+    for (std::size_t i = 0; i < clients_.size(); ++i) {
+      threads_.emplace_back([this, i] { run(i); });
+    }
+  }
+  void stop() {
+    stopping_ = true;
+    for (auto& thread : threads_) thread.join();
+    threads_.clear();
+  }
+  int acked() const { return acked_.load(); }
+  // After stop().
+  const std::vector<std::string>& texts() const { return texts_; }
+  const std::vector<bool>& accepted() const { return accepted_; }
+
+ private:
+  void run(std::size_t index) {
+    LineClient& client = *clients_[index];
+    for (int k = 0; !stopping_; ++k) {
+      const std::string text = "m-" + std::to_string(index) + "-" + std::to_string(k);
+      bool ok = false;
+      bool broken = false;
+      try {
+        ok = client.request("send bob " + text, 5s) == message_sent;
+      } catch (const std::exception&) {
+        broken = true;  // the holder died or closed the connection
+      }
+      {
+        std::lock_guard lock(mutex_);
+        texts_.push_back(text);
+        accepted_.push_back(ok);
+      }
+      if (ok) ++acked_;
+      if (broken) return;
+    }
+  }
+
+  std::vector<std::unique_ptr<LineClient>> clients_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopping_ = false;
+  std::atomic<int> acked_ = 0;
+  std::mutex mutex_;
+  std::vector<std::string> texts_;
+  std::vector<bool> accepted_;
+};
+
+}  // namespace
+
+TEST_CASE("holder kill -9 during 50 clients' sends: the standby takes over, nothing acked lost") {
+  TempDir dir;
+  const PostgresRealm realm("failover_kill");
+  RealmdProcess holder(dir.path(), realm.config(dir, "a"));
+  holder.start();
+  TempDir standby_dir;
+  RealmdProcess standby(standby_dir.path(), realm.config(standby_dir, "b"));
+  standby.start_standby();
+
+  LineClient course(holder.client_port());
+  const std::string token = token_of(course.request("auth bob pw"));
+
+  Senders senders(holder.client_port(), 50);
+  senders.start();
+  REQUIRE(test_support::eventually([&] { return senders.acked() >= 500; }, 30s));
+  const auto killed = std::chrono::steady_clock::now();
+  holder.kill9();
+  REQUIRE(standby.wait_serving(10s));
+  const std::chrono::duration<double> takeover = std::chrono::steady_clock::now() - killed;
+  senders.stop();
+
+  const auto stored = realm.stored();
+  const test_support::Tally tally =
+      test_support::tally(senders.texts(), senders.accepted(), stored);
+  MESSAGE("kill -9 of the holder: sent " << tally.sent << ", acknowledged " << tally.accepted
+                                         << ", stored " << PostgresRealm::copies(stored)
+                                         << ", lost "
+                                         << tally.lost << ", duplicated " << tally.duplicated
+                                         << ", takeover " << takeover.count() << " s");
+  CHECK(tally.accepted >= 500);
+  CHECK(tally.lost == 0);
+  CHECK(tally.duplicated == 0);
+
+  // The new holder serves, and a token from before the failover still works.
+  LineClient after(standby.client_port());
+  CHECK(after.request("send " + token + " bob after the failover") == message_sent);
+  CHECK(after.request("inbox " + token).find("after the failover") != std::string::npos);
+}
+
+TEST_CASE("holder SIGSTOPped past its lease: the standby takes over, the old one commits nothing") {
+  TempDir dir;
+  const PostgresRealm realm("failover_pause");
+  RealmdProcess holder(dir.path(), realm.config(dir, "a"));
+  holder.start();
+  TempDir standby_dir;
+  RealmdProcess standby(standby_dir.path(), realm.config(standby_dir, "b"));
+  standby.start_standby();
+
+  LineClient paused_client(holder.client_port());
+  const std::string token = token_of(paused_client.request("auth bob pw"));
+  REQUIRE(paused_client.request("send bob before the pause") == message_sent);
+
+  holder.pause();
+  const auto paused = std::chrono::steady_clock::now();
+  REQUIRE(standby.wait_serving(10s));
+  const std::chrono::duration<double> takeover = std::chrono::steady_clock::now() - paused;
+  // Requests the old holder will find when it wakes up: none may be answered OK.
+  paused_client.send("send bob while paused");
+  paused_client.send("inbox");
+  paused_client.send("send bob while paused again");
+  holder.resume();
+
+  // It notices that it lost the lease and exits (code 3), answering nothing OK on the way.
+  const std::optional<int> exit_code = holder.wait_exit(10s);
+  CHECK(exit_code == 3);
+  int ok_after_takeover = 0;
+  for (int i = 0; i < 3; ++i) {
+    try {
+      if (is_ok(paused_client.expect_reply(2s))) ++ok_after_takeover;
+    } catch (const std::exception&) {
+      break;  // closed without a reply
+    }
+  }
+  const std::map<std::string, int> stored = realm.stored();
+  MESSAGE("SIGSTOP of the holder: takeover " << takeover.count() << " s; OK replies from the old "
+                                             << "holder after it: " << ok_after_takeover
+                                             << "; its writes after it: "
+                                             << stored.count("while paused") +
+                                                    stored.count("while paused again"));
+  CHECK(ok_after_takeover == 0);
+  CHECK(stored.count("before the pause") == 1);
+  CHECK(stored.count("while paused") == 0);
+  CHECK(stored.count("while paused again") == 0);
+  CHECK(holder.log().find("lost the lease") != std::string::npos);
+
+  // The client carries on at the new holder with its token.
+  LineClient moved(standby.client_port());
+  CHECK(moved.request("send " + token + " bob at the new holder") == message_sent);
+  CHECK(realm.stored().count("at the new holder") == 1);
+}
+
+TEST_CASE("the database restarted under load: nothing acknowledged is lost") {
+  TempDir dir;
+  // A lease longer than the restart: the holder keeps it and rides through.
+  const PostgresRealm realm("db_restart", 5000ms);
+  RealmdProcess holder(dir.path(), realm.config(dir, "a"));
+  holder.start();
+
+  Senders senders(holder.client_port(), 20);
+  senders.start();
+  REQUIRE(test_support::eventually([&] { return senders.acked() >= 200; }, 30s));
+  shared_postgres().restart();
+  const int acked_at_restart = senders.acked();
+  // Sends are acknowledged again once realmd has reconnected.
+  CHECK(test_support::eventually([&] { return senders.acked() >= acked_at_restart + 200; }, 30s));
+  senders.stop();
+
+  const auto stored = realm.stored();
+  const test_support::Tally tally =
+      test_support::tally(senders.texts(), senders.accepted(), stored);
+  MESSAGE("pg_ctl restart under load: sent " << tally.sent << ", acknowledged " << tally.accepted
+                                             << ", stored " << PostgresRealm::copies(stored)
+                                             << ", lost "
+                                             << tally.lost << ", duplicated "
+                                             << tally.duplicated);
+  CHECK(tally.lost == 0);
+  CHECK(tally.duplicated == 0);
+  CHECK(holder.running());
+  // The restart did reach realmd: a commit failed, and commits resumed on a new connection.
+  CHECK(holder.log().find("store commits again") != std::string::npos);
+  CHECK(holder.log().find("lost the lease") == std::string::npos);
+}
