@@ -51,6 +51,9 @@ chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config)
   settings.admins = config.admins;
   for (const auto& peer : config.peers) {
     settings.peers.push_back({peer.name, peer.address.host, peer.address.port, peer.autoconnect});
+    for (const auto& alternate : peer.alternates) {
+      settings.peer_alternates[peer.name].emplace_back(alternate.host, alternate.port);
+    }
   }
   settings.max_outbox_per_peer = config.limits.max_outbox_per_peer;
   return settings;

@@ -19,6 +19,9 @@ struct Endpoint {
 struct PeerConfig {
   std::string name;
   Endpoint address;  // the peer's peer_listen
+  // `address` given as a list: the peer_listen of the peer's other processes (its standbys),
+  // dialled in turn after `address` (docs/operations.md "Standbys").
+  std::vector<Endpoint> alternates;
   bool autoconnect = true;
 };
 

@@ -147,10 +147,25 @@ PeerConfig parse_peer(const YAML::Node& node, const std::string& path) {
   PeerConfig peer;
   peer.name = parse_name(require(node["name"], join_key(path, "name")), join_key(path, "name"));
   const std::string address_key = join_key(path, "address");
-  peer.address = parse_endpoint_node(require(node["address"], address_key), address_key);
-  if (peer.address.port == 0) {
-    fail_value(address_key, "a dialable port (1-65535)", node["address"].Scalar());
+  const YAML::Node address = require(node["address"], address_key);  // a copy: node[] is a temporary
+  // One HOST:PORT, or a list of them: the realm's processes (holder and standbys).
+  std::vector<Endpoint> addresses;
+  if (address.IsSequence()) {
+    if (address.size() == 0) throw ConfigError(address_key + ": expected at least one HOST:PORT");
+    for (std::size_t i = 0; i < address.size(); ++i) {
+      addresses.push_back(parse_endpoint_node(address[i], index_key(address_key, i)));
+      if (addresses.back().port == 0) {
+        fail_value(index_key(address_key, i), "a dialable port (1-65535)", address[i].Scalar());
+      }
+    }
+  } else {
+    addresses.push_back(parse_endpoint_node(address, address_key));
+    if (addresses.back().port == 0) {
+      fail_value(address_key, "a dialable port (1-65535)", address.Scalar());
+    }
   }
+  peer.address = addresses.front();
+  peer.alternates.assign(addresses.begin() + 1, addresses.end());
   if (const auto autoconnect = node["autoconnect"]) {
     peer.autoconnect = parse_bool(autoconnect, join_key(path, "autoconnect"));
   }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,6 +61,10 @@ struct RealmSettings {
   protocol::Limits limits;
   std::vector<std::string> admins;    // may use `addrealm NAME HOST PORT`
   std::vector<ConfiguredPeer> peers;  // peers named in the config (federation)
+  // Further addresses of configured peers (their standbys), by peer name: dialled in turn
+  // after the peer's own host:port.
+  std::map<std::string, std::vector<std::pair<std::string, std::uint16_t>>, std::less<>>
+      peer_alternates;
   std::size_t max_outbox_per_peer = 100000;
   std::size_t link_window = 1024;  // realm messages in flight per link, unacked
   // How long a client reply waits for a peer: the ack of a realm send (then "queued"), the
@@ -110,7 +115,10 @@ class Realm {
   };
   // Peers to dial at start (active, with an address), and where one is.
   std::vector<std::string> peers_to_dial() const;
-  std::optional<PeerAddress> dial_address(std::string_view peer) const;
+  // A peer may have several addresses (a holder and its standbys): dial attempt `turn` uses
+  // the turn-th of them, round robin; dial_addresses() says how many there are.
+  std::optional<PeerAddress> dial_address(std::string_view peer, std::size_t turn = 0) const;
+  std::size_t dial_addresses(std::string_view peer) const;
   // Whether an authenticated link from `realm` is welcome: any valid realm name but ours
   // (the shared secret is the membership test; a new realm is learnt from its handshake).
   bool accepts_link_from(std::string_view realm) const;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "support/delivery_checks.hpp"
+#include "support/free_port.hpp"
 #include "support/line_client.hpp"
 #include "support/poll.hpp"
 #include "support/postgres_server.hpp"
@@ -76,14 +77,17 @@ struct PostgresRealm {
   }
 };
 
-// Clients sending to bob, one thread each, one request at a time, until stopped or their
-// connection fails. What each sent and which were answered OK are kept for the tally.
+// Clients sending, one thread each, one request at a time, until stopped or their connection
+// fails: `command` + " " + a unique text (e.g. "send bob m-3-17"). Each registers as
+// `user_prefix` + its number first. What each sent and which were promised (OK) are kept.
 class Senders {
  public:
-  Senders(std::uint16_t port, int count) {
+  Senders(std::uint16_t port, int count, std::string command = "send bob",
+          const std::string& user_prefix = "sender")
+      : command_(std::move(command)) {
     for (int i = 0; i < count; ++i) {
       auto client = std::make_unique<LineClient>(port);
-      const std::string name = "sender" + std::to_string(i);
+      const std::string name = user_prefix + std::to_string(i);
       REQUIRE(is_ok(client->request("register " + name + " pw Sender_" + std::to_string(i) + " X")));
       clients_.push_back(std::move(client));
     }
@@ -109,11 +113,14 @@ class Senders {
   void run(std::size_t index) {
     LineClient& client = *clients_[index];
     for (int k = 0; !stopping_; ++k) {
-      const std::string text = "m-" + std::to_string(index) + "-" + std::to_string(k);
+      const std::string text = command_.substr(command_.rfind(' ') + 1) + "-" +
+                               std::to_string(index) + "-" + std::to_string(k);
       bool ok = false;
       bool broken = false;
       try {
-        ok = client.request("send bob " + text, 5s) == message_sent;
+        const std::string reply = client.request(command_ + " " + text, 5s);
+        ok = reply == message_sent || reply == test_support::sent_to_realm_reply ||
+             reply == test_support::queued_for_realm_reply;
       } catch (const std::exception&) {
         broken = true;  // the holder died or closed the connection
       }
@@ -127,6 +134,7 @@ class Senders {
     }
   }
 
+  std::string command_;
   std::vector<std::unique_ptr<LineClient>> clients_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_ = false;
@@ -259,4 +267,78 @@ TEST_CASE("the database restarted under load: nothing acknowledged is lost") {
   // The restart did reach realmd: a commit failed, and commits resumed on a new connection.
   CHECK(holder.log().find("store commits again") != std::string::npos);
   CHECK(holder.log().find("lost the lease") == std::string::npos);
+}
+
+TEST_CASE("cross-realm traffic both ways across a failover: every promised message exactly once") {
+  const std::uint16_t holder_peer_port = test_support::free_port();
+  const std::uint16_t standby_peer_port = test_support::free_port();
+  const std::uint16_t beta_peer_port = test_support::free_port();
+  PostgresRealm alpha("xalpha");
+  alpha.yaml_extra += "peers: [{name: xbeta, address: '127.0.0.1:" +
+                      std::to_string(beta_peer_port) + "'}]\n";
+  TempDir holder_dir;
+  RealmdProcess holder(holder_dir.path(),
+                       RealmdProcess::config_yaml(alpha.name, holder_dir.path() / "data",
+                                                  alpha.yaml_extra, holder_peer_port));
+  holder.start();
+  TempDir standby_dir;
+  RealmdProcess standby(standby_dir.path(),
+                        RealmdProcess::config_yaml(alpha.name, standby_dir.path() / "data",
+                                                   alpha.yaml_extra, standby_peer_port));
+  standby.start_standby();
+  // beta (SQLite) knows both of alpha's processes and dials them in turn.
+  TempDir beta_dir;
+  RealmdProcess beta(beta_dir.path(),
+                     RealmdProcess::config_yaml(
+                         "xbeta", beta_dir.path() / "data",
+                         "peers: [{name: xalpha, address: ['127.0.0.1:" +
+                             std::to_string(holder_peer_port) + "', '127.0.0.1:" +
+                             std::to_string(standby_peer_port) +
+                             "']}]\n"
+                             "users: [{username: carol, password: pw, nama: Carol_C, negara: C}]\n",
+                         beta_peer_port));
+  beta.start();
+  auto carol = test_support::login(beta, "carol");
+  REQUIRE(test_support::eventually([&] { return test_support::linked(*carol, "xalpha"); }, 10s));
+
+  Senders to_beta(holder.client_port(), 10, "sendprivaterealm xbeta carol", "alice");
+  Senders to_alpha(beta.client_port(), 10, "sendprivaterealm xalpha bob", "dave");
+  to_beta.start();
+  to_alpha.start();
+  REQUIRE(test_support::eventually(
+      [&] { return to_beta.acked() >= 100 && to_alpha.acked() >= 100; }, 30s));
+  const auto killed = std::chrono::steady_clock::now();
+  holder.kill9();
+  REQUIRE(standby.wait_serving(10s));
+  const std::chrono::duration<double> takeover = std::chrono::steady_clock::now() - killed;
+  const int promised_at_takeover = to_alpha.acked();
+  // beta keeps sending to alpha through the failover, then finds the new holder.
+  CHECK(test_support::eventually([&] { return to_alpha.acked() >= promised_at_takeover + 100; },
+                                 30s));
+  to_beta.stop();
+  to_alpha.stop();
+
+  auto bob = test_support::login(standby, "bob");
+  CHECK(test_support::eventually(
+      [&] {
+        return test_support::drained(*carol, "xalpha") && test_support::drained(*bob, "xbeta");
+      },
+      30s));
+  const std::map<std::string, int> at_alpha = alpha.stored();
+  std::map<std::string, int> at_beta;
+  test_support::drain_messages(*carol, "getrealminbox xalpha", at_beta);
+
+  const auto into_alpha = test_support::tally(to_alpha.texts(), to_alpha.accepted(), at_alpha);
+  const auto into_beta = test_support::tally(to_beta.texts(), to_beta.accepted(), at_beta);
+  MESSAGE("failover with cross-realm traffic, takeover " << takeover.count() << " s; beta->alpha: sent "
+          << into_alpha.sent << ", acknowledged " << into_alpha.accepted << ", stored "
+          << PostgresRealm::copies(at_alpha) << ", lost " << into_alpha.lost << ", duplicated "
+          << into_alpha.duplicated << "; alpha->beta: sent " << into_beta.sent
+          << ", acknowledged " << into_beta.accepted << ", stored "
+          << PostgresRealm::copies(at_beta) << ", lost " << into_beta.lost << ", duplicated "
+          << into_beta.duplicated);
+  CHECK(into_alpha.lost == 0);
+  CHECK(into_alpha.duplicated == 0);
+  CHECK(into_beta.lost == 0);
+  CHECK(into_beta.duplicated == 0);
 }
