@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -147,6 +148,37 @@ TEST_CASE("a commit after the connection was cut reconnects; a failed batch is r
     store.commit(retried);
   }
   CHECK(unread_ids(store.load()) == std::vector<std::uint64_t>{1, 2, 3});
+}
+
+// A measurement, not a check: the numbers go to docs/performance.md and docs/architecture.md.
+// The test server runs with fsync=off; a commit still waits for the server's WAL write.
+TEST_CASE("PostgresStore commit and load speed (pipeline, multi-row)") {
+  constexpr int kBatches = 100;
+  constexpr int kBatchSize = 1000;
+  PostgresStore store(shared_postgres().url(), "speed");
+  std::uint64_t next_id = 1;
+  std::vector<std::vector<Mutation>> batches(kBatches);
+  for (auto& batch : batches) {
+    for (int i = 0; i < kBatchSize; ++i) batch.emplace_back(PutMessage{message(next_id++, "bob")});
+  }
+  const auto commit_start = std::chrono::steady_clock::now();
+  for (const auto& batch : batches) store.commit(batch);
+  const std::chrono::duration<double> committing = std::chrono::steady_clock::now() - commit_start;
+  // Small batches: the cost of one transaction, as under light load.
+  const auto single_start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 200; ++i) commit(store, {PutMessage{message(next_id++, "bob")}});
+  const std::chrono::duration<double> singles = std::chrono::steady_clock::now() - single_start;
+
+  const auto load_start = std::chrono::steady_clock::now();
+  const Snapshot snapshot = store.load();
+  const std::chrono::duration<double> loading = std::chrono::steady_clock::now() - load_start;
+  CHECK(snapshot.unread.size() == kBatches * kBatchSize + 200);
+  std::printf(
+      "postgres store speed: %d batches x %d PutMessage in %.3f s (%.1f ms/batch, %.0f "
+      "messages/s); 1-message commits %.2f ms each; load of %zu unread in %.3f s\n",
+      kBatches, kBatchSize, committing.count(), committing.count() * 1000 / kBatches,
+      kBatches * kBatchSize / committing.count(), singles.count() * 1000 / 200,
+      snapshot.unread.size(), loading.count());
 }
 
 }  // namespace chat::store
