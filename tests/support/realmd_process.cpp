@@ -7,14 +7,35 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
 
 #include "support/poll.hpp"
+#include "support/postgres_server.hpp"
 
 namespace test_support {
+
+namespace {
+
+// REALMCHAT_TEST_STORE=postgres runs the process suites on PostgreSQL: each realm's store is a
+// database of the shared test server named after its data_dir (unique per test, the same across
+// restarts), so no two tests share rows.
+std::string test_store_yaml(const std::filesystem::path& data_dir) {
+  const char* store = std::getenv("REALMCHAT_TEST_STORE");
+  if (store == nullptr || std::string(store) != "postgres") return "";
+  const std::string database =
+      "rc_" + std::to_string(std::hash<std::string>{}(data_dir.lexically_normal().string()));
+  PostgresServer& server = shared_postgres();
+  if (server.query("SELECT count(*) FROM pg_database WHERE datname = '" + database + "'") == "0") {
+    server.query("CREATE DATABASE " + database);
+  }
+  return "store: {url: '" + server.url(database) + "', lease_ms: 1000}\n";
+}
+
+}  // namespace
 
 std::string RealmdProcess::config_yaml(const std::string& name,
                                        const std::filesystem::path& data_dir,
@@ -38,6 +59,9 @@ std::string RealmdProcess::config_yaml(const std::string& name,
          keepalive_yaml +
          "durability: process\n"
          "password_cost: min\n" +
+         (extra_yaml.find("\nstore:") == std::string::npos && !extra_yaml.starts_with("store:")
+              ? test_store_yaml(data_dir)
+              : "") +
          extra_yaml;
 }
 
