@@ -44,7 +44,8 @@ std::vector<Endpoint> parse_endpoints(const std::string& text) {
   std::size_t start = 0;
   for (;;) {
     const std::size_t comma = text.find(',', start);
-    endpoints.push_back(chat::config::parse_endpoint(text.substr(start, comma - start), "--connect"));
+    endpoints.push_back(
+        chat::config::parse_endpoint(text.substr(start, comma - start), "--connect"));
     if (comma == std::string::npos) return endpoints;
     start = comma + 1;
   }

@@ -82,8 +82,7 @@ bool LeaseKeeper::renew() {
     // Not lost yet: if nobody takes it over meanwhile, a later renewal keeps it. Until then,
     // past valid_until() the realm answers nothing (CommitQueue::stalled).
     if (!unreachable_logged_) {
-      spdlog::warn("cannot renew the lease: {}; the realm stops answering at its expiry",
-                   e.what());
+      spdlog::warn("cannot renew the lease: {}; the realm stops answering at its expiry", e.what());
     }
     unreachable_logged_ = true;
     return true;

@@ -1,15 +1,14 @@
 // realmd: serves one realm of a realmchat cluster (DESIGN.md).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <array>
-#include <cstdlib>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <csignal>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <string>
@@ -28,7 +27,7 @@ constexpr int exit_lease_lost = 3;
 
 struct StoreChoice {
   std::unique_ptr<chat::store::Store> store;
-  std::unique_ptr<chat::store::Lease> lease;  // with PostgreSQL only
+  std::unique_ptr<chat::store::Lease> lease;           // with PostgreSQL only
   std::unique_ptr<realmd::DataDirLock> data_dir_lock;  // with SQLite only
 };
 

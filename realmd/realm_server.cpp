@@ -50,9 +50,10 @@ chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config)
   settings.limits.max_message_bytes = config.limits.max_message_bytes;
   settings.admins = config.admins;
   for (const auto& peer : config.peers) {
-    settings.peers.push_back({peer.name, peer.address.host, peer.address.port, peer.autoconnect});
+    chat::core::ConfiguredPeer& configured = settings.peers.emplace_back(chat::core::ConfiguredPeer{
+        peer.name, peer.address.host, peer.address.port, peer.autoconnect});
     for (const auto& alternate : peer.alternates) {
-      settings.peer_alternates[peer.name].emplace_back(alternate.host, alternate.port);
+      configured.alternates.emplace_back(alternate.host, alternate.port);
     }
   }
   settings.max_outbox_per_peer = config.limits.max_outbox_per_peer;

@@ -14,9 +14,9 @@
 #include <unordered_map>
 
 #include "commit_queue.hpp"
-#include "lease_keeper.hpp"
 #include "config/realm_config.hpp"
 #include "core/realm.hpp"
+#include "lease_keeper.hpp"
 #include "outcome_runner.hpp"
 #include "password_pool.hpp"
 #include "reply_waits.hpp"

@@ -21,7 +21,7 @@ struct PeerConfig {
   Endpoint address;  // the peer's peer_listen
   // `address` given as a list: the peer_listen of the peer's other processes (its standbys),
   // dialled in turn after `address` (docs/operations.md "Standbys").
-  std::vector<Endpoint> alternates;
+  std::vector<Endpoint> alternates = {};  // "= {}": aggregate initializations may omit it
   bool autoconnect = true;
 };
 

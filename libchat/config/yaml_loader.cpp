@@ -147,7 +147,8 @@ PeerConfig parse_peer(const YAML::Node& node, const std::string& path) {
   PeerConfig peer;
   peer.name = parse_name(require(node["name"], join_key(path, "name")), join_key(path, "name"));
   const std::string address_key = join_key(path, "address");
-  const YAML::Node address = require(node["address"], address_key);  // a copy: node[] is a temporary
+  const YAML::Node address =
+      require(node["address"], address_key);  // a copy: node[] is a temporary
   // One HOST:PORT, or a list of them: the realm's processes (holder and standbys).
   std::vector<Endpoint> addresses;
   if (address.IsSequence()) {

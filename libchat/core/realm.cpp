@@ -64,10 +64,7 @@ Realm::Realm(RealmSettings settings, Environment env)
     Peer& peer = state_->add_peer(configured.name);
     peer.host = configured.host;
     peer.port = configured.port;
-    if (auto more = settings_.peer_alternates.find(configured.name);
-        more != settings_.peer_alternates.end()) {
-      peer.alternates = more->second;
-    }
+    peer.alternates = configured.alternates;
     peer.configured = true;
     peer.active = configured.autoconnect;
     peer.link = configured.autoconnect ? LinkState::connecting : LinkState::idle;

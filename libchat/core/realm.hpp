@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,8 +21,8 @@ namespace chat::core {
 struct Connection {
   explicit Connection(std::uint64_t connection_id = 0) : id(connection_id) {}
 
-  std::uint64_t id = 0;  // unique per realmd process
-  std::string user;      // empty: no session bound to this connection
+  std::uint64_t id = 0;     // unique per realmd process
+  std::string user;         // empty: no session bound to this connection
   std::string session_key;  // session_key(token) of the bound session
 
   // Failed auths of this connection within the window, and its lockout.
@@ -54,6 +53,9 @@ struct ConfiguredPeer {
   std::string host;
   std::uint16_t port = 0;
   bool autoconnect = true;
+  // Further addresses of the same realm (its standbys), dialled in turn after host:port.
+  // "= {}": aggregate initializations may omit it.
+  std::vector<std::pair<std::string, std::uint16_t>> alternates = {};
 };
 
 struct RealmSettings {
@@ -61,10 +63,6 @@ struct RealmSettings {
   protocol::Limits limits;
   std::vector<std::string> admins;    // may use `addrealm NAME HOST PORT`
   std::vector<ConfiguredPeer> peers;  // peers named in the config (federation)
-  // Further addresses of configured peers (their standbys), by peer name: dialled in turn
-  // after the peer's own host:port.
-  std::map<std::string, std::vector<std::pair<std::string, std::uint16_t>>, std::less<>>
-      peer_alternates;
   std::size_t max_outbox_per_peer = 100000;
   std::size_t link_window = 1024;  // realm messages in flight per link, unacked
   // How long a client reply waits for a peer: the ack of a realm send (then "queued"), the

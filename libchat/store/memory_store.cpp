@@ -149,9 +149,8 @@ void MemoryStore::apply(const PutSession& m, UndoLog& undo) {
 }
 
 void MemoryStore::apply(const DeleteSession& m, UndoLog& undo) {
-  auto session = std::find_if(sessions_.begin(), sessions_.end(), [&](const SessionRecord& s) {
-    return s.token_hash == m.token_hash;
-  });
+  auto session = std::find_if(sessions_.begin(), sessions_.end(),
+                              [&](const SessionRecord& s) { return s.token_hash == m.token_hash; });
   if (session == sessions_.end()) return;
   undo.emplace_back([this, index = session - sessions_.begin(), removed = *session] {
     sessions_.insert(sessions_.begin() + index, removed);

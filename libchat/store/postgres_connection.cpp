@@ -58,10 +58,15 @@ bool Connection::ensure() {
   const std::string connect_timeout =
       std::to_string(std::max<long long>(2, (timeout_.count() + 999) / 1000));
   const std::string user_timeout = std::to_string(timeout_.count());
-  const char* keys[] = {"connect_timeout",  "tcp_user_timeout", "keepalives_idle",
-                        "keepalives_interval", "application_name", "dbname", nullptr};
-  const char* values[] = {connect_timeout.c_str(), user_timeout.c_str(), "5", "2", "realmd",
-                          url_.c_str(), nullptr};
+  const char* keys[] = {"connect_timeout",
+                        "tcp_user_timeout",
+                        "keepalives_idle",
+                        "keepalives_interval",
+                        "application_name",
+                        "dbname",
+                        nullptr};
+  const char* values[] = {
+      connect_timeout.c_str(), user_timeout.c_str(), "5", "2", "realmd", url_.c_str(), nullptr};
   conn_ = PQconnectdbParams(keys, values, 1);
   if (conn_ == nullptr) throw StoreError("cannot connect to PostgreSQL: out of memory");
   if (PQstatus(conn_) != CONNECTION_OK) {
@@ -108,8 +113,8 @@ void Connection::prepare(const char* name, const char* sql) {
 
 Result Connection::exec_prepared(const char* name, const std::vector<std::string>& params) {
   const auto values = pointers(params);
-  Result result(PQexecPrepared(conn_, name, static_cast<int>(values.size()), values.data(),
-                               nullptr, nullptr, 0));
+  Result result(PQexecPrepared(conn_, name, static_cast<int>(values.size()), values.data(), nullptr,
+                               nullptr, 0));
   check(result.get(), *this);
   return result;
 }
@@ -117,8 +122,7 @@ Result Connection::exec_prepared(const char* name, const std::vector<std::string
 void check(const pg_result* result, const Connection& connection) {
   if (result == nullptr) throw ConnectionLost("PostgreSQL: " + connection.error_message());
   const ExecStatusType status = PQresultStatus(result);
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ||
-      status == PGRES_PIPELINE_SYNC) {
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_PIPELINE_SYNC) {
     return;
   }
   if (connection.broken()) {

@@ -59,9 +59,10 @@ struct ConnectionLost : StoreError {
   using StoreError::StoreError;
 };
 
-// Throws StoreError (ConnectionLost when the connection is gone, FencedError for the fencing SQLSTATE) for a failed result; the message of
-// a unique violation is SqliteStore's ("UNIQUE constraint failed: users.username") so that the
-// Store contract holds one message for every backend.
+// Throws StoreError (ConnectionLost when the connection is gone, FencedError for the fencing
+// SQLSTATE) for a failed result; the message of a unique violation is SqliteStore's ("UNIQUE
+// constraint failed: users.username") so that the Store contract holds one message for every
+// backend.
 void check(const pg_result* result, const Connection& connection);
 
 // The SQLSTATE realmchat.fence() raises when the epoch given is not the lease's any more.

@@ -38,8 +38,7 @@ struct PostgresLease::Impl {
 
 PostgresLease::PostgresLease(std::string url, std::string realm, std::string holder,
                              std::chrono::milliseconds duration)
-    : impl_(std::make_unique<Impl>(std::move(url), std::move(realm), std::move(holder),
-                                   duration)) {
+    : impl_(std::make_unique<Impl>(std::move(url), std::move(realm), std::move(holder), duration)) {
   impl_->connection.ensure();
   pg::prepare_schema(impl_->connection);
 }
@@ -67,9 +66,10 @@ bool PostgresLease::renew(std::uint64_t epoch) {
 }
 
 void PostgresLease::release(std::uint64_t epoch) {
-  impl_->run("UPDATE realmchat.lease SET expires = now() - interval '1 second' "
-             "WHERE realm = $1 AND epoch = $2",
-             {impl_->realm, std::to_string(epoch)});
+  impl_->run(
+      "UPDATE realmchat.lease SET expires = now() - interval '1 second' "
+      "WHERE realm = $1 AND epoch = $2",
+      {impl_->realm, std::to_string(epoch)});
 }
 
 }  // namespace chat::store

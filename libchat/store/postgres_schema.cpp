@@ -113,7 +113,8 @@ void prepare_schema(Connection& connection) {
     connection.exec((std::string("SELECT pg_advisory_xact_lock(") + kLockKey + ")").c_str());
     connection.exec("CREATE SCHEMA IF NOT EXISTS realmchat");
     connection.exec("CREATE TABLE IF NOT EXISTS realmchat.schema_version(version integer)");
-    Result current = connection.exec("SELECT coalesce(max(version), 0) FROM realmchat.schema_version");
+    Result current =
+        connection.exec("SELECT coalesce(max(version), 0) FROM realmchat.schema_version");
     const int version = std::stoi(PQgetvalue(current.get(), 0, 0));
     if (version > schema_version) {
       throw StoreError("the database has realmchat schema version " + std::to_string(version) +
@@ -122,9 +123,9 @@ void prepare_schema(Connection& connection) {
     if (version < schema_version) {
       connection.exec(kSchema);
       connection.exec("DELETE FROM realmchat.schema_version");
-      connection.exec(("INSERT INTO realmchat.schema_version VALUES(" +
-                       std::to_string(schema_version) + ")")
-                          .c_str());
+      connection.exec(
+          ("INSERT INTO realmchat.schema_version VALUES(" + std::to_string(schema_version) + ")")
+              .c_str());
     }
     connection.exec("COMMIT");
   } catch (...) {

@@ -33,8 +33,7 @@ constexpr NamedSql kStatements[] = {
      "INSERT INTO realmchat.users(realm, username, password_hash, nama, negara) "
      "VALUES($1, $2, $3, $4, $5)"},
     {"put_group", "INSERT INTO realmchat.groups(realm, name) VALUES($1, $2)"},
-    {"put_member",
-     "INSERT INTO realmchat.members(realm, group_name, username) VALUES($1, $2, $3)"},
+    {"put_member", "INSERT INTO realmchat.members(realm, group_name, username) VALUES($1, $2, $3)"},
     {"put_messages",
      "INSERT INTO realmchat.messages(realm, id, recipient, sender, sender_realm, group_name, "
      "body, sent_at, bounce) SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], "
@@ -59,7 +58,8 @@ constexpr NamedSql kStatements[] = {
     {"put_refused",
      "INSERT INTO realmchat.refused(realm, origin, id, error) VALUES($1, $2, $3, $4) "
      "ON CONFLICT(realm, origin, id) DO UPDATE SET error = excluded.error"},
-    {"delete_refused", "DELETE FROM realmchat.refused WHERE realm = $1 AND origin = $2 AND id <= $3"},
+    {"delete_refused",
+     "DELETE FROM realmchat.refused WHERE realm = $1 AND origin = $2 AND id <= $3"},
     // A replaced session goes last in creation order, as SqliteStore's INSERT OR REPLACE.
     {"put_session",
      "INSERT INTO realmchat.sessions(realm, token_hash, username) VALUES($1, $2, $3) "
@@ -338,8 +338,7 @@ void PostgresStore::Impl::run(std::span<const Mutation> batch, std::uint64_t mar
   pipeline.commit();
 }
 
-PostgresStore::PostgresStore(std::string url, std::string realm,
-                             std::chrono::milliseconds timeout)
+PostgresStore::PostgresStore(std::string url, std::string realm, std::chrono::milliseconds timeout)
     : impl_(std::make_unique<Impl>(std::move(url), std::move(realm), timeout)) {}
 
 PostgresStore::~PostgresStore() = default;
@@ -379,93 +378,122 @@ void PostgresStore::commit(std::span<const Mutation> batch) {
   s.committed_prefix = 0;
 }
 
-Snapshot PostgresStore::load() {
-  Impl& s = *impl_;
-  s.connect();
-  Snapshot snapshot;
-  const std::vector<std::string> realm{s.realm};
-  const auto rows = [&](const char* sql) { return s.connection.exec(sql, realm); };
-  const auto text = [](const Result& r, int row, int column) {
+namespace {
+
+// Reads the rows of one realm. Column values are text (libpq's text format).
+class RealmRows {
+ public:
+  RealmRows(pg::Connection& connection, const std::string& realm)
+      : connection_(connection), realm_{realm} {}
+
+  // Calls `row(result, i)` for every row of `sql` ($1: the realm).
+  template <typename Row>
+  int each(const char* sql, Row row) {
+    const Result result = connection_.exec(sql, realm_);
+    const int rows = PQntuples(result.get());
+    for (int i = 0; i < rows; ++i) row(result, i);
+    return rows;
+  }
+
+  static std::string text(const Result& r, int row, int column) {
     return std::string(PQgetvalue(r.get(), row, column),
                        static_cast<std::size_t>(PQgetlength(r.get(), row, column)));
-  };
-  const auto id = [](const Result& r, int row, int column) {
-    return static_cast<std::uint64_t>(std::stoull(PQgetvalue(r.get(), row, column)));
-  };
-
-  Result users = rows(
-      "SELECT username, password_hash, nama, negara FROM realmchat.users WHERE realm = $1 "
-      "ORDER BY seq");
-  for (int i = 0; i < PQntuples(users.get()); ++i) {
-    snapshot.users.push_back(
-        {text(users, i, 0), text(users, i, 1), text(users, i, 2), text(users, i, 3)});
+  }
+  static std::uint64_t id(const Result& r, int row, int column) {
+    return std::stoull(PQgetvalue(r.get(), row, column));
   }
 
+ private:
+  pg::Connection& connection_;
+  std::vector<std::string> realm_;
+};
+
+using Row = const Result&;
+
+void load_accounts(RealmRows& rows, Snapshot& snapshot) {
+  rows.each(
+      "SELECT username, password_hash, nama, negara FROM realmchat.users "
+      "WHERE realm = $1 ORDER BY seq",
+      [&](Row r, int i) {
+        snapshot.users.push_back({RealmRows::text(r, i, 0), RealmRows::text(r, i, 1),
+                                  RealmRows::text(r, i, 2), RealmRows::text(r, i, 3)});
+      });
   std::unordered_map<std::string, std::size_t> group_index;
-  Result groups = rows("SELECT name FROM realmchat.groups WHERE realm = $1 ORDER BY seq");
-  for (int i = 0; i < PQntuples(groups.get()); ++i) {
-    group_index.emplace(text(groups, i, 0), snapshot.groups.size());
-    snapshot.groups.push_back({text(groups, i, 0), {}});
-  }
-  Result members = rows(
-      "SELECT group_name, username FROM realmchat.members WHERE realm = $1 ORDER BY seq");
-  for (int i = 0; i < PQntuples(members.get()); ++i) {
-    auto group = group_index.find(text(members, i, 0));
-    if (group != group_index.end()) {
-      snapshot.groups[group->second].members.push_back(text(members, i, 1));
-    }
-  }
+  rows.each("SELECT name FROM realmchat.groups WHERE realm = $1 ORDER BY seq", [&](Row r, int i) {
+    group_index.emplace(RealmRows::text(r, i, 0), snapshot.groups.size());
+    snapshot.groups.push_back({RealmRows::text(r, i, 0), {}});
+  });
+  // As SqliteStore: a member of a group that does not exist is not loaded.
+  rows.each("SELECT group_name, username FROM realmchat.members WHERE realm = $1 ORDER BY seq",
+            [&](Row r, int i) {
+              auto group = group_index.find(RealmRows::text(r, i, 0));
+              if (group != group_index.end()) {
+                snapshot.groups[group->second].members.push_back(RealmRows::text(r, i, 1));
+              }
+            });
+  rows.each("SELECT token_hash, username FROM realmchat.sessions WHERE realm = $1 ORDER BY seq",
+            [&](Row r, int i) {
+              snapshot.sessions.push_back({RealmRows::text(r, i, 0), RealmRows::text(r, i, 1)});
+            });
+}
 
-  Result unread = rows(
+void load_messages(RealmRows& rows, Snapshot& snapshot) {
+  rows.each(
       "SELECT id, recipient, sender, sender_realm, group_name, body, sent_at, bounce "
-      "FROM realmchat.messages WHERE realm = $1 AND NOT fetched ORDER BY id");
-  snapshot.unread.reserve(static_cast<std::size_t>(PQntuples(unread.get())));
-  for (int i = 0; i < PQntuples(unread.get()); ++i) {
-    snapshot.unread.push_back({id(unread, i, 0), text(unread, i, 1), text(unread, i, 2),
-                               text(unread, i, 3), text(unread, i, 4), text(unread, i, 5),
-                               text(unread, i, 6), text(unread, i, 7) == "t"});
-  }
-
-  Result outbox = rows(
+      "FROM realmchat.messages WHERE realm = $1 AND NOT fetched ORDER BY id",
+      [&](Row r, int i) {
+        if (i == 0) snapshot.unread.reserve(static_cast<std::size_t>(PQntuples(r.get())));
+        snapshot.unread.push_back({RealmRows::id(r, i, 0), RealmRows::text(r, i, 1),
+                                   RealmRows::text(r, i, 2), RealmRows::text(r, i, 3),
+                                   RealmRows::text(r, i, 4), RealmRows::text(r, i, 5),
+                                   RealmRows::text(r, i, 6), RealmRows::text(r, i, 7) == "t"});
+      });
+  rows.each(
       "SELECT id, peer, kind, sender, target, body, sent_at FROM realmchat.outbox "
-      "WHERE realm = $1 ORDER BY id");
-  for (int i = 0; i < PQntuples(outbox.get()); ++i) {
-    snapshot.outbox.push_back({id(outbox, i, 0), text(outbox, i, 1), text(outbox, i, 2),
-                               text(outbox, i, 3), text(outbox, i, 4), text(outbox, i, 5),
-                               text(outbox, i, 6)});
-  }
-
-  // COLLATE "C": byte order, as SqliteStore's (the database's collation may differ).
-  Result seen = rows(
-      "SELECT origin, max_id FROM realmchat.seen WHERE realm = $1 ORDER BY origin COLLATE \"C\"");
-  for (int i = 0; i < PQntuples(seen.get()); ++i) {
-    snapshot.seen.emplace_back(text(seen, i, 0), id(seen, i, 1));
-  }
-
-  Result peers = rows("SELECT name, host, port FROM realmchat.peers WHERE realm = $1 ORDER BY seq");
-  for (int i = 0; i < PQntuples(peers.get()); ++i) {
-    snapshot.peers.push_back({text(peers, i, 0), text(peers, i, 1),
-                              static_cast<std::uint16_t>(id(peers, i, 2))});
-  }
-
-  Result refused = rows(
-      "SELECT origin, id, error FROM realmchat.refused WHERE realm = $1 "
-      "ORDER BY origin COLLATE \"C\", id");
-  for (int i = 0; i < PQntuples(refused.get()); ++i) {
-    snapshot.refused.push_back({text(refused, i, 0), id(refused, i, 1), text(refused, i, 2)});
-  }
-
-  Result sessions = rows(
-      "SELECT token_hash, username FROM realmchat.sessions WHERE realm = $1 ORDER BY seq");
-  for (int i = 0; i < PQntuples(sessions.get()); ++i) {
-    snapshot.sessions.push_back({text(sessions, i, 0), text(sessions, i, 1)});
-  }
-
-  Result max_id = rows(
+      "WHERE realm = $1 ORDER BY id",
+      [&](Row r, int i) {
+        snapshot.outbox.push_back({RealmRows::id(r, i, 0), RealmRows::text(r, i, 1),
+                                   RealmRows::text(r, i, 2), RealmRows::text(r, i, 3),
+                                   RealmRows::text(r, i, 4), RealmRows::text(r, i, 5),
+                                   RealmRows::text(r, i, 6)});
+      });
+  rows.each(
       "SELECT greatest((SELECT coalesce(max(id), 0) FROM realmchat.messages WHERE realm = $1), "
       "(SELECT coalesce(max(id), 0) FROM realmchat.outbox WHERE realm = $1), "
-      "(SELECT coalesce(max(value), 0) FROM realmchat.meta WHERE realm = $1 AND key = 'max_id'))");
-  snapshot.max_id = id(max_id, 0, 0);
+      "(SELECT coalesce(max(value), 0) FROM realmchat.meta WHERE realm = $1 AND key = 'max_id'))",
+      [&](Row r, int i) { snapshot.max_id = RealmRows::id(r, i, 0); });
+}
+
+void load_federation(RealmRows& rows, Snapshot& snapshot) {
+  // COLLATE "C": byte order, as SqliteStore's (the database's collation may differ).
+  rows.each(
+      "SELECT origin, max_id FROM realmchat.seen WHERE realm = $1 ORDER BY origin COLLATE \"C\"",
+      [&](Row r, int i) {
+        snapshot.seen.emplace_back(RealmRows::text(r, i, 0), RealmRows::id(r, i, 1));
+      });
+  rows.each("SELECT name, host, port FROM realmchat.peers WHERE realm = $1 ORDER BY seq",
+            [&](Row r, int i) {
+              snapshot.peers.push_back({RealmRows::text(r, i, 0), RealmRows::text(r, i, 1),
+                                        static_cast<std::uint16_t>(RealmRows::id(r, i, 2))});
+            });
+  rows.each(
+      "SELECT origin, id, error FROM realmchat.refused WHERE realm = $1 "
+      "ORDER BY origin COLLATE \"C\", id",
+      [&](Row r, int i) {
+        snapshot.refused.push_back(
+            {RealmRows::text(r, i, 0), RealmRows::id(r, i, 1), RealmRows::text(r, i, 2)});
+      });
+}
+
+}  // namespace
+
+Snapshot PostgresStore::load() {
+  impl_->connect();
+  RealmRows rows(impl_->connection, impl_->realm);
+  Snapshot snapshot;
+  load_accounts(rows, snapshot);
+  load_messages(rows, snapshot);
+  load_federation(rows, snapshot);
   return snapshot;
 }
 

@@ -130,9 +130,9 @@ struct Snapshot {
   std::vector<OutboxRecord> outbox;                         // by id ascending
   std::vector<std::pair<std::string, std::uint64_t>> seen;  // origin -> highest id
   std::vector<PeerRecord> peers;
-  std::vector<RefusedRecord> refused;  // by origin, then id ascending
+  std::vector<RefusedRecord> refused;   // by origin, then id ascending
   std::vector<SessionRecord> sessions;  // in the order they were created
-  std::uint64_t max_id = 0;            // highest message/outbox id ever used (0 if none)
+  std::uint64_t max_id = 0;             // highest message/outbox id ever used (0 if none)
 };
 
 }  // namespace chat::store

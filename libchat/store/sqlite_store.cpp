@@ -19,10 +19,10 @@ namespace {
 constexpr int kBusyTimeoutMs = 5000;
 
 // Version 3 (version 1 lacked `refused`, version 2 `sessions`). Every statement is IF NOT
-// EXISTS, so running the schema on an older database upgrades it in place. `meta` holds max_id so that ids never go
-// backwards even if history rows are deleted some day. Fetched messages stay (fetched = 1): they
-// are the realm's history, and the partial index keeps loading the unread ones fast however long
-// that history grows.
+// EXISTS, so running the schema on an older database upgrades it in place. `meta` holds max_id so
+// that ids never go backwards even if history rows are deleted some day. Fetched messages stay
+// (fetched = 1): they are the realm's history, and the partial index keeps loading the unread ones
+// fast however long that history grows.
 constexpr const char* kSchema = R"sql(
 BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS users(
@@ -313,9 +313,7 @@ struct SqliteStore::Impl {
   void apply(const PutSession& m, BatchCounters&) {
     insert_session.bind(1, m.session.token_hash).bind(2, m.session.user).run();
   }
-  void apply(const DeleteSession& m, BatchCounters&) {
-    delete_session.bind(1, m.token_hash).run();
-  }
+  void apply(const DeleteSession& m, BatchCounters&) { delete_session.bind(1, m.token_hash).run(); }
 
   Database db;
   std::int64_t next_member_seq;  // members.seq keeps join order

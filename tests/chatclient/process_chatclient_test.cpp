@@ -150,8 +150,7 @@ TEST_CASE("--connect with a list tries each address in turn (a realm with standb
   const Run run = run_chatclient("--connect 127.0.0.1:" + std::to_string(closed) +
                                  ",127.0.0.1:" + std::to_string(realm.port()) + " -c inbox 2>&1");
   CHECK(run.exit_code == 0);
-  CHECK(run.out.find("cannot connect to 127.0.0.1:" + std::to_string(closed)) !=
-        std::string::npos);
+  CHECK(run.out.find("cannot connect to 127.0.0.1:" + std::to_string(closed)) != std::string::npos);
   CHECK(run.out.find("(no messages)") != std::string::npos);
   CHECK(realm.requests() == std::vector<std::string>{"inbox"});
 }

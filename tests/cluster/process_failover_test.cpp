@@ -88,7 +88,8 @@ class Senders {
     for (int i = 0; i < count; ++i) {
       auto client = std::make_unique<LineClient>(port);
       const std::string name = user_prefix + std::to_string(i);
-      REQUIRE(is_ok(client->request("register " + name + " pw Sender_" + std::to_string(i) + " X")));
+      REQUIRE(
+          is_ok(client->request("register " + name + " pw Sender_" + std::to_string(i) + " X")));
       clients_.push_back(std::move(client));
     }
   }
@@ -170,11 +171,10 @@ TEST_CASE("holder kill -9 during 50 clients' sends: the standby takes over, noth
   const auto stored = realm.stored();
   const test_support::Tally tally =
       test_support::tally(senders.texts(), senders.accepted(), stored);
-  MESSAGE("kill -9 of the holder: sent " << tally.sent << ", acknowledged " << tally.accepted
-                                         << ", stored " << PostgresRealm::copies(stored)
-                                         << ", lost "
-                                         << tally.lost << ", duplicated " << tally.duplicated
-                                         << ", takeover " << takeover.count() << " s");
+  MESSAGE("kill -9 of the holder: sent "
+          << tally.sent << ", acknowledged " << tally.accepted << ", stored "
+          << PostgresRealm::copies(stored) << ", lost " << tally.lost << ", duplicated "
+          << tally.duplicated << ", takeover " << takeover.count() << " s");
   CHECK(tally.accepted >= 500);
   CHECK(tally.lost == 0);
   CHECK(tally.duplicated == 0);
@@ -220,11 +220,10 @@ TEST_CASE("holder SIGSTOPped past its lease: the standby takes over, the old one
     }
   }
   const std::map<std::string, int> stored = realm.stored();
-  MESSAGE("SIGSTOP of the holder: takeover " << takeover.count() << " s; OK replies from the old "
-                                             << "holder after it: " << ok_after_takeover
-                                             << "; its writes after it: "
-                                             << stored.count("while paused") +
-                                                    stored.count("while paused again"));
+  MESSAGE("SIGSTOP of the holder: takeover "
+          << takeover.count() << " s; OK replies from the old "
+          << "holder after it: " << ok_after_takeover << "; its writes after it: "
+          << stored.count("while paused") + stored.count("while paused again"));
   CHECK(ok_after_takeover == 0);
   CHECK(stored.count("before the pause") == 1);
   CHECK(stored.count("while paused") == 0);
@@ -258,8 +257,7 @@ TEST_CASE("the database restarted under load: nothing acknowledged is lost") {
       test_support::tally(senders.texts(), senders.accepted(), stored);
   MESSAGE("pg_ctl restart under load: sent " << tally.sent << ", acknowledged " << tally.accepted
                                              << ", stored " << PostgresRealm::copies(stored)
-                                             << ", lost "
-                                             << tally.lost << ", duplicated "
+                                             << ", lost " << tally.lost << ", duplicated "
                                              << tally.duplicated);
   CHECK(tally.lost == 0);
   CHECK(tally.duplicated == 0);
@@ -274,8 +272,8 @@ TEST_CASE("cross-realm traffic both ways across a failover: every promised messa
   const std::uint16_t standby_peer_port = test_support::free_port();
   const std::uint16_t beta_peer_port = test_support::free_port();
   PostgresRealm alpha("xalpha");
-  alpha.yaml_extra += "peers: [{name: xbeta, address: '127.0.0.1:" +
-                      std::to_string(beta_peer_port) + "'}]\n";
+  alpha.yaml_extra +=
+      "peers: [{name: xbeta, address: '127.0.0.1:" + std::to_string(beta_peer_port) + "'}]\n";
   TempDir holder_dir;
   RealmdProcess holder(holder_dir.path(),
                        RealmdProcess::config_yaml(alpha.name, holder_dir.path() / "data",
@@ -288,15 +286,15 @@ TEST_CASE("cross-realm traffic both ways across a failover: every promised messa
   standby.start_standby();
   // beta (SQLite) knows both of alpha's processes and dials them in turn.
   TempDir beta_dir;
-  RealmdProcess beta(beta_dir.path(),
-                     RealmdProcess::config_yaml(
-                         "xbeta", beta_dir.path() / "data",
-                         "peers: [{name: xalpha, address: ['127.0.0.1:" +
-                             std::to_string(holder_peer_port) + "', '127.0.0.1:" +
-                             std::to_string(standby_peer_port) +
-                             "']}]\n"
-                             "users: [{username: carol, password: pw, nama: Carol_C, negara: C}]\n",
-                         beta_peer_port));
+  RealmdProcess beta(
+      beta_dir.path(),
+      RealmdProcess::config_yaml(
+          "xbeta", beta_dir.path() / "data",
+          "peers: [{name: xalpha, address: ['127.0.0.1:" + std::to_string(holder_peer_port) +
+              "', '127.0.0.1:" + std::to_string(standby_peer_port) +
+              "']}]\n"
+              "users: [{username: carol, password: pw, nama: Carol_C, negara: C}]\n",
+          beta_peer_port));
   beta.start();
   auto carol = test_support::login(beta, "carol");
   REQUIRE(test_support::eventually([&] { return test_support::linked(*carol, "xalpha"); }, 10s));
@@ -330,11 +328,11 @@ TEST_CASE("cross-realm traffic both ways across a failover: every promised messa
 
   const auto into_alpha = test_support::tally(to_alpha.texts(), to_alpha.accepted(), at_alpha);
   const auto into_beta = test_support::tally(to_beta.texts(), to_beta.accepted(), at_beta);
-  MESSAGE("failover with cross-realm traffic, takeover " << takeover.count() << " s; beta->alpha: sent "
-          << into_alpha.sent << ", acknowledged " << into_alpha.accepted << ", stored "
-          << PostgresRealm::copies(at_alpha) << ", lost " << into_alpha.lost << ", duplicated "
-          << into_alpha.duplicated << "; alpha->beta: sent " << into_beta.sent
-          << ", acknowledged " << into_beta.accepted << ", stored "
+  MESSAGE("failover with cross-realm traffic, takeover "
+          << takeover.count() << " s; beta->alpha: sent " << into_alpha.sent << ", acknowledged "
+          << into_alpha.accepted << ", stored " << PostgresRealm::copies(at_alpha) << ", lost "
+          << into_alpha.lost << ", duplicated " << into_alpha.duplicated << "; alpha->beta: sent "
+          << into_beta.sent << ", acknowledged " << into_beta.accepted << ", stored "
           << PostgresRealm::copies(at_beta) << ", lost " << into_beta.lost << ", duplicated "
           << into_beta.duplicated);
   CHECK(into_alpha.lost == 0);

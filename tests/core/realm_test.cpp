@@ -352,7 +352,8 @@ TEST_CASE("sessions are stored: auth puts one, logout and a new auth delete the 
 TEST_CASE("the per-user session cap deletes the evicted session from the store too") {
   World w;  // messi holds token(1)
   std::vector<Connection> others;
-  for (std::uint64_t id = 100; id < 100 + core::max_sessions_per_user; ++id) others.emplace_back(id);
+  for (std::uint64_t id = 100; id < 100 + core::max_sessions_per_user; ++id)
+    others.emplace_back(id);
   for (std::size_t i = 1; i < core::max_sessions_per_user; ++i) {
     w.h.run(others[i], "auth messi surabaya");
   }

@@ -1,5 +1,7 @@
 // What PostgresStore adds to the Store contract (store_contract_test.cpp runs that): the
 // versioned schema, realms sharing one database, the lease, fencing, and reconnecting.
+#include "store/postgres_store.hpp"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -8,7 +10,6 @@
 #include <vector>
 
 #include "store/postgres_lease.hpp"
-#include "store/postgres_store.hpp"
 #include "support/poll.hpp"
 #include "support/postgres_server.hpp"
 
@@ -18,7 +19,7 @@ namespace chat::store {
 namespace {
 
 MessageRecord message(std::uint64_t id, const std::string& recipient) {
-  return {id, recipient, "messi", "alpha", "", "hi " + std::to_string(id), "2026-12-01T08:00:00Z",
+  return {id,   recipient, "messi", "alpha", "", "hi " + std::to_string(id), "2026-12-01T08:00:00Z",
           false};
 }
 
@@ -118,7 +119,8 @@ TEST_CASE("fencing: a commit under an old epoch fails and applies nothing") {
   commit(old_holder, {PutMessage{message(1, "messi")}});
 
   std::optional<std::uint64_t> new_epoch;
-  REQUIRE(test_support::eventually([&] { return (new_epoch = new_lease.try_acquire()).has_value(); }));
+  REQUIRE(
+      test_support::eventually([&] { return (new_epoch = new_lease.try_acquire()).has_value(); }));
   CHECK_THROWS_AS(commit(old_holder, {PutMessage{message(2, "messi")}}), FencedError);
   CHECK_THROWS_AS(commit(old_holder, {PutMessage{message(3, "messi")}}), FencedError);
 

@@ -117,7 +117,8 @@ using Sessions = std::vector<SessionRecord>;
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("a new store loads an empty snapshot", Backend, SqliteBackend, MemoryBackend, PostgresBackend) {
+TEST_CASE_TEMPLATE("a new store loads an empty snapshot", Backend, SqliteBackend, MemoryBackend,
+                   PostgresBackend) {
   Backend backend;
   const Snapshot snapshot = backend.current().load();
   CHECK(snapshot.users.empty());
@@ -130,8 +131,8 @@ TEST_CASE_TEMPLATE("a new store loads an empty snapshot", Backend, SqliteBackend
   CHECK(snapshot.max_id == 0);
 }
 
-TEST_CASE_TEMPLATE("every mutation kind survives a restart", Backend, SqliteBackend,
-                   MemoryBackend, PostgresBackend) {
+TEST_CASE_TEMPLATE("every mutation kind survives a restart", Backend, SqliteBackend, MemoryBackend,
+                   PostgresBackend) {
   Backend backend;
   MessageRecord group_message = message(2, "henderson");
   group_message.group = "sepakbola";
@@ -266,7 +267,8 @@ TEST_CASE_TEMPLATE("MarkFetched removes messages from the unread ones", Backend,
   CHECK(snapshot.max_id == 4);
 }
 
-TEST_CASE_TEMPLATE("max_id never goes back", Backend, SqliteBackend, MemoryBackend, PostgresBackend) {
+TEST_CASE_TEMPLATE("max_id never goes back", Backend, SqliteBackend, MemoryBackend,
+                   PostgresBackend) {
   Backend backend;
   commit(backend.current(), {PutMessage{message(7, "messi")}, PutOutbox{outbox_entry(9, "beta")}});
   commit(backend.current(), {MarkFetched{{7}}, DeleteOutbox{"beta", 9}});
@@ -307,7 +309,8 @@ TEST_CASE_TEMPLATE("groups load in creation order with members in join order", B
   CHECK(snapshot.groups[1].members == Members{"bob", "alice"});
 }
 
-TEST_CASE_TEMPLATE("seen keeps the highest id per origin", Backend, SqliteBackend, MemoryBackend, PostgresBackend) {
+TEST_CASE_TEMPLATE("seen keeps the highest id per origin", Backend, SqliteBackend, MemoryBackend,
+                   PostgresBackend) {
   Backend backend;
   commit(backend.current(), {PutSeen{"gamma", 2}, PutSeen{"beta", 5}, PutSeen{"beta", 3}});
   commit(backend.current(), {PutSeen{"beta", 4}});
@@ -356,8 +359,9 @@ TEST_CASE_TEMPLATE("sessions load in creation order; DeleteSession forgets one, 
   commit(backend.current(), {PutSession{{"aa", "messi"}}, PutSession{{"bb", "henderson"}},
                              PutSession{{"cc", "messi"}}});
   // Within one batch the order holds: a session made and ended by pipelined requests is gone.
-  commit(backend.current(), {DeleteSession{"aa"}, PutSession{{"dd", "lineker"}},
-                             DeleteSession{"dd"}, DeleteSession{"zz"}, PutSession{{"ee", "messi"}}});
+  commit(backend.current(),
+         {DeleteSession{"aa"}, PutSession{{"dd", "lineker"}}, DeleteSession{"dd"},
+          DeleteSession{"zz"}, PutSession{{"ee", "messi"}}});
   CHECK(backend.reopen().load().sessions ==
         Sessions{{"bb", "henderson"}, {"cc", "messi"}, {"ee", "messi"}});
 }

@@ -41,7 +41,8 @@ PostgresServer::PostgresServer() : data_(dir_.path() / "data") {
   ::chmod(dir_.path().c_str(), 0777);
   run(pg_bin("initdb") + " --no-sync -A trust -U postgres -D " + data_.string());
   start();
-  run(pg_bin("createdb") + " -h " + dir_.path().string() + " -p " + kPort + " -U postgres realmchat");
+  run(pg_bin("createdb") + " -h " + dir_.path().string() + " -p " + kPort +
+      " -U postgres realmchat");
 }
 
 PostgresServer::~PostgresServer() {
