@@ -515,7 +515,7 @@ void RealmServer::finish_stop() {
   stopped_ = true;
   drain_deadline_.cancel();
   // Commits what the last replies queued; a store still failing loses it (never acknowledged).
-  if (!commits_.stop()) exit_code_ = 1;
+  if (!commits_.stop() && exit_code_ == 0) exit_code_ = 1;
   // After the last commit: a standby may take over only once nothing more is written.
   primary_ = false;
   if (keeper_) keeper_->stop();
