@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "commit_queue.hpp"
@@ -26,6 +28,7 @@ ClientSession::ClientSession(Stream stream, std::uint64_t connection_id, Limits 
   conn_.id = connection_id;
   std::error_code ec;
   const auto peer = this->stream().tcp().remote_endpoint(ec);
+  if (!ec) conn_.address = peer.address().to_string();
   set_label(ec ? fmt::format("client {}", conn_.id)
                : fmt::format("client {} ({})", conn_.id, peer));
   answer_store_stall_with(chat::protocol::reply::error(text::store_failed));
@@ -62,6 +65,12 @@ asio::awaitable<void> ClientSession::serve(std::string line) {
   chat::core::Outcome outcome = services_.realm.handle(conn_, line);
   if (outcome.password) {
     services_.outcomes.run(outcome);
+    if (outcome.password->delay.count() > 0) {  // a username under attack: slowed for all
+      asio::steady_timer slowdown(executor(), outcome.password->delay);
+      std::error_code ignored;
+      co_await slowdown.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      if (is_closed()) co_return;
+    }
     // auth/register: the slow hash runs on the pool; no further line of this connection is
     // handled meanwhile, since the result changes the connection's session.
     chat::core::PasswordResult result =
@@ -73,6 +82,8 @@ asio::awaitable<void> ClientSession::serve(std::string line) {
 }
 
 void ClientSession::carry_out(chat::core::Outcome outcome) {
+  // The label names the client's address; the events never hold a password or token.
+  for (const std::string& event : outcome.audit) spdlog::warn("{}: audit: {}", label(), event);
   const std::uint64_t seq = services_.outcomes.run(outcome);
   if (outcome.wait) {  // the reply comes later; its place in the order is kept
     services_.waits.add(*outcome.wait, weak_from_this(), reserve());

@@ -100,6 +100,13 @@ void CommitQueue::commit_loop() {
     }
     try {
       store_.commit(batch);
+    } catch (const chat::store::MutationRejected& e) {
+      // The data, not the disk: that one mutation can never be stored. Dropping it (loudly)
+      // and committing the rest at once keeps one bad row from stalling the whole realm.
+      spdlog::error("store refused a mutation for good, dropping it: {}", e.what());
+      batch.erase(batch.begin() + static_cast<std::ptrdiff_t>(e.index));
+      if (batch.empty()) batch.emplace_back(chat::store::MarkFetched{});  // seq still commits
+      continue;
     } catch (const chat::store::StoreError& e) {
       ++failed_attempts;
       if (!failing) {

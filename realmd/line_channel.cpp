@@ -30,7 +30,8 @@ LineChannel::LineChannel(Stream stream, Limits limits, CommitQueue& commits,
       limits_(limits),
       commits_(commits),
       wire_(std::move(wire)),
-      wake_(stream_.tcp().get_executor()) {}
+      wake_(stream_.tcp().get_executor()),
+      reader_wake_(stream_.tcp().get_executor()) {}
 
 void LineChannel::start() {
   auto self = shared_from_this();
@@ -65,6 +66,7 @@ void LineChannel::close(CloseReason reason) {
               label_, to_string(reason));
   stream_.close();
   wake_writer();
+  reader_wake_.cancel();
 }
 
 void LineChannel::expect_request_by(Clock::time_point deadline) {
@@ -169,6 +171,8 @@ asio::awaitable<bool> LineChannel::hand_over_requests() {
   bool handed_over_any = false;
   std::string request;
   while (!closed_ && !finishing_ && !discarding_) {
+    co_await wait_for_reader_room();
+    if (closed_) break;
     const auto status = wire_->next(request);
     if (status == WireFormat::Status::need_more) break;
     if (status == WireFormat::Status::too_long) {
@@ -187,6 +191,18 @@ asio::awaitable<bool> LineChannel::hand_over_requests() {
     enqueue({.text = std::move(control), .commit_seq = 0, .ids = {}, .close_after = ended});
   }
   co_return handed_over_any;
+}
+
+asio::awaitable<void> LineChannel::wait_for_reader_room() {
+  // A client that pipelines requests faster than it reads their replies (e.g. many inbox
+  // calls) is not dropped: its next request waits until it has read enough.
+  while (!closed_ && pending_reply_bytes_ > limits_.max_pending_reply_bytes / 2) {
+    reader_paused_ = true;
+    reader_wake_.expires_at(Clock::time_point::max());
+    std::error_code ec;
+    co_await reader_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  reader_paused_ = false;
 }
 
 std::size_t LineChannel::sendable_count() const {
@@ -221,6 +237,9 @@ asio::awaitable<void> LineChannel::write_loop() {
         pending_reply_bytes_ -= reply.text.size();
         if (!reply.ids.empty()) on_written(reply.ids);
         if (reply.close_after) begin_linger(*reply.close_after);
+      }
+      if (reader_paused_ && pending_reply_bytes_ <= limits_.max_pending_reply_bytes / 2) {
+        reader_wake_.cancel();
       }
       continue;
     }

@@ -31,7 +31,10 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
  public:
   struct Limits {
     std::size_t max_line_bytes = 0;
-    std::size_t max_pending_reply_bytes = 0;  // unsent replies; past it the peer is dropped
+    // Unsent replies: past half of it the channel stops taking the peer's next requests until
+    // the peer has read its replies (back-pressure); past all of it (pushes and waits still
+    // add) the peer, which does not read, is dropped.
+    std::size_t max_pending_reply_bytes = 0;
     // A request begun and not finished for this long ends the connection (slowloris); zero:
     // no limit.
     std::chrono::milliseconds partial_request_timeout{0};
@@ -108,6 +111,8 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   // Hands over the requests the wire format has complete, then queues what the format sends on
   // its own behalf (e.g. a WebSocket pong or close). Returns whether any request was handed over.
   asio::awaitable<bool> hand_over_requests();
+  // Back-pressure: returns once the unsent replies are under half their limit.
+  asio::awaitable<void> wait_for_reader_room();
   asio::awaitable<void> write_loop();
   // Queues a reply whose text is in its wire form already.
   void enqueue(Reply reply);
@@ -138,6 +143,8 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   std::uint64_t front_place_ = 0;  // the place number of replies_.front()
   std::size_t pending_reply_bytes_ = 0;
   asio::steady_timer wake_;  // the writer sleeps on it until its deadline; cancel() wakes it
+  asio::steady_timer reader_wake_;  // a reader paused for back-pressure sleeps on it
+  bool reader_paused_ = false;
   Clock::time_point wake_deadline_ = Clock::time_point::max();  // what wake_ is set to
   std::uint64_t waiting_for_seq_ = 0;
 

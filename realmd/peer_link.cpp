@@ -25,11 +25,13 @@ constexpr int silent_periods = 3;
 
 federation::Handshake make_handshake(const PeerLinkServices& services,
                                      const std::optional<std::string>& dialed_peer) {
-  const std::string& own_name = services.realm.settings().name;
-  if (dialed_peer) return federation::Handshake::dialing(own_name, services.secret, *dialed_peer);
   chat::core::Realm& realm = services.realm;
+  federation::Handshake::Own own{.name = realm.settings().name,
+                                 .epoch = realm.environment().epoch,
+                                 .max_text = realm.settings().limits.max_message_bytes};
+  if (dialed_peer) return federation::Handshake::dialing(own, services.secret, *dialed_peer);
   return federation::Handshake::accepting(
-      own_name, services.secret,
+      own, services.secret,
       [&realm](std::string_view name) { return realm.accepts_link_from(name); });
 }
 
@@ -134,7 +136,7 @@ void PeerLink::handshake_step(const federation::Frame& frame) {
   linked_ = true;
   spdlog::info("{}: linked to realm {}", label(), peer_);
   timer_.cancel();  // the watch switches from the handshake deadline to keepalive
-  chat::core::Outcome outcome = services_.realm.link_up(peer_);
+  chat::core::Outcome outcome = services_.realm.link_up(peer_, step.peer_max_text);
   services_.outcomes.run(outcome);
 }
 
@@ -196,6 +198,12 @@ asio::awaitable<void> PeerLink::watch() {
 
 void PeerLink::on_closed(CloseReason reason) {
   timer_.cancel();
+  if (failure_.empty() && dialed() && !authenticated_ && handshake_.proved() &&
+      reason == CloseReason::peer_closed) {
+    // The acceptor checks our proof before it says anything: a close now is its refusal.
+    failure_ = "handshake failed: closed by realm " + peer_ +
+               " before it authenticated (is federation.secret the same on both?)";
+  }
   if (failure_.empty()) failure_ = std::string(to_string(reason));
   if (linked_ && !superseded_) {
     spdlog::info("{}: down: {}", label(), failure_);

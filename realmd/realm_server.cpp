@@ -318,7 +318,8 @@ void RealmServer::accept_web(tcp::socket socket) {
                                  [this](std::uint64_t done_id) {
                                    handshakes_.erase(done_id);
                                    stop_if_drained();
-                                 }});
+                                 },
+                             .allowed_origins = config_.web_origins});
   handshakes_.emplace(id, handshake);
   handshake->start();
 }
@@ -390,7 +391,7 @@ std::shared_ptr<PeerLink> RealmServer::open_link(Stream stream,
       .outcomes = outcomes_,
       .secret = config_.secret,
       .keepalive = config_.keepalive,
-      .max_text_bytes = config_.limits.max_message_bytes,
+      .max_text_bytes = config_.limits.max_frame_bytes,
       .authenticated =
           [this](const std::shared_ptr<PeerLink>& link) { return link_authenticated(link); },
       .closed = [this](PeerLink& link) { link_closed(link); }};

@@ -39,12 +39,24 @@ std::string utc_now_rfc3339() {
   return formatted;
 }
 
+// 1..2^53-1: it travels as a JSON number (docs/protocol.md §2).
+std::uint64_t random_epoch() {
+  constexpr std::uint64_t max_epoch = (std::uint64_t{1} << 53) - 1;
+  std::uint64_t epoch = 0;
+  while (epoch == 0) {
+    randombytes_buf(&epoch, sizeof epoch);
+    epoch &= max_epoch;
+  }
+  return epoch;
+}
+
 }  // namespace
 
 chat::core::Environment system_environment() {
-  return {.new_token = random_uuid, .now_utc = utc_now_rfc3339, .now = [] {
-            return std::chrono::steady_clock::now();
-          }};
+  return {.new_token = random_uuid,
+          .now_utc = utc_now_rfc3339,
+          .now = [] { return std::chrono::steady_clock::now(); },
+          .epoch = random_epoch()};
 }
 
 }  // namespace realmd

@@ -11,6 +11,7 @@
 #include <exception>
 
 #include "web_http.hpp"
+#include "web_origin.hpp"
 
 namespace realmd {
 
@@ -63,7 +64,12 @@ asio::awaitable<void> WebHandshake::run() {
   }
   if (ec) co_return;  // the client left, or the deadline closed the socket
   const auto request = parse_http_request(std::string_view(buffer).substr(0, head_size));
-  const HttpAnswer reply = request ? answer_http_request(*request) : answer_bad_request();
+  HttpAnswer reply = request ? answer_http_request(*request) : answer_bad_request();
+  if (reply.upgrade && !websocket_origin_allowed(*request, services_.allowed_origins)) {
+    spdlog::warn("web client {}: WebSocket refused for origin '{}' (see realm.web_origins)", id_,
+                 request->header("origin").substr(0, 200));
+    reply = answer_forbidden_origin();
+  }
   if (!reply.upgrade) {
     co_await answer(reply.response);
     co_return;

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace realmd {
 
@@ -21,6 +22,8 @@ class WebHandshake : public std::enable_shared_from_this<WebHandshake> {
     std::function<void(asio::ip::tcp::socket socket, std::string already_read)> upgraded;
     // Called once, when this handshake is over (answered, upgraded, failed or closed).
     std::function<void(std::uint64_t id)> done;
+    // Origins other than the page's own that may open the WebSocket (realm.web_origins).
+    std::vector<std::string> allowed_origins;
   };
 
   WebHandshake(asio::ip::tcp::socket socket, std::uint64_t id, std::chrono::milliseconds timeout,

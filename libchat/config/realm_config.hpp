@@ -29,13 +29,21 @@ struct SeedUser {
   std::string username, password, nama, negara;
 };
 
+// The longest link frame a msg of `max_message_bytes` of text can make: JSON escapes a control
+// character as 6 bytes (\u001f), and the other fields (ids, names, time, keys) fit in 512.
+// max_frame_bytes below this would let one valid message end the link at every redial.
+constexpr std::size_t min_frame_bytes_for(std::size_t max_message_bytes) {
+  return 6 * max_message_bytes + 512;
+}
+
 struct LimitsConfig {
   std::size_t max_line_bytes = 64 * 1024;
   std::size_t max_message_bytes = 16 * 1024;
   std::size_t max_connections = 10000;
   std::size_t max_pending_replies_bytes = 8 * 1024 * 1024;  // unsent reply bytes per client
   std::size_t max_outbox_per_peer = 100000;                 // queued cross-realm messages
-  std::size_t max_frame_bytes = 128 * 1024;                 // realm link frame
+  // A realm link frame; when not configured, raised to min_frame_bytes_for(max_message_bytes).
+  std::size_t max_frame_bytes = 128 * 1024;
   // Time limits; zero means none. A connection without a session bound by auth (or register)
   // that sends no request for this long is closed: it holds a slot and has done nothing.
   std::chrono::milliseconds unauthenticated_idle{60'000};
@@ -75,6 +83,9 @@ struct RealmConfig {
   // realm.web_listen: the browser client's page and WebSocket (docs/protocol.md §3); none when
   // absent.
   std::optional<Endpoint> web_listen;
+  // realm.web_origins: origins besides the page's own whose pages may open the WebSocket
+  // (e.g. "https://chat.example.org" behind a reverse proxy); "scheme://host[:port]".
+  std::vector<std::string> web_origins;
   std::filesystem::path data_dir = "data";
   std::string secret;  // federation.secret
   // federation.keepalive_ms: a link that sent nothing this long sends a ping; one that received

@@ -208,6 +208,15 @@ LimitsConfig parse_limits(const YAML::Node& node, const std::string& path) {
   read("max_pending_replies_bytes", limits.max_pending_replies_bytes);
   read("max_outbox_per_peer", limits.max_outbox_per_peer);
   read("max_frame_bytes", limits.max_frame_bytes);
+  const std::size_t frame_needed = min_frame_bytes_for(limits.max_message_bytes);
+  if (!node["max_frame_bytes"]) {
+    limits.max_frame_bytes = std::max(limits.max_frame_bytes, frame_needed);
+  } else if (limits.max_frame_bytes < frame_needed) {
+    throw ConfigError(join_key(path, "max_frame_bytes") + ": must be at least " +
+                      std::to_string(frame_needed) + " for max_message_bytes " +
+                      std::to_string(limits.max_message_bytes) +
+                      " (a message escapes to up to 6 bytes per byte in a link frame)");
+  }
   const auto read_ms = [&](std::string_view key, std::chrono::milliseconds& field) {
     if (const auto value = node[std::string(key)]) {
       const std::string full_key = join_key(path, key);
@@ -285,7 +294,8 @@ std::string parse_password_cost(const YAML::Node& node, const std::string& key) 
 // The `realm:` section fills the realm's own identity and listeners.
 void parse_realm_section(const YAML::Node& node, RealmConfig& config) {
   if (!is_mapping(node, "realm")) throw ConfigError("missing key 'realm.name'");
-  check_keys(node, "realm", {"name", "listen", "peer_listen", "web_listen", "data_dir"});
+  check_keys(node, "realm",
+             {"name", "listen", "peer_listen", "web_listen", "web_origins", "data_dir"});
   config.name = parse_name(require(node["name"], "realm.name"), "realm.name");
   if (const auto listen = node["listen"])
     config.listen = parse_endpoint_node(listen, "realm.listen");
@@ -294,6 +304,18 @@ void parse_realm_section(const YAML::Node& node, RealmConfig& config) {
   }
   if (const auto web_listen = node["web_listen"]) {
     config.web_listen = parse_endpoint_node(web_listen, "realm.web_listen");
+  }
+  if (const auto origins = node["web_origins"]; origins && is_list(origins, "realm.web_origins")) {
+    for (std::size_t i = 0; i < origins.size(); ++i) {
+      const std::string key = "realm.web_origins[" + std::to_string(i) + "]";
+      std::string origin = parse_scalar(origins[i], key);
+      const auto scheme_end = origin.find("://");
+      const bool valid = (origin.starts_with("http://") || origin.starts_with("https://")) &&
+                         origin.size() > scheme_end + 3 &&
+                         origin.find('/', scheme_end + 3) == std::string::npos;
+      if (!valid) fail_value(key, "an origin like https://chat.example.org[:port]", origin);
+      config.web_origins.push_back(std::move(origin));
+    }
   }
   if (const auto data_dir = node["data_dir"]) {
     const std::string text = parse_scalar(data_dir, "realm.data_dir");
@@ -383,6 +405,15 @@ RealmConfig parse_realm_config(const YAML::Node& root) {
   config.tls = parse_tls(root["tls"], "tls");
   config.admins = parse_admins(root["admins"], "admins");
   config.users = parse_users(root["users"], "users");
+  // An admin that is not a configured user could be taken by whoever registers the name first.
+  for (const std::string& admin : config.admins) {
+    const bool seeded = std::any_of(config.users.begin(), config.users.end(),
+                                    [&](const SeedUser& user) { return user.username == admin; });
+    if (!seeded) {
+      throw ConfigError("admins: '" + admin +
+                        "' is not a user listed under 'users' (anyone could register it)");
+    }
+  }
   config.limits = parse_limits(root["limits"], "limits");
   if (const auto durability = root["durability"]) {
     config.durability = parse_durability(durability, "durability");

@@ -1,21 +1,37 @@
 #include "core/delivery.hpp"
 
+#include <utility>
+
 #include "core/realm_state.hpp"
 #include "protocol/reply.hpp"
 
 namespace chat::core {
 
+store::MessageRecord make_message_record(std::uint64_t id, std::string recipient,
+                                         std::string sender, std::string sender_realm,
+                                         std::string group, std::string text, std::string time) {
+  store::MessageRecord record;
+  record.id = id;
+  record.recipient = std::move(recipient);
+  record.sender = std::move(sender);
+  record.sender_realm = std::move(sender_realm);
+  record.group = std::move(group);
+  record.text = std::move(text);
+  record.time = std::move(time);
+  return record;
+}
+
 void store_message(RealmState& state, store::MessageRecord message, Outcome& out) {
   out.mutations.emplace_back(store::PutMessage{message});
   const store::MessageRecord& stored = state.add_unread(std::move(message)).record;
-  const std::vector<std::uint64_t>* watchers = state.watchers(stored.recipient);
+  const std::vector<Watcher>* watchers = state.watchers(stored.recipient);
   if (watchers == nullptr) return;
   std::string event = protocol::reply::event_message({stored.id, stored.sender, stored.recipient,
                                                       stored.text, stored.sender_realm, stored.time,
                                                       stored.group, stored.bounce});
   bool reserved = state.reserve(stored);
-  for (std::uint64_t connection : *watchers) {
-    Push push{connection, event, {}};
+  for (const Watcher& watcher : *watchers) {
+    Push push{watcher.connection, event, {}};
     if (reserved) {
       push.fetched_after_write.push_back(stored.id);
       reserved = false;  // the others see it too, but one write makes it fetched

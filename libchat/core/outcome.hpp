@@ -17,6 +17,9 @@ struct PasswordJob {
   Kind kind = Kind::hash;
   std::string password;
   std::string hash;  // for verify: the stored argon2id string
+  // Wait this long before running the job: a username under a guessing attack from many
+  // addresses is slowed down for everyone, but never refused its right password.
+  std::chrono::milliseconds delay{0};
 };
 
 struct PasswordResult {
@@ -74,6 +77,10 @@ struct Outcome {
   std::vector<Completion> completions;
   std::vector<OutgoingFrame> frames;
   std::vector<std::string> dial;
+
+  // Security events for the operator's log (failed logins, lockouts, admin actions): realmd
+  // logs each with the connection's address. Never a password, token or secret.
+  std::vector<std::string> audit;
 
   bool has_reply() const { return !reply.empty(); }
 };

@@ -8,7 +8,8 @@
 namespace chat::core {
 
 struct PeerMessage {
-  std::uint64_t id = 0;  // origin id, increasing per origin realm
+  std::uint64_t id = 0;     // origin id, increasing within one epoch of the origin realm
+  std::uint64_t epoch = 0;  // the origin's id sequence (docs/protocol.md §2, epochs)
   bool group = false;    // kind: "group" when true, "private" otherwise
   std::string from;      // user of the origin realm
   std::string to;        // user or group of the receiving realm

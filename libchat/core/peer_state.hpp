@@ -33,13 +33,18 @@ struct Peer {
   // them are not acked yet. Both reset when the link drops (the next link replays).
   std::uint64_t sent_up_to = 0;
   std::size_t in_flight = 0;
+  // The longest message text the peer takes, from its hello on the current link (0: unknown).
+  std::uint64_t max_text = 0;
 
   bool dials() const { return active && port != 0; }
 };
 
 // Sends the outbox entries after `sent_up_to`, oldest first, while the window has room.
-// Keeps the order: an entry never goes out before an older one of the same peer.
-void pump_outbox(Peer& peer, std::size_t window, std::vector<OutgoingFrame>& frames);
+// Keeps the order: an entry never goes out before an older one of the same peer. An entry
+// longer than the peer's max_text is not sent: its id goes to `too_long` (the caller refuses
+// it) and the pump stops there, so that the order holds.
+void pump_outbox(Peer& peer, std::size_t window, std::vector<OutgoingFrame>& frames,
+                 std::vector<std::uint64_t>& too_long);
 
 // A client reply waiting for a peer (see Outcome's Wait).
 struct Waiter {

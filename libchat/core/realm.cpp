@@ -94,9 +94,13 @@ void Realm::load(const store::Snapshot& snapshot) {
     // An outbox entry for a realm no longer configured stays (inactive) until it is back.
     state_->add_peer(entry.peer).outbox.emplace(entry.id, entry);
   }
-  for (const auto& [origin, id] : snapshot.seen) state_->seen(origin) = id;
+  for (const store::SeenRecord& mark : snapshot.seen) {
+    EpochDedup& dedup = state_->dedup(mark.origin, mark.epoch);
+    dedup.seen = mark.id;
+    dedup.touched = mark.touched;
+  }
   for (const auto& refusal : snapshot.refused) {
-    state_->refused(refusal.origin).emplace(refusal.id, refusal.error);
+    state_->dedup(refusal.origin, refusal.epoch).refused.emplace(refusal.id, refusal.error);
   }
   // A session of a user that is gone (never, today) is not restored; the cap cannot evict,
   // since the store holds at most max_sessions_per_user per user.
@@ -134,6 +138,10 @@ Outcome Realm::handle(Connection& conn, std::string_view line) {
     if (given <= fixed) return error(text::bad_parameter);
     message_text = parsed.rest_from(first + fixed);
     if (message_text.size() > settings_.limits.max_message_bytes) return error(text::bad_parameter);
+    // Blanks alone (tabs too: the parser splits on spaces only) are no message.
+    if (message_text.find_first_not_of(" \t\v\f") == std::string_view::npos) {
+      return error(text::bad_parameter);
+    }
   } else if (!accepts_arity(*spec, given)) {
     return error(text::bad_parameter);
   }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,8 +22,9 @@ namespace chat::core {
 struct Connection {
   explicit Connection(std::uint64_t connection_id = 0) : id(connection_id) {}
 
-  std::uint64_t id = 0;     // unique per realmd process
-  std::string user;         // empty: no session bound to this connection
+  std::uint64_t id = 0;  // unique per realmd process
+  std::string address;   // the client's IP address (auth throttling, audit log); may be empty
+  std::string user;      // empty: no session bound to this connection
   std::string session_key;  // session_key(token) of the bound session
 
   // Failed auths of this connection within the window, and its lockout.
@@ -45,6 +47,10 @@ struct Environment {
   std::function<std::string()> new_token;                      // random lowercase UUID
   std::function<std::string()> now_utc;                        // "2026-11-26T22:33:16Z"
   std::function<std::chrono::steady_clock::time_point()> now;  // monotonic
+  // This process's epoch: a random 1..2^53-1 drawn at every start, so that messages made
+  // after a wipe or a restore from backup (when ids may repeat) are never taken for
+  // duplicates by a peer (docs/protocol.md §2, epochs).
+  std::uint64_t epoch = 1;
 };
 
 // A peer named in the config (federation).
@@ -70,15 +76,25 @@ struct RealmSettings {
   std::chrono::milliseconds ack_timeout{2000};
   std::chrono::milliseconds fetch_timeout{2000};
   std::chrono::milliseconds link_timeout{2000};
-  int max_failed_auths = 5;                     // per username and per connection ...
-  std::chrono::seconds failed_auth_window{60};  // ... within this window ...
-  std::chrono::seconds lockout{60};             // ... locks further attempts this long
-  // Text bytes one inbox reply carries at most (at least one message); the rest waits for
-  // the next inbox call, so a huge backlog never becomes one unbounded reply.
+  // Failed auths: this many per connection, or per (username, client address), within the
+  // window lock that connection / that address out of that username for `lockout`. Other
+  // addresses are never locked out of an account; once a username has had
+  // `slow_after_failed_auths` failures within the window from anywhere, every attempt at it
+  // waits `auth_slowdown` first.
+  int max_failed_auths = 5;
+  std::chrono::seconds failed_auth_window{60};
+  std::chrono::seconds lockout{60};
+  int slow_after_failed_auths = 20;
+  std::chrono::milliseconds auth_slowdown{1000};
+  // Bytes one inbox reply's messages take at most, JSON escapes counted (at least one
+  // message); the rest waits for the next inbox call, so a huge backlog never becomes one
+  // unbounded reply.
   std::size_t max_inbox_reply_bytes = 1024 * 1024;
 };
 
 class RealmState;  // users, groups, inboxes, sessions (core/realm_state.hpp)
+struct Peer;        // core/peer_state.hpp
+struct EpochDedup;  // core/realm_state.hpp
 
 // The realm's logic: the command table applied to the realm's state. Single-threaded: the
 // event loop that owns it calls every member function.
@@ -121,7 +137,8 @@ class Realm {
   // (the shared secret is the membership test; a new realm is learnt from its handshake).
   bool accepts_link_from(std::string_view realm) const;
   // A link to `peer` finished its handshake: replays the outbox, answers addrealm waits.
-  Outcome link_up(std::string_view peer);
+  // `max_text`: the longest message text the peer takes (its hello; 0: unknown).
+  Outcome link_up(std::string_view peer, std::uint64_t max_text = 0);
   // The link dropped (or a dial failed): waiting replies answer as queued / not synced.
   Outcome link_down(std::string_view peer, std::string_view reason);
   // A frame from an authenticated peer.
@@ -136,8 +153,19 @@ class Realm {
 
   const RealmSettings& settings() const { return settings_; }
   const RealmState& state() const { return *state_; }
+  const Environment& environment() const { return env_; }
 
  private:
+  // One handler per peer frame type (core/realm_links.cpp).
+  void on_peer_frame(Peer& peer, const PeerMessage& message, Outcome& out);
+  void on_peer_frame(Peer& peer, const PeerAck& ack, Outcome& out);
+  void on_peer_frame(Peer& peer, const PeerFetch& fetch, Outcome& out);
+  void on_peer_frame(Peer& peer, const PeerFetched& fetched, Outcome& out);
+  EpochDedup& remember_epoch(const std::string& origin, std::uint64_t epoch, Outcome& out);
+  void settle(Peer& peer, std::map<std::uint64_t, store::OutboxRecord>::iterator entry, bool ok,
+              const std::string& error, Outcome& out);
+  void pump(Peer& peer, Outcome& out);
+
   RealmSettings settings_;
   Environment env_;
   std::unique_ptr<RealmState> state_;

@@ -68,7 +68,7 @@ bool Realm::accepts_link_from(std::string_view realm) const {
   return is_valid_name(realm) && realm != settings_.name;
 }
 
-Outcome Realm::link_up(std::string_view name) {
+Outcome Realm::link_up(std::string_view name, std::uint64_t max_text) {
   Outcome out;
   Peer* peer = state_->find_peer(name);
   if (peer == nullptr) peer = &state_->add_peer(std::string(name));  // learnt from its handshake
@@ -82,7 +82,8 @@ Outcome Realm::link_up(std::string_view name) {
   // dedup mark drops what it already stored.
   peer->sent_up_to = 0;
   peer->in_flight = 0;
-  pump_outbox(*peer, settings_.link_window, out.frames);
+  peer->max_text = max_text;
+  pump(*peer, out);
   for (std::uint64_t waiter : state_->waiters_of(name, Waiter::Kind::link)) {
     state_->take_waiter(waiter);
     out.completions.push_back({waiter, protocol::reply::ok_realm_added("connected"), {}});
@@ -116,106 +117,138 @@ Outcome Realm::peer_frame(std::string_view name, const PeerFrame& frame) {
   Outcome out;
   Peer* peer = state_->find_peer(name);
   if (peer == nullptr) return out;  // links register their peer in link_up first
+  // One handler per frame type, as for client commands.
+  std::visit([&](const auto& f) { on_peer_frame(*peer, f, out); }, frame);
+  return out;
+}
 
-  if (const auto* message = std::get_if<PeerMessage>(&frame)) {
-    std::uint64_t& seen = state_->seen(name);
-    std::map<std::uint64_t, std::string>& refused = state_->refused(name);
-    if (message->id <= seen) {
-      // A retransmission: answered as the first time (a refusal again, not an ok for a
-      // message that was never stored), and not stored again.
-      auto refusal = refused.find(message->id);
-      std::string error = refusal != refused.end() ? refusal->second : std::string();
-      out.frames.push_back({peer->name, PeerAck{message->id, error.empty(), std::move(error)}});
-      return out;
+void Realm::on_peer_frame(Peer& peer, const PeerMessage& message, Outcome& out) {
+  EpochDedup& dedup = remember_epoch(peer.name, message.epoch, out);
+  if (message.id <= dedup.seen) {
+    // A retransmission: answered as the first time (a refusal again, not an ok for a message
+    // that was never stored), and not stored again.
+    auto refusal = dedup.refused.find(message.id);
+    std::string error = refusal != dedup.refused.end() ? refusal->second : std::string();
+    out.frames.push_back({peer.name, PeerAck{message.id, error.empty(), std::move(error)}});
+    return;
+  }
+  std::string error;
+  const Group* group = nullptr;
+  if (message.text.size() > settings_.limits.max_message_bytes) {
+    error = text::message_too_long;  // the sender bounces it: it never blocks the link
+  } else if (message.group) {
+    group = state_->find_group(message.to);
+    if (group == nullptr) error = text::group_not_found;
+  } else if (state_->find_user(message.to) == nullptr) {
+    error = text::user_not_found;
+  }
+  auto store_for = [&](const std::string& recipient) {
+    store_message(*state_,
+                  make_message_record(state_->next_id(), recipient, message.from, peer.name,
+                                      message.group ? message.to : std::string(), message.text,
+                                      message.time),
+                  out);
+  };
+  if (error.empty() && group != nullptr) {
+    // Membership is the owning realm's: every member of the group here gets it.
+    for (const std::string& member : group->members) store_for(member);
+  } else if (error.empty()) {
+    store_for(message.to);
+  } else {
+    dedup.refused.emplace(message.id, error);
+    out.mutations.emplace_back(
+        store::PutRefused{{peer.name, message.epoch, message.id, error}});
+    if (dedup.refused.size() > refusals_kept(settings_.link_window)) {
+      // One over the bound: the oldest goes (ids only grow, so it is the first).
+      out.mutations.emplace_back(
+          store::DeleteRefused{peer.name, message.epoch, dedup.refused.begin()->first});
+      dedup.refused.erase(dedup.refused.begin());
     }
-    std::string error;
-    const Group* group = nullptr;
-    if (message->group) {
-      group = state_->find_group(message->to);
-      if (group == nullptr) error = text::group_not_found;
-    } else if (state_->find_user(message->to) == nullptr) {
-      error = text::user_not_found;
-    }
-    auto store_for = [&](const std::string& recipient) {
-      store::MessageRecord record;
-      record.id = state_->next_id();
-      record.recipient = recipient;
-      record.sender = message->from;
-      record.sender_realm = peer->name;
-      record.group = message->group ? message->to : std::string();
-      record.text = message->text;
-      record.time = message->time;
-      store_message(*state_, std::move(record), out);
-    };
-    if (error.empty() && group != nullptr) {
-      // Membership is the owning realm's: every member of the group here gets it.
-      for (const std::string& member : group->members) store_for(member);
-    } else if (error.empty()) {
-      store_for(message->to);
-    } else {
-      refused.emplace(message->id, error);
-      out.mutations.emplace_back(store::PutRefused{{peer->name, message->id, error}});
-      if (refused.size() > refusals_kept(settings_.link_window)) {
-        // One over the bound: the oldest goes (ids only grow, so it is the first).
-        out.mutations.emplace_back(store::DeleteRefused{peer->name, refused.begin()->first});
-        refused.erase(refused.begin());
+  }
+  dedup.seen = message.id;
+  dedup.touched = state_->last_id();  // only grows, across restarts too: an age order
+  out.mutations.emplace_back(
+      store::PutSeen{{peer.name, message.epoch, message.id, dedup.touched}});
+  out.frames.push_back({peer.name, PeerAck{message.id, error.empty(), error}});
+}
+
+// The dedup state of (origin, epoch); making room for a new epoch forgets the least recently
+// used one of that origin (see max_epochs_per_origin).
+EpochDedup& Realm::remember_epoch(const std::string& origin, std::uint64_t epoch, Outcome& out) {
+  std::map<std::uint64_t, EpochDedup>& epochs = state_->dedup_of(origin);
+  if (!epochs.contains(epoch) && epochs.size() >= max_epochs_per_origin) {
+    auto oldest = std::min_element(epochs.begin(), epochs.end(), [](const auto& a, const auto& b) {
+      return a.second.touched < b.second.touched;
+    });
+    out.mutations.emplace_back(store::DeleteSeen{origin, oldest->first});
+    epochs.erase(oldest);
+  }
+  return epochs[epoch];
+}
+
+void Realm::on_peer_frame(Peer& peer, const PeerAck& ack, Outcome& out) {
+  auto entry = peer.outbox.find(ack.id);
+  if (entry == peer.outbox.end()) return;  // a repeated ack
+  if (ack.id <= peer.sent_up_to && peer.in_flight > 0) --peer.in_flight;
+  settle(peer, entry, ack.ok, ack.error, out);
+  pump(peer, out);
+}
+
+// The outbox entry's fate is known: the destination took it (ok) or refused it. The waiting
+// sender hears it; a sender that already heard "queued" gets a refusal as a bounce.
+void Realm::settle(Peer& peer, std::map<std::uint64_t, store::OutboxRecord>::iterator entry,
+                   bool ok, const std::string& error, Outcome& out) {
+  store::OutboxRecord sent = std::move(entry->second);
+  peer.outbox.erase(entry);
+  out.mutations.emplace_back(store::DeleteOutbox{peer.name, sent.id});
+  const bool group = sent.kind == "group";
+  if (auto waiter = state_->ack_waiter(sent.id)) {
+    state_->take_waiter(*waiter);
+    std::string reply = ok ? protocol::reply::ok_message(group ? text::sent_to_realm_group
+                                                               : text::sent_to_realm_user)
+                           : refusal_reply(error, group);
+    out.completions.push_back({*waiter, std::move(reply), {}});
+  } else if (!ok) {
+    store::MessageRecord bounce = make_message_record(
+        state_->next_id(), sent.sender, peer.name, peer.name, {},
+        protocol::text::bounce_text(sent.target, error), env_.now_utc());
+    bounce.bounce = true;
+    store_message(*state_, std::move(bounce), out);
+  }
+}
+
+// Sends what the window allows. An entry longer than the peer takes (its hello said how
+// long) is refused here, as the peer would: a frame it could not read would end the link at
+// every redial and hold up every message behind it.
+void Realm::pump(Peer& peer, Outcome& out) {
+  for (;;) {
+    std::vector<std::uint64_t> too_long;
+    pump_outbox(peer, settings_.link_window, out.frames, too_long);
+    if (too_long.empty()) return;
+    for (std::uint64_t id : too_long) {
+      auto entry = peer.outbox.find(id);
+      if (entry != peer.outbox.end()) {
+        settle(peer, entry, false, std::string(text::message_too_long), out);
       }
     }
-    seen = message->id;
-    out.mutations.emplace_back(store::PutSeen{peer->name, message->id});
-    out.frames.push_back({peer->name, PeerAck{message->id, error.empty(), error}});
-    return out;
   }
+}
 
-  if (const auto* ack = std::get_if<PeerAck>(&frame)) {
-    auto entry = peer->outbox.find(ack->id);
-    if (entry == peer->outbox.end()) return out;  // a repeated ack
-    store::OutboxRecord sent = std::move(entry->second);
-    peer->outbox.erase(entry);
-    out.mutations.emplace_back(store::DeleteOutbox{peer->name, ack->id});
-    if (ack->id <= peer->sent_up_to && peer->in_flight > 0) --peer->in_flight;
-    pump_outbox(*peer, settings_.link_window, out.frames);
-    bool group = sent.kind == "group";
-    if (auto waiter = state_->ack_waiter(ack->id)) {
-      state_->take_waiter(*waiter);
-      std::string reply = ack->ok ? protocol::reply::ok_message(group ? text::sent_to_realm_group
-                                                                      : text::sent_to_realm_user)
-                                  : refusal_reply(ack->error, group);
-      out.completions.push_back({*waiter, std::move(reply), {}});
-    } else if (!ack->ok) {
-      // The sender already heard "queued": tell it in its realm inbox from that realm.
-      store::MessageRecord bounce;
-      bounce.id = state_->next_id();
-      bounce.recipient = sent.sender;
-      bounce.sender = peer->name;
-      bounce.sender_realm = peer->name;
-      bounce.text = "Pesan untuk " + sent.target + " tidak terkirim: " +
-                    (ack->error.empty() ? std::string("ditolak") : ack->error);
-      bounce.time = env_.now_utc();
-      bounce.bounce = true;
-      store_message(*state_, std::move(bounce), out);
-    }
-    return out;
-  }
+void Realm::on_peer_frame(Peer& peer, const PeerFetch& fetch, Outcome& out) {
+  // Everything this realm still holds for the peer is already on the link (sent at send
+  // time or replayed at link-up, in order), so "fetched" after it closes the round trip.
+  out.frames.push_back({peer.name, PeerFetched{fetch.rid}});
+}
 
-  if (const auto* fetch = std::get_if<PeerFetch>(&frame)) {
-    // Everything this realm still holds for the peer is already on the link (sent at send
-    // time or replayed at link-up, in order), so "fetched" after it closes the round trip.
-    out.frames.push_back({peer->name, PeerFetched{fetch->rid}});
-    return out;
+void Realm::on_peer_frame(Peer& peer, const PeerFetched& fetched, Outcome& out) {
+  // Only the waiter of this rid: a late "fetched" (its waiter timed out) answers nobody.
+  for (std::uint64_t id : state_->waiters_of(peer.name, Waiter::Kind::fetch)) {
+    if (state_->find_waiter(id)->key != fetched.rid) continue;
+    std::optional<Waiter> waiter = state_->take_waiter(id);
+    Completion done = commands::realm_inbox(*state_, settings_, waiter->user, peer.name, true);
+    done.waiter = id;
+    out.completions.push_back(std::move(done));
   }
-
-  if (const auto* fetched = std::get_if<PeerFetched>(&frame)) {
-    // Only the waiter of this rid: a late "fetched" (its waiter timed out) answers nobody.
-    for (std::uint64_t id : state_->waiters_of(name, Waiter::Kind::fetch)) {
-      if (state_->find_waiter(id)->key != fetched->rid) continue;
-      std::optional<Waiter> waiter = state_->take_waiter(id);
-      Completion done = commands::realm_inbox(*state_, settings_, waiter->user, name, true);
-      done.waiter = id;
-      out.completions.push_back(std::move(done));
-    }
-  }
-  return out;
 }
 
 Outcome Realm::wait_timed_out(std::uint64_t id) {

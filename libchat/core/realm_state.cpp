@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "protocol/reply.hpp"
+
 namespace chat::core {
 
 const User* RealmState::find_user(std::string_view name) const {
@@ -55,21 +57,23 @@ bool RealmState::reserve(const store::MessageRecord& message) {
   return true;
 }
 
-void RealmState::add_watcher(const std::string& user, std::uint64_t connection) {
-  auto& connections = watchers_[user];
-  if (std::find(connections.begin(), connections.end(), connection) == connections.end()) {
-    connections.push_back(connection);
+void RealmState::add_watcher(const std::string& user, std::uint64_t connection,
+                             const std::string& session_key) {
+  auto& watchers = watchers_[user];
+  auto same = [&](const Watcher& w) { return w.connection == connection; };
+  if (std::find_if(watchers.begin(), watchers.end(), same) == watchers.end()) {
+    watchers.push_back({connection, session_key});
   }
 }
 
 void RealmState::remove_watcher(const std::string& user, std::uint64_t connection) {
   auto it = watchers_.find(user);
   if (it == watchers_.end()) return;
-  std::erase(it->second, connection);
+  std::erase_if(it->second, [&](const Watcher& w) { return w.connection == connection; });
   if (it->second.empty()) watchers_.erase(it);
 }
 
-const std::vector<std::uint64_t>* RealmState::watchers(std::string_view user) const {
+const std::vector<Watcher>* RealmState::watchers(std::string_view user) const {
   auto it = watchers_.find(user);
   return it == watchers_.end() ? nullptr : &it->second;
 }
@@ -85,8 +89,12 @@ std::vector<const InboxMessage*> RealmState::reserve_unread(std::string_view use
   std::size_t bytes = 0;
   for (auto& [id, message] : messages->second) {
     if (message.reserved) continue;
-    if (!out.empty() && bytes + message.record.text.size() > max_bytes) break;
-    bytes += message.record.text.size();
+    // What the message takes in the reply, escapes included (up to 6x its text).
+    const store::MessageRecord& r = message.record;
+    const std::size_t size = protocol::reply::message_bytes(
+        {r.id, r.sender, r.recipient, r.text, r.sender_realm, r.time, r.group, r.bounce});
+    if (!out.empty() && bytes + size > max_bytes) break;
+    bytes += size;
     message.reserved = true;
     reserved_.emplace(id, std::pair{std::string(user), std::string(realm)});
     out.push_back(&message);
@@ -136,13 +144,26 @@ std::optional<std::string> RealmState::add_session(const std::string& key, std::
   std::optional<std::string> evicted;
   auto& keys = sessions_by_user_[user];
   if (keys.size() >= max_sessions_per_user) {
-    evicted = std::move(keys.front());
-    keys.pop_front();
-    sessions_.erase(*evicted);
+    evicted = keys.front();
+    end_session(*evicted);  // may erase `keys` only when it empties, which a full cap is not
   }
-  keys.push_back(key);
+  sessions_by_user_[user].push_back(key);
   sessions_.insert_or_assign(key, Session{std::move(user), now});
   return evicted;
+}
+
+void RealmState::bind_connection(const std::string& key) {
+  auto it = sessions_.find(key);
+  if (it == sessions_.end()) return;
+  ++it->second.bound_connections;
+  if (User* user = find_user(it->second.user)) ++user->open_connections;
+}
+
+void RealmState::unbind_connection(const std::string& key) {
+  auto it = sessions_.find(key);
+  if (it == sessions_.end()) return;  // ended elsewhere: end_session already uncounted it
+  --it->second.bound_connections;
+  if (User* user = find_user(it->second.user)) --user->open_connections;
 }
 
 Session* RealmState::find_session(std::string_view key) {
@@ -153,13 +174,35 @@ Session* RealmState::find_session(std::string_view key) {
 bool RealmState::end_session(std::string_view key) {
   auto it = sessions_.find(key);
   if (it == sessions_.end()) return false;
-  auto keys = sessions_by_user_.find(it->second.user);
+  const std::string& user = it->second.user;
+  if (User* bound = find_user(user)) bound->open_connections -= it->second.bound_connections;
+  if (auto watching = watchers_.find(user); watching != watchers_.end()) {
+    std::erase_if(watching->second, [&](const Watcher& w) { return w.session_key == key; });
+    if (watching->second.empty()) watchers_.erase(watching);
+  }
+  auto keys = sessions_by_user_.find(user);
   if (keys != sessions_by_user_.end()) {
     std::erase(keys->second, key);
     if (keys->second.empty()) sessions_by_user_.erase(keys);
   }
   sessions_.erase(it);
   return true;
+}
+
+AuthFailures& RealmState::auth_failures(std::string_view username, std::string_view address,
+                                        Clock::time_point now, Clock::duration window) {
+  std::string key(username);
+  key.push_back('\0');  // a name never holds a NUL: the key is unambiguous
+  key.append(address);
+  // An attacker from many addresses makes many entries: past a bound, the ones that no
+  // longer lock anything are dropped (they would be empty at their next use anyway).
+  if (auth_failures_by_address_.size() >= max_tracked_auth_addresses) {
+    std::erase_if(auth_failures_by_address_, [&](const auto& entry) {
+      const AuthFailures& f = entry.second;
+      return f.locked_until <= now && (f.recent.empty() || now - f.recent.back() >= window);
+    });
+  }
+  return auth_failures_by_address_[key];
 }
 
 AuthFailures& RealmState::auth_failures(std::string_view username) {
@@ -173,13 +216,18 @@ AuthFailures& RealmState::auth_failures(std::string_view username) {
 
 namespace chat::core {
 
-void pump_outbox(Peer& peer, std::size_t window, std::vector<OutgoingFrame>& frames) {
+void pump_outbox(Peer& peer, std::size_t window, std::vector<OutgoingFrame>& frames,
+                 std::vector<std::uint64_t>& too_long) {
   if (peer.link != LinkState::linked) return;
   for (auto it = peer.outbox.upper_bound(peer.sent_up_to);
        it != peer.outbox.end() && peer.in_flight < window; ++it) {
     const store::OutboxRecord& entry = it->second;
-    frames.push_back({peer.name, PeerMessage{entry.id, entry.kind == "group", entry.sender,
-                                             entry.target, entry.text, entry.time}});
+    if (peer.max_text != 0 && entry.text.size() > peer.max_text) {
+      too_long.push_back(entry.id);
+      return;
+    }
+    frames.push_back({peer.name, PeerMessage{entry.id, entry.epoch, entry.kind == "group",
+                                             entry.sender, entry.target, entry.text, entry.time}});
     peer.sent_up_to = entry.id;
     ++peer.in_flight;
   }
@@ -223,16 +271,19 @@ std::vector<const Peer*> RealmState::peers() const {
   return out;
 }
 
-std::uint64_t& RealmState::seen(std::string_view origin) {
-  auto it = seen_.find(origin);
-  if (it == seen_.end()) it = seen_.emplace(std::string(origin), 0).first;
+EpochDedup& RealmState::dedup(std::string_view origin, std::uint64_t epoch) {
+  return dedup_of(origin)[epoch];
+}
+
+std::map<std::uint64_t, EpochDedup>& RealmState::dedup_of(std::string_view origin) {
+  auto it = dedup_.find(origin);
+  if (it == dedup_.end()) it = dedup_.try_emplace(std::string(origin)).first;
   return it->second;
 }
 
-std::map<std::uint64_t, std::string>& RealmState::refused(std::string_view origin) {
-  auto it = refused_.find(origin);
-  if (it == refused_.end()) it = refused_.try_emplace(std::string(origin)).first;
-  return it->second;
+std::size_t RealmState::epochs_kept(std::string_view origin) const {
+  auto it = dedup_.find(origin);
+  return it == dedup_.end() ? 0 : it->second.size();
 }
 
 std::uint64_t RealmState::add_waiter(Waiter waiter) {

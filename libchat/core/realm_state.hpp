@@ -51,6 +51,15 @@ struct Inbox {
 struct Session {
   std::string user;
   Clock::time_point last_used;
+  int bound_connections = 0;  // connections this session is bound to (auth/register there)
+};
+
+// A connection that `watch`es its user's new messages, and the session it watches under: when
+// that session ends (logout, even from another connection, or the per-user cap), so does the
+// watch.
+struct Watcher {
+  std::uint64_t connection = 0;
+  std::string session_key;  // of the session the watch belongs to
 };
 
 // Failed-auth bookkeeping for one username (per-connection counters live on the Connection).
@@ -58,6 +67,20 @@ struct AuthFailures {
   std::deque<Clock::time_point> recent;
   Clock::time_point locked_until{};
 };
+
+// What this realm remembers of one (origin realm, epoch) to take each message exactly once.
+struct EpochDedup {
+  std::uint64_t seen = 0;     // highest origin id handled: the durable dedup mark
+  std::uint64_t touched = 0;  // this realm's last id when the mark last moved (age order)
+  // Ids this realm refused, with the error given (newest ones only; see Realm::peer_frame):
+  // a retransmission of one is refused again.
+  std::map<std::uint64_t, std::string> refused;
+};
+
+// Epochs of one origin kept at most; the least recently used goes first. A realm changes
+// epoch at every start, and sends an old epoch's messages only while they wait in its outbox,
+// which it replays first on every link: an epoch still in use is always among the newest.
+inline constexpr std::size_t max_epochs_per_origin = 64;
 
 class RealmState {
  public:
@@ -74,6 +97,7 @@ class RealmState {
 
   // --- messages ---
   std::uint64_t next_id() { return ++last_id_; }
+  std::uint64_t last_id() const { return last_id_; }
   void set_last_id(std::uint64_t id) { last_id_ = std::max(last_id_, id); }
   // Adds a message to its recipient's unread inbox; returns it for announcing.
   const InboxMessage& add_unread(store::MessageRecord record);
@@ -93,26 +117,36 @@ class RealmState {
   std::optional<std::string> add_session(const std::string& key, std::string user,
                                          Clock::time_point now);
   Session* find_session(std::string_view key);
-  bool end_session(std::string_view key);  // false: there was none
+  // Ends the session: connections bound to it no longer count as online, and their watches
+  // end (a push after that would mark the owner's messages read for a stranger). False: there
+  // was none.
+  bool end_session(std::string_view key);
+  // A connection was bound to / unbound from a live session (counts toward `online`).
+  void bind_connection(const std::string& key);
+  void unbind_connection(const std::string& key);
 
   // --- connections watching their user's new messages (`watch`) ---
-  void add_watcher(const std::string& user, std::uint64_t connection);
+  void add_watcher(const std::string& user, std::uint64_t connection,
+                   const std::string& session_key);
   void remove_watcher(const std::string& user, std::uint64_t connection);
-  const std::vector<std::uint64_t>* watchers(std::string_view user) const;
+  const std::vector<Watcher>* watchers(std::string_view user) const;
 
   // --- failed auths per username ---
+  // Per username (all addresses: the slow-down) and per (username, address) (the lockout).
   AuthFailures& auth_failures(std::string_view username);
+  AuthFailures& auth_failures(std::string_view username, std::string_view address,
+                              Clock::time_point now, Clock::duration window);
 
   // --- peers, outbox and dedup (federation) ---
   Peer* find_peer(std::string_view name);
   const Peer* find_peer(std::string_view name) const;
   Peer& add_peer(std::string name);
   std::vector<const Peer*> peers() const;  // by name
-  // Highest origin id received from `origin` (0: none): the durable dedup mark.
-  std::uint64_t& seen(std::string_view origin);
-  // Ids from `origin` this realm refused, with the error given (newest ones only; see
-  // Realm::peer_frame): a retransmission of one is refused again.
-  std::map<std::uint64_t, std::string>& refused(std::string_view origin);
+  // The dedup state of (origin, epoch), made empty on first use.
+  EpochDedup& dedup(std::string_view origin, std::uint64_t epoch);
+  // Every epoch of `origin` this realm keeps dedup state for.
+  std::map<std::uint64_t, EpochDedup>& dedup_of(std::string_view origin);
+  std::size_t epochs_kept(std::string_view origin) const;
 
   // --- replies waiting for a peer ---
   std::uint64_t add_waiter(Waiter waiter);
@@ -133,11 +167,11 @@ class RealmState {
   StringMap<Session> sessions_;
   StringMap<std::deque<std::string>> sessions_by_user_;  // oldest first, for the per-user cap
   StringMap<AuthFailures> auth_failures_;
-  StringMap<std::vector<std::uint64_t>> watchers_;
+  StringMap<AuthFailures> auth_failures_by_address_;  // key: username '\0' address
+  StringMap<std::vector<Watcher>> watchers_;
   std::uint64_t last_id_ = 0;
   StringMap<Peer> peers_;
-  StringMap<std::uint64_t> seen_;
-  StringMap<std::map<std::uint64_t, std::string>> refused_;
+  StringMap<std::map<std::uint64_t, EpochDedup>> dedup_;  // origin -> epoch -> state
   std::map<std::uint64_t, Waiter> waiters_;  // by waiter id (few: one per waiting reply)
   std::unordered_map<std::uint64_t, std::uint64_t> ack_waiters_;  // outbox id -> waiter id
   std::uint64_t last_waiter_ = 0;
@@ -147,5 +181,8 @@ class RealmState {
 // Sessions a user may hold at once; the oldest is ended when a new one passes the cap
 // (every connection that logs in makes one; token-mode clients may reconnect often).
 inline constexpr std::size_t max_sessions_per_user = 32;
+
+// (username, address) failure records kept before the idle ones are swept.
+inline constexpr std::size_t max_tracked_auth_addresses = 100000;
 
 }  // namespace chat::core

@@ -45,6 +45,21 @@ class FieldReader {
     return value != nullptr ? value->GetUint64() : 0;
   }
 
+  // An id or rid: 1..2^53-1 (0 and larger numbers are malformed, docs/protocol.md §2).
+  std::uint64_t id(const char* key) {
+    const std::uint64_t value = uint64(key);
+    if (error_.empty() && (value == 0 || value > max_wire_number)) fail(key, "an id in 1..2^53-1");
+    return error_.empty() ? value : 0;
+  }
+
+  // An epoch: 0..2^53-1; absent reads as 0 when `optional` (a v1 hello has none).
+  std::uint64_t epoch(const char* key, bool optional = false) {
+    if (optional && error_.empty() && object_.FindMember(key) == object_.MemberEnd()) return 0;
+    const std::uint64_t value = uint64(key);
+    if (error_.empty() && value > max_wire_number) fail(key, "a number in 0..2^53-1");
+    return error_.empty() ? value : 0;
+  }
+
   std::uint32_t uint32(const char* key) {
     const rapidjson::Value* value = typed(key, &rapidjson::Value::IsUint, "an unsigned integer");
     return value != nullptr ? value->GetUint() : 0;
@@ -147,11 +162,16 @@ class FieldReader {
 std::optional<Frame> read_frame(std::string_view type, FieldReader& f) {
   // Designated initializers evaluate in order, so the first bad field is the one reported.
   if (type == Hello::type) {
-    return Hello{.v = f.uint32("v"), .realm = f.name("realm"), .nonce = f.hex_token("nonce")};
+    return Hello{.v = f.uint32("v"),
+                 .realm = f.name("realm"),
+                 .nonce = f.hex_token("nonce"),
+                 .epoch = f.epoch("epoch", true),
+                 .max_text = f.epoch("max_text", true)};
   }
   if (type == Auth::type) return Auth{.mac = f.hex_token("mac")};
   if (type == Msg::type) {
-    return Msg{.id = f.uint64("id"),
+    return Msg{.id = f.id("id"),
+               .epoch = f.epoch("epoch"),
                .kind = f.kind("kind"),
                .from = f.name("from"),
                .to = f.name("to"),
@@ -159,10 +179,10 @@ std::optional<Frame> read_frame(std::string_view type, FieldReader& f) {
                .time = f.time("time")};
   }
   if (type == Ack::type) {
-    return Ack{.id = f.uint64("id"), .ok = f.boolean("ok"), .error = f.optional_text("error")};
+    return Ack{.id = f.id("id"), .ok = f.boolean("ok"), .error = f.optional_text("error")};
   }
-  if (type == Fetch::type) return Fetch{.rid = f.uint64("rid"), .user = f.name("user")};
-  if (type == Fetched::type) return Fetched{.rid = f.uint64("rid")};
+  if (type == Fetch::type) return Fetch{.rid = f.id("rid"), .user = f.name("user")};
+  if (type == Fetched::type) return Fetched{.rid = f.id("rid")};
   if (type == Ping::type) return Ping{};
   if (type == Pong::type) return Pong{};
   return std::nullopt;
@@ -177,10 +197,13 @@ class FieldWriter {
     number("v", hello.v);
     string("realm", hello.realm);
     string("nonce", hello.nonce);
+    number("epoch", hello.epoch);
+    number("max_text", hello.max_text);
   }
   void operator()(const Auth& auth) { string("mac", auth.mac); }
   void operator()(const Msg& msg) {
     number("id", msg.id);
+    number("epoch", msg.epoch);
     string("kind", kind_name(msg.kind));
     string("from", msg.from);
     string("to", msg.to);

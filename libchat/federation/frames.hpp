@@ -13,17 +13,32 @@
 // terminator "\n" belongs to the connection, not to the codec.
 namespace chat::federation {
 
-// The handshake version this build speaks (the "v" of hello).
-inline constexpr std::uint32_t link_version = 1;
+// The handshake version this build speaks (the "v" of hello). Version 1 let a realm sign a
+// nonce before it had checked the other side (docs/protocol.md §2): it is refused.
+inline constexpr std::uint32_t link_version = 2;
+
+// Ids, rids and epochs travel as JSON numbers: at most 2^53 - 1, so that any JSON reader
+// (JavaScript's included) holds them exactly. A message id or rid is at least 1; an epoch may
+// be 0 (legacy: an outbox entry stored before epochs existed).
+inline constexpr std::uint64_t max_wire_number = (std::uint64_t{1} << 53) - 1;
+
+// Which end of the TCP connection a side is; part of every mac (docs/protocol.md §2).
+enum class LinkRole { dialer, acceptor };
 
 // Each frame struct names its "t" value as `type`.
 
-// {"t":"hello","v":1,"realm":NAME,"nonce":64 hex}
+// {"t":"hello","v":2,"realm":NAME,"nonce":64 hex,"epoch":E,"max_text":BYTES}
+// `epoch` identifies the sender's current id sequence; `max_text` is the longest message text
+// the sender takes, so that its peer refuses a longer one itself instead of sending a frame
+// that could never be taken (and would block the link). A v1 hello has neither: the decoder
+// leaves them 0 and the handshake refuses the version.
 struct Hello {
   static constexpr std::string_view type = "hello";
   std::uint32_t v = link_version;
   std::string realm;
   std::string nonce;
+  std::uint64_t epoch = 0;
+  std::uint64_t max_text = 0;
   bool operator==(const Hello&) const = default;
 };
 
@@ -37,10 +52,11 @@ struct Auth {
 // What the "to" of a msg names. Wire values: "private" (a user) and "group".
 enum class MsgKind { user, group };
 
-// {"t":"msg","id":ORIGIN_ID,"kind":"private"|"group","from":USER,"to":USER_OR_GROUP,"text":..,"time":..}
+// {"t":"msg","id":ORIGIN_ID,"epoch":E,"kind":"private"|"group","from":USER,"to":USER_OR_GROUP,"text":..,"time":..}
 struct Msg {
   static constexpr std::string_view type = "msg";
-  std::uint64_t id = 0;  // unique within the origin realm
+  std::uint64_t id = 0;     // unique within the origin realm's epoch
+  std::uint64_t epoch = 0;  // the origin's id sequence the id belongs to
   MsgKind kind = MsgKind::user;
   std::string from;
   std::string to;
@@ -99,7 +115,8 @@ struct DecodeResult {
 };
 
 // Parses one line (without its "\n"). Rejects: invalid UTF-8, malformed JSON, a non-object,
-// an unknown "t", a missing or ill-typed field, a name that is not 1-32 of A-Z a-z 0-9 _ . -,
+// an unknown "t", a missing or ill-typed field, an id or rid outside 1..2^53-1, an epoch
+// over 2^53-1, a name that is not 1-32 of A-Z a-z 0-9 _ . -,
 // a nonce or mac that is not 64 hex digits, a text or error that is not valid UTF-8 or is
 // longer than max_text_bytes, a time that is not 1-64 printable ASCII characters.
 // Unknown extra fields are ignored: frames may grow.

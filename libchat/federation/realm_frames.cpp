@@ -20,6 +20,7 @@ Frame to_link_frame(const core::PeerFrame& frame) {
       Overloaded{
           [](const core::PeerMessage& m) -> Frame {
             return Msg{.id = m.id,
+                       .epoch = m.epoch,
                        .kind = m.group ? MsgKind::group : MsgKind::user,
                        .from = m.from,
                        .to = m.to,
@@ -38,6 +39,7 @@ Frame to_link_frame(const core::PeerFrame& frame) {
 std::optional<core::PeerFrame> to_peer_frame(const Frame& frame) {
   if (const auto* m = std::get_if<Msg>(&frame)) {
     return core::PeerMessage{.id = m->id,
+                             .epoch = m->epoch,
                              .group = m->kind == MsgKind::group,
                              .from = m->from,
                              .to = m->to,

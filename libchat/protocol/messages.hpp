@@ -1,4 +1,5 @@
 #pragma once
+#include <string>
 #include <string_view>
 
 // The exact client-visible strings of PROTOCOL.md §1 (tests compare them byte for byte).
@@ -44,6 +45,8 @@ inline constexpr std::string_view realm_user_not_found = "Realm/User tidak ditem
 inline constexpr std::string_view realm_group_not_found = "Realm/Group tidak ditemukan";
 
 // Ours (PROTOCOL.md is silent; documented in docs/protocol.md).
+// A realm message longer than the destination realm takes (its limits.max_message_bytes):
+// refused by the destination, or by the sender when the destination's hello said so.
 inline constexpr std::string_view message_too_long = "Pesan terlalu panjang";
 inline constexpr std::string_view store_failed = "Gagal menyimpan, coba lagi nanti";
 inline constexpr std::string_view watching = "Watching";
@@ -53,5 +56,13 @@ inline constexpr std::string_view outbox_full = "Antrian realm penuh, coba lagi 
 // limits.partial_request_ms).
 inline constexpr std::string_view idle_timeout = "Tidak aktif terlalu lama, koneksi ditutup";
 inline constexpr std::string_view request_timeout = "Request tidak selesai, koneksi ditutup";
+
+// The text of a bounce: "Pesan untuk TARGET tidak terkirim: ERROR" (ERROR: the destination's
+// refusal; "ditolak" when it gave none).
+inline std::string bounce_text(std::string_view target, std::string_view error) {
+  std::string text = "Pesan untuk ";
+  text.append(target).append(" tidak terkirim: ").append(error.empty() ? "ditolak" : error);
+  return text;
+}
 
 }  // namespace chat::protocol::text

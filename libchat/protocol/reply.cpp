@@ -103,6 +103,29 @@ void write_messages(ReplyWriter& out, const std::vector<SenderMessages>& by_send
 
 }  // namespace
 
+std::size_t json_string_bytes(std::string_view text) {
+  std::size_t bytes = 2;  // the quotes
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20) {
+      bytes += 6;
+    } else if (c == '"' || c == '\\') {
+      bytes += 2;
+    } else {
+      ++bytes;
+    }
+  }
+  return bytes;
+}
+
+std::size_t message_bytes(const MessageView& message) {
+  // The keys, punctuation and a 20-digit id take under 128 bytes.
+  constexpr std::size_t fixed = 128;
+  return fixed + json_string_bytes(message.from) + json_string_bytes(message.to) +
+         json_string_bytes(message.text) + json_string_bytes(message.realm) +
+         json_string_bytes(message.time) + json_string_bytes(message.group);
+}
+
 std::string error(std::string_view message) {
   ReplyWriter out(kError);
   out.field("message", message);

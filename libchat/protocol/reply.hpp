@@ -1,4 +1,5 @@
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -28,6 +29,13 @@ struct SenderMessages {
   std::string_view sender;
   std::vector<MessageView> messages;
 };
+
+// An upper bound of the bytes `text` takes as a JSON string in a reply (quotes included): a
+// control character escapes to 6 bytes (\u0001), so a text can grow 6x. Caps on reply sizes
+// count this, not the text, or escape-heavy messages make replies 6x their cap.
+std::size_t json_string_bytes(std::string_view text);
+// An upper bound of one MSG object's bytes in a reply.
+std::size_t message_bytes(const MessageView& message);
 
 std::string ok_inbox(const std::vector<SenderMessages>& by_sender);
 std::string ok_realm_inbox(std::string_view realm, const std::vector<SenderMessages>& by_sender,

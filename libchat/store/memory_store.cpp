@@ -1,5 +1,8 @@
 #include "store/memory_store.hpp"
 
+#include <limits>
+#include <tuple>
+
 #include <algorithm>
 #include <unordered_map>
 #include <variant>
@@ -9,7 +12,7 @@ namespace {
 
 // SqliteStore's message for the same violation, so tests can expect one string for both.
 [[noreturn]] void throw_duplicate(const char* columns) {
-  throw StoreError(std::string("UNIQUE constraint failed: ") + columns);
+  throw StoreError(std::string("UNIQUE constraint failed: ") + columns, true);
 }
 
 }  // namespace
@@ -20,8 +23,13 @@ void MemoryStore::commit(std::span<const Mutation> batch) {
   undo.reserve(batch.size());
   const std::uint64_t max_id_before = max_id_;
   try {
-    for (const Mutation& mutation : batch) {
-      std::visit([&](const auto& m) { apply(m, undo); }, mutation);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      try {
+        std::visit([&](const auto& m) { apply(m, undo); }, batch[i]);
+      } catch (const StoreError& e) {
+        if (e.permanent) throw MutationRejected(i, e.what());
+        throw;
+      }
     }
   } catch (...) {
     for (auto step = undo.rbegin(); step != undo.rend(); ++step) (*step)();
@@ -41,6 +49,10 @@ void MemoryStore::apply(const PutUser& m, UndoLog& undo) {
 }
 
 void MemoryStore::apply(const PutGroup& m, UndoLog& undo) {
+  {
+    std::lock_guard lock(refused_group_mutex_);
+    if (m.name == refused_group_) throw StoreError("CHECK constraint failed: groups.name", true);
+  }
   if (!group_names_.insert(m.name).second) throw_duplicate("groups.name");
   groups_.push_back(m.name);
   undo.emplace_back([this] {
@@ -96,13 +108,24 @@ void MemoryStore::apply(const DeleteOutbox& m, UndoLog& undo) {
 }
 
 void MemoryStore::apply(const PutSeen& m, UndoLog& undo) {
-  auto [entry, inserted] = seen_.emplace(m.origin, m.id);
+  EpochKey key{m.seen.origin, m.seen.epoch};
+  auto [entry, inserted] = seen_.try_emplace(key, m.seen);
   if (inserted) {
-    undo.emplace_back([this, origin = m.origin] { seen_.erase(origin); });
+    undo.emplace_back([this, key] { seen_.erase(key); });
     return;
   }
-  undo.emplace_back([entry = entry, before = entry->second] { entry->second = before; });
-  entry->second = std::max(entry->second, m.id);
+  undo.emplace_back([this, key, before = entry->second] { seen_[key] = before; });
+  entry->second.id = std::max(entry->second.id, m.seen.id);
+  entry->second.touched = m.seen.touched;
+}
+
+void MemoryStore::apply(const DeleteSeen& m, UndoLog& undo) {
+  EpochKey key{m.origin, m.epoch};
+  if (auto entry = seen_.find(key); entry != seen_.end()) {
+    undo.emplace_back([this, key, before = entry->second] { seen_[key] = before; });
+    seen_.erase(entry);
+  }
+  apply(DeleteRefused{m.origin, m.epoch, std::numeric_limits<std::uint64_t>::max()}, undo);
 }
 
 void MemoryStore::apply(const PutPeer& m, UndoLog& undo) {
@@ -121,7 +144,7 @@ void MemoryStore::apply(const PutPeer& m, UndoLog& undo) {
 
 void MemoryStore::apply(const PutRefused& m, UndoLog& undo) {
   // The undo steps go by key: a later DeleteRefused of the batch may erase this node.
-  std::pair<std::string, std::uint64_t> key{m.refused.origin, m.refused.id};
+  RefusedKey key{m.refused.origin, m.refused.epoch, m.refused.id};
   auto [entry, inserted] = refused_.try_emplace(key, m.refused.error);
   if (inserted) {
     undo.emplace_back([this, key] { refused_.erase(key); });
@@ -132,8 +155,8 @@ void MemoryStore::apply(const PutRefused& m, UndoLog& undo) {
 }
 
 void MemoryStore::apply(const DeleteRefused& m, UndoLog& undo) {
-  auto first = refused_.lower_bound({m.origin, 0});
-  auto last = refused_.upper_bound({m.origin, m.up_to});
+  auto first = refused_.lower_bound({m.origin, m.epoch, 0});
+  auto last = refused_.upper_bound({m.origin, m.epoch, m.up_to});
   if (first == last) return;
   undo.emplace_back([this, removed = decltype(refused_)(first, last)] {
     refused_.insert(removed.begin(), removed.end());
@@ -177,10 +200,14 @@ Snapshot MemoryStore::load() {
     if (!message.fetched) snapshot.unread.push_back(message.record);
   }
   for (const auto& [id, entry] : outbox_) snapshot.outbox.push_back(entry);
-  snapshot.seen.assign(seen_.begin(), seen_.end());
+  for (const auto& [key, seen] : seen_) snapshot.seen.push_back(seen);
+  std::stable_sort(snapshot.seen.begin(), snapshot.seen.end(),
+                   [](const SeenRecord& a, const SeenRecord& b) {
+                     return std::tie(a.origin, a.touched) < std::tie(b.origin, b.touched);
+                   });
   snapshot.peers = peers_;
   for (const auto& [key, error] : refused_) {
-    snapshot.refused.push_back({key.first, key.second, error});
+    snapshot.refused.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), error});
   }
   snapshot.sessions = sessions_;
   snapshot.max_id = max_id_;

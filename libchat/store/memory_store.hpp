@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
+#include <tuple>
 #include <set>
 #include <span>
 #include <string>
@@ -24,6 +26,12 @@ class MemoryStore final : public Store {
   // While on, every commit() throws StoreError and applies nothing (to test failure paths).
   // Atomic: a test thread sets it while realmd's commit thread reads it.
   void fail_next_commits(bool fail) { fail_commits_.store(fail); }
+  // From now on a PutGroup of `name` fails as a constraint would: a permanent error of one
+  // mutation (to test that it never stalls the rest). Set before the commit thread uses it.
+  void refuse_group(std::string name) {
+    std::lock_guard lock(refused_group_mutex_);
+    refused_group_ = std::move(name);
+  }
   // Transactions committed so far; failed ones do not count.
   std::size_t commits() const { return commits_; }
 
@@ -43,6 +51,7 @@ class MemoryStore final : public Store {
   void apply(const PutOutbox& m, UndoLog& undo);
   void apply(const DeleteOutbox& m, UndoLog& undo);
   void apply(const PutSeen& m, UndoLog& undo);
+  void apply(const DeleteSeen& m, UndoLog& undo);
   void apply(const PutPeer& m, UndoLog& undo);
   void apply(const PutRefused& m, UndoLog& undo);
   void apply(const DeleteRefused& m, UndoLog& undo);
@@ -58,14 +67,18 @@ class MemoryStore final : public Store {
   std::set<std::pair<std::string, std::string>> member_keys_;
   std::map<std::uint64_t, StoredMessage> messages_;  // fetched ones are kept, as history
   std::map<std::uint64_t, OutboxRecord> outbox_;
-  std::map<std::string, std::uint64_t> seen_;
+  using EpochKey = std::pair<std::string, std::uint64_t>;  // (origin, epoch)
+  std::map<EpochKey, SeenRecord> seen_;
   std::vector<PeerRecord> peers_;  // first-added order
   // (origin, id) -> error
-  std::map<std::pair<std::string, std::uint64_t>, std::string> refused_;
+  using RefusedKey = std::tuple<std::string, std::uint64_t, std::uint64_t>;  // origin, epoch, id
+  std::map<RefusedKey, std::string> refused_;
   std::vector<SessionRecord> sessions_;  // creation order
   std::uint64_t max_id_ = 0;
 
   std::atomic<bool> fail_commits_ = false;
+  std::mutex refused_group_mutex_;
+  std::string refused_group_;
   std::size_t commits_ = 0;
 };
 

@@ -133,16 +133,20 @@ void check(const pg_result* result, const Connection& connection) {
   if (sqlstate == fenced_sqlstate) {
     throw FencedError(one_line(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)));
   }
+  // Errors of the data, not of the database: integrity (23), data exceptions such as a number
+  // out of range (22), program limits such as a row too big (54). Retrying cannot help.
+  const bool permanent =
+      sqlstate.starts_with("22") || sqlstate.starts_with("23") || sqlstate.starts_with("54");
   if (sqlstate == "23505") {  // unique_violation
     const char* constraint = PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME);
     auto columns = unique_columns().find(constraint != nullptr ? constraint : "");
     if (columns != unique_columns().end()) {
-      throw StoreError("UNIQUE constraint failed: " + columns->second);
+      throw StoreError("UNIQUE constraint failed: " + columns->second, true);
     }
   }
   std::string message = one_line(PQresultErrorMessage(result));
   if (message.empty()) message = connection.error_message();
-  throw StoreError("PostgreSQL: " + message);
+  throw StoreError("PostgreSQL: " + message, permanent);
 }
 
 std::string text_array(const std::vector<std::string_view>& values) {

@@ -50,6 +50,7 @@ CREATE INDEX IF NOT EXISTS messages_unread ON realmchat.messages(realm, id) WHER
 CREATE TABLE IF NOT EXISTS realmchat.outbox(
   realm text NOT NULL,
   id bigint NOT NULL,
+  epoch bigint NOT NULL,
   peer text NOT NULL,
   kind text NOT NULL,
   sender text NOT NULL,
@@ -60,8 +61,10 @@ CREATE TABLE IF NOT EXISTS realmchat.outbox(
 CREATE TABLE IF NOT EXISTS realmchat.seen(
   realm text NOT NULL,
   origin text NOT NULL,
+  epoch bigint NOT NULL,
   max_id bigint NOT NULL,
-  PRIMARY KEY(realm, origin));
+  touched bigint NOT NULL,
+  PRIMARY KEY(realm, origin, epoch));
 CREATE TABLE IF NOT EXISTS realmchat.peers(
   realm text NOT NULL,
   name text NOT NULL,
@@ -72,9 +75,10 @@ CREATE TABLE IF NOT EXISTS realmchat.peers(
 CREATE TABLE IF NOT EXISTS realmchat.refused(
   realm text NOT NULL,
   origin text NOT NULL,
+  epoch bigint NOT NULL,
   id bigint NOT NULL,
   error text NOT NULL,
-  PRIMARY KEY(realm, origin, id));
+  PRIMARY KEY(realm, origin, epoch, id));
 CREATE TABLE IF NOT EXISTS realmchat.sessions(
   realm text NOT NULL,
   token_hash text NOT NULL,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <map>
 #include <optional>
@@ -42,24 +43,27 @@ constexpr NamedSql kStatements[] = {
      "UPDATE realmchat.messages SET fetched = true "
      "WHERE realm = $1 AND id = ANY($2::bigint[]) AND NOT fetched"},
     {"put_outbox",
-     "INSERT INTO realmchat.outbox(realm, id, peer, kind, sender, target, body, sent_at) "
-     "SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], "
-     "$7::text[], $8::text[])"},
+     "INSERT INTO realmchat.outbox(realm, id, epoch, peer, kind, sender, target, body, sent_at) "
+     "SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], "
+     "$7::text[], $8::text[], $9::text[])"},
     {"delete_outbox",
      "DELETE FROM realmchat.outbox WHERE realm = $1 AND (id, peer) IN "
      "(SELECT * FROM unnest($2::bigint[], $3::text[]))"},
+    // The highest id wins, the latest touch wins (SqliteStore's upsert).
     {"put_seen",
-     "INSERT INTO realmchat.seen AS s(realm, origin, max_id) "
-     "SELECT $1, * FROM unnest($2::text[], $3::bigint[]) "
-     "ON CONFLICT(realm, origin) DO UPDATE SET max_id = greatest(s.max_id, excluded.max_id)"},
+     "INSERT INTO realmchat.seen AS s(realm, origin, epoch, max_id, touched) "
+     "SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) "
+     "ON CONFLICT(realm, origin, epoch) DO UPDATE SET "
+     "max_id = greatest(s.max_id, excluded.max_id), touched = excluded.touched"},
+    {"delete_seen", "DELETE FROM realmchat.seen WHERE realm = $1 AND origin = $2 AND epoch = $3"},
     {"put_peer",
      "INSERT INTO realmchat.peers(realm, name, host, port) VALUES($1, $2, $3, $4) "
      "ON CONFLICT(realm, name) DO UPDATE SET host = excluded.host, port = excluded.port"},
     {"put_refused",
-     "INSERT INTO realmchat.refused(realm, origin, id, error) VALUES($1, $2, $3, $4) "
-     "ON CONFLICT(realm, origin, id) DO UPDATE SET error = excluded.error"},
+     "INSERT INTO realmchat.refused(realm, origin, epoch, id, error) VALUES($1, $2, $3, $4, $5) "
+     "ON CONFLICT(realm, origin, epoch, id) DO UPDATE SET error = excluded.error"},
     {"delete_refused",
-     "DELETE FROM realmchat.refused WHERE realm = $1 AND origin = $2 AND id <= $3"},
+     "DELETE FROM realmchat.refused WHERE realm = $1 AND origin = $2 AND epoch = $3 AND id <= $4"},
     // A replaced session goes last in creation order, as SqliteStore's INSERT OR REPLACE.
     {"put_session",
      "INSERT INTO realmchat.sessions(realm, token_hash, username) VALUES($1, $2, $3) "
@@ -77,6 +81,19 @@ constexpr NamedSql kStatements[] = {
 // neither side's socket buffer fills while the other waits (libpq's pipeline-mode caveat).
 constexpr int kChunk = 256;
 
+// Which mutations of the batch a statement carries: [first, first + count). None for BEGIN,
+// the fence, the meta rows and COMMIT.
+struct Origin {
+  std::size_t first = 0;
+  std::size_t count = 0;
+};
+
+// A statement failed on the data (StoreError::permanent), not on the database.
+struct PermanentFailure {
+  Origin origin;
+  std::string what;
+};
+
 // The transaction of one batch in pipeline mode: statements are sent without waiting, results
 // read back per chunk, and COMMIT plus a sync end it. On any error the connection is closed
 // (the server rolls back what was not committed); the next commit reconnects.
@@ -87,7 +104,7 @@ class Pipeline {
     send_text("BEGIN");
   }
 
-  void send(const char* statement, const std::vector<std::string>& params) {
+  void send(const char* statement, const std::vector<std::string>& params, Origin origin = {}) {
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const std::string& p : params) values.push_back(p.c_str());
@@ -95,7 +112,8 @@ class Pipeline {
                             values.data(), nullptr, nullptr, 0) != 1) {
       fail();
     }
-    if (++unread_ >= kChunk) {
+    unread_.push_back(origin);
+    if (unread_.size() >= kChunk) {
       if (PQsendFlushRequest(connection_.get()) != 1 || PQflush(connection_.get()) != 0) fail();
       read_results();
     }
@@ -116,25 +134,26 @@ class Pipeline {
     if (PQsendQueryParams(connection_.get(), sql, 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) {
       fail();
     }
-    ++unread_;
+    unread_.push_back({});
   }
 
   void read_results() {
-    for (; unread_ > 0; --unread_) {
+    for (; !unread_.empty(); unread_.pop_front()) {
       Result result(PQgetResult(connection_.get()));
       if (result == nullptr) fail();
-      check_or_close(result.get());
-      while (Result more{PQgetResult(connection_.get())}) check_or_close(more.get());
+      check_or_close(result.get(), unread_.front());
+      while (Result more{PQgetResult(connection_.get())}) check_or_close(more.get(), {});
     }
   }
 
   // A failed statement aborts the transaction; rather than reading out the rest of the
-  // pipeline, the connection goes with it.
-  void check_or_close(const pg_result* result) {
+  // pipeline, the connection goes with it. A failure of the data says whose it was.
+  void check_or_close(const pg_result* result, Origin origin) {
     try {
       pg::check(result, connection_);
-    } catch (...) {
+    } catch (const StoreError& e) {
       connection_.close();
+      if (e.permanent && origin.count > 0) throw PermanentFailure{origin, e.what()};
       throw;
     }
   }
@@ -147,7 +166,7 @@ class Pipeline {
   }
 
   pg::Connection& connection_;
-  int unread_ = 0;
+  std::deque<Origin> unread_;
 };
 
 }  // namespace
@@ -168,7 +187,9 @@ struct PostgresStore::Impl {
     for (const NamedSql& statement : kStatements) connection.prepare(statement.name, statement.sql);
   }
 
-  void run(std::span<const Mutation> batch, std::uint64_t marker);
+  // One transaction; `one_per_statement`: no multi-row statements, so that a failure of the
+  // data names its mutation.
+  void run(std::span<const Mutation> batch, std::uint64_t marker, bool one_per_statement);
   std::uint64_t read_meta(const char* key) {
     Result result = connection.exec_prepared("read_meta", {realm, key});
     return PQntuples(result.get()) == 0 ? 0 : std::stoull(PQgetvalue(result.get(), 0, 0));
@@ -193,13 +214,16 @@ std::string number(std::uint64_t value) {
 }
 
 // Sends the mutations of one batch, in batch order; consecutive ones of a kind that has a
-// multi-row statement go as one statement.
+// multi-row statement go as one statement (unless one_per_statement).
 class BatchWriter {
  public:
-  BatchWriter(Pipeline& pipeline, const std::string& realm) : pipeline_(pipeline), realm_(realm) {}
+  BatchWriter(Pipeline& pipeline, const std::string& realm, bool one_per_statement)
+      : pipeline_(pipeline), realm_(realm), one_per_statement_(one_per_statement) {}
 
-  void add(const Mutation& mutation) {
-    if (mutation.index() != run_kind_) flush();
+  void add(std::size_t index, const Mutation& mutation) {
+    if (mutation.index() != run_kind_ || one_per_statement_) flush();
+    if (run_.count == 0) run_.first = index;
+    ++run_.count;
     run_kind_ = mutation.index();
     std::visit([this](const auto& m) { apply(m); }, mutation);
   }
@@ -207,10 +231,10 @@ class BatchWriter {
   void flush() {
     if (!messages_.empty()) send_messages();
     if (!outbox_.empty()) send_outbox();
-    if (!fetched_.empty()) pipeline_.send("mark_fetched", {realm_, pg::id_array(fetched_)});
+    if (!fetched_.empty()) pipeline_.send("mark_fetched", {realm_, pg::id_array(fetched_)}, run_);
     if (!deleted_ids_.empty()) {
       pipeline_.send("delete_outbox",
-                     {realm_, pg::id_array(deleted_ids_), pg::text_array(deleted_peers_)});
+                     {realm_, pg::id_array(deleted_ids_), pg::text_array(deleted_peers_)}, run_);
     }
     if (!seen_.empty()) send_seen();
     messages_.clear();
@@ -219,11 +243,18 @@ class BatchWriter {
     deleted_ids_.clear();
     deleted_peers_.clear();
     seen_.clear();
+    run_ = {};
   }
 
   std::uint64_t max_id() const { return max_id_; }
 
  private:
+  // A statement of its own for this one mutation.
+  void single(const char* statement, const std::vector<std::string>& params) {
+    pipeline_.send(statement, params, run_);
+    run_ = {};
+  }
+
   void apply(const PutMessage& m) {
     messages_.push_back(&m.message);
     max_id_ = std::max(max_id_, m.message.id);
@@ -237,31 +268,42 @@ class BatchWriter {
     deleted_ids_.push_back(m.id);
     deleted_peers_.push_back(m.peer);
   }
-  // One row per origin in a statement (ON CONFLICT may touch a row once): the highest wins.
+  // One row per (origin, epoch) in a statement (ON CONFLICT may touch a row once): the highest
+  // id and the latest touch win, as they would one after the other.
   void apply(const PutSeen& m) {
-    auto& id = seen_[m.origin];
-    id = std::max(id, m.id);
+    auto [it, added] = seen_.try_emplace({m.seen.origin, m.seen.epoch}, m.seen);
+    if (!added) {
+      it->second.id = std::max(it->second.id, m.seen.id);
+      it->second.touched = m.seen.touched;
+    }
+  }
+  void apply(const DeleteSeen& m) {
+    // Its refusals go with it (SqliteStore's DeleteSeen); one mutation, two statements.
+    const Origin origin = run_;
+    pipeline_.send("delete_seen", {realm_, m.origin, number(m.epoch)}, origin);
+    pipeline_.send("delete_refused", {realm_, m.origin, number(m.epoch), "9223372036854775807"},
+                   origin);
+    run_ = {};
   }
   void apply(const PutUser& m) {
-    pipeline_.send("put_user",
-                   {realm_, m.user.username, m.user.password_hash, m.user.nama, m.user.negara});
+    single("put_user", {realm_, m.user.username, m.user.password_hash, m.user.nama, m.user.negara});
   }
-  void apply(const PutGroup& m) { pipeline_.send("put_group", {realm_, m.name}); }
-  void apply(const PutMember& m) { pipeline_.send("put_member", {realm_, m.group, m.user}); }
+  void apply(const PutGroup& m) { single("put_group", {realm_, m.name}); }
+  void apply(const PutMember& m) { single("put_member", {realm_, m.group, m.user}); }
   void apply(const PutPeer& m) {
-    pipeline_.send("put_peer", {realm_, m.peer.name, m.peer.host, number(m.peer.port)});
+    single("put_peer", {realm_, m.peer.name, m.peer.host, number(m.peer.port)});
   }
   void apply(const PutRefused& m) {
-    pipeline_.send("put_refused",
-                   {realm_, m.refused.origin, number(m.refused.id), m.refused.error});
+    single("put_refused", {realm_, m.refused.origin, number(m.refused.epoch),
+                           number(m.refused.id), m.refused.error});
   }
   void apply(const DeleteRefused& m) {
-    pipeline_.send("delete_refused", {realm_, m.origin, number(m.up_to)});
+    single("delete_refused", {realm_, m.origin, number(m.epoch), number(m.up_to)});
   }
   void apply(const PutSession& m) {
-    pipeline_.send("put_session", {realm_, m.session.token_hash, m.session.user});
+    single("put_session", {realm_, m.session.token_hash, m.session.user});
   }
-  void apply(const DeleteSession& m) { pipeline_.send("delete_session", {realm_, m.token_hash}); }
+  void apply(const DeleteSession& m) { single("delete_session", {realm_, m.token_hash}); }
 
   void send_messages() {
     std::vector<std::uint64_t> ids;
@@ -282,14 +324,16 @@ class BatchWriter {
     pipeline_.send("put_messages",
                    {realm_, pg::id_array(ids), pg::text_array(recipient), pg::text_array(sender),
                     pg::text_array(sender_realm), pg::text_array(group), pg::text_array(text),
-                    pg::text_array(time), bounce});
+                    pg::text_array(time), bounce},
+                   run_);
   }
 
   void send_outbox() {
-    std::vector<std::uint64_t> ids;
+    std::vector<std::uint64_t> ids, epochs;
     std::vector<std::string_view> peer, kind, sender, target, text, time;
     for (const OutboxRecord* e : outbox_) {
       ids.push_back(e->id);
+      epochs.push_back(e->epoch);
       peer.push_back(e->peer);
       kind.push_back(e->kind);
       sender.push_back(e->sender);
@@ -298,40 +342,49 @@ class BatchWriter {
       time.push_back(e->time);
     }
     pipeline_.send("put_outbox",
-                   {realm_, pg::id_array(ids), pg::text_array(peer), pg::text_array(kind),
-                    pg::text_array(sender), pg::text_array(target), pg::text_array(text),
-                    pg::text_array(time)});
+                   {realm_, pg::id_array(ids), pg::id_array(epochs), pg::text_array(peer),
+                    pg::text_array(kind), pg::text_array(sender), pg::text_array(target),
+                    pg::text_array(text), pg::text_array(time)},
+                   run_);
   }
 
   void send_seen() {
     std::vector<std::string_view> origins;
-    std::vector<std::uint64_t> ids;
-    for (const auto& [origin, id] : seen_) {
-      origins.push_back(origin);
-      ids.push_back(id);
+    std::vector<std::uint64_t> epochs, ids, touched;
+    for (const auto& [key, mark] : seen_) {
+      origins.push_back(mark.origin);
+      epochs.push_back(mark.epoch);
+      ids.push_back(mark.id);
+      touched.push_back(mark.touched);
     }
-    pipeline_.send("put_seen", {realm_, pg::text_array(origins), pg::id_array(ids)});
+    pipeline_.send("put_seen",
+                   {realm_, pg::text_array(origins), pg::id_array(epochs), pg::id_array(ids),
+                    pg::id_array(touched)},
+                   run_);
   }
 
   Pipeline& pipeline_;
   const std::string& realm_;
+  const bool one_per_statement_;
   std::size_t run_kind_ = std::variant_npos;
+  Origin run_;  // the mutations the statements being gathered carry
   std::vector<const MessageRecord*> messages_;
   std::vector<const OutboxRecord*> outbox_;
   std::vector<std::uint64_t> fetched_;
   std::vector<std::uint64_t> deleted_ids_;
   std::vector<std::string_view> deleted_peers_;
-  std::map<std::string, std::uint64_t> seen_;
+  std::map<std::pair<std::string, std::uint64_t>, SeenRecord> seen_;
   std::uint64_t max_id_ = 0;
 };
 
 }  // namespace
 
-void PostgresStore::Impl::run(std::span<const Mutation> batch, std::uint64_t marker) {
+void PostgresStore::Impl::run(std::span<const Mutation> batch, std::uint64_t marker,
+                              bool one_per_statement) {
   Pipeline pipeline(connection);
   if (epoch) pipeline.send("fence", {realm, number(*epoch)});
-  BatchWriter writer(pipeline, realm);
-  for (const Mutation& mutation : batch) writer.add(mutation);
+  BatchWriter writer(pipeline, realm, one_per_statement);
+  for (std::size_t i = 0; i < batch.size(); ++i) writer.add(i, batch[i]);
   writer.flush();
   if (writer.max_id() > 0) pipeline.send("save_meta", {realm, "max_id", number(writer.max_id())});
   pipeline.send("save_meta", {realm, "batch", number(marker)});
@@ -362,14 +415,25 @@ void PostgresStore::commit(std::span<const Mutation> batch) {
     if (s.read_meta("batch") == *s.in_doubt_marker) s.committed_prefix += s.in_doubt_size;
     s.in_doubt_marker.reset();
   }
-  const std::span<const Mutation> rest = batch.subspan(std::min(s.committed_prefix, batch.size()));
+  const std::size_t skipped = std::min(s.committed_prefix, batch.size());
+  const std::span<const Mutation> rest = batch.subspan(skipped);
   if (rest.empty()) {
     s.committed_prefix = 0;
     return;
   }
   const std::uint64_t marker = ++s.next_marker;
   try {
-    s.run(rest, marker);
+    try {
+      s.run(rest, marker, false);
+    } catch (const PermanentFailure& failure) {
+      // A multi-row statement failed on its data: the batch again, one mutation per
+      // statement, names the mutation.
+      if (failure.origin.count <= 1) throw;
+      s.connect();
+      s.run(rest, marker, true);
+    }
+  } catch (const PermanentFailure& failure) {
+    throw MutationRejected(skipped + failure.origin.first, failure.what);
   } catch (const pg::ConnectionLost&) {
     s.in_doubt_marker = marker;
     s.in_doubt_size = rest.size();
@@ -449,13 +513,13 @@ void load_messages(RealmRows& rows, Snapshot& snapshot) {
                                    RealmRows::text(r, i, 6), RealmRows::text(r, i, 7) == "t"});
       });
   rows.each(
-      "SELECT id, peer, kind, sender, target, body, sent_at FROM realmchat.outbox "
+      "SELECT id, epoch, peer, kind, sender, target, body, sent_at FROM realmchat.outbox "
       "WHERE realm = $1 ORDER BY id",
       [&](Row r, int i) {
-        snapshot.outbox.push_back({RealmRows::id(r, i, 0), RealmRows::text(r, i, 1),
+        snapshot.outbox.push_back({RealmRows::id(r, i, 0), RealmRows::id(r, i, 1),
                                    RealmRows::text(r, i, 2), RealmRows::text(r, i, 3),
                                    RealmRows::text(r, i, 4), RealmRows::text(r, i, 5),
-                                   RealmRows::text(r, i, 6)});
+                                   RealmRows::text(r, i, 6), RealmRows::text(r, i, 7)});
       });
   rows.each(
       "SELECT greatest((SELECT coalesce(max(id), 0) FROM realmchat.messages WHERE realm = $1), "
@@ -467,9 +531,11 @@ void load_messages(RealmRows& rows, Snapshot& snapshot) {
 void load_federation(RealmRows& rows, Snapshot& snapshot) {
   // COLLATE "C": byte order, as SqliteStore's (the database's collation may differ).
   rows.each(
-      "SELECT origin, max_id FROM realmchat.seen WHERE realm = $1 ORDER BY origin COLLATE \"C\"",
+      "SELECT origin, epoch, max_id, touched FROM realmchat.seen WHERE realm = $1 "
+      "ORDER BY origin COLLATE \"C\", touched",
       [&](Row r, int i) {
-        snapshot.seen.emplace_back(RealmRows::text(r, i, 0), RealmRows::id(r, i, 1));
+        snapshot.seen.push_back({RealmRows::text(r, i, 0), RealmRows::id(r, i, 1),
+                                 RealmRows::id(r, i, 2), RealmRows::id(r, i, 3)});
       });
   rows.each("SELECT name, host, port FROM realmchat.peers WHERE realm = $1 ORDER BY seq",
             [&](Row r, int i) {
@@ -477,11 +543,11 @@ void load_federation(RealmRows& rows, Snapshot& snapshot) {
                                         static_cast<std::uint16_t>(RealmRows::id(r, i, 2))});
             });
   rows.each(
-      "SELECT origin, id, error FROM realmchat.refused WHERE realm = $1 "
-      "ORDER BY origin COLLATE \"C\", id",
+      "SELECT origin, epoch, id, error FROM realmchat.refused WHERE realm = $1 "
+      "ORDER BY origin COLLATE \"C\", epoch, id",
       [&](Row r, int i) {
-        snapshot.refused.push_back(
-            {RealmRows::text(r, i, 0), RealmRows::id(r, i, 1), RealmRows::text(r, i, 2)});
+        snapshot.refused.push_back({RealmRows::text(r, i, 0), RealmRows::id(r, i, 1),
+                                    RealmRows::id(r, i, 2), RealmRows::text(r, i, 3)});
       });
 }
 

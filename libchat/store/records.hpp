@@ -33,7 +33,8 @@ struct MessageRecord {
 
 // A cross-realm message waiting for the peer's ack.
 struct OutboxRecord {
-  std::uint64_t id = 0;  // origin id: unique within this realm, increasing
+  std::uint64_t id = 0;     // origin id: unique within this realm, increasing
+  std::uint64_t epoch = 0;  // the realm's epoch when the message was made (0: before epochs)
   std::string peer;      // destination realm
   std::string kind;      // "private" | "group"
   std::string sender;    // local username
@@ -53,6 +54,7 @@ struct PeerRecord {
 // retransmission of it, below the dedup mark, is refused again rather than acked ok.
 struct RefusedRecord {
   std::string origin;
+  std::uint64_t epoch = 0;
   std::uint64_t id = 0;
   std::string error;
 
@@ -92,11 +94,25 @@ struct DeleteOutbox {
   std::string peer;
   std::uint64_t id = 0;
 };
-// The highest origin id received from `origin` (ids arrive in increasing order per link,
-// so one number per origin realm is the whole dedup set; see docs/architecture.md).
-struct PutSeen {
+// The dedup mark of one (origin realm, epoch): the highest origin id received in that epoch
+// (ids arrive in increasing order per link, so one number per epoch is the whole dedup set;
+// see docs/architecture.md). `touched` orders marks by last use (this realm's own id counter
+// when the mark last moved), so that only the oldest are forgotten.
+struct SeenRecord {
   std::string origin;
+  std::uint64_t epoch = 0;
   std::uint64_t id = 0;
+  std::uint64_t touched = 0;
+
+  bool operator==(const SeenRecord&) const = default;
+};
+struct PutSeen {
+  SeenRecord seen;
+};  // replaces the row of the same (origin, epoch)
+// Forgets the mark of one (origin, epoch) and its refusals.
+struct DeleteSeen {
+  std::string origin;
+  std::uint64_t epoch = 0;
 };
 struct PutPeer {
   PeerRecord peer;
@@ -104,9 +120,10 @@ struct PutPeer {
 struct PutRefused {
   RefusedRecord refused;
 };  // replaces the row of the same (origin, id)
-// Forgets the refusals from `origin` with id <= up_to (only the newest ones are needed).
+// Forgets the refusals from (`origin`, `epoch`) with id <= up_to (only the newest are needed).
 struct DeleteRefused {
   std::string origin;
+  std::uint64_t epoch = 0;
   std::uint64_t up_to = 0;
 };
 
@@ -120,7 +137,8 @@ struct DeleteSession {
 
 using Mutation =
     std::variant<PutUser, PutGroup, PutMember, PutMessage, MarkFetched, PutOutbox, DeleteOutbox,
-                 PutSeen, PutPeer, PutRefused, DeleteRefused, PutSession, DeleteSession>;
+                 PutSeen, DeleteSeen, PutPeer, PutRefused, DeleteRefused, PutSession,
+                 DeleteSession>;
 
 // Everything load() restores at start.
 struct Snapshot {
@@ -128,9 +146,9 @@ struct Snapshot {
   std::vector<GroupRecord> groups;
   std::vector<MessageRecord> unread;                        // not yet fetched, by id ascending
   std::vector<OutboxRecord> outbox;                         // by id ascending
-  std::vector<std::pair<std::string, std::uint64_t>> seen;  // origin -> highest id
+  std::vector<SeenRecord> seen;                             // by origin, then touched
   std::vector<PeerRecord> peers;
-  std::vector<RefusedRecord> refused;   // by origin, then id ascending
+  std::vector<RefusedRecord> refused;   // by origin, epoch, then id ascending
   std::vector<SessionRecord> sessions;  // in the order they were created
   std::uint64_t max_id = 0;             // highest message/outbox id ever used (0 if none)
 };

@@ -18,11 +18,25 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
 
-// Version 3 (version 1 lacked `refused`, version 2 `sessions`). Every statement is IF NOT
-// EXISTS, so running the schema on an older database upgrades it in place. `meta` holds max_id so
-// that ids never go backwards even if history rows are deleted some day. Fetched messages stay
-// (fetched = 1): they are the realm's history, and the partial index keeps loading the unread ones
-// fast however long that history grows.
+// Errors of the data, not of the store: the same mutation would fail again on every retry.
+bool is_permanent(int code) {
+  switch (code & 0xff) {  // the primary code of an extended one
+    case SQLITE_CONSTRAINT:
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE:
+    case SQLITE_MISMATCH:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The schema is built by migrations, each run once in order by the user_version it starts
+// from (open_database). Version 2 (version 1 lacked `refused`): every statement is IF NOT
+// EXISTS, so running it on a version-1 database upgrades it in place. `meta` holds max_id so that ids never go
+// backwards even if history rows are deleted some day. Fetched messages stay (fetched = 1): they
+// are the realm's history, and the partial index keeps loading the unread ones fast however long
+// that history grows.
 constexpr const char* kSchema = R"sql(
 BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS users(
@@ -71,13 +85,54 @@ CREATE TABLE IF NOT EXISTS refused(
   id INTEGER NOT NULL,
   error TEXT NOT NULL,
   PRIMARY KEY(origin, id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS sessions(
-  token_hash TEXT PRIMARY KEY,
-  username TEXT NOT NULL);
+PRAGMA user_version = 2;
+COMMIT;
+)sql";
+
+// Version 3: dedup per (origin realm, epoch) (docs/protocol.md §2, epochs). Rows from before
+// epochs get epoch 0, which is also what this realm's old outbox entries are sent with, so a
+// retransmission of them is still recognised on both sides of an upgrade.
+constexpr const char* kMigrateTo3 = R"sql(
+BEGIN IMMEDIATE;
+ALTER TABLE outbox ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE seen_epochs(
+  origin TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  max_id INTEGER NOT NULL,
+  touched INTEGER NOT NULL,
+  PRIMARY KEY(origin, epoch)) WITHOUT ROWID;
+INSERT INTO seen_epochs(origin, epoch, max_id, touched) SELECT origin, 0, max_id, 0 FROM seen;
+DROP TABLE seen;
+CREATE TABLE refused_epochs(
+  origin TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  id INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  PRIMARY KEY(origin, epoch, id)) WITHOUT ROWID;
+INSERT INTO refused_epochs(origin, epoch, id, error) SELECT origin, 0, id, error FROM refused;
+DROP TABLE refused;
 PRAGMA user_version = 3;
 COMMIT;
 )sql";
-static_assert(SqliteStore::kSchemaVersion == 3, "kSchema sets user_version = 3");
+
+// Version 4: sessions, by the SHA-256 of their token (docs/protocol.md "Sessions"); a database
+// from before has none, and its users log in again once.
+constexpr const char* kMigrateTo4 = R"sql(
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS sessions(
+  token_hash TEXT PRIMARY KEY,
+  username TEXT NOT NULL);
+PRAGMA user_version = 4;
+COMMIT;
+)sql";
+
+// migrations[v] upgrades a database of user_version v (0 for a new file) by one step or more.
+struct Migration {
+  std::int64_t from_below;  // runs while user_version < this
+  const char* sql;
+};
+constexpr Migration kMigrations[] = {{2, kSchema}, {3, kMigrateTo3}, {4, kMigrateTo4}};
+static_assert(SqliteStore::kSchemaVersion == 4, "the last migration sets user_version = 4");
 
 struct DatabaseCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -111,7 +166,7 @@ class Statement {
   }
   Statement& bind_id(int index, std::uint64_t id) {
     if (id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      throw StoreError("id " + std::to_string(id) + " does not fit an SQLite INTEGER");
+      throw StoreError("id " + std::to_string(id) + " does not fit an SQLite INTEGER", true);
     }
     return bind(index, static_cast<std::int64_t>(id));
   }
@@ -131,8 +186,9 @@ class Statement {
       return false;
     }
     std::string message = sqlite3_errmsg(db_);  // before reset() can replace it
+    const bool permanent = is_permanent(sqlite3_extended_errcode(db_));
     reset();
-    throw StoreError(message);
+    throw StoreError(message, permanent);
   }
 
   std::string text(int column) const {
@@ -150,7 +206,7 @@ class Statement {
 
  private:
   void check(int rc) {
-    if (rc != SQLITE_OK) throw StoreError(sqlite3_errmsg(db_));
+    if (rc != SQLITE_OK) throw StoreError(sqlite3_errmsg(db_), is_permanent(rc));
   }
 
   sqlite3* db_;
@@ -227,7 +283,11 @@ Database open_database(const std::filesystem::path& file, bool fsync) {
     throw StoreError(file.string() + " has schema version " + std::to_string(version) +
                      ", newer than this program's " + std::to_string(SqliteStore::kSchemaVersion));
   }
-  if (version < SqliteStore::kSchemaVersion) execute(raw, kSchema);
+  for (const Migration& migration : kMigrations) {
+    if (query_integer(raw, "PRAGMA user_version") < migration.from_below) {
+      execute(raw, migration.sql);
+    }
+  }
   return db;
 }
 
@@ -289,6 +349,7 @@ struct SqliteStore::Impl {
         .bind(5, r.target)
         .bind(6, r.text)
         .bind(7, r.time)
+        .bind_id(8, r.epoch)
         .run();
     counters.max_id = std::max(counters.max_id, r.id);
   }
@@ -296,19 +357,31 @@ struct SqliteStore::Impl {
     delete_outbox.bind_id(1, m.id).bind(2, m.peer).run();
   }
   void apply(const PutSeen& m, BatchCounters&) {
-    upsert_seen.bind(1, m.origin).bind_id(2, m.id).run();
+    upsert_seen.bind(1, m.seen.origin)
+        .bind_id(2, m.seen.epoch)
+        .bind_id(3, m.seen.id)
+        .bind_id(4, m.seen.touched)
+        .run();
+  }
+  void apply(const DeleteSeen& m, BatchCounters&) {
+    delete_seen.bind(1, m.origin).bind_id(2, m.epoch).run();
+    delete_refused.bind(1, m.origin)
+        .bind_id(2, m.epoch)
+        .bind(3, std::numeric_limits<std::int64_t>::max())
+        .run();
   }
   void apply(const PutPeer& m, BatchCounters&) {
     upsert_peer.bind(1, m.peer.name).bind(2, m.peer.host).bind(3, std::int64_t{m.peer.port}).run();
   }
   void apply(const PutRefused& m, BatchCounters&) {
     upsert_refused.bind(1, m.refused.origin)
-        .bind_id(2, m.refused.id)
-        .bind(3, m.refused.error)
+        .bind_id(2, m.refused.epoch)
+        .bind_id(3, m.refused.id)
+        .bind(4, m.refused.error)
         .run();
   }
   void apply(const DeleteRefused& m, BatchCounters&) {
-    delete_refused.bind(1, m.origin).bind_id(2, m.up_to).run();
+    delete_refused.bind(1, m.origin).bind_id(2, m.epoch).bind_id(3, m.up_to).run();
   }
   void apply(const PutSession& m, BatchCounters&) {
     insert_session.bind(1, m.session.token_hash).bind(2, m.session.user).run();
@@ -334,22 +407,26 @@ struct SqliteStore::Impl {
                            "text, time, bounce) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
   Statement mark_fetched{db.get(), "UPDATE messages SET fetched = 1 WHERE id = ?1"};
   Statement insert_outbox{db.get(),
-                          "INSERT INTO outbox(id, peer, kind, sender, target, text, time) "
-                          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
+                          "INSERT INTO outbox(id, peer, kind, sender, target, text, time, epoch) "
+                          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
   Statement delete_outbox{db.get(), "DELETE FROM outbox WHERE id = ?1 AND peer = ?2"};
   Statement upsert_seen{db.get(),
-                        "INSERT INTO seen(origin, max_id) VALUES(?1, ?2) "
-                        "ON CONFLICT(origin) DO UPDATE SET max_id = max(max_id, excluded.max_id)"};
+                        "INSERT INTO seen_epochs(origin, epoch, max_id, touched) "
+                        "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(origin, epoch) DO UPDATE SET "
+                        "max_id = max(max_id, excluded.max_id), touched = excluded.touched"};
   // An upsert rather than INSERT OR REPLACE: same result, but the row keeps its place, so
   // peers load in the order they were first added.
   Statement upsert_peer{
       db.get(),
       "INSERT INTO peers(name, host, port) VALUES(?1, ?2, ?3) "
       "ON CONFLICT(name) DO UPDATE SET host = excluded.host, port = excluded.port"};
-  Statement upsert_refused{db.get(),
-                           "INSERT INTO refused(origin, id, error) VALUES(?1, ?2, ?3) "
-                           "ON CONFLICT(origin, id) DO UPDATE SET error = excluded.error"};
-  Statement delete_refused{db.get(), "DELETE FROM refused WHERE origin = ?1 AND id <= ?2"};
+  Statement upsert_refused{
+      db.get(),
+      "INSERT INTO refused_epochs(origin, epoch, id, error) VALUES(?1, ?2, ?3, ?4) "
+      "ON CONFLICT(origin, epoch, id) DO UPDATE SET error = excluded.error"};
+  Statement delete_refused{
+      db.get(), "DELETE FROM refused_epochs WHERE origin = ?1 AND epoch = ?2 AND id <= ?3"};
+  Statement delete_seen{db.get(), "DELETE FROM seen_epochs WHERE origin = ?1 AND epoch = ?2"};
   Statement insert_session{db.get(),
                            "INSERT OR REPLACE INTO sessions(token_hash, username) VALUES(?1, ?2)"};
   Statement delete_session{db.get(), "DELETE FROM sessions WHERE token_hash = ?1"};
@@ -370,8 +447,13 @@ void SqliteStore::commit(std::span<const Mutation> batch) {
   BatchCounters counters{s.next_member_seq, s.max_id};
   s.begin.run();
   try {
-    for (const Mutation& mutation : batch) {
-      std::visit([&](const auto& m) { s.apply(m, counters); }, mutation);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      try {
+        std::visit([&](const auto& m) { s.apply(m, counters); }, batch[i]);
+      } catch (const StoreError& e) {
+        if (e.permanent) throw MutationRejected(i, e.what());
+        throw;
+      }
     }
     if (counters.max_id > s.max_id) s.save_max_id.bind_id(1, counters.max_id).run();
     s.commit.run();
@@ -424,14 +506,18 @@ Snapshot SqliteStore::load() {
                                unread.integer(7) != 0});
   }
 
-  Statement outbox(db, "SELECT id, peer, kind, sender, target, text, time FROM outbox ORDER BY id");
+  Statement outbox(
+      db, "SELECT id, epoch, peer, kind, sender, target, text, time FROM outbox ORDER BY id");
   while (outbox.next_row()) {
-    snapshot.outbox.push_back({outbox.id(0), outbox.text(1), outbox.text(2), outbox.text(3),
-                               outbox.text(4), outbox.text(5), outbox.text(6)});
+    snapshot.outbox.push_back({outbox.id(0), outbox.id(1), outbox.text(2), outbox.text(3),
+                               outbox.text(4), outbox.text(5), outbox.text(6), outbox.text(7)});
   }
 
-  Statement seen(db, "SELECT origin, max_id FROM seen ORDER BY origin");
-  while (seen.next_row()) snapshot.seen.emplace_back(seen.text(0), seen.id(1));
+  Statement seen(db,
+                 "SELECT origin, epoch, max_id, touched FROM seen_epochs ORDER BY origin, touched");
+  while (seen.next_row()) {
+    snapshot.seen.push_back({seen.text(0), seen.id(1), seen.id(2), seen.id(3)});
+  }
 
   Statement peers(db, "SELECT name, host, port FROM peers ORDER BY rowid");
   while (peers.next_row()) {
@@ -439,9 +525,11 @@ Snapshot SqliteStore::load() {
         {peers.text(0), peers.text(1), static_cast<std::uint16_t>(peers.integer(2))});
   }
 
-  Statement refused(db, "SELECT origin, id, error FROM refused ORDER BY origin, id");
+  Statement refused(
+      db, "SELECT origin, epoch, id, error FROM refused_epochs ORDER BY origin, epoch, id");
   while (refused.next_row()) {
-    snapshot.refused.push_back({refused.text(0), refused.id(1), refused.text(2)});
+    snapshot.refused.push_back(
+        {refused.text(0), refused.id(1), refused.id(2), refused.text(3)});
   }
 
   Statement sessions(db, "SELECT token_hash, username FROM sessions ORDER BY rowid");

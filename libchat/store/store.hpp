@@ -1,14 +1,30 @@
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <stdexcept>
 
 #include "store/records.hpp"
 
 namespace chat::store {
 
+// A commit that failed. `permanent`: the data itself can never be stored (a constraint, a
+// value out of range, a row too big), so retrying the same mutation would fail forever;
+// otherwise the store itself is failing (disk full, I/O error, lock) and a retry may work.
 struct StoreError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit StoreError(const std::string& what, bool permanent_error = false)
+      : std::runtime_error(what), permanent(permanent_error) {}
+  bool permanent = false;
+};
+
+// Mutation `index` of a batch can never be applied. Nothing of the batch was applied; the
+// caller drops that one mutation and commits the rest, so one bad row never stalls the realm
+// (docs/reliability.md).
+struct MutationRejected : StoreError {
+  MutationRejected(std::size_t mutation_index, const std::string& what)
+      : StoreError(what, true), index(mutation_index) {}
+  std::size_t index = 0;
 };
 
 // A commit refused because this process no longer holds the realm's lease: another process

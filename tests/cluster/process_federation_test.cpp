@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -213,4 +214,33 @@ TEST_CASE("a peer added with addrealm HOST PORT is linked again after a restart"
   const std::string inbox = ronaldo->request("getrealminbox alpha");
   CHECK(inbox.find(R"("msg":"ola")") != std::string::npos);
   CHECK(inbox.find(R"("msg":"lagi")") != std::string::npos);
+}
+
+TEST_CASE("a sender whose store was wiped is not taken for a duplicate (epochs; regression: its "
+          "new messages were acked 'sent' and silently dropped)") {
+  RealmCluster p = pair();
+  p["alpha"].start();
+  p["beta"].start();
+  {
+    auto messi = login(p["alpha"], "messi");
+    REQUIRE(eventually([&] { return linked(*messi, "beta"); }));
+    messi->send_raw(sends(0, 5));
+    for (int i = 0; i < 5; ++i) CHECK(messi->expect_reply() == sent_reply);
+  }
+  // alpha's machine is lost: kill -9, its data_dir deleted, started again. Its ids restart at 1.
+  p["alpha"].kill9();
+  std::filesystem::remove_all(p.dir() / "alpha" / "data");
+  p["alpha"].start();
+  auto messi = login(p["alpha"], "messi");
+  REQUIRE(eventually([&] { return linked(*messi, "beta"); }));
+  messi->send_raw(sends(5, 3));
+  for (int i = 0; i < 3; ++i) CHECK(messi->expect_reply() == sent_reply);
+  // Every message acknowledged as sent is stored at beta, once.
+  const std::map<std::string, int> got = received(p["beta"]);
+  for (int i = 0; i < 8; ++i) {
+    const std::string text = std::string("m").append(std::to_string(i));
+    CAPTURE(text);
+    CHECK(got.count(text) == 1);
+    if (got.count(text) == 1) CHECK(got.at(text) == 1);
+  }
 }

@@ -63,13 +63,14 @@ admins: [messi, lineker]
 users:
   - {username: messi, password: surabaya, nama: Lionel_Messi, negara: Argentina}
   - {username: jokowi, password: 123, nama: joko_widodo, negara: indonesia}
+  - {username: lineker, password: pw, nama: Gary_Lineker, negara: Inggris}
 limits:
   max_line_bytes: 1000
-  max_message_bytes: 500
+  max_message_bytes: 300
   max_connections: 7
   max_pending_replies_bytes: 4096
   max_outbox_per_peer: 3
-  max_frame_bytes: 2000
+  max_frame_bytes: 2312
   unauthenticated_idle_ms: 0
   partial_request_ms: 2500
 tls:
@@ -106,7 +107,7 @@ TEST_CASE("a full config fills every field") {
   CHECK(config.peers[1].address.port == 9891);
   CHECK(config.peers[1].autoconnect);
   CHECK(config.admins == std::vector<std::string>{"messi", "lineker"});
-  REQUIRE(config.users.size() == 2);
+  REQUIRE(config.users.size() == 3);
   CHECK(config.users[0].username == "messi");
   CHECK(config.users[0].password == "surabaya");
   CHECK(config.users[0].nama == "Lionel_Messi");
@@ -116,11 +117,11 @@ TEST_CASE("a full config fills every field") {
   CHECK(config.users[1].nama == "joko_widodo");
   CHECK(config.users[1].negara == "indonesia");
   CHECK(config.limits.max_line_bytes == 1000);
-  CHECK(config.limits.max_message_bytes == 500);
+  CHECK(config.limits.max_message_bytes == 300);
   CHECK(config.limits.max_connections == 7);
   CHECK(config.limits.max_pending_replies_bytes == 4096);
   CHECK(config.limits.max_outbox_per_peer == 3);
-  CHECK(config.limits.max_frame_bytes == 2000);
+  CHECK(config.limits.max_frame_bytes == 2312);
   CHECK(config.limits.unauthenticated_idle == std::chrono::milliseconds(0));
   CHECK(config.limits.partial_request == std::chrono::milliseconds(2500));
   REQUIRE(config.tls.has_value());
@@ -474,4 +475,38 @@ TEST_CASE("the shipped demo cluster and example configs load") {
       CHECK(peer.address.host == target.peer_listen.host);
     }
   }
+}
+
+TEST_CASE("an admin must be a configured user (regression: anyone could register the name)") {
+  CHECK(error_of("realm: {name: a}\nadmins: [root]\n") ==
+        "admins: 'root' is not a user listed under 'users' (anyone could register it)");
+  CHECK(error_of("realm: {name: a}\nadmins: [messi, root]\nusers:\n"
+                 "  - {username: messi, password: p, nama: n, negara: x}\n") ==
+        "admins: 'root' is not a user listed under 'users' (anyone could register it)");
+}
+
+TEST_CASE("the link frame limit holds the largest message (regression: one message blocked a "
+          "link for good)") {
+  // 32 KiB of control characters escape to ~196 KB: past the 128 KiB default frame limit.
+  CHECK(error_of("realm: {name: a}\nlimits: {max_message_bytes: 32768, max_frame_bytes: 131072}\n") ==
+        "limits.max_frame_bytes: must be at least 197120 for max_message_bytes 32768 (a message "
+        "escapes to up to 6 bytes per byte in a link frame)");
+  // Not configured: derived from the message limit.
+  const chat::config::RealmConfig derived =
+      load_config_text("realm: {name: a}\nlimits: {max_message_bytes: 32768}\n");
+  CHECK(derived.limits.max_frame_bytes == chat::config::min_frame_bytes_for(32768));
+  CHECK(load_config_text("realm: {name: a}\n").limits.max_frame_bytes == 128 * 1024);
+}
+
+TEST_CASE("realm.web_origins: origins only") {
+  const auto config = load_config_text(
+      "realm: {name: a, web_origins: ['https://chat.example.org', 'http://10.0.0.1:8080']}\n");
+  CHECK(config.web_origins ==
+        std::vector<std::string>{"https://chat.example.org", "http://10.0.0.1:8080"});
+  CHECK(error_of("realm: {name: a, web_origins: ['chat.example.org']}\n") ==
+        "realm.web_origins[0]: expected an origin like https://chat.example.org[:port], got "
+        "'chat.example.org'");
+  CHECK(error_of("realm: {name: a, web_origins: ['https://x.org/path']}\n") ==
+        "realm.web_origins[0]: expected an origin like https://chat.example.org[:port], got "
+        "'https://x.org/path'");
 }

@@ -21,10 +21,13 @@ using core::Connection;
 namespace {
 
 struct Node {
-  explicit Node(core::RealmSettings settings) : realm(std::move(settings), environment(tokens)) {}
+  explicit Node(core::RealmSettings settings, std::uint64_t epoch = 1)
+      : realm(std::move(settings), environment(tokens, epoch)) {}
 
-  static core::Environment environment(int& tokens) {
-    return core::testing::test_environment(tokens);
+  static core::Environment environment(int& tokens, std::uint64_t epoch = 1) {
+    core::Environment env = core::testing::test_environment(tokens);
+    env.epoch = epoch;
+    return env;
   }
 
   int tokens = 0;
@@ -81,10 +84,17 @@ class Cluster {
     return it == done.end() ? std::string() : it->second;
   }
 
-  void link_up(const std::string& a, const std::string& b) {
+  // `max_text_*`: what each side's hello announces (0: unknown).
+  void link_up(const std::string& a, const std::string& b, std::uint64_t max_text_a = 0,
+               std::uint64_t max_text_b = 0) {
     up_.insert(key(a, b));
-    apply(a, node(a).realm.link_up(b));
-    apply(b, node(b).realm.link_up(a));
+    apply(a, node(a).realm.link_up(b, max_text_b));
+    apply(b, node(b).realm.link_up(a, max_text_a));
+  }
+  // The realm's store is wiped and it starts again (a new process: a new epoch).
+  void wipe(const std::string& name, std::uint64_t epoch) {
+    core::RealmSettings s = node(name).realm.settings();
+    nodes_[name] = std::make_unique<Node>(std::move(s), epoch);
   }
   void link_down(const std::string& a, const std::string& b) {
     up_.erase(key(a, b));
@@ -397,8 +407,8 @@ TEST_CASE("realms lists every peer with its link state, address, queue and last 
 TEST_CASE("load restores the outbox, the dedup mark and runtime peers") {
   store::Snapshot snap;
   snap.users.push_back({"jokowi", "fake$123", "joko_widodo", "indonesia"});
-  snap.outbox.push_back({5, "alpha", "private", "jokowi", "messi", "hi", "t"});
-  snap.seen.push_back({"alpha", 41});
+  snap.outbox.push_back({5, 3, "alpha", "private", "jokowi", "messi", "hi", "t"});
+  snap.seen.push_back({"alpha", 8, 41, 2});
   snap.peers.push_back({"delta", "10.0.0.9", 7000});
   snap.max_id = 5;
   int tokens = 0;
@@ -409,8 +419,10 @@ TEST_CASE("load restores the outbox, the dedup mark and runtime peers") {
   auto up = beta.link_up("alpha");
   REQUIRE(up.frames.size() == 1);
   CHECK(std::get<core::PeerMessage>(up.frames[0].frame).id == 5);
-  // id 41 from alpha was seen before: a retransmission is acked, not stored again.
-  auto again = beta.peer_frame("alpha", core::PeerMessage{41, false, "messi", "jokowi", "x", "t"});
+  CHECK(std::get<core::PeerMessage>(up.frames[0].frame).epoch == 3);  // its own, kept
+  // id 41 of alpha's epoch 8 was seen before: a retransmission is acked, not stored again.
+  auto again =
+      beta.peer_frame("alpha", core::PeerMessage{41, 8, false, "messi", "jokowi", "x", "t"});
   CHECK(again.mutations.empty());
   REQUIRE(again.frames.size() == 1);
   CHECK(std::get<core::PeerAck>(again.frames[0].frame).ok);
@@ -461,6 +473,106 @@ TEST_CASE("a late fetched answers only its own getrealminbox (found by fuzz_peer
   REQUIRE(timed_out.completions.size() == 1);
   CHECK(timed_out.completions[0].reply ==
         R"({"status":"OK","realm":"beta","messages":{},"synced":false})");
+}
+
+TEST_CASE("a realm whose store was wiped is not taken for a duplicate (epochs, regression)") {
+  World w;
+  w.c.link_up("alpha", "beta");
+  for (int i = 0; i < 5; ++i) {
+    w.c.run("beta", w.jokowi, "sendprivaterealm alpha messi old" + std::to_string(i));
+    w.c.flush();
+  }
+  // beta loses its store: ids start at 1 again, in a new epoch.
+  w.c.link_down("alpha", "beta");
+  w.c.wipe("beta", 2);
+  Connection jokowi{30};
+  w.c.run("beta", jokowi, "register jokowi 123 joko_widodo indonesia");
+  w.c.link_up("alpha", "beta");
+  for (int i = 0; i < 3; ++i) {
+    std::string wait = w.c.run("beta", jokowi, "sendprivaterealm alpha messi new" + std::to_string(i));
+    w.c.flush();
+    CHECK(w.c.completed("beta", wait) == ok("Message sent to user in realm"));
+  }
+  // All eight are stored at alpha: every ok:true ack is a stored message.
+  std::string fetch = w.c.run("alpha", w.messi, "getrealminbox beta");
+  w.c.flush();
+  const std::string inbox = w.c.completed("alpha", fetch);
+  for (const char* text : {"old0", "old4", "new0", "new1", "new2"}) {
+    CHECK_MESSAGE(inbox.find(std::string("\"") + text + "\"") != std::string::npos, text);
+  }
+  CHECK(w.c.node("alpha").store.load().seen.size() == 2);  // one mark per (beta, epoch)
+}
+
+TEST_CASE("a retransmission is recognised within its epoch, across the sender's restarts") {
+  World w;
+  w.c.link_up("alpha", "beta");
+  auto& alpha = w.c.node("alpha").realm;
+  const core::PeerMessage first{7, 100, false, "jokowi", "messi", "hi", "t"};
+  auto stored = alpha.peer_frame("beta", first);
+  CHECK(stored.mutations.size() == 2);  // the message and its mark
+  // The sender restarted (epoch 101) and replays its old outbox entry with its old epoch.
+  auto again = alpha.peer_frame("beta", first);
+  CHECK(again.mutations.empty());
+  REQUIRE(again.frames.size() == 1);
+  CHECK(std::get<core::PeerAck>(again.frames[0].frame).ok);
+  // The same id in the new epoch is a new message.
+  auto fresh = alpha.peer_frame("beta", core::PeerMessage{7, 101, false, "jokowi", "messi", "x", "t"});
+  CHECK(fresh.mutations.size() == 2);
+}
+
+TEST_CASE("dedup state is kept for the newest epochs of an origin only") {
+  World w;
+  w.c.link_up("alpha", "beta");
+  auto& alpha = w.c.node("alpha").realm;
+  for (std::uint64_t epoch = 1; epoch <= core::max_epochs_per_origin; ++epoch) {
+    alpha.peer_frame("beta", core::PeerMessage{1, epoch, false, "jokowi", "messi", "m", "t"});
+  }
+  // Epoch 1 is touched again: epoch 2 is now the least recently used.
+  alpha.peer_frame("beta", core::PeerMessage{2, 1, false, "jokowi", "messi", "m", "t"});
+  auto out = alpha.peer_frame(
+      "beta", core::PeerMessage{1, core::max_epochs_per_origin + 1, false, "jokowi", "messi", "m",
+                                "t"});
+  bool forgot_epoch_2 = false;
+  for (const auto& m : out.mutations) {
+    if (const auto* d = std::get_if<store::DeleteSeen>(&m)) forgot_epoch_2 = d->epoch == 2;
+  }
+  CHECK(forgot_epoch_2);
+  CHECK(alpha.state().epochs_kept("beta") == core::max_epochs_per_origin);
+}
+
+TEST_CASE("a message longer than the receiver takes is refused and bounced, never retried") {
+  World w;
+  const std::string long_text(core::RealmSettings{}.limits.max_message_bytes + 1, 'x');
+  SUBCASE("the receiver refuses it with ok:false") {
+    w.c.link_up("alpha", "beta");
+    auto& beta = w.c.node("beta").realm;
+    auto out = beta.peer_frame("alpha", core::PeerMessage{3, 1, false, "messi", "jokowi", long_text, "t"});
+    REQUIRE(out.frames.size() == 1);
+    const auto& ack = std::get<core::PeerAck>(out.frames[0].frame);
+    CHECK_FALSE(ack.ok);
+    CHECK(ack.error == "Pesan terlalu panjang");
+  }
+  SUBCASE("the sender refuses at once what the peer's hello said it cannot take") {
+    w.c.link_up("alpha", "beta", 16384, 100);
+    CHECK(w.c.run("alpha", w.messi, "sendprivaterealm beta jokowi " + std::string(101, 'y')) ==
+          error("Pesan terlalu panjang"));
+    CHECK(w.c.node("alpha").store.load().outbox.empty());
+  }
+  SUBCASE("a queued one is bounced when the link comes up, and the rest flow") {
+    CHECK(w.c.run("alpha", w.messi, "sendprivaterealm beta jokowi " + std::string(101, 'y')) ==
+          queued);
+    CHECK(w.c.run("alpha", w.messi, "sendprivaterealm beta jokowi short") == queued);
+    w.c.link_up("alpha", "beta", 16384, 100);
+    w.c.flush();
+    CHECK(w.c.node("alpha").store.load().outbox.empty());
+    std::string fetch = w.c.run("alpha", w.messi, "getrealminbox beta");
+    w.c.flush();
+    CHECK(w.c.completed("alpha", fetch).find(
+              "Pesan untuk jokowi tidak terkirim: Pesan terlalu panjang") != std::string::npos);
+    std::string got = w.c.run("beta", w.jokowi, "getrealminbox alpha");
+    w.c.flush();
+    CHECK(w.c.completed("beta", got).find("\"short\"") != std::string::npos);
+  }
 }
 
 TEST_CASE("a peer with several addresses (holder and standbys) is dialled at each in turn") {

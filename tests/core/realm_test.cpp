@@ -247,20 +247,91 @@ TEST_CASE("token mode: the token as first parameter, from any connection") {
   CHECK(w.h.run(w.henderson, "inbox").find("hello") != std::string::npos);
 }
 
-TEST_CASE("auth: 5 failures in 60 s lock that username and that connection for 60 s") {
+TEST_CASE("auth: 5 failures in 60 s lock that username from that address for 60 s") {
   World w;
   Connection attacker{50};
+  attacker.address = "10.9.9.9";
   for (int i = 0; i < 5; ++i)
     CHECK(w.h.run(attacker, "auth messi wrong") == error("Password Salah"));
   CHECK(w.h.run(attacker, "auth messi surabaya") ==
         error("Terlalu banyak percobaan, coba lagi nanti"));
-  Connection honest{51};
-  CHECK(w.h.run(honest, "auth messi surabaya") ==
+  Connection same_address{51};
+  same_address.address = "10.9.9.9";
+  CHECK(w.h.run(same_address, "auth messi surabaya") ==
         error("Terlalu banyak percobaan, coba lagi nanti"));
+  Connection honest{52};
+  honest.address = "10.1.1.1";
   // Other users are not locked out.
   CHECK(w.h.run(honest, "auth henderson surabaya").find(R"("status":"OK")") != std::string::npos);
   w.h.advance(std::chrono::seconds(61));
-  CHECK(w.h.run(honest, "auth messi surabaya").find(R"("status":"OK")") != std::string::npos);
+  CHECK(w.h.run(same_address, "auth messi surabaya").find(R"("status":"OK")") !=
+        std::string::npos);
+}
+
+TEST_CASE("auth: a lockout never refuses the right password from another address "
+          "(regression: anyone could lock anyone out)") {
+  World w;
+  for (int i = 0; i < 5; ++i) {
+    Connection attacker{200 + static_cast<std::uint64_t>(i)};
+    attacker.address = "203.0.113.7";
+    w.h.run(attacker, "auth messi wrong");
+  }
+  Connection owner{300};
+  owner.address = "198.51.100.1";
+  CHECK(w.h.run(owner, "auth messi surabaya").find(R"("status":"OK")") != std::string::npos);
+}
+
+TEST_CASE("auth: many failures from anywhere slow a username down for everyone, no refusal") {
+  World w;
+  const auto job_delay = [&](Connection& c) {
+    core::Outcome out = w.h.realm().handle(c, "auth messi surabaya");
+    REQUIRE(out.password.has_value());
+    const auto delay = out.password->delay;
+    w.h.realm().resume(c, {true, {}});
+    return delay;
+  };
+  Connection owner{400};
+  owner.address = "198.51.100.1";
+  CHECK(job_delay(owner) == std::chrono::milliseconds(0));
+  const int slow_after = core::RealmSettings{}.slow_after_failed_auths;
+  for (int i = 0; i < slow_after; ++i) {
+    Connection attacker{500 + static_cast<std::uint64_t>(i)};
+    attacker.address = "203.0.113." + std::to_string(i);  // one try per address
+    CHECK(w.h.run(attacker, "auth messi wrong") == error("Password Salah"));
+  }
+  Connection owner2{401};
+  owner2.address = "198.51.100.1";
+  CHECK(job_delay(owner2) == core::RealmSettings{}.auth_slowdown);
+  w.h.advance(std::chrono::seconds(61));  // the window passes: full speed again
+  Connection owner3{402};
+  owner3.address = "198.51.100.1";
+  CHECK(job_delay(owner3) == std::chrono::milliseconds(0));
+}
+
+TEST_CASE("failed logins, lockouts and admin actions are audit events, never with a password") {
+  World w;
+  Connection attacker{600};
+  attacker.address = "203.0.113.9";
+  core::Outcome out = w.h.realm().handle(attacker, "auth nobody secret1");
+  CHECK(out.audit == std::vector<std::string>{"failed login: no user nobody"});
+  for (int i = 0; i < 5; ++i) {
+    Connection from_same_address{610 + static_cast<std::uint64_t>(i)};
+    from_same_address.address = attacker.address;
+    out = w.h.realm().handle(from_same_address, "auth messi hunter2");
+    REQUIRE(out.password);
+    out = w.h.realm().resume(from_same_address, {false, {}});
+    REQUIRE_FALSE(out.audit.empty());
+    CHECK(out.audit[0] == "failed login: wrong password for user messi");
+  }
+  CHECK(out.audit.back() == "auth locked for user messi from this address for 60 s");
+  out = w.h.realm().handle(attacker, "auth messi surabaya");
+  CHECK(out.audit == std::vector<std::string>{"auth refused, too many failures: user messi"});
+  for (const std::string& event : out.audit) CHECK(event.find("hunter2") == std::string::npos);
+  out = w.h.realm().handle(w.messi, "addrealm zeta 127.0.0.1 9999");
+  CHECK(out.audit == std::vector<std::string>{"admin messi: addrealm zeta 127.0.0.1 9999"});
+  out = w.h.realm().handle(w.henderson, "addrealm zeta2 127.0.0.1 9999");
+  CHECK(out.audit == std::vector<std::string>{"admin command refused: addrealm by non-admin "
+                                              "henderson"});
 }
 
 TEST_CASE("auth: one connection probing many usernames is locked, not the users") {
@@ -388,6 +459,42 @@ TEST_CASE("a token stays valid across a restart (load) until logout, by token or
   CHECK(restarted.run(course, "inbox " + token(1)) == error("Session tidak ditemukan"));
 }
 
+TEST_CASE("a session ended from another connection ends its watch and its online at once "
+          "(regression: pushes went on and marked the owner's messages read)") {
+  World w;
+  CHECK(w.h.run(w.messi, "watch") == ok("Watching"));
+  Connection course{70};
+  CHECK(w.h.run(course, "logout " + token(1)) == ok("Logout successful"));
+  // No request from messi's connection in between: the state is right by itself.
+  CHECK(w.h.run(w.lineker, "info messi").find(R"("online":false)") != std::string::npos);
+  core::Outcome out = w.h.realm().handle(w.henderson, "send messi after logout");
+  CHECK(out.pushes.empty());
+  // The message waits, unread, for messi's next session.
+  Connection again{71};
+  w.h.run(again, "auth messi surabaya");
+  CHECK(w.h.run(again, "inbox").find("after logout") != std::string::npos);
+  // The old connection closing later counts nothing twice.
+  w.h.realm().disconnected(w.messi);
+  CHECK(w.h.run(w.lineker, "info messi").find(R"("online":true)") != std::string::npos);
+}
+
+TEST_CASE("the per-user session cap ends the oldest session's watch and online as well") {
+  World w;
+  CHECK(w.h.run(w.henderson, "watch") == ok("Watching"));
+  std::vector<Connection> others;
+  others.reserve(core::max_sessions_per_user);
+  for (std::size_t i = 0; i < core::max_sessions_per_user; ++i) {
+    others.emplace_back(100 + i);
+    w.h.run(others.back(), "auth henderson surabaya");
+  }
+  // henderson's first session was evicted: its connection is no longer pushed to.
+  core::Outcome out = w.h.realm().handle(w.messi, "send henderson evicted");
+  CHECK(out.pushes.empty());
+  CHECK(w.h.run(w.henderson, "inbox") == error("Session tidak ditemukan"));
+  for (Connection& c : others) w.h.realm().disconnected(c);
+  CHECK(w.h.run(w.lineker, "info henderson").find(R"("online":false)") != std::string::npos);
+}
+
 TEST_CASE("watch: new messages are pushed to watching connections, once fetched") {
   World w;
   w.h.run(w.messi, "send henderson before watch");
@@ -421,4 +528,14 @@ TEST_CASE("watch: new messages are pushed to watching connections, once fetched"
   w.h.run(w.henderson, "watch");
   w.h.realm().disconnected(w.henderson);
   CHECK(w.h.realm().handle(w.messi, "send henderson gone").pushes.empty());
+}
+
+TEST_CASE("a message of blanks only is a bad parameter, tabs included (regression)") {
+  World w;
+  for (const char* line : {"send henderson \t\t", "send henderson \t \t ", "sendgroup g \t",
+                           "sendprivaterealm beta jokowi \t"}) {
+    CAPTURE(line);
+    CHECK(w.h.run(w.messi, line) == error("Parameter salah / tidak ada"));
+  }
+  CHECK(w.h.run(w.messi, "send henderson \tindented") == ok("Message sent"));
 }

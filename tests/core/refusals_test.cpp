@@ -91,12 +91,12 @@ class Receiver {
 
 core::PeerMessage to_user(std::uint64_t id, std::string user) {
   return {
-      id, false, "messi", std::move(user), "pesan " + std::to_string(id), "2026-11-26T22:33:16Z"};
+      id, 1, false, "messi", std::move(user), "pesan " + std::to_string(id), "2026-11-26T22:33:16Z"};
 }
 
 core::PeerMessage to_group(std::uint64_t id, std::string group) {
   return {
-      id, true, "messi", std::move(group), "pesan " + std::to_string(id), "2026-11-26T22:33:16Z"};
+      id, 1, true, "messi", std::move(group), "pesan " + std::to_string(id), "2026-11-26T22:33:16Z"};
 }
 
 // The single frame of an Outcome, which must be an ack.
@@ -190,7 +190,7 @@ TEST_CASE_TEMPLATE("only the newest 4 x link_window refusals per origin are kept
   const auto& pruned = std::get<store::DeleteRefused>(ninth.mutations[1]);
   CHECK(pruned.origin == "alpha");
   CHECK(pruned.up_to == 1);
-  CHECK(std::get<store::PutSeen>(ninth.mutations[2]).id == 9);
+  CHECK(std::get<store::PutSeen>(ninth.mutations[2]).seen.id == 9);
   beta.receive("alpha", to_user(10, "susilo"));
   CHECK(refused_ids(beta.stored(), "alpha") == ids_from(3, 10));
 

@@ -22,15 +22,17 @@ std::string decode_error(std::string_view line, std::size_t max_text_bytes = 16 
 
 TEST_CASE("every frame survives encode then decode") {
   const std::vector<Frame> frames = {
-      Hello{.v = 1, .realm = "alpha", .nonce = nonce_a},
+      Hello{.v = 2, .realm = "alpha", .nonce = nonce_a, .epoch = 9007199254740991, .max_text = 1},
       Auth{.mac = mac_f},
-      Msg{.id = 18446744073709551615u,
+      Msg{.id = 9007199254740991u,  // the largest: 2^53 - 1
+          .epoch = 9007199254740991u,
           .kind = MsgKind::user,
           .from = "messi",
           .to = "henderson",
           .text = "halo \"kawan\"\n\ttab \\ é 日本 😀",
           .time = "2026-11-26T22:33:16Z"},
-      Msg{.id = 0,
+      Msg{.id = 1,
+          .epoch = 0,
           .kind = MsgKind::group,
           .from = "a.b-c_D9",
           .to = "kominfo",
@@ -57,21 +59,23 @@ TEST_CASE("every frame survives encode then decode") {
 TEST_CASE("exact encodings") {
   CHECK(
       encode(Msg{.id = 42,
+                 .epoch = 7,
                  .kind = MsgKind::user,
                  .from = "messi",
                  .to = "henderson",
                  .text = "hi there",
                  .time = "2026-11-26T22:33:16Z"}) ==
-      R"({"t":"msg","id":42,"kind":"private","from":"messi","to":"henderson","text":"hi there","time":"2026-11-26T22:33:16Z"})");
+      R"({"t":"msg","id":42,"epoch":7,"kind":"private","from":"messi","to":"henderson","text":"hi there","time":"2026-11-26T22:33:16Z"})");
   CHECK(encode(Msg{
-            .id = 1, .kind = MsgKind::group, .from = "a", .to = "g", .text = "x", .time = "t"}) ==
-        R"({"t":"msg","id":1,"kind":"group","from":"a","to":"g","text":"x","time":"t"})");
+            .id = 1, .epoch = 7, .kind = MsgKind::group, .from = "a", .to = "g", .text = "x", .time = "t"}) ==
+        R"({"t":"msg","id":1,"epoch":7,"kind":"group","from":"a","to":"g","text":"x","time":"t"})");
   CHECK(encode(Ack{.id = 42, .ok = true, .error = std::nullopt}) ==
         R"({"t":"ack","id":42,"ok":true})");
   CHECK(encode(Ack{.id = 42, .ok = false, .error = "User tidak ditemukan"}) ==
         R"({"t":"ack","id":42,"ok":false,"error":"User tidak ditemukan"})");
-  CHECK(encode(Hello{.v = 1, .realm = "alpha", .nonce = nonce_a}) ==
-        R"({"t":"hello","v":1,"realm":"alpha","nonce":")" + nonce_a + R"("})");
+  CHECK(encode(Hello{.v = 2, .realm = "alpha", .nonce = nonce_a, .epoch = 9, .max_text = 16384}) ==
+        R"({"t":"hello","v":2,"realm":"alpha","nonce":")" + nonce_a +
+            R"(","epoch":9,"max_text":16384})");
   CHECK(encode(Fetch{.rid = 9, .user = "messi"}) == R"({"t":"fetch","rid":9,"user":"messi"})");
   CHECK(encode(Fetched{.rid = 9}) == R"({"t":"fetched","rid":9})");
   CHECK(encode(Ping{}) == R"({"t":"ping"})");
@@ -129,7 +133,7 @@ TEST_CASE("decode rejects missing and ill-typed fields") {
   CHECK(decode_error(R"({"t":"auth"})") == R"(missing field "mac" in auth frame)");
   CHECK(decode_error(R"({"t":"fetch","rid":1})") == R"(missing field "user" in fetch frame)");
   CHECK(decode_error(R"({"t":"fetched"})") == R"(missing field "rid" in fetched frame)");
-  const std::string msg_head = R"({"t":"msg","id":1,)";
+  const std::string msg_head = R"({"t":"msg","id":1,"epoch":7,)";
   CHECK(decode_error(msg_head + R"("kind":"direct","from":"a","to":"b","text":"x","time":"t"})") ==
         R"(field "kind" is not "private" or "group" in msg frame)");
   CHECK(decode_error(msg_head + R"("kind":"group","from":"a","to":"b","time":"t"})") ==
@@ -138,7 +142,7 @@ TEST_CASE("decode rejects missing and ill-typed fields") {
         R"(field "text" is not a string in msg frame)");
   // The first bad field is the one reported.
   CHECK(
-      decode_error(R"({"t":"msg","id":"x","kind":"?","from":"","to":"b","text":"x","time":"t"})") ==
+      decode_error(R"({"t":"msg","id":"x","epoch":7,"kind":"?","from":"","to":"b","text":"x","time":"t"})") ==
       R"(field "id" is not an unsigned integer in msg frame)");
 }
 
@@ -167,7 +171,7 @@ TEST_CASE("decode rejects bad names, nonces and macs") {
 
 TEST_CASE("decode bounds and checks text") {
   const auto msg_with_text = [](const std::string& text) {
-    return R"({"t":"msg","id":1,"kind":"private","from":"a","to":"b","text":")" + text +
+    return R"({"t":"msg","id":1,"epoch":7,"kind":"private","from":"a","to":"b","text":")" + text +
            R"(","time":"2026-11-26T22:33:16Z"})";
   };
   CHECK(decode(msg_with_text(std::string(16 * 1024, 'x'))).ok());
@@ -188,7 +192,7 @@ TEST_CASE("decode bounds and checks text") {
 
 TEST_CASE("decode checks the timestamp shape") {
   const auto msg_with_time = [](const std::string& time) {
-    return R"({"t":"msg","id":1,"kind":"private","from":"a","to":"b","text":"x","time":")" + time +
+    return R"({"t":"msg","id":1,"epoch":7,"kind":"private","from":"a","to":"b","text":"x","time":")" + time +
            R"("})";
   };
   CHECK(decode(msg_with_time(std::string(64, '1'))).ok());
@@ -197,4 +201,31 @@ TEST_CASE("decode checks the timestamp shape") {
     CAPTURE(bad);
     CHECK(decode_error(msg_with_time(bad)) == R"(field "time" is not a timestamp in msg frame)");
   }
+}
+
+TEST_CASE("ids and epochs are checked at decode: 1..2^53-1 (regression: an id past SQLite's "
+          "INTEGER stalled the realm's store)") {
+  const auto msg_with_id = [](const std::string& id, const std::string& epoch = "7") {
+    return R"({"t":"msg","id":)" + id + R"(,"epoch":)" + epoch +
+           R"(,"kind":"private","from":"a","to":"b","text":"x","time":"t"})";
+  };
+  CHECK(decode(msg_with_id("1")).ok());
+  CHECK(decode(msg_with_id("9007199254740991")).ok());  // 2^53 - 1
+  for (const std::string bad : {"0", "9007199254740992", "9223372036854775808",
+                                "18446744073709551615"}) {
+    CAPTURE(bad);
+    CHECK(decode_error(msg_with_id(bad)) == R"(field "id" is not an id in 1..2^53-1 in msg frame)");
+  }
+  CHECK(decode_error(R"({"t":"ack","id":0,"ok":true})") ==
+        R"(field "id" is not an id in 1..2^53-1 in ack frame)");
+  CHECK(decode_error(R"({"t":"fetch","rid":0,"user":"a"})") ==
+        R"(field "rid" is not an id in 1..2^53-1 in fetch frame)");
+  CHECK(decode_error(R"({"t":"fetched","rid":9007199254740992})") ==
+        R"(field "rid" is not an id in 1..2^53-1 in fetched frame)");
+  // Epoch 0 is the legacy epoch (entries stored before epochs); past 2^53-1 is malformed.
+  CHECK(decode(msg_with_id("1", "0")).ok());
+  CHECK(decode_error(msg_with_id("1", "9007199254740992")) ==
+        R"(field "epoch" is not a number in 0..2^53-1 in msg frame)");
+  CHECK(decode_error(R"({"t":"msg","id":1,"kind":"private","from":"a","to":"b","text":"x","time":"t"})") ==
+        R"(missing field "epoch" in msg frame)");
 }

@@ -14,6 +14,15 @@ namespace {
 
 const std::string secret = "cluster-secret";
 
+Handshake::Own own(std::string name, std::uint64_t epoch = 11) {
+  return {.name = std::move(name), .epoch = epoch, .max_text = 16384};
+}
+
+Hello hello_from(std::string realm, std::string nonce, std::uint32_t v = 2) {
+  return Hello{.v = v, .realm = std::move(realm), .nonce = std::move(nonce), .epoch = 5,
+               .max_text = 16384};
+}
+
 NonceSource fixed_nonce(char digit) {
   return [digit] { return std::string(64, digit); };
 }
@@ -54,16 +63,26 @@ std::pair<Handshake::Step, Handshake::Step> run(Handshake& a, Handshake& b) {
 
 }  // namespace
 
-TEST_CASE("link_mac is HMAC-SHA256 over nonce|sender|receiver with the raw secret") {
-  // Reference values from `printf 'NONCE|alpha|beta' | openssl dgst -sha256 -hmac s3cret`.
-  const std::string nonce(64, 'a');
-  CHECK(link_mac("s3cret", nonce, "alpha", "beta") ==
-        "661e1faf8caeebe65cd914f78e9a2639a9717049fdda648de010f663fddb76dd");
-  CHECK(link_mac("s3cret", nonce, "beta", "alpha") ==
-        "65a087769fa3f21f058e37d0185aa3268e3c5d6209f31269cc839e3a666c30f1");
-  // A key longer than SHA-256's 64-byte block is hashed first, as HMAC specifies.
-  CHECK(link_mac("a-secret-longer-than-the-sha256-block-size-of-sixty-four-bytes-xx", "n", "x",
-                 "y") == "2120392f668a98ac23601d102e89b28da599be630847d3cb78bba87f2aacea00");
+TEST_CASE("link_mac is HMAC-SHA256 over the whole transcript, the signer's role first") {
+  // Reference values from
+  // `printf 'realmchat-link-v2|dialer|alpha|beta|A..|B..|5|9' | openssl dgst -sha256 -hmac s3cret`.
+  const LinkTranscript t{.dialer = "alpha",
+                         .acceptor = "beta",
+                         .dialer_nonce = std::string(64, 'a'),
+                         .acceptor_nonce = std::string(64, 'b'),
+                         .dialer_epoch = 5,
+                         .acceptor_epoch = 9};
+  CHECK(link_mac("s3cret", LinkRole::dialer, t) ==
+        "623ae84782a3f873bda26db2a684985615491caed9b3951e371aec0154a6a7ca");
+  CHECK(link_mac("s3cret", LinkRole::acceptor, t) ==
+        "918097d03168ad477871b0674e4399e46e2e9d63450d6a4bd9d790c4c4366b41");
+  // Every part counts: another epoch, nonce or name gives another mac.
+  LinkTranscript other = t;
+  other.acceptor_epoch = 10;
+  CHECK(link_mac("s3cret", LinkRole::dialer, other) != link_mac("s3cret", LinkRole::dialer, t));
+  other = t;
+  other.acceptor = "gamma";
+  CHECK(link_mac("s3cret", LinkRole::dialer, other) != link_mac("s3cret", LinkRole::dialer, t));
 }
 
 TEST_CASE("random_nonce gives 64 lowercase hex characters, fresh each time") {
@@ -74,101 +93,133 @@ TEST_CASE("random_nonce gives 64 lowercase hex characters, fresh each time") {
 }
 
 TEST_CASE("a dialer and an acceptor authenticate each other") {
-  Handshake alpha = Handshake::dialing("alpha", secret, "beta");
-  Handshake beta = Handshake::accepting("beta", secret, known({"alpha", "gamma"}));
+  Handshake alpha = Handshake::dialing(own("alpha", 21), secret, "beta");
+  Handshake beta = Handshake::accepting(own("beta", 22), secret, known({"alpha", "gamma"}));
   const Hello hello = std::get<Hello>(decoded(alpha.start()));
-  CHECK(hello.v == 1);
+  CHECK(hello.v == 2);
   CHECK(hello.realm == "alpha");
   CHECK(hello.nonce.size() == 64);
+  CHECK(hello.epoch == 21);
+  CHECK(hello.max_text == 16384);
   const auto [a, b] = run(alpha, beta);
   CHECK(a.state == State::authenticated);
   CHECK(b.state == State::authenticated);
   CHECK(a.peer == "beta");
   CHECK(b.peer == "alpha");
+  CHECK(a.peer_epoch == 22);
+  CHECK(b.peer_epoch == 21);
+  CHECK(a.peer_max_text == 16384);
   CHECK(a.failure.empty());
   CHECK(alpha.state() == State::authenticated);
   CHECK(beta.peer() == "alpha");
 }
 
-TEST_CASE("the frames of a handshake, step by step") {
-  Handshake alpha = Handshake::dialing("alpha", secret, "beta", fixed_nonce('1'));
-  CHECK(alpha.start() ==
-        R"({"t":"hello","v":1,"realm":"alpha","nonce":")" + std::string(64, '1') + R"("})");
+TEST_CASE("the frames of a handshake, step by step: the dialer proves first") {
+  const std::string alpha_nonce(64, '1');
   const std::string beta_nonce(64, '2');
+  Handshake alpha = Handshake::dialing(own("alpha", 3), secret, "beta", fixed_nonce('1'));
+  Handshake beta = Handshake::accepting(own("beta", 4), secret, known({"alpha"}), fixed_nonce('2'));
+  CHECK(alpha.start() == R"({"t":"hello","v":2,"realm":"alpha","nonce":")" + alpha_nonce +
+                             R"(","epoch":3,"max_text":16384})");
+  const LinkTranscript t{.dialer = "alpha",
+                         .acceptor = "beta",
+                         .dialer_nonce = alpha_nonce,
+                         .acceptor_nonce = beta_nonce,
+                         .dialer_epoch = 3,
+                         .acceptor_epoch = 4};
 
-  const Handshake::Step after_hello =
-      alpha.on_frame(Hello{.v = 1, .realm = "beta", .nonce = beta_nonce});
-  CHECK(after_hello.state == State::waiting);
-  CHECK(after_hello.peer == "beta");
-  REQUIRE(after_hello.send.size() == 1);
-  CHECK(after_hello.send[0] ==
-        R"({"t":"auth","mac":")" + link_mac(secret, beta_nonce, "alpha", "beta") + R"("})");
-  CHECK(after_hello.send[0].find(secret) == std::string::npos);
+  // The acceptor reads the dialer's hello and signs nothing yet.
+  const Handshake::Step beta_hello = beta.on_frame(decoded(alpha.start()));
+  CHECK(beta_hello.state == State::waiting);
+  CHECK(beta_hello.send.empty());
 
-  const Handshake::Step after_auth =
-      alpha.on_frame(Auth{.mac = link_mac(secret, std::string(64, '1'), "beta", "alpha")});
-  CHECK(after_auth.state == State::authenticated);
-  CHECK(after_auth.send.empty());
+  // The dialer reads the acceptor's hello and proves itself.
+  const Handshake::Step alpha_auth = alpha.on_frame(decoded(beta.start()));
+  CHECK(alpha_auth.state == State::waiting);
+  REQUIRE(alpha_auth.send.size() == 1);
+  CHECK(alpha_auth.send[0] ==
+        R"({"t":"auth","mac":")" + link_mac(secret, LinkRole::dialer, t) + R"("})");
+  CHECK(alpha_auth.send[0].find(secret) == std::string::npos);
+
+  // Only now does the acceptor sign, and it is authenticated.
+  const Handshake::Step beta_auth = beta.on_frame(decoded(alpha_auth.send[0]));
+  CHECK(beta_auth.state == State::authenticated);
+  REQUIRE(beta_auth.send.size() == 1);
+  CHECK(beta_auth.send[0] ==
+        R"({"t":"auth","mac":")" + link_mac(secret, LinkRole::acceptor, t) + R"("})");
+
+  CHECK(alpha.on_frame(decoded(beta_auth.send[0])).state == State::authenticated);
   // Finished: later frames change nothing.
   CHECK(alpha.on_frame(Ping{}).state == State::authenticated);
 }
 
-TEST_CASE("a wrong secret on one side fails both") {
-  Handshake alpha = Handshake::dialing("alpha", secret, "beta");
-  Handshake beta = Handshake::accepting("beta", "not-the-secret", known({"alpha"}));
+TEST_CASE("a wrong secret fails the acceptor before it signed anything") {
+  Handshake alpha = Handshake::dialing(own("alpha"), "not-the-secret", "beta");
+  Handshake beta = Handshake::accepting(own("beta"), secret, known({"alpha"}));
   const auto [a, b] = run(alpha, beta);
-  CHECK(a.state == State::failed);
   CHECK(b.state == State::failed);
-  CHECK(a.failure == "wrong mac from realm beta");
   CHECK(b.failure == "wrong mac from realm alpha");
-  CHECK(a.failure.find(secret) == std::string::npos);
+  CHECK(b.send.empty());
+  CHECK(a.state == State::waiting);  // never hears a mac: its link times out or is closed
+  CHECK(b.failure.find(secret) == std::string::npos);
 }
 
-TEST_CASE("an auth recorded in one session fails in another") {
-  Handshake alpha1 = Handshake::dialing("alpha", secret, "beta");
-  Handshake beta1 = Handshake::accepting("beta", secret, known({"alpha"}), fixed_nonce('b'));
-  const std::string beta_hello = beta1.start();
-  alpha1.on_frame(decoded(beta_hello));
-  const Handshake::Step beta_auth = beta1.on_frame(decoded(alpha1.start()));
-  REQUIRE(beta_auth.send.size() == 1);
-  REQUIRE(alpha1.on_frame(decoded(beta_auth.send[0])).state == State::authenticated);
-
-  // Replayed verbatim, even with the same hello nonce: alpha's new nonce changes the mac.
-  Handshake alpha2 = Handshake::dialing("alpha", secret, "beta");
-  CHECK(alpha2.on_frame(decoded(beta_hello)).state == State::waiting);
-  const Handshake::Step replayed = alpha2.on_frame(decoded(beta_auth.send[0]));
-  CHECK(replayed.state == State::failed);
-  CHECK(replayed.failure == "wrong mac from realm beta");
+TEST_CASE("the relay of version 1 fails: no realm signs for a party it has not verified") {
+  // Mallory has no secret. She opens a link to alpha (acceptor) and reads its nonce Na, then
+  // dials beta claiming to be alpha with nonce Na, hoping beta signs over Na for her to replay
+  // to alpha as beta's proof.
+  Handshake alpha = Handshake::accepting(own("alpha"), secret, known({"beta"}));
+  const Hello alpha_hello = std::get<Hello>(decoded(alpha.start()));
+  Handshake beta = Handshake::accepting(own("beta"), secret, known({"alpha"}));
+  const Handshake::Step beta_step =
+      beta.on_frame(hello_from("alpha", alpha_hello.nonce));  // mallory posing as alpha
+  CHECK(beta_step.send.empty());  // beta waits for a proof it will never get: nothing to relay
+  // Presenting herself to alpha as the dialer "beta" she must prove first, and cannot.
+  alpha.on_frame(hello_from("beta", std::string(64, 'e')));
+  const Handshake::Step alpha_step = alpha.on_frame(Auth{.mac = std::string(64, '0')});
+  CHECK(alpha_step.state == State::failed);
+  CHECK(alpha_step.send.empty());
 }
 
-TEST_CASE("a mac reflected back to its sender fails") {
-  Handshake alpha = Handshake::dialing("alpha", secret, "beta", fixed_nonce('1'));
-  // A mallory echoing alpha's nonce gets alpha's own mac, which is not beta's.
-  const Handshake::Step step =
-      alpha.on_frame(Hello{.v = 1, .realm = "beta", .nonce = std::string(64, '1')});
-  REQUIRE(step.send.size() == 1);
-  CHECK(alpha.on_frame(decoded(step.send[0])).failure == "wrong mac from realm beta");
+TEST_CASE("a dialer's mac is only good for its own connection and role") {
+  Handshake alpha = Handshake::dialing(own("alpha"), secret, "beta", fixed_nonce('1'));
+  Handshake beta1 = Handshake::accepting(own("beta"), secret, known({"alpha"}), fixed_nonce('b'));
+  beta1.on_frame(decoded(alpha.start()));
+  const Handshake::Step auth = alpha.on_frame(decoded(beta1.start()));
+  REQUIRE(auth.send.size() == 1);
+
+  SUBCASE("replayed to another connection (another acceptor nonce)") {
+    Handshake beta2 =
+        Handshake::accepting(own("beta"), secret, known({"alpha"}), fixed_nonce('c'));
+    beta2.on_frame(decoded(alpha.start()));
+    const Handshake::Step replayed = beta2.on_frame(decoded(auth.send[0]));
+    CHECK(replayed.state == State::failed);
+    CHECK(replayed.failure == "wrong mac from realm alpha");
+  }
+  SUBCASE("reflected back to its sender as the acceptor's proof") {
+    CHECK(alpha.on_frame(decoded(auth.send[0])).failure == "wrong mac from realm beta");
+  }
 }
 
 TEST_CASE("impostors fail") {
   SUBCASE("the dialed realm answers with another name") {
-    Handshake alpha = Handshake::dialing("alpha", secret, "beta");
-    Handshake gamma = Handshake::accepting("gamma", secret, known({"alpha"}));
+    Handshake alpha = Handshake::dialing(own("alpha"), secret, "beta");
+    Handshake gamma = Handshake::accepting(own("gamma"), secret, known({"alpha"}));
     const auto [a, b] = run(alpha, gamma);
     CHECK(a.state == State::failed);
     CHECK(a.failure == "hello from realm gamma, but we dialed beta");
     CHECK(a.peer.empty());
   }
   SUBCASE("an unknown realm dials in") {
-    Handshake mallory = Handshake::dialing("mallory", secret, "beta");
-    Handshake beta = Handshake::accepting("beta", secret, known({"alpha"}));
+    Handshake mallory = Handshake::dialing(own("mallory"), secret, "beta");
+    Handshake beta = Handshake::accepting(own("beta"), secret, known({"alpha"}));
     const auto [m, b] = run(mallory, beta);
     CHECK(b.state == State::failed);
     CHECK(b.failure == "hello from unknown realm mallory");
   }
   SUBCASE("an outsider without the secret claims a known name") {
-    Handshake fake_alpha = Handshake::dialing("alpha", "guessed", "beta");
-    Handshake beta = Handshake::accepting("beta", secret, known({"alpha"}));
+    Handshake fake_alpha = Handshake::dialing(own("alpha"), "guessed", "beta");
+    Handshake beta = Handshake::accepting(own("beta"), secret, known({"alpha"}));
     const auto [f, b] = run(fake_alpha, beta);
     CHECK(b.state == State::failed);
     CHECK(b.failure == "wrong mac from realm alpha");
@@ -176,28 +227,36 @@ TEST_CASE("impostors fail") {
 }
 
 TEST_CASE("protocol violations fail with a reason") {
-  Handshake beta = Handshake::accepting("beta", secret, known({"alpha", "beta"}));
+  Handshake beta = Handshake::accepting(own("beta"), secret, known({"alpha", "beta"}));
   const std::string nonce(64, '3');
   SUBCASE("hello with our own name") {
-    const auto step = beta.on_frame(Hello{.v = 1, .realm = "beta", .nonce = nonce});
+    const auto step = beta.on_frame(hello_from("beta", nonce));
     CHECK(step.state == State::failed);
     CHECK(step.failure == "hello with our own realm name beta");
     CHECK(step.send.empty());
   }
-  SUBCASE("hello with another version") {
-    CHECK(beta.on_frame(Hello{.v = 2, .realm = "alpha", .nonce = nonce}).failure ==
-          "hello with unsupported version 2 (we speak 1)");
+  SUBCASE("hello of version 1 is refused") {
+    CHECK(beta.on_frame(hello_from("alpha", nonce, 1)).failure ==
+          "hello with unsupported version 1 (we speak 2)");
+    // A v1 hello as a v1 realm sends it (no epoch, no max_text) still decodes, to say why.
+    const Frame v1 = decoded(R"({"t":"hello","v":1,"realm":"alpha","nonce":")" + nonce + R"("})");
+    Handshake fresh = Handshake::accepting(own("beta"), secret, known({"alpha"}));
+    CHECK(fresh.on_frame(v1).failure == "hello with unsupported version 1 (we speak 2)");
+  }
+  SUBCASE("hello without max_text") {
+    Hello hello = hello_from("alpha", nonce);
+    hello.max_text = 0;
+    CHECK(beta.on_frame(hello).failure == "hello without max_text");
   }
   SUBCASE("auth before hello") {
     CHECK(beta.on_frame(Auth{.mac = std::string(64, '0')}).failure == "auth before hello");
   }
   SUBCASE("second hello") {
-    beta.on_frame(Hello{.v = 1, .realm = "alpha", .nonce = nonce});
-    CHECK(beta.on_frame(Hello{.v = 1, .realm = "alpha", .nonce = nonce}).failure ==
-          "second hello from realm alpha");
+    beta.on_frame(hello_from("alpha", nonce));
+    CHECK(beta.on_frame(hello_from("alpha", nonce)).failure == "second hello from realm alpha");
   }
   SUBCASE("a link frame during the handshake") {
-    beta.on_frame(Hello{.v = 1, .realm = "alpha", .nonce = nonce});
+    beta.on_frame(hello_from("alpha", nonce));
     CHECK(beta.on_frame(Fetch{.rid = 1, .user = "messi"}).failure ==
           "unexpected fetch frame during the handshake");
   }
@@ -207,9 +266,9 @@ TEST_CASE("protocol violations fail with a reason") {
 }
 
 TEST_CASE("a failed handshake stays failed") {
-  Handshake beta = Handshake::accepting("beta", secret, known({"alpha"}));
+  Handshake beta = Handshake::accepting(own("beta"), secret, known({"alpha"}));
   REQUIRE(beta.on_frame(Auth{.mac = std::string(64, '0')}).state == State::failed);
-  const auto step = beta.on_frame(Hello{.v = 1, .realm = "alpha", .nonce = std::string(64, '3')});
+  const auto step = beta.on_frame(hello_from("alpha", std::string(64, '3')));
   CHECK(step.state == State::failed);
   CHECK(step.failure == "auth before hello");
   CHECK(step.send.empty());

@@ -2,7 +2,8 @@
 // whatever decodes must encode to compact JSON that decodes to the same frame (and encodes to
 // the same line again), and a refusal must give a printable reason. Decoded frames go to the
 // current handshake session, none of which may ever authenticate: the fuzzer does not know the
-// secret. Control lines model an attacker who can also use what alpha itself says:
+// secret, and an accepting session may never send a mac at all (handshake v2: the acceptor
+// signs only after it verified the dialer, which the fuzzer cannot make it do). Control lines model an attacker who can also use what alpha itself says:
 //   @0 @1 @2         switch to session 0 or 1 (alpha accepting) or 2 (alpha dialing beta)
 //   @reflect         send the current session the last auth line any session sent
 //   @hello NAME K    send a hello from NAME that carries session K's own nonce
@@ -30,11 +31,13 @@ std::string session_nonce(int session) {
   return std::string(63, '0') + static_cast<char>('a' + session);
 }
 
+const Handshake::Own alpha{.name = "alpha", .epoch = 1, .max_text = max_text_bytes};
+
 Handshake make_session(int session) {
   auto nonce = [session] { return session_nonce(session); };
-  if (session == 2) return Handshake::dialing("alpha", std::string(secret), "beta", nonce);
+  if (session == 2) return Handshake::dialing(alpha, std::string(secret), "beta", nonce);
   return Handshake::accepting(
-      "alpha", std::string(secret), [](std::string_view realm) { return realm != "alpha"; }, nonce);
+      alpha, std::string(secret), [](std::string_view realm) { return realm != "alpha"; }, nonce);
 }
 
 // Decodes `line`; checks the round trip of what decodes and the reason of what does not.
@@ -59,7 +62,11 @@ std::optional<federation::Frame> decode_checked(std::string_view line) {
 }
 
 // The one handshake property that matters, plus the consistency of what a step says.
-void check_step(const Handshake& session, const Handshake::Step& step, std::string& last_auth) {
+void check_step(const Handshake& session, bool accepting, const Handshake::Step& step,
+                std::string& last_auth) {
+  if (accepting && !step.send.empty()) {
+    fuzz::fail("an acceptor signed for a dialer it had not verified", step.send.front());
+  }
   if (step.state != session.state()) fuzz::fail("a step disagrees with the state", step.failure);
   if (step.state == Handshake::State::authenticated) {
     fuzz::fail("a handshake authenticated without the secret", step.peer);
@@ -81,10 +88,17 @@ void check_step(const Handshake& session, const Handshake::Step& step, std::stri
 void check_right_mac_authenticates() {
   Handshake session = make_session(0);
   const std::string beta_nonce(64, 'b');
-  session.on_frame(federation::Hello{.realm = "beta", .nonce = beta_nonce});
-  const Handshake::Step step = session.on_frame(
-      federation::Auth{.mac = federation::link_mac(secret, session_nonce(0), "beta", "alpha")});
-  if (step.state != Handshake::State::authenticated) {
+  session.on_frame(
+      federation::Hello{.realm = "beta", .nonce = beta_nonce, .epoch = 2, .max_text = 5});
+  const federation::LinkTranscript transcript{.dialer = "beta",
+                                              .acceptor = "alpha",
+                                              .dialer_nonce = beta_nonce,
+                                              .acceptor_nonce = session_nonce(0),
+                                              .dialer_epoch = 2,
+                                              .acceptor_epoch = 1};
+  const Handshake::Step step = session.on_frame(federation::Auth{
+      .mac = federation::link_mac(secret, federation::LinkRole::dialer, transcript)});
+  if (step.state != Handshake::State::authenticated || step.send.size() != 1) {
     fuzz::fail("the right mac does not authenticate", step.failure);
   }
 }
@@ -128,8 +142,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (session < '0' || session > '2') continue;
       const std::string_view name = line.substr(7, line.size() - 9);
       // Built as a line and decoded, so the handshake only ever sees what the decoder admits.
-      frame_line = R"({"t":"hello","v":1,"realm":")" + std::string(name) + R"(","nonce":")" +
-                   session_nonce(session - '0') + "\"}";
+      frame_line = R"({"t":"hello","v":2,"realm":")" + std::string(name) + R"(","nonce":")" +
+                   session_nonce(session - '0') + R"(","epoch":3,"max_text":100})";
     }
 
     const std::optional<federation::Frame> frame = decode_checked(frame_line);
@@ -140,7 +154,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (before == Handshake::State::failed && step.state != Handshake::State::failed) {
       fuzz::fail("a failed handshake came back", step.failure);
     }
-    check_step(session, step, last_auth);
+    check_step(session, current != 2, step, last_auth);
   }
   return 0;
 }

@@ -21,6 +21,7 @@
 #include "realm_server.hpp"
 #include "store/sqlite_store.hpp"
 #include "support/free_port.hpp"
+#include "support/hand_made_peer.hpp"
 #include "support/line_client.hpp"
 #include "support/poll.hpp"
 #include "support/realm_user.hpp"
@@ -172,7 +173,7 @@ struct World {
 
 // A realm-link frame's JSON for the test's own raw peer.
 std::string hello_line(const std::string& realm, const std::string& nonce) {
-  return chat::federation::encode(chat::federation::Hello{.v = 1, .realm = realm, .nonce = nonce});
+  return test_support::HandMadePeer{.name = realm, .secret = "unknown"}.hello(nonce);
 }
 
 }  // namespace
@@ -346,7 +347,8 @@ TEST_CASE("a realm with another secret never links; its realms shows why") {
   REQUIRE(eventually([&] {
     return realm_entry(eve, "alpha") ==
            R"({"name":"alpha","state":"connecting","address":")" + w.address(w.alpha) +
-               R"(","queued":0,"last_error":"handshake failed: wrong mac from realm alpha"})";
+               R"(","queued":0,"last_error":"handshake failed: closed by realm alpha before it )"
+               R"x(authenticated (is federation.secret the same on both?)"})x";
   }));
   CHECK(eve("sendprivaterealm alpha messi hi") == queued);
   User messi(w.port(w.alpha), "messi", "surabaya");
@@ -374,13 +376,13 @@ TEST_CASE("garbage and a forged hello on the peer port are closed; the realm kee
     CHECK(huge.wait_closed());
   }
   {
-    // Claims to be beta, but cannot sign alpha's nonce without the secret.
+    // Claims to be beta, but cannot prove it without the secret; alpha signs nothing for it.
     LineClient forger(peer_port);
     forger.send(hello_line("beta", std::string(64, 'a')));
-    CHECK(forger.expect_line().starts_with(R"({"t":"hello","v":1,"realm":"alpha","nonce":")"));
-    CHECK(forger.expect_line().starts_with(R"({"t":"auth","mac":")"));
+    CHECK(forger.expect_line().starts_with(R"({"t":"hello","v":2,"realm":"alpha","nonce":")"));
     forger.send(chat::federation::encode(chat::federation::Auth{.mac = std::string(64, '0')}));
     CHECK(forger.wait_closed());
+    CHECK(forger.unread().find("auth") == std::string::npos);
   }
   {
     // A frame other than hello first.
@@ -400,17 +402,9 @@ TEST_CASE("keepalive: pings come when nothing is sent; a silent peer is dropped"
   User messi(w.port(w.alpha), "messi", "surabaya");
   LineClient zeta(w.alpha.config.peer_listen.port);
   // A realm written by hand: the right secret, so it links (alpha accepts any realm name).
-  const std::string nonce(64, 'b');
-  zeta.send(hello_line("zeta", nonce));
-  const auto hello = chat::federation::decode(zeta.expect_line());
-  REQUIRE(hello.ok());
-  const auto& alpha_hello = std::get<chat::federation::Hello>(*hello.frame);
+  const auto alpha_hello = test_support::HandMadePeer{.name = "zeta", .secret = secret}.dial(
+      zeta, "alpha");
   CHECK(alpha_hello.realm == "alpha");
-  CHECK(zeta.expect_line() ==
-        chat::federation::encode(chat::federation::Auth{
-            .mac = chat::federation::link_mac(secret, nonce, "alpha", "zeta")}));
-  zeta.send(chat::federation::encode(chat::federation::Auth{
-      .mac = chat::federation::link_mac(secret, alpha_hello.nonce, "zeta", "alpha")}));
   REQUIRE(eventually([&] { return linked(messi, "zeta"); }));
 
   // Answering pings keeps the link, well past three keepalive periods.

@@ -256,16 +256,26 @@ TEST_CASE("inbox replies lost to a reset are returned again, never twice") {
   CHECK(returned.size() == big_inbox_messages);
 }
 
-TEST_CASE("a client whose unsent replies pass the limit is dropped; its inbox stays whole") {
+TEST_CASE("a client that asks for more than the reply limit at once is slowed, not dropped "
+          "(back-pressure); every message comes once") {
   TempDir dir;
   RunningRealm realm(dir.path());
   const std::string token = fill_big_inbox(realm.port());
+  std::set<int> seen;
   {
     LineClient greedy(realm.port());
-    greedy.send_raw(inbox_burst(token, 10));  // about 9 MiB of replies at once
-    CHECK(greedy.wait_closed());
+    greedy.send_raw(inbox_burst(token, 10));  // about 9 MiB of replies, past the 8 MiB limit
+    constexpr std::string_view key = R"("msg":")";
+    for (int i = 0; i < 10; ++i) {
+      const std::string inbox = greedy.expect_reply();
+      REQUIRE(inbox.starts_with(R"({"status":"OK","messages":)"));
+      for (auto at = inbox.find(key); at != std::string::npos; at = inbox.find(key, at + 1)) {
+        CHECK(seen.insert(std::stoi(inbox.substr(at + key.size(), 8))).second);
+      }
+    }
   }
-  CHECK(drain_inbox(realm.port()).size() == big_inbox_messages);
+  for (int number : drain_inbox(realm.port())) CHECK(seen.insert(number).second);
+  CHECK(seen.size() == big_inbox_messages);
 }
 
 TEST_CASE("over max_connections a client is told the server is busy") {
@@ -312,6 +322,41 @@ TEST_CASE("a graceful stop keeps every acknowledged change") {
   CHECK(inbox.find(R"("msg":"s49")") != std::string::npos);
 }
 
+TEST_CASE("escape-heavy inbox replies are capped by what is written, and a client that "
+          "pipelines many inbox calls is slowed, not dropped (regression)") {
+  TempDir dir;
+  RunningRealm realm(dir.path());
+  LineClient messi(realm.port());
+  CHECK(messi.request("auth messi surabaya").starts_with(R"({"status":"OK")"));
+  LineClient bob(realm.port());
+  CHECK(bob.request("register bob pw Bob_M J").starts_with(R"({"status":"OK")"));
+  // 130 messages of 16 KiB of control characters: each escapes to ~96 KiB of JSON.
+  constexpr int messages = 130;
+  const std::string controls(16 * 1024 - 8, '\x01');
+  std::string sends;
+  for (int i = 0; i < messages; ++i) sends += "send bob " + std::to_string(1000 + i) + controls + "\n";
+  messi.send_raw(sends);
+  for (int i = 0; i < messages; ++i) REQUIRE(messi.expect_reply() == ok("Message sent"));
+
+  // 40 inbox calls in one write; the replies are read only afterwards.
+  std::string burst;
+  for (int i = 0; i < 40; ++i) burst += "inbox\n";
+  bob.send_raw(burst);
+  std::set<int> seen;
+  constexpr std::string_view key = R"("msg":")";
+  for (int i = 0; i < 40; ++i) {
+    const std::string inbox = bob.expect_reply(std::chrono::seconds(30));
+    REQUIRE(inbox.starts_with(R"({"status":"OK","messages":)"));
+    // 1 MiB of messages at most, escapes counted (plus the one that may pass it).
+    CHECK(inbox.size() <= 1024 * 1024 + 200 * 1024);
+    for (auto at = inbox.find(key); at != std::string::npos; at = inbox.find(key, at + 1)) {
+      CHECK(seen.insert(std::stoi(inbox.substr(at + key.size(), 4))).second);
+    }
+  }
+  CHECK(seen.size() == messages);
+  CHECK(bob.request("info bob").starts_with(R"({"status":"OK")"));  // still connected
+}
+
 TEST_CASE("a failing store is retried: replies wait, then get an error, then it recovers") {
   TempDir dir;
   auto store = std::make_unique<chat::store::MemoryStore>();
@@ -342,6 +387,25 @@ TEST_CASE("a failing store is retried: replies wait, then get an error, then it 
   CHECK(client.request("addgroup doomed") == error("Group sudah ada"));
   CHECK(client.request("joingroup brief") == error("User sudah dalam group"));
   CHECK(client.request("addgroup after") == ok("Add group successful"));
+  CHECK(realm.stop() == 0);
+}
+
+TEST_CASE("one mutation the store can never take is dropped, not retried forever (regression: "
+          "one bad peer frame stalled every client)") {
+  TempDir dir;
+  auto store = std::make_unique<chat::store::MemoryStore>();
+  chat::store::MemoryStore& memory = *store;
+  memory.refuse_group("cursed");
+  RunningRealm realm(test_config(dir.path()), std::move(store));
+  LineClient client(realm.port());
+  CHECK(client.request("auth messi surabaya").starts_with(R"({"status":"OK")"));
+  client.request("addgroup cursed");  // its PutGroup is refused for good, and dropped
+  // The realm is not stalled: the next change commits at once and is answered OK.
+  CHECK(client.request("addgroup fine") == ok("Add group successful"));
+  CHECK(client.request("info messi").starts_with(R"({"status":"OK")"));
+  std::vector<std::string> groups;
+  for (const auto& group : memory.load().groups) groups.push_back(group.name);
+  CHECK(groups == std::vector<std::string>{"fine"});
   CHECK(realm.stop() == 0);
 }
 

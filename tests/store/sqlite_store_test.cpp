@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,7 +61,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 3") {
+TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 4") {
   TempDir dir;
   const auto data_dir = dir.path() / "data" / "alpha";
   { SqliteStore store(data_dir, false); }
@@ -69,46 +70,54 @@ TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema ver
   REQUIRE(std::filesystem::exists(file));
   RawDatabase db(file);
   CHECK(db.query("PRAGMA journal_mode") == "wal");
-  CHECK(db.query("PRAGMA user_version") == "3");
+  CHECK(db.query("PRAGMA user_version") == "4");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'messages_unread'") == "1");
-  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'refused'") == "1");
+  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'refused_epochs'") == "1");
+  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'seen_epochs'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'sessions'") == "1");
 }
 
-TEST_CASE("SqliteStore upgrades a version 1 database (no refused, no sessions), keeping its rows") {
+TEST_CASE("SqliteStore upgrades a version 1 database (no refused, no epochs, no sessions), keeping its rows") {
   TempDir dir;
   {
-    SqliteStore store(dir.path(), false);
-    const std::vector<Mutation> batch = {PutMessage{message(7)}, PutSeen{"alpha", 41}};
-    store.commit(batch);
-  }
-  {
+    // The tables of version 1 that carry rows, as version 1 made them.
+    std::ofstream(dir.path() / SqliteStore::kFileName).close();  // an empty file: an empty db
     RawDatabase db(dir.path() / SqliteStore::kFileName);
-    db.execute("DROP TABLE refused; DROP TABLE sessions; PRAGMA user_version = 1");
+    db.execute(
+        "CREATE TABLE outbox(id INTEGER PRIMARY KEY, peer TEXT NOT NULL, kind TEXT NOT NULL, "
+        "sender TEXT NOT NULL, target TEXT NOT NULL, text TEXT NOT NULL, time TEXT NOT NULL);"
+        "CREATE TABLE seen(origin TEXT PRIMARY KEY, max_id INTEGER NOT NULL);"
+        "INSERT INTO outbox VALUES(5, 'beta', 'private', 'messi', 'jokowi', 'hi', 't');"
+        "INSERT INTO seen VALUES('alpha', 41);"
+        "PRAGMA user_version = 1;");
   }
 
   SqliteStore store(dir.path(), false);
-  const std::vector<Mutation> batch = {PutRefused{{"alpha", 40, "User tidak ditemukan"}},
+  const std::vector<Mutation> batch = {PutRefused{{"alpha", 0, 40, "User tidak ditemukan"}},
                                        PutSession{{"ab12", "messi"}}};
   store.commit(batch);
   const Snapshot snapshot = store.load();
-  REQUIRE(snapshot.unread.size() == 1);
-  CHECK(snapshot.unread[0].id == 7);
-  CHECK(snapshot.seen == std::vector<std::pair<std::string, std::uint64_t>>{{"alpha", 41}});
+  // What was stored before epochs is epoch 0, on both sides of a link: a retransmission of an
+  // old outbox entry still meets its old mark.
+  REQUIRE(snapshot.outbox.size() == 1);
+  CHECK(snapshot.outbox[0].id == 5);
+  CHECK(snapshot.outbox[0].epoch == 0);
+  CHECK(snapshot.seen == std::vector<SeenRecord>{{"alpha", 0, 41, 0}});
   REQUIRE(snapshot.refused.size() == 1);
   CHECK(snapshot.refused[0].error == "User tidak ditemukan");
   CHECK(snapshot.sessions == std::vector<SessionRecord>{{"ab12", "messi"}});
-  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "3");
+  CHECK(snapshot.max_id == 5);
+  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "4");
 }
 
 TEST_CASE("SqliteStore refuses a schema newer than its own") {
   TempDir dir;
   { SqliteStore store(dir.path(), false); }
-  RawDatabase(dir.path() / SqliteStore::kFileName).execute("PRAGMA user_version = 4");
+  RawDatabase(dir.path() / SqliteStore::kFileName).execute("PRAGMA user_version = 5");
 
   CHECK_THROWS_WITH_AS(
       SqliteStore(dir.path(), false),
-      ((dir.path() / "realm.db").string() + " has schema version 4, newer than this program's 3")
+      ((dir.path() / "realm.db").string() + " has schema version 5, newer than this program's 4")
           .c_str(),
       StoreError);
 }
@@ -126,7 +135,7 @@ TEST_CASE("SqliteStore keeps max_id when the rows holding it are deleted") {
     SqliteStore store(dir.path(), false);
     const std::vector<Mutation> batch = {
         PutMessage{message(7)},
-        PutOutbox{{9, "beta", "private", "messi", "ronaldo", "hi", "2026-11-26T22:33:16Z"}}};
+        PutOutbox{{9, 1, "beta", "private", "messi", "ronaldo", "hi", "2026-11-26T22:33:16Z"}}};
     store.commit(batch);
   }
   {

@@ -72,8 +72,8 @@ MessageRecord message(std::uint64_t id, const std::string& recipient) {
 }
 
 OutboxRecord outbox_entry(std::uint64_t id, const std::string& peer) {
-  return {
-      id, peer, "private", "messi", "ronaldo", "hi " + std::to_string(id), "2026-11-26T22:33:17Z"};
+  return {id,        7,  peer, "private", "messi", "ronaldo", "hi " + std::to_string(id),
+          "2026-11-26T22:33:17Z"};
 }
 
 void check_user(const UserRecord& actual, const UserRecord& expected) {
@@ -96,6 +96,7 @@ void check_message(const MessageRecord& actual, const MessageRecord& expected) {
 
 void check_outbox(const OutboxRecord& actual, const OutboxRecord& expected) {
   CHECK(actual.id == expected.id);
+  CHECK(actual.epoch == expected.epoch);
   CHECK(actual.peer == expected.peer);
   CHECK(actual.kind == expected.kind);
   CHECK(actual.sender == expected.sender);
@@ -111,7 +112,16 @@ std::vector<std::uint64_t> unread_ids(const Snapshot& snapshot) {
 }
 
 using Members = std::vector<std::string>;
-using Seen = std::vector<std::pair<std::string, std::uint64_t>>;
+using Seen = std::vector<std::pair<std::string, std::uint64_t>>;  // (origin, mark), epoch 7
+
+Seen marks(const std::vector<SeenRecord>& seen) {
+  Seen out;
+  for (const SeenRecord& mark : seen) {
+    CHECK(mark.epoch == 7);
+    out.emplace_back(mark.origin, mark.id);
+  }
+  return out;
+}
 using Refused = std::vector<RefusedRecord>;
 using Sessions = std::vector<SessionRecord>;
 
@@ -154,18 +164,18 @@ TEST_CASE_TEMPLATE("every mutation kind survives a restart", Backend, SqliteBack
                                 PutMessage{bounce},
                                 PutOutbox{outbox_entry(4, "beta")},
                                 PutOutbox{outbox_entry(5, "gamma")},
-                                PutSeen{"beta", 17},
+                                PutSeen{{"beta", 7, 17, 17}},
                                 PutPeer{{"beta", "127.0.0.1", 9890}},
-                                PutRefused{{"gamma", 2, "Group tidak ditemukan"}},
-                                PutRefused{{"beta", 9, "User tidak ditemukan"}},
-                                PutRefused{{"beta", 16, "User tidak ditemukan"}},
+                                PutRefused{{"gamma", 7, 2, "Group tidak ditemukan"}},
+                                PutRefused{{"beta", 7, 9, "User tidak ditemukan"}},
+                                PutRefused{{"beta", 7, 16, "User tidak ditemukan"}},
                             });
   commit(backend.current(), {
                                 MarkFetched{{1}},
                                 DeleteOutbox{"beta", 4},
-                                PutSeen{"gamma", 3},
+                                PutSeen{{"gamma", 7, 3, 3}},
                                 PutPeer{{"delta", "127.0.0.1", 9892}},
-                                DeleteRefused{"beta", 9},
+                                DeleteRefused{"beta", 7, 9},
                             });
 
   const Snapshot snapshot = backend.reopen().load();
@@ -180,7 +190,7 @@ TEST_CASE_TEMPLATE("every mutation kind survives a restart", Backend, SqliteBack
   check_message(snapshot.unread[1], bounce);
   REQUIRE(snapshot.outbox.size() == 1);
   check_outbox(snapshot.outbox[0], outbox_entry(5, "gamma"));
-  CHECK(snapshot.seen == Seen{{"beta", 17}, {"gamma", 3}});
+  CHECK(marks(snapshot.seen) == Seen{{"beta", 17}, {"gamma", 3}});
   REQUIRE(snapshot.peers.size() == 2);
   CHECK(snapshot.peers[0].name == "beta");
   CHECK(snapshot.peers[0].host == "127.0.0.1");
@@ -188,7 +198,7 @@ TEST_CASE_TEMPLATE("every mutation kind survives a restart", Backend, SqliteBack
   CHECK(snapshot.peers[1].name == "delta");
   CHECK(snapshot.peers[1].port == 9892);
   CHECK(snapshot.refused ==
-        Refused{{"beta", 16, "User tidak ditemukan"}, {"gamma", 2, "Group tidak ditemukan"}});
+        Refused{{"beta", 7, 16, "User tidak ditemukan"}, {"gamma", 7, 2, "Group tidak ditemukan"}});
   CHECK(snapshot.max_id == 5);
 }
 
@@ -197,8 +207,8 @@ TEST_CASE_TEMPLATE("a failing batch applies nothing and the store stays usable",
   Backend backend;
   commit(backend.current(),
          {PutUser{user("messi")}, PutGroup{"sepakbola"}, PutMember{"sepakbola", "messi"},
-          PutMessage{message(1, "messi")}, PutOutbox{outbox_entry(2, "beta")}, PutSeen{"beta", 4},
-          PutPeer{{"beta", "127.0.0.1", 9890}}, PutRefused{{"beta", 3, "User tidak ditemukan"}},
+          PutMessage{message(1, "messi")}, PutOutbox{outbox_entry(2, "beta")}, PutSeen{{"beta", 7, 4, 4}},
+          PutPeer{{"beta", "127.0.0.1", 9890}}, PutRefused{{"beta", 7, 3, "User tidak ditemukan"}},
           PutSession{{"5e55", "messi"}}});
 
   const std::vector<Mutation> rejected = {
@@ -209,11 +219,11 @@ TEST_CASE_TEMPLATE("a failing batch applies nothing and the store stays usable",
       MarkFetched{{1}},
       PutOutbox{outbox_entry(11, "gamma")},
       DeleteOutbox{"beta", 2},
-      PutSeen{"beta", 9},
+      PutSeen{{"beta", 7, 9, 9}},
       PutPeer{{"beta", "10.0.0.1", 1}},
-      PutRefused{{"beta", 3, "Group tidak ditemukan"}},
-      PutRefused{{"beta", 8, "User tidak ditemukan"}},
-      DeleteRefused{"beta", 3},
+      PutRefused{{"beta", 7, 3, "Group tidak ditemukan"}},
+      PutRefused{{"beta", 7, 8, "User tidak ditemukan"}},
+      DeleteRefused{"beta", 7, 3},
       PutSession{{"c0ffee", "henderson"}},
       DeleteSession{"5e55"},
       PutUser{user("messi")},  // duplicate key: the whole batch fails
@@ -239,10 +249,10 @@ TEST_CASE_TEMPLATE("a failing batch applies nothing and the store stays usable",
   CHECK(unread_ids(snapshot) == std::vector<std::uint64_t>{1});
   REQUIRE(snapshot.outbox.size() == 1);
   CHECK(snapshot.outbox[0].id == 2);
-  CHECK(snapshot.seen == Seen{{"beta", 4}});
+  CHECK(marks(snapshot.seen) == Seen{{"beta", 4}});
   REQUIRE(snapshot.peers.size() == 1);
   CHECK(snapshot.peers[0].host == "127.0.0.1");
-  CHECK(snapshot.refused == Refused{{"beta", 3, "User tidak ditemukan"}});
+  CHECK(snapshot.refused == Refused{{"beta", 7, 3, "User tidak ditemukan"}});
   CHECK(snapshot.sessions == Sessions{{"5e55", "messi"}});
   CHECK(snapshot.max_id == 2);
 
@@ -312,29 +322,69 @@ TEST_CASE_TEMPLATE("groups load in creation order with members in join order", B
 TEST_CASE_TEMPLATE("seen keeps the highest id per origin", Backend, SqliteBackend, MemoryBackend,
                    PostgresBackend) {
   Backend backend;
-  commit(backend.current(), {PutSeen{"gamma", 2}, PutSeen{"beta", 5}, PutSeen{"beta", 3}});
-  commit(backend.current(), {PutSeen{"beta", 4}});
-  CHECK(backend.reopen().load().seen == Seen{{"beta", 5}, {"gamma", 2}});
-  commit(backend.current(), {PutSeen{"beta", 8}});
-  CHECK(backend.reopen().load().seen == Seen{{"beta", 8}, {"gamma", 2}});
+  commit(backend.current(), {PutSeen{{"gamma", 7, 2, 2}}, PutSeen{{"beta", 7, 5, 5}}, PutSeen{{"beta", 7, 3, 3}}});
+  commit(backend.current(), {PutSeen{{"beta", 7, 4, 4}}});
+  CHECK(marks(backend.reopen().load().seen) == Seen{{"beta", 5}, {"gamma", 2}});
+  commit(backend.current(), {PutSeen{{"beta", 7, 8, 8}}});
+  CHECK(marks(backend.reopen().load().seen) == Seen{{"beta", 8}, {"gamma", 2}});
 }
 
 TEST_CASE_TEMPLATE("refusals load by origin then id; DeleteRefused forgets one origin's oldest",
                    Backend, SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
-  commit(backend.current(), {PutRefused{{"gamma", 5, "User tidak ditemukan"}},
-                             PutRefused{{"beta", 7, "User tidak ditemukan"}},
-                             PutRefused{{"beta", 2, "Group tidak ditemukan"}},
-                             PutRefused{{"beta", 4, "User tidak ditemukan"}}});
-  CHECK(backend.reopen().load().refused == Refused{{"beta", 2, "Group tidak ditemukan"},
-                                                   {"beta", 4, "User tidak ditemukan"},
-                                                   {"beta", 7, "User tidak ditemukan"},
-                                                   {"gamma", 5, "User tidak ditemukan"}});
+  commit(backend.current(), {PutRefused{{"gamma", 7, 5, "User tidak ditemukan"}},
+                             PutRefused{{"beta", 7, 7, "User tidak ditemukan"}},
+                             PutRefused{{"beta", 7, 2, "Group tidak ditemukan"}},
+                             PutRefused{{"beta", 7, 4, "User tidak ditemukan"}}});
+  CHECK(backend.reopen().load().refused == Refused{{"beta", 7, 2, "Group tidak ditemukan"},
+                                                   {"beta", 7, 4, "User tidak ditemukan"},
+                                                   {"beta", 7, 7, "User tidak ditemukan"},
+                                                   {"gamma", 7, 5, "User tidak ditemukan"}});
   // Up to and including 4, of beta only; a second PutRefused of a key replaces its error.
-  commit(backend.current(), {DeleteRefused{"beta", 4}, DeleteRefused{"delta", 99},
-                             PutRefused{{"beta", 7, "Group tidak ditemukan"}}});
+  commit(backend.current(), {DeleteRefused{"beta", 7, 4}, DeleteRefused{"delta", 7, 99},
+                             PutRefused{{"beta", 7, 7, "Group tidak ditemukan"}}});
   CHECK(backend.reopen().load().refused ==
-        Refused{{"beta", 7, "Group tidak ditemukan"}, {"gamma", 5, "User tidak ditemukan"}});
+        Refused{{"beta", 7, 7, "Group tidak ditemukan"}, {"gamma", 7, 5, "User tidak ditemukan"}});
+}
+
+TEST_CASE_TEMPLATE("dedup marks and refusals are kept per (origin, epoch)", Backend, SqliteBackend,
+                   MemoryBackend, PostgresBackend) {
+  Backend backend;
+  // Epoch 9 of beta starts again at id 1 (a wiped store): its marks are not epoch 7's.
+  commit(backend.current(), {PutSeen{{"beta", 7, 40, 100}}, PutSeen{{"beta", 9, 2, 101}},
+                             PutRefused{{"beta", 7, 3, "User tidak ditemukan"}},
+                             PutRefused{{"beta", 9, 3, "Group tidak ditemukan"}}});
+  Snapshot snapshot = backend.reopen().load();
+  CHECK(snapshot.seen == std::vector<SeenRecord>{{"beta", 7, 40, 100}, {"beta", 9, 2, 101}});
+  CHECK(snapshot.refused == Refused{{"beta", 7, 3, "User tidak ditemukan"},
+                                    {"beta", 9, 3, "Group tidak ditemukan"}});
+  // A mark that moves takes the newer touch, so marks load least recently used first.
+  commit(backend.current(), {PutSeen{{"beta", 7, 41, 102}}});
+  snapshot = backend.reopen().load();
+  CHECK(snapshot.seen == std::vector<SeenRecord>{{"beta", 9, 2, 101}, {"beta", 7, 41, 102}});
+  // DeleteSeen forgets one epoch: its mark and its refusals, nothing of the other.
+  commit(backend.current(), {DeleteSeen{"beta", 9}});
+  snapshot = backend.reopen().load();
+  CHECK(snapshot.seen == std::vector<SeenRecord>{{"beta", 7, 41, 102}});
+  CHECK(snapshot.refused == Refused{{"beta", 7, 3, "User tidak ditemukan"}});
+}
+
+TEST_CASE_TEMPLATE("a mutation that can never be stored is named by its index", Backend,
+                   SqliteBackend, MemoryBackend, PostgresBackend) {
+  Backend backend;
+  commit(backend.current(), {PutUser{user("messi")}});
+  const std::vector<Mutation> batch = {PutGroup{"sepakbola"}, PutUser{user("messi")},
+                                       PutGroup{"badminton"}};
+  try {
+    backend.current().commit(batch);
+    FAIL("a duplicate user was stored");
+  } catch (const MutationRejected& e) {
+    CHECK(e.index == 1);
+    CHECK(e.permanent);
+  }
+  // Nothing of the batch was applied; without the rejected one it commits.
+  commit(backend.current(), {PutGroup{"sepakbola"}, PutGroup{"badminton"}});
+  CHECK(backend.reopen().load().groups.size() == 2);
 }
 
 TEST_CASE_TEMPLATE("PutPeer replaces a peer by name and keeps its place", Backend, SqliteBackend,

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "web_origin.hpp"
 #include "web_socket_wire.hpp"
 
 using realmd::answer_http_request;
@@ -163,4 +164,21 @@ TEST_CASE("WebSocketWire knows when a message has begun and not ended (the slowl
   // A whole frame and the start of the next in one read: the second one is begun.
   wire.feed(client_frame(0x81, "inbox") + client_frame(0x81, "inbox").substr(0, 3));
   CHECK(wire.holds_partial_request());
+}
+
+TEST_CASE("WebSocket origins: none, the page's own and the configured ones; nothing else") {
+  const auto with_origin = [](const std::string& origin) {
+    return parsed("GET /ws HTTP/1.1\r\nHost: chat.local:8080\r\nOrigin: " + origin + "\r\n\r\n");
+  };
+  const std::vector<std::string> none;
+  const std::vector<std::string> proxy = {"https://chat.example.org"};
+  CHECK(realmd::websocket_origin_allowed(parsed("GET /ws HTTP/1.1\r\nHost: x\r\n\r\n"), none));
+  CHECK(realmd::websocket_origin_allowed(with_origin("http://chat.local:8080"), none));
+  CHECK(realmd::websocket_origin_allowed(with_origin("HTTP://Chat.Local:8080"), none));
+  CHECK_FALSE(realmd::websocket_origin_allowed(with_origin("http://chat.local:8081"), none));
+  CHECK_FALSE(realmd::websocket_origin_allowed(with_origin("http://evil.example"), none));
+  CHECK_FALSE(realmd::websocket_origin_allowed(with_origin("null"), none));
+  CHECK_FALSE(realmd::websocket_origin_allowed(with_origin("https://chat.example.org"), none));
+  CHECK(realmd::websocket_origin_allowed(with_origin("https://chat.example.org"), proxy));
+  CHECK(status_line(realmd::answer_forbidden_origin()) == "HTTP/1.1 403 Forbidden");
 }

@@ -53,8 +53,8 @@ std::string bind_session(Request& req, const std::string& user) {
   }
   req.out.mutations.emplace_back(store::PutSession{{key, user}});
   conn.user = user;
-  conn.session_key = std::move(key);
-  if (User* bound = req.state.find_user(user)) ++bound->open_connections;
+  conn.session_key = key;
+  req.state.bind_connection(key);
   return token;
 }
 
@@ -64,7 +64,7 @@ void unbind_connection(RealmState& state, Connection& conn) {
   if (conn.user.empty()) return;
   if (conn.watching) state.remove_watcher(conn.user, conn.id);
   conn.watching = false;
-  if (User* user = state.find_user(conn.user)) --user->open_connections;
+  state.unbind_connection(conn.session_key);
   conn.user.clear();
   conn.session_key.clear();
 }
@@ -73,24 +73,33 @@ void auth(Request& req) {
   std::string_view username = req.params[0];
   auto now = req.env.now();
   Connection& conn = req.conn;
-  AuthFailures& per_user = req.state.auth_failures(username);
-  // Both limits apply: per username (guessing one account from many connections) and per
-  // connection (trying many accounts); neither locks out anyone else.
+  AuthFailures& by_address =
+      req.state.auth_failures(username, conn.address, now, req.settings.failed_auth_window);
+  // Locked: this connection (trying many accounts), or this address for this username
+  // (guessing one account). Nobody else is locked out of the account.
   if (locked(conn.failed_auths, conn.auth_locked_until, req.settings, now) ||
-      locked(per_user.recent, per_user.locked_until, req.settings, now)) {
+      locked(by_address.recent, by_address.locked_until, req.settings, now)) {
+    req.out.audit.push_back("auth refused, too many failures: user " + std::string(username));
     return reply_error(req, text::too_many_attempts);
   }
   const User* user = req.state.find_user(username);
   if (user == nullptr) {
     count_failure(conn.failed_auths, conn.auth_locked_until, req.settings, now);
+    req.out.audit.push_back("failed login: no user " + std::string(username));
     return reply_error(req, text::user_missing);
   }
+  // Many failures from anywhere: every attempt waits first, the right password included.
+  AuthFailures& anywhere = req.state.auth_failures(username);
+  locked(anywhere.recent, anywhere.locked_until, req.settings, now);  // drops expired ones
+  const bool slowed =
+      anywhere.recent.size() >= static_cast<std::size_t>(req.settings.slow_after_failed_auths);
   Pending pending;
   pending.kind = Pending::Kind::auth;
   pending.user.username = username;
   conn.pending = std::move(pending);
-  req.out.password = PasswordJob{PasswordJob::Kind::verify, std::string(req.params[1]),
-                                 user->record.password_hash};
+  req.out.password =
+      PasswordJob{PasswordJob::Kind::verify, std::string(req.params[1]), user->record.password_hash,
+                  slowed ? req.settings.auth_slowdown : std::chrono::milliseconds{0}};
 }
 
 void register_user(Request& req) {
@@ -114,8 +123,15 @@ void finish_password(Request& req, const PasswordResult& result) {
     if (!result.ok) {
       auto now = req.env.now();
       count_failure(req.conn.failed_auths, req.conn.auth_locked_until, req.settings, now);
-      AuthFailures& per_user = req.state.auth_failures(username);
-      count_failure(per_user.recent, per_user.locked_until, req.settings, now);
+      AuthFailures& by_address = req.state.auth_failures(username, req.conn.address, now,
+                                                         req.settings.failed_auth_window);
+      count_failure(by_address.recent, by_address.locked_until, req.settings, now);
+      req.state.auth_failures(username).recent.push_back(now);  // slows, never locks
+      req.out.audit.push_back("failed login: wrong password for user " + username);
+      if (by_address.locked_until > now) {
+        req.out.audit.push_back("auth locked for user " + username + " from this address for " +
+                                std::to_string(req.settings.lockout.count()) + " s");
+      }
       return reply_error(req, text::wrong_password);
     }
     req.out.reply = protocol::reply::ok_token(bind_session(req, username));

@@ -9,15 +9,11 @@
 namespace chat::core::commands {
 
 void deliver(Request& req, std::string_view recipient, std::string_view group) {
-  store::MessageRecord message;
-  message.id = req.state.next_id();
-  message.recipient = recipient;
-  message.sender = req.user;
-  message.sender_realm = req.settings.name;
-  message.group = group;
-  message.text = req.text;
-  message.time = req.env.now_utc();
-  store_message(req.state, std::move(message), req.out);
+  store_message(req.state,
+                make_message_record(req.state.next_id(), std::string(recipient),
+                                    std::string(req.user), req.settings.name, std::string(group),
+                                    std::string(req.text), req.env.now_utc()),
+                req.out);
 }
 
 std::vector<protocol::reply::SenderMessages> take_unread(RealmState& state,

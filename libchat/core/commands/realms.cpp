@@ -37,8 +37,12 @@ void send_to_peer(Request& req, Peer& peer, bool group) {
   if (peer.outbox.size() >= req.settings.max_outbox_per_peer) {
     return reply_error(req, text::outbox_full);
   }
+  if (peer.link == LinkState::linked && peer.max_text != 0 && req.text.size() > peer.max_text) {
+    return reply_error(req, text::message_too_long);  // the peer said it takes no longer
+  }
   store::OutboxRecord entry;
   entry.id = req.state.next_id();
+  entry.epoch = req.env.epoch;
   entry.peer = peer.name;
   entry.kind = group ? "group" : "private";
   entry.sender = req.user;
@@ -51,7 +55,10 @@ void send_to_peer(Request& req, Peer& peer, bool group) {
   if (peer.link == LinkState::linked) {
     // Out now if the window has room (else behind the older ones, as acks free it); the
     // reply waits for the ack either way, up to ack_timeout.
-    pump_outbox(peer, req.settings.link_window, req.out.frames);
+    // Nothing older in the outbox is too long (the link's first pump refused those), and
+    // this one was checked above.
+    std::vector<std::uint64_t> too_long;
+    pump_outbox(peer, req.settings.link_window, req.out.frames, too_long);
     std::uint64_t waiter = req.state.add_waiter({Waiter::Kind::ack, peer.name, {}, id, group});
     req.out.wait = Wait{waiter, req.settings.ack_timeout};
   } else {
@@ -70,7 +77,11 @@ std::uint16_t to_port(std::string_view digits) {
 void addrealm(Request& req) {
   std::string_view name = req.params[0];
   bool long_form = req.params.size() == 3;
-  if (long_form && !is_admin(req)) return reply_error(req, text::access_denied);
+  if (long_form && !is_admin(req)) {
+    req.out.audit.push_back("admin command refused: addrealm by non-admin " +
+                            std::string(req.user));
+    return reply_error(req, text::access_denied);
+  }
   Peer* peer = req.state.find_peer(name);
   if (is_self(req, name) || (peer != nullptr && peer->active)) {
     return reply_error(req, text::realm_exists);
@@ -83,6 +94,9 @@ void addrealm(Request& req) {
   if (long_form) {
     added.host = req.params[1];
     added.port = to_port(req.params[2]);
+    req.out.audit.push_back("admin " + std::string(req.user) + ": addrealm " +
+                            std::string(name) + " " + added.host + " " +
+                            std::to_string(added.port));
   }
   added.active = true;
   added.link = LinkState::connecting;
