@@ -294,8 +294,8 @@ class BatchWriter {
     single("put_peer", {realm_, m.peer.name, m.peer.host, number(m.peer.port)});
   }
   void apply(const PutRefused& m) {
-    single("put_refused", {realm_, m.refused.origin, number(m.refused.epoch),
-                           number(m.refused.id), m.refused.error});
+    single("put_refused", {realm_, m.refused.origin, number(m.refused.epoch), number(m.refused.id),
+                           m.refused.error});
   }
   void apply(const DeleteRefused& m) {
     single("delete_refused", {realm_, m.origin, number(m.epoch), number(m.up_to)});

@@ -123,8 +123,8 @@ void finish_password(Request& req, const PasswordResult& result) {
     if (!result.ok) {
       auto now = req.env.now();
       count_failure(req.conn.failed_auths, req.conn.auth_locked_until, req.settings, now);
-      AuthFailures& by_address = req.state.auth_failures(username, req.conn.address, now,
-                                                         req.settings.failed_auth_window);
+      AuthFailures& by_address =
+          req.state.auth_failures(username, req.conn.address, now, req.settings.failed_auth_window);
       count_failure(by_address.recent, by_address.locked_until, req.settings, now);
       req.state.auth_failures(username).recent.push_back(now);  // slows, never locks
       req.out.audit.push_back("failed login: wrong password for user " + username);
