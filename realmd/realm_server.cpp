@@ -159,7 +159,16 @@ void RealmServer::lease_lost(const std::string& why) {
 }
 
 void RealmServer::serve() {
-  realm_.load(store_->load());
+  using Clock = std::chrono::steady_clock;
+  const auto reading = Clock::now();
+  const chat::store::Snapshot snapshot = store_->load();
+  const auto loading = Clock::now();
+  realm_.load(snapshot);
+  const std::chrono::duration<double> read = loading - reading;
+  const std::chrono::duration<double> loaded = Clock::now() - loading;
+  spdlog::info("realm {}: {} users, {} unread messages: read in {:.3f} s, loaded in {:.3f} s",
+               config_.name, snapshot.users.size(), snapshot.unread.size(), read.count(),
+               loaded.count());
   seed_users();
   commits_.start();
 

@@ -119,6 +119,93 @@ Result Connection::exec_prepared(const char* name, const std::vector<std::string
   return result;
 }
 
+namespace {
+
+// COPY's text format escapes these (and the backslash itself); every other byte is as stored.
+char unescaped(char c) {
+  switch (c) {
+    case 'b':
+      return '\b';
+    case 'f':
+      return '\f';
+    case 'n':
+      return '\n';
+    case 'r':
+      return '\r';
+    case 't':
+      return '\t';
+    case 'v':
+      return '\v';
+    default:
+      return c;
+  }
+}
+
+// Splits one COPY line into its columns, unescaping into `storage` (whose views are returned).
+void split_copy_line(std::string_view line, std::string& storage,
+                     std::vector<std::string_view>& fields) {
+  storage.clear();
+  storage.reserve(line.size());
+  std::vector<std::size_t> ends;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (c == '\t') {
+      ends.push_back(storage.size());
+    } else if (c == '\\' && i + 1 < line.size()) {
+      storage.push_back(unescaped(line[++i]));
+    } else if (c != '\n') {
+      storage.push_back(c);
+    }
+  }
+  ends.push_back(storage.size());
+  fields.clear();
+  std::size_t start = 0;
+  for (std::size_t end : ends) {
+    fields.emplace_back(storage.data() + start, end - start);
+    start = end;
+  }
+}
+
+struct CopyBuffer {
+  char* data = nullptr;
+  ~CopyBuffer() {
+    if (data != nullptr) PQfreemem(data);
+  }
+};
+
+}  // namespace
+
+void Connection::copy_out(const std::string& query,
+                          const std::function<void(const std::vector<std::string_view>&)>& row) {
+  Result started(PQexec(conn_, ("COPY (" + query + ") TO STDOUT").c_str()));
+  if (started == nullptr || PQresultStatus(started.get()) != PGRES_COPY_OUT) {
+    check(started.get(), *this);
+    throw StoreError("PostgreSQL: COPY did not start");
+  }
+  std::string storage;
+  std::vector<std::string_view> fields;
+  for (;;) {
+    CopyBuffer buffer;
+    const int length = PQgetCopyData(conn_, &buffer.data, 0);
+    if (length == -1) break;  // done
+    if (length < 0) throw ConnectionLost("PostgreSQL: " + error_message());
+    split_copy_line(std::string_view(buffer.data, static_cast<std::size_t>(length)), storage,
+                    fields);
+    row(fields);
+  }
+  Result finished(PQgetResult(conn_));
+  check(finished.get(), *this);
+  while (Result more{PQgetResult(conn_)}) check(more.get(), *this);
+}
+
+std::string Connection::literal(const std::string& text) const {
+  char* quoted = PQescapeLiteral(conn_, text.data(), text.size());
+  if (quoted == nullptr) throw StoreError("PostgreSQL: " + error_message());
+  std::string out = quoted;
+  PQfreemem(quoted);
+  return out;
+}
+
 void check(const pg_result* result, const Connection& connection) {
   if (result == nullptr) throw ConnectionLost("PostgreSQL: " + connection.error_message());
   const ExecStatusType status = PQresultStatus(result);

@@ -1,6 +1,7 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,6 +45,14 @@ class Connection {
   Result exec(const char* sql, const std::vector<std::string>& params);
   void prepare(const char* name, const char* sql);
   Result exec_prepared(const char* name, const std::vector<std::string>& params);
+
+  // Runs `COPY (query) TO STDOUT` and calls `row(fields)` for each row, its columns unescaped
+  // (COPY's text format). Several times faster than a SELECT for the big loads (1,000,000
+  // unread messages at a takeover). No NULLs expected.
+  void copy_out(const std::string& query,
+                const std::function<void(const std::vector<std::string_view>&)>& row);
+  // A string literal for `text`, quoted and escaped for this connection.
+  std::string literal(const std::string& text) const;
 
   // The message of the connection's last error, one line.
   std::string error_message() const;

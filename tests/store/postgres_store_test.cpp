@@ -85,9 +85,10 @@ TEST_CASE("a large batch commits in one transaction (statements sent in chunks)"
   CHECK(snapshot.max_id == 3000);
   // Text that needs escaping in an array literal comes back as it went in.
   MessageRecord odd = message(3001, "messi");
-  odd.text = R"(quote " backslash \ brace {} comma , "NULL" é)";
+  odd.text = std::string(R"(quote " backslash \ brace {} comma , "NULL" é \t \N)") +
+             " tab\there cr\r vt\v ff\f bs\b ctl\x01 end";
   commit(store, {PutMessage{odd}});
-  CHECK(store.load().unread.back().text == odd.text);
+  CHECK(store.load().unread.back().text == odd.text);  // through COPY's escapes too
 }
 
 TEST_CASE("the lease: one holder at a time, taken over after expiry with a higher epoch") {
