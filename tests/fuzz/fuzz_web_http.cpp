@@ -3,8 +3,9 @@
 // empty line within max_http_head_bytes (431 if none), parsed, answered. Checked: a parsed
 // request holds what its head said (written out again it parses to the same request); every
 // answer is one of the documented statuses with a head of printable ASCII lines (nothing of the
-// request is echoed into it), Content-Length is the body's size, and the 101 comes only for a
-// valid upgrade, with the accept key of its Sec-WebSocket-Key.
+// request is echoed into it), Content-Length is the body's size (a HEAD gets no body: it is
+// GET's Content-Length), and the 101 comes only for a valid upgrade, with the accept key of
+// its Sec-WebSocket-Key.
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -36,7 +37,8 @@ namespace {
 constexpr std::string_view head_end = "\r\n\r\n";
 
 std::string written_out(const realmd::HttpRequest& request) {
-  std::string head = request.method + " " + request.target + " HTTP/1.1\r\n";
+  std::string head = request.method + " " + request.target + " HTTP/1." +
+                     std::to_string(request.version_minor) + "\r\n";
   for (const auto& [name, value] : request.headers) head += name + ": " + value + "\r\n";
   return head + "\r\n";
 }
@@ -56,12 +58,13 @@ void check_parsed(std::string_view head, const realmd::HttpRequest& request) {
   const std::string again = written_out(request);
   const std::optional<realmd::HttpRequest> reparsed = realmd::parse_http_request(again);
   if (!reparsed || reparsed->method != request.method || reparsed->target != request.target ||
-      reparsed->headers != request.headers) {
+      reparsed->headers != request.headers || reparsed->version_minor != request.version_minor) {
     fuzz::fail("a parsed request written out again parses to another one", again);
   }
 }
 
-// What the upgrade must be: GET of /ws (any query), both tokens, version 13, a 24-byte key.
+// What the upgrade must be: GET of /ws (any query) over HTTP/1.1, both tokens, version 13, a
+// 24-byte key.
 bool valid_upgrade(const realmd::HttpRequest& request) {
   const auto has = [](std::string_view value, std::string_view token) {
     std::string lower(value);
@@ -78,7 +81,8 @@ bool valid_upgrade(const realmd::HttpRequest& request) {
     return false;
   };
   const std::string_view target = request.target;
-  return request.method == "GET" && target.substr(0, target.find('?')) == "/ws" &&
+  return request.method == "GET" && request.version_minor >= 1 &&
+         target.substr(0, target.find('?')) == "/ws" &&
          has(request.header("upgrade"), "websocket") &&
          has(request.header("connection"), "upgrade") &&
          request.header("sec-websocket-version") == "13" &&
@@ -113,8 +117,18 @@ void check_answer(const realmd::HttpAnswer& answer, const realmd::HttpRequest* r
     return;
   }
   if (request != nullptr && valid_upgrade(*request)) fuzz::fail("no 101 to a valid upgrade", head);
-  const std::string length =
-      "Content-Length: " + std::to_string(response.size() - body_at - head_end.size()) + "\r\n";
+  std::size_t body_size = response.size() - body_at - head_end.size();
+  if (request != nullptr && request->method == "HEAD") {
+    if (body_size != 0) fuzz::fail("a body in the answer to HEAD", response);
+    realmd::HttpRequest get = *request;
+    get.method = "GET";
+    const std::string get_response = realmd::answer_http_request(get).response;
+    if (get_response.substr(0, get_response.find(head_end)) != head.substr(0, body_at)) {
+      fuzz::fail("HEAD's head differs from GET's", head);
+    }
+    body_size = get_response.size() - get_response.find(head_end) - head_end.size();
+  }
+  const std::string length = "Content-Length: " + std::to_string(body_size) + "\r\n";
   if (head.find(length) == std::string_view::npos) fuzz::fail("a wrong Content-Length", head);
 }
 

@@ -83,9 +83,12 @@ void RealmdProcess::spawn() {
   log_file_ = dir_ / ("realmd-" + std::to_string(++starts_) + ".log");
   const std::string log_path = log_file_.string();
   std::vector<char*> argv{const_cast<char*>(binary.c_str()), const_cast<char*>("--config"),
-                          const_cast<char*>(config.c_str()), nullptr};
+                          const_cast<char*>(config.c_str())};
+  for (std::string& argument : arguments_) argv.push_back(argument.data());
+  argv.push_back(nullptr);
   port_ = 0;
   peer_port_ = 0;
+  admin_port_ = 0;
 
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -105,8 +108,13 @@ bool RealmdProcess::read_ports() {
   // realmd logs its peer port (if any) before its client port ("clients (TLS) on ..." with TLS).
   static const std::regex listening(R"(clients (?:\(TLS\) )?on 127\.0\.0\.1:(\d+))");
   static const std::regex peers_listening(R"(peers (?:\(TLS\) )?on 127\.0\.0\.1:(\d+))");
+  static const std::regex admin_listening(R"(admin \(/healthz, /metrics\) on 127\.0\.0\.1:(\d+))");
   std::smatch match;
   const std::string text = log();
+  // The admin listener opens first, on a standby too.
+  admin_port_ = std::regex_search(text, match, admin_listening)
+                    ? static_cast<std::uint16_t>(std::stoi(match[1]))
+                    : 0;
   if (!std::regex_search(text, match, listening)) return false;
   port_ = static_cast<std::uint16_t>(std::stoi(match[1]));
   peer_port_ = std::regex_search(text, match, peers_listening)
