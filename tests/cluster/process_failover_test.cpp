@@ -4,6 +4,11 @@
 // takeover time (docs/reliability.md).
 #include <doctest/doctest.h>
 
+#include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/read.hpp>
+#include <asio/write.hpp>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -76,6 +81,19 @@ struct PostgresRealm {
     return seen;
   }
 };
+
+// GET `path` from an admin listener; the whole response, head and body.
+std::string admin_get(std::uint16_t port, const std::string& path) {
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::address_v4::loopback(), port});
+  asio::write(socket,
+              asio::buffer("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  std::string response;
+  std::error_code ignored;
+  asio::read(socket, asio::dynamic_buffer(response), ignored);
+  return response;
+}
 
 // Clients sending, one thread each, one request at a time, until stopped or their connection
 // fails: `command` + " " + a unique text (e.g. "send bob m-3-17"). Each registers as
@@ -339,4 +357,38 @@ TEST_CASE("cross-realm traffic both ways across a failover: every promised messa
   CHECK(into_alpha.duplicated == 0);
   CHECK(into_beta.lost == 0);
   CHECK(into_beta.duplicated == 0);
+}
+
+TEST_CASE("the admin endpoint of a standby says so; after the takeover it says ok") {
+  TempDir dir;
+  PostgresRealm realm("failover_admin");
+  const auto with_admin = [](std::string yaml) {
+    const std::string listen = "  listen: 127.0.0.1:0\n";
+    yaml.insert(yaml.find(listen) + listen.size(), "  admin_listen: 127.0.0.1:0\n");
+    return yaml;
+  };
+  RealmdProcess holder(dir.path(), with_admin(realm.config(dir, "a")));
+  holder.start();
+  TempDir standby_dir;
+  RealmdProcess standby(standby_dir.path(), with_admin(realm.config(standby_dir, "b")));
+  standby.start_standby();
+  REQUIRE(test_support::eventually([&] {
+    standby.wait_serving(0ms);  // reads the admin port the log names, serving or not
+    return standby.admin_port() != 0;
+  }));
+
+  const std::string waiting = admin_get(standby.admin_port(), "/healthz");
+  CHECK(waiting.starts_with("HTTP/1.1 503"));
+  CHECK(waiting.find("standby") != std::string::npos);
+  CHECK(admin_get(standby.admin_port(), "/metrics").find("\nrealmchat_is_primary 0") !=
+        std::string::npos);
+  CHECK(admin_get(holder.admin_port(), "/healthz").starts_with("HTTP/1.1 200"));
+  CHECK(admin_get(holder.admin_port(), "/metrics").find("\nrealmchat_is_primary 1") !=
+        std::string::npos);
+
+  holder.kill9();
+  REQUIRE(standby.wait_serving(10s));
+  CHECK(admin_get(standby.admin_port(), "/healthz").starts_with("HTTP/1.1 200"));
+  CHECK(admin_get(standby.admin_port(), "/metrics").find("\nrealmchat_is_primary 1") !=
+        std::string::npos);
 }
