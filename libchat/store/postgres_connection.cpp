@@ -16,6 +16,7 @@ const std::map<std::string, std::string, std::less<>>& unique_columns() {
       {"members_pkey", "members.group_name, members.username"},
       {"messages_pkey", "messages.id"},
       {"outbox_pkey", "outbox.id"},
+      {"history_pkey", "history.id"},
   };
   return columns;
 }

@@ -45,8 +45,25 @@ CREATE TABLE IF NOT EXISTS realmchat.messages(
   sent_at text NOT NULL,
   bounce boolean NOT NULL,
   fetched boolean NOT NULL DEFAULT false,
+  history_id bigint NOT NULL DEFAULT 0,
   CONSTRAINT messages_pkey PRIMARY KEY(realm, id));
 CREATE INDEX IF NOT EXISTS messages_unread ON realmchat.messages(realm, id) WHERE NOT fetched;
+-- History (docs/architecture.md "History"): each message once, found by conversation through
+-- the index as it is inserted, so IndexHistory has nothing to do here.
+CREATE TABLE IF NOT EXISTS realmchat.history(
+  realm text NOT NULL,
+  id bigint NOT NULL,
+  conversation text NOT NULL,
+  sender text NOT NULL,
+  sender_realm text NOT NULL,
+  recipient text NOT NULL,
+  group_name text NOT NULL,
+  body text NOT NULL,
+  sent_at text NOT NULL,
+  bounce boolean NOT NULL,
+  CONSTRAINT history_pkey PRIMARY KEY(realm, id));
+CREATE INDEX IF NOT EXISTS history_by_conversation
+  ON realmchat.history(realm, conversation, id);
 CREATE TABLE IF NOT EXISTS realmchat.outbox(
   realm text NOT NULL,
   id bigint NOT NULL,

@@ -38,11 +38,23 @@ constexpr NamedSql kStatements[] = {
     {"put_member", "INSERT INTO realmchat.members(realm, group_name, username) VALUES($1, $2, $3)"},
     {"put_messages",
      "INSERT INTO realmchat.messages(realm, id, recipient, sender, sender_realm, group_name, "
-     "body, sent_at, bounce) SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], "
-     "$5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[])"},
-    {"mark_fetched",
-     "UPDATE realmchat.messages SET fetched = true "
-     "WHERE realm = $1 AND id = ANY($2::bigint[]) AND NOT fetched"},
+     "body, sent_at, bounce, history_id) SELECT $1, * FROM unnest($2::bigint[], $3::text[], "
+     "$4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::bigint[])"},
+    // A fetched entry leaves the inbox; the message stays in history.
+    {"mark_fetched", "DELETE FROM realmchat.messages WHERE realm = $1 AND id = ANY($2::bigint[])"},
+    {"put_history",
+     "INSERT INTO realmchat.history(realm, id, conversation, sender, sender_realm, recipient, "
+     "group_name, body, sent_at, bounce) SELECT $1, * FROM unnest($2::bigint[], $3::text[], "
+     "$4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::boolean[])"},
+    // Of the `scan` oldest messages (by id), those older than the bound.
+    {"prune_history",
+     "DELETE FROM realmchat.history WHERE realm = $1 AND id IN (SELECT id FROM "
+     "realmchat.history WHERE realm = $1 ORDER BY id LIMIT $3) AND sent_at < $2"},
+    // Everything up to the (keep+1)-th newest; nothing when there are no more than `keep`.
+    {"trim_conversation",
+     "DELETE FROM realmchat.history WHERE realm = $1 AND conversation = $2 AND id <= "
+     "(SELECT id FROM realmchat.history WHERE realm = $1 AND conversation = $2 "
+     "ORDER BY id DESC LIMIT 1 OFFSET $3)"},
     {"put_outbox",
      "INSERT INTO realmchat.outbox(realm, id, epoch, peer, kind, sender, target, body, sent_at) "
      "SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], "
@@ -173,8 +185,11 @@ class Pipeline {
 }  // namespace
 
 struct PostgresStore::Impl {
-  Impl(std::string url, std::string realm_name, std::chrono::milliseconds timeout)
-      : connection(std::move(url), timeout), realm(std::move(realm_name)) {
+  Impl(std::string url_text, std::string realm_name, std::chrono::milliseconds timeout_ms)
+      : url(url_text),
+        timeout(timeout_ms),
+        connection(std::move(url_text), timeout_ms),
+        realm(std::move(realm_name)) {
     connect();
     std::random_device random;
     next_marker = (static_cast<std::uint64_t>(random()) << 20) & 0x7fffffffffffffffULL;
@@ -196,6 +211,8 @@ struct PostgresStore::Impl {
     return PQntuples(result.get()) == 0 ? 0 : std::stoull(PQgetvalue(result.get(), 0, 0));
   }
 
+  std::string url;
+  std::chrono::milliseconds timeout;
   pg::Connection connection;
   std::string realm;
   std::optional<std::uint64_t> epoch;  // fence(): checked by every commit
@@ -231,6 +248,7 @@ class BatchWriter {
 
   void flush() {
     if (!messages_.empty()) send_messages();
+    if (!history_.empty()) send_history();
     if (!outbox_.empty()) send_outbox();
     if (!fetched_.empty()) pipeline_.send("mark_fetched", {realm_, pg::id_array(fetched_)}, run_);
     if (!deleted_ids_.empty()) {
@@ -239,6 +257,7 @@ class BatchWriter {
     }
     if (!seen_.empty()) send_seen();
     messages_.clear();
+    history_.clear();
     outbox_.clear();
     fetched_.clear();
     deleted_ids_.clear();
@@ -265,6 +284,17 @@ class BatchWriter {
     max_id_ = std::max(max_id_, m.entry.id);
   }
   void apply(const MarkFetched& m) { fetched_.insert(fetched_.end(), m.ids.begin(), m.ids.end()); }
+  void apply(const PutHistory& m) {
+    history_.push_back(&m.message);
+    max_id_ = std::max(max_id_, m.message.id);
+  }
+  void apply(const IndexHistory&) { run_ = {}; }  // indexed as inserted
+  void apply(const PruneHistory& m) {
+    single("prune_history", {realm_, m.older_than, number(m.scan)});
+  }
+  void apply(const TrimConversation& m) {
+    single("trim_conversation", {realm_, m.conversation, number(m.keep)});
+  }
   void apply(const DeleteOutbox& m) {
     deleted_ids_.push_back(m.id);
     deleted_peers_.push_back(m.peer);
@@ -307,11 +337,12 @@ class BatchWriter {
   void apply(const DeleteSession& m) { single("delete_session", {realm_, m.token_hash}); }
 
   void send_messages() {
-    std::vector<std::uint64_t> ids;
+    std::vector<std::uint64_t> ids, history_ids;
     std::vector<std::string_view> recipient, sender, sender_realm, group, text, time;
     std::string bounce = "{";
     for (const MessageRecord* m : messages_) {
       ids.push_back(m->id);
+      history_ids.push_back(m->history_id);
       recipient.push_back(m->recipient);
       sender.push_back(m->sender);
       sender_realm.push_back(m->sender_realm);
@@ -325,7 +356,31 @@ class BatchWriter {
     pipeline_.send("put_messages",
                    {realm_, pg::id_array(ids), pg::text_array(recipient), pg::text_array(sender),
                     pg::text_array(sender_realm), pg::text_array(group), pg::text_array(text),
-                    pg::text_array(time), bounce},
+                    pg::text_array(time), bounce, pg::id_array(history_ids)},
+                   run_);
+  }
+
+  void send_history() {
+    std::vector<std::uint64_t> ids;
+    std::vector<std::string_view> conversation, sender, sender_realm, recipient, group, text, time;
+    std::string bounce = "{";
+    for (const HistoryRecord* m : history_) {
+      ids.push_back(m->id);
+      conversation.push_back(m->conversation);
+      sender.push_back(m->sender);
+      sender_realm.push_back(m->sender_realm);
+      recipient.push_back(m->recipient);
+      group.push_back(m->group);
+      text.push_back(m->text);
+      time.push_back(m->time);
+      bounce += bounce.size() > 1 ? ",f" : "f";
+      if (m->bounce) bounce.back() = 't';
+    }
+    bounce += '}';
+    pipeline_.send("put_history",
+                   {realm_, pg::id_array(ids), pg::text_array(conversation), pg::text_array(sender),
+                    pg::text_array(sender_realm), pg::text_array(recipient), pg::text_array(group),
+                    pg::text_array(text), pg::text_array(time), bounce},
                    run_);
   }
 
@@ -370,6 +425,7 @@ class BatchWriter {
   std::size_t run_kind_ = std::variant_npos;
   Origin run_;  // the mutations the statements being gathered carry
   std::vector<const MessageRecord*> messages_;
+  std::vector<const HistoryRecord*> history_;
   std::vector<const OutboxRecord*> outbox_;
   std::vector<std::uint64_t> fetched_;
   std::vector<std::uint64_t> deleted_ids_;
@@ -401,6 +457,56 @@ void PostgresStore::prepare_schema(const std::string& url, std::chrono::millisec
   pg::Connection connection(url, timeout);
   connection.ensure();
   pg::prepare_schema(connection);
+}
+
+namespace {
+
+// History pages for `history` requests, on a connection of its own (one reader, one thread).
+class PostgresHistoryReader final : public HistoryReader {
+ public:
+  PostgresHistoryReader(const std::string& url, std::string realm,
+                        std::chrono::milliseconds timeout)
+      : connection_(url, timeout), realm_(std::move(realm)) {
+    connection_.ensure();
+  }
+
+  // The newest `limit` + 1 below `before`, newest first: one more than asked says `more`.
+  // The index on (realm, conversation, id) finds them as soon as they are committed, so the
+  // query's unindexed ids are not needed.
+  HistoryPage read_history(const HistoryQuery& query) override {
+    connection_.ensure();
+    const Result rows = connection_.exec(
+        "SELECT id, conversation, sender, sender_realm, recipient, group_name, body, sent_at, "
+        "bounce FROM realmchat.history WHERE realm = $1 AND conversation = $2 AND "
+        "($3 = 0 OR id < $3) ORDER BY id DESC LIMIT $4",
+        {realm_, query.conversation, std::to_string(query.before),
+         std::to_string(query.limit + 1)});
+    HistoryPage page;
+    const int count = PQntuples(rows.get());
+    const auto text = [&](int row, int column) {
+      return std::string(PQgetvalue(rows.get(), row, column),
+                         static_cast<std::size_t>(PQgetlength(rows.get(), row, column)));
+    };
+    for (int i = count - 1; i >= 0; --i) {
+      if (static_cast<std::size_t>(i) == query.limit) {
+        page.more = true;
+        continue;
+      }
+      page.messages.push_back({std::stoull(text(i, 0)), text(i, 1), text(i, 2), text(i, 3),
+                               text(i, 4), text(i, 5), text(i, 6), text(i, 7), text(i, 8) == "t"});
+    }
+    return page;
+  }
+
+ private:
+  pg::Connection connection_;
+  std::string realm_;
+};
+
+}  // namespace
+
+std::unique_ptr<HistoryReader> PostgresStore::open_history_reader() {
+  return std::make_unique<PostgresHistoryReader>(impl_->url, impl_->realm, impl_->timeout);
 }
 
 void PostgresStore::fence(std::uint64_t epoch) {
@@ -512,14 +618,23 @@ void load_messages(RealmRows& rows, pg::Connection& connection, const std::strin
                    Snapshot& snapshot) {
   // COPY, not SELECT: the unread messages are most of what a takeover reads.
   connection.copy_out(
-      "SELECT id, recipient, sender, sender_realm, group_name, body, sent_at, bounce "
-      "FROM realmchat.messages WHERE realm = " +
+      "SELECT id, recipient, sender, sender_realm, group_name, body, sent_at, bounce, "
+      "history_id FROM realmchat.messages WHERE realm = " +
           connection.literal(realm) + " AND NOT fetched ORDER BY id",
       [&](const std::vector<std::string_view>& f) {
-        if (f.size() != 8) throw StoreError("PostgreSQL: unexpected COPY row for messages");
+        if (f.size() != 9) throw StoreError("PostgreSQL: unexpected COPY row for messages");
         snapshot.unread.push_back({to_id(f[0]), std::string(f[1]), std::string(f[2]),
                                    std::string(f[3]), std::string(f[4]), std::string(f[5]),
-                                   std::string(f[6]), f[7] == "t"});
+                                   std::string(f[6]), f[7] == "t", to_id(f[8])});
+      });
+  rows.each(
+      "SELECT h.conversation, h.id, h.sent_at, c.n FROM (SELECT conversation, max(id) AS last, "
+      "count(*) AS n FROM realmchat.history WHERE realm = $1 GROUP BY conversation) AS c "
+      "JOIN realmchat.history AS h ON h.realm = $1 AND h.conversation = c.conversation "
+      "AND h.id = c.last",
+      [&](Row r, int i) {
+        snapshot.conversations.push_back({RealmRows::text(r, i, 0), RealmRows::id(r, i, 1),
+                                          RealmRows::text(r, i, 2), RealmRows::id(r, i, 3)});
       });
   rows.each(
       "SELECT id, epoch, peer, kind, sender, target, body, sent_at FROM realmchat.outbox "
@@ -533,6 +648,7 @@ void load_messages(RealmRows& rows, pg::Connection& connection, const std::strin
   rows.each(
       "SELECT greatest((SELECT coalesce(max(id), 0) FROM realmchat.messages WHERE realm = $1), "
       "(SELECT coalesce(max(id), 0) FROM realmchat.outbox WHERE realm = $1), "
+      "(SELECT coalesce(max(id), 0) FROM realmchat.history WHERE realm = $1), "
       "(SELECT coalesce(max(value), 0) FROM realmchat.meta WHERE realm = $1 AND key = 'max_id'))",
       [&](Row r, int i) { snapshot.max_id = RealmRows::id(r, i, 0); });
 }

@@ -37,6 +37,8 @@ class PostgresStore final : public Store {
   Snapshot load() override;
   void commit(std::span<const Mutation> batch) override;
   void fence(std::uint64_t epoch) override;
+  // A reader on a connection of its own: pages of a conversation through its index.
+  std::unique_ptr<HistoryReader> open_history_reader() override;
 
   // Creates or upgrades the schema on the database at `url` (the constructor does it too).
   static void prepare_schema(const std::string& url, std::chrono::milliseconds timeout);

@@ -1,9 +1,10 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
-#include <string>
 #include <stdexcept>
+#include <string>
 
 #include "store/records.hpp"
 
@@ -33,8 +34,19 @@ struct FencedError : StoreError {
   using StoreError::StoreError;
 };
 
+// Reads history for `history` requests, on a thread of its own (realmd's history readers):
+// it may run concurrently with Store::commit() on the commit thread and with other readers,
+// and sees every transaction that commit() has returned from. One reader is used by one
+// thread at a time.
+class HistoryReader {
+ public:
+  virtual ~HistoryReader() = default;
+  // Throws StoreError.
+  virtual HistoryPage read_history(const HistoryQuery& query) = 0;
+};
+
 // The durable store of one realm. Not thread-safe: realmd calls load() once at start and
-// then commit() only from its commit thread.
+// then commit() only from its commit thread; history is read through HistoryReaders.
 class Store {
  public:
   virtual ~Store() = default;
@@ -46,6 +58,9 @@ class Store {
   // its own transaction, that `epoch` is still the realm's lease epoch, and throws FencedError
   // (applying nothing) once it is not. A store of one process ignores it.
   virtual void fence(std::uint64_t epoch) { (void)epoch; }
+  // A new reader (e.g. its own database connection), opened on the thread that calls load().
+  // A reader must not outlive its store. Throws StoreError.
+  virtual std::unique_ptr<HistoryReader> open_history_reader() = 0;
 };
 
 }  // namespace chat::store

@@ -39,7 +39,7 @@ TEST_CASE("PostgresStore creates schema version 1 and refuses a newer one") {
   auto& server = shared_postgres();
   PostgresStore store(server.url(), "schema_check");
   CHECK(server.query("SELECT version FROM realmchat.schema_version") == "1");
-  CHECK(server.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'realmchat'") == "12");
+  CHECK(server.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'realmchat'") == "13");
 
   server.query("UPDATE realmchat.schema_version SET version = 2");
   CHECK_THROWS_WITH_AS(PostgresStore(server.url(), "schema_check"),
