@@ -181,7 +181,7 @@ asio::awaitable<bool> LineChannel::hand_over_requests() {
       break;
     }
     handed_over_any = true;
-    co_await on_line(std::move(request));
+    co_await on_line(request);
     request.clear();
   }
   if (closed_) co_return handed_over_any;
