@@ -169,7 +169,7 @@ asio::awaitable<void> LineChannel::read_loop() {
 
 asio::awaitable<bool> LineChannel::hand_over_requests() {
   bool handed_over_any = false;
-  std::string request;
+  std::string& request = request_;
   while (!closed_ && !finishing_ && !discarding_) {
     co_await wait_for_reader_room();
     if (closed_) break;

@@ -139,6 +139,9 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   std::unique_ptr<WireFormat> wire_;
   std::string label_ = "connection";
   std::optional<std::string> store_stall_reply_;
+  // The request being handed over; a member, so that its capacity serves every request (at
+  // pipeline 1 each read holds one request, and a local would allocate for each).
+  std::string request_;
 
   std::deque<Reply> replies_;      // a deque: queued texts stay put while a write is in flight
   std::uint64_t front_place_ = 0;  // the place number of replies_.front()
