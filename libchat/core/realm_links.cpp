@@ -8,6 +8,7 @@
 
 #include "core/commands/common.hpp"
 #include "core/delivery.hpp"
+#include "core/history.hpp"
 #include "core/names.hpp"
 #include "core/realm.hpp"
 #include "core/realm_state.hpp"
@@ -133,18 +134,18 @@ void Realm::on_peer_frame(Peer& peer, const PeerMessage& message, Outcome& out) 
   } else if (state_->find_user(message.to) == nullptr) {
     error = text::user_not_found;
   }
-  auto store_for = [&](const std::string& recipient) {
-    store_message(*state_,
-                  make_message_record(state_->next_id(), recipient, message.from, peer.name,
-                                      message.group ? message.to : std::string(), message.text,
-                                      message.time),
-                  out);
-  };
   if (error.empty() && group != nullptr) {
-    // Membership is the owning realm's: every member of the group here gets it.
-    for (const std::string& member : group->members) store_for(member);
+    // Membership is the owning realm's: every member of the group here gets it, and its history
+    // has it once.
+    store_group_message(
+        *state_,
+        make_message_record(0, {}, message.from, peer.name, message.to, message.text, message.time),
+        group->members, {}, out);
   } else if (error.empty()) {
-    store_for(message.to);
+    store_private_message(*state_,
+                          make_message_record(state_->next_id(), message.to, message.from,
+                                              peer.name, {}, message.text, message.time),
+                          realm_conversation(peer.name, message.from, message.to), out);
   } else {
     dedup.refused.emplace(message.id, error);
     out.mutations.emplace_back(
@@ -193,6 +194,21 @@ void Realm::settle(Peer& peer, std::map<std::uint64_t, store::OutboxRecord>::ite
   peer.outbox.erase(entry);
   out.mutations.emplace_back(store::DeleteOutbox{peer.name, sent.id});
   const bool group = sent.kind == "group";
+  if (ok && !group) {
+    // The sender's copy joins their history once delivered, under a new id: history ids are
+    // handed out in the order messages are stored (store::IndexHistory relies on it).
+    record_history(*state_,
+                   {state_->next_id(),
+                    realm_conversation(peer.name, sent.target, sent.sender),
+                    sent.sender,
+                    settings_.name,
+                    sent.target,
+                    {},
+                    sent.text,
+                    sent.time,
+                    false},
+                   out);
+  }
   if (auto waiter = state_->ack_waiter(sent.id)) {
     state_->take_waiter(*waiter);
     std::string reply = ok ? protocol::reply::ok_message(group ? text::sent_to_realm_group
@@ -204,7 +220,9 @@ void Realm::settle(Peer& peer, std::map<std::uint64_t, store::OutboxRecord>::ite
         state_->next_id(), sent.sender, peer.name, peer.name, {},
         protocol::text::bounce_text(sent.target, error), env_.now_utc());
     bounce.bounce = true;
-    store_message(*state_, std::move(bounce), out);
+    // Bounces from realm R are the caller's conversation with R itself (docs/protocol.md).
+    store_private_message(*state_, std::move(bounce),
+                          realm_conversation(peer.name, peer.name, sent.sender), out);
   }
 }
 

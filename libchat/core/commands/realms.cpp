@@ -113,7 +113,7 @@ void sendprivaterealm(Request& req) {
   if (is_self(req, realm)) {
     if (req.state.find_user(recipient) == nullptr)
       return reply_error(req, text::realm_user_not_found);
-    deliver(req, recipient, {});
+    deliver(req, recipient);
     return reply_ok(req, text::sent_to_realm_user);
   }
   Peer* peer = reachable_peer(req, realm);
@@ -128,9 +128,7 @@ void sendgrouprealm(Request& req) {
     const Group* group = req.state.find_group(name);
     if (group == nullptr) return reply_error(req, text::realm_group_not_found);
     if (!group->member_set.contains(req.user)) return reply_error(req, text::not_member);
-    for (const std::string& member : group->members) {
-      if (member != req.user) deliver(req, member, name);
-    }
+    deliver_to_group(req, name, *group);
     return reply_ok(req, text::sent_to_realm_group);
   }
   Peer* peer = reachable_peer(req, realm);
