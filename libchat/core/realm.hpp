@@ -12,6 +12,7 @@
 
 #include "core/outcome.hpp"
 #include "core/peer_frames.hpp"
+#include "protocol/command_parser.hpp"
 #include "protocol/limits.hpp"
 #include "store/records.hpp"
 
@@ -102,7 +103,7 @@ struct RealmSettings {
   HistoryRetention retention;
 };
 
-class RealmState;  // users, groups, inboxes, sessions (core/realm_state.hpp)
+class RealmState;   // users, groups, inboxes, sessions (core/realm_state.hpp)
 struct Peer;        // core/peer_state.hpp
 struct EpochDedup;  // core/realm_state.hpp
 
@@ -188,6 +189,10 @@ class Realm {
   RealmSettings settings_;
   Environment env_;
   std::unique_ptr<RealmState> state_;
+  // handle()'s scratch, kept from request to request so that their vectors keep their
+  // capacity: parsing a request allocates nothing (one thread; handle() never nests).
+  protocol::ParsedLine parsed_;
+  std::vector<std::string_view> params_;
 };
 
 }  // namespace chat::core
