@@ -1,5 +1,7 @@
 #include "chatclient/connection.hpp"
 
+#include <algorithm>
+
 namespace chat::client {
 namespace {
 
@@ -28,14 +30,30 @@ void Connection::run_until(const std::function<bool()>& done, Clock::time_point 
 }
 
 void Connection::reconnect() {
-  close();
-  ++generation_;  // handlers of the old socket still queued ignore what they got
-  transport_ = std::make_unique<Transport>(io_);
-  frames_ = FrameSplitter(max_frame_bytes);
-  arrived_.clear();
-  closed_.reset();
-  unanswered_ = 0;
-  connect(std::string(host_), port_, std::optional<TlsOptions>(tls_));
+  if (addresses_.empty()) addresses_.emplace_back(host_, port_);
+  // From the address connected last, then the others in turn (a standby may have taken over).
+  const auto current = std::find(addresses_.begin(), addresses_.end(), std::pair(host_, port_));
+  const auto first =
+      static_cast<std::size_t>(current == addresses_.end() ? 0 : current - addresses_.begin());
+  const std::optional<TlsOptions> tls = tls_;
+  std::optional<ConnectionError> failure;
+  for (std::size_t i = 0; i < addresses_.size(); ++i) {
+    const auto [host, port] = addresses_[(first + i) % addresses_.size()];
+    close();
+    ++generation_;  // handlers of the old socket still queued ignore what they got
+    transport_ = std::make_unique<Transport>(io_);
+    frames_ = FrameSplitter(max_frame_bytes);
+    arrived_.clear();
+    closed_.reset();
+    unanswered_ = 0;
+    try {
+      connect(host, port, tls);
+      return;
+    } catch (const ConnectionError& error) {
+      failure = error;
+    }
+  }
+  throw *failure;
 }
 
 void Connection::close() {

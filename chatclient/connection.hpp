@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "chatclient/frame_splitter.hpp"
 #include "chatclient/transport.hpp"
@@ -48,8 +50,15 @@ class Connection {
   // verify is a ConnectionError.
   void connect(const std::string& host, std::uint16_t port,
                const std::optional<TlsOptions>& tls = std::nullopt);
-  // Closes the connection (if open) and connects again to the same address, as connect().
+  // Closes the connection (if open) and connects again, as connect(): to the address connected
+  // last, then to the others of set_addresses() in turn.
   void reconnect();
+  // Every address of the realm (one per process of a realm with standbys).
+  void set_addresses(std::vector<std::pair<std::string, std::uint16_t>> addresses) {
+    addresses_ = std::move(addresses);
+  }
+  // "HOST:PORT" connected to (or last tried).
+  std::string where() const { return host_ + ":" + std::to_string(port_); }
   // Closes the connection; pending waits end with a ConnectionError.
   void close();
   bool is_open() const { return connected_ && !closed_; }
@@ -79,6 +88,7 @@ class Connection {
   std::string host_;
   std::uint16_t port_ = 0;
   std::optional<TlsOptions> tls_;
+  std::vector<std::pair<std::string, std::uint16_t>> addresses_;
   bool connected_ = false;
   std::uint64_t generation_ = 0;  // one per connection made
   std::size_t unanswered_ = 0;    // requests sent whose reply has not arrived

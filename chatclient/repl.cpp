@@ -249,7 +249,7 @@ void Repl::exchange(const CommandLine& typed) {
   if (reconnect_on_next_line_) {
     reconnect_on_next_line_ = false;
     connection_.reconnect();
-    print_line("reconnected to " + options_.where + "\n");
+    print_line("reconnected to " + connection_.where() + "\n");
   }
   // Who the user writes to, as typed (jokowi@beta), for completion.
   if (!typed.params.empty() && (typed.verb == "send" || typed.verb == "/msg" ||
@@ -405,12 +405,12 @@ bool Repl::reconnect_and_resume() {
   federation::Backoff backoff({}, first_redial_ceiling, redial_cap);
   for (int attempt = 1;; ++attempt) {
     const std::chrono::milliseconds delay = backoff.next();
-    print_line("reconnecting to " + options_.where + " in " + seconds_text(delay) + " (attempt " +
-               std::to_string(attempt) + "; Ctrl-C quits)\n");
+    print_line("reconnecting to " + connection_.where() + " in " + seconds_text(delay) +
+               " (attempt " + std::to_string(attempt) + "; Ctrl-C quits)\n");
     if (!editor_->pause_for(delay)) return false;
     try {
       connection_.reconnect();
-      print_line("reconnected to " + options_.where + "\n");
+      print_line("reconnected to " + connection_.where() + "\n");
       resume_session();
       return true;
     } catch (const ConnectionError& failure) {

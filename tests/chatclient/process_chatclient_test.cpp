@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/free_port.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_ca.hpp"
@@ -156,6 +157,18 @@ TEST_CASE("a reply nobody asked for is the realm's notice, not the next request'
         "ok: Logged in as messi\n"
         "server: Tidak aktif terlalu lama, koneksi ditutup\n"
         "(no messages)\n");
+}
+
+TEST_CASE("--connect with a list tries each address in turn (a realm with standbys)") {
+  FakeRealm realm({R"({"status":"OK","messages":{}})"
+                   "\r\n\r\n"});
+  const std::uint16_t closed = test_support::free_port();  // nothing listens there
+  const Run run = run_chatclient("--connect 127.0.0.1:" + std::to_string(closed) +
+                                 ",127.0.0.1:" + std::to_string(realm.port()) + " -c inbox 2>&1");
+  CHECK(run.exit_code == 0);
+  CHECK(run.out.find("cannot connect to 127.0.0.1:" + std::to_string(closed)) != std::string::npos);
+  CHECK(run.out.find("(no messages)") != std::string::npos);
+  CHECK(realm.requests() == std::vector<std::string>{"inbox"});
 }
 
 TEST_CASE("a failed automatic watch is reported and counts as an error") {
