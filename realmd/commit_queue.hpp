@@ -82,9 +82,6 @@ class CommitQueue {
   };
 
   void commit_loop();
-  // The commit thread's part of an outage: logs it, and waits out the backoff; false when
-  // stop() came meanwhile.
-  bool back_off(std::chrono::milliseconds delay);
   // Loop side of the store's health.
   void store_failed();
   void store_recovered();

@@ -55,7 +55,9 @@ struct Push {
 // What one request asks realmd to carry out (DESIGN.md §3 "Effects"). Handlers only fill
 // this in; they never touch sockets, files or clocks. realmd's order of execution:
 //   1. queue `mutations` for the store (one group commit may hold many requests' mutations);
-//   2. write `reply` + "\r\n\r\n" once everything queued so far is committed, in request order;
+//   2. write `reply`, framed by the connection's wire format ("\r\n\r\n" after it on a line
+//      connection, one text frame on a WebSocket), once everything queued so far is committed,
+//      in request order;
 //   3. after the write succeeded, call Realm::reply_written(fetched_after_write), or
 //      Realm::reply_lost(...) if the connection died first;
 //   4. close the connection after the reply if `close` is set.

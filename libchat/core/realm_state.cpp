@@ -131,14 +131,6 @@ void RealmState::remove_fetched(const std::vector<std::uint64_t>& ids) {
   }
 }
 
-std::size_t RealmState::unread_count(std::string_view user) const {
-  auto inbox = inboxes_.find(user);
-  if (inbox == inboxes_.end()) return 0;
-  std::size_t n = 0;
-  for (const auto& [realm, messages] : inbox->second.by_realm) n += messages.size();
-  return n;
-}
-
 bool RealmState::note_conversation_message(const std::string& key, std::uint64_t id,
                                            std::string_view time) {
   auto entry = conversations_.find(key);

@@ -96,7 +96,6 @@ class RealmState {
   const User* find_user(std::string_view name) const;
   User* find_user(std::string_view name);
   void add_user(store::UserRecord record);
-  std::size_t user_count() const { return users_.size(); }
 
   // --- groups ---
   const Group* find_group(std::string_view name) const;
@@ -117,7 +116,6 @@ class RealmState {
                                                   std::size_t max_bytes);
   void release(const std::vector<std::uint64_t>& ids);         // reply lost: fetchable again
   void remove_fetched(const std::vector<std::uint64_t>& ids);  // reply written
-  std::size_t unread_count(std::string_view user) const;
   // Every unread message of `user` (reserved ones too), in no particular order.
   std::vector<const store::MessageRecord*> unread_messages(std::string_view user) const;
 
