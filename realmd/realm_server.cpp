@@ -53,6 +53,8 @@ chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config)
     settings.peers.push_back({peer.name, peer.address.host, peer.address.port, peer.autoconnect});
   }
   settings.max_outbox_per_peer = config.limits.max_outbox_per_peer;
+  settings.relay = config.relay;
+  settings.reachable_via_relays = config.reachable_via_relays;
   return settings;
 }
 
@@ -82,11 +84,13 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
           {.send = [this](const chat::core::OutgoingFrame& frame,
                           std::uint64_t seq) { send_frame(frame, seq); },
            .dial = [this](const std::string& peer) { dial(peer); },
-           .push = [this](chat::core::Push& push, std::uint64_t seq) { deliver_push(push, seq); }}),
+           .push = [this](chat::core::Push& push, std::uint64_t seq) { deliver_push(push, seq); },
+           .announce = [this] { schedule_announcement(); }}),
       acceptor_(io),
       peer_acceptor_(io),
       web_acceptor_(io),
-      drain_deadline_(io) {}
+      drain_deadline_(io),
+      announce_timer_(io) {}
 
 RealmServer::~RealmServer() = default;
 
@@ -297,6 +301,18 @@ void RealmServer::deliver_push(chat::core::Push& push, std::uint64_t seq) {
   it->second->deliver(std::move(push), seq);
 }
 
+void RealmServer::schedule_announcement() {
+  if (announce_due_ || stopping_) return;
+  announce_due_ = true;
+  announce_timer_.expires_after(realm_.settings().route_interval);
+  announce_timer_.async_wait([this](std::error_code ec) {
+    announce_due_ = false;
+    if (ec || stopping_) return;
+    chat::core::Outcome outcome = realm_.announce_routes();
+    outcomes_.run(outcome);
+  });
+}
+
 void RealmServer::session_closed(std::uint64_t id) {
   sessions_.erase(id);
   stop_if_drained();
@@ -451,6 +467,7 @@ void RealmServer::finish_stop() {
   if (stopped_) return;
   stopped_ = true;
   drain_deadline_.cancel();
+  announce_timer_.cancel();
   // Commits what the last replies queued; a store still failing loses it (never acknowledged).
   if (!commits_.stop()) exit_code_ = 1;
   passwords_.stop();

@@ -98,6 +98,7 @@ class RealmServer {
   void link_closed(PeerLink& link);
   void send_frame(const chat::core::OutgoingFrame& frame, std::uint64_t seq);
   void dial(const std::string& peer);
+  void schedule_announcement();
 
   asio::io_context& io_;
   chat::config::RealmConfig config_;
@@ -124,6 +125,10 @@ class RealmServer {
   std::map<std::string, std::shared_ptr<PeerDialer>, std::less<>> dialers_;
   std::uint64_t next_link_id_ = 1;
   asio::steady_timer drain_deadline_;
+  // Route announcements wait on this for the settings' route_interval, so that a burst of
+  // changes (a flap storm) makes one announcement per link, not one per change.
+  asio::steady_timer announce_timer_;
+  bool announce_due_ = false;
   std::function<void(int)> on_stopped_;
   bool stopping_ = false;
   bool stopped_ = false;

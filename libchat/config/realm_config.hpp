@@ -79,6 +79,11 @@ struct RealmConfig {
   // federation.keepalive_ms: a link that sent nothing this long sends a ping; one that received
   // nothing for three times this long is dropped and redialled.
   std::chrono::milliseconds keepalive{5000};
+  // federation.relay: carry other realms' routed messages (docs/protocol.md §2, routing).
+  bool relay = true;
+  // federation.reachable_via_relays: take messages that crossed other realms, and let the
+  // neighbours announce this realm on.
+  bool reachable_via_relays = true;
   std::vector<PeerConfig> peers;
   std::optional<TlsConfig> tls;
   std::vector<std::string> admins;

@@ -289,10 +289,15 @@ void parse_realm_section(const YAML::Node& node, RealmConfig& config) {
   }
 }
 
-// The `federation:` section: the shared secret and the link keepalive.
+// The `federation:` section: the shared secret, the link keepalive and routing.
 void parse_federation(const YAML::Node& node, const std::string& path, RealmConfig& config) {
   if (!is_mapping(node, path)) return;
-  check_keys(node, path, {"secret", "keepalive_ms"});
+  check_keys(node, path, {"secret", "keepalive_ms", "relay", "reachable_via_relays"});
+  if (const auto relay = node["relay"]) config.relay = parse_bool(relay, join_key(path, "relay"));
+  if (const auto reachable = node["reachable_via_relays"]) {
+    config.reachable_via_relays =
+        parse_bool(reachable, join_key(path, "reachable_via_relays"));
+  }
   if (const auto secret = node["secret"])
     config.secret = parse_scalar(secret, join_key(path, "secret"));
   if (const auto keepalive = node["keepalive_ms"]) {

@@ -77,6 +77,10 @@ struct Outcome {
   std::vector<Completion> completions;
   std::vector<OutgoingFrame> frames;
   std::vector<std::string> dial;
+  // The best routes changed (or a link came up): realmd calls Realm::announce_routes() after
+  // at most settings' route_interval, folding every change made meanwhile into one
+  // announcement per link (the damping of a flap storm).
+  bool announce_routes = false;
 
   // Security events for the operator's log (failed logins, lockouts, admin actions): realmd
   // logs each with the connection's address. Never a password, token or secret.

@@ -87,6 +87,14 @@ struct RealmSettings {
   // message); the rest waits for the next inbox call, so a huge backlog never becomes one
   // unbounded reply.
   std::size_t max_inbox_reply_bytes = 1024 * 1024;
+  // Routing (docs/protocol.md §2, routing). `relay`: carry other realms' messages (and
+  // announce the routes for it); `reachable_via_relays`: take messages that crossed other
+  // realms (and let neighbours announce this realm on). `max_relay_queue`: envelopes of others
+  // held for one next hop; past it a message is refused back to its origin.
+  bool relay = true;
+  bool reachable_via_relays = true;
+  std::size_t max_relay_queue = 10000;
+  std::chrono::milliseconds route_interval{100};
 };
 
 class RealmState;  // users, groups, inboxes, sessions (core/realm_state.hpp)
@@ -137,6 +145,9 @@ class Realm {
   Outcome link_down(std::string_view peer, std::string_view reason);
   // A frame from an authenticated peer.
   Outcome peer_frame(std::string_view peer, const PeerFrame& frame);
+  // Announces this realm's routes on every link (realmd calls it after an Outcome asked for it
+  // with announce_routes, at most once per route_interval).
+  Outcome announce_routes();
   // The timer of a Wait fired before its Completion.
   Outcome wait_timed_out(std::uint64_t waiter);
 
@@ -155,6 +166,23 @@ class Realm {
   void on_peer_frame(Peer& peer, const PeerAck& ack, Outcome& out);
   void on_peer_frame(Peer& peer, const PeerFetch& fetch, Outcome& out);
   void on_peer_frame(Peer& peer, const PeerFetched& fetched, Outcome& out);
+  void on_peer_frame(Peer& peer, const PeerRoutes& routes, Outcome& out);
+  void on_peer_frame(Peer& peer, const PeerForward& envelope, Outcome& out);
+  void on_peer_frame(Peer& peer, const PeerForwardAck& ack, Outcome& out);
+  void on_peer_frame(Peer& peer, const PeerRouteFetch& fetch, Outcome& out);
+  void on_peer_frame(Peer& peer, const PeerRouteFetched& fetched, Outcome& out);
+  // A message from `origin` for a local user or group: stored (every member of a group), or
+  // the error it is refused with.
+  std::string take_message(const std::string& origin, bool group, const std::string& to,
+                           const std::string& from, const std::string& text,
+                           const std::string& time, Outcome& out);
+  // Routing (core/realm_routing.cpp).
+  void take_envelope(const PeerForward& envelope, Outcome& out);
+  bool first_time(const PeerForward& envelope, Outcome& out);
+  void refuse_envelope(const PeerForward& envelope, std::string_view error, Outcome& out);
+  void answer_arrived(const PeerForward& answer, Outcome& out);
+  void routes_changed(Outcome& out);
+  bool relay_queue_full(const std::string& destination);
   EpochDedup& remember_epoch(const std::string& origin, std::uint64_t epoch, Outcome& out);
   void settle(Peer& peer, std::map<std::uint64_t, store::OutboxRecord>::iterator entry, bool ok,
               const std::string& error, Outcome& out);

@@ -120,8 +120,17 @@ struct Migration {
   std::int64_t from_below;  // runs while user_version < this
   const char* sql;
 };
-constexpr Migration kMigrations[] = {{2, kSchema}, {3, kMigrateTo3}};
-static_assert(SqliteStore::kSchemaVersion == 3, "the last migration sets user_version = 3");
+// Version 4: routed messages (docs/protocol.md §2, routing) keep their envelope (origin, origin
+// epoch, sequence, ...) in `route`; empty for a message to a direct peer.
+constexpr const char* kMigrateTo4 = R"sql(
+BEGIN IMMEDIATE;
+ALTER TABLE outbox ADD COLUMN route TEXT NOT NULL DEFAULT '';
+PRAGMA user_version = 4;
+COMMIT;
+)sql";
+
+constexpr Migration kMigrations[] = {{2, kSchema}, {3, kMigrateTo3}, {4, kMigrateTo4}};
+static_assert(SqliteStore::kSchemaVersion == 4, "the last migration sets user_version = 4");
 
 struct DatabaseCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -339,6 +348,7 @@ struct SqliteStore::Impl {
         .bind(6, r.text)
         .bind(7, r.time)
         .bind_id(8, r.epoch)
+        .bind(9, r.route)
         .run();
     counters.max_id = std::max(counters.max_id, r.id);
   }
@@ -392,8 +402,8 @@ struct SqliteStore::Impl {
                            "text, time, bounce) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
   Statement mark_fetched{db.get(), "UPDATE messages SET fetched = 1 WHERE id = ?1"};
   Statement insert_outbox{db.get(),
-                          "INSERT INTO outbox(id, peer, kind, sender, target, text, time, epoch) "
-                          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
+                          "INSERT INTO outbox(id, peer, kind, sender, target, text, time, epoch, route) "
+                          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
   Statement delete_outbox{db.get(), "DELETE FROM outbox WHERE id = ?1 AND peer = ?2"};
   Statement upsert_seen{db.get(),
                         "INSERT INTO seen_epochs(origin, epoch, max_id, touched) "
@@ -489,10 +499,11 @@ Snapshot SqliteStore::load() {
   }
 
   Statement outbox(
-      db, "SELECT id, epoch, peer, kind, sender, target, text, time FROM outbox ORDER BY id");
+      db, "SELECT id, epoch, peer, kind, sender, target, text, time, route FROM outbox ORDER BY id");
   while (outbox.next_row()) {
     snapshot.outbox.push_back({outbox.id(0), outbox.id(1), outbox.text(2), outbox.text(3),
-                               outbox.text(4), outbox.text(5), outbox.text(6), outbox.text(7)});
+                               outbox.text(4), outbox.text(5), outbox.text(6), outbox.text(7),
+                               outbox.text(8)});
   }
 
   Statement seen(db,

@@ -70,7 +70,7 @@ TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema ver
   REQUIRE(std::filesystem::exists(file));
   RawDatabase db(file);
   CHECK(db.query("PRAGMA journal_mode") == "wal");
-  CHECK(db.query("PRAGMA user_version") == "3");
+  CHECK(db.query("PRAGMA user_version") == "4");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'messages_unread'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'refused_epochs'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'seen_epochs'") == "1");
@@ -104,17 +104,18 @@ TEST_CASE("SqliteStore upgrades a version 1 database (no refused, no epochs), ke
   REQUIRE(snapshot.refused.size() == 1);
   CHECK(snapshot.refused[0].error == "User tidak ditemukan");
   CHECK(snapshot.max_id == 5);
-  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "3");
+  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "4");
+  CHECK(snapshot.outbox[0].route.empty());
 }
 
 TEST_CASE("SqliteStore refuses a schema newer than its own") {
   TempDir dir;
   { SqliteStore store(dir.path(), false); }
-  RawDatabase(dir.path() / SqliteStore::kFileName).execute("PRAGMA user_version = 4");
+  RawDatabase(dir.path() / SqliteStore::kFileName).execute("PRAGMA user_version = 5");
 
   CHECK_THROWS_WITH_AS(
       SqliteStore(dir.path(), false),
-      ((dir.path() / "realm.db").string() + " has schema version 4, newer than this program's 3")
+      ((dir.path() / "realm.db").string() + " has schema version 5, newer than this program's 4")
           .c_str(),
       StoreError);
 }

@@ -1,0 +1,61 @@
+#include "core/routing_state.hpp"
+
+#include <charconv>
+#include <string_view>
+#include <vector>
+
+#include "core/names.hpp"
+
+namespace chat::core {
+
+store::OutboxRecord to_outbox_record(const PeerForward& e) {
+  store::OutboxRecord record;
+  record.id = e.id;
+  record.epoch = e.epoch;
+  record.peer = e.dest;
+  record.kind = e.kind;
+  record.sender = e.from;
+  record.target = e.to;
+  record.text = e.text;
+  record.time = e.time;
+  record.route = e.origin + "|" + std::to_string(e.epoch) + "|" + std::to_string(e.seq) + "|" +
+                 std::to_string(e.oid) + "|" + std::to_string(e.hops) + "|" +
+                 std::to_string(e.re_epoch) + "|" + e.about;
+  return record;
+}
+
+std::optional<PeerForward> from_outbox_record(const store::OutboxRecord& record) {
+  std::vector<std::string_view> parts;
+  std::string_view rest = record.route;
+  while (!rest.empty()) {
+    std::size_t bar = rest.find('|');
+    parts.push_back(rest.substr(0, bar));
+    rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
+  }
+  if (record.route.back() == '|') parts.emplace_back();  // an empty `about` (messages)
+  if (parts.size() != 7 || !is_valid_name(parts[0])) return std::nullopt;
+  std::uint64_t numbers[5] = {};
+  for (std::size_t i = 0; i < 5; ++i) {
+    std::string_view digits = parts[i + 1];
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), numbers[i]);
+    if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  }
+  PeerForward e;
+  e.id = record.id;
+  e.origin = std::string(parts[0]);
+  e.dest = record.peer;
+  e.epoch = numbers[0];
+  e.seq = numbers[1];
+  e.oid = numbers[2];
+  e.hops = numbers[3];
+  e.re_epoch = numbers[4];
+  e.about = std::string(parts[6]);
+  e.kind = record.kind;
+  e.from = record.sender;
+  e.to = record.target;
+  e.text = record.text;
+  e.time = record.time;
+  return e;
+}
+
+}  // namespace chat::core
