@@ -130,7 +130,11 @@ Outcome Realm::announce_routes() {
 }
 
 void Realm::on_peer_frame(Peer& peer, const PeerRoutes& routes, Outcome& out) {
-  state_->routing().table.announced(peer.name, routes.announcement);
+  RouteTable& table = state_->routing().table;
+  const bool announced_on = table.announced_on(peer.name);
+  table.announced(peer.name, routes.announcement);
+  // Whether the neighbour may be passed on changes what we announce, not our best paths.
+  if (table.announced_on(peer.name) != announced_on) out.announce_routes = true;
   routes_changed(out);
 }
 

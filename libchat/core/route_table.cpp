@@ -31,6 +31,7 @@ std::size_t RouteTable::announced(const std::string& neighbour, const Announceme
   Neighbour& entry = found->second;
   entry.routes.clear();
   entry.via_others = announcement.via_others;
+  entry.heard = true;
   std::size_t ignored = 0;
   for (const RoutePath& route : announcement.routes) {
     if (entry.routes.size() < max_routes_per_announcement && acceptable(neighbour, route)) {
@@ -76,6 +77,11 @@ std::optional<BestRoute> RouteTable::best(std::string_view destination) const {
   return std::move(found->second);
 }
 
+bool RouteTable::announced_on(const std::string& neighbour) const {
+  auto found = neighbours_.find(neighbour);
+  return found != neighbours_.end() && found->second.heard && found->second.via_others;
+}
+
 Announcement RouteTable::announcement_for(const std::string& neighbour) const {
   Announcement out;
   out.via_others = via_others_;
@@ -89,9 +95,10 @@ Announcement RouteTable::announcement_for(const std::string& neighbour) const {
       break;
     }
     if (std::find(route.path.begin(), route.path.end(), neighbour) != route.path.end()) continue;
-    // A realm that asked not to be reached through others is announced by nobody but itself.
+    // A realm that asked not to be reached through others is announced by nobody but itself;
+    // a neighbour is passed on only once its own announcement said it may be.
     auto direct = neighbours_.find(destination);
-    if (direct != neighbours_.end() && !direct->second.via_others) continue;
+    if (direct != neighbours_.end() && !announced_on(destination)) continue;
     names += route.path.size() + 1;
     RoutePath path{{self_}};
     path.path.insert(path.path.end(), route.path.begin(), route.path.end());

@@ -62,6 +62,8 @@ class RouteTable {
   // What to announce to `neighbour`: this realm, and (when it relays) every best route that
   // does not pass through the neighbour and whose destination allows being announced on.
   Announcement announcement_for(const std::string& neighbour) const;
+  // Whether `neighbour` lets itself be announced on (false until it announced anything).
+  bool announced_on(const std::string& neighbour) const;
   bool linked(std::string_view neighbour) const { return neighbours_.contains(std::string(neighbour)); }
 
  private:
@@ -73,6 +75,7 @@ class RouteTable {
   struct Neighbour {
     std::vector<RoutePath> routes;  // as announced (the accepted ones)
     bool via_others = true;
+    bool heard = false;  // it announced since the link came up (so via_others is known)
   };
   std::map<std::string, Neighbour> neighbours_;
 };

@@ -106,6 +106,10 @@ TEST_CASE("what a realm announces: itself first, its best paths with itself prep
   table.announced("c", announce({{"c"}, {"c", "d"}}));
   CHECK(paths_of(table.announcement_for("a")) ==
         std::vector<std::vector<std::string>>{{"b"}, {"b", "c"}, {"b", "c", "d"}});
+  // a has not announced yet: whether it may be reached through others is unknown, so it is
+  // not passed on until it says.
+  CHECK(paths_of(table.announcement_for("c")) == std::vector<std::vector<std::string>>{{"b"}});
+  table.announced("a", announce({{"a"}}));
   CHECK(paths_of(table.announcement_for("c")) ==
         std::vector<std::vector<std::string>>{{"b"}, {"b", "a"}});
 }

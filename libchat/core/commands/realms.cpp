@@ -226,8 +226,11 @@ void realms(Request& req) {
   for (const Peer* peer : peers) {
     addresses.push_back(peer->port == 0 ? std::string()
                                         : peer->host + ":" + std::to_string(peer->port));
+    // Queued: its outbox, and the routed envelopes held here for it (ours or relayed).
+    auto routed = req.state.routing().queued_for.find(peer->name);
+    const std::size_t envelopes = routed != req.state.routing().queued_for.end() ? routed->second : 0;
     views.push_back({peer->name, link_state_name(peer->link), addresses.back(), peer->last_error,
-                     peer->outbox.size(), {}, 0});
+                     peer->outbox.size() + envelopes, {}, 0});
   }
   // Realms reached through others: "routed" with the next hop and the distance in links, or
   // "unreachable" while no path is up (their messages wait here).
