@@ -411,7 +411,7 @@ TEST_CASE("keepalive: pings come when nothing is sent; a silent peer is dropped"
   const auto answered_until = std::chrono::steady_clock::now() + 5 * keepalive;
   int pings = 0;
   while (std::chrono::steady_clock::now() < answered_until) {
-    CHECK(zeta.expect_line(4 * keepalive) == R"({"t":"ping"})");
+    CHECK(test_support::expect_frame(zeta, 4 * keepalive) == R"({"t":"ping"})");
     zeta.send(R"({"t":"pong"})");
     ++pings;
   }

@@ -133,7 +133,7 @@ TEST_CASE("SqliteStore keeps max_id when the rows holding it are deleted") {
     SqliteStore store(dir.path(), false);
     const std::vector<Mutation> batch = {
         PutMessage{message(7)},
-        PutOutbox{{9, 1, "beta", "private", "messi", "ronaldo", "hi", "2026-11-26T22:33:16Z"}}};
+        PutOutbox{{9, 1, "beta", "private", "messi", "ronaldo", "hi", "2026-11-26T22:33:16Z", ""}}};
     store.commit(batch);
   }
   {
