@@ -8,6 +8,8 @@
 
 #include "commit_queue.hpp"
 #include "endpoint_formatter.hpp"
+#include "ops/logging.hpp"
+#include "ops/metrics.hpp"
 #include "outcome_runner.hpp"
 #include "password_pool.hpp"
 #include "protocol/command_parser.hpp"
@@ -42,7 +44,7 @@ void ClientSession::rearm_idle_limit() {
 
 void ClientSession::on_timed_out(CloseReason reason) {
   reply_error(reason == CloseReason::idle_timeout ? text::idle_timeout : text::request_timeout,
-              reason);
+              std::nullopt, reason);  // not a request: nothing to count
 }
 
 asio::awaitable<void> ClientSession::on_line(std::string line) {
@@ -52,14 +54,15 @@ asio::awaitable<void> ClientSession::on_line(std::string line) {
 }
 
 asio::awaitable<void> ClientSession::serve(std::string line) {
+  const std::size_t command = Metrics::command_of(line);
   // A request is one line: a WebSocket frame with a line break inside is as bad as a NUL.
   if (!chat::protocol::is_valid_utf8(line) || line.find('\n') != std::string::npos) {
-    reply_error(text::bad_parameter);
+    reply_error(text::bad_parameter, command);
     co_return;
   }
   // A store failing for a while: refuse rather than pile up changes it cannot store.
   if (services_.commits.stalled()) {
-    reply_error(text::store_failed);
+    reply_error(text::store_failed, command);
     co_return;
   }
   chat::core::Outcome outcome = services_.realm.handle(conn_, line);
@@ -78,18 +81,19 @@ asio::awaitable<void> ClientSession::serve(std::string line) {
     if (is_closed()) co_return;  // the client left: its request is dropped unanswered
     outcome = services_.realm.resume(conn_, result);
   }
-  carry_out(std::move(outcome));
+  carry_out(std::move(outcome), command);
 }
 
-void ClientSession::carry_out(chat::core::Outcome outcome) {
+void ClientSession::carry_out(chat::core::Outcome outcome, std::size_t command) {
   // The label names the client's address; the events never hold a password or token.
-  for (const std::string& event : outcome.audit) spdlog::warn("{}: audit: {}", label(), event);
+  for (const std::string& event : outcome.audit) audit().warn("{}: {}", label(), event);
   const std::uint64_t seq = services_.outcomes.run(outcome);
   if (outcome.wait) {  // the reply comes later; its place in the order is kept
-    services_.waits.add(*outcome.wait, weak_from_this(), reserve());
+    services_.waits.add(*outcome.wait, weak_from_this(), reserve(), command);
     return;
   }
   if (!outcome.has_reply()) return;  // a blank line
+  services_.metrics.request(command, Metrics::is_ok(outcome.reply));
   Reply reply{.text = std::move(outcome.reply),
               .commit_seq = seq,
               .ids = std::move(outcome.fetched_after_write),
@@ -98,7 +102,9 @@ void ClientSession::carry_out(chat::core::Outcome outcome) {
   push(std::move(reply));
 }
 
-void ClientSession::reply_error(std::string_view message, std::optional<CloseReason> close_after) {
+void ClientSession::reply_error(std::string_view message, std::optional<std::size_t> command,
+                                std::optional<CloseReason> close_after) {
+  if (command) services_.metrics.request(*command, false);
   // Waits like any reply, so that it cannot overtake the replies before it.
   push({.text = chat::protocol::reply::error(message),
         .commit_seq = services_.commits.enqueue({}),
@@ -115,7 +121,7 @@ void ClientSession::deliver(chat::core::Push event, std::uint64_t seq) {
 }
 
 void ClientSession::on_line_too_long() {
-  reply_error(text::line_too_long, CloseReason::line_too_long);
+  reply_error(text::line_too_long, Metrics::unknown_command, CloseReason::line_too_long);
 }
 
 void ClientSession::on_written(const std::vector<std::uint64_t>& ids) {

@@ -13,6 +13,7 @@
 namespace realmd {
 
 class CommitQueue;
+class Metrics;
 class OutcomeRunner;
 class PasswordPool;
 class ReplyWaits;
@@ -20,6 +21,7 @@ class ReplyWaits;
 // What a client session uses of its server; all of it outlives the sessions.
 struct ClientServices {
   chat::core::Realm& realm;
+  Metrics& metrics;
   CommitQueue& commits;
   PasswordPool& passwords;
   ReplyWaits& waits;
@@ -56,8 +58,10 @@ class ClientSession final : public LineChannel {
   // The idle limit runs while no session is bound to the connection.
   void rearm_idle_limit();
 
-  void carry_out(chat::core::Outcome outcome);
-  void reply_error(std::string_view message, std::optional<CloseReason> close_after = {});
+  void carry_out(chat::core::Outcome outcome, std::size_t command);
+  // `command`: the request it answers (Metrics), none for a timeout.
+  void reply_error(std::string_view message, std::optional<std::size_t> command,
+                   std::optional<CloseReason> close_after = {});
 
   std::chrono::milliseconds unauthenticated_idle_;
   ClientServices services_;

@@ -98,8 +98,12 @@ void CommitQueue::commit_loop() {
       if (batch.empty()) return;  // stopping, and everything is committed
       last_attempt = stopping_;
     }
+    const auto commit_began = Clock::now();
     try {
       store_.commit(batch);
+      if (on_committed_) {
+        on_committed_(batch, std::chrono::duration<double>(Clock::now() - commit_began).count());
+      }
     } catch (const chat::store::MutationRejected& e) {
       // The data, not the disk: that one mutation can never be stored. Dropping it (loudly)
       // and committing the rest at once keeps one bad row from stalling the whole realm.

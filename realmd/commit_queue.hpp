@@ -45,6 +45,12 @@ class CommitQueue {
   CommitQueue(const CommitQueue&) = delete;
   CommitQueue& operator=(const CommitQueue&) = delete;
 
+  // Called on the commit thread after each successful commit, with the batch and the
+  // seconds it took (metrics). Set before start().
+  void on_committed(
+      std::function<void(const std::vector<chat::store::Mutation>& batch, double seconds)> hook) {
+    on_committed_ = std::move(hook);
+  }
   void start();
   // Commits what is queued, then stops the thread (blocks the caller for that last commit).
   // Returns false when the store still failed: the mutations left were never acknowledged, and
@@ -100,6 +106,7 @@ class CommitQueue {
   bool stopping_ = false;
   bool stopped_clean_ = true;  // written by the commit thread before it ends
 
+  std::function<void(const std::vector<chat::store::Mutation>&, double)> on_committed_;
   std::thread thread_;
 };
 

@@ -16,9 +16,12 @@
 #include <vector>
 
 #include "client_session.hpp"
+#include "core/realm_state.hpp"
 #include "endpoint_formatter.hpp"
 #include "federation/duplicate_links.hpp"
 #include "line_wire.hpp"
+#include "ops/admin_server.hpp"
+#include "ops/logging.hpp"
 #include "peer_dialer.hpp"
 #include "peer_link.hpp"
 #include "protocol/messages.hpp"
@@ -74,7 +77,7 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
       realm_(settings_from(config_), system_environment()),
       passwords_(PasswordCost::named(config_.password_cost), password_threads),
       commits_(io, *store_),
-      waits_(io, realm_,
+      waits_(io, realm_, metrics_,
              [this](std::uint64_t waiter) {
                chat::core::Outcome outcome = realm_.wait_timed_out(waiter);
                outcomes_.run(outcome);
@@ -89,8 +92,13 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
       acceptor_(io),
       peer_acceptor_(io),
       web_acceptor_(io),
+      admin_acceptor_(io),
       drain_deadline_(io),
-      announce_timer_(io) {}
+      announce_timer_(io) {
+  commits_.on_committed([this](const std::vector<chat::store::Mutation>& batch, double seconds) {
+    metrics_.committed(batch, seconds);
+  });
+}
 
 RealmServer::~RealmServer() = default;
 
@@ -117,18 +125,31 @@ void RealmServer::start() {
   if (config_.web_listen) {
     listen(web_acceptor_, *config_.web_listen, "web clients", &RealmServer::accept_web);
   }
+  if (config_.admin_listen) {
+    admin_ = std::make_unique<AdminServer>(AdminServer::Services{
+        .unhealthy = [this] { return unhealthy(); }, .metrics = [this] { return metrics_text(); }});
+    listen(admin_acceptor_, *config_.admin_listen, "admin (/healthz, /metrics)",
+           &RealmServer::accept_admin);
+  }
   listen(acceptor_, config_.listen, tls_.clients ? "clients (TLS)" : "clients",
          &RealmServer::accept);
 }
 
 void RealmServer::listen(tcp::acceptor& acceptor, const chat::config::Endpoint& where,
                          std::string_view what, AcceptHandler on_accept) {
-  tcp::resolver resolver(io_);
-  const tcp::endpoint endpoint = *resolver.resolve(where.host, std::to_string(where.port)).begin();
-  acceptor.open(endpoint.protocol());
-  acceptor.set_option(tcp::acceptor::reuse_address(true));
-  acceptor.bind(endpoint);
-  acceptor.listen();
+  try {
+    tcp::resolver resolver(io_);
+    const tcp::endpoint endpoint =
+        *resolver.resolve(where.host, std::to_string(where.port)).begin();
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(tcp::acceptor::reuse_address(true));
+    acceptor.bind(endpoint);
+    acceptor.listen();
+  } catch (const std::system_error& e) {
+    // Says which listener and which address: a port in use is the usual start-up failure.
+    throw std::runtime_error(fmt::format("cannot listen for {} on {}:{}: {}", what, where.host,
+                                         where.port, e.code().message()));
+  }
   spdlog::info("realm {}: {} on {}", config_.name, what, acceptor.local_endpoint());
   asio::co_spawn(io_, accept_loop(acceptor, on_accept), [this, what](std::exception_ptr error) {
     if (!error) return;
@@ -147,6 +168,44 @@ std::uint16_t RealmServer::client_port() const {
 std::uint16_t RealmServer::peer_port() const {
   if (!peer_acceptor_.is_open()) return 0;
   return peer_acceptor_.local_endpoint().port();
+}
+
+std::uint16_t RealmServer::admin_port() const {
+  if (!admin_acceptor_.is_open()) return 0;
+  return admin_acceptor_.local_endpoint().port();
+}
+
+std::optional<std::string> RealmServer::unhealthy() const {
+  if (!primary_) return "standby";
+  if (commits_.stalled()) return "store stalled";
+  return std::nullopt;
+}
+
+std::string RealmServer::metrics_text() {
+  Metrics::Snapshot state{
+      .client_connections = sessions_.size() - web_sessions_.size() + client_tls_handshakes_.size(),
+      .web_connections = web_sessions_.size() + handshakes_.size(),
+      .peer_connections = links_.size() + link_tls_handshakes_.size(),
+      .reply_waits = waits_.size(),
+      .store_stalled = commits_.stalled(),
+      .primary = primary_,
+      .peers = {}};
+  for (const chat::core::Peer* peer : realm_.state().peers()) {
+    state.peers.push_back({.name = peer->name,
+                           .link_up = linked_.contains(peer->name),
+                           .outbox = peer->outbox.size()});
+  }
+  return metrics_.serialize(state);
+}
+
+void RealmServer::set_primary(bool primary) {
+  if (primary == primary_) return;
+  primary_ = primary;
+  audit().warn("realm {}: this process is now {}", config_.name, primary ? "primary" : "standby");
+}
+
+void RealmServer::accept_admin(tcp::socket socket) {
+  admin_->serve(std::move(socket));
 }
 
 std::uint16_t RealmServer::web_port() const {
@@ -250,6 +309,8 @@ void RealmServer::accept_web(tcp::socket socket) {
       std::move(socket), id, web_handshake_time,
       WebHandshake::Services{.upgraded =
                                  [this](tcp::socket upgraded, std::string already_read) {
+                                   // The id open_session gives it (before it could close).
+                                   web_sessions_.insert(next_connection_id_);
                                    open_session(Stream(std::move(upgraded)),
                                                 std::make_unique<WebSocketWire>(
                                                     config_.limits.max_line_bytes, already_read));
@@ -275,6 +336,7 @@ void RealmServer::open_session(Stream stream, std::unique_ptr<WireFormat> wire) 
                           .partial_request_timeout = config_.limits.partial_request},
       config_.limits.unauthenticated_idle,
       ClientServices{.realm = realm_,
+                     .metrics = metrics_,
                      .commits = commits_,
                      .passwords = passwords_,
                      .waits = waits_,
@@ -298,6 +360,7 @@ void RealmServer::deliver_push(chat::core::Push& push, std::uint64_t seq) {
     realm_.reply_lost(push.fetched_after_write);
     return;
   }
+  metrics_.pushed();
   it->second->deliver(std::move(push), seq);
 }
 
@@ -315,6 +378,7 @@ void RealmServer::schedule_announcement() {
 
 void RealmServer::session_closed(std::uint64_t id) {
   sessions_.erase(id);
+  web_sessions_.erase(id);
   stop_if_drained();
 }
 
@@ -366,6 +430,8 @@ bool RealmServer::link_authenticated(const std::shared_ptr<PeerLink>& link) {
   auto current = linked_.find(link->peer());
   if (current == linked_.end()) {
     linked_.emplace(link->peer(), link);
+    audit().info("realm {}: link to {} up ({})", config_.name, link->peer(),
+                 link->dialed() ? "dialed" : "accepted");
     return true;
   }
   const std::shared_ptr<PeerLink> existing = current->second;
@@ -383,7 +449,10 @@ bool RealmServer::link_authenticated(const std::shared_ptr<PeerLink>& link) {
 
 void RealmServer::link_closed(PeerLink& link) {
   auto current = linked_.find(link.peer());
-  if (current != linked_.end() && current->second.get() == &link) linked_.erase(current);
+  if (current != linked_.end() && current->second.get() == &link) {
+    linked_.erase(current);
+    audit().info("realm {}: link to {} down", config_.name, link.peer());
+  }
   if (auto dialer = dialers_.find(link.peer()); dialer != dialers_.end()) dialer->second->wake();
   links_.erase(link.id());
   stop_if_drained();
@@ -427,6 +496,8 @@ void RealmServer::stop() {
   acceptor_.close(ignored);
   peer_acceptor_.close(ignored);
   web_acceptor_.close(ignored);
+  admin_acceptor_.close(ignored);
+  if (admin_) admin_->close_all();
   // Connections still speaking HTTP have no replies due: they close at once.
   std::vector<std::shared_ptr<WebHandshake>> handshakes;
   for (auto& [id, handshake] : handshakes_) handshakes.push_back(handshake);

@@ -11,10 +11,12 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "commit_queue.hpp"
 #include "config/realm_config.hpp"
 #include "core/realm.hpp"
+#include "ops/metrics.hpp"
 #include "outcome_runner.hpp"
 #include "password_pool.hpp"
 #include "reply_waits.hpp"
@@ -24,6 +26,7 @@
 
 namespace realmd {
 
+class AdminServer;
 class ClientSession;
 class PeerDialer;
 class PeerLink;
@@ -56,6 +59,16 @@ class RealmServer {
   std::uint16_t peer_port() const;
   // The port of the web listener; 0 when not listening (no realm.web_listen).
   std::uint16_t web_port() const;
+  // The port of the admin listener; 0 when not listening (no realm.admin_listen).
+  std::uint16_t admin_port() const;
+  // Whether this process serves its realm (realmchat_is_primary); a standby (false) answers
+  // /healthz with 503 "standby". Always true until failover (docs/reliability.md) sets it.
+  // A change is an audit line (the failover hook).
+  void set_primary(bool primary);
+  // Why the realm does not serve now ("store stalled", "standby"), or nothing (/healthz).
+  std::optional<std::string> unhealthy() const;
+  // The Prometheus text of this realm's metrics (/metrics).
+  std::string metrics_text();
   // Realm links open now, authenticated or still in their handshake.
   std::size_t open_links() const { return links_.size(); }
   // Graceful: stops accepting, dialing and reading, sends the replies and frames already due
@@ -72,6 +85,7 @@ class RealmServer {
   void accept(asio::ip::tcp::socket socket);
   void accept_web(asio::ip::tcp::socket socket);
   void accept_peer(asio::ip::tcp::socket socket);
+  void accept_admin(asio::ip::tcp::socket socket);
   // A client connection in the given wire format, counted against limits.max_connections.
   void open_session(Stream stream, std::unique_ptr<WireFormat> wire);
   using PendingHandshakes = std::unordered_map<std::uint64_t, Stream*>;
@@ -105,6 +119,7 @@ class RealmServer {
   std::unique_ptr<chat::store::Store> store_;
   TlsContexts tls_;
   chat::core::Realm realm_;
+  Metrics metrics_;
   PasswordPool passwords_;
   CommitQueue commits_;
   ReplyWaits waits_;
@@ -112,7 +127,10 @@ class RealmServer {
   asio::ip::tcp::acceptor acceptor_;
   asio::ip::tcp::acceptor peer_acceptor_;
   asio::ip::tcp::acceptor web_acceptor_;
+  asio::ip::tcp::acceptor admin_acceptor_;
+  std::unique_ptr<AdminServer> admin_;
   std::unordered_map<std::uint64_t, std::shared_ptr<ClientSession>> sessions_;
+  std::unordered_set<std::uint64_t> web_sessions_;  // the sessions over WebSocket (metrics)
   // Web connections still speaking HTTP (a page request, or before the WebSocket upgrade).
   std::unordered_map<std::uint64_t, std::shared_ptr<WebHandshake>> handshakes_;
   // Accepted connections in their TLS handshake; the streams live in secure()'s frames.
@@ -131,6 +149,7 @@ class RealmServer {
   bool announce_due_ = false;
   std::function<void(int)> on_stopped_;
   bool stopping_ = false;
+  bool primary_ = true;
   bool stopped_ = false;
   int exit_code_ = 0;
 };

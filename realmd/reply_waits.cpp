@@ -5,20 +5,23 @@
 #include <utility>
 
 #include "line_channel.hpp"
+#include "ops/metrics.hpp"
 
 namespace realmd {
 
-ReplyWaits::ReplyWaits(asio::io_context& io, chat::core::Realm& realm, TimeoutHandler on_timeout)
-    : io_(io), realm_(realm), on_timeout_(std::move(on_timeout)) {}
+ReplyWaits::ReplyWaits(asio::io_context& io, chat::core::Realm& realm, Metrics& metrics,
+                       TimeoutHandler on_timeout)
+    : io_(io), realm_(realm), metrics_(metrics), on_timeout_(std::move(on_timeout)) {}
 
 void ReplyWaits::add(const chat::core::Wait& wait, std::weak_ptr<LineChannel> channel,
-                     std::uint64_t place) {
+                     std::uint64_t place, std::size_t command) {
   auto timer = std::make_unique<asio::steady_timer>(io_, wait.timeout);
   const std::uint64_t waiter = wait.waiter;
   timer->async_wait([this, waiter](std::error_code ec) {
     if (!ec) timed_out(waiter);
   });
-  pending_[waiter] = {.channel = std::move(channel), .place = place, .timer = std::move(timer)};
+  pending_[waiter] = {
+      .channel = std::move(channel), .place = place, .command = command, .timer = std::move(timer)};
 }
 
 void ReplyWaits::complete(std::vector<chat::core::Completion>& completions, std::uint64_t seq) {
@@ -31,6 +34,7 @@ void ReplyWaits::complete(std::vector<chat::core::Completion>& completions, std:
     }
     Pending pending = std::move(it->second);
     pending_.erase(it);  // its timer dies with `pending`: the handler sees operation_aborted
+    metrics_.request(pending.command, Metrics::is_ok(done.reply));
     if (auto channel = pending.channel.lock()) {
       channel->fill(pending.place, std::move(done.reply), std::move(done.fetched_after_write), seq);
     } else if (!done.fetched_after_write.empty()) {

@@ -13,6 +13,7 @@
 namespace realmd {
 
 class LineChannel;
+class Metrics;
 
 // Replies that wait for a peer realm (core::Wait): each keeps its place in its connection's
 // reply order and is filled by the Completion with its waiter id, or, when its timeout passes
@@ -22,11 +23,16 @@ class ReplyWaits {
  public:
   using TimeoutHandler = std::function<void(std::uint64_t waiter)>;
 
-  ReplyWaits(asio::io_context& io, chat::core::Realm& realm, TimeoutHandler on_timeout);
+  // Completed replies count as requests of their command in `metrics`.
+  ReplyWaits(asio::io_context& io, chat::core::Realm& realm, Metrics& metrics,
+             TimeoutHandler on_timeout);
 
-  void add(const chat::core::Wait& wait, std::weak_ptr<LineChannel> channel, std::uint64_t place);
+  // `command`: the request's, for Metrics::request().
+  void add(const chat::core::Wait& wait, std::weak_ptr<LineChannel> channel, std::uint64_t place,
+           std::size_t command);
   // Fills the places of these completions; their replies wait for commit `seq`.
   void complete(std::vector<chat::core::Completion>& completions, std::uint64_t seq);
+  std::size_t size() const { return pending_.size(); }
   // Times every wait out now (graceful stop: nothing is left hanging).
   void expire_all();
 
@@ -34,6 +40,7 @@ class ReplyWaits {
   struct Pending {
     std::weak_ptr<LineChannel> channel;
     std::uint64_t place = 0;
+    std::size_t command = 0;
     std::unique_ptr<asio::steady_timer> timer;
   };
 
@@ -41,6 +48,7 @@ class ReplyWaits {
 
   asio::io_context& io_;
   chat::core::Realm& realm_;
+  Metrics& metrics_;
   TimeoutHandler on_timeout_;
   std::unordered_map<std::uint64_t, Pending> pending_;
 };

@@ -4,12 +4,12 @@
 
 #include <array>
 #include <asio/co_spawn.hpp>
-#include <asio/read_until.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <exception>
 
+#include "http_request.hpp"
 #include "web_http.hpp"
 #include "web_origin.hpp"
 
@@ -53,32 +53,38 @@ void WebHandshake::close() {
 }
 
 asio::awaitable<void> WebHandshake::run() {
-  std::string buffer;
-  std::error_code ec;
-  const std::size_t head_size =
-      co_await asio::async_read_until(socket_, asio::dynamic_buffer(buffer, max_http_head_bytes),
-                                      "\r\n\r\n", asio::redirect_error(asio::use_awaitable, ec));
-  if (ec == asio::error::not_found) {  // the head did not fit
+  HttpRequestParser parser;
+  std::string already_read;  // bytes behind the request (a WebSocket client's first frames)
+  std::array<char, 4096> chunk;
+  while (parser.state() == HttpRequestParser::State::incomplete) {
+    std::error_code ec;
+    const std::size_t n = co_await socket_.async_read_some(
+        asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;  // the client left, or the deadline closed the socket
+    const std::string_view bytes(chunk.data(), n);
+    already_read = bytes.substr(parser.feed(bytes));
+  }
+  if (parser.state() == HttpRequestParser::State::too_large) {
     co_await answer(answer_head_too_large().response);
     co_return;
   }
-  if (ec) co_return;  // the client left, or the deadline closed the socket
-  const auto request = parse_http_request(std::string_view(buffer).substr(0, head_size));
-  HttpAnswer reply = request ? answer_http_request(*request) : answer_bad_request();
-  if (reply.upgrade && !websocket_origin_allowed(*request, services_.allowed_origins)) {
+  const bool complete = parser.state() == HttpRequestParser::State::complete;
+  HttpAnswer reply = complete ? answer_http_request(parser.request()) : answer_bad_request();
+  if (reply.upgrade && !websocket_origin_allowed(parser.request(), services_.allowed_origins)) {
     spdlog::warn("web client {}: WebSocket refused for origin '{}' (see realm.web_origins)", id_,
-                 request->header("origin").substr(0, 200));
+                 parser.request().header("origin").substr(0, 200));
     reply = answer_forbidden_origin();
   }
   if (!reply.upgrade) {
     co_await answer(reply.response);
     co_return;
   }
+  std::error_code ec;
   co_await asio::async_write(socket_, asio::buffer(reply.response),
                              asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return;
   deadline_.cancel();
-  services_.upgraded(std::move(socket_), buffer.substr(head_size));
+  services_.upgraded(std::move(socket_), std::move(already_read));
 }
 
 asio::awaitable<void> WebHandshake::answer(const std::string& response) {

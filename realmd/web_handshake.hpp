@@ -11,9 +11,10 @@
 
 namespace realmd {
 
-// One connection to the web listener while it still speaks HTTP: reads one request head
-// (at most max_http_head_bytes, within `timeout`), then either answers it (a file of the page,
-// or an error) and closes, or answers the WebSocket upgrade and hands the socket over.
+// One connection to the web listener while it still speaks HTTP: reads one request
+// (HttpRequestParser; a head of at most max_http_head_bytes, within `timeout`), then either answers
+// it (a file of the page, or an error) and closes, or answers the WebSocket upgrade and hands the
+// socket over.
 class WebHandshake : public std::enable_shared_from_this<WebHandshake> {
  public:
   struct Services {

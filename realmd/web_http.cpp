@@ -13,7 +13,6 @@
 namespace realmd {
 namespace {
 
-constexpr std::string_view line_end = "\r\n";
 constexpr std::string_view websocket_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 std::string lowercase(std::string_view text) {
@@ -41,30 +40,24 @@ bool has_token(std::string_view value, std::string_view token) {
   return false;
 }
 
+// The page is served with the binary that serves its protocol: never a stale copy. Every
+// answer closes the connection: a browser opens the page once, then talks WebSocket.
 std::string response(std::string_view status, std::string_view content_type, std::string_view body,
-                     std::string_view extra_headers = {}) {
-  std::string out = "HTTP/1.1 ";
-  out += status;
-  out += line_end;
-  out += "Content-Type: ";
-  out += content_type;
-  out += line_end;
-  out += "Content-Length: " + std::to_string(body.size());
-  out += line_end;
-  // The page is served with the binary that serves its protocol: never a stale copy.
-  out += "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n";
-  out += extra_headers;
-  out += "Connection: close\r\n\r\n";
-  out += body;
-  return out;
+                     std::string_view extra_headers = {}, bool head_only = false) {
+  std::string headers = "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n";
+  headers += extra_headers;
+  return http_response(status, content_type, body, head_only, false, headers);
 }
 
-std::string text_response(std::string_view status, std::string_view extra_headers = {}) {
-  return response(status, "text/plain; charset=utf-8", std::string(status) + "\n", extra_headers);
+std::string text_response(std::string_view status, std::string_view extra_headers = {},
+                          bool head_only = false) {
+  return response(status, "text/plain; charset=utf-8", std::string(status) + "\n", extra_headers,
+                  head_only);
 }
 
 HttpAnswer upgrade(const HttpRequest& request) {
-  if (!has_token(request.header("upgrade"), "websocket") ||
+  if (request.method != "GET" || request.version_minor < 1 ||
+      !has_token(request.header("upgrade"), "websocket") ||
       !has_token(request.header("connection"), "upgrade")) {
     return {text_response("400 Bad Request"), false};
   }
@@ -84,46 +77,13 @@ HttpAnswer upgrade(const HttpRequest& request) {
 
 }  // namespace
 
-std::string_view HttpRequest::header(std::string_view lowercase_name) const {
-  const auto it = headers.find(lowercase_name);
-  return it == headers.end() ? std::string_view() : std::string_view(it->second);
-}
-
 std::optional<HttpRequest> parse_http_request(std::string_view head) {
-  if (!head.ends_with("\r\n\r\n")) return std::nullopt;
-  head.remove_suffix(2);  // every line, the last header's included, now ends in "\r\n"
-  const auto take_line = [&head]() -> std::optional<std::string_view> {
-    const std::size_t end = head.find(line_end);
-    if (end == std::string_view::npos) return std::nullopt;
-    const std::string_view line = head.substr(0, end);
-    head.remove_prefix(end + line_end.size());
-    return line;
-  };
-  const auto request_line = take_line();
-  if (!request_line) return std::nullopt;
-  // METHOD SP TARGET SP HTTP/1.1
-  const std::size_t first_space = request_line->find(' ');
-  const std::size_t last_space = request_line->rfind(' ');
-  if (first_space == std::string_view::npos || first_space == last_space) return std::nullopt;
-  if (request_line->substr(last_space + 1) != "HTTP/1.1") return std::nullopt;
-  HttpRequest request;
-  request.method = request_line->substr(0, first_space);
-  request.target = request_line->substr(first_space + 1, last_space - first_space - 1);
-  if (request.method.empty() || request.target.empty() ||
-      request.target.find(' ') != std::string::npos) {
+  HttpRequestParser parser;
+  const std::size_t used = parser.feed(head);
+  if (parser.state() != HttpRequestParser::State::complete || used != head.size()) {
     return std::nullopt;
   }
-  while (!head.empty()) {
-    const auto line = take_line();
-    if (!line) return std::nullopt;
-    const std::size_t colon = line->find(':');
-    if (colon == 0 || colon == std::string_view::npos) return std::nullopt;
-    const std::string_view name = line->substr(0, colon);
-    if (name.find_first_of(" \t") != std::string_view::npos) return std::nullopt;
-    // A repeated header keeps its first value: the ones read here appear once in a valid request.
-    request.headers.emplace(lowercase(name), std::string(trim(line->substr(colon + 1))));
-  }
-  return request;
+  return parser.request();
 }
 
 std::string websocket_accept_key(std::string_view key) {
@@ -142,8 +102,9 @@ std::string websocket_accept_key(std::string_view key) {
 }
 
 HttpAnswer answer_http_request(const HttpRequest& request) {
-  if (request.method != "GET") {
-    return {text_response("405 Method Not Allowed", "Allow: GET\r\n"), false};
+  const bool head_only = request.method == "HEAD";
+  if (request.method != "GET" && !head_only) {
+    return {text_response("405 Method Not Allowed", "Allow: GET, HEAD\r\n"), false};
   }
   // The query string plays no part: "/?x=1" is the page.
   const std::string_view path =
@@ -152,11 +113,12 @@ HttpAnswer answer_http_request(const HttpRequest& request) {
   for (const WebAsset& asset : web_assets()) {
     if (asset.path == path) {
       return {response("200 OK", asset.content_type, asset.body,
-                       "Content-Security-Policy: default-src 'self'; connect-src 'self'\r\n"),
+                       "Content-Security-Policy: default-src 'self'; connect-src 'self'\r\n",
+                       head_only),
               false};
     }
   }
-  return {text_response("404 Not Found"), false};
+  return {text_response("404 Not Found", {}, head_only), false};
 }
 
 HttpAnswer answer_bad_request() {

@@ -1,29 +1,18 @@
 #pragma once
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "http_request.hpp"
+
 namespace realmd {
 
-// The little HTTP/1.1 that the web listener speaks before a connection turns into a WebSocket
-// (docs/protocol.md §3): GET of the page's files, GET /ws with an Upgrade. Pure functions, so
-// that the tests cover them without sockets.
+// The little HTTP that the web listener speaks before a connection turns into a WebSocket
+// (docs/protocol.md §3): GET and HEAD of the page's files (HTTP/1.0 or 1.1), GET /ws with an
+// Upgrade (HTTP/1.1). Pure functions, so that the tests cover them without sockets.
 
-// A request head's largest size; a longer one is refused (431) without reading further.
-inline constexpr std::size_t max_http_head_bytes = 8 * 1024;
-
-struct HttpRequest {
-  std::string method;
-  std::string target;
-  std::map<std::string, std::string, std::less<>> headers;  // names in lower case
-
-  // The header's value, or "" when absent.
-  std::string_view header(std::string_view lowercase_name) const;
-};
-
-// Parses a request head: the request line and the header lines, each ended by "\r\n", and the
-// empty line. Nothing when it is not HTTP/1.1 of that shape (e.g. a header without a colon).
+// Parses one request head (request line, headers, empty line) with HttpRequestParser; nothing
+// when it is not HTTP/1.x.
 std::optional<HttpRequest> parse_http_request(std::string_view head);
 
 // Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 §4.2.2): base64(SHA-1(key + GUID)).

@@ -11,6 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 packages=(
   libasio-dev rapidjson-dev libyaml-cpp-dev doctest-dev libsqlite3-dev libsodium-dev
   libssl-dev libcli11-dev libspdlog-dev libfmt-dev libreadline-dev libwslay-dev
+  prometheus-cpp-dev libsystemd-dev libhttp-parser-dev
   pkg-config ninja-build cmake g++ clang libclang-rt-14-dev openssl
 )
 

@@ -74,6 +74,8 @@ struct RealmConfig {
   // realm.web_origins: origins besides the page's own whose pages may open the WebSocket
   // (e.g. "https://chat.example.org" behind a reverse proxy); "scheme://host[:port]".
   std::vector<std::string> web_origins;
+  // realm.admin_listen: /healthz and /metrics (docs/operations.md); none when absent.
+  std::optional<Endpoint> admin_listen;
   std::filesystem::path data_dir = "data";
   std::string secret;  // federation.secret
   // federation.keepalive_ms: a link that sent nothing this long sends a ping; one that received
@@ -96,10 +98,21 @@ struct RealmConfig {
 };
 
 // Thrown for a missing file, a YAML syntax error, an unknown key or a bad value.
-// what() names the key, e.g. "realm.listen: expected HOST:PORT, got 'x'".
+// what() names the key, e.g. "realm.listen: expected HOST:PORT, got 'x'"; from
+// load_config_file it starts with "FILE:LINE:COLUMN: " (the key's place in the file).
 struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
+  ConfigError(std::string key_path, const std::string& message)
+      : std::runtime_error(message), key(std::move(key_path)) {}
+  std::string key;  // the key path it is about, e.g. "peers[1].address"; "" for the document
 };
+
+// Bytes a client request line needs beside the message text of a send (command word, token,
+// recipient name and separators).
+inline constexpr std::size_t send_line_overhead = 128;
+// Every key the loader accepts, as docs/operations.md names them: "realm.listen",
+// "peers[].address", "admins" (a list of names).
+std::vector<std::string> accepted_config_keys();
 
 RealmConfig load_config_file(const std::filesystem::path& file);
 RealmConfig load_config_text(const std::string& yaml_text);  // data_dir relative to cwd

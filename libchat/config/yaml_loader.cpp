@@ -3,10 +3,14 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
-#include <initializer_list>
+#include <cstdio>
+#include <cstring>
 #include <limits>
+#include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -25,8 +29,8 @@ std::string index_key(const std::string& parent, std::size_t index) {
 
 [[noreturn]] void fail_value(const std::string& key, std::string_view expected,
                              std::string_view got) {
-  throw ConfigError(key + ": expected " + std::string(expected) + ", got '" + std::string(got) +
-                    "'");
+  throw ConfigError(
+      key, key + ": expected " + std::string(expected) + ", got '" + std::string(got) + "'");
 }
 
 const char* kind_of(const YAML::Node& node) {
@@ -42,17 +46,33 @@ const char* kind_of(const YAML::Node& node) {
   }
 }
 
+// The keys each mapping accepts; accepted_config_keys() lists them for docs/operations.md.
+using KeyList = std::span<const std::string_view>;
+constexpr std::string_view top_keys[] = {"realm",  "federation", "peers",
+                                         "tls",    "admins",     "users",
+                                         "limits", "durability", "password_cost"};
+constexpr std::string_view realm_keys[] = {
+    "name", "listen", "peer_listen", "web_listen", "web_origins", "admin_listen", "data_dir"};
+constexpr std::string_view federation_keys[] = {"secret", "keepalive_ms", "relay",
+                                                "reachable_via_relays"};
+constexpr std::string_view peer_keys[] = {"name", "address", "autoconnect"};
+constexpr std::string_view user_keys[] = {"username", "password", "nama", "negara"};
+constexpr std::string_view limits_keys[] = {"max_line_bytes",          "max_message_bytes",
+                                            "max_connections",         "max_pending_replies_bytes",
+                                            "max_outbox_per_peer",     "max_frame_bytes",
+                                            "unauthenticated_idle_ms", "partial_request_ms"};
+constexpr std::string_view tls_keys[] = {"certificate", "key", "ca", "clients", "peers"};
+
 // Rejects keys outside `allowed` and repeated keys (yaml-cpp keeps both silently).
-void check_keys(const YAML::Node& map, const std::string& path,
-                std::initializer_list<std::string_view> allowed) {
+void check_keys(const YAML::Node& map, const std::string& path, KeyList allowed) {
   std::set<std::string> seen;
   for (const auto& entry : map) {
     const std::string key = entry.first.Scalar();
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      throw ConfigError("unknown key '" + join_key(path, key) + "'");
+      throw ConfigError(join_key(path, key), "unknown key '" + join_key(path, key) + "'");
     }
     if (!seen.insert(key).second) {
-      throw ConfigError("duplicate key '" + join_key(path, key) + "'");
+      throw ConfigError(join_key(path, key), "duplicate key '" + join_key(path, key) + "'");
     }
   }
 }
@@ -60,23 +80,23 @@ void check_keys(const YAML::Node& map, const std::string& path,
 // A section that may be absent or written empty (`peers:`), otherwise a mapping.
 bool is_mapping(const YAML::Node& node, const std::string& key) {
   if (!node || node.IsNull()) return false;
-  if (!node.IsMap()) throw ConfigError(key + ": expected a mapping, got " + kind_of(node));
+  if (!node.IsMap()) throw ConfigError(key, key + ": expected a mapping, got " + kind_of(node));
   return true;
 }
 
 bool is_list(const YAML::Node& node, const std::string& key) {
   if (!node || node.IsNull()) return false;
-  if (!node.IsSequence()) throw ConfigError(key + ": expected a list, got " + kind_of(node));
+  if (!node.IsSequence()) throw ConfigError(key, key + ": expected a list, got " + kind_of(node));
   return true;
 }
 
 const YAML::Node& require(const YAML::Node& node, const std::string& key) {
-  if (!node) throw ConfigError("missing key '" + key + "'");
+  if (!node) throw ConfigError(key, "missing key '" + key + "'");
   return node;
 }
 
 std::string parse_scalar(const YAML::Node& node, const std::string& key) {
-  if (!node.IsScalar()) throw ConfigError(key + ": expected a value, got " + kind_of(node));
+  if (!node.IsScalar()) throw ConfigError(key, key + ": expected a value, got " + kind_of(node));
   return node.Scalar();
 }
 
@@ -142,8 +162,8 @@ Endpoint parse_endpoint_node(const YAML::Node& node, const std::string& key) {
 }
 
 PeerConfig parse_peer(const YAML::Node& node, const std::string& path) {
-  if (!node.IsMap()) throw ConfigError(path + ": expected a mapping, got " + kind_of(node));
-  check_keys(node, path, {"name", "address", "autoconnect"});
+  if (!node.IsMap()) throw ConfigError(path, path + ": expected a mapping, got " + kind_of(node));
+  check_keys(node, path, peer_keys);
   PeerConfig peer;
   peer.name = parse_name(require(node["name"], join_key(path, "name")), join_key(path, "name"));
   const std::string address_key = join_key(path, "address");
@@ -158,15 +178,17 @@ PeerConfig parse_peer(const YAML::Node& node, const std::string& path) {
 }
 
 SeedUser parse_seed_user(const YAML::Node& node, const std::string& path) {
-  if (!node.IsMap()) throw ConfigError(path + ": expected a mapping, got " + kind_of(node));
-  check_keys(node, path, {"username", "password", "nama", "negara"});
+  if (!node.IsMap()) throw ConfigError(path, path + ": expected a mapping, got " + kind_of(node));
+  check_keys(node, path, user_keys);
   SeedUser user;
   const std::string username_key = join_key(path, "username");
   user.username = parse_name(require(node["username"], username_key), username_key);
   // The password is never echoed back: config errors end up in logs.
   const std::string password_key = join_key(path, "password");
   const std::string password = parse_scalar(require(node["password"], password_key), password_key);
-  if (!is_word(password)) throw ConfigError(password_key + ": expected 1-128 bytes without spaces");
+  if (!is_word(password)) {
+    throw ConfigError(password_key, password_key + ": expected 1-128 bytes without spaces");
+  }
   user.password = password;
   const std::string nama_key = join_key(path, "nama");
   user.nama = parse_word(require(node["nama"], nama_key), nama_key);
@@ -178,10 +200,7 @@ SeedUser parse_seed_user(const YAML::Node& node, const std::string& path) {
 LimitsConfig parse_limits(const YAML::Node& node, const std::string& path) {
   LimitsConfig limits;
   if (!is_mapping(node, path)) return limits;
-  check_keys(
-      node, path,
-      {"max_line_bytes", "max_message_bytes", "max_connections", "max_pending_replies_bytes",
-       "max_outbox_per_peer", "max_frame_bytes", "unauthenticated_idle_ms", "partial_request_ms"});
+  check_keys(node, path, limits_keys);
   const auto read = [&](std::string_view key, std::size_t& field) {
     if (const auto value = node[std::string(key)])
       field = parse_positive(value, join_key(path, key));
@@ -196,10 +215,11 @@ LimitsConfig parse_limits(const YAML::Node& node, const std::string& path) {
   if (!node["max_frame_bytes"]) {
     limits.max_frame_bytes = std::max(limits.max_frame_bytes, frame_needed);
   } else if (limits.max_frame_bytes < frame_needed) {
-    throw ConfigError(join_key(path, "max_frame_bytes") + ": must be at least " +
-                      std::to_string(frame_needed) + " for max_message_bytes " +
-                      std::to_string(limits.max_message_bytes) +
-                      " (a message escapes to up to 6 bytes per byte in a link frame)");
+    throw ConfigError(join_key(path, "max_frame_bytes"),
+                      join_key(path, "max_frame_bytes") + ": must be at least " +
+                          std::to_string(frame_needed) + " for max_message_bytes " +
+                          std::to_string(limits.max_message_bytes) +
+                          " (a message escapes to up to 6 bytes per byte in a link frame)");
   }
   const auto read_ms = [&](std::string_view key, std::chrono::milliseconds& field) {
     if (const auto value = node[std::string(key)]) {
@@ -223,7 +243,7 @@ std::filesystem::path parse_path(const YAML::Node& node, const std::string& key)
 // The `tls:` section. The files are read when realmd starts (a missing or bad one stops it).
 std::optional<TlsConfig> parse_tls(const YAML::Node& node, const std::string& path) {
   if (!is_mapping(node, path)) return std::nullopt;
-  check_keys(node, path, {"certificate", "key", "ca", "clients", "peers"});
+  check_keys(node, path, tls_keys);
   TlsConfig tls;
   const std::string certificate_key = join_key(path, "certificate");
   tls.certificate = parse_path(require(node["certificate"], certificate_key), certificate_key);
@@ -234,11 +254,13 @@ std::optional<TlsConfig> parse_tls(const YAML::Node& node, const std::string& pa
     tls.clients = parse_bool(clients, join_key(path, "clients"));
   if (const auto peers = node["peers"]) tls.peers = parse_bool(peers, join_key(path, "peers"));
   if (tls.peers && tls.ca.empty()) {
-    throw ConfigError(join_key(path, "ca") +
-                      ": required when tls.peers is true (peers are verified against it)");
+    throw ConfigError(
+        join_key(path, "ca"),
+        join_key(path, "ca") + ": required when tls.peers is true (peers are verified against it)");
   }
   if (!tls.clients && !tls.peers) {
-    throw ConfigError(path + ": clients and peers are both false (leave the section out instead)");
+    throw ConfigError(path,
+                      path + ": clients and peers are both false (leave the section out instead)");
   }
   return tls;
 }
@@ -258,9 +280,8 @@ std::string parse_password_cost(const YAML::Node& node, const std::string& key) 
 
 // The `realm:` section fills the realm's own identity and listeners.
 void parse_realm_section(const YAML::Node& node, RealmConfig& config) {
-  if (!is_mapping(node, "realm")) throw ConfigError("missing key 'realm.name'");
-  check_keys(node, "realm",
-             {"name", "listen", "peer_listen", "web_listen", "web_origins", "data_dir"});
+  if (!is_mapping(node, "realm")) throw ConfigError("realm.name", "missing key 'realm.name'");
+  check_keys(node, "realm", realm_keys);
   config.name = parse_name(require(node["name"], "realm.name"), "realm.name");
   if (const auto listen = node["listen"])
     config.listen = parse_endpoint_node(listen, "realm.listen");
@@ -269,6 +290,9 @@ void parse_realm_section(const YAML::Node& node, RealmConfig& config) {
   }
   if (const auto web_listen = node["web_listen"]) {
     config.web_listen = parse_endpoint_node(web_listen, "realm.web_listen");
+  }
+  if (const auto admin_listen = node["admin_listen"]) {
+    config.admin_listen = parse_endpoint_node(admin_listen, "realm.admin_listen");
   }
   if (const auto origins = node["web_origins"]; origins && is_list(origins, "realm.web_origins")) {
     for (std::size_t i = 0; i < origins.size(); ++i) {
@@ -292,7 +316,7 @@ void parse_realm_section(const YAML::Node& node, RealmConfig& config) {
 // The `federation:` section: the shared secret, the link keepalive and routing.
 void parse_federation(const YAML::Node& node, const std::string& path, RealmConfig& config) {
   if (!is_mapping(node, path)) return;
-  check_keys(node, path, {"secret", "keepalive_ms", "relay", "reachable_via_relays"});
+  check_keys(node, path, federation_keys);
   if (const auto relay = node["relay"]) config.relay = parse_bool(relay, join_key(path, "relay"));
   if (const auto reachable = node["reachable_via_relays"]) {
     config.reachable_via_relays =
@@ -317,10 +341,10 @@ std::vector<PeerConfig> parse_peers(const YAML::Node& node, const std::string& p
     const std::string key = index_key(path, i);
     PeerConfig peer = parse_peer(node[i], key);
     if (peer.name == realm_name) {
-      throw ConfigError(key + ".name: '" + peer.name + "' is this realm's own name");
+      throw ConfigError(key + ".name", key + ".name: '" + peer.name + "' is this realm's own name");
     }
     if (!names.insert(peer.name).second) {
-      throw ConfigError(key + ".name: duplicate peer '" + peer.name + "'");
+      throw ConfigError(key + ".name", key + ".name: duplicate peer '" + peer.name + "'");
     }
     peers.push_back(std::move(peer));
   }
@@ -334,7 +358,7 @@ std::vector<std::string> parse_admins(const YAML::Node& node, const std::string&
     const std::string key = index_key(path, i);
     std::string admin = parse_name(node[i], key);
     if (std::find(admins.begin(), admins.end(), admin) != admins.end()) {
-      throw ConfigError(key + ": duplicate admin '" + admin + "'");
+      throw ConfigError(key, key + ": duplicate admin '" + admin + "'");
     }
     admins.push_back(std::move(admin));
   }
@@ -349,42 +373,58 @@ std::vector<SeedUser> parse_users(const YAML::Node& node, const std::string& pat
     const std::string key = index_key(path, i);
     SeedUser user = parse_seed_user(node[i], key);
     if (!names.insert(user.username).second) {
-      throw ConfigError(key + ".username: duplicate user '" + user.username + "'");
+      throw ConfigError(key + ".username",
+                        key + ".username: duplicate user '" + user.username + "'");
     }
     users.push_back(std::move(user));
   }
   return users;
 }
 
+// Limits that must agree: a client line must hold a send of the longest message. (A link
+// frame must hold it too: parse_limits checks or derives max_frame_bytes.)
+void check_limits_together(const LimitsConfig& limits) {
+  const std::size_t needed = limits.max_message_bytes + send_line_overhead;
+  if (limits.max_line_bytes < needed) {
+    throw ConfigError("limits.max_line_bytes",
+                      "limits.max_line_bytes: " + std::to_string(limits.max_line_bytes) +
+                          " cannot hold a send of limits.max_message_bytes (" +
+                          std::to_string(limits.max_message_bytes) + "): needs at least " +
+                          std::to_string(needed));
+  }
+}
+
 RealmConfig parse_realm_config(const YAML::Node& root) {
   // An empty document lacks the one required key.
-  if (!root || root.IsNull()) throw ConfigError("missing key 'realm.name'");
+  if (!root || root.IsNull()) throw ConfigError("realm.name", "missing key 'realm.name'");
   if (!root.IsMap()) {
     throw ConfigError(std::string("expected a mapping at the top level, got ") + kind_of(root));
   }
   RealmConfig config;
-  check_keys(root, "",
-             {"realm", "federation", "peers", "tls", "admins", "users", "limits", "durability",
-              "password_cost"});
+  check_keys(root, "", top_keys);
   parse_realm_section(root["realm"], config);
   parse_federation(root["federation"], "federation", config);
   config.peers = parse_peers(root["peers"], "peers", config.name);
   if (!config.peers.empty() && config.secret.empty()) {
-    throw ConfigError("federation.secret: required (non-empty) when peers are listed");
+    throw ConfigError("federation.secret",
+                      "federation.secret: required (non-empty) when peers are listed");
   }
   config.tls = parse_tls(root["tls"], "tls");
   config.admins = parse_admins(root["admins"], "admins");
   config.users = parse_users(root["users"], "users");
   // An admin that is not a configured user could be taken by whoever registers the name first.
-  for (const std::string& admin : config.admins) {
+  for (std::size_t i = 0; i < config.admins.size(); ++i) {
+    const std::string& admin = config.admins[i];
     const bool seeded = std::any_of(config.users.begin(), config.users.end(),
                                     [&](const SeedUser& user) { return user.username == admin; });
     if (!seeded) {
-      throw ConfigError("admins: '" + admin +
-                        "' is not a user listed under 'users' (anyone could register it)");
+      throw ConfigError(
+          index_key("admins", i),
+          "admins: '" + admin + "' is not a user listed under 'users' (anyone could register it)");
     }
   }
   config.limits = parse_limits(root["limits"], "limits");
+  check_limits_together(config.limits);
   if (const auto durability = root["durability"]) {
     config.durability = parse_durability(durability, "durability");
   }
@@ -398,6 +438,60 @@ ConfigError syntax_error(const YAML::ParserException& error) {
   // yaml-cpp's marks count from 0; editors count from 1.
   return ConfigError("YAML syntax error at line " + std::to_string(error.mark.line + 1) +
                      ", column " + std::to_string(error.mark.column + 1) + ": " + error.msg);
+}
+
+// Where `key_path` ("peers[1].address") is written: its key's place (for a list item, the
+// item's), the last one for a key written twice; for a key that is missing, the place of the
+// deepest part that is there.
+YAML::Mark locate(const YAML::Node& node, std::string_view key_path) {
+  if (key_path.empty() || !node) return node.Mark();
+  if (key_path.front() == '[') {
+    const std::size_t close = key_path.find(']');
+    std::size_t index = 0;
+    std::from_chars(key_path.data() + 1, key_path.data() + close, index);
+    std::string_view rest = key_path.substr(close + 1);
+    if (rest.starts_with('.')) rest.remove_prefix(1);
+    if (!node.IsSequence() || index >= node.size()) return node.Mark();
+    const YAML::Node item = node[index];
+    return rest.empty() ? item.Mark() : locate(item, rest);
+  }
+  const std::size_t end = key_path.find_first_of(".[");
+  const std::string_view name = key_path.substr(0, end);
+  std::string_view rest = end == std::string_view::npos ? "" : key_path.substr(end);
+  if (rest.starts_with('.')) rest.remove_prefix(1);
+  if (!node.IsMap()) return node.Mark();
+  std::optional<std::pair<YAML::Node, YAML::Node>> found;
+  for (const auto& entry : node) {
+    if (entry.first.IsScalar() && entry.first.Scalar() == name)
+      found.emplace(entry.first, entry.second);
+  }
+  if (!found) return node.Mark();
+  return rest.empty() ? found->first.Mark() : locate(found->second, rest);
+}
+
+// "FILE:LINE:COLUMN: " (as compilers and editors write places), or "FILE: " without a place.
+std::string place(const std::filesystem::path& file, const YAML::Mark& mark) {
+  if (mark.is_null() || mark.line < 0) return file.string() + ": ";
+  return file.string() + ":" + std::to_string(mark.line + 1) + ":" +
+         std::to_string(mark.column + 1) + ": ";
+}
+
+// The whole file, or a ConfigError with the system's reason (missing, a directory, no
+// permission...).
+std::string read_config_file(const std::filesystem::path& file) {
+  const auto fail = [&file](int error) -> ConfigError {
+    return ConfigError(file.string() + ": cannot read the config file: " + std::strerror(error));
+  };
+  std::FILE* stream = std::fopen(file.c_str(), "rb");
+  if (stream == nullptr) throw fail(errno);
+  std::string text;
+  char chunk[8192];
+  std::size_t n = 0;
+  while ((n = std::fread(chunk, 1, sizeof chunk, stream)) > 0) text.append(chunk, n);
+  const int error = std::ferror(stream) ? errno : 0;  // e.g. EISDIR for a directory
+  std::fclose(stream);
+  if (error != 0) throw fail(error);
+  return text;
 }
 
 }  // namespace
@@ -439,21 +533,36 @@ RealmConfig load_config_text(const std::string& yaml_text) {
   return parse_realm_config(root);
 }
 
+std::vector<std::string> accepted_config_keys() {
+  std::vector<std::string> keys;
+  const auto add = [&keys](std::string_view prefix, KeyList names) {
+    for (const std::string_view name : names)
+      keys.push_back(std::string(prefix) + std::string(name));
+  };
+  add("", top_keys);
+  add("realm.", realm_keys);
+  add("federation.", federation_keys);
+  add("peers[].", peer_keys);
+  add("users[].", user_keys);
+  add("limits.", limits_keys);
+  add("tls.", tls_keys);
+  return keys;
+}
+
 RealmConfig load_config_file(const std::filesystem::path& file) {
-  // Errors from a file say which file, since realmd may be given any of several.
-  const std::string where = file.string() + ": ";
+  // Errors from a file say which file and where in it, since realmd may be given any of
+  // several: "FILE:LINE:COLUMN: KEY: what is wrong".
+  const std::string text = read_config_file(file);
   YAML::Node root;
   try {
-    root = YAML::LoadFile(file.string());
-  } catch (const YAML::BadFile&) {
-    throw ConfigError(where + "cannot open the config file");
+    root = YAML::Load(text);
   } catch (const YAML::ParserException& error) {
-    throw ConfigError(where + syntax_error(error).what());
+    throw ConfigError(place(file, error.mark) + "YAML syntax error: " + error.msg);
   }
   try {
     return parse_realm_config(root);
   } catch (const ConfigError& error) {
-    throw ConfigError(where + error.what());
+    throw ConfigError(error.key, place(file, locate(root, error.key)) + error.what());
   }
 }
 

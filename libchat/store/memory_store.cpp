@@ -18,7 +18,10 @@ namespace {
 }  // namespace
 
 void MemoryStore::commit(std::span<const Mutation> batch) {
-  if (fail_commits_) throw StoreError("injected failure (fail_next_commits)");
+  if (fail_commits_) {
+    ++injected_failures_;
+    throw StoreError("injected failure (fail_next_commits)");
+  }
   UndoLog undo;
   undo.reserve(batch.size());
   const std::uint64_t max_id_before = max_id_;

@@ -34,6 +34,8 @@ class MemoryStore final : public Store {
   }
   // Transactions committed so far; failed ones do not count.
   std::size_t commits() const { return commits_; }
+  // Commits refused by fail_next_commits so far (atomic: tests poll it from their thread).
+  std::size_t injected_failures() const { return injected_failures_.load(); }
 
  private:
   struct StoredMessage {
@@ -76,6 +78,7 @@ class MemoryStore final : public Store {
   std::atomic<bool> fail_commits_ = false;
   std::mutex refused_group_mutex_;
   std::string refused_group_;
+  std::atomic<std::size_t> injected_failures_ = 0;
   std::size_t commits_ = 0;
 };
 

@@ -113,11 +113,7 @@ TEST_CASE("plain: a request gets its reply") {
   CHECK(connection.read_reply() == "{\"status\":\"OK\"}");
 }
 
-TEST_CASE("TLS") {
-  if (!TestCa::available()) {
-    MESSAGE("skipped: no openssl command to make a test CA");
-    return;
-  }
+TEST_CASE("TLS" * test_support::TestCa::needed()) {
   TempDir dir;
   const TestCa ca(dir.path());
   const TlsOptions trust_ca{ca.ca_certificate()};

@@ -32,11 +32,8 @@ Run run_chatclient(std::uint16_t port, const std::string& arguments) {
 
 }  // namespace
 
-TEST_CASE("realmd with tls.clients serves chatclient --tls; a rogue CA and plain TCP fail") {
-  if (!TestCa::available()) {
-    MESSAGE("skipped: no openssl command to make a test CA");
-    return;
-  }
+TEST_CASE("realmd with tls.clients serves chatclient --tls; a rogue CA and plain TCP fail" *
+          test_support::TestCa::needed()) {
   TempDir dir;
   const TestCa ca(dir.path());
   const TestCa::Leaf alpha = ca.issue("alpha", {"alpha", "127.0.0.1"});

@@ -5,7 +5,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "config/realm_config.hpp"
 
@@ -375,20 +377,81 @@ TEST_CASE("a YAML syntax error carries yaml-cpp's line and column") {
         "YAML syntax error at line 2, column 3: end of map not found");
 }
 
-TEST_CASE("load_config_file prefixes its errors with the file") {
+TEST_CASE("load_config_file prefixes its errors with the file, line and column") {
   const TempFile bad_key("realm: {name: a, lisen: x}\n");
   CHECK_THROWS_WITH_AS(load_config_file(bad_key.path),
-                       (bad_key.path.string() + ": unknown key 'realm.lisen'").c_str(),
+                       (bad_key.path.string() + ":1:18: unknown key 'realm.lisen'").c_str(),
                        ConfigError);
   const TempFile bad_syntax("realm: {name: a\n");
-  CHECK_THROWS_WITH_AS(load_config_file(bad_syntax.path),
-                       (bad_syntax.path.string() +
-                        ": YAML syntax error at line 2, column 1: end of map flow not found")
-                           .c_str(),
-                       ConfigError);
+  CHECK_THROWS_WITH_AS(
+      load_config_file(bad_syntax.path),
+      (bad_syntax.path.string() + ":2:1: YAML syntax error: end of map flow not found").c_str(),
+      ConfigError);
+}
+
+TEST_CASE("a config error's line and column are the key's place in the file") {
+  const auto error_in_file = [](const std::string& yaml) {
+    const TempFile file(yaml);
+    try {
+      load_config_file(file.path);
+    } catch (const ConfigError& error) {
+      return std::string(error.what()).substr(file.path.string().size());
+    }
+    return std::string();
+  };
+  CHECK(error_in_file("realm:\n  name: a\nlimits:\n  max_connections: -5\n") ==
+        ":4:3: limits.max_connections: expected a positive integer, got '-5'");
+  CHECK(error_in_file("realm:\n  name: a\n  name: b\n") == ":3:3: duplicate key 'realm.name'");
+  CHECK(error_in_file("realm: {name: a}\nfederation: {secret: x}\npeers:\n"
+                      "  - {name: b, address: h:1}\n  - {name: c}\n") ==
+        ":5:5: missing key 'peers[1].address'");
+  CHECK(error_in_file("realm: {name: a}\nadmins:\n  - ok\n  - 'm@ssi'\n") ==
+        ":4:5: admins[1]: expected 1-32 characters of A-Z a-z 0-9 _ . -, got 'm@ssi'");
+  CHECK(error_in_file("- realm\n") == ":1:1: expected a mapping at the top level, got a list");
+}
+
+TEST_CASE("a config file that cannot be read says why") {
   const auto missing = std::filesystem::path("/nonexistent/realm.yaml");
   CHECK_THROWS_WITH_AS(load_config_file(missing),
-                       "/nonexistent/realm.yaml: cannot open the config file", ConfigError);
+                       "/nonexistent/realm.yaml: cannot read the config file: No such file or "
+                       "directory",
+                       ConfigError);
+  const auto directory = std::filesystem::temp_directory_path();
+  CHECK_THROWS_WITH_AS(
+      load_config_file(directory),
+      (directory.string() + ": cannot read the config file: Is a directory").c_str(), ConfigError);
+}
+
+TEST_CASE("limits work together: a client line holds a send of the longest message") {
+  CHECK(error_of("realm: {name: a}\nlimits: {max_line_bytes: 600, max_message_bytes: 500}\n") ==
+        "limits.max_line_bytes: 600 cannot hold a send of limits.max_message_bytes (500): needs "
+        "at least 628");
+  CHECK(error_of("realm: {name: a}\nlimits: {max_line_bytes: 628, max_message_bytes: 500}\n")
+            .empty());
+}
+
+TEST_CASE("docs/operations.md's key table lists exactly the keys the loader accepts") {
+  // The rows of the configuration reference: "| `key` | type | default | meaning |".
+  std::ifstream doc(source_dir() / "docs" / "operations.md");
+  REQUIRE(doc);
+  std::set<std::string> documented;
+  bool in_reference = false;
+  for (std::string line; std::getline(doc, line);) {
+    if (line.starts_with("## ")) in_reference = line == "## Configuration reference";
+    if (!in_reference || !line.starts_with("| `")) continue;
+    const auto end = line.find('`', 3);
+    REQUIRE(end != std::string::npos);
+    CHECK_MESSAGE(documented.insert(line.substr(3, end - 3)).second, "twice: " << line);
+  }
+  const std::vector<std::string> accepted = chat::config::accepted_config_keys();
+  const std::set<std::string> loader(accepted.begin(), accepted.end());
+  CHECK(loader.size() == accepted.size());
+  for (const std::string& key : loader)
+    CHECK_MESSAGE(documented.contains(key), "undocumented: " << key);
+  for (const std::string& key : documented)
+    CHECK_MESSAGE(loader.contains(key), "not a key: " << key);
+  CHECK(loader.contains("realm.admin_listen"));
+  CHECK(loader.contains("peers[].address"));
 }
 
 TEST_CASE("the shipped demo cluster and example configs load") {
@@ -449,12 +512,14 @@ TEST_CASE("an admin must be a configured user (regression: anyone could register
         "admins: 'root' is not a user listed under 'users' (anyone could register it)");
 }
 
-TEST_CASE("the link frame limit holds the largest message (regression: one message blocked a "
-          "link for good)") {
+TEST_CASE(
+    "the link frame limit holds the largest message (regression: one message blocked a "
+    "link for good)") {
   // 32 KiB of control characters escape to ~196 KB: past the 128 KiB default frame limit.
-  CHECK(error_of("realm: {name: a}\nlimits: {max_message_bytes: 32768, max_frame_bytes: 131072}\n") ==
-        "limits.max_frame_bytes: must be at least 197120 for max_message_bytes 32768 (a message "
-        "escapes to up to 6 bytes per byte in a link frame)");
+  CHECK(
+      error_of("realm: {name: a}\nlimits: {max_message_bytes: 32768, max_frame_bytes: 131072}\n") ==
+      "limits.max_frame_bytes: must be at least 197120 for max_message_bytes 32768 (a message "
+      "escapes to up to 6 bytes per byte in a link frame)");
   // Not configured: derived from the message limit.
   const chat::config::RealmConfig derived =
       load_config_text("realm: {name: a}\nlimits: {max_message_bytes: 32768}\n");

@@ -297,6 +297,35 @@ TEST_CASE("a queued send that the remote realm refuses comes back as a bounce") 
       R"({"status":"OK","realm":"beta","messages":{"beta":[{"id":2,"msg_from":"beta","msg_to":"messi","msg":"Pesan untuk nobody tidak terkirim: User tidak ditemukan","realm":"beta","time":"2026-11-26T22:33:16Z","bounce":true}]},"synced":true})");
 }
 
+TEST_CASE("a refusal without a reason: the waiting send hears not found, a queued one 'ditolak'") {
+  // realmd always names the reason (`error`); the frame allows leaving it out, so an ack from
+  // another implementation may. Both fallbacks are client-visible text.
+  World w;
+  w.c.link_up("alpha", "beta");
+  const std::string waiting = w.c.run("alpha", w.messi, "sendprivaterealm beta jokowi satu");
+  REQUIRE(waiting.rfind("WAIT:", 0) == 0);
+  const std::string told_queued = w.c.run("alpha", w.messi, "sendprivaterealm beta jokowi dua");
+  REQUIRE(told_queued.rfind("WAIT:", 0) == 0);
+  auto timed_out = w.c.node("alpha").realm.wait_timed_out(std::stoull(told_queued.substr(5)));
+  REQUIRE(timed_out.completions.size() == 1);
+  CHECK(timed_out.completions[0].reply == queued);
+  // Beta never sees the two messages; the acks below stand for what it says.
+  w.c.wire("alpha", "beta").clear();
+  w.c.wire("beta", "alpha").push_back(core::PeerAck{1, false, ""});
+  w.c.wire("beta", "alpha").push_back(core::PeerAck{2, false, ""});
+  w.c.deliver_one("beta", "alpha");
+  CHECK(w.c.completed("alpha", waiting) == error("Realm/User tidak ditemukan"));
+  w.c.deliver_one("beta", "alpha");
+  CHECK(w.c.completed("alpha", told_queued).empty());  // answered "queued" already
+
+  std::string fetch = w.c.run("alpha", w.messi, "getrealminbox beta");
+  w.c.flush();
+  CHECK(
+      w.c.completed("alpha", fetch) ==
+      R"({"status":"OK","realm":"beta","messages":{"beta":[{"id":3,"msg_from":"beta","msg_to":"messi","msg":"Pesan untuk jokowi tidak terkirim: ditolak","realm":"beta","time":"2026-11-26T22:33:16Z","bounce":true}]},"synced":true})");
+  CHECK(w.c.node("alpha").store.load().outbox.empty());
+}
+
 TEST_CASE("a refusal whose ack was lost is refused again when retransmitted, not acked ok") {
   // The ack of a refused message is lost, beta's dedup mark moves past it (a later message
   // is stored), then the user is registered: the replay must still be refused, or alpha

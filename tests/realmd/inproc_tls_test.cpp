@@ -223,11 +223,8 @@ const std::string verify_failed = "certificate verify failed (SSL routines)";
 
 }  // namespace
 
-TEST_CASE("TLS clients: exact replies over TLS; plain TCP and a rogue CA get nothing") {
-  if (!TestCa::available()) {
-    MESSAGE("skipped: no openssl command to make a test CA");
-    return;
-  }
+TEST_CASE("TLS clients: exact replies over TLS; plain TCP and a rogue CA get nothing" *
+          test_support::TestCa::needed()) {
   TempDir dir;
   const TestCa ca(dir.path());
   const TestCa rogue(dir.path(), "rogue");
@@ -272,11 +269,8 @@ TEST_CASE("TLS clients: exact replies over TLS; plain TCP and a rogue CA get not
   CHECK(masked(late.request("auth bob rahasia")) == R"({"status":"OK","tokenid":"T"})");
 }
 
-TEST_CASE("TLS realm links: messages cross; impostors never link") {
-  if (!TestCa::available()) {
-    MESSAGE("skipped: no openssl command to make a test CA");
-    return;
-  }
+TEST_CASE("TLS realm links: messages cross; impostors never link" *
+          test_support::TestCa::needed()) {
   TempDir dir;
   const TestCa ca(dir.path());
   // alpha dials beta; beta names no peer (it learns alpha from the handshake). Clients speak
@@ -435,11 +429,8 @@ TEST_CASE("TLS realm links: messages cross; impostors never link") {
   }
 }
 
-TEST_CASE("a missing TLS certificate file stops the start, naming the key and the file") {
-  if (!TestCa::available()) {
-    MESSAGE("skipped: no openssl command to make a test CA");
-    return;
-  }
+TEST_CASE("a missing TLS certificate file stops the start, naming the key and the file" *
+          test_support::TestCa::needed()) {
   TempDir dir;
   const TestCa ca(dir.path());
   TestCa::Leaf leaf = ca.issue("alpha", {"alpha", "127.0.0.1"});

@@ -13,6 +13,12 @@ bool is_ok(const std::string& reply) {
   return reply.starts_with(R"({"status":"OK")");
 }
 
+bool acked_or_late(const std::string& reply, std::chrono::steady_clock::time_point sent_at) {
+  if (reply == sent_to_realm_reply) return true;
+  return reply == queued_for_realm_reply &&
+         std::chrono::steady_clock::now() - sent_at >= ack_timeout;
+}
+
 std::unique_ptr<LineClient> login(const RealmdProcess& realm, const std::string& user) {
   auto client = std::make_unique<LineClient>(realm.client_port());
   const std::string reply = client->request("auth " + user + " pw");

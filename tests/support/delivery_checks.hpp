@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -18,6 +19,15 @@ inline const std::string queued_for_realm_reply =
     R"({"status":"OK","message":"Message queued for realm","queued":true})";
 
 bool is_ok(const std::string& reply);
+
+// How long a sendprivaterealm reply waits for the peer's ack before it says "queued"
+// (docs/protocol.md, "client waits"; not configurable).
+inline constexpr std::chrono::milliseconds ack_timeout{2000};
+
+// Whether `reply`, read now, is what a link that stayed up answers a sendprivaterealm sent at
+// `sent_at`: "sent" (acked), or "queued" once ack_timeout has passed (an ack later than that, as
+// on a loaded machine or under ASan). A "queued" sooner means the link was down.
+bool acked_or_late(const std::string& reply, std::chrono::steady_clock::time_point sent_at);
 
 // A client of `realm` logged in as `user` (password "pw"); REQUIREs the OK.
 std::unique_ptr<LineClient> login(const RealmdProcess& realm, const std::string& user);

@@ -59,7 +59,9 @@ void RealmdProcess::start() {
   log_file_ = dir_ / ("realmd-" + std::to_string(++starts_) + ".log");
   const std::string log_path = log_file_.string();
   std::vector<char*> argv{const_cast<char*>(binary.c_str()), const_cast<char*>("--config"),
-                          const_cast<char*>(config.c_str()), nullptr};
+                          const_cast<char*>(config.c_str())};
+  for (std::string& argument : arguments_) argv.push_back(argument.data());
+  argv.push_back(nullptr);
 
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -77,6 +79,7 @@ void RealmdProcess::start() {
   // realmd logs its peer port (if any) before its client port ("clients (TLS) on ..." with TLS).
   const std::regex listening(R"(clients (?:\(TLS\) )?on 127\.0\.0\.1:(\d+))");
   const std::regex peers_listening(R"(peers (?:\(TLS\) )?on 127\.0\.0\.1:(\d+))");
+  const std::regex admin_listening(R"(admin \(/healthz, /metrics\) on 127\.0\.0\.1:(\d+))");
   bool exited = false;
   const bool ready = eventually([&] {
     int status = 0;
@@ -91,6 +94,9 @@ void RealmdProcess::start() {
     peer_port_ = std::regex_search(text, match, peers_listening)
                      ? static_cast<std::uint16_t>(std::stoi(match[1]))
                      : 0;
+    admin_port_ = std::regex_search(text, match, admin_listening)
+                      ? static_cast<std::uint16_t>(std::stoi(match[1]))
+                      : 0;
     return true;
   });
   if (exited || !ready) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace test_support {
 
@@ -31,7 +32,11 @@ class RealmdProcess {
   // that a file size limit (a full disk, as the fault tests make one) fails its writes
   // instead of killing it.
   void start();
+  // Options given to realmd after --config FILE from the next start on (e.g. --log-file).
+  void set_arguments(std::vector<std::string> arguments) { arguments_ = std::move(arguments); }
   std::uint16_t client_port() const { return port_; }
+  // The port of its admin listener (0 if it logged none: no realm.admin_listen).
+  std::uint16_t admin_port() const { return admin_port_; }
   // The port of its realm-link listener (0 if it logged none).
   std::uint16_t peer_port() const { return peer_port_; }
   // SIGKILL and reap: the crash case.
@@ -56,6 +61,8 @@ class RealmdProcess {
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
   std::uint16_t peer_port_ = 0;
+  std::uint16_t admin_port_ = 0;
+  std::vector<std::string> arguments_;
 };
 
 }  // namespace test_support

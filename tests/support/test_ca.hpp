@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "support/needs_tool.hpp"
+
 namespace test_support {
 
 // A throwaway certificate authority, made with the `openssl` command in `dir` when a test runs
@@ -22,6 +24,10 @@ class TestCa {
   // `label` names the files, so that two CAs can share a directory (e.g. "ca", "rogue-ca").
   explicit TestCa(std::filesystem::path dir, std::string label = "ca")
       : dir_(std::move(dir)), label_(std::move(label)) {
+    if (!available()) {
+      throw std::runtime_error(
+          "no openssl command to make a test CA (scripts/bootstrap.sh installs it)");
+    }
     run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "
         "'/CN=realmchat test " +
         label_ + "' -keyout " + quoted(file(label_ + ".key")) + " -out " +
@@ -59,6 +65,12 @@ class TestCa {
 
   // Whether the openssl command is there (scripts/bootstrap.sh installs it).
   static bool available() { return ::system("openssl version >/dev/null 2>&1") == 0; }
+  // The decorator of a test case that makes a TestCa (support/needs_tool.hpp).
+  static NeedsTool needed() {
+    static const NeedsTool decorator = needs_tool("openssl version >/dev/null 2>&1",
+                                                  "needs the openssl command, to make a test CA");
+    return decorator;
+  }
 
  private:
   std::filesystem::path file(const std::string& name) const { return dir_ / name; }

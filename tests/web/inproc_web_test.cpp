@@ -87,6 +87,25 @@ TEST_CASE("the web listener serves the page, and only the page") {
             .starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
 }
 
+TEST_CASE("the web listener answers HEAD and HTTP/1.0, and bare line feeds") {
+  RunningRealm realm;
+  const std::string get = http_exchange(realm.web_port(), "GET / HTTP/1.1\r\n\r\n");
+  const std::string head = http_exchange(realm.web_port(), "HEAD / HTTP/1.1\r\n\r\n");
+  CHECK(head.starts_with("HTTP/1.1 200 OK\r\n"));
+  CHECK(head == get.substr(0, get.find("\r\n\r\n") + 4));  // the headers, no body
+  const std::string old = http_exchange(realm.web_port(), "GET /style.css HTTP/1.0\r\n\r\n");
+  CHECK(old.starts_with("HTTP/1.1 200 OK\r\n"));
+  CHECK(old.find("Connection: close\r\n") != std::string::npos);
+  CHECK(http_exchange(realm.web_port(), "GET / HTTP/1.0\nHost: x\n\n")
+            .starts_with("HTTP/1.1 200 OK"));
+  // A WebSocket needs HTTP/1.1 (RFC 6455 §4.1).
+  CHECK(http_exchange(
+            realm.web_port(),
+            "GET /ws HTTP/1.0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            .starts_with("HTTP/1.1 400 Bad Request\r\n"));
+}
+
 TEST_CASE("one request per text frame, one reply per frame, in request order") {
   RunningRealm realm;
   WebClient client(realm.web_port());
