@@ -229,15 +229,22 @@ void realms(Request& req) {
     // Queued: its outbox, and the routed envelopes held here for it (ours or relayed).
     auto routed = req.state.routing().queued_for.find(peer->name);
     const std::size_t envelopes = routed != req.state.routing().queued_for.end() ? routed->second : 0;
-    views.push_back({peer->name, link_state_name(peer->link), addresses.back(), peer->last_error,
-                     peer->outbox.size() + envelopes, {}, 0});
+    protocol::reply::RealmView view{peer->name, link_state_name(peer->link), addresses.back(),
+                                    peer->last_error, peer->outbox.size() + envelopes, {}, 0};
+    // A peer not linked to (configured with autoconnect: false) may be reached through others.
+    auto best = req.state.routing().last_best.find(peer->name);
+    if (!peer->active && best != req.state.routing().last_best.end()) {
+      view.state = "routed";
+      view.via = best->second.next_hop;
+      view.distance = best->second.distance;
+    }
+    views.push_back(view);
   }
   // Realms reached through others: "routed" with the next hop and the distance in links, or
   // "unreachable" while no path is up (their messages wait here).
   const Routing& routing = req.state.routing();
   for (const std::string& name : routing.known) {
-    const Peer* peer = req.state.find_peer(name);
-    if ((peer != nullptr && peer->active) || is_self(req, name)) continue;
+    if (req.state.find_peer(name) != nullptr || is_self(req, name)) continue;  // listed above
     auto best = routing.last_best.find(name);
     auto held = routing.queued_for.find(name);
     protocol::reply::RealmView view{name, best != routing.last_best.end() ? "routed" : "unreachable",
