@@ -26,6 +26,10 @@ std::uint64_t OutcomeRunner::run(chat::core::Outcome& outcome) {
   outcome.pushes.clear();
   if (outcome.announce_routes && links_.announce) links_.announce();
   outcome.announce_routes = false;
+  for (const auto& [realm, key] : outcome.pinned) {
+    if (links_.pin) links_.pin(realm, key);
+  }
+  outcome.pinned.clear();
   return seq;
 }
 

@@ -46,7 +46,8 @@ constexpr std::chrono::seconds web_handshake_time{10};
 // How long an accepted connection may take over its TLS handshake.
 constexpr std::chrono::milliseconds tls_handshake_time{10'000};
 
-chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config) {
+chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config,
+                                        const std::string& public_key) {
   chat::core::RealmSettings settings;
   settings.name = config.name;
   settings.limits.max_line_bytes = config.limits.max_line_bytes;
@@ -58,6 +59,10 @@ chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config)
   settings.max_outbox_per_peer = config.limits.max_outbox_per_peer;
   settings.relay = config.relay;
   settings.reachable_via_relays = config.reachable_via_relays;
+  // Keys pinned in the config win over those learnt earlier (docs/protocol.md §2, trust).
+  settings.public_key = public_key;
+  settings.pinned_keys = config.pinned_keys;
+  for (auto& [realm, key] : read_pinned_keys(config.data_dir)) settings.pinned_keys.emplace(realm, key);
   return settings;
 }
 
@@ -74,7 +79,8 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
     : io_(io),
       config_(std::move(config)),
       store_(std::move(store)),
-      realm_(settings_from(config_), system_environment()),
+      signing_key_(load_or_create_signing_key(config_.data_dir)),
+      realm_(settings_from(config_, signing_key_->public_hex), with_signing(system_environment(), signing_key_)),
       passwords_(PasswordCost::named(config_.password_cost), password_threads),
       commits_(io, *store_),
       waits_(io, realm_, metrics_,
@@ -88,7 +94,8 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
                           std::uint64_t seq) { send_frame(frame, seq); },
            .dial = [this](const std::string& peer) { dial(peer); },
            .push = [this](chat::core::Push& push, std::uint64_t seq) { deliver_push(push, seq); },
-           .announce = [this] { schedule_announcement(); }}),
+           .announce = [this] { schedule_announcement(); },
+           .pin = [this](const std::string& realm, const std::string& key) { save_pin(realm, key); }}),
       acceptor_(io),
       peer_acceptor_(io),
       web_acceptor_(io),
@@ -362,6 +369,11 @@ void RealmServer::deliver_push(chat::core::Push& push, std::uint64_t seq) {
   }
   metrics_.pushed();
   it->second->deliver(std::move(push), seq);
+}
+
+void RealmServer::save_pin(const std::string& realm, const std::string& public_key) {
+  spdlog::info("realm {}: pinned the signing key of realm {}", config_.name, realm);
+  save_pinned_key(config_.data_dir, realm, public_key);
 }
 
 void RealmServer::schedule_announcement() {

@@ -20,6 +20,7 @@
 #include "outcome_runner.hpp"
 #include "password_pool.hpp"
 #include "reply_waits.hpp"
+#include "signing_keys.hpp"
 #include "store/store.hpp"
 #include "stream.hpp"
 #include "tls_contexts.hpp"
@@ -113,10 +114,13 @@ class RealmServer {
   void send_frame(const chat::core::OutgoingFrame& frame, std::uint64_t seq);
   void dial(const std::string& peer);
   void schedule_announcement();
+  void save_pin(const std::string& realm, const std::string& public_key);
 
   asio::io_context& io_;
   chat::config::RealmConfig config_;
   std::unique_ptr<chat::store::Store> store_;
+  // Before realm_, which signs with it.
+  std::shared_ptr<const SigningKey> signing_key_;
   TlsContexts tls_;
   chat::core::Realm realm_;
   Metrics metrics_;

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -86,6 +87,9 @@ struct RealmConfig {
   // federation.reachable_via_relays: take messages that crossed other realms, and let the
   // neighbours announce this realm on.
   bool reachable_via_relays = true;
+  // federation.keys: realm name -> Ed25519 public key (64 hex digits) pinned for it, so that
+  // its routed messages verify against this key and no other (docs/protocol.md §2, trust).
+  std::map<std::string, std::string> pinned_keys;
   std::vector<PeerConfig> peers;
   std::optional<TlsConfig> tls;
   std::vector<std::string> admins;

@@ -61,6 +61,7 @@ struct PeerForward {
   std::uint64_t oid = 0;    // message: the origin's id; answer: the answered message's origin id
   std::uint64_t re_epoch = 0;  // answer: the answered message's epoch
   std::string about;           // answer: the realm the answered message was for
+  std::string sig;             // the origin's Ed25519 signature (128 hex; empty: unsigned)
 };
 
 struct PeerForwardAck {

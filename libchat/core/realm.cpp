@@ -69,6 +69,8 @@ Realm::Realm(RealmSettings settings, Environment env)
   }
   state_->routing().table =
       RouteTable(settings_.name, settings_.relay, settings_.reachable_via_relays);
+  state_->routing().keys = settings_.pinned_keys;
+  if (!settings_.public_key.empty()) state_->routing().keys[settings_.name] = settings_.public_key;
 }
 
 Realm::~Realm() = default;

@@ -12,6 +12,7 @@
 
 #include "core/outcome.hpp"
 #include "core/peer_frames.hpp"
+#include "core/route_table.hpp"
 #include "protocol/limits.hpp"
 #include "store/records.hpp"
 
@@ -51,6 +52,14 @@ struct Environment {
   // after a wipe or a restore from backup (when ids may repeat) are never taken for
   // duplicates by a peer (docs/protocol.md §2, epochs).
   std::uint64_t epoch = 1;
+  // Routed envelopes are signed by their origin (docs/protocol.md §2, trust): `sign` gives the
+  // signature (128 hex digits) of a message with this realm's key, `verify` checks one against
+  // a public key (64 hex digits). Unset (tests of other things): envelopes go unsigned and are
+  // taken unverified.
+  std::function<std::string(std::string_view message)> sign;
+  std::function<bool(std::string_view public_key, std::string_view message,
+                     std::string_view signature)>
+      verify;
 };
 
 // A peer named in the config (federation).
@@ -95,6 +104,10 @@ struct RealmSettings {
   bool reachable_via_relays = true;
   std::size_t max_relay_queue = 10000;
   std::chrono::milliseconds route_interval{100};
+  // This realm's public signing key (64 hex digits; empty: none), and the keys pinned for other
+  // realms (federation.keys in the config, and those learnt earlier and saved by realmd).
+  std::string public_key;
+  std::map<std::string, std::string> pinned_keys;
 };
 
 class RealmState;  // users, groups, inboxes, sessions (core/realm_state.hpp)
@@ -183,6 +196,8 @@ class Realm {
   void answer_arrived(const PeerForward& answer, Outcome& out);
   void routes_changed(Outcome& out);
   bool relay_queue_full(const std::string& destination);
+  void learn_keys(const Peer& peer, const Announcement& announcement, Outcome& out);
+  bool authentic(const PeerForward& envelope) const;
   EpochDedup& remember_epoch(const std::string& origin, std::uint64_t epoch, Outcome& out);
   void settle(Peer& peer, std::map<std::uint64_t, store::OutboxRecord>::iterator entry, bool ok,
               const std::string& error, Outcome& out);

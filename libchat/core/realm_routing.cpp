@@ -62,6 +62,10 @@ constexpr std::size_t max_out_of_order = 4096;
 
 }  // namespace
 
+void sign_envelope(PeerForward& envelope, const Environment& env) {
+  if (env.sign) envelope.sig = env.sign(signed_bytes(envelope));
+}
+
 std::uint64_t hold_envelope(RealmState& state, PeerForward envelope, Outcome& out) {
   envelope.id = state.next_id();
   if (envelope.oid == 0) envelope.oid = envelope.id;  // made here: our id names it end to end
@@ -124,12 +128,21 @@ Outcome Realm::announce_routes() {
   Outcome out;
   for (const Peer* peer : state_->peers()) {
     if (peer->link != LinkState::linked) continue;
-    out.frames.push_back({peer->name, PeerRoutes{state_->routing().table.announcement_for(peer->name)}});
+    const Routing& routing = state_->routing();
+    Announcement announcement = routing.table.announcement_for(peer->name);
+    // The keys pinned here for every realm announced (ours first): how a destination learns
+    // the key of an origin it has no link to.
+    for (const RoutePath& route : announcement.routes) {
+      auto key = routing.keys.find(route.destination());
+      if (key != routing.keys.end()) announcement.keys.emplace(key->first, key->second);
+    }
+    out.frames.push_back({peer->name, PeerRoutes{std::move(announcement)}});
   }
   return out;
 }
 
 void Realm::on_peer_frame(Peer& peer, const PeerRoutes& routes, Outcome& out) {
+  learn_keys(peer, routes.announcement, out);
   RouteTable& table = state_->routing().table;
   const bool announced_on = table.announced_on(peer.name);
   table.announced(peer.name, routes.announcement);
@@ -138,8 +151,44 @@ void Realm::on_peer_frame(Peer& peer, const PeerRoutes& routes, Outcome& out) {
   routes_changed(out);
 }
 
+// Keys are pinned the first time they are seen, never replaced: a neighbour's own key over
+// its authenticated link, the keys of realms further away from the first announcement that
+// names them (docs/protocol.md §2, trust). Only keys of realms the announcement routes to.
+void Realm::learn_keys(const Peer& peer, const Announcement& announcement, Outcome& out) {
+  Routing& routing = state_->routing();
+  for (const RoutePath& route : announcement.routes) {
+    const std::string& realm = route.destination();
+    auto key = announcement.keys.find(realm);
+    if (key == announcement.keys.end() || realm == settings_.name) continue;
+    auto [pinned, added] = routing.keys.try_emplace(realm, key->second);
+    if (added) {
+      out.pinned.emplace_back(realm, key->second);
+    } else if (pinned->second != key->second) {
+      out.audit.push_back("route announcement from realm " + peer.name +
+                          " carries another signing key for realm " + realm +
+                          ": kept the pinned one");
+    }
+  }
+}
+
+// Whether the envelope carries its origin's signature over what the origin wrote, by the key
+// pinned for the origin. Always true when this realm does not verify (no verify function).
+bool Realm::authentic(const PeerForward& envelope) const {
+  if (!env_.verify) return true;
+  const auto& keys = state_->routing().keys;
+  auto key = keys.find(envelope.origin);
+  return key != keys.end() && !envelope.sig.empty() &&
+         env_.verify(key->second, signed_bytes(envelope), envelope.sig);
+}
+
 void Realm::on_peer_frame(Peer& peer, const PeerForward& envelope, Outcome& out) {
-  if (envelope.dest == settings_.name) {
+  if (envelope.dest == settings_.name && !authentic(envelope)) {
+    // Altered or forged on the way (or signed by another key than the pinned one): not
+    // taken, and its seq not marked, so the genuine copy may still come another way.
+    out.audit.push_back("routed " + envelope.kind + " from realm " + envelope.origin +
+                        " (via " + peer.name + ") refused: bad signature");
+    refuse_envelope(envelope, text::bad_signature, out);
+  } else if (envelope.dest == settings_.name) {
     take_envelope(envelope, out);
   } else if (!is_answer(envelope) && !settings_.relay) {
     refuse_envelope(envelope, text::realm_not_found, out);  // we announced no such path
@@ -219,6 +268,7 @@ void Realm::take_envelope(const PeerForward& envelope, Outcome& out) {
   answer.oid = envelope.oid;
   answer.re_epoch = envelope.epoch;
   answer.about = settings_.name;
+  sign_envelope(answer, env_);
   hold_envelope(*state_, std::move(answer), out);
   routes_changed(out);
 }
@@ -241,6 +291,7 @@ void Realm::refuse_envelope(const PeerForward& envelope, std::string_view error,
   answer.about = envelope.dest;
   if (envelope.origin == settings_.name) return answer_arrived(answer, out);
   answer.seq = ++state_->routing().last_seq[envelope.origin];
+  sign_envelope(answer, env_);
   hold_envelope(*state_, std::move(answer), out);
   routes_changed(out);
 }

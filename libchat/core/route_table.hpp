@@ -30,6 +30,8 @@ struct RoutePath {
 
 struct Announcement {
   std::vector<RoutePath> routes;
+  // The signing keys (64 hex digits) the sender holds for itself and the realms it announces.
+  std::map<std::string, std::string> keys;
   bool via_others = true;  // false: the sender must not be announced on (not reached through others)
 };
 

@@ -14,6 +14,10 @@ namespace chat::core {
 class RealmState;
 struct RealmSettings;
 struct Peer;
+struct Environment;
+
+// Signs `envelope` as its origin (this realm), when the environment can sign.
+void sign_envelope(PeerForward& envelope, const Environment& env);
 
 // Keeps `envelope` in this realm's custody under a new id of this realm (returned): stored
 // with the Outcome's mutations, sent by pump_envelopes when its next hop can take it.

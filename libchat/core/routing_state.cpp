@@ -20,20 +20,22 @@ store::OutboxRecord to_outbox_record(const PeerForward& e) {
   record.time = e.time;
   record.route = e.origin + "|" + std::to_string(e.epoch) + "|" + std::to_string(e.seq) + "|" +
                  std::to_string(e.oid) + "|" + std::to_string(e.hops) + "|" +
-                 std::to_string(e.re_epoch) + "|" + e.about;
+                 std::to_string(e.re_epoch) + "|" + e.about + "|" + e.sig;
   return record;
 }
 
 std::optional<PeerForward> from_outbox_record(const store::OutboxRecord& record) {
+  // Split at every '|' (none can occur in a name, a number or hex): empty fields stay.
   std::vector<std::string_view> parts;
   std::string_view rest = record.route;
-  while (!rest.empty()) {
-    std::size_t bar = rest.find('|');
+  if (rest.empty()) return std::nullopt;
+  for (;;) {
+    const std::size_t bar = rest.find('|');
     parts.push_back(rest.substr(0, bar));
-    rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
+    if (bar == std::string_view::npos) break;
+    rest = rest.substr(bar + 1);
   }
-  if (record.route.back() == '|') parts.emplace_back();  // an empty `about` (messages)
-  if (parts.size() != 7 || !is_valid_name(parts[0])) return std::nullopt;
+  if (parts.size() != 8 || !is_valid_name(parts[0])) return std::nullopt;
   std::uint64_t numbers[5] = {};
   for (std::size_t i = 0; i < 5; ++i) {
     std::string_view digits = parts[i + 1];
@@ -50,12 +52,28 @@ std::optional<PeerForward> from_outbox_record(const store::OutboxRecord& record)
   e.hops = numbers[3];
   e.re_epoch = numbers[4];
   e.about = std::string(parts[6]);
+  e.sig = std::string(parts[7]);
   e.kind = record.kind;
   e.from = record.sender;
   e.to = record.target;
   e.text = record.text;
   e.time = record.time;
   return e;
+}
+
+std::string signed_bytes(const PeerForward& e) {
+  std::string bytes = "realmchat-envelope-v1";
+  auto field = [&bytes](std::string_view value) {
+    bytes += std::to_string(value.size());
+    bytes += ':';
+    bytes += value;
+  };
+  for (std::string_view value : {std::string_view(e.origin), std::string_view(e.dest)}) field(value);
+  for (std::uint64_t number : {e.epoch, e.seq, e.oid, e.re_epoch}) field(std::to_string(number));
+  for (const std::string* value : {&e.kind, &e.from, &e.to, &e.text, &e.time, &e.about}) {
+    field(*value);
+  }
+  return bytes;
 }
 
 }  // namespace chat::core

@@ -31,10 +31,15 @@ struct Routing {
   // with no path up now is queued, not refused.
   std::set<std::string> known;
   std::map<std::string, BestRoute> last_best;  // to tell whether an announcement is due
+  std::map<std::string, std::string> keys;     // pinned signing keys, this realm's own included
 };
 
+// What an origin signs and a destination verifies: every field of the envelope but the
+// per-hop ones (id, hops), each length-prefixed, after a version tag.
+std::string signed_bytes(const PeerForward& envelope);
+
 // The outbox row of an envelope and back. The store keeps the envelope's routing fields in
-// the row's `route` text ("origin|epoch|seq|oid|hops|re_epoch|about"); a row whose route is empty
+// the row's `route` text ("origin|epoch|seq|oid|hops|re_epoch|about|sig"); a row whose route is empty
 // or malformed is a direct peer's message (nothing).
 store::OutboxRecord to_outbox_record(const PeerForward& envelope);
 std::optional<PeerForward> from_outbox_record(const store::OutboxRecord& record);

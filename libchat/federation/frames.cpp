@@ -131,6 +131,39 @@ class FieldReader {
     return require(key, std::move(value), valid, "\"private\", \"group\" or \"answer\"");
   }
 
+  // An optional string of `digits` hex digits: absent reads as empty.
+  std::string optional_hex(const char* key, std::size_t digits) {
+    if (!error_.empty() || object_.FindMember(key) == object_.MemberEnd()) return {};
+    std::string value = string(key);
+    const bool valid =
+        value.size() == digits && std::all_of(value.begin(), value.end(), is_hex_digit);
+    return require(key, std::move(value), valid, std::to_string(digits) + " hex digits");
+  }
+
+  // An optional object of realm name -> 64 hex digits (at most max_routes_per_announcement).
+  std::map<std::string, std::string> keys(const char* key) {
+    std::map<std::string, std::string> keys;
+    if (!error_.empty() || object_.FindMember(key) == object_.MemberEnd()) return keys;
+    const rapidjson::Value* value = typed(key, &rapidjson::Value::IsObject, "an object");
+    if (value == nullptr) return keys;
+    if (value->MemberCount() > core::max_routes_per_announcement) {
+      fail(key, "at most 1024 keys");
+      return {};
+    }
+    for (const auto& member : value->GetObject()) {
+      const std::string_view name(member.name.GetString(), member.name.GetStringLength());
+      const bool valid_key = member.value.IsString() && member.value.GetStringLength() == 64 &&
+                             std::all_of(member.value.GetString(), member.value.GetString() + 64,
+                                         is_hex_digit);
+      if (!core::is_valid_name(name) || !valid_key) {
+        fail(key, "realm names with 64 hex digits each");
+        return {};
+      }
+      keys.emplace(std::string(name), std::string(member.value.GetString(), 64));
+    }
+    return keys;
+  }
+
   // An optional name: absent reads as empty.
   std::string optional_name(const char* key) {
     if (!error_.empty() || object_.FindMember(key) == object_.MemberEnd()) return {};
@@ -238,7 +271,9 @@ std::optional<Frame> read_frame(std::string_view type, FieldReader& f) {
   if (type == Fetch::type) return Fetch{.rid = f.id("rid"), .user = f.name("user")};
   if (type == Fetched::type) return Fetched{.rid = f.id("rid")};
   if (type == Route::type) {
-    return Route{.via_others = f.optional_boolean("via_others", true), .routes = f.paths("routes")};
+    return Route{.via_others = f.optional_boolean("via_others", true),
+                 .routes = f.paths("routes"),
+                 .keys = f.keys("keys")};
   }
   if (type == Fwd::type) {
     return Fwd{.id = f.id("id"),
@@ -254,7 +289,8 @@ std::optional<Frame> read_frame(std::string_view type, FieldReader& f) {
                .time = f.time("time"),
                .oid = f.id("oid"),
                .re_epoch = f.epoch("re_epoch"),
-               .about = f.optional_name("about")};
+               .about = f.optional_name("about"),
+               .sig = f.optional_hex("sig", 128)};
   }
   if (type == Fack::type) return Fack{.id = f.id("id")};
   if (type == RFetch::type) {
@@ -319,6 +355,12 @@ class FieldWriter {
       writer_.EndArray();
     }
     writer_.EndArray();
+    if (!route.keys.empty()) {
+      writer_.Key("keys");
+      writer_.StartObject();
+      for (const auto& [name, key] : route.keys) string(name.c_str(), key);
+      writer_.EndObject();
+    }
   }
   void operator()(const Fwd& fwd) {
     number("id", fwd.id);
@@ -335,6 +377,7 @@ class FieldWriter {
     number("oid", fwd.oid);
     number("re_epoch", fwd.re_epoch);
     if (!fwd.about.empty()) string("about", fwd.about);
+    if (!fwd.sig.empty()) string("sig", fwd.sig);
   }
   void operator()(const Fack& fack) { number("id", fack.id); }
   void operator()(const RFetch& fetch) {

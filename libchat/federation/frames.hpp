@@ -1,6 +1,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -108,6 +109,8 @@ struct Route {
   static constexpr std::string_view type = "route";
   bool via_others = true;
   std::vector<std::vector<std::string>> routes;
+  // "keys":{NAME:64 hex,...}: the signing keys the sender holds for the realms it announces.
+  std::map<std::string, std::string> keys;
   bool operator==(const Route&) const = default;
 };
 
@@ -129,6 +132,7 @@ struct Fwd {
   std::uint64_t oid = 0;
   std::uint64_t re_epoch = 0;
   std::string about;  // answers only
+  std::string sig;    // "sig": the origin's Ed25519 signature, 128 hex digits (absent: unsigned)
   bool operator==(const Fwd&) const = default;
 };
 

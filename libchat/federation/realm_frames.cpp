@@ -18,6 +18,7 @@ std::optional<core::PeerFrame> to_routing_frame(const Frame& frame) {
   if (const auto* r = std::get_if<Route>(&frame)) {
     core::PeerRoutes routes;
     routes.announcement.via_others = r->via_others;
+    routes.announcement.keys = r->keys;
     for (const auto& path : r->routes) routes.announcement.routes.push_back({path});
     return routes;
   }
@@ -35,7 +36,8 @@ std::optional<core::PeerFrame> to_routing_frame(const Frame& frame) {
                              .time = e->time,
                              .oid = e->oid,
                              .re_epoch = e->re_epoch,
-                             .about = e->about};
+                             .about = e->about,
+                             .sig = e->sig};
   }
   if (const auto* a = std::get_if<Fack>(&frame)) return core::PeerForwardAck{a->id};
   if (const auto* f = std::get_if<RFetch>(&frame)) {
@@ -68,7 +70,7 @@ Frame to_link_frame(const core::PeerFrame& frame) {
           [](const core::PeerFetch& f) -> Frame { return Fetch{.rid = f.rid, .user = f.user}; },
           [](const core::PeerFetched& f) -> Frame { return Fetched{.rid = f.rid}; },
           [](const core::PeerRoutes& r) -> Frame {
-            Route route{.via_others = r.announcement.via_others, .routes = {}};
+            Route route{.via_others = r.announcement.via_others, .routes = {}, .keys = r.announcement.keys};
             for (const core::RoutePath& path : r.announcement.routes) route.routes.push_back(path.path);
             return route;
           },
@@ -86,7 +88,8 @@ Frame to_link_frame(const core::PeerFrame& frame) {
                        .time = e.time,
                        .oid = e.oid,
                        .re_epoch = e.re_epoch,
-                       .about = e.about};
+                       .about = e.about,
+                       .sig = e.sig};
           },
           [](const core::PeerForwardAck& a) -> Frame { return Fack{.id = a.id}; },
           [](const core::PeerRouteFetch& f) -> Frame {

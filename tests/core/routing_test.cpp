@@ -20,7 +20,9 @@ struct Node {
     realm.seed_user({"jokowi", "fake$x", "joko", "indonesia"});
     realm.link_up("d");
     // d reaches a three links away (d, c, b, a).
-    realm.peer_frame("d", core::PeerRoutes{{{{{"d"}}, {{"d", "c", "b", "a"}}, {{"d", "x"}}}, true}});
+    core::Announcement routes;
+    routes.routes = {{{"d"}}, {{"d", "c", "b", "a"}}, {{"d", "x"}}};
+    realm.peer_frame("d", core::PeerRoutes{routes});
   }
   static core::RealmSettings settings(bool relay) {
     core::RealmSettings s;

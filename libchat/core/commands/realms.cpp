@@ -95,7 +95,10 @@ void send_routed(Request& req, std::string_view realm, bool group) {
   envelope.to = req.params[1];
   envelope.text = req.text;
   envelope.time = req.env.now_utc();
-  const std::uint64_t id = hold_envelope(req.state, std::move(envelope), req.out);
+  envelope.oid = req.state.next_id();  // names it end to end (the answer's oid), signed with it
+  sign_envelope(envelope, req.env);
+  const std::uint64_t id = envelope.oid;
+  hold_envelope(req.state, std::move(envelope), req.out);
   std::vector<PeerForward> too_long;  // none: checked above against the next hop
   pump_envelopes(req.state, req.settings, req.out, too_long);
   if (hop != nullptr) {
