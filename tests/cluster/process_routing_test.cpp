@@ -7,14 +7,18 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
+#include "federation/frames.hpp"
 #include "support/delivery_checks.hpp"
+#include "support/hand_made_peer.hpp"
 #include "support/free_port.hpp"
 #include "support/line_client.hpp"
 #include "support/poll.hpp"
@@ -330,4 +334,91 @@ TEST_CASE("a realm that does not relay never forwards; one not reachable through
     CHECK(messi->request("sendprivaterealm c jokowi hi") ==
           R"({"status":"ERROR","message":"Realm/User tidak ditemukan"})");
   }
+}
+
+namespace {
+
+namespace federation = chat::federation;
+
+// The next frame of type `type` on a hand-made peer's link; pings are answered, anything else
+// (announcements repeated, acks) skipped.
+federation::Frame next_frame(LineClient& link, std::string_view type) {
+  for (;;) {
+    const federation::DecodeResult decoded = federation::decode(link.expect_line(10s));
+    REQUIRE_MESSAGE(decoded.ok(), decoded.error);
+    if (std::holds_alternative<federation::Ping>(*decoded.frame)) {
+      link.send(federation::encode(federation::Pong{}));
+      continue;
+    }
+    if (federation::type_name(*decoded.frame) == type) return *decoded.frame;
+  }
+}
+
+// Takes the next fwd from `from` (acking it there) and hands it to `to` under `hop_id`,
+// changed by `change` on the way.
+void relay_one(LineClient& from, LineClient& to, std::uint64_t hop_id,
+               const std::function<void(federation::Fwd&)>& change = {}) {
+  federation::Fwd fwd = std::get<federation::Fwd>(next_frame(from, "fwd"));
+  from.send(federation::encode(federation::Fack{.id = fwd.id}));
+  fwd.id = hop_id;
+  ++fwd.hops;
+  if (change) change(fwd);
+  to.send(federation::encode(fwd));
+}
+
+}  // namespace
+
+TEST_CASE("a relay that alters a message: the destination refuses it, the sender hears why") {
+  // a and e are real realms; x, between them, is this test: it links to both with the
+  // cluster's secret, announces each to the other, and relays by hand.
+  TempDir dir;
+  std::map<std::string, std::unique_ptr<RealmdProcess>> realms;
+  for (const std::string name : {"a", "e"}) {
+    std::filesystem::create_directories(dir.path() / name);
+    realms[name] = std::make_unique<RealmdProcess>(
+        dir.path() / name,
+        RealmdProcess::config_yaml(name, dir.path() / name / "data",
+                                   test_support::users_yaml({"messi", "jokowi"})));
+    realms[name]->start();
+  }
+  LineClient to_a(realms["a"]->peer_port());
+  LineClient to_e(realms["e"]->peer_port());
+  const test_support::HandMadePeer x{.name = "x", .secret = "test-secret"};
+  x.dial(to_a, "a");
+  x.dial(to_e, "e");
+  // Each realm announces itself with its key; x passes each on to the other.
+  const auto a_routes = std::get<federation::Route>(next_frame(to_a, "route"));
+  const auto e_routes = std::get<federation::Route>(next_frame(to_e, "route"));
+  REQUIRE(a_routes.keys.contains("a"));
+  REQUIRE(e_routes.keys.contains("e"));
+  to_a.send(federation::encode(federation::Route{
+      .via_others = true, .routes = {{"x"}, {"x", "e"}}, .keys = {{"e", e_routes.keys.at("e")}}}));
+  to_e.send(federation::encode(federation::Route{
+      .via_others = true, .routes = {{"x"}, {"x", "a"}}, .keys = {{"a", a_routes.keys.at("a")}}}));
+  auto messi = login(*realms["a"], "messi");
+  REQUIRE(eventually([&] { return routed_via(*messi, "e", "x", 2); }));
+
+  // Passed on as it is: stored, and the answer comes back.
+  messi->send("sendprivaterealm e jokowi asli");
+  relay_one(to_a, to_e, 1);
+  relay_one(to_e, to_a, 1);  // e's answer
+  CHECK(messi->expect_reply() == sent_reply);
+
+  // Altered on the way: refused at e (logged), and the refusal reaches the sender.
+  messi->send("sendprivaterealm e jokowi asli juga");
+  relay_one(to_a, to_e, 2, [](federation::Fwd& fwd) { fwd.text = "palsu"; });
+  relay_one(to_e, to_a, 2);
+  CHECK(messi->expect_reply() ==
+        R"({"status":"ERROR","message":"Tanda tangan pesan tidak sah"})");
+  // A forged sender is refused the same way.
+  messi->send("sendprivaterealm e jokowi dari messi");
+  relay_one(to_a, to_e, 3, [](federation::Fwd& fwd) { fwd.from = "jokowi"; });
+  relay_one(to_e, to_a, 3);
+  CHECK(messi->expect_reply() ==
+        R"({"status":"ERROR","message":"Tanda tangan pesan tidak sah"})");
+
+  const std::vector<std::string> arrived = read_inbox(*realms["e"], "a", 1);
+  CHECK(arrived == std::vector<std::string>{"asli"});
+  CHECK(realms["e"]->log().find("bad signature") != std::string::npos);
+  MESSAGE("sent=3 delivered=" << arrived.size() << " refused (altered)=2 lost=0 duplicated=0");
 }
