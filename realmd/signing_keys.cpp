@@ -43,6 +43,7 @@ const unsigned char* bytes_of(std::string_view s) {
 
 std::shared_ptr<const SigningKey> load_or_create_signing_key(const std::filesystem::path& data_dir) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
+  std::filesystem::create_directories(data_dir);  // a store elsewhere (not SQLite) may not make it
   const std::filesystem::path file = data_dir / key_file;
   auto key = std::make_shared<SigningKey>();
   unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
