@@ -56,10 +56,10 @@ struct Environment {
   // signature (128 hex digits) of a message with this realm's key, `verify` checks one against
   // a public key (64 hex digits). Unset (tests of other things): envelopes go unsigned and are
   // taken unverified.
-  std::function<std::string(std::string_view message)> sign;
+  std::function<std::string(std::string_view message)> sign{};
   std::function<bool(std::string_view public_key, std::string_view message,
                      std::string_view signature)>
-      verify;
+      verify{};
 };
 
 // A peer named in the config (federation).
