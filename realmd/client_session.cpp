@@ -8,6 +8,7 @@
 
 #include "commit_queue.hpp"
 #include "endpoint_formatter.hpp"
+#include "history_readers.hpp"
 #include "ops/logging.hpp"
 #include "ops/metrics.hpp"
 #include "outcome_runner.hpp"
@@ -21,12 +22,19 @@ namespace realmd {
 
 namespace text = chat::protocol::text;
 
+namespace {
+// History reads one connection may have queued at once: a client pipelining many cannot fill
+// the readers' queue ahead of everyone else's.
+constexpr std::size_t max_history_reads_per_connection = 4;
+}  // namespace
+
 ClientSession::ClientSession(Stream stream, std::uint64_t connection_id, Limits limits,
                              std::chrono::milliseconds unauthenticated_idle,
                              ClientServices services, std::unique_ptr<WireFormat> wire)
     : LineChannel(std::move(stream), limits, services.commits, std::move(wire)),
       unauthenticated_idle_(unauthenticated_idle),
-      services_(std::move(services)) {
+      services_(std::move(services)),
+      history_slot_(executor()) {
   conn_.id = connection_id;
   std::error_code ec;
   const auto peer = this->stream().tcp().remote_endpoint(ec);
@@ -81,13 +89,51 @@ asio::awaitable<void> ClientSession::serve(std::string line) {
     if (is_closed()) co_return;  // the client left: its request is dropped unanswered
     outcome = services_.realm.resume(conn_, result);
   }
+  if (outcome.history) {
+    co_await wait_for_history_slot();
+    if (is_closed()) co_return;
+  }
   carry_out(std::move(outcome), command);
+}
+
+asio::awaitable<void> ClientSession::wait_for_history_slot() {
+  while (history_reads_ >= max_history_reads_per_connection && !is_closed()) {
+    history_slot_.expires_at(Clock::time_point::max());
+    std::error_code ec;
+    co_await history_slot_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+void ClientSession::read_history(chat::store::HistoryQuery query, std::uint64_t seq,
+                                 std::size_t command) {
+  const std::uint64_t place = reserve();
+  ++history_reads_;
+  auto self = std::static_pointer_cast<ClientSession>(shared_from_this());
+  // Read-your-writes: the read starts once everything queued before the request is committed.
+  services_.commits.when_committed_or_stalled(
+      seq, [self, place, seq, command, query = std::move(query)]() mutable {
+        auto answer = [self, place, command](std::string reply) {
+          --self->history_reads_;
+          self->history_slot_.cancel();
+          self->services_.metrics.request(command, Metrics::is_ok(reply));
+          if (!self->is_closed()) self->fill(place, std::move(reply), {}, 0);
+        };
+        if (self->services_.commits.committed() < seq) {  // stalled
+          answer(chat::protocol::reply::error(text::store_failed));
+          return;
+        }
+        self->services_.history.read(std::move(query), std::move(answer));
+      });
 }
 
 void ClientSession::carry_out(chat::core::Outcome outcome, std::size_t command) {
   // The label names the client's address; the events never hold a password or token.
   for (const std::string& event : outcome.audit) audit().warn("{}: {}", label(), event);
   const std::uint64_t seq = services_.outcomes.run(outcome);
+  if (outcome.history) {
+    read_history(std::move(*outcome.history), seq, command);
+    return;
+  }
   if (outcome.wait) {  // the reply comes later; its place in the order is kept
     services_.waits.add(*outcome.wait, weak_from_this(), reserve(), command);
     return;

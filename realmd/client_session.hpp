@@ -13,6 +13,7 @@
 namespace realmd {
 
 class CommitQueue;
+class HistoryReaders;
 class Metrics;
 class OutcomeRunner;
 class PasswordPool;
@@ -26,6 +27,7 @@ struct ClientServices {
   PasswordPool& passwords;
   ReplyWaits& waits;
   OutcomeRunner& outcomes;
+  HistoryReaders& history;
   std::function<void(std::uint64_t connection_id)> closed;  // the server forgets the session
 };
 
@@ -59,6 +61,11 @@ class ClientSession final : public LineChannel {
   void rearm_idle_limit();
 
   void carry_out(chat::core::Outcome outcome, std::size_t command);
+  // A `history` reply: its place is kept; once commit `seq` is done the page is read off the
+  // loop and fills it (counted for `command` in Metrics then).
+  void read_history(chat::store::HistoryQuery query, std::uint64_t seq, std::size_t command);
+  // Waits while this connection has the most history reads in flight that it may have.
+  asio::awaitable<void> wait_for_history_slot();
   // `command`: the request it answers (Metrics), none for a timeout.
   void reply_error(std::string_view message, std::optional<std::size_t> command,
                    std::optional<CloseReason> close_after = {});
@@ -66,6 +73,8 @@ class ClientSession final : public LineChannel {
   std::chrono::milliseconds unauthenticated_idle_;
   ClientServices services_;
   chat::core::Connection conn_;
+  std::size_t history_reads_ = 0;    // in flight
+  asio::steady_timer history_slot_;  // cancelled when a read finishes
 };
 
 }  // namespace realmd

@@ -1,5 +1,6 @@
 #include "realm_server.hpp"
 
+#include <fmt/chrono.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
@@ -43,6 +44,13 @@ constexpr std::chrono::milliseconds accept_retry{100};
 // How long a web connection may take to send its HTTP request head (and, after answering a
 // page request, to close).
 constexpr std::chrono::seconds web_handshake_time{10};
+// History indexing (store::IndexHistory): SqliteStore moves what was stored since the last
+// pass into its conversation-ordered archive. A pass rewrites about one page per conversation
+// that got messages, however many it got: the rarer the passes, the less a send costs, and the
+// longer the lists of not yet indexed ids in memory and each pass's transaction
+// (docs/performance.md measures 1, 2 and 5 s). A larger backlog is worked off over passes.
+constexpr std::chrono::milliseconds index_interval{2000};
+constexpr std::size_t index_batch = 200000;
 // How long an accepted connection may take over its TLS handshake.
 constexpr std::chrono::milliseconds tls_handshake_time{10'000};
 
@@ -57,6 +65,8 @@ chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config,
     settings.peers.push_back({peer.name, peer.address.host, peer.address.port, peer.autoconnect});
   }
   settings.max_outbox_per_peer = config.limits.max_outbox_per_peer;
+  settings.retention.max_age_days = config.history.max_age_days;
+  settings.retention.max_per_conversation = config.history.max_per_conversation;
   settings.relay = config.relay;
   settings.reachable_via_relays = config.reachable_via_relays;
   // Keys pinned in the config win over those learnt earlier (docs/protocol.md §2, trust).
@@ -96,6 +106,9 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
            .push = [this](chat::core::Push& push, std::uint64_t seq) { deliver_push(push, seq); },
            .announce = [this] { schedule_announcement(); },
            .pin = [this](const std::string& realm, const std::string& key) { save_pin(realm, key); }}),
+      history_(io, *store_, config_.history.reader_threads),
+      retention_timer_(io),
+      index_timer_(io),
       acceptor_(io),
       peer_acceptor_(io),
       web_acceptor_(io),
@@ -118,7 +131,10 @@ void RealmServer::start() {
   tls_ = make_tls_contexts(config_.tls);
   realm_.load(store_->load());
   seed_users();
+  history_.start();
   commits_.start();
+  schedule_retention();
+  schedule_indexing();
 
   // Peers first: once the client port is logged, the realm is fully up.
   if (config_.secret.empty()) {
@@ -348,6 +364,7 @@ void RealmServer::open_session(Stream stream, std::unique_ptr<WireFormat> wire) 
                      .passwords = passwords_,
                      .waits = waits_,
                      .outcomes = outcomes_,
+                     .history = history_,
                      .closed = [this](std::uint64_t closed_id) { session_closed(closed_id); }},
       std::move(wire));
   if (sessions_.size() >= config_.limits.max_connections) {
@@ -519,6 +536,8 @@ void RealmServer::stop() {
   }
   for (auto& [peer, dialer] : dialers_) dialer->stop();
   dialers_.clear();
+  retention_timer_.cancel();
+  index_timer_.cancel();  // what is left is indexed at the next start (Store::load)
   waits_.expire_all();  // replies waiting for peers answer now
   // Clients and links alike: the replies and frames already due go out (acks included, so
   // the peers need not retransmit), then they close.
@@ -542,6 +561,44 @@ void RealmServer::stop() {
   });
 }
 
+void RealmServer::schedule_retention() {
+  const chat::config::HistoryConfig& history = config_.history;
+  if ((history.max_age_days == 0 && history.max_per_conversation == 0) || stopping_) return;
+  retention_timer_.expires_after(history.prune_interval);
+  retention_timer_.async_wait([this](std::error_code ec) {
+    if (ec || stopping_) return;
+    run_retention();
+    schedule_retention();
+  });
+}
+
+void RealmServer::schedule_indexing() {
+  if (stopping_) return;
+  index_timer_.expires_after(index_interval);
+  index_timer_.async_wait([this](std::error_code ec) {
+    if (ec || stopping_) return;
+    // A failing store has enough queued: the ids stay listed and are indexed later.
+    if (!commits_.stalled()) {
+      chat::core::Outcome outcome = realm_.index_pass(index_batch);
+      outcomes_.run(outcome);
+    }
+    schedule_indexing();
+  });
+}
+
+void RealmServer::run_retention() {
+  using namespace std::chrono;
+  // A store that is failing has enough queued already; the pass comes again later.
+  if (commits_.stalled()) return;
+  std::string older_than;
+  if (config_.history.max_age_days != 0) {
+    const auto cutoff = system_clock::now() - days(config_.history.max_age_days);
+    older_than = fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(system_clock::to_time_t(cutoff)));
+  }
+  chat::core::Outcome outcome = realm_.retention_pass(older_than);
+  outcomes_.run(outcome);
+}
+
 void RealmServer::stop_if_drained() {
   if (stopping_ && drained()) finish_stop();
 }
@@ -553,6 +610,7 @@ void RealmServer::finish_stop() {
   announce_timer_.cancel();
   // Commits what the last replies queued; a store still failing loses it (never acknowledged).
   if (!commits_.stop()) exit_code_ = 1;
+  history_.stop();
   passwords_.stop();
   spdlog::info("realm {}: stopped", config_.name);
   if (on_stopped_) on_stopped_(exit_code_);

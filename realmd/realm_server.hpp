@@ -16,6 +16,7 @@
 #include "commit_queue.hpp"
 #include "config/realm_config.hpp"
 #include "core/realm.hpp"
+#include "history_readers.hpp"
 #include "ops/metrics.hpp"
 #include "outcome_runner.hpp"
 #include "password_pool.hpp"
@@ -106,6 +107,11 @@ class RealmServer {
   void deliver_push(chat::core::Push& push, std::uint64_t seq);
   void stop_if_drained();
   void finish_stop();
+  // History retention: one bounded pass now and then (only when the config limits history).
+  void schedule_retention();
+  void run_retention();
+  // History indexing: the messages stored since the last pass, in bulk (store::IndexHistory).
+  void schedule_indexing();
 
   // --- realm links ---
   std::shared_ptr<PeerLink> open_link(Stream stream, std::optional<std::string> dialed_peer);
@@ -128,6 +134,9 @@ class RealmServer {
   CommitQueue commits_;
   ReplyWaits waits_;
   OutcomeRunner outcomes_;
+  HistoryReaders history_;
+  asio::steady_timer retention_timer_;
+  asio::steady_timer index_timer_;
   asio::ip::tcp::acceptor acceptor_;
   asio::ip::tcp::acceptor peer_acceptor_;
   asio::ip::tcp::acceptor web_acceptor_;

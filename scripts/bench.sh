@@ -3,12 +3,14 @@
 # loopback, the targets alternating within each round, and prints a table with the ratios
 # and the targets of docs/performance.md. Every run gets fresh server processes.
 #   scripts/bench.sh            3 rounds of 5 s per workload; idle holds 10,000 connections
-#   scripts/bench.sh --smoke    1 round of 1 s, 500 idle connections: checks only that every
-#                               run finished without errors (CI); well under a minute
+#   scripts/bench.sh --smoke    1 round of 1 s, 500 idle connections, a history store of
+#                               20,000 messages: checks only that every run finished without
+#                               errors (CI); well under a minute
 #   scripts/bench.sh --restart  the restart target only: 1,000,000 unread messages sent
 #                               through realmd, then time to listening and RSS on restart
 # Options: --bin DIR (binaries; default build/bin), --rounds N, --duration S,
-#          --only W[,W..] (send inbox sendgroup realm auth idle), --keep (keep run/bench/PID)
+#          --only W[,W..] (send inbox sendgroup realm auth idle history), --keep (keep
+#          run/bench/PID)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -25,12 +27,13 @@ only=""
 keep=false
 connections=50
 restart_messages=1000000
+history_messages=1000000
 start_deadline_s=30
 stop_deadline_s=30
 
 while [[ $# -gt 0 ]]; do
   case $1 in
-    --smoke) mode=smoke rounds=1 duration=1 idle_connections=500 idle_hold=0.5 ;;
+    --smoke) mode=smoke rounds=1 duration=1 idle_connections=500 idle_hold=0.5 history_messages=20000 ;;
     --restart) mode=restart ;;
     --bin) bin_dir=$(cd "$2" && pwd); shift ;;
     --rounds) rounds=$2; shift ;;
@@ -286,6 +289,47 @@ bench_idle() {
   stop_process "$server_pid"
 }
 
+# History: a realm whose store holds $history_messages messages (written directly by
+# chatbench --fill-history before realmd starts), 50 conversations of the bench users. On it:
+# `send` p1 alone (the baseline), `history` p16 alone (random pages of 50: pages/s), then both
+# at once: the p99 of that `send` says whether history reads slow other clients down.
+bench_history() {
+  local round=$1 dir
+  dir="$(run_dir realmd-history)"
+  realm_config bench "$dir"
+  say "bench: round $round: filling a history of $history_messages messages"
+  "$chatbench" --fill-history "$history_messages" --users "$connections" \
+    --data-dir "$dir/data" >"$dir/fill.log" 2>&1 || { cat "$dir/fill.log" >&2;
+    failures+=("history: filling the store failed"); return 0; }
+  start_realmd bench "$dir" || { failures+=("history: realmd did not start"); return 0; }
+  local common=(--port "$server_port" --connections "$connections")
+  local history_args=(--history-messages "$history_messages")
+  bench send 1 realmd-history-store "$round" "${common[@]}" --server-pid "$server_pid"
+  bench history 16 realmd "$round" "${common[@]}" --server-pid "$server_pid" "${history_args[@]}"
+  say "bench: round $round: history, pipeline 16, with send p1 beside it"
+  local history_out="$dir/history.out" send_out="$dir/send.out" history_rc=0 send_rc=0
+  "$chatbench" --workload history --pipeline 16 --label realmd+send --duration "$duration" \
+    "${common[@]}" "${history_args[@]}" >"$history_out" 2>&1 &
+  local history_pid=$!
+  "$chatbench" --workload send --pipeline 1 --label realmd+history --duration "$duration" \
+    "${common[@]}" >"$send_out" 2>&1 || send_rc=$?
+  wait "$history_pid" || history_rc=$?
+  local run file rc what json
+  for run in "$history_out:$history_rc:history 16 realmd+send" \
+    "$send_out:$send_rc:send 1 realmd+history"; do
+    IFS=: read -r file rc what <<<"$run"
+    json="$(grep '^{"bench"' "$file" || true)"
+    if [[ $rc -ne 0 || -z $json ]]; then
+      failures+=("$what: $(grep -v '^{"bench"' "$file" | tail -n 3 | tr '\n' ' ')")
+      cat "$file" >&2
+    fi
+    [[ $mode == smoke ]] || grep -v '^{"bench"' "$file" | sed 's/^/    /' >&2
+    # shellcheck disable=SC2086 # $what is three fields: workload pipeline target
+    [[ -z $json ]] || record $what "$round" "$json"
+  done
+  stop_process "$server_pid"
+}
+
 wanted() { [[ -z $only || $only == *",$1,"* ]]; }
 
 run_workloads() {
@@ -303,6 +347,7 @@ run_workloads() {
     if wanted inbox; then bench_realmd inbox 16 "$round"; fi
     if wanted auth; then bench_realmd auth 16 "$round"; fi
     if wanted idle; then bench_idle "$round"; fi
+    if wanted history; then bench_history "$round"; fi
   done
 }
 
@@ -367,6 +412,14 @@ print_table() {
   target_row "realm p1: delivered / local send p1" "$(ratio "$realm1" "$send1")" ">= 0.5" ">=" 0.5
   target_row "realm p16: delivered / local send p16" "$(ratio "$realm16" "$send16")" ">= 0.5" ">=" 0.5
   target_row "sendgroup p16 (100 members): deliveries/s" "$group" ">= 200000" ">=" 200000
+  local history16 send_alone send_beside
+  history16="$(median history 16 realmd 5)"
+  [[ $history16 == - ]] || history16="$(printf "%.0f" "$history16")"
+  send_alone="$(median send 1 realmd-history-store 8)"
+  send_beside="$(median send 1 realmd+history 8)"
+  target_row "history p16 (pages of 50): pages/s" "$history16" ">= 20000" ">=" 20000
+  target_row "send p1 p99: beside history / alone" "$(ratio "$send_beside" "$send_alone")" \
+    "<= 1.2" "<" 1.2001
   target_row "idle $idle_connections: answering" "$idle_ans" "$idle_connections" ">=" \
     "$idle_connections"
   target_row "idle $idle_connections: realmd RSS (MiB)" "$(ratio "$idle_rss" 1024)" "< 150" "<" 150

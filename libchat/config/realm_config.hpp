@@ -63,6 +63,16 @@ struct TlsConfig {
   bool peers = true;
 };
 
+// `history:` (docs/operations.md): how long messages are kept after they are read, and how
+// history is read. Zero keeps: by default every message is kept for good.
+struct HistoryConfig {
+  std::uint32_t max_age_days = 0;          // older messages are pruned
+  std::uint64_t max_per_conversation = 0;  // only the newest this many are kept
+  std::size_t reader_threads = 2;          // threads reading history pages off the event loop
+  // How often a retention pass runs (each deletes at most a bounded batch).
+  std::chrono::milliseconds prune_interval{10'000};
+};
+
 enum class Durability { process, fsync };
 
 struct RealmConfig {
@@ -95,6 +105,7 @@ struct RealmConfig {
   std::vector<std::string> admins;
   std::vector<SeedUser> users;
   LimitsConfig limits;
+  HistoryConfig history;
   Durability durability = Durability::process;
   // Password hashing cost (argon2id): "interactive" (default, about OWASP's floor) or "min"
   // (tests).

@@ -48,9 +48,9 @@ const char* kind_of(const YAML::Node& node) {
 
 // The keys each mapping accepts; accepted_config_keys() lists them for docs/operations.md.
 using KeyList = std::span<const std::string_view>;
-constexpr std::string_view top_keys[] = {"realm",  "federation", "peers",
-                                         "tls",    "admins",     "users",
-                                         "limits", "durability", "password_cost"};
+constexpr std::string_view top_keys[] = {"realm",      "federation",   "peers",  "tls",
+                                         "admins",     "users",        "limits", "history",
+                                         "durability", "password_cost"};
 constexpr std::string_view realm_keys[] = {
     "name", "listen", "peer_listen", "web_listen", "web_origins", "admin_listen", "data_dir"};
 constexpr std::string_view federation_keys[] = {"secret", "keepalive_ms", "relay",
@@ -62,6 +62,8 @@ constexpr std::string_view limits_keys[] = {"max_line_bytes",          "max_mess
                                             "max_outbox_per_peer",     "max_frame_bytes",
                                             "unauthenticated_idle_ms", "partial_request_ms"};
 constexpr std::string_view tls_keys[] = {"certificate", "key", "ca", "clients", "peers"};
+constexpr std::string_view history_keys[] = {"max_age_days", "max_per_conversation",
+                                             "reader_threads", "prune_interval_ms"};
 
 // Rejects keys outside `allowed` and repeated keys (yaml-cpp keeps both silently).
 void check_keys(const YAML::Node& map, const std::string& path, KeyList allowed) {
@@ -232,6 +234,33 @@ LimitsConfig parse_limits(const YAML::Node& node, const std::string& path) {
   read_ms("unauthenticated_idle_ms", limits.unauthenticated_idle);
   read_ms("partial_request_ms", limits.partial_request);
   return limits;
+}
+
+HistoryConfig parse_history(const YAML::Node& node, const std::string& path) {
+  HistoryConfig history;
+  if (!is_mapping(node, path)) return history;
+  check_keys(node, path, history_keys);
+  if (const auto days = node["max_age_days"]) {
+    const std::string key = join_key(path, "max_age_days");
+    const std::size_t value = parse_count(days, key);
+    if (value > 36500) fail_value(key, "0 (keep) to 36500 days", days.Scalar());
+    history.max_age_days = static_cast<std::uint32_t>(value);
+  }
+  if (const auto count = node["max_per_conversation"]) {
+    history.max_per_conversation = parse_count(count, join_key(path, "max_per_conversation"));
+  }
+  if (const auto threads = node["reader_threads"]) {
+    const std::string key = join_key(path, "reader_threads");
+    history.reader_threads = parse_positive(threads, key);
+    if (history.reader_threads > 64) fail_value(key, "1 to 64", threads.Scalar());
+  }
+  if (const auto interval = node["prune_interval_ms"]) {
+    const std::string key = join_key(path, "prune_interval_ms");
+    const std::size_t ms = parse_positive(interval, key);
+    if (ms > max_timer_ms) fail_value(key, "at most 86400000 (a day)", interval.Scalar());
+    history.prune_interval = std::chrono::milliseconds(ms);
+  }
+  return history;
 }
 
 std::filesystem::path parse_path(const YAML::Node& node, const std::string& key) {
@@ -437,6 +466,7 @@ RealmConfig parse_realm_config(const YAML::Node& root) {
   }
   config.limits = parse_limits(root["limits"], "limits");
   check_limits_together(config.limits);
+  config.history = parse_history(root["history"], "history");
   if (const auto durability = root["durability"]) {
     config.durability = parse_durability(durability, "durability");
   }
@@ -558,6 +588,7 @@ std::vector<std::string> accepted_config_keys() {
   add("users[].", user_keys);
   add("limits.", limits_keys);
   add("tls.", tls_keys);
+  add("history.", history_keys);
   return keys;
 }
 

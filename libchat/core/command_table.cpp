@@ -28,6 +28,15 @@ constexpr CommandSpec table[] = {
     {"realms", arity(0), {}, false, true, realms},    // ours (docs/protocol.md)
     {"watch", arity(0), {}, false, true, watch},      // ours
     {"unwatch", arity(0), {}, false, true, unwatch},  // ours
+    // history user|group NAME [LIMIT [BEFORE]], history realm REALM NAME [LIMIT [BEFORE]]
+    {"history",
+     arity(2) | arity(3) | arity(4) | arity(5),
+     {K::word, K::word, K::word, K::word, K::word},
+     false,
+     true,
+     history,
+     valid_history_params},
+    {"conversations", arity(0), {}, false, true, conversations},
 };
 }  // namespace
 

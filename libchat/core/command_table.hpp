@@ -17,7 +17,8 @@ struct Environment;
 struct Connection;
 
 // How each fixed parameter is validated (PROTOCOL.md §1.2) before the session check.
-enum class ParamKind { name, field, host, port };
+// `word`: any parameter; the command's `validate` checks it (its meaning depends on another).
+enum class ParamKind { name, field, host, port, word };
 
 // Everything a handler may read or change. Handlers only fill in `out`.
 struct Request {
@@ -33,14 +34,17 @@ struct Request {
 };
 
 using Handler = void (*)(Request&);
+// Extra parameter checks, run where the kinds are checked (before the session check).
+using Validator = bool (*)(const std::vector<std::string_view>& params);
 
 struct CommandSpec {
   std::string_view name;
   unsigned arities;                // bit n set: n fixed parameters accepted
-  std::array<ParamKind, 4> kinds;  // kinds of params[0..n)
+  std::array<ParamKind, 5> kinds;  // kinds of params[0..n)
   bool takes_text;                 // one more parameter: the rest of the line
   bool needs_session;
   Handler handler;
+  Validator validate = nullptr;
 };
 
 // The table, in PROTOCOL.md's order. nullptr for an unknown command word (already lower-case).

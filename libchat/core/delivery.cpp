@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "core/history.hpp"
 #include "core/realm_state.hpp"
 #include "protocol/reply.hpp"
 
@@ -26,9 +27,9 @@ void store_message(RealmState& state, store::MessageRecord message, Outcome& out
   const store::MessageRecord& stored = state.add_unread(std::move(message)).record;
   const std::vector<Watcher>* watchers = state.watchers(stored.recipient);
   if (watchers == nullptr) return;
-  std::string event = protocol::reply::event_message({stored.id, stored.sender, stored.recipient,
-                                                      stored.text, stored.sender_realm, stored.time,
-                                                      stored.group, stored.bounce});
+  std::string event = protocol::reply::event_message(
+      {stored.shown_id(), stored.sender, stored.recipient, stored.text, stored.sender_realm,
+       stored.time, stored.group, stored.bounce});
   bool reserved = state.reserve(stored);
   for (const Watcher& watcher : *watchers) {
     Push push{watcher.connection, event, {}};
@@ -37,6 +38,38 @@ void store_message(RealmState& state, store::MessageRecord message, Outcome& out
       reserved = false;  // the others see it too, but one write makes it fetched
     }
     out.pushes.push_back(std::move(push));
+  }
+}
+
+namespace {
+
+store::HistoryRecord history_record(const store::MessageRecord& message, std::string conversation) {
+  return {message.id,        std::move(conversation), message.sender, message.sender_realm,
+          message.recipient, message.group,           message.text,   message.time,
+          message.bounce};
+}
+
+}  // namespace
+
+void store_private_message(RealmState& state, store::MessageRecord message,
+                           std::string conversation, Outcome& out) {
+  record_history(state, history_record(message, std::move(conversation)), out);
+  store_message(state, std::move(message), out);
+}
+
+void store_group_message(RealmState& state, store::MessageRecord message,
+                         const std::vector<std::string>& members, std::string_view skip,
+                         Outcome& out) {
+  message.id = state.next_id();
+  message.recipient = message.group;
+  record_history(state, history_record(message, group_conversation(message.group)), out);
+  message.history_id = message.id;
+  out.mutations.reserve(out.mutations.size() + members.size());
+  for (const std::string& member : members) {
+    if (member == skip) continue;
+    message.id = state.next_id();
+    message.recipient = member;
+    store_message(state, message, out);
   }
 }
 

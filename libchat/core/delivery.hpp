@@ -1,6 +1,8 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/outcome.hpp"
 #include "store/records.hpp"
@@ -19,5 +21,17 @@ store::MessageRecord make_message_record(std::uint64_t id, std::string recipient
 // Outcome's commit, and pushed to the recipient's `watch`ing connections (the first one
 // reserves it: written there, it counts as fetched).
 void store_message(RealmState& state, store::MessageRecord message, Outcome& out);
+
+// A private message (or a bounce): in the recipient's inbox and, under the same id, in
+// history as part of `conversation`.
+void store_private_message(RealmState& state, store::MessageRecord message,
+                           std::string conversation, Outcome& out);
+
+// A group message: once in history (a new id, which clients see), then in the inbox of every
+// member but `skip` (each entry with an id of its own, pointing at the history id).
+// `message.recipient` and `message.id` are set here.
+void store_group_message(RealmState& state, store::MessageRecord message,
+                         const std::vector<std::string>& members, std::string_view skip,
+                         Outcome& out);
 
 }  // namespace chat::core

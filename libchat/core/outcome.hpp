@@ -71,6 +71,10 @@ struct Outcome {
   std::optional<PasswordJob> password;
   std::vector<Push> pushes;  // live deliveries to `watch`ing connections (any connection)
   bool close = false;
+  // `history`: `reply` is empty; realmd keeps the reply's place, reads this page from the
+  // store off the event loop once everything queued before the request is committed
+  // (read-your-writes), and fills the place with core::history_reply(page).
+  std::optional<store::HistoryQuery> history;
 
   // Federation. `frames` go out on the peers' links after `mutations` commit (an ack is
   // never sent for a message that is not stored yet). `dial`: peers to start linking to.

@@ -2,6 +2,7 @@
 
 #include "core/command_table.hpp"
 #include "core/commands/handlers.hpp"
+#include "core/history.hpp"
 #include "core/names.hpp"
 #include "core/realm_state.hpp"
 #include "protocol/command_parser.hpp"
@@ -45,6 +46,8 @@ bool is_valid_param(ParamKind kind, std::string_view value) {
       return is_valid_host(value);
     case ParamKind::port:
       return is_valid_port(value);
+    case ParamKind::word:
+      return true;
   }
   return false;
 }
@@ -59,6 +62,7 @@ Outcome error(std::string_view message) {
 
 Realm::Realm(RealmSettings settings, Environment env)
     : settings_(std::move(settings)), env_(std::move(env)), state_(std::make_unique<RealmState>()) {
+  state_->set_conversation_limit(settings_.retention.max_per_conversation);
   for (const ConfiguredPeer& configured : settings_.peers) {
     Peer& peer = state_->add_peer(configured.name);
     peer.host = configured.host;
@@ -82,6 +86,9 @@ void Realm::load(const store::Snapshot& snapshot) {
     for (const auto& member : group.members) state_->add_member(group.name, member);
   }
   for (const auto& message : snapshot.unread) state_->add_unread(message);
+  for (const auto& conversation : snapshot.conversations) {
+    restore_conversation(*state_, conversation);
+  }
   // Peers added at run time (addrealm) or learnt from a handshake (port 0: they dial us).
   for (const auto& record : snapshot.peers) {
     Peer& peer = state_->add_peer(record.name);
@@ -113,6 +120,7 @@ void Realm::load(const store::Snapshot& snapshot) {
     state_->dedup(refusal.origin, refusal.epoch).refused.emplace(refusal.id, refusal.error);
   }
   state_->set_last_id(snapshot.max_id);
+  state_->set_history_indexed_up_to(snapshot.max_id);  // load() indexed everything
 }
 
 // The order of checks is PROTOCOL.md §1.3's: unknown command, parameters, session, then
@@ -157,6 +165,7 @@ Outcome Realm::handle(Connection& conn, std::string_view line) {
     if (!is_valid_param(spec->kinds[i], value)) return error(text::bad_parameter);
     req.params.push_back(value);
   }
+  if (spec->validate != nullptr && !spec->validate(req.params)) return error(text::bad_parameter);
 
   if (spec->needs_session) {
     if (!token.empty()) {
@@ -200,6 +209,46 @@ void Realm::disconnected(Connection& conn) {
   // The session itself stays valid: course clients in token mode may reconnect with it.
   commands::unbind_connection(*state_, conn);
   conn.pending.reset();
+}
+
+Outcome Realm::index_pass(std::size_t max) {
+  Outcome out;
+  if (auto up_to = state_->take_unindexed(max)) {
+    out.mutations.emplace_back(store::IndexHistory{*up_to});
+  }
+  return out;
+}
+
+Outcome Realm::retention_pass(std::string_view older_than) {
+  Outcome out;
+  const HistoryRetention& retention = settings_.retention;
+  if (retention.max_age_days != 0 && !older_than.empty()) {
+    out.mutations.emplace_back(store::PruneHistory{std::string(older_than), retention.batch});
+  }
+  if (retention.max_per_conversation == 0) return out;
+  // By count: the conversations over the limit, until this pass has deleted `batch` messages
+  // (a large excess is trimmed over several passes).
+  std::size_t budget = retention.batch;
+  StringSet& over = state_->over_limit();
+  for (auto it = over.begin(); it != over.end() && budget > 0;) {
+    Conversation* conversation = state_->find_conversation(*it);
+    const std::uint64_t excess =
+        conversation == nullptr || conversation->count <= retention.max_per_conversation
+            ? 0
+            : conversation->count - retention.max_per_conversation;
+    const std::uint64_t deleted = std::min<std::uint64_t>(excess, budget);
+    if (deleted > 0) {
+      conversation->count -= deleted;
+      out.mutations.emplace_back(store::TrimConversation{*it, conversation->count});
+      budget -= deleted;
+    }
+    if (deleted == excess) {
+      it = over.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
 }
 
 std::optional<store::Mutation> Realm::seed_user(const store::UserRecord& user) {

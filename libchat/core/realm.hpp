@@ -43,6 +43,15 @@ struct Connection {
   bool watching = false;  // `watch`: new messages are pushed to this connection
 };
 
+// How long history is kept (config `history:`); zero: no limit.
+struct HistoryRetention {
+  std::uint32_t max_age_days = 0;
+  std::uint64_t max_per_conversation = 0;
+  // Messages one retention pass deletes (by count) or looks at (by age) at most: a pass is
+  // one short transaction beside the clients' commits.
+  std::size_t batch = 1000;
+};
+
 // The world outside the pure logic, injected so that tests control it.
 struct Environment {
   std::function<std::string()> new_token;                      // random lowercase UUID
@@ -96,6 +105,7 @@ struct RealmSettings {
   // message); the rest waits for the next inbox call, so a huge backlog never becomes one
   // unbounded reply.
   std::size_t max_inbox_reply_bytes = 1024 * 1024;
+  HistoryRetention retention;
   // Routing (docs/protocol.md §2, routing). `relay`: carry other realms' messages (and
   // announce the routes for it); `reachable_via_relays`: take messages that crossed other
   // realms (and let neighbours announce this realm on). `max_relay_queue`: envelopes of others
@@ -163,6 +173,15 @@ class Realm {
   Outcome announce_routes();
   // The timer of a Wait fired before its Completion.
   Outcome wait_timed_out(std::uint64_t waiter);
+
+  // One bounded pass of the history retention (realmd runs it every few seconds): the
+  // mutations that delete what is past retention. `older_than`: the RFC 3339 UTC time
+  // retention.max_age_days ago (ignored when that is zero).
+  Outcome retention_pass(std::string_view older_than);
+  // Asks the store to index the history messages stored since the last pass (at most `max`),
+  // so that history reads find them by conversation (store::IndexHistory); realmd runs it
+  // often. Nothing when none is waiting.
+  Outcome index_pass(std::size_t max);
 
   // Seed user creation at start (config `users:`); the hash is computed by the caller.
   // Returns the mutation to commit, or nothing when the user already exists.

@@ -8,6 +8,7 @@
 
 #include "core/commands/common.hpp"
 #include "core/delivery.hpp"
+#include "core/history.hpp"
 #include "core/names.hpp"
 #include "core/realm.hpp"
 #include "core/realm_state.hpp"
@@ -161,20 +162,18 @@ std::string Realm::take_message(const std::string& origin, bool group_message,
   if (text.size() > settings_.limits.max_message_bytes) {
     return std::string(text::message_too_long);  // the sender bounces it: it never blocks a link
   }
-  auto store_for = [&](const std::string& recipient) {
-    store_message(*state_,
-                  make_message_record(state_->next_id(), recipient, from, origin,
-                                      group_message ? to : std::string(), text, time),
-                  out);
-  };
   if (group_message) {
     const Group* group = state_->find_group(to);
     if (group == nullptr) return std::string(text::group_not_found);
-    // Membership is the owning realm's: every member of the group here gets it.
-    for (const std::string& member : group->members) store_for(member);
+    // Membership is the owning realm's: every member of the group here gets it, and its
+    // history has it once.
+    store_group_message(*state_, make_message_record(0, {}, from, origin, to, text, time),
+                        group->members, {}, out);
   } else {
     if (state_->find_user(to) == nullptr) return std::string(text::user_not_found);
-    store_for(to);
+    store_private_message(*state_,
+                          make_message_record(state_->next_id(), to, from, origin, {}, text, time),
+                          realm_conversation(origin, from, to), out);
   }
   return {};
 }
@@ -209,6 +208,21 @@ void Realm::settle(Peer& peer, std::map<std::uint64_t, store::OutboxRecord>::ite
   peer.outbox.erase(entry);
   out.mutations.emplace_back(store::DeleteOutbox{peer.name, sent.id});
   const bool group = sent.kind == "group";
+  if (ok && !group) {
+    // The sender's copy joins their history once delivered, under a new id: history ids are
+    // handed out in the order messages are stored (store::IndexHistory relies on it).
+    record_history(*state_,
+                   {state_->next_id(),
+                    realm_conversation(peer.name, sent.target, sent.sender),
+                    sent.sender,
+                    settings_.name,
+                    sent.target,
+                    {},
+                    sent.text,
+                    sent.time,
+                    false},
+                   out);
+  }
   if (auto waiter = state_->ack_waiter(sent.id)) {
     state_->take_waiter(*waiter);
     std::string reply = ok ? protocol::reply::ok_message(group ? text::sent_to_realm_group
@@ -220,7 +234,9 @@ void Realm::settle(Peer& peer, std::map<std::uint64_t, store::OutboxRecord>::ite
         state_->next_id(), sent.sender, peer.name, peer.name, {},
         protocol::text::bounce_text(sent.target, error), env_.now_utc());
     bounce.bounce = true;
-    store_message(*state_, std::move(bounce), out);
+    // Bounces from realm R are the caller's conversation with R itself (docs/protocol.md).
+    store_private_message(*state_, std::move(bounce),
+                          realm_conversation(peer.name, peer.name, sent.sender), out);
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/commands/common.hpp"
 #include "core/delivery.hpp"
+#include "core/history.hpp"
 #include "core/realm.hpp"
 #include "core/realm_state.hpp"
 #include "core/routing.hpp"
@@ -315,7 +316,9 @@ void Realm::answer_arrived(const PeerForward& answer, Outcome& out) {
         make_message_record(state_->next_id(), answer.to, realm, realm, {},
                             text::bounce_text(answer.from, answer.text), env_.now_utc());
     bounce.bounce = true;
-    store_message(*state_, std::move(bounce), out);
+    // Bounces from realm R are the caller's conversation with R itself (docs/protocol.md).
+    store_private_message(*state_, std::move(bounce), realm_conversation(realm, realm, answer.to),
+                          out);
   }
 }
 

@@ -139,6 +139,104 @@ std::size_t RealmState::unread_count(std::string_view user) const {
   return n;
 }
 
+bool RealmState::note_conversation_message(const std::string& key, std::uint64_t id,
+                                           std::string_view time) {
+  auto entry = conversations_.find(key);
+  const bool first = entry == conversations_.end();
+  if (first) entry = conversations_.try_emplace(key).first;
+  Conversation& conversation = entry->second;
+  if (id > conversation.last_id) {
+    conversation.last_id = id;
+    conversation.last_time = time;
+  }
+  ++conversation.count;
+  if (conversation_limit_ != 0 && conversation.count > conversation_limit_) over_limit_.insert(key);
+  if (id > history_indexed_up_to_) {
+    unindexed_.emplace_back(id, &entry->first);
+    unindexed_by_conversation_[key].push_back(id);
+  }
+  return first;
+}
+
+std::vector<std::uint64_t> RealmState::unindexed_ids(std::string_view key, std::uint64_t before,
+                                                     std::size_t count) const {
+  std::vector<std::uint64_t> ids;
+  auto it = unindexed_by_conversation_.find(key);
+  if (it == unindexed_by_conversation_.end()) return ids;
+  const std::deque<std::uint64_t>& all = it->second;
+  auto end = before == 0 ? all.end() : std::lower_bound(all.begin(), all.end(), before);
+  auto first = end - static_cast<std::ptrdiff_t>(
+                         std::min(count, static_cast<std::size_t>(end - all.begin())));
+  ids.assign(first, end);
+  return ids;
+}
+
+std::optional<std::uint64_t> RealmState::take_unindexed(std::size_t max) {
+  std::optional<std::uint64_t> last;
+  for (std::size_t i = 0; i < max && !unindexed_.empty(); ++i) {
+    auto [id, key] = unindexed_.front();
+    auto ids = unindexed_by_conversation_.find(*key);
+    ids->second.pop_front();  // ids are queued in order: this one is its conversation's oldest
+    if (ids->second.empty()) unindexed_by_conversation_.erase(ids);
+    last = id;
+    unindexed_.pop_front();
+  }
+  if (last) history_indexed_up_to_ = *last;
+  return last;
+}
+
+void RealmState::load_conversation(const store::ConversationSummary& summary) {
+  conversations_[summary.conversation] = {summary.last_id, summary.last_time, summary.count};
+  if (conversation_limit_ != 0 && summary.count > conversation_limit_) {
+    over_limit_.insert(summary.conversation);
+  }
+}
+
+void RealmState::add_participant(std::string_view user, const std::string& key) {
+  auto it = private_conversations_.find(user);
+  if (it == private_conversations_.end()) {
+    it = private_conversations_.try_emplace(std::string(user)).first;
+  }
+  if (!it->second.contains(key)) it->second.insert(key);
+}
+
+const Conversation* RealmState::find_conversation(std::string_view key) const {
+  auto it = conversations_.find(key);
+  return it == conversations_.end() ? nullptr : &it->second;
+}
+
+Conversation* RealmState::find_conversation(std::string_view key) {
+  auto it = conversations_.find(key);
+  return it == conversations_.end() ? nullptr : &it->second;
+}
+
+const StringSet* RealmState::private_conversations(std::string_view user) const {
+  auto it = private_conversations_.find(user);
+  return it == private_conversations_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string_view> RealmState::groups_of(std::string_view user) const {
+  std::vector<std::string_view> names;
+  for (const auto& [name, group] : groups_) {
+    if (group.member_set.contains(user)) names.push_back(name);
+  }
+  return names;
+}
+
+void RealmState::set_conversation_limit(std::uint64_t limit) {
+  conversation_limit_ = limit;
+}
+
+std::vector<const store::MessageRecord*> RealmState::unread_messages(std::string_view user) const {
+  std::vector<const store::MessageRecord*> out;
+  auto inbox = inboxes_.find(user);
+  if (inbox == inboxes_.end()) return out;
+  for (const auto& [realm, messages] : inbox->second.by_realm) {
+    for (const auto& [id, message] : messages) out.push_back(&message.record);
+  }
+  return out;
+}
+
 void RealmState::add_session(const std::string& token, std::string user, Clock::time_point now) {
   auto& tokens = sessions_by_user_[user];
   if (tokens.size() >= max_sessions_per_user) {

@@ -49,6 +49,14 @@ struct Inbox {
   StringMap<std::map<std::uint64_t, InboxMessage>> by_realm;
 };
 
+// A conversation in history (core/history.hpp): its newest message and how many it holds
+// (an upper bound once age pruning has run: only the count retention uses it).
+struct Conversation {
+  std::uint64_t last_id = 0;
+  std::string last_time;
+  std::uint64_t count = 0;
+};
+
 struct Session {
   std::string user;
   Clock::time_point last_used;
@@ -111,6 +119,35 @@ class RealmState {
   void release(const std::vector<std::uint64_t>& ids);         // reply lost: fetchable again
   void remove_fetched(const std::vector<std::uint64_t>& ids);  // reply written
   std::size_t unread_count(std::string_view user) const;
+  // Every unread message of `user` (reserved ones too), in no particular order.
+  std::vector<const store::MessageRecord*> unread_messages(std::string_view user) const;
+
+  // --- conversations (the list; the messages themselves are in the store) ---
+  // Counts one more message of conversation `key`; true when it is the conversation's first.
+  bool note_conversation_message(const std::string& key, std::uint64_t id, std::string_view time);
+  // Restores a conversation from the store at start.
+  void load_conversation(const store::ConversationSummary& summary);
+  // `user` takes part in user/realm conversation `key` (group ones go by membership).
+  void add_participant(std::string_view user, const std::string& key);
+  const Conversation* find_conversation(std::string_view key) const;
+  const StringSet* private_conversations(std::string_view user) const;
+  // Groups `user` is a member of (scans the groups).
+  std::vector<std::string_view> groups_of(std::string_view user) const;
+  // Retention by count: conversations holding more than `limit` messages are listed in
+  // over_limit() (0: no limit).
+  void set_conversation_limit(std::uint64_t limit);
+  StringSet& over_limit() { return over_limit_; }
+  Conversation* find_conversation(std::string_view key);
+  // The store finds history messages by conversation once indexed (store::IndexHistory);
+  // until then their ids are kept here, per conversation.
+  std::uint64_t history_indexed_up_to() const { return history_indexed_up_to_; }
+  void set_history_indexed_up_to(std::uint64_t id) { history_indexed_up_to_ = id; }
+  // The newest `count` not yet indexed ids of `key` below `before` (0: no bound), ascending.
+  std::vector<std::uint64_t> unindexed_ids(std::string_view key, std::uint64_t before,
+                                           std::size_t count) const;
+  // Forgets up to `max` of the oldest unindexed ids (they are being indexed); returns the
+  // highest one forgotten, or nothing when none was waiting.
+  std::optional<std::uint64_t> take_unindexed(std::size_t max);
 
   // --- sessions (memory only; a restart ends them) ---
   void add_session(const std::string& token, std::string user, Clock::time_point now);
@@ -164,6 +201,14 @@ class RealmState {
   StringMap<Inbox> inboxes_;
   std::unordered_map<std::uint64_t, std::pair<std::string, std::string>>
       reserved_;  // id -> (user, realm)
+  StringMap<Conversation> conversations_;
+  StringMap<StringSet> private_conversations_;  // user -> keys of user/realm conversations
+  std::uint64_t conversation_limit_ = 0;
+  StringSet over_limit_;
+  std::uint64_t history_indexed_up_to_ = 0;
+  // (id, conversation), by id; the key lives in conversations_ (never erased: it stays put).
+  std::deque<std::pair<std::uint64_t, const std::string*>> unindexed_;
+  StringMap<std::deque<std::uint64_t>> unindexed_by_conversation_;
   StringMap<Session> sessions_;
   StringMap<std::deque<std::string>> sessions_by_user_;  // oldest first, for the per-user cap
   StringMap<AuthFailures> auth_failures_;

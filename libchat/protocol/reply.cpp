@@ -221,4 +221,32 @@ std::string ok_realms(const std::vector<RealmView>& realms) {
   return out.finish();
 }
 
+std::string ok_history(const std::vector<MessageView>& messages, bool more) {
+  ReplyWriter out(kOk);
+  out.key("messages");
+  out.start_array();
+  for (const MessageView& m : messages) write_message(out, m);
+  out.end_array();
+  out.flag("more", more);
+  return out.finish();
+}
+
+std::string ok_conversations(const std::vector<ConversationEntry>& conversations) {
+  ReplyWriter out(kOk);
+  out.key("conversations");
+  out.start_array();
+  for (const ConversationEntry& c : conversations) {
+    out.start_object();
+    out.field("kind", c.kind);
+    out.field("name", c.name);
+    out.field("realm", c.realm);
+    out.number("last_id", c.last_id);
+    out.field("last_time", c.last_time);
+    out.number("unread", c.unread);
+    out.end_object();
+  }
+  out.end_array();
+  return out.finish();
+}
+
 }  // namespace chat::protocol::reply

@@ -67,4 +67,17 @@ struct RealmView {
 };
 std::string ok_realms(const std::vector<RealmView>& realms);
 
+// `history` (docs/protocol.md): {"status":"OK","messages":[MSG,...],"more":bool}
+std::string ok_history(const std::vector<MessageView>& messages, bool more);
+
+// `conversations`: {"status":"OK","conversations":[{"kind":..,"name":..,"realm":..,
+// "last_id":N,"last_time":T,"unread":K},...]} in the order given.
+struct ConversationEntry {
+  std::string_view kind, name, realm;
+  std::uint64_t last_id = 0;
+  std::string_view last_time;
+  std::uint64_t unread = 0;
+};
+std::string ok_conversations(const std::vector<ConversationEntry>& conversations);
+
 }  // namespace chat::protocol::reply

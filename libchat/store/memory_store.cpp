@@ -1,9 +1,9 @@
 #include "store/memory_store.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <limits>
 #include <tuple>
-
-#include <algorithm>
 #include <unordered_map>
 #include <variant>
 
@@ -18,6 +18,7 @@ namespace {
 }  // namespace
 
 void MemoryStore::commit(std::span<const Mutation> batch) {
+  std::lock_guard lock(mutex_);
   if (fail_commits_) {
     ++injected_failures_;
     throw StoreError("injected failure (fail_next_commits)");
@@ -167,7 +168,84 @@ void MemoryStore::apply(const DeleteRefused& m, UndoLog& undo) {
   refused_.erase(first, last);
 }
 
+void MemoryStore::apply(const PutHistory& m, UndoLog& undo) {
+  if (!history_.emplace(m.message.id, m.message).second) throw_duplicate("history.id");
+  conversations_[m.message.conversation].insert(m.message.id);
+  max_id_ = std::max(max_id_, m.message.id);
+  undo.emplace_back([this, id = m.message.id, conversation = m.message.conversation] {
+    history_.erase(id);
+    auto ids = conversations_.find(conversation);
+    ids->second.erase(id);
+    if (ids->second.empty()) conversations_.erase(ids);
+  });
+}
+
+void MemoryStore::erase_history(std::uint64_t id, UndoLog& undo) {
+  auto message = history_.find(id);
+  if (message == history_.end()) return;
+  undo.emplace_back([this, removed = message->second] {
+    conversations_[removed.conversation].insert(removed.id);
+    history_.emplace(removed.id, removed);
+  });
+  auto ids = conversations_.find(message->second.conversation);
+  ids->second.erase(id);
+  if (ids->second.empty()) conversations_.erase(ids);
+  history_.erase(message);
+}
+
+void MemoryStore::apply(const PruneHistory& m, UndoLog& undo) {
+  std::vector<std::uint64_t> expired;
+  std::size_t scanned = 0;
+  for (auto it = history_.begin(); it != history_.end() && scanned < m.scan; ++it, ++scanned) {
+    if (it->second.time < m.older_than) expired.push_back(it->first);
+  }
+  for (std::uint64_t id : expired) erase_history(id, undo);
+}
+
+void MemoryStore::apply(const TrimConversation& m, UndoLog& undo) {
+  auto ids = conversations_.find(m.conversation);
+  if (ids == conversations_.end() || ids->second.size() <= m.keep) return;
+  std::vector<std::uint64_t> oldest(
+      ids->second.begin(),
+      std::next(ids->second.begin(), static_cast<std::ptrdiff_t>(ids->second.size() - m.keep)));
+  for (std::uint64_t id : oldest) erase_history(id, undo);
+}
+
+HistoryPage MemoryStore::read_history(const HistoryQuery& query) {
+  std::lock_guard lock(mutex_);
+  HistoryPage page;
+  auto ids = conversations_.find(query.conversation);
+  if (ids == conversations_.end()) return page;
+  auto end = query.before == 0 ? ids->second.end() : ids->second.lower_bound(query.before);
+  auto first = end;
+  std::size_t taken = 0;
+  while (first != ids->second.begin() && taken < query.limit) {
+    --first;
+    ++taken;
+  }
+  page.more = first != ids->second.begin();
+  for (auto it = first; it != end; ++it) page.messages.push_back(history_.at(*it));
+  return page;
+}
+
+// A MemoryStore reader is the store itself behind its mutex.
+class MemoryStore::Reader final : public HistoryReader {
+ public:
+  explicit Reader(MemoryStore& store) : store_(store) {}
+  HistoryPage read_history(const HistoryQuery& query) override {
+    return store_.read_history(query);
+  }
+
+ private:
+  MemoryStore& store_;
+};
+
+std::unique_ptr<HistoryReader> MemoryStore::open_history_reader() {
+  return std::make_unique<Reader>(*this);
+}
+
 Snapshot MemoryStore::load() {
+  std::lock_guard lock(mutex_);
   Snapshot snapshot;
   snapshot.users = users_;
 
@@ -194,6 +272,10 @@ Snapshot MemoryStore::load() {
   snapshot.peers = peers_;
   for (const auto& [key, error] : refused_) {
     snapshot.refused.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), error});
+  }
+  for (const auto& [conversation, ids] : conversations_) {
+    const HistoryRecord& last = history_.at(*ids.rbegin());
+    snapshot.conversations.push_back({conversation, last.id, last.time, ids.size()});
   }
   snapshot.max_id = max_id_;
   return snapshot;

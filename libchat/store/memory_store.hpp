@@ -4,11 +4,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
-#include <tuple>
 #include <set>
 #include <span>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -22,6 +23,7 @@ class MemoryStore final : public Store {
  public:
   Snapshot load() override;
   void commit(std::span<const Mutation> batch) override;
+  std::unique_ptr<HistoryReader> open_history_reader() override;
 
   // While on, every commit() throws StoreError and applies nothing (to test failure paths).
   // Atomic: a test thread sets it while realmd's commit thread reads it.
@@ -57,6 +59,14 @@ class MemoryStore final : public Store {
   void apply(const PutPeer& m, UndoLog& undo);
   void apply(const PutRefused& m, UndoLog& undo);
   void apply(const DeleteRefused& m, UndoLog& undo);
+  void apply(const PutHistory& m, UndoLog& undo);
+  void apply(const IndexHistory&, UndoLog&) {}  // indexed at PutHistory
+  void apply(const PruneHistory& m, UndoLog& undo);
+  void apply(const TrimConversation& m, UndoLog& undo);
+  void erase_history(std::uint64_t id, UndoLog& undo);
+
+  class Reader;
+  HistoryPage read_history(const HistoryQuery& query);
 
   // Vectors keep creation order (as SqliteStore's rowids do); the sets enforce the keys.
   std::vector<UserRecord> users_;
@@ -65,7 +75,9 @@ class MemoryStore final : public Store {
   std::set<std::string> group_names_;
   std::vector<std::pair<std::string, std::string>> members_;  // (group, user), join order
   std::set<std::pair<std::string, std::string>> member_keys_;
-  std::map<std::uint64_t, StoredMessage> messages_;  // fetched ones are kept, as history
+  std::map<std::uint64_t, StoredMessage> messages_;  // inbox entries; fetched ones are kept
+  std::map<std::uint64_t, HistoryRecord> history_;
+  std::map<std::string, std::set<std::uint64_t>> conversations_;  // conversation -> ids
   std::map<std::uint64_t, OutboxRecord> outbox_;
   using EpochKey = std::pair<std::string, std::uint64_t>;  // (origin, epoch)
   std::map<EpochKey, SeenRecord> seen_;
@@ -75,6 +87,8 @@ class MemoryStore final : public Store {
   std::map<RefusedKey, std::string> refused_;
   std::uint64_t max_id_ = 0;
 
+  // Held by commit(), load() and the history readers (which run on other threads).
+  std::mutex mutex_;
   std::atomic<bool> fail_commits_ = false;
   std::mutex refused_group_mutex_;
   std::string refused_group_;

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <variant>
@@ -19,9 +20,10 @@ struct GroupRecord {
   std::vector<std::string> members;  // in join order
 };
 
-// One delivered message in one recipient's inbox (a group message is stored once per member).
+// One unread message in one recipient's inbox (a group message has one per member). The
+// message itself, kept after it is read, is its HistoryRecord.
 struct MessageRecord {
-  std::uint64_t id = 0;      // unique within this realm
+  std::uint64_t id = 0;      // this inbox entry's key: unique within this realm
   std::string recipient;     // local username
   std::string sender;        // username (or a realm name for a bounce)
   std::string sender_realm;  // realm of the sender; == own realm for local messages
@@ -29,6 +31,60 @@ struct MessageRecord {
   std::string text;
   std::string time;  // RFC 3339 UTC, e.g. 2026-11-26T22:33:16Z
   bool bounce = false;
+  // The message's id in history, which clients see: a group message has one for all its
+  // members' entries. 0: the same as `id` (a private message, or a row from schema 2).
+  std::uint64_t history_id = 0;
+
+  std::uint64_t shown_id() const { return history_id != 0 ? history_id : id; }
+};
+
+// One message of one conversation, kept after it is read for `history` (docs/protocol.md):
+// a group message once, not once per member; the sender's copy of a message sent to another
+// realm (stored when that realm acked it). Pruned only by the retention (PruneHistory,
+// TrimConversation).
+struct HistoryRecord {
+  std::uint64_t id = 0;  // the id clients see; unique within this realm
+  // Opaque to the store: which conversation the message belongs to (core builds the key).
+  std::string conversation;
+  std::string sender;
+  std::string sender_realm;
+  std::string recipient;  // a username, or the group's name for a group message
+  std::string group;      // empty for a private message
+  std::string text;
+  std::string time;  // RFC 3339 UTC
+  bool bounce = false;
+
+  bool operator==(const HistoryRecord&) const = default;
+};
+
+// A page of one conversation: the newest `limit` messages with id < `before` (0: no bound),
+// oldest first; `more` says whether older ones exist.
+//
+// A store may find a conversation's messages through an index it builds in bulk (IndexHistory)
+// rather than at every PutHistory. Then the caller says what is not indexed yet: every message
+// of the conversation with an id above `indexed_up_to` (and below `before`) is in `recent`,
+// ascending, at most the newest limit + 1 of them. A store that indexes at once ignores both.
+struct HistoryQuery {
+  std::string conversation;
+  std::uint64_t before = 0;
+  std::size_t limit = 50;
+  std::uint64_t indexed_up_to = UINT64_MAX;
+  std::vector<std::uint64_t> recent;
+};
+struct HistoryPage {
+  std::vector<HistoryRecord> messages;
+  bool more = false;
+};
+
+// The newest message of a conversation, and how many it holds (load(): the conversation list
+// and the retention by count start from these).
+struct ConversationSummary {
+  std::string conversation;
+  std::uint64_t last_id = 0;
+  std::string last_time;
+  std::uint64_t count = 0;
+
+  bool operator==(const ConversationSummary&) const = default;
 };
 
 // A cross-realm message waiting for the peer's ack.
@@ -78,6 +134,8 @@ struct PutMember {
 struct PutMessage {
   MessageRecord message;
 };
+// Inbox entries (MessageRecord ids) whose reply was written: they leave the inbox; the
+// messages stay in history.
 struct MarkFetched {
   std::vector<std::uint64_t> ids;
 };
@@ -121,8 +179,35 @@ struct DeleteRefused {
   std::uint64_t up_to = 0;
 };
 
+// Adds one message to history.
+struct PutHistory {
+  HistoryRecord message;
+};
+// Makes the history messages with ids up to `up_to` findable by conversation (with
+// HistoryQuery::indexed_up_to). History ids are handed out in the order messages are stored,
+// so each pass covers the ids after the previous one. SqliteStore indexes here, in bulk and
+// sorted by conversation, rather than at every PutHistory: an index insert per message touches
+// a page of its own per conversation, which cost a send 3x its CPU (docs/performance.md). A
+// store that indexes at PutHistory does nothing here.
+struct IndexHistory {
+  std::uint64_t up_to = 0;
+};
+// Retention by age, one bounded pass: of the `scan` oldest messages in history (by id), those
+// with time < `older_than` (RFC 3339 UTC) are deleted. Ids grow with time, so the oldest are
+// where expired ones are; looking at no more than `scan` rows keeps each pass short.
+struct PruneHistory {
+  std::string older_than;
+  std::size_t scan = 0;
+};
+// Retention by count: keeps the newest `keep` messages of the conversation, deletes the rest.
+struct TrimConversation {
+  std::string conversation;
+  std::size_t keep = 0;
+};
+
 using Mutation = std::variant<PutUser, PutGroup, PutMember, PutMessage, MarkFetched, PutOutbox,
-                              DeleteOutbox, PutSeen, DeleteSeen, PutPeer, PutRefused, DeleteRefused>;
+                              DeleteOutbox, PutSeen, DeleteSeen, PutPeer, PutRefused, DeleteRefused,
+                              PutHistory, IndexHistory, PruneHistory, TrimConversation>;
 
 // Everything load() restores at start.
 struct Snapshot {
@@ -133,6 +218,9 @@ struct Snapshot {
   std::vector<SeenRecord> seen;                             // by origin, then touched
   std::vector<PeerRecord> peers;
   std::vector<RefusedRecord> refused;  // by origin, epoch, then id ascending
+  // Every conversation in history, any order. load() indexes what an earlier run left
+  // unindexed: afterwards every message up to max_id is findable by conversation.
+  std::vector<ConversationSummary> conversations;
   std::uint64_t max_id = 0;            // highest message/outbox id ever used (0 if none)
 };
 

@@ -115,22 +115,64 @@ PRAGMA user_version = 3;
 COMMIT;
 )sql";
 
+// Version 4: history (docs/architecture.md "History"). `messages` becomes the inbox only: a row
+// is deleted once fetched (rows fetched before stay, unused), and a group message's entries
+// point at its one history row (history_id). History is kept once per message in two levels:
+// `history` takes new messages, appended in id order; IndexHistory moves them in bulk, sorted by
+// conversation, into `history_archive`, clustered by (conversation, id), where a page of a
+// conversation is one contiguous range. meta 'history_indexed' is the highest id moved. Writing
+// each message into a conversation-ordered table as it is stored touched one page per message
+// (the messages of one batch go to many conversations), which tripled a send's CPU
+// (docs/performance.md). History starts empty: messages read before version 4 are not in it.
+constexpr const char* kMigrateTo4 = R"sql(
+BEGIN IMMEDIATE;
+ALTER TABLE messages ADD COLUMN history_id INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE history(
+  id INTEGER PRIMARY KEY,
+  conversation TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  sender_realm TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  group_name TEXT NOT NULL,
+  text TEXT NOT NULL,
+  time TEXT NOT NULL,
+  bounce INTEGER NOT NULL);
+CREATE TABLE history_archive(
+  conversation TEXT NOT NULL,
+  id INTEGER NOT NULL,
+  sender TEXT NOT NULL,
+  sender_realm TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  group_name TEXT NOT NULL,
+  text TEXT NOT NULL,
+  time TEXT NOT NULL,
+  bounce INTEGER NOT NULL,
+  PRIMARY KEY(conversation, id)) WITHOUT ROWID;
+CREATE UNIQUE INDEX history_archive_by_id ON history_archive(id);
+CREATE TRIGGER history_id_unique BEFORE INSERT ON history
+  WHEN EXISTS (SELECT 1 FROM history_archive WHERE id = NEW.id)
+  BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: history.id'); END;
+PRAGMA user_version = 4;
+COMMIT;
+)sql";
+
 // migrations[v] upgrades a database of user_version v (0 for a new file) by one step or more.
 struct Migration {
   std::int64_t from_below;  // runs while user_version < this
   const char* sql;
 };
-// Version 4: routed messages (docs/protocol.md §2, routing) keep their envelope (origin, origin
+// Version 5: routed messages (docs/protocol.md §2, routing) keep their envelope (origin, origin
 // epoch, sequence, ...) in `route`; empty for a message to a direct peer.
-constexpr const char* kMigrateTo4 = R"sql(
+constexpr const char* kMigrateTo5 = R"sql(
 BEGIN IMMEDIATE;
 ALTER TABLE outbox ADD COLUMN route TEXT NOT NULL DEFAULT '';
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;
 COMMIT;
 )sql";
 
-constexpr Migration kMigrations[] = {{2, kSchema}, {3, kMigrateTo3}, {4, kMigrateTo4}};
-static_assert(SqliteStore::kSchemaVersion == 4, "the last migration sets user_version = 4");
+constexpr Migration kMigrations[] = {
+    {2, kSchema}, {3, kMigrateTo3}, {4, kMigrateTo4}, {5, kMigrateTo5}};
+static_assert(SqliteStore::kSchemaVersion == 5, "the last migration sets user_version = 5");
 
 struct DatabaseCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -238,6 +280,8 @@ std::uint64_t stored_max_id(sqlite3* db) {
   return static_cast<std::uint64_t>(query_integer(db, R"sql(
     SELECT max((SELECT coalesce(max(id), 0) FROM messages),
                (SELECT coalesce(max(id), 0) FROM outbox),
+               (SELECT coalesce(max(id), 0) FROM history),
+               (SELECT coalesce(max(id), 0) FROM history_archive),
                (SELECT coalesce(max(value), 0) FROM meta WHERE key = 'max_id')))sql"));
 }
 
@@ -289,10 +333,87 @@ Database open_database(const std::filesystem::path& file, bool fsync) {
   return db;
 }
 
+// A read-only connection for a history reader: WAL lets it read while the commit thread
+// writes, and it sees every transaction committed before each read begins.
+Database open_reader(const std::filesystem::path& file) {
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(file.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  Database db(raw);
+  if (rc != SQLITE_OK) {
+    throw StoreError("cannot open " + file.string() + " for reading: " +
+                     (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+  // Pages are read from a memory map rather than copied in by a pread() each (the top cost of
+  // a history page before), and the page cache is larger than the default 2 MiB.
+  execute(raw, "PRAGMA mmap_size=1073741824");
+  execute(raw, "PRAGMA cache_size=-16384");
+  return db;
+}
+
+class SqliteHistoryReader final : public HistoryReader {
+ public:
+  explicit SqliteHistoryReader(const std::filesystem::path& file) : db_(open_reader(file)) {}
+
+  // The newest limit + 1 messages below `before`: the not yet indexed ones the query lists
+  // first, then the indexed ones up to indexed_up_to. One more than asked says whether older
+  // ones exist.
+  HistoryPage read_history(const HistoryQuery& query) override {
+    HistoryPage result;
+    const std::size_t wanted = query.limit + 1;
+    for (auto id = query.recent.rbegin();
+         id != query.recent.rend() && result.messages.size() < wanted; ++id) {
+      if (query.before != 0 && *id >= query.before) continue;
+      by_id_.bind_id(1, *id);
+      if (by_id_.next_row()) {
+        result.messages.push_back(row(by_id_));
+        by_id_.reset();
+      }
+    }
+    std::uint64_t bound = query.before == 0 ? kNoBound : query.before;
+    if (query.indexed_up_to < bound - 1) bound = query.indexed_up_to + 1;
+    if (result.messages.size() < wanted && bound > 1) {
+      page_.bind(1, query.conversation)
+          .bind_id(2, bound)
+          .bind_id(3, wanted - result.messages.size());
+      while (page_.next_row()) result.messages.push_back(row(page_));
+    }
+    if (result.messages.size() > query.limit) {
+      result.more = true;
+      result.messages.pop_back();
+    }
+    std::reverse(result.messages.begin(), result.messages.end());  // oldest first
+    return result;
+  }
+
+ private:
+  static constexpr std::uint64_t kNoBound = std::numeric_limits<std::int64_t>::max();
+
+  static HistoryRecord row(const Statement& s) {
+    return {s.id(0),   s.text(1), s.text(2), s.text(3),        s.text(4),
+            s.text(5), s.text(6), s.text(7), s.integer(8) != 0};
+  }
+
+  Database db_;
+  // A recent message may have been moved to the archive since the query was made.
+  Statement by_id_{db_.get(),
+                   "SELECT id, conversation, sender, sender_realm, recipient, group_name, text, "
+                   "time, bounce FROM history WHERE id = ?1 UNION ALL "
+                   "SELECT id, conversation, sender, sender_realm, recipient, group_name, text, "
+                   "time, bounce FROM history_archive WHERE id = ?1"};
+  Statement page_{db_.get(),
+                  "SELECT id, conversation, sender, sender_realm, recipient, group_name, text, "
+                  "time, bounce FROM history_archive WHERE conversation = ?1 AND id < ?2 "
+                  "ORDER BY id DESC LIMIT ?3"};
+};
+
 // What a batch changes besides rows; adopted by the store only when the batch commits.
 struct BatchCounters {
   std::int64_t next_member_seq;
   std::uint64_t max_id;
+  std::uint64_t history_indexed;
 };
 
 }  // namespace
@@ -304,9 +425,14 @@ struct SqliteStore::Impl {
   static constexpr int kCheckpointPages = 4096;
 
   Impl(const std::filesystem::path& file, bool fsync)
-      : db(open_database(file, fsync)),
+      : path(file),
+        db(open_database(file, fsync)),
         next_member_seq(query_integer(db.get(), "SELECT coalesce(max(seq), 0) + 1 FROM members")),
         max_id(stored_max_id(db.get())),
+        history_indexed(
+            static_cast<std::uint64_t>(query_integer(db.get(),
+                                                     "SELECT coalesce(max(value), 0) FROM meta "
+                                                     "WHERE key = 'history_indexed'"))),
         checkpointer(file, fsync, kCheckpointPages) {
     checkpointer.watch(db.get());
   }
@@ -332,6 +458,7 @@ struct SqliteStore::Impl {
         .bind(6, r.text)
         .bind(7, r.time)
         .bind(8, std::int64_t{r.bounce})
+        .bind_id(9, r.history_id)
         .run();
     counters.max_id = std::max(counters.max_id, r.id);
   }
@@ -382,10 +509,42 @@ struct SqliteStore::Impl {
   void apply(const DeleteRefused& m, BatchCounters&) {
     delete_refused.bind(1, m.origin).bind_id(2, m.epoch).bind_id(3, m.up_to).run();
   }
+  void apply(const PutHistory& m, BatchCounters& counters) {
+    const HistoryRecord& r = m.message;
+    insert_history.bind_id(1, r.id)
+        .bind(2, r.conversation)
+        .bind(3, r.sender)
+        .bind(4, r.sender_realm)
+        .bind(5, r.recipient)
+        .bind(6, r.group)
+        .bind(7, r.text)
+        .bind(8, r.time)
+        .bind(9, std::int64_t{r.bounce})
+        .run();
+    counters.max_id = std::max(counters.max_id, r.id);
+  }
+  void apply(const IndexHistory& m, BatchCounters& counters) {
+    if (m.up_to <= counters.history_indexed) return;
+    // Sorted by conversation: consecutive entries land in the same index pages.
+    index_history.bind_id(1, counters.history_indexed).bind_id(2, m.up_to).run();
+    drop_indexed.bind_id(1, counters.history_indexed).bind_id(2, m.up_to).run();
+    counters.history_indexed = m.up_to;
+  }
+  void apply(const PruneHistory& m, BatchCounters&) {
+    prune_archive.bind(1, m.older_than).bind_id(2, m.scan).run();
+    prune_history.bind(1, m.older_than).bind_id(2, m.scan).run();
+  }
+  void apply(const TrimConversation& m, BatchCounters& counters) {
+    // Counting goes by the archive: what is stored so far moves there first.
+    apply(IndexHistory{counters.max_id}, counters);
+    trim_conversation.bind(1, m.conversation).bind_id(2, m.keep).run();
+  }
 
+  std::filesystem::path path;
   Database db;
   std::int64_t next_member_seq;  // members.seq keeps join order
   std::uint64_t max_id;          // highest id committed, as recorded in meta
+  std::uint64_t history_indexed;  // history ids up to this are in history_archive
 
   // Prepared once: commit() runs them thousands of times per batch.
   Statement begin{db.get(), "BEGIN IMMEDIATE"};
@@ -397,10 +556,12 @@ struct SqliteStore::Impl {
   Statement insert_group{db.get(), "INSERT INTO groups(name) VALUES(?1)"};
   Statement insert_member{db.get(),
                           "INSERT INTO members(group_name, username, seq) VALUES(?1, ?2, ?3)"};
-  Statement insert_message{db.get(),
-                           "INSERT INTO messages(id, recipient, sender, sender_realm, group_name, "
-                           "text, time, bounce) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
-  Statement mark_fetched{db.get(), "UPDATE messages SET fetched = 1 WHERE id = ?1"};
+  Statement insert_message{
+      db.get(),
+      "INSERT INTO messages(id, recipient, sender, sender_realm, group_name, "
+      "text, time, bounce, history_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
+  // A fetched message leaves the inbox: its copy in history is the one kept.
+  Statement mark_fetched{db.get(), "DELETE FROM messages WHERE id = ?1"};
   Statement insert_outbox{db.get(),
                           "INSERT INTO outbox(id, peer, kind, sender, target, text, time, epoch, route) "
                           "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
@@ -422,6 +583,33 @@ struct SqliteStore::Impl {
   Statement delete_refused{
       db.get(), "DELETE FROM refused_epochs WHERE origin = ?1 AND epoch = ?2 AND id <= ?3"};
   Statement delete_seen{db.get(), "DELETE FROM seen_epochs WHERE origin = ?1 AND epoch = ?2"};
+  Statement insert_history{db.get(),
+                           "INSERT INTO history(id, conversation, sender, sender_realm, recipient, "
+                           "group_name, text, time, bounce) "
+                           "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
+  Statement index_history{db.get(),
+                          "INSERT INTO history_archive(conversation, id, sender, sender_realm, "
+                          "recipient, group_name, text, time, bounce) "
+                          "SELECT conversation, id, sender, sender_realm, recipient, group_name, "
+                          "text, time, bounce FROM history WHERE id > ?1 AND id <= ?2 "
+                          "ORDER BY conversation, id"};
+  Statement drop_indexed{db.get(), "DELETE FROM history WHERE id > ?1 AND id <= ?2"};
+  Statement save_history_indexed{
+      db.get(),
+      "INSERT INTO meta(key, value) VALUES('history_indexed', ?1) "
+      "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)"};
+  // Only the `scan` oldest messages of each level are looked at (by id: no index on time).
+  Statement prune_archive{db.get(),
+                          "DELETE FROM history_archive WHERE id IN "
+                          "(SELECT id FROM history_archive ORDER BY id LIMIT ?2) AND time < ?1"};
+  Statement prune_history{db.get(),
+                          "DELETE FROM history WHERE id IN "
+                          "(SELECT id FROM history ORDER BY id LIMIT ?2) AND time < ?1"};
+  // Everything up to the (keep+1)-th newest; nothing when there are no more than `keep`.
+  Statement trim_conversation{db.get(),
+                              "DELETE FROM history_archive WHERE conversation = ?1 AND id <= "
+                              "(SELECT id FROM history_archive WHERE conversation = ?1 "
+                              "ORDER BY id DESC LIMIT 1 OFFSET ?2)"};
   Statement save_max_id{db.get(),
                         "INSERT INTO meta(key, value) VALUES('max_id', ?1) "
                         "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)"};
@@ -436,7 +624,7 @@ SqliteStore::~SqliteStore() = default;
 
 void SqliteStore::commit(std::span<const Mutation> batch) {
   Impl& s = *impl_;
-  BatchCounters counters{s.next_member_seq, s.max_id};
+  BatchCounters counters{s.next_member_seq, s.max_id, s.history_indexed};
   s.begin.run();
   try {
     for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -448,6 +636,9 @@ void SqliteStore::commit(std::span<const Mutation> batch) {
       }
     }
     if (counters.max_id > s.max_id) s.save_max_id.bind_id(1, counters.max_id).run();
+    if (counters.history_indexed > s.history_indexed) {
+      s.save_history_indexed.bind_id(1, counters.history_indexed).run();
+    }
     s.commit.run();
   } catch (...) {
     // Some errors (disk full, I/O) have already rolled back. A failing ROLLBACK is not
@@ -462,11 +653,20 @@ void SqliteStore::commit(std::span<const Mutation> batch) {
   }
   s.next_member_seq = counters.next_member_seq;
   s.max_id = counters.max_id;
+  s.history_indexed = counters.history_indexed;
+}
+
+std::unique_ptr<HistoryReader> SqliteStore::open_history_reader() {
+  return std::make_unique<SqliteHistoryReader>(impl_->path);
 }
 
 Snapshot SqliteStore::load() {
   sqlite3* db = impl_->db.get();
   Snapshot snapshot;
+  // What the last run stored after its last IndexHistory (a crash, a stop) is indexed now.
+  if (impl_->history_indexed < impl_->max_id) {
+    commit(std::vector<Mutation>{IndexHistory{impl_->max_id}});
+  }
 
   Statement users(db, "SELECT username, password_hash, nama, negara FROM users ORDER BY rowid");
   while (users.next_row()) {
@@ -490,12 +690,12 @@ Snapshot SqliteStore::load() {
   snapshot.unread.reserve(static_cast<std::size_t>(
       query_integer(db, "SELECT count(*) FROM messages WHERE fetched = 0")));
   Statement unread(db,
-                   "SELECT id, recipient, sender, sender_realm, group_name, text, time, bounce "
-                   "FROM messages WHERE fetched = 0 ORDER BY id");
+                   "SELECT id, recipient, sender, sender_realm, group_name, text, time, bounce, "
+                   "history_id FROM messages WHERE fetched = 0 ORDER BY id");
   while (unread.next_row()) {
     snapshot.unread.push_back({unread.id(0), unread.text(1), unread.text(2), unread.text(3),
                                unread.text(4), unread.text(5), unread.text(6),
-                               unread.integer(7) != 0});
+                               unread.integer(7) != 0, unread.id(8)});
   }
 
   Statement outbox(
@@ -523,6 +723,19 @@ Snapshot SqliteStore::load() {
   while (refused.next_row()) {
     snapshot.refused.push_back(
         {refused.text(0), refused.id(1), refused.id(2), refused.text(3)});
+  }
+
+  // The archive's key (conversation, id) gives each conversation's newest id and count in
+  // one pass.
+  Statement conversations(db,
+                          "SELECT h.conversation, h.id, h.time, c.n FROM "
+                          "(SELECT conversation, max(id) AS last, count(*) AS n "
+                          "FROM history_archive GROUP BY conversation) AS c "
+                          "JOIN history_archive AS h "
+                          "ON h.conversation = c.conversation AND h.id = c.last");
+  while (conversations.next_row()) {
+    snapshot.conversations.push_back(
+        {conversations.text(0), conversations.id(1), conversations.text(2), conversations.id(3)});
   }
 
   snapshot.max_id = stored_max_id(db);

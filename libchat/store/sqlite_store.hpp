@@ -8,12 +8,12 @@
 namespace chat::store {
 
 // The realm's durable store: one SQLite database in WAL mode at data_dir/realm.db
-// (DESIGN.md §4). Fetched messages are kept (fetched = 1) as the realm's history; load()
-// returns only the unread ones.
+// (DESIGN.md §4). Unread messages are in `messages` (load() returns them); every message is
+// kept once in `history`, read by history readers on connections of their own.
 class SqliteStore final : public Store {
  public:
   static constexpr const char* kFileName = "realm.db";
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Creates data_dir when missing and the schema when new. fsync = true selects
   // synchronous=FULL (a commit survives power loss); false selects NORMAL (a commit survives
@@ -25,6 +25,7 @@ class SqliteStore final : public Store {
 
   Snapshot load() override;
   void commit(std::span<const Mutation> batch) override;
+  std::unique_ptr<HistoryReader> open_history_reader() override;
 
  private:
   struct Impl;  // keeps sqlite3.h out of this header

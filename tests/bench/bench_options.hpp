@@ -8,7 +8,7 @@
 
 namespace chatbench {
 
-enum class Workload { send, inbox, sendgroup, realm, auth, idle };
+enum class Workload { send, inbox, sendgroup, realm, auth, idle, history };
 
 // Everything one chatbench run is told (main.cpp maps the command line onto this).
 struct Options {
@@ -22,6 +22,10 @@ struct Options {
   std::optional<std::uint64_t> count;     // requests in all, instead of a duration
   std::size_t users = 0;                  // bench users b0..; 0: one per connection
   std::size_t group_size = 100;           // sendgroup: members of the bench group
+  // history: messages in the store (made by --fill-history): pages are asked for below a
+  // random id in 1..this.
+  std::uint64_t history_messages = 0;
+  std::size_t page_size = 50;             // history: LIMIT
   bool redis = false;                     // speak Redis (RPUSH) instead of realmchat
   std::string remote_host = "127.0.0.1";  // realm: the receiving realm's client listener
   std::uint16_t remote_port = 0;

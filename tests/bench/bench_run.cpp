@@ -136,6 +136,11 @@ PhasePlan measured_plan(const Options& options, std::size_t users) {
         source = std::make_unique<RepeatSource>("auth " + bench_user(i % users) + " " +
                                                 options.password);
         break;
+      case Workload::history:
+        // Connection i is b<i>; its conversation is with the next user (fill_history).
+        source = std::make_unique<HistoryPageSource>(bench_user((i + 1) % users), options.page_size,
+                                                     options.history_messages, seed);
+        break;
       case Workload::idle:
         // One cheap request each, whatever the users' inboxes hold.
         source = std::make_unique<ScriptSource>(
@@ -147,7 +152,7 @@ PhasePlan measured_plan(const Options& options, std::size_t users) {
   if (options.workload == Workload::sendgroup) {
     const std::uint64_t others = options.group_size - 1;
     plan.items = [others](std::string_view) { return others; };
-  } else if (options.workload == Workload::inbox) {
+  } else if (options.workload == Workload::inbox || options.workload == Workload::history) {
     plan.items = [](std::string_view reply) { return count_of(reply, R"("msg":)"); };
   } else if (options.workload == Workload::realm) {
     // Only an acknowledged send is a delivery; "Message queued for realm" is OK but pending.
@@ -179,6 +184,12 @@ void validate(const Options& options, std::size_t users) {
         "sendgroup: every connection's user must be a member: need 2 <= --connections <= "
         "--group-size <= --users");
   }
+  if (options.workload == Workload::history &&
+      (options.history_messages == 0 || users < 2 || options.connections > users)) {
+    throw std::runtime_error(
+        "history: needs --history-messages (the store made by --fill-history with as many "
+        "--users) and 2 <= --connections <= --users");
+  }
   if (options.workload == Workload::realm &&
       (options.remote_port == 0 || options.remote_realm.empty())) {
     throw std::runtime_error("realm: needs --remote-port and --remote-realm");
@@ -201,6 +212,8 @@ const char* workload_name(Workload workload) {
       return "auth";
     case Workload::idle:
       return "idle";
+    case Workload::history:
+      return "history";
   }
   return "?";
 }
@@ -245,6 +258,7 @@ BenchReport run_bench(const Options& options) {
     case Workload::sendgroup:
     case Workload::realm:
     case Workload::send:
+    case Workload::history:
       report.deliveries = report.measured.items;
       break;
     case Workload::idle:

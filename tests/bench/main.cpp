@@ -10,6 +10,7 @@
 #include "bench_options.hpp"
 #include "bench_report.hpp"
 #include "bench_run.hpp"
+#include "fill_history.hpp"
 #include "null_server.hpp"
 
 int main(int argc, char** argv) {
@@ -20,15 +21,17 @@ int main(int argc, char** argv) {
   double count = 0;
   int server_pid = 0;
   const std::map<std::string, Workload> workloads{
-      {"send", Workload::send},   {"inbox", Workload::inbox}, {"sendgroup", Workload::sendgroup},
-      {"realm", Workload::realm}, {"auth", Workload::auth},   {"idle", Workload::idle}};
+      {"send", Workload::send},      {"inbox", Workload::inbox}, {"sendgroup", Workload::sendgroup},
+      {"realm", Workload::realm},    {"auth", Workload::auth},   {"idle", Workload::idle},
+      {"history", Workload::history}};
 
   app.add_option("--host", options.host, "server address")->capture_default_str();
   app.add_option("--port", options.port, "server port");
   app.add_option("--workload,-w", options.workload,
                  "send: random recipients; inbox: send then inbox; sendgroup: to a group of "
                  "--group-size; realm: sendprivaterealm to --remote-realm; auth: logins; idle: "
-                 "hold the connections logged in for --duration, then check each answers")
+                 "hold the connections logged in for --duration, then check each answers; history: "
+                 "random pages of each user's conversation (a store from --fill-history)")
       ->transform(CLI::CheckedTransformer(workloads, CLI::ignore_case));
   app.add_option("--connections,-c", options.connections)->capture_default_str();
   app.add_option("--pipeline,-p", options.pipeline, "requests in flight per connection")
@@ -41,6 +44,16 @@ int main(int argc, char** argv) {
   app.add_option("--users", options.users, "bench users b0.. (default: one per connection)");
   app.add_option("--group-size", options.group_size, "sendgroup: members of the bench group")
       ->capture_default_str();
+  app.add_option("--history-messages", options.history_messages,
+                 "history: messages in the store (ids 1..N), as filled by --fill-history");
+  app.add_option("--page-size", options.page_size, "history: messages per page (LIMIT)")
+      ->capture_default_str();
+  std::uint64_t fill_messages = 0;
+  std::string data_dir;
+  app.add_option("--fill-history", fill_messages,
+                 "write N messages into the history of the store in --data-dir (between --users "
+                 "bench users), then exit; run before realmd starts on it");
+  app.add_option("--data-dir", data_dir, "--fill-history: the realm's data_dir");
   app.add_flag("--redis", options.redis,
                "speak Redis: RPUSH inbox:<user> \"<text>\" (send workload only)");
   app.add_option("--remote-host", options.remote_host, "realm: the receiving realm's host")
@@ -61,6 +74,19 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (serve_null_port >= 0) chatbench::serve_null(static_cast<std::uint16_t>(serve_null_port));
+  if (fill_messages > 0) {
+    if (data_dir.empty()) {
+      fmt::print(stderr, "chatbench: --fill-history needs --data-dir\n");
+      return 2;
+    }
+    try {
+      chatbench::fill_history(data_dir, fill_messages, options.users);
+      return 0;
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "chatbench: {}\n", e.what());
+      return 2;
+    }
+  }
   if (options.port == 0) {
     fmt::print(stderr, "chatbench: --port is required (or --serve-null PORT)\n");
     return 2;

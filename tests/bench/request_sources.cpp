@@ -62,4 +62,15 @@ bool SendThenInboxSource::next(std::string& out) {
   return sends_.next(out);
 }
 
+HistoryPageSource::HistoryPageSource(std::string partner, std::size_t page_size,
+                                     std::uint64_t max_id, std::uint64_t seed)
+    : prefix_("history user "), random_(seed), before_(1, max_id + 1) {
+  prefix_.append(partner).append(" ").append(std::to_string(page_size)).append(" ");
+}
+
+bool HistoryPageSource::next(std::string& out) {
+  out.append(prefix_).append(std::to_string(before_(random_))).append("\n");
+  return true;
+}
+
 }  // namespace chatbench

@@ -63,4 +63,18 @@ class SendThenInboxSource final : public RequestSource {
   bool inbox_next_ = false;
 };
 
+// Endless `history user <partner> LIMIT BEFORE` with BEFORE random in 1..max_id+1 (the
+// workload `history`): random pages of one long conversation (fill_history's layout).
+class HistoryPageSource final : public RequestSource {
+ public:
+  HistoryPageSource(std::string partner, std::size_t page_size, std::uint64_t max_id,
+                    std::uint64_t seed);
+  bool next(std::string& out) override;
+
+ private:
+  std::string prefix_;
+  std::mt19937_64 random_;
+  std::uniform_int_distribution<std::uint64_t> before_;
+};
+
 }  // namespace chatbench

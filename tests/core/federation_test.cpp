@@ -10,6 +10,7 @@
 #include <string>
 #include <variant>
 
+#include "core/history.hpp"
 #include "core/realm.hpp"
 #include "core/realm_state.hpp"
 #include "store/memory_store.hpp"
@@ -70,8 +71,11 @@ class Cluster {
     }
     std::string reply = out.reply;
     std::optional<core::Wait> wait = out.wait;
+    std::optional<store::HistoryQuery> history = out.history;
     apply(realm, out);
     if (!reply.empty()) return reply;
+    // As realmd does: read the page from the store once the request's commit is done.
+    if (history) return core::history_reply(n.store.open_history_reader()->read_history(*history));
     if (wait) return "WAIT:" + std::to_string(wait->waiter);
     return {};
   }
@@ -504,6 +508,75 @@ TEST_CASE("a late fetched answers only its own getrealminbox (found by fuzz_peer
         R"({"status":"OK","realm":"beta","messages":{},"synced":false})");
 }
 
+// --- history realm (PROTOCOL.md §3.1): both sides of a cross-realm conversation ---
+
+TEST_CASE("history realm: the sender's copy once the peer acked it, and what came from there") {
+  World w;
+  // Queued while the link is down: not in the sender's history until delivered.
+  CHECK(w.c.run("alpha", w.messi, "sendprivaterealm beta jokowi satu") == queued);
+  const std::string empty = R"({"status":"OK","messages":[],"more":false})";
+  CHECK(w.c.run("alpha", w.messi, "history realm beta jokowi") == empty);
+  w.c.link_up("alpha", "beta");
+  w.c.flush();
+  std::string wait = w.c.run("beta", w.jokowi, "sendprivaterealm alpha messi dua");
+  w.c.flush();
+  CHECK(w.c.completed("beta", wait) == ok("Message sent to user in realm"));
+
+  // alpha: messi's own message (id 2: its outbox id was 1, its history id is given at the ack)
+  // and jokowi's (stored by alpha as id 3).
+  CHECK(
+      w.c.run("alpha", w.messi, "history realm beta jokowi") ==
+      R"({"status":"OK","messages":[{"id":2,"msg_from":"messi","msg_to":"jokowi","msg":"satu","realm":"alpha","time":"2026-11-26T22:33:16Z"},{"id":3,"msg_from":"jokowi","msg_to":"messi","msg":"dua","realm":"beta","time":"2026-11-26T22:33:16Z"}],"more":false})");
+  // beta: the same conversation with beta's ids (jokowi's outbox id 2, its history id 3).
+  CHECK(
+      w.c.run("beta", w.jokowi, "history realm alpha messi") ==
+      R"({"status":"OK","messages":[{"id":1,"msg_from":"messi","msg_to":"jokowi","msg":"satu","realm":"alpha","time":"2026-11-26T22:33:16Z"},{"id":3,"msg_from":"jokowi","msg_to":"messi","msg":"dua","realm":"beta","time":"2026-11-26T22:33:16Z"}],"more":false})");
+  // Nobody else's: henderson (alpha) and prabowo (beta) have no such conversation.
+  CHECK(w.c.run("alpha", w.henderson, "history realm beta jokowi") == empty);
+  CHECK(w.c.run("beta", w.prabowo, "history realm alpha messi") == empty);
+  CHECK(w.c.run("alpha", w.henderson, "conversations") == R"({"status":"OK","conversations":[]})");
+  // messi has not fetched "dua" yet: one unread.
+  CHECK(
+      w.c.run("alpha", w.messi, "conversations") ==
+      R"({"status":"OK","conversations":[{"kind":"realm","name":"jokowi","realm":"beta","last_id":3,"last_time":"2026-11-26T22:33:16Z","unread":1}]})");
+
+  CHECK(w.c.run("alpha", w.messi, "history realm delta jokowi") == error("Realm tidak ditemukan"));
+  // The realm's own name works like `history user`.
+  CHECK(w.c.run("alpha", w.messi, "history realm alpha henderson") == empty);
+}
+
+TEST_CASE("history realm: a refused send stays out of history; its bounce is in it") {
+  World w;
+  CHECK(w.c.run("alpha", w.messi, "sendprivaterealm beta nobody halo") == queued);
+  w.c.link_up("alpha", "beta");
+  w.c.flush();
+  CHECK(w.c.run("alpha", w.messi, "history realm beta nobody") ==
+        R"({"status":"OK","messages":[],"more":false})");
+  CHECK(
+      w.c.run("alpha", w.messi, "history realm beta beta") ==
+      R"({"status":"OK","messages":[{"id":2,"msg_from":"beta","msg_to":"messi","msg":"Pesan untuk nobody tidak terkirim: User tidak ditemukan","realm":"beta","time":"2026-11-26T22:33:16Z","bounce":true}],"more":false})");
+}
+
+TEST_CASE("history group: a group message from another realm is stored once, seen by members") {
+  World w;
+  w.c.run("alpha", w.messi, "addgroup kominfo");
+  w.c.run("alpha", w.henderson, "joingroup kominfo");
+  w.c.link_up("alpha", "beta");
+  std::string wait = w.c.run("beta", w.jokowi, "sendgrouprealm alpha kominfo rapat");
+  w.c.flush();
+  CHECK(w.c.completed("beta", wait) == ok("Message sent to group in realm"));
+  const std::string page =
+      R"({"status":"OK","messages":[{"id":1,"msg_from":"jokowi","msg_to":"kominfo","msg":"rapat","realm":"beta","time":"2026-11-26T22:33:16Z","group":"kominfo"}],"more":false})";
+  CHECK(w.c.run("alpha", w.messi, "history group kominfo") == page);
+  CHECK(w.c.run("alpha", w.henderson, "history group kominfo") == page);
+  // The inbox shows the message under the same id for every member.
+  std::string fetch = w.c.run("alpha", w.henderson, "getrealminbox beta");
+  w.c.flush();
+  CHECK(
+      w.c.completed("alpha", fetch) ==
+      R"({"status":"OK","realm":"beta","messages":{"jokowi":[{"id":1,"msg_from":"jokowi","msg_to":"henderson","msg":"rapat","realm":"beta","time":"2026-11-26T22:33:16Z","group":"kominfo"}]},"synced":true})");
+}
+
 TEST_CASE("a realm whose store was wiped is not taken for a duplicate (epochs, regression)") {
   World w;
   w.c.link_up("alpha", "beta");
@@ -538,7 +611,7 @@ TEST_CASE("a retransmission is recognised within its epoch, across the sender's 
   auto& alpha = w.c.node("alpha").realm;
   const core::PeerMessage first{7, 100, false, "jokowi", "messi", "hi", "t"};
   auto stored = alpha.peer_frame("beta", first);
-  CHECK(stored.mutations.size() == 2);  // the message and its mark
+  CHECK(stored.mutations.size() == 3);  // the message, its history row and its mark
   // The sender restarted (epoch 101) and replays its old outbox entry with its old epoch.
   auto again = alpha.peer_frame("beta", first);
   CHECK(again.mutations.empty());
@@ -546,7 +619,7 @@ TEST_CASE("a retransmission is recognised within its epoch, across the sender's 
   CHECK(std::get<core::PeerAck>(again.frames[0].frame).ok);
   // The same id in the new epoch is a new message.
   auto fresh = alpha.peer_frame("beta", core::PeerMessage{7, 101, false, "jokowi", "messi", "x", "t"});
-  CHECK(fresh.mutations.size() == 2);
+  CHECK(fresh.mutations.size() == 3);
 }
 
 TEST_CASE("dedup state is kept for the newest epochs of an origin only") {

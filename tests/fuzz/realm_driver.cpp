@@ -110,10 +110,12 @@ void RealmDriver::run_line(core::Connection& conn, std::string_view line) {
     out = realm_.resume(conn, result);
     if (out.password) fail("resume() asked for another password job", line);
   }
-  const bool replies = out.has_reply() || out.wait.has_value();
+  // A history read is answered by realmd from the store (the reply is built there).
+  const bool replies = out.has_reply() || out.wait.has_value() || out.history.has_value();
   if (blank && replies) fail("a blank line got a reply", line);
   if (!blank && !replies) fail("a request line got no reply", line);
   if (out.has_reply() && out.wait) fail("a reply that also waits", line);
+  if (out.history && (out.has_reply() || out.wait)) fail("a history read with a reply", line);
   carry_out(out);
   if (out.close && &conn == &client_) reconnect();
 }

@@ -543,3 +543,124 @@ TEST_CASE("a request left unfinished is closed after limits.partial_request_ms (
   CHECK(quiet.available() == 0);
   CHECK(quiet.request("inbox").starts_with(R"({"status":"OK")"));
 }
+
+// --- history (docs/protocol.md "History"): read from the store off the loop ---
+
+namespace {
+
+// Times are masked; ids are the realm's.
+// (Appended piece by piece: g++ 12 warns falsely (-Wrestrict) on long `literal + string`
+// chains.)
+std::string history_msg(int id, std::string_view from, std::string_view to, std::string_view text) {
+  std::string out = R"({"id":)";
+  out += std::to_string(id);
+  out += R"(,"msg_from":")";
+  out += from;
+  out += R"(","msg_to":")";
+  out += to;
+  out += R"(","msg":")";
+  out += text;
+  out += R"(","realm":"alpha","time":"TIME"})";
+  return out;
+}
+
+std::string history_page(const std::vector<std::string>& messages, bool more) {
+  std::string out = R"({"status":"OK","messages":[)";
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    if (i > 0) out += ',';
+    out += messages[i];
+  }
+  out += R"(],"more":)";
+  out += more ? "true}" : "false}";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("history survives a restart, and inbox still returns only what is unread") {
+  TempDir dir;
+  {
+    RunningRealm realm(dir.path());
+    LineClient messi(realm.port());
+    LineClient bob(realm.port());
+    CHECK(messi.request("auth messi surabaya").starts_with(R"({"status":"OK")"));
+    CHECK(bob.request("register bob pw Bob_M J").starts_with(R"({"status":"OK")"));
+    CHECK(messi.request("send bob satu") == ok("Message sent"));
+    CHECK(bob.request("send messi dua") == ok("Message sent"));
+    CHECK(bob.request("inbox").find(R"("msg":"satu")") != std::string::npos);
+    CHECK(messi.request("send bob tiga") == ok("Message sent"));
+    CHECK(realm.stop() == 0);
+  }
+  RunningRealm restarted(dir.path());
+  LineClient bob(restarted.port());
+  CHECK(bob.request("auth bob pw").starts_with(R"({"status":"OK")"));
+  const std::string conversations = std::regex_replace(
+      bob.request("conversations"), std::regex(R"("last_time":"[^"]*")"), R"("last_time":"T")");
+  CHECK(
+      conversations ==
+      R"({"status":"OK","conversations":[{"kind":"user","name":"messi","realm":"alpha","last_id":3,"last_time":"T","unread":1}]})");
+  CHECK(masked(bob.request("history user messi")) ==
+        history_page({history_msg(1, "messi", "bob", "satu"), history_msg(2, "bob", "messi", "dua"),
+                      history_msg(3, "messi", "bob", "tiga")},
+                     false));
+  // Reading history marked nothing read: inbox has "tiga" only ("satu" was fetched before).
+  std::string unread = R"({"status":"OK","messages":{"messi":[)";
+  unread += history_msg(3, "messi", "bob", "tiga");
+  unread += "]}}";
+  CHECK(masked(bob.request("inbox")) == unread);
+  CHECK(bob.request("inbox") == R"({"status":"OK","messages":{}})");
+  CHECK(masked(bob.request("history user messi 1 3")) ==
+        history_page({history_msg(2, "bob", "messi", "dua")}, true));
+}
+
+TEST_CASE("a history reply sees every change queued before it, and keeps its place in the order") {
+  TempDir dir;
+  RunningRealm realm(dir.path());
+  LineClient messi(realm.port());
+  LineClient bob(realm.port());
+  CHECK(messi.request("auth messi surabaya").starts_with(R"({"status":"OK")"));
+  CHECK(bob.request("register bob pw Bob_M J").starts_with(R"({"status":"OK")"));
+  // Pipelined: each history read waits for the sends before it to commit, and its reply
+  // comes between theirs.
+  std::string lines;
+  for (int i = 1; i <= 20; ++i) {
+    lines += "send bob m";
+    lines += std::to_string(i);
+    lines += "\nhistory user bob 1\n";
+  }
+  messi.send_raw(lines);
+  for (int i = 1; i <= 20; ++i) {
+    REQUIRE(messi.expect_reply() == ok("Message sent"));
+    std::string text = "m";
+    text += std::to_string(i);
+    CHECK(masked(messi.expect_reply()) ==
+          history_page({history_msg(i, "messi", "bob", text)}, i > 1));
+  }
+  // Other clients are served meanwhile; errors are answered without a read.
+  CHECK(bob.request("history user nobody") == error("User tidak ditemukan"));
+  CHECK(bob.request("history user messi 501") == error("Parameter salah / tidak ada"));
+}
+
+TEST_CASE("history retention runs in the background: each conversation keeps its newest") {
+  TempDir dir;
+  chat::config::RealmConfig config = test_config(dir.path());
+  config.history.max_per_conversation = 2;
+  config.history.prune_interval = std::chrono::milliseconds(20);
+  RunningRealm realm(config, std::make_unique<chat::store::SqliteStore>(dir.path(), false));
+  LineClient messi(realm.port());
+  CHECK(messi.request("auth messi surabaya").starts_with(R"({"status":"OK")"));
+  CHECK(messi.request("register bob pw Bob_M J").starts_with(R"({"status":"OK")"));
+  CHECK(messi.request("auth messi surabaya").starts_with(R"({"status":"OK")"));
+  for (int i = 1; i <= 5; ++i) {
+    CHECK(messi.request("send bob m" + std::to_string(i)) == ok("Message sent"));
+  }
+  const std::string kept = history_page(
+      {history_msg(4, "messi", "bob", "m4"), history_msg(5, "messi", "bob", "m5")}, false);
+  CHECK(eventually([&] { return masked(messi.request("history user bob")) == kept; }));
+  // Unread messages are not history: bob still gets all five.
+  LineClient bob(realm.port());
+  CHECK(bob.request("auth bob pw").starts_with(R"({"status":"OK")"));
+  const std::string inbox = bob.request("inbox");
+  CHECK(inbox.find(R"("msg":"m1")") != std::string::npos);
+  CHECK(inbox.find(R"("msg":"m5")") != std::string::npos);
+}

@@ -61,7 +61,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 3") {
+TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 5") {
   TempDir dir;
   const auto data_dir = dir.path() / "data" / "alpha";
   { SqliteStore store(data_dir, false); }
@@ -70,10 +70,43 @@ TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema ver
   REQUIRE(std::filesystem::exists(file));
   RawDatabase db(file);
   CHECK(db.query("PRAGMA journal_mode") == "wal");
-  CHECK(db.query("PRAGMA user_version") == "4");
+  CHECK(db.query("PRAGMA user_version") == "5");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'messages_unread'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'refused_epochs'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'seen_epochs'") == "1");
+  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'history_archive'") == "1");
+}
+
+TEST_CASE("SqliteStore upgrades a version 3 database (no history), keeping its unread rows") {
+  TempDir dir;
+  { SqliteStore store(dir.path(), false); }
+  {
+    RawDatabase db(dir.path() / SqliteStore::kFileName);
+    db.execute(R"sql(
+      DROP TABLE history;
+      DROP TABLE history_archive;
+      DROP TABLE messages;
+      CREATE TABLE messages(id INTEGER PRIMARY KEY, recipient TEXT NOT NULL,
+        sender TEXT NOT NULL, sender_realm TEXT NOT NULL, group_name TEXT NOT NULL,
+        text TEXT NOT NULL, time TEXT NOT NULL, bounce INTEGER NOT NULL,
+        fetched INTEGER NOT NULL DEFAULT 0);
+      INSERT INTO messages VALUES(7, 'henderson', 'messi', 'alpha', '', 'hi', 't', 0, 0);
+      INSERT INTO messages VALUES(8, 'henderson', 'messi', 'alpha', '', 'read', 't', 0, 1);
+      PRAGMA user_version = 3;)sql");
+  }
+  SqliteStore store(dir.path(), false);
+  const Snapshot snapshot = store.load();
+  REQUIRE(snapshot.unread.size() == 1);
+  CHECK(snapshot.unread[0].id == 7);
+  CHECK(snapshot.unread[0].shown_id() == 7);
+  CHECK(snapshot.max_id == 8);
+  const std::vector<Mutation> batch = {PutHistory{{9, "u/a/b", "a", "alpha", "b", "", "x", "t"}},
+                                       IndexHistory{9}};
+  store.commit(batch);
+  HistoryQuery query;
+  query.conversation = "u/a/b";
+  CHECK(store.open_history_reader()->read_history(query).messages.size() == 1);
+  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "5");
 }
 
 TEST_CASE("SqliteStore upgrades a version 1 database (no refused, no epochs), keeping its rows") {
@@ -104,18 +137,18 @@ TEST_CASE("SqliteStore upgrades a version 1 database (no refused, no epochs), ke
   REQUIRE(snapshot.refused.size() == 1);
   CHECK(snapshot.refused[0].error == "User tidak ditemukan");
   CHECK(snapshot.max_id == 5);
-  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "4");
+  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "5");
   CHECK(snapshot.outbox[0].route.empty());
 }
 
 TEST_CASE("SqliteStore refuses a schema newer than its own") {
   TempDir dir;
   { SqliteStore store(dir.path(), false); }
-  RawDatabase(dir.path() / SqliteStore::kFileName).execute("PRAGMA user_version = 5");
+  RawDatabase(dir.path() / SqliteStore::kFileName).execute("PRAGMA user_version = 6");
 
   CHECK_THROWS_WITH_AS(
       SqliteStore(dir.path(), false),
-      ((dir.path() / "realm.db").string() + " has schema version 5, newer than this program's 4")
+      ((dir.path() / "realm.db").string() + " has schema version 6, newer than this program's 5")
           .c_str(),
       StoreError);
 }

@@ -1,8 +1,11 @@
 // The Store contract, run against SqliteStore and MemoryStore so that both behave alike.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/memory_store.hpp"
@@ -372,6 +375,270 @@ TEST_CASE_TEMPLATE("PutPeer replaces a peer by name and keeps its place", Backen
   CHECK(snapshot.peers[0].port == 7000);
   CHECK(snapshot.peers[1].name == "beta");
   CHECK(snapshot.peers[1].port == 9890);
+}
+
+}  // namespace chat::store
+
+// --- history (docs/protocol.md "History"): PutHistory, the readers, retention ---
+
+namespace chat::store {
+namespace {
+
+HistoryRecord history_message(std::uint64_t id, const std::string& conversation,
+                              const std::string& time = "2026-11-26T22:33:16Z") {
+  return {id,   conversation, "messi", "alpha", "henderson", "", "text " + std::to_string(id),
+          time, false};
+}
+
+HistoryQuery page_query(std::string conversation, std::uint64_t before, std::size_t limit) {
+  HistoryQuery query;
+  query.conversation = std::move(conversation);
+  query.before = before;
+  query.limit = limit;
+  return query;
+}
+
+// Makes every message stored so far findable by conversation (SqliteStore indexes in bulk).
+void index_up_to(Store& store, std::uint64_t id) {
+  store.commit(std::vector<Mutation>{IndexHistory{id}});
+}
+
+std::vector<std::uint64_t> page_ids(const HistoryPage& page) {
+  std::vector<std::uint64_t> ids;
+  for (const HistoryRecord& m : page.messages) ids.push_back(m.id);
+  return ids;
+}
+
+std::vector<std::uint64_t> id_range(std::uint64_t first, std::uint64_t last, std::uint64_t step) {
+  std::vector<std::uint64_t> ids;
+  for (std::uint64_t id = first; id <= last; id += step) ids.push_back(id);
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("history pages by id: newest LIMIT below BEFORE, oldest first, with more",
+                   Backend, SqliteBackend, MemoryBackend) {
+  Backend backend;
+  std::vector<Mutation> batch;
+  // Two conversations interleaved: odd ids in u/a/b, even ids in g/kominfo.
+  for (std::uint64_t id = 1; id <= 240; ++id) {
+    batch.push_back(PutHistory{history_message(id, id % 2 == 1 ? "u/a/b" : "g/kominfo")});
+  }
+  commit(backend.current(), batch);
+  index_up_to(backend.current(), 240);
+  auto reader = backend.current().open_history_reader();
+
+  HistoryPage newest = reader->read_history(page_query("u/a/b", 0, 50));
+  CHECK(page_ids(newest) == id_range(141, 239, 2));
+  CHECK(newest.more);
+  CHECK(newest.messages.front() == history_message(141, "u/a/b"));
+
+  HistoryPage older = reader->read_history(page_query("u/a/b", 141, 50));
+  CHECK(page_ids(older) == id_range(41, 139, 2));
+  CHECK(older.more);
+  HistoryPage oldest = reader->read_history(page_query("u/a/b", 41, 50));
+  CHECK(page_ids(oldest) == id_range(1, 39, 2));
+  CHECK_FALSE(oldest.more);
+
+  // Exactly LIMIT left: no more. A BEFORE that is no id of the conversation works too.
+  HistoryPage exact = reader->read_history(page_query("u/a/b", 40, 20));
+  CHECK(page_ids(exact) == id_range(1, 39, 2));
+  CHECK_FALSE(exact.more);
+  CHECK(page_ids(reader->read_history(page_query("g/kominfo", 7, 500))) ==
+        (std::vector<std::uint64_t>{2, 4, 6}));
+  CHECK(reader->read_history(page_query("g/kominfo", 2, 50)).messages.empty());
+  CHECK(reader->read_history(page_query("u/nobody/else", 0, 50)).messages.empty());
+  CHECK(page_ids(reader->read_history(page_query("g/kominfo", 0, 1))) ==
+        std::vector<std::uint64_t>{240});
+}
+
+TEST_CASE_TEMPLATE("history survives a restart; load gives each conversation's newest and count",
+                   Backend, SqliteBackend, MemoryBackend) {
+  Backend backend;
+  MessageRecord group_entry = message(11, "henderson");
+  group_entry.group = "kominfo";
+  group_entry.history_id = 10;
+  commit(backend.current(),
+         {PutHistory{history_message(10, "g/kominfo", "2026-11-26T10:00:00Z")},
+          PutMessage{group_entry}, PutHistory{history_message(12, "u/a/b", "2026-11-26T11:00:00Z")},
+          PutHistory{history_message(14, "u/a/b", "2026-11-26T12:00:00Z")}});
+  commit(backend.current(), {MarkFetched{{11}}, PutMessage{message(15, "messi")}});
+
+  // Nothing was indexed: load() does it.
+  const Snapshot snapshot = backend.reopen().load();
+  REQUIRE(snapshot.unread.size() == 1);
+  CHECK(snapshot.unread[0].id == 15);
+  CHECK(snapshot.unread[0].shown_id() == 15);
+  std::vector<ConversationSummary> conversations = snapshot.conversations;
+  std::sort(conversations.begin(), conversations.end(),
+            [](const auto& a, const auto& b) { return a.conversation < b.conversation; });
+  CHECK(conversations ==
+        std::vector<ConversationSummary>{{"g/kominfo", 10, "2026-11-26T10:00:00Z", 1},
+                                         {"u/a/b", 14, "2026-11-26T12:00:00Z", 2}});
+  CHECK(snapshot.max_id == 15);
+  // A fetched message stays in history.
+  auto reader = backend.current().open_history_reader();
+  CHECK(page_ids(reader->read_history(page_query("g/kominfo", 0, 50))) ==
+        std::vector<std::uint64_t>{10});
+}
+
+TEST_CASE_TEMPLATE("an unread group entry keeps the history id it points at", Backend,
+                   SqliteBackend, MemoryBackend) {
+  Backend backend;
+  MessageRecord entry = message(21, "henderson");
+  entry.group = "kominfo";
+  entry.history_id = 20;
+  commit(backend.current(), {PutMessage{entry}});
+  const Snapshot snapshot = backend.reopen().load();
+  REQUIRE(snapshot.unread.size() == 1);
+  CHECK(snapshot.unread[0].history_id == 20);
+  CHECK(snapshot.unread[0].shown_id() == 20);
+}
+
+TEST_CASE_TEMPLATE("retention by age looks at the oldest `scan` messages only", Backend,
+                   SqliteBackend, MemoryBackend) {
+  Backend backend;
+  commit(backend.current(), {PutHistory{history_message(1, "u/a/b", "2026-01-01T00:00:00Z")},
+                             PutHistory{history_message(2, "g/x", "2026-01-02T00:00:00Z")},
+                             PutHistory{history_message(3, "u/a/b", "2026-06-01T00:00:00Z")},
+                             PutHistory{history_message(4, "u/a/b", "2026-01-03T00:00:00Z")}});
+  index_up_to(backend.current(), 4);
+  commit(backend.current(), {PruneHistory{"2026-03-01T00:00:00Z", 3}});
+  auto reader = backend.current().open_history_reader();
+  // 1 and 2 expired; 3 is recent; 4 expired but beyond the scan.
+  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 50))) ==
+        std::vector<std::uint64_t>{3, 4});
+  CHECK(reader->read_history(page_query("g/x", 0, 50)).messages.empty());
+  commit(backend.current(), {PruneHistory{"2026-03-01T00:00:00Z", 3}});
+  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 50))) ==
+        std::vector<std::uint64_t>{3});
+  // Pruned ids are never handed out again.
+  CHECK(backend.reopen().load().max_id == 4);
+}
+
+TEST_CASE_TEMPLATE("retention by age reaches messages not indexed yet", Backend, SqliteBackend,
+                   MemoryBackend) {
+  Backend backend;
+  commit(backend.current(),
+         {PutHistory{history_message(1, "u/a/b", "2026-01-01T00:00:00Z")},
+          PutHistory{history_message(2, "u/a/b", "2026-01-02T00:00:00Z")}, IndexHistory{1},
+          PutHistory{history_message(3, "u/a/b", "2026-06-01T00:00:00Z")}});
+  commit(backend.current(), {PruneHistory{"2026-03-01T00:00:00Z", 10}});
+  auto reader = backend.current().open_history_reader();
+  HistoryQuery query = page_query("u/a/b", 0, 50);
+  query.indexed_up_to = 1;
+  query.recent = {2, 3};
+  CHECK(page_ids(reader->read_history(query)) == std::vector<std::uint64_t>{3});
+  commit(backend.current(), {IndexHistory{3}});
+  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 50))) ==
+        std::vector<std::uint64_t>{3});
+}
+
+TEST_CASE_TEMPLATE("retention by count keeps a conversation's newest messages", Backend,
+                   SqliteBackend, MemoryBackend) {
+  Backend backend;
+  std::vector<Mutation> batch;
+  for (std::uint64_t id = 1; id <= 10; ++id) {
+    batch.push_back(PutHistory{history_message(id, id <= 6 ? "u/a/b" : "g/x")});
+  }
+  commit(backend.current(), batch);
+  index_up_to(backend.current(), 5);  // the trim indexes the rest itself
+  commit(backend.current(), {TrimConversation{"u/a/b", 4}, TrimConversation{"g/x", 9}});
+  auto reader = backend.current().open_history_reader();
+  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 50))) ==
+        std::vector<std::uint64_t>{3, 4, 5, 6});
+  CHECK(page_ids(reader->read_history(page_query("g/x", 0, 50))) ==
+        std::vector<std::uint64_t>{7, 8, 9, 10});
+  commit(backend.current(), {TrimConversation{"u/a/b", 0}});
+  CHECK(reader->read_history(page_query("u/a/b", 0, 50)).messages.empty());
+}
+
+TEST_CASE_TEMPLATE("a failing batch leaves history as it was", Backend, SqliteBackend,
+                   MemoryBackend) {
+  Backend backend;
+  commit(backend.current(),
+         {PutUser{user("messi")}, PutHistory{history_message(1, "u/a/b", "2026-01-01T00:00:00Z")},
+          PutHistory{history_message(2, "u/a/b")}, IndexHistory{2}});
+  const std::vector<Mutation> rejected = {
+      PutHistory{history_message(3, "g/x")},
+      IndexHistory{3},
+      PruneHistory{"2026-03-01T00:00:00Z", 10},
+      TrimConversation{"u/a/b", 0},
+      PutUser{user("messi")},  // duplicate key: the whole batch fails
+  };
+  CHECK_THROWS_WITH_AS(backend.current().commit(rejected),
+                       "UNIQUE constraint failed: users.username", StoreError);
+  CHECK_THROWS_WITH_AS(commit(backend.current(), {PutHistory{history_message(2, "g/x")}}),
+                       "UNIQUE constraint failed: history.id", StoreError);
+  auto reader = backend.current().open_history_reader();
+  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 50))) ==
+        std::vector<std::uint64_t>{1, 2});
+  CHECK(reader->read_history(page_query("g/x", 0, 50)).messages.empty());
+}
+
+TEST_CASE_TEMPLATE("a reader on another thread sees every commit that returned before its read",
+                   Backend, SqliteBackend, MemoryBackend) {
+  Backend backend;
+  Store& store = backend.current();
+  auto reader = store.open_history_reader();
+  std::atomic<std::uint64_t> committed{0};
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (std::uint64_t id = 1; id <= 300; ++id) {
+      store.commit(
+          std::vector<Mutation>{PutHistory{history_message(id, "u/a/b")}, IndexHistory{id}});
+      committed = id;
+    }
+    done = true;
+  });
+  std::size_t reads = 0;
+  bool consistent = true;
+  while (!done || reads == 0) {
+    const std::uint64_t before_read = committed;
+    HistoryPage page = reader->read_history(page_query("u/a/b", 0, 10));
+    const std::uint64_t newest = page.messages.empty() ? 0 : page.messages.back().id;
+    if (newest < before_read) consistent = false;
+    for (std::size_t i = 1; i < page.messages.size(); ++i) {
+      if (page.messages[i].id != page.messages[i - 1].id + 1) consistent = false;
+    }
+    ++reads;
+  }
+  writer.join();
+  CHECK(consistent);
+  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 3))) ==
+        std::vector<std::uint64_t>{298, 299, 300});
+}
+
+TEST_CASE_TEMPLATE("messages not indexed yet are found through the query's recent ids", Backend,
+                   SqliteBackend, MemoryBackend) {
+  Backend backend;
+  std::vector<Mutation> batch;
+  for (std::uint64_t id = 1; id <= 20; ++id) {
+    batch.push_back(PutHistory{history_message(id, id % 2 == 1 ? "u/a/b" : "g/x")});
+  }
+  batch.push_back(IndexHistory{10});
+  for (std::uint64_t id = 21; id <= 30; ++id) {
+    batch.push_back(PutHistory{history_message(id, id % 2 == 1 ? "u/a/b" : "g/x")});
+  }
+  commit(backend.current(), batch);
+  auto reader = backend.current().open_history_reader();
+  // Indexed up to 10; 11..29 (odd) are the conversation's recent ones.
+  const std::vector<std::uint64_t> recent = {11, 13, 15, 17, 19, 21, 23, 25, 27, 29};
+  HistoryPage page = reader->read_history({"u/a/b", 0, 4, 10, {23, 25, 27, 29}});
+  CHECK(page_ids(page) == std::vector<std::uint64_t>{23, 25, 27, 29});
+  CHECK(page.more);
+  page = reader->read_history({"u/a/b", 0, 12, 10, recent});
+  CHECK(page_ids(page) == id_range(7, 29, 2));
+  CHECK(page.more);
+  page = reader->read_history({"u/a/b", 14, 50, 10, {11, 13}});
+  CHECK(page_ids(page) == id_range(1, 13, 2));
+  CHECK_FALSE(page.more);
+  // A later IndexHistory: what the query still lists as recent is not returned twice.
+  commit(backend.current(), {IndexHistory{30}});
+  page = reader->read_history({"u/a/b", 0, 50, 10, recent});
+  CHECK(page_ids(page) == id_range(1, 29, 2));
+  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 50))) == id_range(1, 29, 2));
 }
 
 }  // namespace chat::store

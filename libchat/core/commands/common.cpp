@@ -3,17 +3,27 @@
 #include <unordered_map>
 
 #include "core/delivery.hpp"
+#include "core/history.hpp"
 #include "core/realm.hpp"
 #include "core/realm_state.hpp"
 
 namespace chat::core::commands {
 
-void deliver(Request& req, std::string_view recipient, std::string_view group) {
-  store_message(req.state,
-                make_message_record(req.state.next_id(), std::string(recipient),
-                                    std::string(req.user), req.settings.name, std::string(group),
-                                    std::string(req.text), req.env.now_utc()),
-                req.out);
+void deliver(Request& req, std::string_view recipient) {
+  store_private_message(
+      req.state,
+      make_message_record(req.state.next_id(), std::string(recipient), std::string(req.user),
+                          req.settings.name, {}, std::string(req.text), req.env.now_utc()),
+      user_conversation(req.user, recipient), req.out);
+}
+
+void deliver_to_group(Request& req, std::string_view name, const Group& group) {
+  // One clock read per request, not per member; ids and recipients are set per entry.
+  store_group_message(
+      req.state,
+      make_message_record(0, {}, std::string(req.user), req.settings.name, std::string(name),
+                          std::string(req.text), req.env.now_utc()),
+      group.members, req.user, req.out);
 }
 
 std::vector<protocol::reply::SenderMessages> take_unread(RealmState& state,
@@ -29,7 +39,7 @@ std::vector<protocol::reply::SenderMessages> take_unread(RealmState& state,
     auto [it, added] = index.try_emplace(m.sender, by_sender.size());
     if (added) by_sender.push_back({m.sender, {}});
     by_sender[it->second].messages.push_back(
-        {m.id, m.sender, m.recipient, m.text, m.sender_realm, m.time, m.group, m.bounce});
+        {m.shown_id(), m.sender, m.recipient, m.text, m.sender_realm, m.time, m.group, m.bounce});
     reserved.push_back(m.id);
   }
   return by_sender;

@@ -7,6 +7,10 @@
 #include "protocol/reply.hpp"
 
 // Small pieces shared by the handler families.
+namespace chat::core {
+struct Group;
+}
+
 namespace chat::core::commands {
 
 inline void reply_error(Request& req, std::string_view message) {
@@ -16,9 +20,12 @@ inline void reply_ok(Request& req, std::string_view message) {
   req.out.reply = protocol::reply::ok_message(message);
 }
 
-// Stores a new message in a local user's inbox: in memory now, in the store with the
-// request's commit (the reply waits for it).
-void deliver(Request& req, std::string_view recipient, std::string_view group);
+// Stores a new private message in a local user's inbox and in history: in memory now, in the
+// store with the request's commit (the reply waits for it).
+void deliver(Request& req, std::string_view recipient);
+// The request's text to every member of local group `name` but the sender, and once to the
+// group's history.
+void deliver_to_group(Request& req, std::string_view name, const Group& group);
 
 // Reserves the user's unread messages that came from `realm` and groups them by sender
 // (senders in order of their oldest message, each list oldest first). The reserved ids are

@@ -1,7 +1,6 @@
 // send, sendgroup: messages between users of this realm.
 #include "core/commands/common.hpp"
 #include "core/commands/handlers.hpp"
-#include "core/delivery.hpp"
 #include "core/realm.hpp"
 #include "core/realm_state.hpp"
 #include "protocol/messages.hpp"
@@ -13,7 +12,7 @@ namespace text = protocol::text;
 void send(Request& req) {
   std::string_view recipient = req.params[0];
   if (req.state.find_user(recipient) == nullptr) return reply_error(req, text::user_not_found);
-  deliver(req, recipient, {});
+  deliver(req, recipient);
   reply_ok(req, text::message_sent);
 }
 
@@ -22,21 +21,7 @@ void sendgroup(Request& req) {
   const Group* group = req.state.find_group(name);
   if (group == nullptr) return reply_error(req, text::group_not_found);
   if (!group->member_set.contains(req.user)) return reply_error(req, text::not_member);
-  // One copy per member (DESIGN.md §4), all made from one record: the sender, text and time
-  // are set once (one clock read and time format per request, not per member).
-  store::MessageRecord message;
-  message.sender = req.user;
-  message.sender_realm = req.settings.name;
-  message.group = name;
-  message.text = req.text;
-  message.time = req.env.now_utc();
-  req.out.mutations.reserve(req.out.mutations.size() + group->members.size());
-  for (const std::string& member : group->members) {
-    if (member == req.user) continue;  // every member but the sender
-    message.id = req.state.next_id();
-    message.recipient = member;
-    store_message(req.state, message, req.out);
-  }
+  deliver_to_group(req, name, *group);
   reply_ok(req, text::message_sent_group);
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/commands/common.hpp"
 #include "core/commands/handlers.hpp"
+#include "core/history.hpp"
 #include "core/realm.hpp"
 #include "core/realm_state.hpp"
 #include "core/routing.hpp"
@@ -98,6 +99,15 @@ void send_routed(Request& req, std::string_view realm, bool group) {
   envelope.oid = req.state.next_id();  // names it end to end (the answer's oid), signed with it
   sign_envelope(envelope, req.env);
   const std::uint64_t id = envelope.oid;
+  if (!group) {
+    // The sender's copy joins their history now: once the first hop has the message this realm
+    // keeps no copy to record when the answer comes (a direct peer's is recorded at its ack).
+    record_history(req.state,
+                   {req.state.next_id(), realm_conversation(realm, envelope.to, envelope.from),
+                    envelope.from, req.settings.name, envelope.to, {}, envelope.text,
+                    envelope.time, false},
+                   req.out);
+  }
   hold_envelope(req.state, std::move(envelope), req.out);
   std::vector<PeerForward> too_long;  // none: checked above against the next hop
   pump_envelopes(req.state, req.settings, req.out, too_long);
@@ -173,7 +183,7 @@ void sendprivaterealm(Request& req) {
   if (is_self(req, realm)) {
     if (req.state.find_user(recipient) == nullptr)
       return reply_error(req, text::realm_user_not_found);
-    deliver(req, recipient, {});
+    deliver(req, recipient);
     return reply_ok(req, text::sent_to_realm_user);
   }
   Peer* peer = reachable_peer(req, realm);
@@ -189,9 +199,7 @@ void sendgrouprealm(Request& req) {
     const Group* group = req.state.find_group(name);
     if (group == nullptr) return reply_error(req, text::realm_group_not_found);
     if (!group->member_set.contains(req.user)) return reply_error(req, text::not_member);
-    for (const std::string& member : group->members) {
-      if (member != req.user) deliver(req, member, name);
-    }
+    deliver_to_group(req, name, *group);
     return reply_ok(req, text::sent_to_realm_group);
   }
   Peer* peer = reachable_peer(req, realm);
