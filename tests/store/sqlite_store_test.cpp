@@ -92,6 +92,10 @@ TEST_CASE("SqliteStore upgrades a version 3 database (no history), keeping its u
         fetched INTEGER NOT NULL DEFAULT 0);
       INSERT INTO messages VALUES(7, 'henderson', 'messi', 'alpha', '', 'hi', 't', 0, 0);
       INSERT INTO messages VALUES(8, 'henderson', 'messi', 'alpha', '', 'read', 't', 0, 1);
+      DROP TABLE outbox;
+      CREATE TABLE outbox(id INTEGER PRIMARY KEY, peer TEXT NOT NULL, kind TEXT NOT NULL,
+        sender TEXT NOT NULL, target TEXT NOT NULL, text TEXT NOT NULL, time TEXT NOT NULL,
+        epoch INTEGER NOT NULL DEFAULT 0);
       PRAGMA user_version = 3;)sql");
   }
   SqliteStore store(dir.path(), false);
