@@ -31,18 +31,32 @@ fs::path config_dir() {
       .lexically_normal();
 }
 
-// Where to connect and how.
+// Where to connect and how: the first of `endpoints` that accepts (a realm served by one of
+// several processes lists them all: docs/operations.md "Standbys").
 struct RealmAddress {
-  Endpoint endpoint;
+  std::vector<Endpoint> endpoints;
   std::optional<chat::client::TlsOptions> tls;
 };
+
+// "HOST:PORT[,HOST:PORT...]"
+std::vector<Endpoint> parse_endpoints(const std::string& text) {
+  std::vector<Endpoint> endpoints;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = text.find(',', start);
+    endpoints.push_back(
+        chat::config::parse_endpoint(text.substr(start, comma - start), "--connect"));
+    if (comma == std::string::npos) return endpoints;
+    start = comma + 1;
+  }
+}
 
 // The client port of the realm a config file describes, with TLS when that port speaks it. A
 // realm that listens on every interface is reached through the loopback.
 RealmAddress client_address_of(const fs::path& config_file) {
   const chat::config::RealmConfig config = chat::config::load_config_file(config_file);
-  RealmAddress address{config.listen, std::nullopt};
-  Endpoint& listen = address.endpoint;
+  RealmAddress address{{config.listen}, std::nullopt};
+  Endpoint& listen = address.endpoints.front();
   if (listen.port == 0) {
     throw chat::config::ConfigError(config_file.string() +
                                     ": realm.listen has port 0 (any free port); use --connect");
@@ -70,7 +84,9 @@ int main(int argc, char** argv) {
   bool watch = false;
   unsigned watch_for = 0;
   auto* connect_option =
-      app.add_option("--connect", target, "HOST:PORT of the realm")->capture_default_str();
+      app.add_option("--connect", target,
+                     "HOST:PORT of the realm; a comma-separated list is tried in turn")
+          ->capture_default_str();
   auto* config_option =
       app.add_option("--config", config_file, "connect to the realm.listen of this realm config")
           ->check(CLI::ExistingFile);
@@ -107,7 +123,7 @@ int main(int argc, char** argv) {
     } else if (!config_file.empty()) {
       address = client_address_of(config_file);
     } else {
-      address.endpoint = chat::config::parse_endpoint(target, "--connect");
+      address.endpoints = parse_endpoints(target);
     }
   } catch (const std::exception& error) {  // ConfigError, or no /proc/self/exe
     std::cerr << "chatclient: " << error.what() << "\n";
@@ -117,15 +133,19 @@ int main(int argc, char** argv) {
     if (!address.tls) address.tls.emplace();
     if (!ca_file.empty()) address.tls->ca_file = ca_file;
   }
-  const Endpoint& endpoint = address.endpoint;
-
   chat::client::Connection connection;
-  try {
-    connection.connect(endpoint.host, endpoint.port, address.tls);
-  } catch (const chat::client::ConnectionError& error) {
-    std::cerr << "chatclient: " << error.what() << "\n";
-    return chat::client::exit_connection_failed;
+  const Endpoint* connected = nullptr;
+  for (const Endpoint& endpoint : address.endpoints) {
+    try {
+      connection.connect(endpoint.host, endpoint.port, address.tls);
+      connected = &endpoint;
+      break;
+    } catch (const chat::client::ConnectionError& error) {
+      std::cerr << "chatclient: " << error.what() << "\n";
+    }
   }
+  if (connected == nullptr) return chat::client::exit_connection_failed;
+  const Endpoint& endpoint = *connected;
 
   chat::client::ReplOptions options;
   const std::string where = endpoint.host + ":" + std::to_string(endpoint.port);

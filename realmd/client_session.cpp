@@ -55,16 +55,16 @@ void ClientSession::on_timed_out(CloseReason reason) {
               std::nullopt, reason);  // not a request: nothing to count
 }
 
-asio::awaitable<void> ClientSession::on_line(std::string line) {
+asio::awaitable<void> ClientSession::on_line(std::string_view line) {
   expect_request_by(Clock::time_point::max());  // a request in progress is not idleness
-  co_await serve(std::move(line));
+  co_await serve(line);
   rearm_idle_limit();  // the request may have bound or ended a session
 }
 
-asio::awaitable<void> ClientSession::serve(std::string line) {
+asio::awaitable<void> ClientSession::serve(std::string_view line) {
   const std::size_t command = Metrics::command_of(line);
   // A request is one line: a WebSocket frame with a line break inside is as bad as a NUL.
-  if (!chat::protocol::is_valid_utf8(line) || line.find('\n') != std::string::npos) {
+  if (!chat::protocol::is_valid_utf8(line) || line.find('\n') != std::string_view::npos) {
     reply_error(text::bad_parameter, command);
     co_return;
   }

@@ -49,14 +49,14 @@ class ClientSession final : public LineChannel {
   void deliver(chat::core::Push event, std::uint64_t seq);
 
  private:
-  asio::awaitable<void> on_line(std::string line) override;
+  asio::awaitable<void> on_line(std::string_view line) override;
   void on_line_too_long() override;
   void on_written(const std::vector<std::uint64_t>& ids) override;
   void on_lost(const std::vector<std::uint64_t>& ids) override;
   void on_closed(CloseReason reason) override;
   void on_timed_out(CloseReason reason) override;
   // One request, checked and carried out (on_line adds the idle limit around it).
-  asio::awaitable<void> serve(std::string line);
+  asio::awaitable<void> serve(std::string_view line);
   // The idle limit runs while no session is bound to the connection.
   void rearm_idle_limit();
 

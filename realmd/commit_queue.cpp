@@ -61,7 +61,7 @@ void CommitQueue::when_committed(std::uint64_t seq, std::function<void()> wake) 
 }
 
 void CommitQueue::when_committed_or_stalled(std::uint64_t seq, std::function<void()> wake) {
-  if (seq <= committed_ || stalled_) {
+  if (seq <= committed_ || stalled()) {
     wake();
     return;
   }

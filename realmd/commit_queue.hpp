@@ -62,8 +62,13 @@ class CommitQueue {
   std::uint64_t enqueue(std::vector<chat::store::Mutation> batch);
   // The highest sequence number known to be committed.
   std::uint64_t committed() const { return committed_; }
-  // True while the store has been failing for `stall_after` or longer.
-  bool stalled() const { return stalled_; }
+  // True while the store has been failing for `stall_after` or longer, or while a lease the
+  // store needs is not known valid (require_lease).
+  bool stalled() const { return stalled_ || (lease_valid_ && !lease_valid_()); }
+  // For a store shared with standbys: the realm answers only while `valid` says this process
+  // still holds the lease, so that a paused or cut-off holder answers nothing once a standby
+  // may have taken over (not even what needs no commit).
+  void require_lease(std::function<bool()> valid) { lease_valid_ = std::move(valid); }
   // Calls `wake` on the loop once `seq` is committed (at once if it already is).
   void when_committed(std::uint64_t seq, std::function<void()> wake);
   // Calls `wake` on the loop once `seq` is committed or the queue stalls, whichever is first
@@ -97,6 +102,7 @@ class CommitQueue {
   std::size_t backlog_warned_ = 0;  // the backlog last warned about, since the last commit
   asio::steady_timer stall_timer_;
   bool stalled_ = false;
+  std::function<bool()> lease_valid_;
 
   // Shared with the commit thread.
   std::mutex mutex_;

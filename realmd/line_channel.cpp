@@ -17,6 +17,17 @@ namespace {
 // bytes: closing with unread input sends a reset, which can destroy the reply in flight.
 constexpr std::chrono::seconds linger_time{2};
 
+// Removes the first `bytes` bytes from `buffers` (those written already).
+void drop_front(std::vector<asio::const_buffer>& buffers, std::size_t bytes) {
+  auto first_left = buffers.begin();
+  while (first_left != buffers.end() && bytes >= first_left->size()) {
+    bytes -= first_left->size();
+    ++first_left;
+  }
+  buffers.erase(buffers.begin(), first_left);
+  if (bytes > 0 && !buffers.empty()) buffers.front() += bytes;
+}
+
 }  // namespace
 
 LineChannel::LineChannel(Stream stream, Limits limits, CommitQueue& commits,
@@ -169,7 +180,7 @@ asio::awaitable<void> LineChannel::read_loop() {
 
 asio::awaitable<bool> LineChannel::hand_over_requests() {
   bool handed_over_any = false;
-  std::string request;
+  std::string& request = request_;
   while (!closed_ && !finishing_ && !discarding_) {
     co_await wait_for_reader_room();
     if (closed_) break;
@@ -181,7 +192,7 @@ asio::awaitable<bool> LineChannel::hand_over_requests() {
       break;
     }
     handed_over_any = true;
-    co_await on_line(std::move(request));
+    co_await on_line(request);
     request.clear();
   }
   if (closed_) co_return handed_over_any;
@@ -225,7 +236,11 @@ asio::awaitable<void> LineChannel::write_loop() {
       buffers.clear();
       for (std::size_t i = 0; i < count; ++i) buffers.push_back(asio::buffer(replies_[i].text));
       std::error_code ec;
-      co_await stream_.write(buffers, ec);
+      const std::size_t written = stream_.write_now(buffers, ec);
+      if (!ec && written < asio::buffer_size(buffers)) {
+        drop_front(buffers, written);
+        co_await stream_.write(buffers, ec);
+      }
       if (ec) {
         close(CloseReason::write_failed);
         break;

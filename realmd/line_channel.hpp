@@ -92,9 +92,10 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   // CloseReason::idle_timeout); Clock::time_point::max(): none. Replaces the one set before.
   void expect_request_by(Clock::time_point deadline);
 
-  // One request line (terminator removed). The next line is not handed over before the
-  // returned coroutine completes.
-  virtual asio::awaitable<void> on_line(std::string line) = 0;
+  // One request line (terminator removed), valid until the returned coroutine completes; the
+  // next line is not handed over before then. A view, not a string: the channel's request
+  // buffer keeps its capacity from line to line (no allocation per request).
+  virtual asio::awaitable<void> on_line(std::string_view line) = 0;
   // The current line passed max_line_bytes; no further line will be handed over.
   virtual void on_line_too_long() = 0;
   // A reply with ids was written to the socket / will never be.
@@ -138,11 +139,14 @@ class LineChannel : public std::enable_shared_from_this<LineChannel> {
   std::unique_ptr<WireFormat> wire_;
   std::string label_ = "connection";
   std::optional<std::string> store_stall_reply_;
+  // The request being handed over; a member, so that its capacity serves every request (at
+  // pipeline 1 each read holds one request, and a local would allocate for each).
+  std::string request_;
 
   std::deque<Reply> replies_;      // a deque: queued texts stay put while a write is in flight
   std::uint64_t front_place_ = 0;  // the place number of replies_.front()
   std::size_t pending_reply_bytes_ = 0;
-  asio::steady_timer wake_;  // the writer sleeps on it until its deadline; cancel() wakes it
+  asio::steady_timer wake_;         // the writer sleeps on it until its deadline; cancel() wakes it
   asio::steady_timer reader_wake_;  // a reader paused for back-pressure sleeps on it
   bool reader_paused_ = false;
   Clock::time_point wake_deadline_ = Clock::time_point::max();  // what wake_ is set to

@@ -1,12 +1,16 @@
 // realmd: serves one realm of a realmchat cluster (DESIGN.md). Exit codes (docs/operations.md):
 // 0 after a clean stop, 1 when the store still failed at the stop, 2 for bad options and for
-// any start-up error (config, data directory, store, TLS files, listeners).
+// any start-up error (config, data directory, store, TLS files, listeners), 3 when another
+// process took the realm's lease (store on PostgreSQL).
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <array>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <csignal>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <memory>
@@ -19,12 +23,41 @@
 #include "ops/service_notifier.hpp"
 #include "ops/version_info.hpp"
 #include "realm_server.hpp"
+#include "store/postgres_lease.hpp"
+#include "store/postgres_store.hpp"
 #include "store/sqlite_store.hpp"
 #include "tls_contexts.hpp"
 
 namespace {
 
 constexpr int exit_startup_error = 2;
+// A realmd that lost its realm's lease to another process (docs/operations.md "Standbys").
+constexpr int exit_lease_lost = 3;
+
+struct StoreChoice {
+  std::optional<realmd::DataDirLock> data_dir_lock;  // with SQLite only
+  std::unique_ptr<chat::store::Store> store;
+  std::unique_ptr<chat::store::Lease> lease;  // with PostgreSQL only
+};
+
+// SQLite in data_dir (one process per data_dir, locked), or PostgreSQL with a lease that the
+// realm's processes share (docs/operations.md "PostgreSQL"). Throws for a start-up error.
+void open_store(const chat::config::RealmConfig& config, StoreChoice& chosen) {
+  if (!config.store) {
+    chosen.data_dir_lock.emplace(config.data_dir);
+    const bool fsync = config.durability == chat::config::Durability::fsync;
+    chosen.store = std::make_unique<chat::store::SqliteStore>(config.data_dir, fsync);
+    return;
+  }
+  std::array<char, 256> host{};
+  ::gethostname(host.data(), host.size() - 1);
+  const std::string holder = std::string(host.data()) + ":" + std::to_string(::getpid());
+  chosen.store = std::make_unique<chat::store::PostgresStore>(config.store->url, config.name);
+  chosen.lease = std::make_unique<chat::store::PostgresLease>(config.store->url, config.name,
+                                                              holder, config.store->lease);
+  spdlog::info("realm {}: store on PostgreSQL, lease {} ms, holder name {}", config.name,
+               config.store->lease.count(), holder);
+}
 
 constexpr const char* usage =
     "usage: realmd --config FILE [--log-level LEVEL] [--log-format text|json] [--log-file PATH]\n"
@@ -93,6 +126,13 @@ int serve(asio::io_context& io, realmd::RealmServer& server, realmd::Logging& lo
     hangup.cancel();
     notifier.stopped();
   });
+  // Another process serves the realm now: whatever this one still holds was never
+  // acknowledged (every OK waited for its commit), so it ends at once rather than drain
+  // clients it may no longer answer. A supervisor restarts it as a standby.
+  server.on_lease_lost([] {
+    spdlog::shutdown();
+    std::_Exit(exit_lease_lost);
+  });
   stop_signals.async_wait([&](std::error_code ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: stopping", signal);
@@ -109,7 +149,7 @@ int serve(asio::io_context& io, realmd::RealmServer& server, realmd::Logging& lo
   };
   hangup.async_wait(on_hangup);
   server.start();  // throws for a start-up error: the caller's to report
-  notifier.ready("serving");
+  notifier.ready(server.is_primary() ? "serving" : "standby: waiting for the lease");
   try {
     io.run();
   } catch (const std::exception& e) {
@@ -149,13 +189,12 @@ int main(int argc, char** argv) {
     return startup_error(e.what());  // names the file, the place in it and the key
   }
   asio::io_context io;
-  std::optional<realmd::DataDirLock> data_dir_lock;
+  StoreChoice chosen;
   std::unique_ptr<realmd::RealmServer> server;
   try {
-    data_dir_lock.emplace(config.data_dir);
-    const bool fsync = config.durability == chat::config::Durability::fsync;
-    auto store = std::make_unique<chat::store::SqliteStore>(config.data_dir, fsync);
-    server = std::make_unique<realmd::RealmServer>(io, std::move(config), std::move(store));
+    open_store(config, chosen);
+    server = std::make_unique<realmd::RealmServer>(io, std::move(config), std::move(chosen.store),
+                                                   std::move(chosen.lease));
   } catch (const std::exception& e) {
     return startup_error(e.what());
   }

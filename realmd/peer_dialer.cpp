@@ -58,14 +58,16 @@ asio::awaitable<void> PeerDialer::run() {
       co_await sleep(wake_, std::chrono::steady_clock::duration::max());
       continue;
     }
-    const auto address = services_.realm.dial_address(peer_);
+    const auto address = services_.realm.dial_address(peer_, turn_);
     if (!address) break;  // no longer a peer we dial
     std::string error = co_await connect(*address);
     if (stopped_) break;
     if (error.empty()) error = co_await secure();
     if (stopped_) break;
+    bool try_next_now = false;
     if (!error.empty()) {
       record_failure("connect: " + error);
+      try_next_now = next_address();
     } else if (services_.linked(peer_)) {
       stream_.reset();  // a link came up while we connected: keep that one
       continue;
@@ -81,10 +83,19 @@ asio::awaitable<void> PeerDialer::run() {
         last_failure_.clear();
       } else {
         record_failure(link->failure());
+        try_next_now = next_address();
       }
     }
-    co_await sleep(pause_, backoff_.next());
+    if (!try_next_now) co_await sleep(pause_, backoff_.next());
   }
+}
+
+bool PeerDialer::next_address() {
+  // The peer's processes in turn (holder and standbys: only one listens); the backoff waits
+  // only once every address has failed.
+  ++turn_;
+  const std::size_t addresses = services_.realm.dial_addresses(peer_);
+  return addresses > 1 && turn_ % addresses != 0;
 }
 
 asio::awaitable<std::string> PeerDialer::connect(const chat::core::Realm::PeerAddress& address) {

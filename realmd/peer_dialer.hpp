@@ -59,6 +59,8 @@ class PeerDialer : public std::enable_shared_from_this<PeerDialer> {
   asio::awaitable<std::string> secure();
   asio::awaitable<void> sleep(asio::steady_timer& timer, std::chrono::steady_clock::duration delay);
   void record_failure(const std::string& reason);
+  // Moves on to the next of the peer's addresses; true when that one is to be dialled at once.
+  bool next_address();
 
   std::string peer_;
   PeerDialerServices services_;
@@ -70,6 +72,7 @@ class PeerDialer : public std::enable_shared_from_this<PeerDialer> {
   asio::steady_timer deadline_;   // connect_timeout
   chat::federation::Backoff backoff_;
   std::uint64_t attempt_ = 0;
+  std::size_t turn_ = 0;  // which of the peer's addresses to dial (Realm::dial_address)
   bool connecting_ = false;
   bool timed_out_ = false;
   bool running_ = false;

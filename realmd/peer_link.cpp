@@ -31,9 +31,9 @@ federation::Handshake make_handshake(const PeerLinkServices& services,
                                  .epoch = realm.environment().epoch,
                                  .max_text = realm.settings().limits.max_message_bytes};
   if (dialed_peer) return federation::Handshake::dialing(own, services.secret, *dialed_peer);
-  return federation::Handshake::accepting(
-      own, services.secret,
-      [&realm](std::string_view name) { return realm.accepts_link_from(name); });
+  return federation::Handshake::accepting(own, services.secret, [&realm](std::string_view name) {
+    return realm.accepts_link_from(name);
+  });
 }
 
 std::string remote_of(const Stream& stream) {
@@ -93,7 +93,7 @@ void PeerLink::send_line(std::string line, std::uint64_t seq) {
   push({.text = std::move(line), .commit_seq = seq, .ids = {}, .close_after = {}});
 }
 
-asio::awaitable<void> PeerLink::on_line(std::string line) {
+asio::awaitable<void> PeerLink::on_line(std::string_view line) {
   last_received_ = Clock::now();
   federation::DecodeResult decoded = federation::decode(line, services_.max_text_bytes);
   if (!decoded.ok()) {

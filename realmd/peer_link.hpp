@@ -71,7 +71,7 @@ class PeerLink final : public LineChannel {
   bool released() const { return released_; }
 
  private:
-  asio::awaitable<void> on_line(std::string line) override;
+  asio::awaitable<void> on_line(std::string_view line) override;
   void on_line_too_long() override;
   void on_written(const std::vector<std::uint64_t>&) override {}
   void on_lost(const std::vector<std::uint64_t>&) override {}

@@ -62,7 +62,11 @@ chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config,
   settings.limits.max_message_bytes = config.limits.max_message_bytes;
   settings.admins = config.admins;
   for (const auto& peer : config.peers) {
-    settings.peers.push_back({peer.name, peer.address.host, peer.address.port, peer.autoconnect});
+    chat::core::ConfiguredPeer& configured = settings.peers.emplace_back(chat::core::ConfiguredPeer{
+        peer.name, peer.address.host, peer.address.port, peer.autoconnect});
+    for (const auto& alternate : peer.alternates) {
+      configured.alternates.emplace_back(alternate.host, alternate.port);
+    }
   }
   settings.max_outbox_per_peer = config.limits.max_outbox_per_peer;
   settings.retention.max_age_days = config.history.max_age_days;
@@ -85,12 +89,15 @@ std::size_t link_backlog_bytes(std::size_t link_window, std::size_t max_frame_by
 }  // namespace
 
 RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
-                         std::unique_ptr<chat::store::Store> store)
+                         std::unique_ptr<chat::store::Store> store,
+                         std::unique_ptr<chat::store::Lease> lease)
     : io_(io),
       config_(std::move(config)),
       store_(std::move(store)),
+      lease_(std::move(lease)),
       signing_key_(load_or_create_signing_key(config_.data_dir)),
-      realm_(settings_from(config_, signing_key_->public_hex), with_signing(system_environment(), signing_key_)),
+      realm_(settings_from(config_, signing_key_->public_hex),
+             with_signing(system_environment(), signing_key_)),
       passwords_(PasswordCost::named(config_.password_cost), password_threads),
       commits_(io, *store_),
       waits_(io, realm_, metrics_,
@@ -120,16 +127,88 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
   });
 }
 
-RealmServer::~RealmServer() = default;
+RealmServer::~RealmServer() {
+  if (keeper_) keeper_->stop();
+}
 
 void RealmServer::on_stopped(std::function<void(int)> handler) {
   on_stopped_ = std::move(handler);
 }
 
+void RealmServer::on_lease_lost(std::function<void()> handler) {
+  on_lease_lost_ = std::move(handler);
+}
+
 void RealmServer::start() {
   if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
   tls_ = make_tls_contexts(config_.tls);
-  realm_.load(store_->load());
+  // First, and on a standby too: /healthz says "standby" while it waits.
+  if (config_.admin_listen) {
+    admin_ = std::make_unique<AdminServer>(AdminServer::Services{
+        .unhealthy = [this] { return unhealthy(); }, .metrics = [this] { return metrics_text(); }});
+    listen(admin_acceptor_, *config_.admin_listen, "admin (/healthz, /metrics)",
+           &RealmServer::accept_admin);
+  }
+  if (!lease_) {
+    serve();
+    return;
+  }
+  const std::chrono::milliseconds duration =
+      config_.store ? config_.store->lease : chat::config::StoreConfig{}.lease;
+  keeper_ = std::make_unique<LeaseKeeper>(
+      io_, *lease_, duration,
+      LeaseKeeper::Events{.acquired = [this](std::uint64_t epoch) { take_over(epoch); },
+                          .lost = [this](const std::string& why) { lease_lost(why); }});
+  commits_.require_lease(
+      [keeper = keeper_.get()] { return LeaseKeeper::Clock::now() < keeper->valid_until(); });
+  spdlog::info("realm {}: standby: waiting for the lease", config_.name);
+  keeper_->start();
+}
+
+void RealmServer::take_over(std::uint64_t epoch) {
+  if (stopping_) return;
+  const auto began = std::chrono::steady_clock::now();
+  spdlog::info("realm {}: took the lease (epoch {}): loading the realm", config_.name, epoch);
+  store_->fence(epoch);  // before any commit: every one checks the epoch from now on
+  try {
+    serve();
+  } catch (const std::exception& e) {
+    spdlog::critical("realm {}: cannot serve after taking the lease: {}", config_.name, e.what());
+    exit_code_ = 1;
+    stop();
+    return;
+  }
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - began;
+  spdlog::info("realm {}: serving as the lease holder (epoch {}), ready in {:.3f} s", config_.name,
+               epoch, took.count());
+}
+
+void RealmServer::lease_lost(const std::string& why) {
+  set_primary(false);
+  spdlog::critical("realm {}: lost the lease ({}): stepping down", config_.name, why);
+  std::error_code ignored;
+  acceptor_.close(ignored);
+  peer_acceptor_.close(ignored);
+  web_acceptor_.close(ignored);
+  if (on_lease_lost_) {
+    on_lease_lost_();
+    return;
+  }
+  exit_code_ = 3;
+  stop();
+}
+
+void RealmServer::serve() {
+  using Clock = std::chrono::steady_clock;
+  const auto reading = Clock::now();
+  const chat::store::Snapshot snapshot = store_->load();
+  const auto loading = Clock::now();
+  realm_.load(snapshot);
+  const std::chrono::duration<double> read = loading - reading;
+  const std::chrono::duration<double> loaded = Clock::now() - loading;
+  spdlog::info("realm {}: {} users, {} unread messages: read in {:.3f} s, loaded in {:.3f} s",
+               config_.name, snapshot.users.size(), snapshot.unread.size(), read.count(),
+               loaded.count());
   seed_users();
   history_.start();
   commits_.start();
@@ -148,14 +227,9 @@ void RealmServer::start() {
   if (config_.web_listen) {
     listen(web_acceptor_, *config_.web_listen, "web clients", &RealmServer::accept_web);
   }
-  if (config_.admin_listen) {
-    admin_ = std::make_unique<AdminServer>(AdminServer::Services{
-        .unhealthy = [this] { return unhealthy(); }, .metrics = [this] { return metrics_text(); }});
-    listen(admin_acceptor_, *config_.admin_listen, "admin (/healthz, /metrics)",
-           &RealmServer::accept_admin);
-  }
   listen(acceptor_, config_.listen, tls_.clients ? "clients (TLS)" : "clients",
          &RealmServer::accept);
+  set_primary(true);
 }
 
 void RealmServer::listen(tcp::acceptor& acceptor, const chat::config::Endpoint& where,
@@ -185,6 +259,7 @@ void RealmServer::listen(tcp::acceptor& acceptor, const chat::config::Endpoint& 
 }
 
 std::uint16_t RealmServer::client_port() const {
+  if (!acceptor_.is_open()) return 0;
   return acceptor_.local_endpoint().port();
 }
 
@@ -211,7 +286,7 @@ std::string RealmServer::metrics_text() {
       .peer_connections = links_.size() + link_tls_handshakes_.size(),
       .reply_waits = waits_.size(),
       .store_stalled = commits_.stalled(),
-      .primary = primary_,
+      .primary = primary_.load(),
       .peers = {}};
   for (const chat::core::Peer* peer : realm_.state().peers()) {
     state.peers.push_back({.name = peer->name,
@@ -224,7 +299,10 @@ std::string RealmServer::metrics_text() {
 void RealmServer::set_primary(bool primary) {
   if (primary == primary_) return;
   primary_ = primary;
-  audit().warn("realm {}: this process is now {}", config_.name, primary ? "primary" : "standby");
+  // Only a realm with standbys changes roles: a lone one becomes primary once, at start.
+  if (lease_) {
+    audit().warn("realm {}: this process is now {}", config_.name, primary ? "primary" : "standby");
+  }
 }
 
 void RealmServer::accept_admin(tcp::socket socket) {
@@ -609,7 +687,10 @@ void RealmServer::finish_stop() {
   drain_deadline_.cancel();
   announce_timer_.cancel();
   // Commits what the last replies queued; a store still failing loses it (never acknowledged).
-  if (!commits_.stop()) exit_code_ = 1;
+  if (!commits_.stop() && exit_code_ == 0) exit_code_ = 1;
+  // After the last commit: a standby may take over only once nothing more is written.
+  primary_ = false;
+  if (keeper_) keeper_->stop();
   history_.stop();
   passwords_.stop();
   spdlog::info("realm {}: stopped", config_.name);

@@ -3,6 +3,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -17,11 +18,13 @@
 #include "config/realm_config.hpp"
 #include "core/realm.hpp"
 #include "history_readers.hpp"
+#include "lease_keeper.hpp"
 #include "ops/metrics.hpp"
 #include "outcome_runner.hpp"
 #include "password_pool.hpp"
 #include "reply_waits.hpp"
 #include "signing_keys.hpp"
+#include "store/lease.hpp"
 #include "store/store.hpp"
 #include "stream.hpp"
 #include "tls_contexts.hpp"
@@ -42,8 +45,12 @@ class WireFormat;
 // an io_context (in-process tests); all of its members run on that io_context's thread.
 class RealmServer {
  public:
+  // With a `lease` (a store shared with standbys), the server serves only while it holds the
+  // realm's lease: start() makes it a standby, which loads the realm and opens its listeners
+  // once it takes the lease (docs/architecture.md "Lease and fencing").
   RealmServer(asio::io_context& io, chat::config::RealmConfig config,
-              std::unique_ptr<chat::store::Store> store);
+              std::unique_ptr<chat::store::Store> store,
+              std::unique_ptr<chat::store::Lease> lease = nullptr);
   ~RealmServer();
   RealmServer(const RealmServer&) = delete;
   RealmServer& operator=(const RealmServer&) = delete;
@@ -52,10 +59,20 @@ class RealmServer {
   // the store still failed at the stop (changes never acknowledged were not stored).
   void on_stopped(std::function<void(int exit_code)> handler);
 
+  // Called when another process took the lease over: this one must not serve any more. Its
+  // listeners are closed already; the handler ends the process (realmd exits with code 3: none
+  // of what it holds is acknowledged and unstored). Without a handler the server stops.
+  void on_lease_lost(std::function<void()> handler);
+
   // Loads the store, creates the config's missing users (durably), then listens. Blocks for
   // that setup; throws chat::store::StoreError, std::system_error when it cannot listen, or
-  // std::runtime_error for an unusable TLS file.
+  // std::runtime_error for an unusable TLS file. With a lease: starts as a standby and does
+  // all that on taking the lease (a failure then is logged and stops the server, exit code 1).
   void start();
+  // True while this process serves the realm: always after start() without a lease; with one,
+  // while it holds the lease (/healthz, realmchat_is_primary). Any thread.
+  bool is_primary() const { return primary_.load(); }
+  // 0 while not listening (a standby).
   std::uint16_t client_port() const;
   // The port of the peer listener; 0 when not listening (no federation.secret).
   std::uint16_t peer_port() const;
@@ -64,8 +81,8 @@ class RealmServer {
   // The port of the admin listener; 0 when not listening (no realm.admin_listen).
   std::uint16_t admin_port() const;
   // Whether this process serves its realm (realmchat_is_primary); a standby (false) answers
-  // /healthz with 503 "standby". Always true until failover (docs/reliability.md) sets it.
-  // A change is an audit line (the failover hook).
+  // /healthz with 503 "standby". Set when the realm starts serving (at start, or on taking the
+  // lease) and when a lease is lost. With a lease, a change is an audit line.
   void set_primary(bool primary);
   // Why the realm does not serve now ("store stalled", "standby"), or nothing (/healthz).
   std::optional<std::string> unhealthy() const;
@@ -102,6 +119,10 @@ class RealmServer {
     return sessions_.empty() && links_.empty() && handshakes_.empty() &&
            client_tls_handshakes_.empty() && link_tls_handshakes_.empty();
   }
+  // Loads the realm and opens the listeners (at start, or on taking the lease).
+  void serve();
+  void take_over(std::uint64_t epoch);
+  void lease_lost(const std::string& why);
   void seed_users();
   void session_closed(std::uint64_t id);
   void deliver_push(chat::core::Push& push, std::uint64_t seq);
@@ -125,6 +146,7 @@ class RealmServer {
   asio::io_context& io_;
   chat::config::RealmConfig config_;
   std::unique_ptr<chat::store::Store> store_;
+  std::unique_ptr<chat::store::Lease> lease_;
   // Before realm_, which signs with it.
   std::shared_ptr<const SigningKey> signing_key_;
   TlsContexts tls_;
@@ -161,8 +183,10 @@ class RealmServer {
   asio::steady_timer announce_timer_;
   bool announce_due_ = false;
   std::function<void(int)> on_stopped_;
+  std::function<void()> on_lease_lost_;
+  std::unique_ptr<LeaseKeeper> keeper_;  // with a lease; stopped after the commit queue
+  std::atomic<bool> primary_ = false;    // set_primary(); any thread reads is_primary()
   bool stopping_ = false;
-  bool primary_ = true;
   bool stopped_ = false;
   int exit_code_ = 0;
 };

@@ -129,6 +129,16 @@ asio::awaitable<void> Stream::write(const std::vector<asio::const_buffer>& buffe
                              asio::redirect_error(asio::use_awaitable, ec));
 }
 
+std::size_t Stream::write_now(const std::vector<asio::const_buffer>& buffers, std::error_code& ec) {
+  if (tls_) return 0;
+  const std::size_t written = plain_.write_some(buffers, ec);  // non-blocking: see the constructor
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec.clear();
+    return 0;
+  }
+  return ec ? 0 : written;
+}
+
 void Stream::shutdown_send() {
   std::error_code ignored;
   tcp().shutdown(tcp::socket::shutdown_send, ignored);

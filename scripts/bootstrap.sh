@@ -3,7 +3,9 @@
 # Idempotent and fast: apt is only touched when a package is missing. The ASan+UBSan
 # build uses g++; clang and its runtimes (libFuzzer) are for scripts/fuzz.sh. libwslay-dev is
 # the WebSocket framing of the browser client (docs/architecture.md). The openssl command makes
-# the demo's and the tests' throwaway certificates.
+# the demo's and the tests' throwaway certificates. libpq-dev is PostgresStore's client library;
+# postgresql-15 the server the tests and `scripts/cluster.sh up --store postgres` start
+# privately (never as a system service: see docs/operations.md).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -13,6 +15,7 @@ packages=(
   libssl-dev libcli11-dev libspdlog-dev libfmt-dev libreadline-dev libwslay-dev
   prometheus-cpp-dev libsystemd-dev libhttp-parser-dev
   pkg-config ninja-build cmake g++ clang libclang-rt-14-dev openssl
+  libpq-dev postgresql-15
 )
 
 missing=()

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs demo realms in the background, one realmd per config/realm-NAME.yaml.
-#   scripts/cluster.sh up     [NAME...]   start and wait until each accepts clients
+#   scripts/cluster.sh up     [--store postgres] [NAME...]   start, wait until each serves
 #   scripts/cluster.sh down   [NAME...]   SIGTERM, then SIGKILL after a deadline
-#   scripts/cluster.sh status [NAME...]   pid, client address, up/down
+#   scripts/cluster.sh status [NAME...]   pid, client address, up/standby/down
 #   scripts/cluster.sh start|stop NAME... the same as up/down, for the named realms
 #   scripts/cluster.sh kill NAME...       SIGKILL at once (to show crash safety)
 # NAME defaults to: alpha beta gamma. Pid files and logs: run/NAME.pid, run/NAME.log;
-# the store lives in each config's data_dir.
+# the store lives in each config's data_dir. --store postgres: alpha on a private PostgreSQL
+# (run/postgres) with a standby, alpha-standby (clients 8892), until `down`.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -15,10 +16,19 @@ default_realms=(alpha beta gamma)
 start_deadline_s=20
 stop_deadline_s=10
 
-usage() { sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+
+# --store postgres: the configs are generated into run/config (alpha with a `store:` section,
+# its standby, beta and gamma listing both of alpha's addresses), and run/store says so.
+store_mode_file="$REALMCHAT_RUN/store"
+postgres_dir="$REALMCHAT_RUN/postgres"
+postgres_bin=/usr/lib/postgresql/15/bin
+postgres_realms=(alpha alpha-standby beta gamma)
+on_postgres() { [[ -f $store_mode_file ]]; }
 
 config_file() {
   local file="$REALMCHAT_ROOT/config/realm-$1.yaml"
+  on_postgres && file="$REALMCHAT_RUN/config/realm-$1.yaml"
   [[ -f $file ]] || die "no config for realm '$1': ${file#"$REALMCHAT_ROOT"/} is missing"
   printf '%s\n' "$file"
 }
@@ -84,6 +94,58 @@ wait_gone() {
   done
 }
 
+# Runs a PostgreSQL program as the server's user (initdb refuses root).
+as_postgres() {
+  if [[ $EUID -eq 0 ]]; then
+    (cd / && runuser -u postgres -- "$@")
+  else
+    "$@"
+  fi
+}
+
+# A private PostgreSQL for the demo: run/postgres/data, a Unix socket in run/postgres, no TCP.
+postgres_up() {
+  [[ -x $postgres_bin/initdb ]] || "$REALMCHAT_SCRIPTS/bootstrap.sh"
+  mkdir -p "$postgres_dir"
+  chmod 777 "$postgres_dir"
+  if [[ ! -f $postgres_dir/data/PG_VERSION ]]; then
+    as_postgres "$postgres_bin/initdb" -A trust -U postgres -D "$postgres_dir/data" >/dev/null ||
+      die "initdb failed in ${postgres_dir#"$REALMCHAT_ROOT"/}"
+  fi
+  if ! as_postgres "$postgres_bin/pg_ctl" -D "$postgres_dir/data" status >/dev/null 2>&1; then
+    as_postgres "$postgres_bin/pg_ctl" -D "$postgres_dir/data" -w -l "$postgres_dir/pg.log" \
+      -o "-k $postgres_dir -p 5432 -c listen_addresses=''" start >/dev/null ||
+      die "PostgreSQL did not start; see ${postgres_dir#"$REALMCHAT_ROOT"/}/pg.log"
+  fi
+  as_postgres "$postgres_bin/psql" -h "$postgres_dir" -p 5432 -U postgres -Atq -c \
+    "SELECT 1 FROM pg_database WHERE datname = 'realmchat'" postgres | grep -q 1 ||
+    as_postgres "$postgres_bin/createdb" -h "$postgres_dir" -p 5432 -U postgres realmchat
+  say "postgres: up, socket in ${postgres_dir#"$REALMCHAT_ROOT"/}"
+}
+
+postgres_down() {
+  [[ -f $postgres_dir/data/PG_VERSION ]] || return 0
+  if as_postgres "$postgres_bin/pg_ctl" -D "$postgres_dir/data" status >/dev/null 2>&1; then
+    as_postgres "$postgres_bin/pg_ctl" -D "$postgres_dir/data" -w -m fast stop >/dev/null
+    say "postgres: stopped"
+  fi
+}
+
+# The configs of --store postgres, from the demo's own.
+make_postgres_configs() {
+  local dir="$REALMCHAT_RUN/config" url
+  url="postgresql:///realmchat?host=$postgres_dir&port=5432&user=postgres"
+  mkdir -p "$dir"
+  for name in alpha beta gamma; do
+    sed -E "s/address: 127\.0\.0\.1:9889/address: ['127.0.0.1:9889', '127.0.0.1:9892']/" \
+      "$REALMCHAT_ROOT/config/realm-$name.yaml" >"$dir/realm-$name.yaml"
+  done
+  printf "store: {url: '%s', lease_ms: 3000}\n" "$url" >>"$dir/realm-alpha.yaml"
+  sed -E -e 's/^(  listen: 127\.0\.0\.1:)8889/\18892/' -e 's/^(  peer_listen: 127\.0\.0\.1:)9889/\19892/' \
+    -e 's/^(  web_listen: 127\.0\.0\.1:)8080/\18083/' \
+    "$dir/realm-alpha.yaml" >"$dir/realm-alpha-standby.yaml"
+}
+
 start_realm() {
   local name=$1 config address host port log pid
   config="$(config_file "$name")" || return 1
@@ -115,8 +177,9 @@ start_realm() {
   printf '%s\n' "$pid" >"$(pid_file "$name")"
 
   # Our own child: alive is enough (its command line is not realmd's until it has exec'd).
+  # A standby (store on PostgreSQL, another holds the lease) says so instead of listening.
   local deadline=$((SECONDS + start_deadline_s))
-  until port_open "$host" "$port"; do
+  until port_open "$host" "$port" || is_standby "$name"; do
     if ! is_alive "$pid" || ((SECONDS >= deadline)); then
       say "$name: did not start (pid $pid, $address); last lines of ${log#"$REALMCHAT_ROOT"/}:"
       tail -n 20 "$log" >&2
@@ -126,7 +189,20 @@ start_realm() {
     fi
     sleep 0.1
   done
-  say "$name: up (pid $pid) on $address, log ${log#"$REALMCHAT_ROOT"/}"
+  if port_open "$host" "$port"; then
+    say "$name: up (pid $pid) on $address, log ${log#"$REALMCHAT_ROOT"/}"
+  else
+    say "$name: standby (pid $pid), serves on $address once it takes the lease"
+  fi
+}
+
+# True when realm NAME's latest start logged that it waits as a standby and it has not taken
+# the lease since.
+is_standby() {
+  local log
+  # shellcheck disable=SC2016  # a sed script, not a shell expansion
+  log="$(sed -n '/=== .*cluster.sh start/h; /=== .*cluster.sh start/!H; ${x;p}' "$(log_file "$1")")"
+  [[ $log == *"standby: waiting for the lease"* && $log != *"took the lease"* ]]
 }
 
 stop_realm() {
@@ -162,7 +238,11 @@ show_status() {
   address="$(client_address "$name")" || return 1
   if pid="$(running_pid "$name")"; then
     state=starting
-    port_open "$(probe_host "$address")" "${address##*:}" && state=up
+    if port_open "$(probe_host "$address")" "${address##*:}"; then
+      state=up
+    elif is_standby "$name"; then
+      state=standby
+    fi
   else
     pid=-
     state=down
@@ -173,6 +253,16 @@ show_status() {
 [[ $# -ge 1 ]] || { usage >&2; exit 2; }
 command=$1
 shift
+if [[ $command == up && ${1:-} == --store ]]; then
+  [[ ${2:-} == postgres ]] || die "--store takes: postgres"
+  shift 2
+  postgres_up
+  make_postgres_configs
+  printf 'postgres\n' >"$store_mode_file"
+elif [[ $command == up ]] && on_postgres; then
+  say "the cluster runs with --store postgres until 'scripts/cluster.sh down'"
+fi
+on_postgres && default_realms=("${postgres_realms[@]}")
 case $command in
   up | down | status) (($#)) || set -- "${default_realms[@]}" ;;
   start | stop | kill) (($#)) || die "$command needs a realm name" ;;
@@ -186,7 +276,14 @@ for name in "$@"; do client_address "$name" >/dev/null; done
 status=0
 case $command in
   up | start) for name in "$@"; do start_realm "$name" || status=1; done ;;
-  down | stop) for name in "$@"; do stop_realm "$name" || status=1; done ;;
+  down | stop)
+    for name in "$@"; do stop_realm "$name" || status=1; done
+    # `down` of the whole cluster ends the --store postgres run and its database server.
+    if [[ $command == down && $# -eq ${#default_realms[@]} ]] && on_postgres; then
+      postgres_down
+      rm -f "$store_mode_file"
+    fi
+    ;;
   kill) for name in "$@"; do kill_realm "$name" || status=1; done ;;
   status)
     printf '%-10s %-8s %-22s %s\n' REALM PID CLIENTS STATE

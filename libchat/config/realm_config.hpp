@@ -20,6 +20,9 @@ struct Endpoint {
 struct PeerConfig {
   std::string name;
   Endpoint address;  // the peer's peer_listen
+  // `address` given as a list: the peer_listen of the peer's other processes (its standbys),
+  // dialled in turn after `address` (docs/operations.md "Standbys").
+  std::vector<Endpoint> alternates = {};  // "= {}": aggregate initializations may omit it
   bool autoconnect = true;
 };
 
@@ -75,6 +78,15 @@ struct HistoryConfig {
 
 enum class Durability { process, fsync };
 
+// `store:` (docs/operations.md "PostgreSQL"): the realm on PostgreSQL, shared by the realm's
+// holder and its standbys. Absent: SQLite in data_dir.
+struct StoreConfig {
+  std::string url;  // a libpq URI, postgresql://...; may hold a password: never logged
+  // store.lease_ms: a holder that has not renewed its lease this long is replaced by a
+  // standby; it renews every third of it.
+  std::chrono::milliseconds lease{3000};
+};
+
 struct RealmConfig {
   std::string name;
   Endpoint listen{"127.0.0.1", 8889};
@@ -107,6 +119,7 @@ struct RealmConfig {
   LimitsConfig limits;
   HistoryConfig history;
   Durability durability = Durability::process;
+  std::optional<StoreConfig> store;
   // Password hashing cost (argon2id): "interactive" (default, about OWASP's floor) or "min"
   // (tests).
   std::string password_cost = "interactive";

@@ -48,9 +48,9 @@ const char* kind_of(const YAML::Node& node) {
 
 // The keys each mapping accepts; accepted_config_keys() lists them for docs/operations.md.
 using KeyList = std::span<const std::string_view>;
-constexpr std::string_view top_keys[] = {"realm",      "federation",   "peers",  "tls",
-                                         "admins",     "users",        "limits", "history",
-                                         "durability", "password_cost"};
+constexpr std::string_view top_keys[] = {"realm",      "federation", "peers",         "tls",
+                                         "admins",     "users",      "limits",        "history",
+                                         "durability", "store",      "password_cost"};
 constexpr std::string_view realm_keys[] = {
     "name", "listen", "peer_listen", "web_listen", "web_origins", "admin_listen", "data_dir"};
 constexpr std::string_view federation_keys[] = {"secret", "keepalive_ms", "relay",
@@ -62,6 +62,7 @@ constexpr std::string_view limits_keys[] = {"max_line_bytes",          "max_mess
                                             "max_outbox_per_peer",     "max_frame_bytes",
                                             "unauthenticated_idle_ms", "partial_request_ms"};
 constexpr std::string_view tls_keys[] = {"certificate", "key", "ca", "clients", "peers"};
+constexpr std::string_view store_keys[] = {"url", "lease_ms"};
 constexpr std::string_view history_keys[] = {"max_age_days", "max_per_conversation",
                                              "reader_threads", "prune_interval_ms"};
 
@@ -169,10 +170,28 @@ PeerConfig parse_peer(const YAML::Node& node, const std::string& path) {
   PeerConfig peer;
   peer.name = parse_name(require(node["name"], join_key(path, "name")), join_key(path, "name"));
   const std::string address_key = join_key(path, "address");
-  peer.address = parse_endpoint_node(require(node["address"], address_key), address_key);
-  if (peer.address.port == 0) {
-    fail_value(address_key, "a dialable port (1-65535)", node["address"].Scalar());
+  const YAML::Node address =
+      require(node["address"], address_key);  // a copy: node[] is a temporary
+  // One HOST:PORT, or a list of them: the realm's processes (holder and standbys).
+  std::vector<Endpoint> addresses;
+  if (address.IsSequence()) {
+    if (address.size() == 0) {
+      throw ConfigError(address_key, address_key + ": expected at least one HOST:PORT");
+    }
+    for (std::size_t i = 0; i < address.size(); ++i) {
+      addresses.push_back(parse_endpoint_node(address[i], index_key(address_key, i)));
+      if (addresses.back().port == 0) {
+        fail_value(index_key(address_key, i), "a dialable port (1-65535)", address[i].Scalar());
+      }
+    }
+  } else {
+    addresses.push_back(parse_endpoint_node(address, address_key));
+    if (addresses.back().port == 0) {
+      fail_value(address_key, "a dialable port (1-65535)", address.Scalar());
+    }
   }
+  peer.address = addresses.front();
+  peer.alternates.assign(addresses.begin() + 1, addresses.end());
   if (const auto autoconnect = node["autoconnect"]) {
     peer.autoconnect = parse_bool(autoconnect, join_key(path, "autoconnect"));
   }
@@ -299,6 +318,25 @@ Durability parse_durability(const YAML::Node& node, const std::string& key) {
   if (text == "process") return Durability::process;
   if (text == "fsync") return Durability::fsync;
   fail_value(key, "process or fsync", text);
+}
+
+// The `store:` section. The URL is not echoed in errors: it may carry a password.
+std::optional<StoreConfig> parse_store(const YAML::Node& node, const std::string& path) {
+  if (!is_mapping(node, path)) return std::nullopt;
+  check_keys(node, path, store_keys);
+  StoreConfig store;
+  const std::string url_key = join_key(path, "url");
+  store.url = parse_scalar(require(node["url"], url_key), url_key);
+  if (!store.url.starts_with("postgresql://") && !store.url.starts_with("postgres://")) {
+    throw ConfigError(url_key, url_key + ": expected a PostgreSQL URI (postgresql://...)");
+  }
+  if (const auto lease = node["lease_ms"]) {
+    const std::string key = join_key(path, "lease_ms");
+    const std::size_t ms = parse_positive(lease, key);
+    if (ms < 300 || ms > max_timer_ms) fail_value(key, "300 to 86400000", lease.Scalar());
+    store.lease = std::chrono::milliseconds(ms);
+  }
+  return store;
 }
 
 std::string parse_password_cost(const YAML::Node& node, const std::string& key) {
@@ -470,6 +508,7 @@ RealmConfig parse_realm_config(const YAML::Node& root) {
   if (const auto durability = root["durability"]) {
     config.durability = parse_durability(durability, "durability");
   }
+  config.store = parse_store(root["store"], "store");
   if (const auto cost = root["password_cost"]) {
     config.password_cost = parse_password_cost(cost, "password_cost");
   }
@@ -588,6 +627,7 @@ std::vector<std::string> accepted_config_keys() {
   add("users[].", user_keys);
   add("limits.", limits_keys);
   add("tls.", tls_keys);
+  add("store.", store_keys);
   add("history.", history_keys);
   return keys;
 }

@@ -21,7 +21,9 @@ const char* link_state_name(LinkState state);
 struct Peer {
   std::string name;
   std::string host;
-  std::uint16_t port = 0;   // 0: we do not dial it (it dialled us first: learnt from a handshake)
+  std::uint16_t port = 0;  // 0: we do not dial it (it dialled us first: learnt from a handshake)
+  // More addresses from the config (the peer's standbys), tried after host:port in turn.
+  std::vector<std::pair<std::string, std::uint16_t>> alternates;
   bool configured = false;  // listed in the config
   bool active = false;      // a peer now: commands reach it, links to it are kept
   LinkState link = LinkState::idle;

@@ -5,6 +5,7 @@
 #include "core/history.hpp"
 #include "core/names.hpp"
 #include "core/realm_state.hpp"
+#include "core/session_key.hpp"
 #include "protocol/command_parser.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/reply.hpp"
@@ -67,6 +68,7 @@ Realm::Realm(RealmSettings settings, Environment env)
     Peer& peer = state_->add_peer(configured.name);
     peer.host = configured.host;
     peer.port = configured.port;
+    peer.alternates = configured.alternates;
     peer.configured = true;
     peer.active = configured.autoconnect;
     peer.link = configured.autoconnect ? LinkState::connecting : LinkState::idle;
@@ -119,6 +121,13 @@ void Realm::load(const store::Snapshot& snapshot) {
   for (const auto& refusal : snapshot.refused) {
     state_->dedup(refusal.origin, refusal.epoch).refused.emplace(refusal.id, refusal.error);
   }
+  // A session of a user that is gone (never, today) is not restored; the cap cannot evict,
+  // since the store holds at most max_sessions_per_user per user.
+  for (const auto& session : snapshot.sessions) {
+    if (state_->find_user(session.user) != nullptr) {
+      state_->add_session(session.token_hash, session.user, env_.now());
+    }
+  }
   state_->set_last_id(snapshot.max_id);
   state_->set_history_indexed_up_to(snapshot.max_id);  // load() indexed everything
 }
@@ -126,7 +135,7 @@ void Realm::load(const store::Snapshot& snapshot) {
 // The order of checks is PROTOCOL.md §1.3's: unknown command, parameters, session, then
 // the command's own errors (in its handler).
 Outcome Realm::handle(Connection& conn, std::string_view line) {
-  protocol::ParsedLine parsed;
+  protocol::ParsedLine& parsed = parsed_;
   if (!protocol::parse_line(line, parsed)) return {};  // blank line: no reply
 
   const CommandSpec* spec = find_command(parsed.verb);
@@ -157,32 +166,34 @@ Outcome Realm::handle(Connection& conn, std::string_view line) {
     return error(text::bad_parameter);
   }
 
-  Outcome out;
-  Request req{*state_, settings_, env_, conn, token, {}, {}, message_text, out};
-  req.params.reserve(fixed);
+  params_.clear();
   for (std::size_t i = 0; i < fixed; ++i) {
     std::string_view value = parsed.params[first + i].text;
     if (!is_valid_param(spec->kinds[i], value)) return error(text::bad_parameter);
-    req.params.push_back(value);
+    params_.push_back(value);
   }
-  if (spec->validate != nullptr && !spec->validate(req.params)) return error(text::bad_parameter);
+  if (spec->validate != nullptr && !spec->validate(params_)) return error(text::bad_parameter);
 
+  std::string_view user;
   if (spec->needs_session) {
     if (!token.empty()) {
-      Session* session = state_->find_session(token);
+      Session* session = state_->find_session(session_key(token));
       if (session == nullptr) return error(text::no_session);
       session->last_used = env_.now();
-      req.user = session->user;
-    } else if (conn.user.empty() || state_->find_session(conn.token) == nullptr) {
+      user = session->user;
+    } else if (conn.user.empty() || state_->find_session(conn.session_key) == nullptr) {
       // Its session may have ended elsewhere (logout by token, the per-user cap).
       commands::unbind_connection(*state_, conn);
       return error(text::no_session);
     } else {
-      req.user = conn.user;
+      user = conn.user;
     }
   }
 
+  Outcome out;
+  Request req{*state_, settings_, env_, conn, token, user, std::move(params_), message_text, out};
   spec->handler(req);
+  params_ = std::move(req.params);  // its capacity serves the next request
   return out;
 }
 

@@ -12,7 +12,7 @@
 
 #include "core/outcome.hpp"
 #include "core/peer_frames.hpp"
-#include "core/route_table.hpp"
+#include "protocol/command_parser.hpp"
 #include "protocol/limits.hpp"
 #include "store/records.hpp"
 
@@ -26,7 +26,7 @@ struct Connection {
   std::uint64_t id = 0;  // unique per realmd process
   std::string address;   // the client's IP address (auth throttling, audit log); may be empty
   std::string user;      // empty: no session bound to this connection
-  std::string token;     // the bound session's token
+  std::string session_key;  // session_key(token) of the bound session
 
   // Failed auths of this connection within the window, and its lockout.
   std::deque<std::chrono::steady_clock::time_point> failed_auths;
@@ -77,6 +77,9 @@ struct ConfiguredPeer {
   std::string host;
   std::uint16_t port = 0;
   bool autoconnect = true;
+  // Further addresses of the same realm (its standbys), dialled in turn after host:port.
+  // "= {}": aggregate initializations may omit it.
+  std::vector<std::pair<std::string, std::uint16_t>> alternates = {};
 };
 
 struct RealmSettings {
@@ -120,7 +123,7 @@ struct RealmSettings {
   std::map<std::string, std::string> pinned_keys;
 };
 
-class RealmState;  // users, groups, inboxes, sessions (core/realm_state.hpp)
+class RealmState;   // users, groups, inboxes, sessions (core/realm_state.hpp)
 struct Peer;        // core/peer_state.hpp
 struct EpochDedup;  // core/realm_state.hpp
 
@@ -157,7 +160,10 @@ class Realm {
   };
   // Peers to dial at start (active, with an address), and where one is.
   std::vector<std::string> peers_to_dial() const;
-  std::optional<PeerAddress> dial_address(std::string_view peer) const;
+  // A peer may have several addresses (a holder and its standbys): dial attempt `turn` uses
+  // the turn-th of them, round robin; dial_addresses() says how many there are.
+  std::optional<PeerAddress> dial_address(std::string_view peer, std::size_t turn = 0) const;
+  std::size_t dial_addresses(std::string_view peer) const;
   // Whether an authenticated link from `realm` is welcome: any valid realm name but ours
   // (the shared secret is the membership test; a new realm is learnt from its handshake).
   bool accepts_link_from(std::string_view realm) const;
@@ -225,6 +231,10 @@ class Realm {
   RealmSettings settings_;
   Environment env_;
   std::unique_ptr<RealmState> state_;
+  // handle()'s scratch, kept from request to request so that their vectors keep their
+  // capacity: parsing a request allocates nothing (one thread; handle() never nests).
+  protocol::ParsedLine parsed_;
+  std::vector<std::string_view> params_;
 };
 
 }  // namespace chat::core

@@ -50,10 +50,19 @@ std::vector<std::string> Realm::peers_to_dial() const {
   return names;
 }
 
-std::optional<Realm::PeerAddress> Realm::dial_address(std::string_view name) const {
+std::optional<Realm::PeerAddress> Realm::dial_address(std::string_view name,
+                                                      std::size_t turn) const {
   const Peer* peer = state_->find_peer(name);
   if (peer == nullptr || !peer->dials()) return std::nullopt;
-  return PeerAddress{peer->host, peer->port};
+  const std::size_t index = turn % (1 + peer->alternates.size());
+  if (index == 0) return PeerAddress{peer->host, peer->port};
+  const auto& [host, port] = peer->alternates[index - 1];
+  return PeerAddress{host, port};
+}
+
+std::size_t Realm::dial_addresses(std::string_view name) const {
+  const Peer* peer = state_->find_peer(name);
+  return peer == nullptr || !peer->dials() ? 0 : 1 + peer->alternates.size();
 }
 
 bool Realm::accepts_link_from(std::string_view realm) const {

@@ -58,11 +58,11 @@ bool RealmState::reserve(const store::MessageRecord& message) {
 }
 
 void RealmState::add_watcher(const std::string& user, std::uint64_t connection,
-                             const std::string& token) {
+                             const std::string& session_key) {
   auto& watchers = watchers_[user];
   auto same = [&](const Watcher& w) { return w.connection == connection; };
   if (std::find_if(watchers.begin(), watchers.end(), same) == watchers.end()) {
-    watchers.push_back({connection, token});
+    watchers.push_back({connection, session_key});
   }
 }
 
@@ -237,50 +237,54 @@ std::vector<const store::MessageRecord*> RealmState::unread_messages(std::string
   return out;
 }
 
-void RealmState::add_session(const std::string& token, std::string user, Clock::time_point now) {
-  auto& tokens = sessions_by_user_[user];
-  if (tokens.size() >= max_sessions_per_user) {
-    const std::string oldest = tokens.front();
-    end_session(oldest);  // may erase `tokens` only when it empties, which a full cap is not
+std::optional<std::string> RealmState::add_session(const std::string& key, std::string user,
+                                                   Clock::time_point now) {
+  std::optional<std::string> evicted;
+  auto& keys = sessions_by_user_[user];
+  if (keys.size() >= max_sessions_per_user) {
+    evicted = keys.front();
+    end_session(*evicted);  // may erase `keys` only when it empties, which a full cap is not
   }
-  sessions_by_user_[user].push_back(token);
-  sessions_.insert_or_assign(token, Session{std::move(user), now});
+  sessions_by_user_[user].push_back(key);
+  sessions_.insert_or_assign(key, Session{std::move(user), now});
+  return evicted;
 }
 
-void RealmState::bind_connection(const std::string& token) {
-  auto it = sessions_.find(token);
+void RealmState::bind_connection(const std::string& key) {
+  auto it = sessions_.find(key);
   if (it == sessions_.end()) return;
   ++it->second.bound_connections;
   if (User* user = find_user(it->second.user)) ++user->open_connections;
 }
 
-void RealmState::unbind_connection(const std::string& token) {
-  auto it = sessions_.find(token);
+void RealmState::unbind_connection(const std::string& key) {
+  auto it = sessions_.find(key);
   if (it == sessions_.end()) return;  // ended elsewhere: end_session already uncounted it
   --it->second.bound_connections;
   if (User* user = find_user(it->second.user)) --user->open_connections;
 }
 
-Session* RealmState::find_session(std::string_view token) {
-  auto it = sessions_.find(token);
+Session* RealmState::find_session(std::string_view key) {
+  auto it = sessions_.find(key);
   return it == sessions_.end() ? nullptr : &it->second;
 }
 
-void RealmState::end_session(std::string_view token) {
-  auto it = sessions_.find(token);
-  if (it == sessions_.end()) return;
+bool RealmState::end_session(std::string_view key) {
+  auto it = sessions_.find(key);
+  if (it == sessions_.end()) return false;
   const std::string& user = it->second.user;
   if (User* bound = find_user(user)) bound->open_connections -= it->second.bound_connections;
   if (auto watching = watchers_.find(user); watching != watchers_.end()) {
-    std::erase_if(watching->second, [&](const Watcher& w) { return w.token == token; });
+    std::erase_if(watching->second, [&](const Watcher& w) { return w.session_key == key; });
     if (watching->second.empty()) watchers_.erase(watching);
   }
-  auto tokens = sessions_by_user_.find(user);
-  if (tokens != sessions_by_user_.end()) {
-    std::erase(tokens->second, token);
-    if (tokens->second.empty()) sessions_by_user_.erase(tokens);
+  auto keys = sessions_by_user_.find(user);
+  if (keys != sessions_by_user_.end()) {
+    std::erase(keys->second, key);
+    if (keys->second.empty()) sessions_by_user_.erase(keys);
   }
   sessions_.erase(it);
+  return true;
 }
 
 AuthFailures& RealmState::auth_failures(std::string_view username, std::string_view address,

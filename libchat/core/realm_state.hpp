@@ -68,7 +68,7 @@ struct Session {
 // watch.
 struct Watcher {
   std::uint64_t connection = 0;
-  std::string token;
+  std::string session_key;  // of the session the watch belongs to
 };
 
 // Failed-auth bookkeeping for one username (per-connection counters live on the Connection).
@@ -149,18 +149,23 @@ class RealmState {
   // highest one forgotten, or nothing when none was waiting.
   std::optional<std::uint64_t> take_unindexed(std::size_t max);
 
-  // --- sessions (memory only; a restart ends them) ---
-  void add_session(const std::string& token, std::string user, Clock::time_point now);
-  Session* find_session(std::string_view token);
+  // --- sessions, by session_key(token); the store keeps them too, so a restart does not end
+  // them (docs/protocol.md "Sessions") ---
+  // Returns the key of the session it ended to stay within max_sessions_per_user, if any.
+  std::optional<std::string> add_session(const std::string& key, std::string user,
+                                         Clock::time_point now);
+  Session* find_session(std::string_view key);
   // Ends the session: connections bound to it no longer count as online, and their watches
-  // end (a push after that would mark the owner's messages read for a stranger).
-  void end_session(std::string_view token);
+  // end (a push after that would mark the owner's messages read for a stranger). False: there
+  // was none.
+  bool end_session(std::string_view key);
   // A connection was bound to / unbound from a live session (counts toward `online`).
-  void bind_connection(const std::string& token);
-  void unbind_connection(const std::string& token);
+  void bind_connection(const std::string& key);
+  void unbind_connection(const std::string& key);
 
   // --- connections watching their user's new messages (`watch`) ---
-  void add_watcher(const std::string& user, std::uint64_t connection, const std::string& token);
+  void add_watcher(const std::string& user, std::uint64_t connection,
+                   const std::string& session_key);
   void remove_watcher(const std::string& user, std::uint64_t connection);
   const std::vector<Watcher>* watchers(std::string_view user) const;
 

@@ -62,6 +62,11 @@ bool is_valid_utf8(std::string_view bytes) {
   // instead of reading on, so a sequence truncated at the end of `bytes` cannot overrun it.
   // Embedded NUL is rejected on purpose: it is valid UTF-8, but no name or message needs it
   // and C-string consumers downstream would cut the text there.
+  // ASCII first, a byte at a time (the common case: most lines are ASCII only): each byte is
+  // a whole character, so the validator takes over at a character boundary if at all.
+  std::size_t ascii = 0;
+  while (ascii < bytes.size() && static_cast<unsigned char>(bytes[ascii] - 1) < 0x7f) ++ascii;
+  bytes.remove_prefix(ascii);
   rapidjson::MemoryStream input(bytes.data(), bytes.size());
   DiscardBytes sink;
   while (input.Tell() < bytes.size()) {

@@ -168,6 +168,23 @@ void MemoryStore::apply(const DeleteRefused& m, UndoLog& undo) {
   refused_.erase(first, last);
 }
 
+void MemoryStore::apply(const PutSession& m, UndoLog& undo) {
+  // As SqliteStore's INSERT OR REPLACE: a session of the same hash goes, the new one is last.
+  apply(DeleteSession{m.session.token_hash}, undo);
+  sessions_.push_back(m.session);
+  undo.emplace_back([this] { sessions_.pop_back(); });
+}
+
+void MemoryStore::apply(const DeleteSession& m, UndoLog& undo) {
+  auto session = std::find_if(sessions_.begin(), sessions_.end(),
+                              [&](const SessionRecord& s) { return s.token_hash == m.token_hash; });
+  if (session == sessions_.end()) return;
+  undo.emplace_back([this, index = session - sessions_.begin(), removed = *session] {
+    sessions_.insert(sessions_.begin() + index, removed);
+  });
+  sessions_.erase(session);
+}
+
 void MemoryStore::apply(const PutHistory& m, UndoLog& undo) {
   if (!history_.emplace(m.message.id, m.message).second) throw_duplicate("history.id");
   conversations_[m.message.conversation].insert(m.message.id);
@@ -273,6 +290,7 @@ Snapshot MemoryStore::load() {
   for (const auto& [key, error] : refused_) {
     snapshot.refused.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), error});
   }
+  snapshot.sessions = sessions_;
   for (const auto& [conversation, ids] : conversations_) {
     const HistoryRecord& last = history_.at(*ids.rbegin());
     snapshot.conversations.push_back({conversation, last.id, last.time, ids.size()});

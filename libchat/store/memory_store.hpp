@@ -59,6 +59,8 @@ class MemoryStore final : public Store {
   void apply(const PutPeer& m, UndoLog& undo);
   void apply(const PutRefused& m, UndoLog& undo);
   void apply(const DeleteRefused& m, UndoLog& undo);
+  void apply(const PutSession& m, UndoLog& undo);
+  void apply(const DeleteSession& m, UndoLog& undo);
   void apply(const PutHistory& m, UndoLog& undo);
   void apply(const IndexHistory&, UndoLog&) {}  // indexed at PutHistory
   void apply(const PruneHistory& m, UndoLog& undo);
@@ -85,6 +87,7 @@ class MemoryStore final : public Store {
   // (origin, id) -> error
   using RefusedKey = std::tuple<std::string, std::uint64_t, std::uint64_t>;  // origin, epoch, id
   std::map<RefusedKey, std::string> refused_;
+  std::vector<SessionRecord> sessions_;  // creation order
   std::uint64_t max_id_ = 0;
 
   // Held by commit(), load() and the history readers (which run on other threads).

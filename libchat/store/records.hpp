@@ -120,6 +120,15 @@ struct RefusedRecord {
   bool operator==(const RefusedRecord&) const = default;
 };
 
+// A live session (docs/protocol.md "Sessions"): the SHA-256 of its token, hex, never the token
+// itself, so that a copy of the store gives nobody a live token.
+struct SessionRecord {
+  std::string token_hash;
+  std::string user;
+
+  bool operator==(const SessionRecord&) const = default;
+};
+
 // Mutations: one durable change each. A batch of them commits in one transaction.
 struct PutUser {
   UserRecord user;
@@ -179,6 +188,14 @@ struct DeleteRefused {
   std::uint64_t up_to = 0;
 };
 
+struct PutSession {
+  SessionRecord session;
+};
+// Ends a session (logout, or the per-user cap evicted it); no-op when it is gone.
+struct DeleteSession {
+  std::string token_hash;
+};
+
 // Adds one message to history.
 struct PutHistory {
   HistoryRecord message;
@@ -205,9 +222,10 @@ struct TrimConversation {
   std::size_t keep = 0;
 };
 
-using Mutation = std::variant<PutUser, PutGroup, PutMember, PutMessage, MarkFetched, PutOutbox,
-                              DeleteOutbox, PutSeen, DeleteSeen, PutPeer, PutRefused, DeleteRefused,
-                              PutHistory, IndexHistory, PruneHistory, TrimConversation>;
+using Mutation =
+    std::variant<PutUser, PutGroup, PutMember, PutMessage, MarkFetched, PutOutbox, DeleteOutbox,
+                 PutSeen, DeleteSeen, PutPeer, PutRefused, DeleteRefused, PutSession,
+                 DeleteSession, PutHistory, IndexHistory, PruneHistory, TrimConversation>;
 
 // Everything load() restores at start.
 struct Snapshot {
@@ -217,11 +235,12 @@ struct Snapshot {
   std::vector<OutboxRecord> outbox;                         // by id ascending
   std::vector<SeenRecord> seen;                             // by origin, then touched
   std::vector<PeerRecord> peers;
-  std::vector<RefusedRecord> refused;  // by origin, epoch, then id ascending
+  std::vector<RefusedRecord> refused;   // by origin, epoch, then id ascending
+  std::vector<SessionRecord> sessions;  // in the order they were created
   // Every conversation in history, any order. load() indexes what an earlier run left
   // unindexed: afterwards every message up to max_id is findable by conversation.
   std::vector<ConversationSummary> conversations;
-  std::uint64_t max_id = 0;            // highest message/outbox id ever used (0 if none)
+  std::uint64_t max_id = 0;  // highest message/outbox id ever used (0 if none)
 };
 
 }  // namespace chat::store

@@ -156,23 +156,34 @@ PRAGMA user_version = 4;
 COMMIT;
 )sql";
 
+// Version 5: sessions, by the SHA-256 of their token (docs/protocol.md "Sessions"); a database
+// from before has none, and its users log in again once.
+constexpr const char* kMigrateTo5 = R"sql(
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS sessions(
+  token_hash TEXT PRIMARY KEY,
+  username TEXT NOT NULL);
+PRAGMA user_version = 5;
+COMMIT;
+)sql";
+
+// Version 6: routed messages (docs/protocol.md §2, routing) keep their envelope (origin, origin
+// epoch, sequence, ...) in `route`; empty for a message to a direct peer.
+constexpr const char* kMigrateTo6 = R"sql(
+BEGIN IMMEDIATE;
+ALTER TABLE outbox ADD COLUMN route TEXT NOT NULL DEFAULT '';
+PRAGMA user_version = 6;
+COMMIT;
+)sql";
+
 // migrations[v] upgrades a database of user_version v (0 for a new file) by one step or more.
 struct Migration {
   std::int64_t from_below;  // runs while user_version < this
   const char* sql;
 };
-// Version 5: routed messages (docs/protocol.md §2, routing) keep their envelope (origin, origin
-// epoch, sequence, ...) in `route`; empty for a message to a direct peer.
-constexpr const char* kMigrateTo5 = R"sql(
-BEGIN IMMEDIATE;
-ALTER TABLE outbox ADD COLUMN route TEXT NOT NULL DEFAULT '';
-PRAGMA user_version = 5;
-COMMIT;
-)sql";
-
-constexpr Migration kMigrations[] = {
-    {2, kSchema}, {3, kMigrateTo3}, {4, kMigrateTo4}, {5, kMigrateTo5}};
-static_assert(SqliteStore::kSchemaVersion == 5, "the last migration sets user_version = 5");
+constexpr Migration kMigrations[] = {{2, kSchema},       {3, kMigrateTo3}, {4, kMigrateTo4},
+                                     {5, kMigrateTo5},   {6, kMigrateTo6}};
+static_assert(SqliteStore::kSchemaVersion == 6, "the last migration sets user_version = 6");
 
 struct DatabaseCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -509,6 +520,10 @@ struct SqliteStore::Impl {
   void apply(const DeleteRefused& m, BatchCounters&) {
     delete_refused.bind(1, m.origin).bind_id(2, m.epoch).bind_id(3, m.up_to).run();
   }
+  void apply(const PutSession& m, BatchCounters&) {
+    insert_session.bind(1, m.session.token_hash).bind(2, m.session.user).run();
+  }
+  void apply(const DeleteSession& m, BatchCounters&) { delete_session.bind(1, m.token_hash).run(); }
   void apply(const PutHistory& m, BatchCounters& counters) {
     const HistoryRecord& r = m.message;
     insert_history.bind_id(1, r.id)
@@ -583,6 +598,9 @@ struct SqliteStore::Impl {
   Statement delete_refused{
       db.get(), "DELETE FROM refused_epochs WHERE origin = ?1 AND epoch = ?2 AND id <= ?3"};
   Statement delete_seen{db.get(), "DELETE FROM seen_epochs WHERE origin = ?1 AND epoch = ?2"};
+  Statement insert_session{db.get(),
+                           "INSERT OR REPLACE INTO sessions(token_hash, username) VALUES(?1, ?2)"};
+  Statement delete_session{db.get(), "DELETE FROM sessions WHERE token_hash = ?1"};
   Statement insert_history{db.get(),
                            "INSERT INTO history(id, conversation, sender, sender_realm, recipient, "
                            "group_name, text, time, bounce) "
@@ -725,6 +743,8 @@ Snapshot SqliteStore::load() {
         {refused.text(0), refused.id(1), refused.id(2), refused.text(3)});
   }
 
+  Statement sessions(db, "SELECT token_hash, username FROM sessions ORDER BY rowid");
+  while (sessions.next_row()) snapshot.sessions.push_back({sessions.text(0), sessions.text(1)});
   // The archive's key (conversation, id) gives each conversation's newest id and count in
   // one pass.
   Statement conversations(db,

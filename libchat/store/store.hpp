@@ -1,5 +1,6 @@
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -27,6 +28,12 @@ struct MutationRejected : StoreError {
   std::size_t index = 0;
 };
 
+// A commit refused because this process no longer holds the realm's lease: another process
+// serves the realm now (fencing; docs/architecture.md "Lease and fencing").
+struct FencedError : StoreError {
+  using StoreError::StoreError;
+};
+
 // Reads history for `history` requests, on a thread of its own (realmd's history readers):
 // it may run concurrently with Store::commit() on the commit thread and with other readers,
 // and sees every transaction that commit() has returned from. One reader is used by one
@@ -47,6 +54,10 @@ class Store {
   // Applies every mutation of the batch in one transaction; durable when it returns
   // (per the configured durability). Throws StoreError and applies nothing on failure.
   virtual void commit(std::span<const Mutation> batch) = 0;
+  // For a store several processes share (PostgresStore): from now on every commit checks, in
+  // its own transaction, that `epoch` is still the realm's lease epoch, and throws FencedError
+  // (applying nothing) once it is not. A store of one process ignores it.
+  virtual void fence(std::uint64_t epoch) { (void)epoch; }
   // A new reader (e.g. its own database connection), opened on the thread that calls load().
   // A reader must not outlive its store. Throws StoreError.
   virtual std::unique_ptr<HistoryReader> open_history_reader() = 0;

@@ -23,11 +23,9 @@ double micros(std::chrono::nanoseconds value) {
   return static_cast<double>(value.count()) / 1e3;
 }
 
-double cpu_per_request_us(const BenchReport& report) {
+double cpu_per_request_us(std::chrono::microseconds cpu, const BenchReport& report) {
   const std::uint64_t requests = report.measured.replies;
-  return requests == 0
-             ? 0
-             : static_cast<double>(report.server_cpu->count()) / static_cast<double>(requests);
+  return requests == 0 ? 0 : static_cast<double>(cpu.count()) / static_cast<double>(requests);
 }
 
 std::string json_line(const BenchReport& report) {
@@ -46,6 +44,8 @@ std::string json_line(const BenchReport& report) {
   json.Uint64(o.pipeline);
   json.Key("size");
   json.Uint64(o.message_size);
+  json.Key("tls");
+  json.Bool(o.tls);
   json.Key("seconds");
   json.Double(seconds_of(m.elapsed));
   json.Key("requests");
@@ -78,8 +78,12 @@ std::string json_line(const BenchReport& report) {
     json.Key("server_cpu_s");
     json.Double(seconds_of(*report.server_cpu));
     json.Key("server_cpu_us_per_request");
-    json.Double(cpu_per_request_us(report));
+    json.Double(cpu_per_request_us(*report.server_cpu, report));
   }
+  json.Key("client_cpu_s");
+  json.Double(seconds_of(report.client_cpu));
+  json.Key("client_cpu_us_per_request");
+  json.Double(cpu_per_request_us(report.client_cpu, report));
   if (report.answering) {
     json.Key("answering");
     json.Uint64(*report.answering);
@@ -93,10 +97,10 @@ std::string json_line(const BenchReport& report) {
 void print_report(const BenchReport& report) {
   const Options& o = report.options;
   const PhaseResult& m = report.measured;
-  fmt::print("{} against {}: {} connections, pipeline {}, {}-byte messages, {:.2f} s\n",
-             workload_name(o.workload),
-             o.label.empty() ? (o.redis ? "redis" : "realmchat") : o.label, o.connections,
-             o.pipeline, o.message_size, seconds_of(m.elapsed));
+  fmt::print(
+      "{} against {}{}: {} connections, pipeline {}, {}-byte messages, {:.2f} s\n",
+      workload_name(o.workload), o.label.empty() ? (o.redis ? "redis" : "realmchat") : o.label,
+      o.tls ? " over TLS" : "", o.connections, o.pipeline, o.message_size, seconds_of(m.elapsed));
   fmt::print("  requests     {:>12}  {:>12.0f} /s\n", m.replies, per_second(m.replies, m.elapsed));
   if (report.deliveries) {
     fmt::print("  deliveries   {:>12}  {:>12.0f} /s\n", *report.deliveries,
@@ -113,8 +117,10 @@ void print_report(const BenchReport& report) {
   }
   if (report.server_cpu) {
     fmt::print("  server CPU   {:>12.2f} s  {:>12.2f} us/request\n", seconds_of(*report.server_cpu),
-               cpu_per_request_us(report));
+               cpu_per_request_us(*report.server_cpu, report));
   }
+  fmt::print("  client CPU   {:>12.2f} s  {:>12.2f} us/request\n", seconds_of(report.client_cpu),
+             cpu_per_request_us(report.client_cpu, report));
   if (!report.note.empty()) fmt::print("  note: {}\n", report.note);
   fmt::print("{}\n", json_line(report));
   std::fflush(stdout);

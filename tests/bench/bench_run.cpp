@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <asio/io_context.hpp>
 #include <asio/ip/address.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/host_name_verification.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <stdexcept>
@@ -174,6 +176,7 @@ void validate(const Options& options, std::size_t users) {
   if (options.connections == 0 || options.pipeline == 0) {
     throw std::runtime_error("--connections and --pipeline must be at least 1");
   }
+  if (options.redis && options.tls) throw std::runtime_error("--redis speaks no TLS here");
   if (options.redis && options.workload != Workload::send) {
     throw std::runtime_error("--redis runs the send workload only (RPUSH)");
   }
@@ -194,6 +197,22 @@ void validate(const Options& options, std::size_t users) {
       (options.remote_port == 0 || options.remote_realm.empty())) {
     throw std::runtime_error("realm: needs --remote-port and --remote-realm");
   }
+}
+
+// The client side of --tls: TLS 1.2 or later, as realmd takes; the server's certificate checked
+// against --tls-ca when one is given.
+std::unique_ptr<asio::ssl::context> tls_context(const Options& options) {
+  if (!options.tls) return nullptr;
+  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  context->set_options(asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  if (options.tls_ca.empty()) {
+    context->set_verify_mode(asio::ssl::verify_none);
+  } else {
+    context->load_verify_file(options.tls_ca);
+    context->set_verify_mode(asio::ssl::verify_peer);
+    context->set_verify_callback(asio::ssl::host_name_verification(options.host));
+  }
+  return context;
 }
 
 }  // namespace
@@ -223,9 +242,11 @@ BenchReport run_bench(const Options& options) {
   if (options.workload == Workload::sendgroup) users = std::max(users, options.group_size);
   validate(options, users);
 
-  asio::io_context io;
+  // One thread and no other: the event loop needs no locks (a lighter load generator).
+  asio::io_context io(ASIO_CONCURRENCY_HINT_UNSAFE);
   const Dialect dialect = options.redis ? Dialect::redis : Dialect::realmchat;
-  LoadRunner runner(io, dialect);
+  const std::unique_ptr<asio::ssl::context> tls = tls_context(options);
+  LoadRunner runner(io, dialect, tls.get());
   runner.connect(endpoint_of(options.host, options.port), options.connections);
 
   if (!options.redis) {
@@ -233,7 +254,7 @@ BenchReport run_bench(const Options& options) {
     set_up_users(runner, options, users, group);
     if (options.workload == Workload::realm) {
       // The recipients live in the other realm: the same names are registered there.
-      LoadRunner remote(io, Dialect::realmchat);
+      LoadRunner remote(io, Dialect::realmchat, tls.get());
       remote.connect(endpoint_of(options.remote_host, options.remote_port),
                      std::min(kSetupConnections, users));
       set_up_users(remote, options, users, 0);
@@ -250,7 +271,9 @@ BenchReport run_bench(const Options& options) {
 
   PhasePlan plan = measured_plan(options, users);
   const auto cpu_before = options.server_pid ? cpu_time(*options.server_pid) : std::nullopt;
+  const auto own_before = own_cpu_time();
   report.measured = runner.run(plan);
+  report.client_cpu = own_cpu_time() - own_before;
   const auto cpu_after = options.server_pid ? cpu_time(*options.server_pid) : std::nullopt;
   if (cpu_before && cpu_after) report.server_cpu = *cpu_after - *cpu_before;
   switch (options.workload) {

@@ -12,8 +12,20 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 
 }  // namespace
 
-LoadConnection::LoadConnection(asio::io_context& io, Dialect dialect)
-    : socket_(io), scanner_(dialect), received_(2 * kReadChunk) {}
+LoadConnection::LoadConnection(asio::io_context& io, Dialect dialect, asio::ssl::context* tls)
+    : socket_(io), scanner_(dialect), received_(2 * kReadChunk) {
+  if (tls != nullptr)
+    tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *tls);
+}
+
+void LoadConnection::handshake(std::function<void(std::error_code)> done) {
+  if (!tls_) {
+    done({});
+    return;
+  }
+  tls_->async_handshake(asio::ssl::stream_base::client,
+                        [done = std::move(done)](std::error_code ec) { done(ec); });
+}
 
 void LoadConnection::start(ActivePhase& phase, RequestSource& source) {
   phase_ = &phase;
@@ -58,15 +70,17 @@ void LoadConnection::flush() {
   writing_ = true;
   std::swap(pending_, writing_buffer_);
   pending_.clear();
-  asio::async_write(socket_, asio::buffer(writing_buffer_),
-                    [this](std::error_code ec, std::size_t) {
-                      writing_ = false;
-                      if (ec) {
-                        fail("write failed: " + ec.message());
-                        return;
-                      }
-                      flush();
-                    });
+  on_stream([this](auto& stream) {
+    asio::async_write(stream, asio::buffer(writing_buffer_),
+                      [this](std::error_code ec, std::size_t) {
+                        writing_ = false;
+                        if (ec) {
+                          fail("write failed: " + ec.message());
+                          return;
+                        }
+                        flush();
+                      });
+  });
 }
 
 void LoadConnection::read() {
@@ -79,17 +93,22 @@ void LoadConnection::read() {
     if (received_.size() - received_end_ < kReadChunk) received_.resize(received_.size() * 2);
   }
   reading_ = true;
-  socket_.async_read_some(
-      asio::buffer(received_.data() + received_end_, received_.size() - received_end_),
-      [this](std::error_code ec, std::size_t bytes) {
-        reading_ = false;
-        if (ec) {
-          fail(ec == asio::error::eof ? "server closed the connection"
-                                      : "read failed: " + ec.message());
-          return;
-        }
-        on_read(bytes);
-      });
+  const asio::mutable_buffer room(received_.data() + received_end_,
+                                  received_.size() - received_end_);
+  auto done = [this](std::error_code ec, std::size_t bytes) {
+    reading_ = false;
+    if (ec) {
+      fail(ec == asio::error::eof ? "server closed the connection"
+                                  : "read failed: " + ec.message());
+      return;
+    }
+    on_read(bytes);
+  };
+  if (tls_) {
+    tls_->async_read_some(room, done);
+  } else {
+    socket_.async_read_some(room, done);
+  }
 }
 
 void LoadConnection::on_read(std::size_t bytes) {

@@ -1,8 +1,11 @@
 #pragma once
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/stream.hpp>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -28,11 +31,14 @@ struct ActivePhase {
 // One client connection of a closed-loop run: keeps up to `pipeline` requests in flight,
 // issues a new one for each reply, and times each reply against the moment its request was
 // queued. Writes are batched: requests issued while a write is in flight go out together.
+// With a TLS context, it speaks TLS over its socket once handshake() has succeeded.
 class LoadConnection {
  public:
-  LoadConnection(asio::io_context& io, Dialect dialect);
+  LoadConnection(asio::io_context& io, Dialect dialect, asio::ssl::context* tls = nullptr);
 
   asio::ip::tcp::socket& socket() { return socket_; }
+  // After connecting: the TLS handshake (at once, without error, on a plain connection).
+  void handshake(std::function<void(std::error_code)> done);
   // Starts taking part in `phase`, drawing requests from `source`.
   void start(ActivePhase& phase, RequestSource& source);
   // Called when the phase stops issuing: finishes at once if nothing is in flight.
@@ -47,6 +53,15 @@ class LoadConnection {
     std::string request;  // kept to name the request in the first error
   };
 
+  // An async read or write on the socket, or through TLS over it.
+  template <typename Operation>
+  void on_stream(Operation&& operation) {
+    if (tls_) {
+      operation(*tls_);
+    } else {
+      operation(socket_);
+    }
+  }
   void fill();
   void flush();
   void read();
@@ -56,6 +71,7 @@ class LoadConnection {
   void finish_if_idle();
 
   asio::ip::tcp::socket socket_;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
   ReplyScanner scanner_;
   ActivePhase* phase_ = nullptr;
   RequestSource* source_ = nullptr;

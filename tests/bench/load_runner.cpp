@@ -6,13 +6,14 @@
 
 namespace chatbench {
 
-LoadRunner::LoadRunner(asio::io_context& io, Dialect dialect) : io_(io), dialect_(dialect) {}
+LoadRunner::LoadRunner(asio::io_context& io, Dialect dialect, asio::ssl::context* tls)
+    : io_(io), dialect_(dialect), tls_(tls) {}
 
 void LoadRunner::connect(const asio::ip::tcp::endpoint& server, std::size_t count,
                          std::size_t window) {
   const std::size_t first = connections_.size();
   for (std::size_t i = 0; i < count; ++i) {
-    connections_.push_back(std::make_unique<LoadConnection>(io_, dialect_));
+    connections_.push_back(std::make_unique<LoadConnection>(io_, dialect_, tls_));
   }
   std::size_t next = first;
   std::size_t connected = 0;
@@ -29,8 +30,14 @@ void LoadRunner::connect(const asio::ip::tcp::endpoint& server, std::size_t coun
         return;
       }
       connection.socket().set_option(asio::ip::tcp::no_delay(true));
-      ++connected;
-      start_next();
+      connection.handshake([&](std::error_code handshake_error) {
+        if (handshake_error) {
+          if (failure.empty()) failure = "TLS handshake: " + handshake_error.message();
+          return;
+        }
+        ++connected;
+        start_next();
+      });
     });
   };
   for (std::size_t i = 0; i < window; ++i) start_next();

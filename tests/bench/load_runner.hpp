@@ -17,7 +17,8 @@ namespace chatbench {
 // runs the event loop until every taking part connection has its last reply (or gave up).
 class LoadRunner {
  public:
-  LoadRunner(asio::io_context& io, Dialect dialect);
+  // `tls`: the connections speak TLS with this client context (it outlives the runner).
+  LoadRunner(asio::io_context& io, Dialect dialect, asio::ssl::context* tls = nullptr);
 
   // Opens `count` connections, at most `window` connecting at a time (a burst of thousands
   // would overflow the listen backlog and wait out SYN retransmits). Throws on a failure.
@@ -30,6 +31,7 @@ class LoadRunner {
  private:
   asio::io_context& io_;
   Dialect dialect_;
+  asio::ssl::context* tls_;
   std::vector<std::unique_ptr<LoadConnection>> connections_;
 };
 

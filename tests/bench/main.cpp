@@ -56,6 +56,10 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", data_dir, "--fill-history: the realm's data_dir");
   app.add_flag("--redis", options.redis,
                "speak Redis: RPUSH inbox:<user> \"<text>\" (send workload only)");
+  app.add_flag("--tls", options.tls, "speak TLS to the server (and the remote realm)");
+  app.add_option("--tls-ca", options.tls_ca,
+                 "with --tls: the CA certificate (PEM) the server's must chain to; it must name "
+                 "--host in its subjectAltName (default: no verification)");
   app.add_option("--remote-host", options.remote_host, "realm: the receiving realm's host")
       ->capture_default_str();
   app.add_option("--remote-port", options.remote_port, "realm: the receiving realm's client port");

@@ -1,5 +1,6 @@
 #include "process_stats.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -34,6 +35,15 @@ std::optional<std::chrono::microseconds> cpu_time(pid_t pid) {
   if (!(fields >> user_ticks >> system_ticks)) return std::nullopt;
   const auto ticks_per_second = static_cast<std::uint64_t>(sysconf(_SC_CLK_TCK));
   return std::chrono::microseconds((user_ticks + system_ticks) * 1000000 / ticks_per_second);
+}
+
+std::chrono::microseconds own_cpu_time() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto micros = [](const timeval& t) {
+    return std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec);
+  };
+  return micros(usage.ru_utime) + micros(usage.ru_stime);
 }
 
 }  // namespace chatbench

@@ -16,4 +16,9 @@ std::optional<std::uint64_t> resident_kib(pid_t pid);
 // /proc/<pid>/stat, in clock ticks: 10 ms resolution); nullopt when it is gone.
 std::optional<std::chrono::microseconds> cpu_time(pid_t pid);
 
+// CPU time this process (the load generator) has used so far, user plus system, every thread
+// (getrusage: microsecond resolution). Beside the server's, it shows whether the client is what
+// bounds a row.
+std::chrono::microseconds own_cpu_time();
+
 }  // namespace chatbench

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/free_port.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_ca.hpp"
@@ -140,6 +141,18 @@ TEST_CASE("scripts without --watch send only their own lines") {
   CHECK(run.exit_code == 0);
   CHECK(run.out == "ok: Logged in as messi\n(no messages)\n");
   CHECK(realm.requests() == std::vector<std::string>{"auth messi x", "inbox"});
+}
+
+TEST_CASE("--connect with a list tries each address in turn (a realm with standbys)") {
+  FakeRealm realm({R"({"status":"OK","messages":{}})"
+                   "\r\n\r\n"});
+  const std::uint16_t closed = test_support::free_port();  // nothing listens there
+  const Run run = run_chatclient("--connect 127.0.0.1:" + std::to_string(closed) +
+                                 ",127.0.0.1:" + std::to_string(realm.port()) + " -c inbox 2>&1");
+  CHECK(run.exit_code == 0);
+  CHECK(run.out.find("cannot connect to 127.0.0.1:" + std::to_string(closed)) != std::string::npos);
+  CHECK(run.out.find("(no messages)") != std::string::npos);
+  CHECK(realm.requests() == std::vector<std::string>{"inbox"});
 }
 
 TEST_CASE("a failed automatic watch is reported and counts as an error") {

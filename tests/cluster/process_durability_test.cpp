@@ -2,6 +2,8 @@
 // restart on the same data_dir every acknowledged change is there (PROTOCOL.md §1.7).
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <iterator>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -84,6 +86,42 @@ TEST_CASE("SIGTERM stops realmd with exit code 0 after sending what was acknowle
   realmd.start();
   LineClient again(realmd.client_port());
   CHECK(is_ok(again.request("auth carol pw")));
+}
+
+// The course's token-mode clients carry on across a restart: sessions are stored (as hashes
+// of their tokens), and logout ends one for good.
+TEST_CASE("a token from before kill -9 works after the restart; a logged-out one does not") {
+  TempDir dir;
+  RealmdProcess realmd(dir.path(), RealmdProcess::config_yaml("alpha", dir.path() / "data"));
+  realmd.start();
+  std::string kept;
+  std::string ended;
+  {
+    LineClient client(realmd.client_port());
+    REQUIRE(is_ok(client.request("register dina pw Dina_D Jakarta")));
+    REQUIRE(is_ok(client.request("register eko pw Eko_E Bandung")));
+    const std::string reply = client.request("auth dina pw");
+    const auto at = reply.find(R"("tokenid":")");
+    REQUIRE(at != std::string::npos);
+    kept = reply.substr(at + 11, 36);
+    LineClient second(realmd.client_port());  // an auth on `client` would end dina's session
+    const std::string other = second.request("auth eko pw");
+    ended = other.substr(other.find(R"("tokenid":")") + 11, 36);
+    REQUIRE(is_ok(client.request("logout " + ended)));
+    realmd.kill9();
+  }
+
+  realmd.start();
+  LineClient course(realmd.client_port());
+  CHECK(course.request("send " + kept + " eko after the restart") ==
+        R"({"status":"OK","message":"Message sent"})");
+  CHECK(course.request("inbox " + ended) ==
+        R"({"status":"ERROR","message":"Session tidak ditemukan"})");
+  // The store holds no token, only its hash.
+  const std::string db = (dir.path() / "data" / "realm.db").string();
+  std::ifstream file(db, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  CHECK(bytes.find(kept) == std::string::npos);
 }
 
 TEST_CASE("a second realmd on the same data_dir is refused; a crash leaves no lock behind") {

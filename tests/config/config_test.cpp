@@ -344,6 +344,42 @@ TEST_CASE("limits: time limits in milliseconds, zero for none, up to a day") {
         "limits.unauthenticated_idle_ms: expected at most 86400000 (a day), got '86400001'");
 }
 
+TEST_CASE("peers: address may be a list (the peer's holder and standbys)") {
+  const RealmConfig config = load_config_text(
+      "realm: {name: a}\nfederation: {secret: s}\n"
+      "peers: [{name: b, address: ['127.0.0.1:9890', 'b2.example.org:9990']}, "
+      "{name: c, address: '127.0.0.1:9891'}]\n");
+  REQUIRE(config.peers.size() == 2);
+  CHECK(config.peers[0].address.port == 9890);
+  REQUIRE(config.peers[0].alternates.size() == 1);
+  CHECK(config.peers[0].alternates[0].host == "b2.example.org");
+  CHECK(config.peers[0].alternates[0].port == 9990);
+  CHECK(config.peers[1].alternates.empty());
+  CHECK(error_of("realm: {name: a}\nfederation: {secret: s}\npeers: [{name: b, address: []}]\n") ==
+        "peers[0].address: expected at least one HOST:PORT");
+  CHECK(error_of("realm: {name: a}\nfederation: {secret: s}\n"
+                 "peers: [{name: b, address: ['h:1', 'h:0']}]\n") ==
+        "peers[0].address[1]: expected a dialable port (1-65535), got 'h:0'");
+}
+
+TEST_CASE("store: a PostgreSQL URI (never echoed) and a lease of 300 ms to a day") {
+  CHECK_FALSE(load_config_text("realm: {name: a}\n").store.has_value());
+  const RealmConfig pg = load_config_text(
+      "realm: {name: a}\nstore: {url: 'postgresql:///realmchat?host=/tmp', lease_ms: 1500}\n");
+  REQUIRE(pg.store.has_value());
+  CHECK(pg.store->url == "postgresql:///realmchat?host=/tmp");
+  CHECK(pg.store->lease == std::chrono::milliseconds(1500));
+  CHECK(load_config_text("realm: {name: a}\nstore: {url: 'postgres://h/db'}\n").store->lease ==
+        std::chrono::milliseconds(3000));
+  CHECK(error_of("realm: {name: a}\nstore: {url: 'mysql://root:secret@h/db'}\n") ==
+        "store.url: expected a PostgreSQL URI (postgresql://...)");
+  CHECK(error_of("realm: {name: a}\nstore: {lease_ms: 1000}\n") == "missing key 'store.url'");
+  CHECK(error_of("realm: {name: a}\nstore: {url: 'postgresql://h/db', lease_ms: 100}\n") ==
+        "store.lease_ms: expected 300 to 86400000, got '100'");
+  CHECK(error_of("realm: {name: a}\nstore: {url: 'postgresql://h/db', pool: 3}\n") ==
+        "unknown key 'store.pool'");
+}
+
 TEST_CASE("history: retention keys default to keeping everything; values are checked") {
   const RealmConfig defaults = load_config_text("realm: {name: a}\n");
   CHECK(defaults.history.max_age_days == 0);

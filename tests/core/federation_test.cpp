@@ -676,3 +676,23 @@ TEST_CASE("a message longer than the receiver takes is refused and bounced, neve
     CHECK(w.c.completed("beta", got).find("\"short\"") != std::string::npos);
   }
 }
+
+TEST_CASE("a peer with several addresses (holder and standbys) is dialled at each in turn") {
+  int tokens = 0;
+  core::ConfiguredPeer beta{"beta", "10.0.0.1", 9890, true};
+  beta.alternates = {{"10.0.0.2", 9890}, {"10.0.0.3", 9990}};
+  core::Realm realm(settings("alpha", {beta, {"gamma", "127.0.0.1", 9891, true}}),
+                    core::testing::test_environment(tokens));
+  CHECK(realm.dial_addresses("beta") == 3);
+  CHECK(realm.dial_addresses("gamma") == 1);
+  CHECK(realm.dial_addresses("delta") == 0);
+  std::vector<std::string> turns;
+  for (std::size_t turn = 0; turn < 4; ++turn) {
+    const auto address = realm.dial_address("beta", turn);
+    REQUIRE(address.has_value());
+    turns.push_back(address->host + ":" + std::to_string(address->port));
+  }
+  CHECK(turns == std::vector<std::string>{"10.0.0.1:9890", "10.0.0.2:9890", "10.0.0.3:9990",
+                                          "10.0.0.1:9890"});
+  CHECK(realm.dial_address("gamma", 5)->port == 9891);
+}

@@ -10,6 +10,8 @@
 #include <variant>
 
 #include "core/realm_state.hpp"
+#include "core/session_key.hpp"
+#include "store/memory_store.hpp"
 #include "test_environment.hpp"
 
 using namespace chat;
@@ -102,11 +104,13 @@ TEST_CASE("register: the seed's example, then auth with the password") {
   CHECK(h.run(c, "register jokowi 123 joko_widodo indonesia") ==
         R"({"status":"OK","message":"User registered","tokenid":")" + token(1) + "\"}");
   CHECK(c.user == "jokowi");
-  // The store receives the hash, never the password.
-  REQUIRE(h.committed.size() == 1);
+  // The store receives the hash, never the password; then the session, by its token's hash.
+  REQUIRE(h.committed.size() == 2);
   const auto& put = std::get<store::PutUser>(h.committed[0]);
   CHECK(put.user.password_hash == "fake$123");
   CHECK(put.user.nama == "joko_widodo");
+  CHECK(std::get<store::PutSession>(h.committed[1]).session ==
+        store::SessionRecord{core::session_key(token(1)), "jokowi"});
   Connection other{2};
   CHECK(h.run(other, "register jokowi 456 x y") == error("User sudah ada"));
   CHECK(h.run(other, "auth jokowi 123") == R"({"status":"OK","tokenid":")" + token(2) + "\"}");
@@ -384,6 +388,75 @@ TEST_CASE("a connection whose session ended elsewhere has no session any more") 
   CHECK(w.h.run(course, "logout " + messi_token) == ok("Logout successful"));
   CHECK(w.h.run(w.messi, "inbox") == error("Session tidak ditemukan"));
   CHECK(w.h.run(w.lineker, "info messi").find(R"("online":false)") != std::string::npos);
+}
+
+TEST_CASE("session_key is the SHA-256 of the token, hex; never the token") {
+  // FIPS 180-2's test vector for "abc".
+  CHECK(core::session_key("abc") ==
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(core::session_key(token(1)).size() == 64);
+  CHECK(core::session_key(token(1)) != core::session_key(token(2)));
+}
+
+TEST_CASE("sessions are stored: auth puts one, logout and a new auth delete the old one") {
+  World w;
+  Connection c{80};
+  w.h.committed.clear();
+  CHECK(w.h.run(c, "auth messi surabaya") == R"({"status":"OK","tokenid":")" + token(4) + "\"}");
+  REQUIRE(w.h.committed.size() == 1);
+  CHECK(std::get<store::PutSession>(w.h.committed[0]).session ==
+        store::SessionRecord{core::session_key(token(4)), "messi"});
+
+  // A second auth on the same connection replaces its session.
+  w.h.committed.clear();
+  w.h.run(c, "auth henderson surabaya");
+  REQUIRE(w.h.committed.size() == 2);
+  CHECK(std::get<store::DeleteSession>(w.h.committed[0]).token_hash == core::session_key(token(4)));
+  CHECK(std::get<store::PutSession>(w.h.committed[1]).session.user == "henderson");
+
+  w.h.committed.clear();
+  CHECK(w.h.run(c, "logout") == ok("Logout successful"));
+  REQUIRE(w.h.committed.size() == 1);
+  CHECK(std::get<store::DeleteSession>(w.h.committed[0]).token_hash == core::session_key(token(5)));
+}
+
+TEST_CASE("the per-user session cap deletes the evicted session from the store too") {
+  World w;  // messi holds token(1)
+  std::vector<Connection> others;
+  for (std::uint64_t id = 100; id < 100 + core::max_sessions_per_user; ++id)
+    others.emplace_back(id);
+  for (std::size_t i = 1; i < core::max_sessions_per_user; ++i) {
+    w.h.run(others[i], "auth messi surabaya");
+  }
+  w.h.committed.clear();
+  Connection c{81};
+  w.h.run(c, "auth messi surabaya");  // one past the cap: the oldest (token 1) goes
+  REQUIRE(w.h.committed.size() == 2);
+  CHECK(std::get<store::DeleteSession>(w.h.committed[0]).token_hash == core::session_key(token(1)));
+  CHECK(w.h.run(c, "inbox " + token(1)) == error("Session tidak ditemukan"));
+}
+
+TEST_CASE("a token stays valid across a restart (load) until logout, by token or connection") {
+  store::MemoryStore store;
+  {
+    World w;  // messi token(1), henderson token(2), lineker token(3)
+    Connection c{90};
+    CHECK(w.h.run(c, "logout " + token(3)) == ok("Logout successful"));
+    store.commit(w.h.committed);
+  }
+  // Hashes only: no token reaches the store.
+  for (const store::SessionRecord& s : store.load().sessions) CHECK(s.token_hash.size() == 64);
+  CHECK(store.load().sessions.size() == 2);
+
+  Harness restarted;
+  restarted.realm().load(store.load());
+  Connection course{91};
+  CHECK(restarted.run(course, "send " + token(1) + " henderson after restart") ==
+        ok("Message sent"));
+  CHECK(restarted.run(course, "inbox " + token(2)).find("after restart") != std::string::npos);
+  CHECK(restarted.run(course, "inbox " + token(3)) == error("Session tidak ditemukan"));
+  CHECK(restarted.run(course, "logout " + token(1)) == ok("Logout successful"));
+  CHECK(restarted.run(course, "inbox " + token(1)) == error("Session tidak ditemukan"));
 }
 
 TEST_CASE("a session ended from another connection ends its watch and its online at once "

@@ -123,12 +123,20 @@ TEST_CASE("utf8: malformed text is rejected") {
   CHECK_FALSE(is_valid_utf8("x\xE2\x82"));     // truncated at the end
   CHECK_FALSE(is_valid_utf8("\xF0\x9F\x98"));  // truncated at the end
   CHECK_FALSE(is_valid_utf8("\xC3 x"));        // truncated before ASCII
+  // After a long ASCII run (checked a byte at a time before the validator takes over).
+  const std::string ascii(100, 'a');
+  CHECK(is_valid_utf8(ascii + "\xC3\xA9" + ascii));
+  CHECK_FALSE(is_valid_utf8(ascii + "\xC3"));
+  CHECK_FALSE(is_valid_utf8(ascii + "\xC0\xAF" + ascii));
+  CHECK_FALSE(is_valid_utf8(ascii + "\xBF"));
 }
 
 TEST_CASE("utf8: an embedded NUL is rejected") {
   using namespace std::string_view_literals;
   CHECK_FALSE(is_valid_utf8("a\0b"sv));
   CHECK_FALSE(is_valid_utf8("\0"sv));
+  CHECK_FALSE(is_valid_utf8("after ASCII\0"sv));
+  CHECK_FALSE(is_valid_utf8("\xC3\xA9\0"sv));
 }
 
 TEST_CASE("utf8: a truncated sequence at the end of a view does not read past it") {

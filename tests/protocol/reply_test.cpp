@@ -48,6 +48,22 @@ TEST_CASE("reply: message replies") {
   CHECK(reply::ok_message(text::message_sent) == R"({"status":"OK","message":"Message sent"})");
 }
 
+TEST_CASE("reply: a message with nothing to escape is written as RapidJSON writes it") {
+  // Non-ASCII, '/', DEL and spaces go out as they are; only control bytes, '"' and '\\' escape.
+  CHECK(reply::ok_message("caf\xC3\xA9 a/b \x7F") ==
+        "{\"status\":\"OK\",\"message\":\"caf\xC3\xA9 a/b \x7F\"}");
+  CHECK(reply::error("x\"y") == R"({"status":"ERROR","message":"x\"y"})");
+  CHECK(reply::ok_message("") == R"({"status":"OK","message":""})");
+}
+
+TEST_CASE("reply: room for the terminator, so that appending it does not reallocate") {
+  for (const std::string& out :
+       {reply::ok_message(text::message_sent), reply::error(text::unknown_command),
+        reply::ok_message("a\tb"), reply::ok_token("t"), reply::ok_queued()}) {
+    CHECK(out.capacity() >= out.size() + reply::terminator.size());
+  }
+}
+
 TEST_CASE("reply: auth and register") {
   const std::string_view token = "123e4567-e89b-12d3-a456-426614174000";
   CHECK(reply::ok_token(token) ==

@@ -61,7 +61,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 5") {
+TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 6") {
   TempDir dir;
   const auto data_dir = dir.path() / "data" / "alpha";
   { SqliteStore store(data_dir, false); }
@@ -70,10 +70,11 @@ TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema ver
   REQUIRE(std::filesystem::exists(file));
   RawDatabase db(file);
   CHECK(db.query("PRAGMA journal_mode") == "wal");
-  CHECK(db.query("PRAGMA user_version") == "5");
+  CHECK(db.query("PRAGMA user_version") == "6");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'messages_unread'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'refused_epochs'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'seen_epochs'") == "1");
+  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'sessions'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'history_archive'") == "1");
 }
 
@@ -110,10 +111,10 @@ TEST_CASE("SqliteStore upgrades a version 3 database (no history), keeping its u
   HistoryQuery query;
   query.conversation = "u/a/b";
   CHECK(store.open_history_reader()->read_history(query).messages.size() == 1);
-  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "5");
+  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "6");
 }
 
-TEST_CASE("SqliteStore upgrades a version 1 database (no refused, no epochs), keeping its rows") {
+TEST_CASE("SqliteStore upgrades a version 1 database (no refused, no epochs, no sessions), keeping its rows") {
   TempDir dir;
   {
     // The tables of version 1 that carry rows, as version 1 made them.
@@ -129,7 +130,8 @@ TEST_CASE("SqliteStore upgrades a version 1 database (no refused, no epochs), ke
   }
 
   SqliteStore store(dir.path(), false);
-  const std::vector<Mutation> batch = {PutRefused{{"alpha", 0, 40, "User tidak ditemukan"}}};
+  const std::vector<Mutation> batch = {PutRefused{{"alpha", 0, 40, "User tidak ditemukan"}},
+                                       PutSession{{"ab12", "messi"}}};
   store.commit(batch);
   const Snapshot snapshot = store.load();
   // What was stored before epochs is epoch 0, on both sides of a link: a retransmission of an
@@ -140,19 +142,20 @@ TEST_CASE("SqliteStore upgrades a version 1 database (no refused, no epochs), ke
   CHECK(snapshot.seen == std::vector<SeenRecord>{{"alpha", 0, 41, 0}});
   REQUIRE(snapshot.refused.size() == 1);
   CHECK(snapshot.refused[0].error == "User tidak ditemukan");
+  CHECK(snapshot.sessions == std::vector<SessionRecord>{{"ab12", "messi"}});
   CHECK(snapshot.max_id == 5);
-  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "5");
+  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "6");
   CHECK(snapshot.outbox[0].route.empty());
 }
 
 TEST_CASE("SqliteStore refuses a schema newer than its own") {
   TempDir dir;
   { SqliteStore store(dir.path(), false); }
-  RawDatabase(dir.path() / SqliteStore::kFileName).execute("PRAGMA user_version = 6");
+  RawDatabase(dir.path() / SqliteStore::kFileName).execute("PRAGMA user_version = 7");
 
   CHECK_THROWS_WITH_AS(
       SqliteStore(dir.path(), false),
-      ((dir.path() / "realm.db").string() + " has schema version 6, newer than this program's 5")
+      ((dir.path() / "realm.db").string() + " has schema version 7, newer than this program's 6")
           .c_str(),
       StoreError);
 }

@@ -1,4 +1,5 @@
-// The Store contract, run against SqliteStore and MemoryStore so that both behave alike.
+// The Store contract, run against SqliteStore, MemoryStore and PostgresStore so that all behave
+// alike.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -9,7 +10,9 @@
 #include <vector>
 
 #include "store/memory_store.hpp"
+#include "store/postgres_store.hpp"
 #include "store/sqlite_store.hpp"
+#include "support/postgres_server.hpp"
 #include "support/temp_dir.hpp"
 
 using test_support::TempDir;
@@ -27,6 +30,25 @@ struct SqliteBackend {
   Store& reopen() {
     store.reset();
     store = std::make_unique<SqliteStore>(dir.path(), false);
+    return *store;
+  }
+};
+
+// One realm of the shared test server per backend: realms share the tables (each row names its
+// realm), so every test case starts empty.
+struct PostgresBackend {
+  std::string realm = next_realm();
+  std::unique_ptr<PostgresStore> store =
+      std::make_unique<PostgresStore>(test_support::shared_postgres().url(), realm);
+
+  static std::string next_realm() {
+    static int realms = 0;
+    return "contract" + std::to_string(++realms);
+  }
+  Store& current() { return *store; }
+  Store& reopen() {
+    store.reset();
+    store = std::make_unique<PostgresStore>(test_support::shared_postgres().url(), realm);
     return *store;
   }
 };
@@ -105,10 +127,12 @@ Seen marks(const std::vector<SeenRecord>& seen) {
   return out;
 }
 using Refused = std::vector<RefusedRecord>;
+using Sessions = std::vector<SessionRecord>;
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("a new store loads an empty snapshot", Backend, SqliteBackend, MemoryBackend) {
+TEST_CASE_TEMPLATE("a new store loads an empty snapshot", Backend, SqliteBackend, MemoryBackend,
+                   PostgresBackend) {
   Backend backend;
   const Snapshot snapshot = backend.current().load();
   CHECK(snapshot.users.empty());
@@ -121,8 +145,8 @@ TEST_CASE_TEMPLATE("a new store loads an empty snapshot", Backend, SqliteBackend
   CHECK(snapshot.max_id == 0);
 }
 
-TEST_CASE_TEMPLATE("every mutation kind survives a restart", Backend, SqliteBackend,
-                   MemoryBackend) {
+TEST_CASE_TEMPLATE("every mutation kind survives a restart", Backend, SqliteBackend, MemoryBackend,
+                   PostgresBackend) {
   Backend backend;
   MessageRecord group_message = message(2, "henderson");
   group_message.group = "sepakbola";
@@ -183,12 +207,13 @@ TEST_CASE_TEMPLATE("every mutation kind survives a restart", Backend, SqliteBack
 }
 
 TEST_CASE_TEMPLATE("a failing batch applies nothing and the store stays usable", Backend,
-                   SqliteBackend, MemoryBackend) {
+                   SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(),
          {PutUser{user("messi")}, PutGroup{"sepakbola"}, PutMember{"sepakbola", "messi"},
           PutMessage{message(1, "messi")}, PutOutbox{outbox_entry(2, "beta")}, PutSeen{{"beta", 7, 4, 4}},
-          PutPeer{{"beta", "127.0.0.1", 9890}}, PutRefused{{"beta", 7, 3, "User tidak ditemukan"}}});
+          PutPeer{{"beta", "127.0.0.1", 9890}}, PutRefused{{"beta", 7, 3, "User tidak ditemukan"}},
+          PutSession{{"5e55", "messi"}}});
 
   const std::vector<Mutation> rejected = {
       PutUser{user("henderson")},
@@ -203,6 +228,8 @@ TEST_CASE_TEMPLATE("a failing batch applies nothing and the store stays usable",
       PutRefused{{"beta", 7, 3, "Group tidak ditemukan"}},
       PutRefused{{"beta", 7, 8, "User tidak ditemukan"}},
       DeleteRefused{"beta", 7, 3},
+      PutSession{{"c0ffee", "henderson"}},
+      DeleteSession{"5e55"},
       PutUser{user("messi")},  // duplicate key: the whole batch fails
   };
   CHECK_THROWS_WITH_AS(backend.current().commit(rejected),
@@ -230,6 +257,7 @@ TEST_CASE_TEMPLATE("a failing batch applies nothing and the store stays usable",
   REQUIRE(snapshot.peers.size() == 1);
   CHECK(snapshot.peers[0].host == "127.0.0.1");
   CHECK(snapshot.refused == Refused{{"beta", 7, 3, "User tidak ditemukan"}});
+  CHECK(snapshot.sessions == Sessions{{"5e55", "messi"}});
   CHECK(snapshot.max_id == 2);
 
   commit(backend.current(), {PutUser{user("henderson")}, PutMessage{message(10, "henderson")}});
@@ -240,7 +268,7 @@ TEST_CASE_TEMPLATE("a failing batch applies nothing and the store stays usable",
 }
 
 TEST_CASE_TEMPLATE("MarkFetched removes messages from the unread ones", Backend, SqliteBackend,
-                   MemoryBackend) {
+                   MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(), {PutMessage{message(1, "messi")}, PutMessage{message(2, "messi")},
                              PutMessage{message(3, "henderson")}});
@@ -253,7 +281,8 @@ TEST_CASE_TEMPLATE("MarkFetched removes messages from the unread ones", Backend,
   CHECK(snapshot.max_id == 4);
 }
 
-TEST_CASE_TEMPLATE("max_id never goes back", Backend, SqliteBackend, MemoryBackend) {
+TEST_CASE_TEMPLATE("max_id never goes back", Backend, SqliteBackend, MemoryBackend,
+                   PostgresBackend) {
   Backend backend;
   commit(backend.current(), {PutMessage{message(7, "messi")}, PutOutbox{outbox_entry(9, "beta")}});
   commit(backend.current(), {MarkFetched{{7}}, DeleteOutbox{"beta", 9}});
@@ -270,7 +299,7 @@ TEST_CASE_TEMPLATE("max_id never goes back", Backend, SqliteBackend, MemoryBacke
 }
 
 TEST_CASE_TEMPLATE("DeleteOutbox needs both the peer and the id", Backend, SqliteBackend,
-                   MemoryBackend) {
+                   MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(), {PutOutbox{outbox_entry(1, "beta")}});
   commit(backend.current(), {DeleteOutbox{"gamma", 1}, DeleteOutbox{"beta", 2}});
@@ -278,7 +307,7 @@ TEST_CASE_TEMPLATE("DeleteOutbox needs both the peer and the id", Backend, Sqlit
 }
 
 TEST_CASE_TEMPLATE("groups load in creation order with members in join order", Backend,
-                   SqliteBackend, MemoryBackend) {
+                   SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(), {PutGroup{"zeta"}, PutMember{"zeta", "carol"}, PutGroup{"alpha"}});
   commit(backend.current(), {PutMember{"zeta", "alice"}, PutMember{"alpha", "bob"}});
@@ -294,7 +323,8 @@ TEST_CASE_TEMPLATE("groups load in creation order with members in join order", B
   CHECK(snapshot.groups[1].members == Members{"bob", "alice"});
 }
 
-TEST_CASE_TEMPLATE("seen keeps the highest id per origin", Backend, SqliteBackend, MemoryBackend) {
+TEST_CASE_TEMPLATE("seen keeps the highest id per origin", Backend, SqliteBackend, MemoryBackend,
+                   PostgresBackend) {
   Backend backend;
   commit(backend.current(), {PutSeen{{"gamma", 7, 2, 2}}, PutSeen{{"beta", 7, 5, 5}}, PutSeen{{"beta", 7, 3, 3}}});
   commit(backend.current(), {PutSeen{{"beta", 7, 4, 4}}});
@@ -304,7 +334,7 @@ TEST_CASE_TEMPLATE("seen keeps the highest id per origin", Backend, SqliteBacken
 }
 
 TEST_CASE_TEMPLATE("refusals load by origin then id; DeleteRefused forgets one origin's oldest",
-                   Backend, SqliteBackend, MemoryBackend) {
+                   Backend, SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(), {PutRefused{{"gamma", 7, 5, "User tidak ditemukan"}},
                              PutRefused{{"beta", 7, 7, "User tidak ditemukan"}},
@@ -322,7 +352,7 @@ TEST_CASE_TEMPLATE("refusals load by origin then id; DeleteRefused forgets one o
 }
 
 TEST_CASE_TEMPLATE("dedup marks and refusals are kept per (origin, epoch)", Backend, SqliteBackend,
-                   MemoryBackend) {
+                   MemoryBackend, PostgresBackend) {
   Backend backend;
   // Epoch 9 of beta starts again at id 1 (a wiped store): its marks are not epoch 7's.
   commit(backend.current(), {PutSeen{{"beta", 7, 40, 100}}, PutSeen{{"beta", 9, 2, 101}},
@@ -344,7 +374,7 @@ TEST_CASE_TEMPLATE("dedup marks and refusals are kept per (origin, epoch)", Back
 }
 
 TEST_CASE_TEMPLATE("a mutation that can never be stored is named by its index", Backend,
-                   SqliteBackend, MemoryBackend) {
+                   SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(), {PutUser{user("messi")}});
   const std::vector<Mutation> batch = {PutGroup{"sepakbola"}, PutUser{user("messi")},
@@ -362,7 +392,7 @@ TEST_CASE_TEMPLATE("a mutation that can never be stored is named by its index", 
 }
 
 TEST_CASE_TEMPLATE("PutPeer replaces a peer by name and keeps its place", Backend, SqliteBackend,
-                   MemoryBackend) {
+                   MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(),
          {PutPeer{{"gamma", "127.0.0.1", 9891}}, PutPeer{{"beta", "127.0.0.1", 9890}}});
@@ -375,6 +405,19 @@ TEST_CASE_TEMPLATE("PutPeer replaces a peer by name and keeps its place", Backen
   CHECK(snapshot.peers[0].port == 7000);
   CHECK(snapshot.peers[1].name == "beta");
   CHECK(snapshot.peers[1].port == 9890);
+}
+
+TEST_CASE_TEMPLATE("sessions load in creation order; DeleteSession forgets one, in batch order",
+                   Backend, SqliteBackend, MemoryBackend, PostgresBackend) {
+  Backend backend;
+  commit(backend.current(), {PutSession{{"aa", "messi"}}, PutSession{{"bb", "henderson"}},
+                             PutSession{{"cc", "messi"}}});
+  // Within one batch the order holds: a session made and ended by pipelined requests is gone.
+  commit(backend.current(),
+         {DeleteSession{"aa"}, PutSession{{"dd", "lineker"}}, DeleteSession{"dd"},
+          DeleteSession{"zz"}, PutSession{{"ee", "messi"}}});
+  CHECK(backend.reopen().load().sessions ==
+        Sessions{{"bb", "henderson"}, {"cc", "messi"}, {"ee", "messi"}});
 }
 
 }  // namespace chat::store
@@ -418,7 +461,7 @@ std::vector<std::uint64_t> id_range(std::uint64_t first, std::uint64_t last, std
 }  // namespace
 
 TEST_CASE_TEMPLATE("history pages by id: newest LIMIT below BEFORE, oldest first, with more",
-                   Backend, SqliteBackend, MemoryBackend) {
+                   Backend, SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   std::vector<Mutation> batch;
   // Two conversations interleaved: odd ids in u/a/b, even ids in g/kominfo.
@@ -454,7 +497,7 @@ TEST_CASE_TEMPLATE("history pages by id: newest LIMIT below BEFORE, oldest first
 }
 
 TEST_CASE_TEMPLATE("history survives a restart; load gives each conversation's newest and count",
-                   Backend, SqliteBackend, MemoryBackend) {
+                   Backend, SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   MessageRecord group_entry = message(11, "henderson");
   group_entry.group = "kominfo";
@@ -484,7 +527,7 @@ TEST_CASE_TEMPLATE("history survives a restart; load gives each conversation's n
 }
 
 TEST_CASE_TEMPLATE("an unread group entry keeps the history id it points at", Backend,
-                   SqliteBackend, MemoryBackend) {
+                   SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   MessageRecord entry = message(21, "henderson");
   entry.group = "kominfo";
@@ -497,7 +540,7 @@ TEST_CASE_TEMPLATE("an unread group entry keeps the history id it points at", Ba
 }
 
 TEST_CASE_TEMPLATE("retention by age looks at the oldest `scan` messages only", Backend,
-                   SqliteBackend, MemoryBackend) {
+                   SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(), {PutHistory{history_message(1, "u/a/b", "2026-01-01T00:00:00Z")},
                              PutHistory{history_message(2, "g/x", "2026-01-02T00:00:00Z")},
@@ -518,7 +561,7 @@ TEST_CASE_TEMPLATE("retention by age looks at the oldest `scan` messages only", 
 }
 
 TEST_CASE_TEMPLATE("retention by age reaches messages not indexed yet", Backend, SqliteBackend,
-                   MemoryBackend) {
+                   MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(),
          {PutHistory{history_message(1, "u/a/b", "2026-01-01T00:00:00Z")},
@@ -536,7 +579,7 @@ TEST_CASE_TEMPLATE("retention by age reaches messages not indexed yet", Backend,
 }
 
 TEST_CASE_TEMPLATE("retention by count keeps a conversation's newest messages", Backend,
-                   SqliteBackend, MemoryBackend) {
+                   SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   std::vector<Mutation> batch;
   for (std::uint64_t id = 1; id <= 10; ++id) {
@@ -555,7 +598,7 @@ TEST_CASE_TEMPLATE("retention by count keeps a conversation's newest messages", 
 }
 
 TEST_CASE_TEMPLATE("a failing batch leaves history as it was", Backend, SqliteBackend,
-                   MemoryBackend) {
+                   MemoryBackend, PostgresBackend) {
   Backend backend;
   commit(backend.current(),
          {PutUser{user("messi")}, PutHistory{history_message(1, "u/a/b", "2026-01-01T00:00:00Z")},
@@ -578,7 +621,7 @@ TEST_CASE_TEMPLATE("a failing batch leaves history as it was", Backend, SqliteBa
 }
 
 TEST_CASE_TEMPLATE("a reader on another thread sees every commit that returned before its read",
-                   Backend, SqliteBackend, MemoryBackend) {
+                   Backend, SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   Store& store = backend.current();
   auto reader = store.open_history_reader();
@@ -611,7 +654,7 @@ TEST_CASE_TEMPLATE("a reader on another thread sees every commit that returned b
 }
 
 TEST_CASE_TEMPLATE("messages not indexed yet are found through the query's recent ids", Backend,
-                   SqliteBackend, MemoryBackend) {
+                   SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   std::vector<Mutation> batch;
   for (std::uint64_t id = 1; id <= 20; ++id) {

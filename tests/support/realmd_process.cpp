@@ -7,14 +7,35 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
 
 #include "support/poll.hpp"
+#include "support/postgres_server.hpp"
 
 namespace test_support {
+
+namespace {
+
+// REALMCHAT_TEST_STORE=postgres runs the process suites on PostgreSQL: each realm's store is a
+// database of the shared test server named after its data_dir (unique per test, the same across
+// restarts), so no two tests share rows.
+std::string test_store_yaml(const std::filesystem::path& data_dir) {
+  const char* store = std::getenv("REALMCHAT_TEST_STORE");
+  if (store == nullptr || std::string(store) != "postgres") return "";
+  const std::string database =
+      "rc_" + std::to_string(std::hash<std::string>{}(data_dir.lexically_normal().string()));
+  PostgresServer& server = shared_postgres();
+  if (server.query("SELECT count(*) FROM pg_database WHERE datname = '" + database + "'") == "0") {
+    server.query("CREATE DATABASE " + database);
+  }
+  return "store: {url: '" + server.url(database) + "', lease_ms: 1000}\n";
+}
+
+}  // namespace
 
 std::string RealmdProcess::config_yaml(const std::string& name,
                                        const std::filesystem::path& data_dir,
@@ -38,6 +59,9 @@ std::string RealmdProcess::config_yaml(const std::string& name,
          keepalive_yaml +
          "durability: process\n"
          "password_cost: min\n" +
+         (extra_yaml.find("\nstore:") == std::string::npos && !extra_yaml.starts_with("store:")
+              ? test_store_yaml(data_dir)
+              : "") +
          extra_yaml;
 }
 
@@ -50,7 +74,7 @@ RealmdProcess::~RealmdProcess() {
   if (running()) kill9();
 }
 
-void RealmdProcess::start() {
+void RealmdProcess::spawn() {
   if (running()) throw std::logic_error("realmd is already running");
   const char* bin_dir = std::getenv("REALMCHAT_BIN");
   if (bin_dir == nullptr) throw std::runtime_error("REALMCHAT_BIN is not set");
@@ -62,6 +86,9 @@ void RealmdProcess::start() {
                           const_cast<char*>(config.c_str())};
   for (std::string& argument : arguments_) argv.push_back(argument.data());
   argv.push_back(nullptr);
+  port_ = 0;
+  peer_port_ = 0;
+  admin_port_ = 0;
 
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -75,11 +102,29 @@ void RealmdProcess::start() {
     ::execv(binary.c_str(), argv.data());
     ::_exit(127);
   }
+}
 
+bool RealmdProcess::read_ports() {
   // realmd logs its peer port (if any) before its client port ("clients (TLS) on ..." with TLS).
-  const std::regex listening(R"(clients (?:\(TLS\) )?on 127\.0\.0\.1:(\d+))");
-  const std::regex peers_listening(R"(peers (?:\(TLS\) )?on 127\.0\.0\.1:(\d+))");
-  const std::regex admin_listening(R"(admin \(/healthz, /metrics\) on 127\.0\.0\.1:(\d+))");
+  static const std::regex listening(R"(clients (?:\(TLS\) )?on 127\.0\.0\.1:(\d+))");
+  static const std::regex peers_listening(R"(peers (?:\(TLS\) )?on 127\.0\.0\.1:(\d+))");
+  static const std::regex admin_listening(R"(admin \(/healthz, /metrics\) on 127\.0\.0\.1:(\d+))");
+  std::smatch match;
+  const std::string text = log();
+  // The admin listener opens first, on a standby too.
+  admin_port_ = std::regex_search(text, match, admin_listening)
+                    ? static_cast<std::uint16_t>(std::stoi(match[1]))
+                    : 0;
+  if (!std::regex_search(text, match, listening)) return false;
+  port_ = static_cast<std::uint16_t>(std::stoi(match[1]));
+  peer_port_ = std::regex_search(text, match, peers_listening)
+                   ? static_cast<std::uint16_t>(std::stoi(match[1]))
+                   : 0;
+  return true;
+}
+
+void RealmdProcess::start() {
+  spawn();
   bool exited = false;
   const bool ready = eventually([&] {
     int status = 0;
@@ -87,17 +132,7 @@ void RealmdProcess::start() {
       exited = true;
       return true;
     }
-    std::smatch match;
-    const std::string text = log();
-    if (!std::regex_search(text, match, listening)) return false;
-    port_ = static_cast<std::uint16_t>(std::stoi(match[1]));
-    peer_port_ = std::regex_search(text, match, peers_listening)
-                     ? static_cast<std::uint16_t>(std::stoi(match[1]))
-                     : 0;
-    admin_port_ = std::regex_search(text, match, admin_listening)
-                      ? static_cast<std::uint16_t>(std::stoi(match[1]))
-                      : 0;
-    return true;
+    return read_ports();
   });
   if (exited || !ready) {
     if (exited) {
@@ -107,6 +142,37 @@ void RealmdProcess::start() {
     }
     throw std::runtime_error("realmd did not start; its log:\n" + log());
   }
+}
+
+void RealmdProcess::start_standby() {
+  spawn();
+  const bool standby = eventually([&] {
+    return !wait_exit(std::chrono::milliseconds(0)) && !read_ports() &&
+           log().find("standby: waiting for the lease") != std::string::npos;
+  });
+  if (!standby || port_ != 0 || !running()) {
+    kill9();
+    throw std::runtime_error("realmd did not start as a standby; its log:\n" + log());
+  }
+}
+
+bool RealmdProcess::wait_serving(std::chrono::milliseconds within) {
+  return eventually([&] { return read_ports(); }, within);
+}
+
+std::optional<int> RealmdProcess::wait_exit(std::chrono::milliseconds within) {
+  std::optional<int> code;
+  eventually(
+      [&] {
+        if (!running()) return true;
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) != pid_) return false;
+        pid_ = -1;
+        code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        return true;
+      },
+      within);
+  return code;
 }
 
 void RealmdProcess::kill9() {

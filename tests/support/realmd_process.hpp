@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,14 @@ class RealmdProcess {
   // that a file size limit (a full disk, as the fault tests make one) fails its writes
   // instead of killing it.
   void start();
+  // Starts a realmd on a shared store that must come up as a standby (another holds the
+  // realm's lease): waits for it to say so; throws if it serves or exits instead.
+  void start_standby();
+  // Waits until the process serves (logs its client port): a standby that took the lease over.
+  bool wait_serving(std::chrono::milliseconds within);
+  // Waits for the process to exit on its own; its exit code (-1: a signal), or nothing if it
+  // still runs at the deadline.
+  std::optional<int> wait_exit(std::chrono::milliseconds within);
   // Options given to realmd after --config FILE from the next start on (e.g. --log-file).
   void set_arguments(std::vector<std::string> arguments) { arguments_ = std::move(arguments); }
   std::uint16_t client_port() const { return port_; }
@@ -53,6 +62,9 @@ class RealmdProcess {
 
  private:
   int reap();
+  void spawn();
+  // True once the log shows the client port (read into port_ and peer_port_).
+  bool read_ports();
 
   std::filesystem::path dir_;
   std::filesystem::path config_file_;

@@ -8,6 +8,7 @@
 
 #include "config/realm_config.hpp"
 #include "realm_server.hpp"
+#include "store/lease.hpp"
 #include "store/store.hpp"
 
 namespace test_support {
@@ -15,8 +16,10 @@ namespace test_support {
 // One in-process RealmServer on its own event-loop thread (ports from the config; 0 = any).
 class RunningRealm {
  public:
-  RunningRealm(chat::config::RealmConfig config, std::unique_ptr<chat::store::Store> store)
-      : server_(io_, std::move(config), std::move(store)) {
+  // With a `lease`, the server starts as a standby (see RealmServer).
+  RunningRealm(chat::config::RealmConfig config, std::unique_ptr<chat::store::Store> store,
+               std::unique_ptr<chat::store::Lease> lease = nullptr)
+      : server_(io_, std::move(config), std::move(store), std::move(lease)) {
     server_.on_stopped([this](int code) { exit_code_ = code; });
     server_.start();
     loop_ = std::thread([this] { io_.run(); });
@@ -25,7 +28,10 @@ class RunningRealm {
   RunningRealm(const RunningRealm&) = delete;
   RunningRealm& operator=(const RunningRealm&) = delete;
 
+  // 0 while not listening. A standby listens once is_primary() says so (read that first: the
+  // loop thread opens the listener before it sets is_primary).
   std::uint16_t port() const { return server_.client_port(); }
+  bool is_primary() const { return server_.is_primary(); }
   std::uint16_t web_port() const { return server_.web_port(); }
   // Graceful stop; returns the exit code the server asked for.
   int stop() {

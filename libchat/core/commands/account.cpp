@@ -5,6 +5,7 @@
 #include "core/commands/handlers.hpp"
 #include "core/realm.hpp"
 #include "core/realm_state.hpp"
+#include "core/session_key.hpp"
 #include "protocol/messages.hpp"
 
 namespace chat::core::commands {
@@ -32,18 +33,28 @@ void count_failure(std::deque<Clock::time_point>& failures, Clock::time_point& l
   }
 }
 
-// Binds a new session for `user` to the connection, ending the one it had.
+// Ends the session `key` in memory and, with the request's commit, in the store.
+void end_session(Request& req, const std::string& key) {
+  if (req.state.end_session(key)) req.out.mutations.emplace_back(store::DeleteSession{key});
+}
+
+// Binds a new session for `user` to the connection, ending the one it had. The session is
+// stored with the request's commit, so the reply carrying its token waits for it.
 std::string bind_session(Request& req, const std::string& user) {
   Connection& conn = req.conn;
   if (!conn.user.empty()) {
-    req.state.end_session(conn.token);
+    end_session(req, conn.session_key);
     unbind_connection(req.state, conn);
   }
   std::string token = req.env.new_token();
-  req.state.add_session(token, user, req.env.now());
+  std::string key = session_key(token);
+  if (auto evicted = req.state.add_session(key, user, req.env.now())) {
+    req.out.mutations.emplace_back(store::DeleteSession{std::move(*evicted)});
+  }
+  req.out.mutations.emplace_back(store::PutSession{{key, user}});
   conn.user = user;
-  conn.token = token;
-  req.state.bind_connection(token);
+  conn.session_key = key;
+  req.state.bind_connection(key);
   return token;
 }
 
@@ -53,9 +64,9 @@ void unbind_connection(RealmState& state, Connection& conn) {
   if (conn.user.empty()) return;
   if (conn.watching) state.remove_watcher(conn.user, conn.id);
   conn.watching = false;
-  state.unbind_connection(conn.token);
+  state.unbind_connection(conn.session_key);
   conn.user.clear();
-  conn.token.clear();
+  conn.session_key.clear();
 }
 
 void auth(Request& req) {
@@ -112,8 +123,8 @@ void finish_password(Request& req, const PasswordResult& result) {
     if (!result.ok) {
       auto now = req.env.now();
       count_failure(req.conn.failed_auths, req.conn.auth_locked_until, req.settings, now);
-      AuthFailures& by_address = req.state.auth_failures(username, req.conn.address, now,
-                                                         req.settings.failed_auth_window);
+      AuthFailures& by_address =
+          req.state.auth_failures(username, req.conn.address, now, req.settings.failed_auth_window);
       count_failure(by_address.recent, by_address.locked_until, req.settings, now);
       req.state.auth_failures(username).recent.push_back(now);  // slows, never locks
       req.out.audit.push_back("failed login: wrong password for user " + username);
@@ -137,12 +148,10 @@ void finish_password(Request& req, const PasswordResult& result) {
 }
 
 void logout(Request& req) {
-  if (!req.token.empty() && req.token != req.conn.token) {
-    req.state.end_session(req.token);  // token mode: that session, not this connection's
-  } else {
-    req.state.end_session(req.conn.token);
-    unbind_connection(req.state, req.conn);
-  }
+  const std::string key = req.token.empty() ? req.conn.session_key : session_key(req.token);
+  end_session(req, key);
+  // Token mode ends that session, not this connection's (unless it is the same one).
+  if (key == req.conn.session_key) unbind_connection(req.state, req.conn);
   reply_ok(req, text::logged_out);
 }
 

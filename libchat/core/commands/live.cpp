@@ -13,7 +13,7 @@ void watch(Request& req) {
   // Live delivery belongs to the connection's own session: a token-mode request from
   // another connection cannot turn it on here for a different user.
   if (req.conn.user != req.user) return reply_error(req, text::no_session);
-  req.state.add_watcher(req.conn.user, req.conn.id, req.conn.token);
+  req.state.add_watcher(req.conn.user, req.conn.id, req.conn.session_key);
   req.conn.watching = true;
   reply_ok(req, text::watching);
 }

@@ -1,0 +1,190 @@
+// What PostgresStore adds to the Store contract (store_contract_test.cpp runs that): the
+// versioned schema, realms sharing one database, the lease, fencing, and reconnecting.
+#include "store/postgres_store.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "store/postgres_lease.hpp"
+#include "support/poll.hpp"
+#include "support/postgres_server.hpp"
+
+using test_support::shared_postgres;
+
+namespace chat::store {
+namespace {
+
+MessageRecord message(std::uint64_t id, const std::string& recipient) {
+  return {id,   recipient, "messi", "alpha", "", "hi " + std::to_string(id), "2026-12-01T08:00:00Z",
+          false};
+}
+
+std::vector<std::uint64_t> unread_ids(const Snapshot& snapshot) {
+  std::vector<std::uint64_t> ids;
+  for (const MessageRecord& m : snapshot.unread) ids.push_back(m.id);
+  return ids;
+}
+
+void commit(Store& store, const std::vector<Mutation>& batch) {
+  store.commit(batch);
+}
+
+}  // namespace
+
+TEST_CASE("PostgresStore creates schema version 2 and refuses a newer one") {
+  auto& server = shared_postgres();
+  PostgresStore store(server.url(), "schema_check");
+  CHECK(server.query("SELECT version FROM realmchat.schema_version") == "2");
+  CHECK(server.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'realmchat'") == "13");
+  // Version 2: the outbox keeps a routed message's envelope.
+  CHECK(server.query("SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+                     "'realmchat' AND table_name = 'outbox' AND column_name = 'route'") == "1");
+
+  server.query("UPDATE realmchat.schema_version SET version = 3");
+  CHECK_THROWS_WITH_AS(PostgresStore(server.url(), "schema_check"),
+                       "the database has realmchat schema version 3, newer than this program's 2",
+                       StoreError);
+  server.query("UPDATE realmchat.schema_version SET version = 2");
+}
+
+TEST_CASE("realms sharing one database see only their own rows") {
+  auto& server = shared_postgres();
+  PostgresStore alpha(server.url(), "share_alpha");
+  PostgresStore beta(server.url(), "share_beta");
+  commit(alpha, {PutUser{{"messi", "h", "Lionel_Messi", "Argentina"}}, PutGroup{"kominfo"},
+                 PutMessage{message(1, "messi")}, PutSession{{"aa", "messi"}}});
+  // The same keys in another realm do not collide.
+  commit(beta, {PutUser{{"messi", "h2", "Other_Messi", "Spanyol"}}, PutGroup{"kominfo"},
+                PutMessage{message(1, "messi")}, PutMessage{message(2, "messi")}});
+  const Snapshot a = alpha.load();
+  const Snapshot b = beta.load();
+  REQUIRE(a.users.size() == 1);
+  CHECK(a.users[0].nama == "Lionel_Messi");
+  CHECK(unread_ids(a) == std::vector<std::uint64_t>{1});
+  CHECK(a.sessions.size() == 1);
+  REQUIRE(b.users.size() == 1);
+  CHECK(b.users[0].nama == "Other_Messi");
+  CHECK(unread_ids(b) == std::vector<std::uint64_t>{1, 2});
+  CHECK(b.sessions.empty());
+  CHECK(b.max_id == 2);
+}
+
+TEST_CASE("a large batch commits in one transaction (statements sent in chunks)") {
+  PostgresStore store(shared_postgres().url(), "large_batch");
+  std::vector<Mutation> batch;
+  for (std::uint64_t id = 1; id <= 3000; ++id) {
+    // Alternating kinds: one statement each, far more than one chunk of the pipeline.
+    batch.emplace_back(PutMessage{message(id, "messi")});
+    batch.emplace_back(PutSession{{std::to_string(id) + "s", "messi"}});
+  }
+  commit(store, batch);
+  const Snapshot snapshot = store.load();
+  CHECK(snapshot.unread.size() == 3000);
+  CHECK(snapshot.sessions.size() == 3000);
+  CHECK(snapshot.max_id == 3000);
+  // Text that needs escaping in an array literal comes back as it went in.
+  MessageRecord odd = message(3001, "messi");
+  odd.text = std::string(R"(quote " backslash \ brace {} comma , "NULL" é \t \N)") +
+             " tab\there cr\r vt\v ff\f bs\b ctl\x01 end";
+  commit(store, {PutMessage{odd}});
+  CHECK(store.load().unread.back().text == odd.text);  // through COPY's escapes too
+}
+
+TEST_CASE("the lease: one holder at a time, taken over after expiry with a higher epoch") {
+  const std::string url = shared_postgres().url();
+  PostgresLease first(url, "lease_realm", "first", std::chrono::milliseconds(300));
+  PostgresLease second(url, "lease_realm", "second", std::chrono::milliseconds(300));
+  const auto epoch = first.try_acquire();
+  REQUIRE(epoch.has_value());
+  CHECK_FALSE(second.try_acquire().has_value());
+  CHECK(first.renew(*epoch));
+
+  std::optional<std::uint64_t> taken;
+  CHECK(test_support::eventually([&] { return (taken = second.try_acquire()).has_value(); }));
+  CHECK(*taken == *epoch + 1);
+  CHECK_FALSE(first.renew(*epoch));  // lost: the epoch moved on
+  CHECK(second.renew(*taken));
+  second.release(*taken);  // a clean stop hands it over at once
+  CHECK(first.try_acquire() == *taken + 1);
+}
+
+TEST_CASE("fencing: a commit under an old epoch fails and applies nothing") {
+  const std::string url = shared_postgres().url();
+  PostgresLease old_lease(url, "fenced_realm", "old", std::chrono::milliseconds(200));
+  PostgresLease new_lease(url, "fenced_realm", "new", std::chrono::milliseconds(200));
+  PostgresStore old_holder(url, "fenced_realm");
+  const auto old_epoch = old_lease.try_acquire();
+  REQUIRE(old_epoch.has_value());
+  old_holder.fence(*old_epoch);
+  commit(old_holder, {PutMessage{message(1, "messi")}});
+
+  std::optional<std::uint64_t> new_epoch;
+  REQUIRE(
+      test_support::eventually([&] { return (new_epoch = new_lease.try_acquire()).has_value(); }));
+  CHECK_THROWS_AS(commit(old_holder, {PutMessage{message(2, "messi")}}), FencedError);
+  CHECK_THROWS_AS(commit(old_holder, {PutMessage{message(3, "messi")}}), FencedError);
+
+  PostgresStore new_holder(url, "fenced_realm");
+  new_holder.fence(*new_epoch);
+  CHECK(unread_ids(new_holder.load()) == std::vector<std::uint64_t>{1});
+  commit(new_holder, {PutMessage{message(2, "messi")}});
+  CHECK(unread_ids(new_holder.load()) == std::vector<std::uint64_t>{1, 2});
+}
+
+TEST_CASE("a commit after the connection was cut reconnects; a failed batch is retried whole") {
+  auto& server = shared_postgres();
+  PostgresStore store(server.url(), "reconnect_realm");
+  commit(store, {PutMessage{message(1, "messi")}});
+  server.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+      "WHERE application_name = 'realmd' AND pid <> pg_backend_pid()");
+  // The first attempt may find the connection dead; the retry (with more behind it, as the
+  // commit queue does) reconnects.
+  const std::vector<Mutation> first = {PutMessage{message(2, "messi")}};
+  const std::vector<Mutation> retried = {PutMessage{message(2, "messi")},
+                                         PutMessage{message(3, "messi")}};
+  try {
+    store.commit(first);
+    commit(store, {PutMessage{message(3, "messi")}});
+  } catch (const StoreError&) {
+    store.commit(retried);
+  }
+  CHECK(unread_ids(store.load()) == std::vector<std::uint64_t>{1, 2, 3});
+}
+
+// A measurement, not a check: the numbers go to docs/performance.md and docs/architecture.md.
+// The test server runs with fsync=off; a commit still waits for the server's WAL write.
+TEST_CASE("PostgresStore commit and load speed (pipeline, multi-row)") {
+  constexpr int kBatches = 100;
+  constexpr int kBatchSize = 1000;
+  PostgresStore store(shared_postgres().url(), "speed");
+  std::uint64_t next_id = 1;
+  std::vector<std::vector<Mutation>> batches(kBatches);
+  for (auto& batch : batches) {
+    for (int i = 0; i < kBatchSize; ++i) batch.emplace_back(PutMessage{message(next_id++, "bob")});
+  }
+  const auto commit_start = std::chrono::steady_clock::now();
+  for (const auto& batch : batches) store.commit(batch);
+  const std::chrono::duration<double> committing = std::chrono::steady_clock::now() - commit_start;
+  // Small batches: the cost of one transaction, as under light load.
+  const auto single_start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 200; ++i) commit(store, {PutMessage{message(next_id++, "bob")}});
+  const std::chrono::duration<double> singles = std::chrono::steady_clock::now() - single_start;
+
+  const auto load_start = std::chrono::steady_clock::now();
+  const Snapshot snapshot = store.load();
+  const std::chrono::duration<double> loading = std::chrono::steady_clock::now() - load_start;
+  CHECK(snapshot.unread.size() == kBatches * kBatchSize + 200);
+  std::printf(
+      "postgres store speed: %d batches x %d PutMessage in %.3f s (%.1f ms/batch, %.0f "
+      "messages/s); 1-message commits %.2f ms each; load of %zu unread in %.3f s\n",
+      kBatches, kBatchSize, committing.count(), committing.count() * 1000 / kBatches,
+      kBatches * kBatchSize / committing.count(), singles.count() * 1000 / 200,
+      snapshot.unread.size(), loading.count());
+}
+
+}  // namespace chat::store
