@@ -76,7 +76,8 @@ chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config,
   // Keys pinned in the config win over those learnt earlier (docs/protocol.md §2, trust).
   settings.public_key = public_key;
   settings.pinned_keys = config.pinned_keys;
-  for (auto& [realm, key] : read_pinned_keys(config.data_dir)) settings.pinned_keys.emplace(realm, key);
+  for (auto& [realm, key] : read_pinned_keys(config.data_dir))
+    settings.pinned_keys.emplace(realm, key);
   return settings;
 }
 
@@ -112,7 +113,8 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
            .dial = [this](const std::string& peer) { dial(peer); },
            .push = [this](chat::core::Push& push, std::uint64_t seq) { deliver_push(push, seq); },
            .announce = [this] { schedule_announcement(); },
-           .pin = [this](const std::string& realm, const std::string& key) { save_pin(realm, key); }}),
+           .pin = [this](const std::string& realm,
+                         const std::string& key) { save_pin(realm, key); }}),
       history_(io, *store_, config_.history.reader_threads),
       retention_timer_(io),
       index_timer_(io),

@@ -5,8 +5,8 @@
 
 #include <fstream>
 #include <optional>
-#include <string_view>
 #include <stdexcept>
+#include <string_view>
 #include <utility>
 
 namespace realmd {
@@ -41,7 +41,8 @@ const unsigned char* bytes_of(std::string_view s) {
 
 }  // namespace
 
-std::shared_ptr<const SigningKey> load_or_create_signing_key(const std::filesystem::path& data_dir) {
+std::shared_ptr<const SigningKey> load_or_create_signing_key(
+    const std::filesystem::path& data_dir) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
   std::filesystem::create_directories(data_dir);  // a store elsewhere (not SQLite) may not make it
   const std::filesystem::path file = data_dir / key_file;

@@ -57,7 +57,7 @@ chat::core::Environment system_environment() {
           .now_utc = utc_now_rfc3339,
           .now = [] { return std::chrono::steady_clock::now(); },
           .epoch = random_epoch(),
-          .sign = {},    // RealmServer adds signing (signing_keys.hpp): the key is the realm's
+          .sign = {},  // RealmServer adds signing (signing_keys.hpp): the key is the realm's
           .verify = {}};
 }
 

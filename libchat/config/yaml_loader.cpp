@@ -386,8 +386,7 @@ void parse_federation(const YAML::Node& node, const std::string& path, RealmConf
   check_keys(node, path, federation_keys);
   if (const auto relay = node["relay"]) config.relay = parse_bool(relay, join_key(path, "relay"));
   if (const auto reachable = node["reachable_via_relays"]) {
-    config.reachable_via_relays =
-        parse_bool(reachable, join_key(path, "reachable_via_relays"));
+    config.reachable_via_relays = parse_bool(reachable, join_key(path, "reachable_via_relays"));
   }
   if (const auto keys = node["keys"]; keys && is_mapping(keys, join_key(path, "keys"))) {
     for (const auto& entry : keys) {

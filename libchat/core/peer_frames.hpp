@@ -58,7 +58,7 @@ struct PeerForward {
   std::string to;           // message: user or group at dest; answer: the message's sender
   std::string text;         // message: its text; answer: the error ("" for ok)
   std::string time;
-  std::uint64_t oid = 0;    // message: the origin's id; answer: the answered message's origin id
+  std::uint64_t oid = 0;       // message: the origin's id; answer: the answered message's origin id
   std::uint64_t re_epoch = 0;  // answer: the answered message's epoch
   std::string about;           // answer: the realm the answered message was for
   std::string sig;             // the origin's Ed25519 signature (128 hex; empty: unsigned)

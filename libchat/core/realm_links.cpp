@@ -145,8 +145,8 @@ void Realm::on_peer_frame(Peer& peer, const PeerMessage& message, Outcome& out) 
     out.frames.push_back({peer.name, PeerAck{message.id, error.empty(), std::move(error)}});
     return;
   }
-  std::string error = take_message(peer.name, message.group, message.to, message.from,
-                                   message.text, message.time, out);
+  std::string error = take_message(peer.name, message.group, message.to, message.from, message.text,
+                                   message.time, out);
   if (!error.empty()) {
     dedup.refused.emplace(message.id, error);
     out.mutations.emplace_back(

@@ -122,7 +122,8 @@ void Realm::routes_changed(Outcome& out) {
   }
   std::vector<PeerForward> too_long;
   pump_envelopes(*state_, settings_, out, too_long);
-  for (const PeerForward& envelope : too_long) refuse_envelope(envelope, text::message_too_long, out);
+  for (const PeerForward& envelope : too_long)
+    refuse_envelope(envelope, text::message_too_long, out);
 }
 
 Outcome Realm::announce_routes() {
@@ -186,8 +187,8 @@ void Realm::on_peer_frame(Peer& peer, const PeerForward& envelope, Outcome& out)
   if (envelope.dest == settings_.name && !authentic(envelope)) {
     // Altered or forged on the way (or signed by another key than the pinned one): not
     // taken, and its seq not marked, so the genuine copy may still come another way.
-    out.audit.push_back("routed " + envelope.kind + " from realm " + envelope.origin +
-                        " (via " + peer.name + ") refused: bad signature");
+    out.audit.push_back("routed " + envelope.kind + " from realm " + envelope.origin + " (via " +
+                        peer.name + ") refused: bad signature");
     refuse_envelope(envelope, text::bad_signature, out);
   } else if (envelope.dest == settings_.name) {
     take_envelope(envelope, out);
@@ -327,7 +328,8 @@ void Realm::answer_arrived(const PeerForward& answer, Outcome& out) {
 void Realm::on_peer_frame(Peer&, const PeerRouteFetch& fetch, Outcome& out) {
   if (fetch.dest == settings_.name) {
     if (Peer* hop = next_hop(*state_, fetch.origin)) {
-      out.frames.push_back({hop->name, PeerRouteFetched{fetch.rid, settings_.name, fetch.origin, 0}});
+      out.frames.push_back(
+          {hop->name, PeerRouteFetched{fetch.rid, settings_.name, fetch.origin, 0}});
     }
     return;
   }

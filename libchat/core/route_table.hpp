@@ -32,12 +32,13 @@ struct Announcement {
   std::vector<RoutePath> routes;
   // The signing keys (64 hex digits) the sender holds for itself and the realms it announces.
   std::map<std::string, std::string> keys;
-  bool via_others = true;  // false: the sender must not be announced on (not reached through others)
+  bool via_others =
+      true;  // false: the sender must not be announced on (not reached through others)
 };
 
 struct BestRoute {
   std::string next_hop;
-  std::size_t distance = 0;  // links to the destination: 1 for a neighbour
+  std::size_t distance = 0;       // links to the destination: 1 for a neighbour
   std::vector<std::string> path;  // next hop .. destination
   bool operator==(const BestRoute&) const = default;
 };
@@ -66,7 +67,9 @@ class RouteTable {
   Announcement announcement_for(const std::string& neighbour) const;
   // Whether `neighbour` lets itself be announced on (false until it announced anything).
   bool announced_on(const std::string& neighbour) const;
-  bool linked(std::string_view neighbour) const { return neighbours_.contains(std::string(neighbour)); }
+  bool linked(std::string_view neighbour) const {
+    return neighbours_.contains(std::string(neighbour));
+  }
 
  private:
   bool acceptable(const std::string& neighbour, const RoutePath& route) const;

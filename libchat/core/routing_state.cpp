@@ -68,7 +68,8 @@ std::string signed_bytes(const PeerForward& e) {
     bytes += ':';
     bytes += value;
   };
-  for (std::string_view value : {std::string_view(e.origin), std::string_view(e.dest)}) field(value);
+  for (std::string_view value : {std::string_view(e.origin), std::string_view(e.dest)})
+    field(value);
   for (std::uint64_t number : {e.epoch, e.seq, e.oid, e.re_epoch}) field(std::to_string(number));
   for (const std::string* value : {&e.kind, &e.from, &e.to, &e.text, &e.time, &e.about}) {
     field(*value);

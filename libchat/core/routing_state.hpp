@@ -39,8 +39,8 @@ struct Routing {
 std::string signed_bytes(const PeerForward& envelope);
 
 // The outbox row of an envelope and back. The store keeps the envelope's routing fields in
-// the row's `route` text ("origin|epoch|seq|oid|hops|re_epoch|about|sig"); a row whose route is empty
-// or malformed is a direct peer's message (nothing).
+// the row's `route` text ("origin|epoch|seq|oid|hops|re_epoch|about|sig"); a row whose route is
+// empty or malformed is a direct peer's message (nothing).
 store::OutboxRecord to_outbox_record(const PeerForward& envelope);
 std::optional<PeerForward> from_outbox_record(const store::OutboxRecord& record);
 

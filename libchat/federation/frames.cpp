@@ -152,9 +152,9 @@ class FieldReader {
     }
     for (const auto& member : value->GetObject()) {
       const std::string_view name(member.name.GetString(), member.name.GetStringLength());
-      const bool valid_key = member.value.IsString() && member.value.GetStringLength() == 64 &&
-                             std::all_of(member.value.GetString(), member.value.GetString() + 64,
-                                         is_hex_digit);
+      const bool valid_key =
+          member.value.IsString() && member.value.GetStringLength() == 64 &&
+          std::all_of(member.value.GetString(), member.value.GetString() + 64, is_hex_digit);
       if (!core::is_valid_name(name) || !valid_key) {
         fail(key, "realm names with 64 hex digits each");
         return {};
@@ -301,8 +301,10 @@ std::optional<Frame> read_frame(std::string_view type, FieldReader& f) {
                   .user = f.name("user")};
   }
   if (type == RFetched::type) {
-    return RFetched{
-        .rid = f.id("rid"), .origin = f.name("origin"), .dest = f.name("dest"), .hops = f.hops("hops")};
+    return RFetched{.rid = f.id("rid"),
+                    .origin = f.name("origin"),
+                    .dest = f.name("dest"),
+                    .hops = f.hops("hops")};
   }
   if (type == Ping::type) return Ping{};
   if (type == Pong::type) return Pong{};

@@ -163,8 +163,8 @@ struct RFetched {
   bool operator==(const RFetched&) const = default;
 };
 
-using Frame =
-    std::variant<Hello, Auth, Msg, Ack, Fetch, Fetched, Ping, Pong, Route, Fwd, Fack, RFetch, RFetched>;
+using Frame = std::variant<Hello, Auth, Msg, Ack, Fetch, Fetched, Ping, Pong, Route, Fwd, Fack,
+                           RFetch, RFetched>;
 
 // The frame's "t" value ("hello", "msg", ...), for logs.
 std::string_view type_name(const Frame& frame);

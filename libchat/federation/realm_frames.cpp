@@ -70,8 +70,10 @@ Frame to_link_frame(const core::PeerFrame& frame) {
           [](const core::PeerFetch& f) -> Frame { return Fetch{.rid = f.rid, .user = f.user}; },
           [](const core::PeerFetched& f) -> Frame { return Fetched{.rid = f.rid}; },
           [](const core::PeerRoutes& r) -> Frame {
-            Route route{.via_others = r.announcement.via_others, .routes = {}, .keys = r.announcement.keys};
-            for (const core::RoutePath& path : r.announcement.routes) route.routes.push_back(path.path);
+            Route route{
+                .via_others = r.announcement.via_others, .routes = {}, .keys = r.announcement.keys};
+            for (const core::RoutePath& path : r.announcement.routes)
+              route.routes.push_back(path.path);
             return route;
           },
           [](const core::PeerForward& e) -> Frame {

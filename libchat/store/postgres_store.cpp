@@ -641,11 +641,10 @@ void load_messages(RealmRows& rows, pg::Connection& connection, const std::strin
       "SELECT id, epoch, peer, kind, sender, target, body, sent_at, route FROM realmchat.outbox "
       "WHERE realm = $1 ORDER BY id",
       [&](Row r, int i) {
-        snapshot.outbox.push_back({RealmRows::id(r, i, 0), RealmRows::id(r, i, 1),
-                                   RealmRows::text(r, i, 2), RealmRows::text(r, i, 3),
-                                   RealmRows::text(r, i, 4), RealmRows::text(r, i, 5),
-                                   RealmRows::text(r, i, 6), RealmRows::text(r, i, 7),
-                                   RealmRows::text(r, i, 8)});
+        snapshot.outbox.push_back(
+            {RealmRows::id(r, i, 0), RealmRows::id(r, i, 1), RealmRows::text(r, i, 2),
+             RealmRows::text(r, i, 3), RealmRows::text(r, i, 4), RealmRows::text(r, i, 5),
+             RealmRows::text(r, i, 6), RealmRows::text(r, i, 7), RealmRows::text(r, i, 8)});
       });
   rows.each(
       "SELECT greatest((SELECT coalesce(max(id), 0) FROM realmchat.messages WHERE realm = $1), "

@@ -181,8 +181,8 @@ struct Migration {
   std::int64_t from_below;  // runs while user_version < this
   const char* sql;
 };
-constexpr Migration kMigrations[] = {{2, kSchema},       {3, kMigrateTo3}, {4, kMigrateTo4},
-                                     {5, kMigrateTo5},   {6, kMigrateTo6}};
+constexpr Migration kMigrations[] = {
+    {2, kSchema}, {3, kMigrateTo3}, {4, kMigrateTo4}, {5, kMigrateTo5}, {6, kMigrateTo6}};
 static_assert(SqliteStore::kSchemaVersion == 6, "the last migration sets user_version = 6");
 
 struct DatabaseCloser {
@@ -577,9 +577,10 @@ struct SqliteStore::Impl {
       "text, time, bounce, history_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
   // A fetched message leaves the inbox: its copy in history is the one kept.
   Statement mark_fetched{db.get(), "DELETE FROM messages WHERE id = ?1"};
-  Statement insert_outbox{db.get(),
-                          "INSERT INTO outbox(id, peer, kind, sender, target, text, time, epoch, route) "
-                          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
+  Statement insert_outbox{
+      db.get(),
+      "INSERT INTO outbox(id, peer, kind, sender, target, text, time, epoch, route) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
   Statement delete_outbox{db.get(), "DELETE FROM outbox WHERE id = ?1 AND peer = ?2"};
   Statement upsert_seen{db.get(),
                         "INSERT INTO seen_epochs(origin, epoch, max_id, touched) "
@@ -717,7 +718,8 @@ Snapshot SqliteStore::load() {
   }
 
   Statement outbox(
-      db, "SELECT id, epoch, peer, kind, sender, target, text, time, route FROM outbox ORDER BY id");
+      db,
+      "SELECT id, epoch, peer, kind, sender, target, text, time, route FROM outbox ORDER BY id");
   while (outbox.next_row()) {
     snapshot.outbox.push_back({outbox.id(0), outbox.id(1), outbox.text(2), outbox.text(3),
                                outbox.text(4), outbox.text(5), outbox.text(6), outbox.text(7),

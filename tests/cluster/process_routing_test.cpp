@@ -18,8 +18,8 @@
 
 #include "federation/frames.hpp"
 #include "support/delivery_checks.hpp"
-#include "support/hand_made_peer.hpp"
 #include "support/free_port.hpp"
+#include "support/hand_made_peer.hpp"
 #include "support/line_client.hpp"
 #include "support/poll.hpp"
 #include "support/realm_cluster.hpp"
@@ -258,7 +258,8 @@ TEST_CASE("the middle realm killed: messages wait, then arrive once and in order
     accepted[static_cast<std::size_t>(i)] = reply == sent_reply || reply == queued_reply;
   }
   // While c is down a send is queued (e is known, no path is up).
-  REQUIRE(eventually([&] { return realm_entry(*messi, "e").find("unreachable") != std::string::npos; }));
+  REQUIRE(eventually(
+      [&] { return realm_entry(*messi, "e").find("unreachable") != std::string::npos; }));
   std::vector<bool> all(count + 1);
   std::copy(accepted.begin(), accepted.end(), all.begin());
   CHECK(messi->request("sendprivaterealm e jokowi " + text_of(count)) == queued_reply);
@@ -274,8 +275,9 @@ TEST_CASE("the middle realm killed: messages wait, then arrive once and in order
   CHECK(in_order(arrived));
 }
 
-TEST_CASE("a direct link a-e added while traffic flows through b, c and d: nothing lost, "
-          "nothing twice") {
+TEST_CASE(
+    "a direct link a-e added while traffic flows through b, c and d: nothing lost, "
+    "nothing twice") {
   Topology t({"a", "b", "c", "d", "e"}, line_links);
   t.start_all();
   auto messi = login(t["a"], "messi");
@@ -310,9 +312,8 @@ TEST_CASE("a realm that does not relay never forwards; one not reachable through
     t.start_all();
     auto messi = login(t["a"], "messi");
     auto messi_c = login(t["c"], "messi");
-    REQUIRE(eventually([&] {
-      return test_support::linked(*messi, "b") && test_support::linked(*messi_c, "b");
-    }));
+    REQUIRE(eventually(
+        [&] { return test_support::linked(*messi, "b") && test_support::linked(*messi_c, "b"); }));
     // Both sides hear b's announcement (it names only b) and never learn a path to each other.
     REQUIRE(eventually([&] { return t.quiet(); }));
     CHECK(realm_entry(*messi, "c").empty());
@@ -408,14 +409,12 @@ TEST_CASE("a relay that alters a message: the destination refuses it, the sender
   messi->send("sendprivaterealm e jokowi asli juga");
   relay_one(to_a, to_e, 2, [](federation::Fwd& fwd) { fwd.text = "palsu"; });
   relay_one(to_e, to_a, 2);
-  CHECK(messi->expect_reply() ==
-        R"({"status":"ERROR","message":"Tanda tangan pesan tidak sah"})");
+  CHECK(messi->expect_reply() == R"({"status":"ERROR","message":"Tanda tangan pesan tidak sah"})");
   // A forged sender is refused the same way.
   messi->send("sendprivaterealm e jokowi dari messi");
   relay_one(to_a, to_e, 3, [](federation::Fwd& fwd) { fwd.from = "jokowi"; });
   relay_one(to_e, to_a, 3);
-  CHECK(messi->expect_reply() ==
-        R"({"status":"ERROR","message":"Tanda tangan pesan tidak sah"})");
+  CHECK(messi->expect_reply() == R"({"status":"ERROR","message":"Tanda tangan pesan tidak sah"})");
 
   const std::vector<std::string> arrived = read_inbox(*realms["e"], "a", 1);
   CHECK(arrived == std::vector<std::string>{"asli"});

@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -311,8 +311,8 @@ TEST_CASE("federation routing keys: relay, reachable_via_relays, keys") {
   CHECK(defaults.pinned_keys.empty());
   const std::string key(64, 'e');
   const auto config = load_config_text(
-      "realm: {name: a}\nfederation: {relay: false, reachable_via_relays: false, keys: {b: " +
-      key + "}}\n");
+      "realm: {name: a}\nfederation: {relay: false, reachable_via_relays: false, keys: {b: " + key +
+      "}}\n");
   CHECK_FALSE(config.relay);
   CHECK_FALSE(config.reachable_via_relays);
   CHECK(config.pinned_keys == std::map<std::string, std::string>{{"b", key}});

@@ -1,5 +1,7 @@
 // The path-vector route table (core/route_table.hpp) and the routed envelope's outbox row
 // (core/routing_state.hpp): pure, no realms.
+#include "core/route_table.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -7,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "core/route_table.hpp"
 #include "core/routing_state.hpp"
 
 using chat::core::Announcement;
@@ -45,13 +46,15 @@ TEST_CASE("a linked neighbour is one link away; what it announces is one link fu
   CHECK_FALSE(table.best("zz"));
 }
 
-TEST_CASE("paths through this realm (loops), repeated realms, paths not starting at the sender "
-          "and paths over the cap are ignored") {
+TEST_CASE(
+    "paths through this realm (loops), repeated realms, paths not starting at the sender "
+    "and paths over the cap are ignored") {
   RouteTable table("a");
   table.link_up("b");
   const std::vector<std::string> too_long = [] {
     std::vector<std::string> path{"b"};
-    for (std::size_t i = 1; i <= chat::core::max_route_path; ++i) path.push_back(std::string("r").append(std::to_string(i)));
+    for (std::size_t i = 1; i <= chat::core::max_route_path; ++i)
+      path.push_back(std::string("r").append(std::to_string(i)));
     return path;
   }();
   const std::size_t ignored = table.announced(
@@ -98,8 +101,9 @@ TEST_CASE("an announcement from a realm that is not linked is ignored") {
   CHECK_FALSE(table.best("c"));
 }
 
-TEST_CASE("what a realm announces: itself first, its best paths with itself prepended, never "
-          "a path through the neighbour it announces to") {
+TEST_CASE(
+    "what a realm announces: itself first, its best paths with itself prepended, never "
+    "a path through the neighbour it announces to") {
   RouteTable table("b");
   table.link_up("a");
   table.link_up("c");

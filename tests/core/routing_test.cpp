@@ -16,7 +16,8 @@ using namespace chat;
 namespace {
 
 struct Node {
-  explicit Node(bool relay = true) : realm(settings(relay), core::testing::test_environment(tokens)) {
+  explicit Node(bool relay = true)
+      : realm(settings(relay), core::testing::test_environment(tokens)) {
     realm.seed_user({"jokowi", "fake$x", "joko", "indonesia"});
     realm.link_up("d");
     // d reaches a three links away (d, c, b, a).

@@ -292,9 +292,9 @@ TEST_CASE("routing frames are checked at decode like every frame") {
   // Keys: realm names with 64 hex digits each; a signature: 128 hex digits.
   CHECK(decode_error(R"({"t":"route","routes":[],"keys":{"b":"00"}})").find("keys") !=
         std::string::npos);
-  CHECK(decode_error(R"({"t":"route","routes":[],"keys":{"b c":")" + std::string(64, '0') +
-                     R"("}})")
-            .find("keys") != std::string::npos);
+  CHECK(
+      decode_error(R"({"t":"route","routes":[],"keys":{"b c":")" + std::string(64, '0') + R"("}})")
+          .find("keys") != std::string::npos);
 
   const std::string fwd =
       R"({"t":"fwd","id":1,"origin":"a","dest":"e","epoch":1,"seq":1,"hops":HOPS,"kind":"KIND",)"

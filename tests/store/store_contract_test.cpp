@@ -75,8 +75,15 @@ MessageRecord message(std::uint64_t id, const std::string& recipient) {
 }
 
 OutboxRecord outbox_entry(std::uint64_t id, const std::string& peer) {
-  return {id,        7,  peer, "private", "messi", "ronaldo", "hi " + std::to_string(id),
-          "2026-11-26T22:33:17Z", id % 2 == 1 ? "alpha|7|3|2|1|0|0" : ""};
+  return {id,
+          7,
+          peer,
+          "private",
+          "messi",
+          "ronaldo",
+          "hi " + std::to_string(id),
+          "2026-11-26T22:33:17Z",
+          id % 2 == 1 ? "alpha|7|3|2|1|0|0" : ""};
 }
 
 void check_user(const UserRecord& actual, const UserRecord& expected) {

@@ -103,16 +103,23 @@ void send_routed(Request& req, std::string_view realm, bool group) {
     // The sender's copy joins their history now: once the first hop has the message this realm
     // keeps no copy to record when the answer comes (a direct peer's is recorded at its ack).
     record_history(req.state,
-                   {req.state.next_id(), realm_conversation(realm, envelope.to, envelope.from),
-                    envelope.from, req.settings.name, envelope.to, {}, envelope.text,
-                    envelope.time, false},
+                   {req.state.next_id(),
+                    realm_conversation(realm, envelope.to, envelope.from),
+                    envelope.from,
+                    req.settings.name,
+                    envelope.to,
+                    {},
+                    envelope.text,
+                    envelope.time,
+                    false},
                    req.out);
   }
   hold_envelope(req.state, std::move(envelope), req.out);
   std::vector<PeerForward> too_long;  // none: checked above against the next hop
   pump_envelopes(req.state, req.settings, req.out, too_long);
   if (hop != nullptr) {
-    std::uint64_t waiter = req.state.add_waiter({Waiter::Kind::ack, std::string(realm), {}, id, group});
+    std::uint64_t waiter =
+        req.state.add_waiter({Waiter::Kind::ack, std::string(realm), {}, id, group});
     req.out.wait = Wait{waiter, req.settings.ack_timeout};
   } else {
     req.out.reply = protocol::reply::ok_queued();
@@ -124,8 +131,8 @@ void send_routed(Request& req, std::string_view realm, bool group) {
 void routed_inbox(Request& req, std::string_view realm) {
   if (Peer* hop = next_hop(req.state, realm)) {
     std::uint64_t rid = req.state.next_rid();
-    req.out.frames.push_back(
-        {hop->name, PeerRouteFetch{rid, req.settings.name, std::string(realm), 0, std::string(req.user)}});
+    req.out.frames.push_back({hop->name, PeerRouteFetch{rid, req.settings.name, std::string(realm),
+                                                        0, std::string(req.user)}});
     std::uint64_t waiter = req.state.add_waiter(
         {Waiter::Kind::fetch, std::string(realm), std::string(req.user), rid, false});
     req.out.wait = Wait{waiter, req.settings.fetch_timeout};
@@ -239,9 +246,15 @@ void realms(Request& req) {
                                         : peer->host + ":" + std::to_string(peer->port));
     // Queued: its outbox, and the routed envelopes held here for it (ours or relayed).
     auto routed = req.state.routing().queued_for.find(peer->name);
-    const std::size_t envelopes = routed != req.state.routing().queued_for.end() ? routed->second : 0;
-    protocol::reply::RealmView view{peer->name, link_state_name(peer->link), addresses.back(),
-                                    peer->last_error, peer->outbox.size() + envelopes, {}, 0};
+    const std::size_t envelopes =
+        routed != req.state.routing().queued_for.end() ? routed->second : 0;
+    protocol::reply::RealmView view{peer->name,
+                                    link_state_name(peer->link),
+                                    addresses.back(),
+                                    peer->last_error,
+                                    peer->outbox.size() + envelopes,
+                                    {},
+                                    0};
     // A peer not linked to (configured with autoconnect: false) may be reached through others.
     auto best = req.state.routing().last_best.find(peer->name);
     if (!peer->active && best != req.state.routing().last_best.end()) {
@@ -258,8 +271,10 @@ void realms(Request& req) {
     if (req.state.find_peer(name) != nullptr || is_self(req, name)) continue;  // listed above
     auto best = routing.last_best.find(name);
     auto held = routing.queued_for.find(name);
-    protocol::reply::RealmView view{name, best != routing.last_best.end() ? "routed" : "unreachable",
-                                    "", "", held != routing.queued_for.end() ? held->second : 0, {}, 0};
+    protocol::reply::RealmView view{
+        name, best != routing.last_best.end() ? "routed" : "unreachable", "",
+        "",   held != routing.queued_for.end() ? held->second : 0,        {},
+        0};
     if (best != routing.last_best.end()) {
       view.via = best->second.next_hop;
       view.distance = best->second.distance;
