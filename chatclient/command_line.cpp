@@ -10,9 +10,20 @@ CommandLine split_command_line(std::string_view line) {
   protocol::ParsedLine parsed;
   if (!protocol::parse_line(line, parsed)) return command;
   command.verb = std::move(parsed.verb);
+  command.line = std::string(line);
   command.params.reserve(parsed.params.size());
-  for (const auto& word : parsed.params) command.params.emplace_back(word.text);
+  for (const auto& word : parsed.params) {
+    command.params.emplace_back(word.text);
+    command.offsets.push_back(word.offset);
+  }
   return command;
+}
+
+std::string CommandLine::rest_from(std::size_t index) const {
+  if (index >= offsets.size()) return {};
+  std::string_view rest = std::string_view(line).substr(offsets[index]);
+  while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
+  return std::string(rest);
 }
 
 }  // namespace chat::client

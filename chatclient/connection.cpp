@@ -1,5 +1,7 @@
 #include "chatclient/connection.hpp"
 
+#include <algorithm>
+
 namespace chat::client {
 namespace {
 
@@ -18,7 +20,7 @@ void Connection::run_until(const std::function<bool()>& done, Clock::time_point 
     if (io_.stopped()) io_.restart();
     if (io_.run_one_until(deadline) > 0) continue;
     if (Clock::now() >= deadline) {
-      transport_.close();
+      transport_->close();
       throw ConnectionError(std::string("timed out ") + what);
     }
     // Out of work: the read ended, so nothing more can arrive.
@@ -27,8 +29,44 @@ void Connection::run_until(const std::function<bool()>& done, Clock::time_point 
   }
 }
 
+void Connection::reconnect() {
+  if (addresses_.empty()) addresses_.emplace_back(host_, port_);
+  // From the address connected last, then the others in turn (a standby may have taken over).
+  const auto current = std::find(addresses_.begin(), addresses_.end(), std::pair(host_, port_));
+  const auto first =
+      static_cast<std::size_t>(current == addresses_.end() ? 0 : current - addresses_.begin());
+  const std::optional<TlsOptions> tls = tls_;
+  std::optional<ConnectionError> failure;
+  for (std::size_t i = 0; i < addresses_.size(); ++i) {
+    const auto [host, port] = addresses_[(first + i) % addresses_.size()];
+    close();
+    ++generation_;  // handlers of the old socket still queued ignore what they got
+    transport_ = std::make_unique<Transport>(io_);
+    frames_ = FrameSplitter(max_frame_bytes);
+    arrived_.clear();
+    closed_.reset();
+    unanswered_ = 0;
+    try {
+      connect(host, port, tls);
+      return;
+    } catch (const ConnectionError& error) {
+      failure = error;
+    }
+  }
+  throw *failure;
+}
+
+void Connection::close() {
+  if (connected_) transport_->close();
+  connected_ = false;
+  if (!closed_) closed_ = "connection closed";
+}
+
 void Connection::connect(const std::string& host, std::uint16_t port,
                          const std::optional<TlsOptions>& tls) {
+  host_ = host;
+  port_ = port;
+  tls_ = tls;
   const std::string target = host + ":" + std::to_string(port);
   std::error_code error;
   asio::ip::tcp::resolver resolver(io_);
@@ -36,7 +74,7 @@ void Connection::connect(const std::string& host, std::uint16_t port,
   if (error) throw ConnectionError("cannot connect to " + target + ": " + error.message());
 
   bool connected = false;
-  asio::async_connect(transport_.socket(), endpoints,
+  asio::async_connect(transport_->socket(), endpoints,
                       [&](const std::error_code& result, const auto&) {
                         error = result;
                         connected = true;
@@ -47,7 +85,8 @@ void Connection::connect(const std::string& host, std::uint16_t port,
     throw ConnectionError("cannot connect to " + target + ": " + timeout.what());
   }
   if (error) throw ConnectionError("cannot connect to " + target + ": " + error.message());
-  transport_.socket().set_option(asio::ip::tcp::no_delay(true));
+  transport_->socket().set_option(asio::ip::tcp::no_delay(true));
+  connected_ = true;
   if (tls) {
     try {
       handshake(host, *tls);
@@ -59,28 +98,30 @@ void Connection::connect(const std::string& host, std::uint16_t port,
 }
 
 void Connection::handshake(const std::string& host, const TlsOptions& tls) {
-  if (const std::error_code error = transport_.use_tls(tls, host)) {
-    transport_.close();
+  if (const std::error_code error = transport_->use_tls(tls, host)) {
+    transport_->close();
     throw ConnectionError("cannot load the CA certificates " +
                           (tls.ca_file.empty() ? "of the system" : "from " + tls.ca_file.string()) +
                           ": " + error.message());
   }
   std::optional<std::error_code> result;
-  transport_.async_handshake([&result](const std::error_code& error) { result = error; });
+  transport_->async_handshake([&result](const std::error_code& error) { result = error; });
   run_until([&] { return result.has_value(); }, Clock::now() + timeout_, "in the TLS handshake");
   if (*result) {
-    transport_.close();
-    throw ConnectionError("TLS handshake failed: " + transport_.handshake_failure(*result));
+    transport_->close();
+    throw ConnectionError("TLS handshake failed: " + transport_->handshake_failure(*result));
   }
 }
 
 void Connection::start_read() {
-  transport_.async_read_some(
-      asio::buffer(read_buffer_), [this](const std::error_code& error, std::size_t length) {
+  transport_->async_read_some(
+      asio::buffer(read_buffer_),
+      [this, generation = generation_](const std::error_code& error, std::size_t length) {
+        if (generation != generation_) return;
         if (error) {
           if (error == asio::error::operation_aborted) return;  // closed by us
-          closed_ = transport_.is_closed_by_peer(error) ? "connection closed by server"
-                                                        : "connection lost: " + error.message();
+          closed_ = transport_->is_closed_by_peer(error) ? "connection closed by server"
+                                                         : "connection lost: " + error.message();
           return;
         }
         frames_.append({read_buffer_.data(), length});
@@ -92,12 +133,21 @@ void Connection::start_read() {
 void Connection::take_frames() {
   while (auto frame = frames_.next_frame()) {
     const FrameKind kind = kind_of_frame(*frame);
+    if (kind == FrameKind::reply) {
+      if (unanswered_ == 0) {
+        // Nobody asked: said before a close. Shown after the events that came before it.
+        arrived_.push_back({FrameKind::event, std::move(*frame)});
+        arrived_.back().notice = true;
+        continue;
+      }
+      --unanswered_;
+    }
     arrived_.push_back({kind, std::move(*frame)});
   }
   hand_over_events();
   if (frames_.overflowed()) {
     closed_ = "reply too large";
-    transport_.close();
+    transport_->close();
   }
 }
 
@@ -105,7 +155,8 @@ void Connection::hand_over_events() {
   while (!arrived_.empty() && arrived_.front().kind == FrameKind::event) {
     const Frame event = std::move(arrived_.front());
     arrived_.pop_front();
-    if (on_event_) on_event_(event.text);
+    const EventHandler& handler = event.notice ? on_notice_ : on_event_;
+    if (handler) handler(event.text);
   }
 }
 
@@ -118,8 +169,9 @@ void Connection::send_line(std::string_view line) {
   std::string request(line);
   request += '\n';
   std::optional<std::error_code> written;
-  transport_.async_write(asio::buffer(request), [&written](const std::error_code& result,
-                                                           std::size_t) { written = result; });
+  ++unanswered_;
+  transport_->async_write(asio::buffer(request), [&written](const std::error_code& result,
+                                                            std::size_t) { written = result; });
   run_until([&] { return written.has_value(); }, Clock::now() + timeout_, "sending the request");
   if (*written) throw ConnectionError("connection lost: " + written->message());
 }

@@ -90,6 +90,8 @@ void LineEditor::wait_for_signal() {
         rl_crlf();
         rl_on_new_line();
         rl_redisplay();
+      } else {
+        interrupted_ = true;
       }
     } else {
       end_of_input_ = true;
@@ -109,6 +111,11 @@ std::optional<std::string> LineEditor::read_line(const std::string& prompt,
   entered_.reset();
   rl_callback_handler_install(prompt.c_str(), on_line);
   reading_ = true;
+  if (!kept_.empty()) {
+    rl_insert_text(kept_.c_str());
+    kept_.clear();
+    rl_redisplay();
+  }
   try {
     while (!entered_ && !end_of_input_) {
       wait_for_key();
@@ -118,6 +125,7 @@ std::optional<std::string> LineEditor::read_line(const std::string& prompt,
     }
   } catch (...) {
     if (reading_) {
+      kept_.assign(rl_line_buffer, static_cast<std::size_t>(rl_end));
       rl_callback_handler_remove();
       reading_ = false;
       std::cout << "\n" << std::flush;
@@ -126,6 +134,16 @@ std::optional<std::string> LineEditor::read_line(const std::string& prompt,
   }
   if (!entered_) return std::nullopt;
   return std::move(*entered_);
+}
+
+bool LineEditor::pause_for(std::chrono::steady_clock::duration duration) {
+  interrupted_ = false;
+  const auto until = std::chrono::steady_clock::now() + duration;
+  while (!interrupted_ && !end_of_input_ && std::chrono::steady_clock::now() < until) {
+    if (io_.stopped()) io_.restart();
+    io_.run_one_until(until);
+  }
+  return !interrupted_ && !end_of_input_;
 }
 
 void LineEditor::print_above(std::string_view text) {

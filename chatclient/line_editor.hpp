@@ -1,5 +1,6 @@
 #pragma once
 #include <asio.hpp>
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -22,13 +23,19 @@ class LineEditor {
 
   // Shows `prompt` and runs the io_context until a line is entered; nullopt at end of input
   // (Ctrl-D on an empty line, SIGTERM, SIGHUP). `after_each` runs after every other handler
-  // (a pushed event, ...); whatever it throws ends the line, with the terminal restored.
+  // (a pushed event, ...); whatever it throws ends the line, with the terminal restored and
+  // the text typed so far kept: the next read_line starts with it (a reconnect loses nothing).
   std::optional<std::string> read_line(const std::string& prompt,
                                        const std::function<void()>& after_each);
   // Writes `text` (whole lines) above the prompt and redraws the line being typed; with no
   // line being read it is simply written.
   void print_above(std::string_view text);
   void add_to_history(const std::string& line);
+  // The next read_line starts with `text` already typed (a line whose request was lost).
+  void keep_text(std::string text) { kept_ = std::move(text); }
+  // Runs the io_context for `duration` without reading keys (they wait in the terminal);
+  // false when Ctrl-C, SIGTERM or SIGHUP came meanwhile.
+  bool pause_for(std::chrono::steady_clock::duration duration);
 
  private:
   static void on_line(char* line);
@@ -42,6 +49,8 @@ class LineEditor {
   bool reading_ = false;  // inside read_line, with readline's handler installed
   bool key_wait_armed_ = false;
   bool end_of_input_ = false;                          // SIGTERM or SIGHUP arrived
+  bool interrupted_ = false;                           // Ctrl-C while no line was read
+  std::string kept_;                                   // typed, not entered yet
   std::optional<std::optional<std::string>> entered_;  // set by on_line: a line, or EOF
 };
 

@@ -1,4 +1,6 @@
-// chatclient: the interactive terminal client of realmchat (DESIGN.md §7).
+// chatclient: the interactive terminal client of realmchat (docs/design.md §7).
+#include <fcntl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -67,6 +69,33 @@ RealmAddress client_address_of(const fs::path& config_file) {
   return address;
 }
 
+// --user's password: $REALMCHAT_PASSWORD, else asked on the terminal with echo off (before
+// connecting, so a slow typist does not meet the realm's idle limit). nullopt without either.
+std::optional<std::string> password_for(const std::string& user) {
+  if (const char* password = std::getenv("REALMCHAT_PASSWORD"); password != nullptr) {
+    return std::string(password);
+  }
+  const int tty = open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (tty < 0) return std::nullopt;
+  const std::string prompt = "password for " + user + ": ";
+  termios saved{};
+  const bool is_terminal = tcgetattr(tty, &saved) == 0;
+  if (is_terminal) {
+    termios hidden = saved;
+    hidden.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(tty, TCSAFLUSH, &hidden);
+  }
+  [[maybe_unused]] const auto written = write(tty, prompt.data(), prompt.size());
+  std::string password;
+  char c = 0;
+  while (read(tty, &c, 1) == 1 && c != '\n' && c != '\r') password += c;
+  if (is_terminal) tcsetattr(tty, TCSAFLUSH, &saved);
+  [[maybe_unused]] const auto newline = write(tty, "\n", 1);
+  close(tty);
+  if (!is_terminal) return std::nullopt;
+  return password;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -83,6 +112,7 @@ int main(int argc, char** argv) {
   bool fail_on_error = false;
   bool watch = false;
   unsigned watch_for = 0;
+  std::string user;
   auto* connect_option =
       app.add_option("--connect", target,
                      "HOST:PORT of the realm; a comma-separated list is tried in turn")
@@ -114,6 +144,10 @@ int main(int argc, char** argv) {
                  "-c/stdin: after the commands, print new messages for SECONDS, then exit "
                  "(implies --watch)")
       ->option_text("SECONDS");
+  app.add_option("--user", user,
+                 "log in as USERNAME first; the password comes from $REALMCHAT_PASSWORD or is "
+                 "asked for without echo")
+      ->option_text("USERNAME");
   CLI11_PARSE(app, argc, argv);
 
   RealmAddress address;
@@ -146,11 +180,22 @@ int main(int argc, char** argv) {
   }
   if (connected == nullptr) return chat::client::exit_connection_failed;
   const Endpoint& endpoint = *connected;
+  std::vector<std::pair<std::string, std::uint16_t>> addresses;
+  for (const Endpoint& each : address.endpoints) addresses.emplace_back(each.host, each.port);
+  connection.set_addresses(std::move(addresses));  // a reconnect follows a failover
 
   chat::client::ReplOptions options;
-  const std::string where = endpoint.host + ":" + std::to_string(endpoint.port);
-  // The default realm needs no address in the prompt; any other shows where it is connected.
-  options.prompt_before_login = where == default_target ? "realmchat> " : where + "> ";
+  if (!user.empty()) {
+    const auto password = password_for(user);
+    if (!password) {
+      std::cerr << "chatclient: --user " << user
+                << ": no password (set REALMCHAT_PASSWORD or run in a terminal)\n";
+      return chat::client::exit_connection_failed;
+    }
+    options.user = user;
+    options.password = *password;
+  }
+  options.where = endpoint.host + ":" + std::to_string(endpoint.port);
   options.print.json = json;
   options.print.color = isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
   options.fail_on_error = fail_on_error;

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdio>
+#include <ctime>
 #include <vector>
 
 namespace chat::client {
@@ -73,11 +75,26 @@ std::string value_text(const Value& value) {
   return printable(compact_json(value));
 }
 
-// "2026-11-26T22:33:16Z" -> "22:33:16"; anything else is shown as sent.
-std::string clock_time(std::string_view iso_time) {
-  const std::size_t t = iso_time.find('T');
-  if (t == std::string_view::npos || iso_time.size() < t + 9) return printable(iso_time);
-  return printable(iso_time.substr(t + 1, 8));
+// "2026-11-26T22:33:16Z" -> "05:33:16" in the local time zone (TZ), with the date first when
+// `with_date` ("2026-11-27 05:33:16"); anything else is shown as sent.
+std::string local_time(std::string_view iso_time, bool with_date) {
+  std::tm utc{};
+  const std::string text(iso_time);
+  char zulu = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &utc.tm_year, &utc.tm_mon,
+                  &utc.tm_mday, &utc.tm_hour, &utc.tm_min, &utc.tm_sec, &zulu) != 7 ||
+      zulu != 'Z') {
+    return printable(iso_time);
+  }
+  utc.tm_year -= 1900;
+  utc.tm_mon -= 1;
+  const std::time_t when = timegm(&utc);
+  std::tm local{};
+  if (when == -1 || localtime_r(&when, &local) == nullptr) return printable(iso_time);
+  std::array<char, 32> out{};
+  const std::size_t length =
+      std::strftime(out.data(), out.size(), with_date ? "%Y-%m-%d %H:%M:%S" : "%H:%M:%S", &local);
+  return std::string(out.data(), length);
 }
 
 std::string error_line(std::string_view message, const PrintOptions& options) {
@@ -87,8 +104,9 @@ std::string error_line(std::string_view message, const PrintOptions& options) {
 // "[22:33:16] messi@beta @kominfo: hi" after `indent` (the realm shown for messages from
 // another realm). A bounce is one yellow line.
 std::string message_line(std::string_view indent, const Value& msg, std::string_view sender_key,
-                         bool show_realm, const PrintOptions& options) {
-  std::string line = std::string(indent) + "[" + clock_time(string_member(msg, "time")) + "] ";
+                         bool show_realm, const PrintOptions& options, bool with_date = false) {
+  std::string line =
+      std::string(indent) + "[" + local_time(string_member(msg, "time"), with_date) + "] ";
   std::string_view from = string_member(msg, "msg_from");
   if (from.empty()) from = sender_key;
   const std::string text = printable(string_member(msg, "msg"));
@@ -193,8 +211,65 @@ std::string ok_text(const CommandLine& command, const Value& reply) {
   return line + "\n";
 }
 
+// A `history` reply: one line per message, oldest first, with dates; `more` says how to page.
+std::optional<std::string> history_lines(const CommandLine& command, const Value& messages,
+                                         const Value& reply, const PrintOptions& options) {
+  // history [TOKEN] realm R NAME: the other side is of realm R, so senders show their realm.
+  const bool show_realm =
+      std::find(command.params.begin(), command.params.end(), "realm") != command.params.end();
+  std::string out;
+  for (const auto& msg : messages.GetArray()) {
+    if (!msg.IsObject()) return std::nullopt;
+    out += message_line("  ", msg, "", show_realm, options, true);
+  }
+  if (messages.Empty()) out += "(no messages)\n";
+  const Value* more = member(reply, "more");
+  if (more != nullptr && more->IsBool() && more->GetBool()) {
+    out += "(older messages: /history shows the page before)\n";
+  }
+  return out;
+}
+
+// A `conversations` reply: "  jokowi@beta   2 unread   last 2026-11-27 05:33:16".
+std::optional<std::string> conversation_lines(const Value& conversations) {
+  if (!conversations.IsArray()) return std::nullopt;
+  if (conversations.Empty()) return "(no conversations yet)\n";
+  std::vector<std::array<std::string, 3>> rows;
+  for (const auto& conversation : conversations.GetArray()) {
+    if (!conversation.IsObject()) return std::nullopt;
+    const std::string_view kind = string_member(conversation, "kind");
+    std::string label = printable(string_member(conversation, "name"));
+    if (kind == "group") label = "#" + label;
+    if (kind == "realm") label.append("@").append(printable(string_member(conversation, "realm")));
+    const Value* unread = member(conversation, "unread");
+    const bool has_unread = unread != nullptr && unread->IsUint64() && unread->GetUint64() > 0;
+    rows.push_back({label, has_unread ? value_text(*unread) + " unread" : "",
+                    "last " + local_time(string_member(conversation, "last_time"), true)});
+  }
+  std::size_t label_width = 0;
+  std::size_t unread_width = 0;
+  for (const auto& row : rows) {
+    label_width = std::max(label_width, row[0].size());
+    unread_width = std::max(unread_width, row[1].size());
+  }
+  std::string out = "Conversations (newest first; /history NAME shows one):\n";
+  for (auto& row : rows) {
+    row[0].resize(label_width, ' ');
+    row[1].resize(unread_width, ' ');
+    out += "  " + row[0] + "  " + row[1] + (unread_width > 0 ? "  " : "") + row[2] + "\n";
+  }
+  return out;
+}
+
 std::optional<std::string> ok_layout(const CommandLine& command, const Value& reply,
                                      const PrintOptions& options) {
+  if (const Value* conversations = member(reply, "conversations")) {
+    return conversation_lines(*conversations);
+  }
+  if (const Value* messages = member(reply, "messages");
+      messages != nullptr && messages->IsArray()) {
+    return history_lines(command, *messages, reply, options);
+  }
   if (const Value* messages = member(reply, "messages")) {
     const std::string_view realm = string_member(reply, "realm");
     const bool from_realm = member(reply, "realm") != nullptr;
@@ -254,6 +329,141 @@ std::string print_event(std::string_view event_json, std::optional<std::string_v
   if (msg == nullptr || !msg->IsObject()) return {};
   const bool from_elsewhere = !home_realm || string_member(*msg, "realm") != *home_realm;
   return message_line("", *msg, "", from_elsewhere, options);
+}
+
+std::string print_notice(std::string_view reply_json, const PrintOptions& options) {
+  if (options.json) return std::string(reply_json) + "\n";
+  rapidjson::Document reply;
+  reply.Parse(reply_json.data(), reply_json.size());
+  const std::string_view message =
+      reply.HasParseError() ? std::string_view{} : string_member(reply, "message");
+  return colored(yellow, "server: " + printable(message.empty() ? reply_json : message), options) +
+         "\n";
+}
+
+std::optional<std::string> error_message_of(std::string_view reply_json) {
+  rapidjson::Document reply;
+  reply.Parse(reply_json.data(), reply_json.size());
+  if (reply.HasParseError() || string_member(reply, "status") == "OK") return std::nullopt;
+  return std::string(string_member(reply, "message"));
+}
+
+std::string inbox_as_event_lines(std::string_view reply_json,
+                                 std::optional<std::string_view> home_realm,
+                                 const PrintOptions& options) {
+  rapidjson::Document reply;
+  reply.Parse(reply_json.data(), reply_json.size());
+  if (reply.HasParseError() || string_member(reply, "status") != "OK") return {};
+  const Value* messages = member(reply, "messages");
+  if (messages == nullptr || !messages->IsObject()) return {};
+  // Oldest first across senders: ids grow in the order the realm stored the messages.
+  std::vector<const Value*> all;
+  for (const auto& sender : messages->GetObject()) {
+    if (!sender.value.IsArray()) continue;
+    for (const auto& msg : sender.value.GetArray()) {
+      if (msg.IsObject()) all.push_back(&msg);
+    }
+  }
+  const auto id_of = [](const Value* msg) {
+    const Value* id = member(*msg, "id");
+    return id != nullptr && id->IsUint64() ? id->GetUint64() : 0;
+  };
+  std::stable_sort(all.begin(), all.end(),
+                   [&](const Value* a, const Value* b) { return id_of(a) < id_of(b); });
+  std::string out;
+  for (const Value* msg : all) {
+    const bool from_elsewhere = !home_realm || string_member(*msg, "realm") != *home_realm;
+    out += message_line("", *msg, "", from_elsewhere, options);
+  }
+  return out;
+}
+
+std::vector<std::string> names_in_reply(std::string_view reply_json,
+                                        std::optional<std::string_view> home_realm) {
+  rapidjson::Document reply;
+  reply.Parse(reply_json.data(), reply_json.size());
+  std::vector<std::string> names;
+  if (reply.HasParseError()) return names;
+  // Who sent a message (of an inbox, a history page or an event) and which group it went to.
+  const auto add_message = [&](const Value& msg) {
+    const std::string from(string_member(msg, "msg_from"));
+    const std::string_view realm = string_member(msg, "realm");
+    if (!from.empty()) {
+      names.push_back(!home_realm || realm.empty() || realm == *home_realm
+                          ? from
+                          : from + "@" + std::string(realm));
+    }
+    if (const std::string group(string_member(msg, "group")); !group.empty()) {
+      names.push_back(group);
+    }
+  };
+  if (const Value* message = member(reply, "message"); message != nullptr && message->IsObject()) {
+    add_message(*message);
+  }
+  if (const Value* messages = member(reply, "messages")) {
+    if (messages->IsArray()) {
+      for (const auto& msg : messages->GetArray()) add_message(msg);
+    } else if (messages->IsObject()) {
+      for (const auto& sender : messages->GetObject()) {
+        if (!sender.value.IsArray()) continue;
+        for (const auto& msg : sender.value.GetArray()) add_message(msg);
+      }
+    }
+  }
+  if (const Value* conversations = member(reply, "conversations");
+      conversations != nullptr && conversations->IsArray()) {
+    for (const auto& conversation : conversations->GetArray()) {
+      std::string name(string_member(conversation, "name"));
+      if (string_member(conversation, "kind") == "realm") {
+        name.append("@").append(string_member(conversation, "realm"));
+      }
+      if (!name.empty()) names.push_back(std::move(name));
+    }
+  }
+  std::erase_if(names, [](const std::string& name) {
+    return name.find_first_of("\x1b\n\r ") != std::string::npos;
+  });
+  return names;
+}
+
+HistoryPageInfo history_page_info(std::string_view reply_json) {
+  rapidjson::Document reply;
+  reply.Parse(reply_json.data(), reply_json.size());
+  HistoryPageInfo info;
+  if (reply.HasParseError() || string_member(reply, "status") != "OK") return info;
+  const Value* messages = member(reply, "messages");
+  if (messages == nullptr || !messages->IsArray()) return info;
+  for (const auto& msg : messages->GetArray()) {
+    const Value* id = member(msg, "id");
+    if (id == nullptr || !id->IsUint64()) continue;
+    if (!info.oldest_id || id->GetUint64() < *info.oldest_id) info.oldest_id = id->GetUint64();
+  }
+  const Value* more = member(reply, "more");
+  info.more = more != nullptr && more->IsBool() && more->GetBool();
+  return info;
+}
+
+std::string token_of_reply(std::string_view reply_json) {
+  rapidjson::Document reply;
+  reply.Parse(reply_json.data(), reply_json.size());
+  if (reply.HasParseError()) return {};
+  return std::string(string_member(reply, "tokenid"));
+}
+
+std::vector<std::string> reachable_realms_of(std::string_view reply_json) {
+  rapidjson::Document reply;
+  reply.Parse(reply_json.data(), reply_json.size());
+  std::vector<std::string> names;
+  if (reply.HasParseError()) return names;
+  const Value* realms = member(reply, "realms");
+  if (realms == nullptr || !realms->IsArray()) return names;
+  for (const auto& realm : realms->GetArray()) {
+    // An idle realm (named in the config, never dialled) refuses getrealminbox.
+    if (string_member(realm, "state") == "idle") continue;
+    const std::string_view name = string_member(realm, "name");
+    if (!name.empty()) names.emplace_back(name);
+  }
+  return names;
 }
 
 std::optional<std::string> realm_of_info_reply(std::string_view reply_json) {

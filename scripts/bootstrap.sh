@@ -14,9 +14,24 @@ packages=(
   libasio-dev rapidjson-dev libyaml-cpp-dev doctest-dev libsqlite3-dev libsodium-dev
   libssl-dev libcli11-dev libspdlog-dev libfmt-dev libreadline-dev libwslay-dev
   prometheus-cpp-dev libsystemd-dev libhttp-parser-dev
-  pkg-config ninja-build cmake g++ clang libclang-rt-14-dev openssl
+  pkg-config ninja-build cmake g++ clang libclang-rt-14-dev openssl chromium
   libpq-dev postgresql-15
 )
+
+# node and npm for the browser test (tests/web/run_browser_test.sh checks the same).
+check_node() {
+  local problem=""
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    problem="node and npm are not installed"
+  elif (($(node -p 'process.versions.node.split(".")[0]') < 20)); then
+    problem="node $(node --version) is older than 20"
+  fi
+  [[ -z $problem ]] && return 0
+  local how="install node 20 or later with npm (e.g. from nodejs.org or NodeSource;"
+  how+=" Debian 12's nodejs is 18)"
+  [[ ${CI:-} == true ]] && die "bootstrap: $problem: the browser test cannot run; $how"
+  say "bootstrap: warning: $problem: the browser test will be skipped; $how"
+}
 
 missing=()
 for package in "${packages[@]}"; do
@@ -25,6 +40,7 @@ for package in "${packages[@]}"; do
 done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
+  check_node
   exit 0
 fi
 
@@ -34,3 +50,4 @@ apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q)
 as_root "${apt[@]}" update
 # --no-install-recommends: otherwise libasio-dev pulls in all of Boost.
 as_root "${apt[@]}" install -y --no-install-recommends "${missing[@]}"
+check_node

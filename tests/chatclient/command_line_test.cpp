@@ -22,3 +22,10 @@ TEST_CASE("a blank line is empty; a slash word is local") {
   CHECK(split_command_line("/HELP").is_local());
   CHECK(split_command_line("/help").verb == "/help");
 }
+
+TEST_CASE("rest_from: the message text as the server takes it") {
+  const auto command = split_command_line("send  henderson  hi   there  ");
+  CHECK(command.rest_from(1) == "hi   there");
+  CHECK(command.rest_from(2) == "there");
+  CHECK(command.rest_from(3).empty());
+}

@@ -1,5 +1,5 @@
 // The real chatclient binary against a scripted fake realm that pushes events before and
-// after replies on the same socket (DESIGN.md §7; docs/protocol.md "watch, unwatch").
+// after replies on the same socket (docs/design.md §7; docs/protocol.md "watch, unwatch").
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
@@ -91,7 +91,9 @@ using Run = test_support::CommandRun;
 
 // chatclient with `arguments` (already shell-quoted, saying where to connect); its stdout.
 Run run_chatclient(const std::string& arguments) {
-  return test_support::run_command(test_support::built_program("chatclient") + " " + arguments);
+  // Times print in the local time zone: fixed here.
+  return test_support::run_command("TZ=UTC " + test_support::built_program("chatclient") + " " +
+                                   arguments);
 }
 
 // chatclient connected to 127.0.0.1:`port` with `arguments`.
@@ -141,6 +143,20 @@ TEST_CASE("scripts without --watch send only their own lines") {
   CHECK(run.exit_code == 0);
   CHECK(run.out == "ok: Logged in as messi\n(no messages)\n");
   CHECK(realm.requests() == std::vector<std::string>{"auth messi x", "inbox"});
+}
+
+TEST_CASE("a reply nobody asked for is the realm's notice, not the next request's reply") {
+  FakeRealm realm({token_reply +
+                       R"({"status":"ERROR","message":"Tidak aktif terlalu lama, koneksi ditutup"})"
+                       "\r\n\r\n",
+                   R"({"status":"OK","messages":{}})"
+                   "\r\n\r\n"});
+  const Run run = run_chatclient(realm.port(), "-c 'auth messi x' -c inbox");
+  CHECK(run.exit_code == 0);
+  CHECK(run.out ==
+        "ok: Logged in as messi\n"
+        "server: Tidak aktif terlalu lama, koneksi ditutup\n"
+        "(no messages)\n");
 }
 
 TEST_CASE("--connect with a list tries each address in turn (a realm with standbys)") {

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <ctime>
 #include <optional>
 #include <string>
 
@@ -11,6 +13,13 @@ using chat::client::realm_of_info_reply;
 using chat::client::split_command_line;
 
 namespace {
+
+// Times print in the local time zone: these tests fix it (UTC unless a test says otherwise).
+void use_time_zone(const char* tz) {
+  setenv("TZ", tz, 1);
+  tzset();
+}
+const bool utc_for_these_tests = (use_time_zone("UTC0"), true);
 
 PrintOptions plain() {
   return {};
@@ -235,4 +244,71 @@ TEST_CASE("a pushed message cannot smuggle control characters either") {
   CHECK(event_line(R"({"id":9,"msg_from":"eve","msg_to":"messi","msg":"a\u001b[2Jb",)"
                    R"("realm":"alpha","time":"2026-11-26T22:33:16Z"})") ==
         "[22:33:16] eve: a?[2Jb\n");
+}
+
+TEST_CASE("times are local: the time zone moves the clock, UTC stays as sent") {
+  const std::string event =
+      R"({"event":"message","message":{"id":1,"msg_from":"messi",)"
+      R"("msg_to":"x","msg":"hi","realm":"alpha","time":"2026-11-26T22:33:16Z"}})";
+  use_time_zone("WIB-7");  // UTC+7, no daylight saving
+  CHECK(chat::client::print_event(event, "alpha", plain()) == "[05:33:16] messi: hi\n");
+  use_time_zone("UTC0");
+  CHECK(chat::client::print_event(event, "alpha", plain()) == "[22:33:16] messi: hi\n");
+}
+
+TEST_CASE("history: one dated line per message, oldest first, and how to page back") {
+  const std::string reply =
+      R"({"status":"OK","messages":[)"
+      R"({"id":3,"msg_from":"messi","msg_to":"jokowi","msg":"halo","realm":"alpha","time":"2026-11-26T22:33:16Z"},)"
+      R"({"id":7,"msg_from":"jokowi","msg_to":"messi","msg":"apa kabar","realm":"beta","time":"2026-11-26T22:34:00Z"}],)"
+      R"("more":true})";
+  CHECK(printed("history realm beta jokowi", reply) ==
+        "  [2026-11-26 22:33:16] messi@alpha: halo\n"
+        "  [2026-11-26 22:34:00] jokowi@beta: apa kabar\n"
+        "(older messages: /history shows the page before)\n");
+  CHECK(printed("history user henderson", R"({"status":"OK","messages":[],"more":false})") ==
+        "(no messages)\n");
+  const auto page = chat::client::history_page_info(reply);
+  CHECK(page.oldest_id == 3);
+  CHECK(page.more);
+}
+
+TEST_CASE("conversations: labels by kind, unread counts, newest first as sent") {
+  const std::string reply =
+      R"({"status":"OK","conversations":[)"
+      R"({"kind":"realm","name":"jokowi","realm":"beta","last_id":9,"last_time":"2026-11-26T22:35:00Z","unread":2},)"
+      R"({"kind":"group","name":"kominfo","realm":"alpha","last_id":5,"last_time":"2026-11-26T22:34:00Z","unread":0},)"
+      R"({"kind":"user","name":"henderson","realm":"alpha","last_id":1,"last_time":"2026-11-26T22:33:00Z","unread":1}]})";
+  CHECK(printed("conversations", reply) ==
+        "Conversations (newest first; /history NAME shows one):\n"
+        "  jokowi@beta  2 unread  last 2026-11-26 22:35:00\n"
+        "  #kominfo               last 2026-11-26 22:34:00\n"
+        "  henderson    1 unread  last 2026-11-26 22:33:00\n");
+  CHECK(printed("conversations", R"({"status":"OK","conversations":[]})") ==
+        "(no conversations yet)\n");
+  const auto names = chat::client::names_in_reply(reply, "alpha");
+  CHECK(names == std::vector<std::string>{"jokowi@beta", "kominfo", "henderson"});
+}
+
+TEST_CASE("a notice is the server's own words; inbox replies turn into event lines") {
+  CHECK(chat::client::print_notice(
+            R"({"status":"ERROR","message":"Tidak aktif terlalu lama, koneksi ditutup"})",
+            plain()) == "server: Tidak aktif terlalu lama, koneksi ditutup\n");
+  const std::string inbox =
+      R"({"status":"OK","realm":"beta","messages":{"b":[)"
+      R"({"id":8,"msg_from":"b","msg_to":"messi","msg":"two","realm":"beta","time":"2026-11-26T22:33:02Z"}],"a":[)"
+      R"({"id":6,"msg_from":"a","msg_to":"messi","msg":"one","realm":"beta","time":"2026-11-26T22:33:01Z"}]},"synced":true})";
+  CHECK(chat::client::inbox_as_event_lines(inbox, "alpha", plain()) ==
+        "[22:33:01] a@beta: one\n[22:33:02] b@beta: two\n");
+  CHECK(chat::client::inbox_as_event_lines(R"({"status":"OK","messages":{}})", "alpha", plain())
+            .empty());
+  CHECK(chat::client::error_message_of(R"({"status":"ERROR","message":"x"})") == "x");
+  CHECK_FALSE(chat::client::error_message_of(R"({"status":"OK"})"));
+}
+
+TEST_CASE("realms that getrealminbox can ask: all but the idle ones") {
+  CHECK(chat::client::reachable_realms_of(
+            R"({"status":"OK","realms":[{"name":"beta","state":"linked"},)"
+            R"({"name":"gamma","state":"idle"},{"name":"delta","state":"down"}]})") ==
+        std::vector<std::string>{"beta", "delta"});
 }

@@ -539,3 +539,22 @@ TEST_CASE("a message of blanks only is a bad parameter, tabs included (regressio
   }
   CHECK(w.h.run(w.messi, "send henderson \tindented") == ok("Message sent"));
 }
+
+TEST_CASE("watch TOKEN on a connection without a session binds that session: a resumed client "
+          "is live again, and the watch ends with the session") {
+  World w;
+  Connection resumed{80};
+  CHECK(w.h.run(resumed, "watch " + token(2)) == ok("Watching"));  // henderson's token
+  CHECK(w.h.run(w.lineker, "info henderson").find(R"("online":true)") != std::string::npos);
+  core::Outcome out = w.h.realm().handle(w.messi, "send henderson live again");
+  REQUIRE(out.pushes.size() == 1);
+  CHECK(out.pushes[0].connection == resumed.id);
+  // The connection acts as henderson from now on, without the token.
+  CHECK(w.h.run(resumed, "inbox") == R"({"status":"OK","messages":{}})");
+  // Another user's token on a connection already bound stays refused.
+  CHECK(w.h.run(resumed, "watch " + token(3)) == error("Session tidak ditemukan"));
+  // Ending the session elsewhere ends the watch.
+  Connection other{81};
+  CHECK(w.h.run(other, "logout " + token(2)) == ok("Logout successful"));
+  CHECK(w.h.realm().handle(w.messi, "send henderson gone").pushes.empty());
+}
