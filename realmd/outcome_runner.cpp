@@ -24,6 +24,12 @@ std::uint64_t OutcomeRunner::run(chat::core::Outcome& outcome) {
   // Like replies, pushes wait for the commit: nobody sees a message a crash could lose.
   for (chat::core::Push& push : outcome.pushes) links_.push(push, seq);
   outcome.pushes.clear();
+  if (outcome.announce_routes && links_.announce) links_.announce();
+  outcome.announce_routes = false;
+  for (const auto& [realm, key] : outcome.pinned) {
+    if (links_.pin) links_.pin(realm, key);
+  }
+  outcome.pinned.clear();
   return seq;
 }
 

@@ -25,6 +25,10 @@ class OutcomeRunner {
     std::function<void(const std::string& peer)> dial;
     // Writes a live delivery to a watching client connection once commit `seq` is done.
     std::function<void(chat::core::Push& push, std::uint64_t seq)> push;
+    // The realm's routes changed: announce them soon (Realm::announce_routes).
+    std::function<void()> announce;
+    // A signing key of another realm was pinned: keep it across restarts.
+    std::function<void(const std::string& realm, const std::string& public_key)> pin;
   };
 
   OutcomeRunner(CommitQueue& commits, ReplyWaits& waits, Links links);

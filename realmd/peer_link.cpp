@@ -12,6 +12,7 @@
 #include "endpoint_formatter.hpp"
 #include "federation/frames.hpp"
 #include "federation/realm_frames.hpp"
+#include "ops/logging.hpp"
 #include "outcome_runner.hpp"
 
 namespace realmd {
@@ -153,6 +154,9 @@ void PeerLink::linked_frame(const federation::Frame& frame) {
     return;
   }
   chat::core::Outcome outcome = services_.realm.peer_frame(peer_, *message);
+  // Security events of a peer's frames (a routed message with a bad signature, a key that
+  // does not match the pinned one): the audit trail, with the link's label.
+  for (const std::string& event : outcome.audit) audit().warn("{}: {}", label(), event);
   services_.outcomes.run(outcome);
 }
 

@@ -54,7 +54,8 @@ constexpr std::size_t index_batch = 200000;
 // How long an accepted connection may take over its TLS handshake.
 constexpr std::chrono::milliseconds tls_handshake_time{10'000};
 
-chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config) {
+chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config,
+                                        const std::string& public_key) {
   chat::core::RealmSettings settings;
   settings.name = config.name;
   settings.limits.max_line_bytes = config.limits.max_line_bytes;
@@ -70,6 +71,13 @@ chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config)
   settings.max_outbox_per_peer = config.limits.max_outbox_per_peer;
   settings.retention.max_age_days = config.history.max_age_days;
   settings.retention.max_per_conversation = config.history.max_per_conversation;
+  settings.relay = config.relay;
+  settings.reachable_via_relays = config.reachable_via_relays;
+  // Keys pinned in the config win over those learnt earlier (docs/protocol.md §2, trust).
+  settings.public_key = public_key;
+  settings.pinned_keys = config.pinned_keys;
+  for (auto& [realm, key] : read_pinned_keys(config.data_dir))
+    settings.pinned_keys.emplace(realm, key);
   return settings;
 }
 
@@ -88,7 +96,9 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
       config_(std::move(config)),
       store_(std::move(store)),
       lease_(std::move(lease)),
-      realm_(settings_from(config_), system_environment()),
+      signing_key_(load_or_create_signing_key(config_.data_dir)),
+      realm_(settings_from(config_, signing_key_->public_hex),
+             with_signing(system_environment(), signing_key_)),
       passwords_(PasswordCost::named(config_.password_cost), password_threads),
       commits_(io, *store_),
       waits_(io, realm_, metrics_,
@@ -101,7 +111,10 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
           {.send = [this](const chat::core::OutgoingFrame& frame,
                           std::uint64_t seq) { send_frame(frame, seq); },
            .dial = [this](const std::string& peer) { dial(peer); },
-           .push = [this](chat::core::Push& push, std::uint64_t seq) { deliver_push(push, seq); }}),
+           .push = [this](chat::core::Push& push, std::uint64_t seq) { deliver_push(push, seq); },
+           .announce = [this] { schedule_announcement(); },
+           .pin = [this](const std::string& realm,
+                         const std::string& key) { save_pin(realm, key); }}),
       history_(io, *store_, config_.history.reader_threads),
       retention_timer_(io),
       index_timer_(io),
@@ -109,7 +122,8 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
       peer_acceptor_(io),
       web_acceptor_(io),
       admin_acceptor_(io),
-      drain_deadline_(io) {
+      drain_deadline_(io),
+      announce_timer_(io) {
   commits_.on_committed([this](const std::vector<chat::store::Mutation>& batch, double seconds) {
     metrics_.committed(batch, seconds);
   });
@@ -454,6 +468,23 @@ void RealmServer::deliver_push(chat::core::Push& push, std::uint64_t seq) {
   it->second->deliver(std::move(push), seq);
 }
 
+void RealmServer::save_pin(const std::string& realm, const std::string& public_key) {
+  spdlog::info("realm {}: pinned the signing key of realm {}", config_.name, realm);
+  save_pinned_key(config_.data_dir, realm, public_key);
+}
+
+void RealmServer::schedule_announcement() {
+  if (announce_due_ || stopping_) return;
+  announce_due_ = true;
+  announce_timer_.expires_after(realm_.settings().route_interval);
+  announce_timer_.async_wait([this](std::error_code ec) {
+    announce_due_ = false;
+    if (ec || stopping_) return;
+    chat::core::Outcome outcome = realm_.announce_routes();
+    outcomes_.run(outcome);
+  });
+}
+
 void RealmServer::session_closed(std::uint64_t id) {
   sessions_.erase(id);
   web_sessions_.erase(id);
@@ -656,6 +687,7 @@ void RealmServer::finish_stop() {
   if (stopped_) return;
   stopped_ = true;
   drain_deadline_.cancel();
+  announce_timer_.cancel();
   // Commits what the last replies queued; a store still failing loses it (never acknowledged).
   if (!commits_.stop() && exit_code_ == 0) exit_code_ = 1;
   // After the last commit: a standby may take over only once nothing more is written.

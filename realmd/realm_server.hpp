@@ -23,6 +23,7 @@
 #include "outcome_runner.hpp"
 #include "password_pool.hpp"
 #include "reply_waits.hpp"
+#include "signing_keys.hpp"
 #include "store/lease.hpp"
 #include "store/store.hpp"
 #include "stream.hpp"
@@ -139,11 +140,15 @@ class RealmServer {
   void link_closed(PeerLink& link);
   void send_frame(const chat::core::OutgoingFrame& frame, std::uint64_t seq);
   void dial(const std::string& peer);
+  void schedule_announcement();
+  void save_pin(const std::string& realm, const std::string& public_key);
 
   asio::io_context& io_;
   chat::config::RealmConfig config_;
   std::unique_ptr<chat::store::Store> store_;
   std::unique_ptr<chat::store::Lease> lease_;
+  // Before realm_, which signs with it.
+  std::shared_ptr<const SigningKey> signing_key_;
   TlsContexts tls_;
   chat::core::Realm realm_;
   Metrics metrics_;
@@ -173,6 +178,10 @@ class RealmServer {
   std::map<std::string, std::shared_ptr<PeerDialer>, std::less<>> dialers_;
   std::uint64_t next_link_id_ = 1;
   asio::steady_timer drain_deadline_;
+  // Route announcements wait on this for the settings' route_interval, so that a burst of
+  // changes (a flap storm) makes one announcement per link, not one per change.
+  asio::steady_timer announce_timer_;
+  bool announce_due_ = false;
   std::function<void(int)> on_stopped_;
   std::function<void()> on_lease_lost_;
   std::unique_ptr<LeaseKeeper> keeper_;  // with a lease; stopped after the commit queue

@@ -56,7 +56,9 @@ chat::core::Environment system_environment() {
   return {.new_token = random_uuid,
           .now_utc = utc_now_rfc3339,
           .now = [] { return std::chrono::steady_clock::now(); },
-          .epoch = random_epoch()};
+          .epoch = random_epoch(),
+          .sign = {},  // RealmServer adds signing (signing_keys.hpp): the key is the realm's
+          .verify = {}};
 }
 
 }  // namespace realmd

@@ -2,7 +2,7 @@
 # The live demo: builds realmchat, starts the realms alpha, beta and gamma with fresh stores,
 # and plays a scripted story through build/bin/chatclient, printing every request with its
 # reply: users of different realms talk privately and in groups, a message is pushed live,
-# alpha links gamma with addrealm, beta crashes while alpha queues messages for it (and alpha
+# alpha reaches gamma through beta, then links it with addrealm, beta crashes while alpha queues messages for it (and alpha
 # crashes too), and when beta is back they arrive exactly once.
 #   scripts/demo.sh          stop the realms afterwards
 #   scripts/demo.sh --keep   leave them running to connect to (scripts/cluster.sh down to stop)
@@ -300,6 +300,39 @@ act_group_across_realms() {
   expect_once 2 "$text"
 }
 
+# wait_for_route REALM USER PASSWORD DEST VIA: polls REALM's `realms` until it lists DEST as
+# reached through VIA (routing: docs/protocol.md §2).
+wait_for_route() {
+  local realm=$1 user=$2 password=$3 dest=$4 via=$5 reply
+  local routed="\{\"name\":\"$dest\",\"state\":\"routed\"[^}]*\"via\":\"$via\""
+  local deadline=$((SECONDS + link_deadline_s))
+  printf '\n(waiting until %s shows a route to %s via %s)\n' "$realm" "$dest" "$via"
+  until [[ ${reply:-} =~ $routed ]]; do
+    ((SECONDS < deadline)) || die "$realm: no route to $dest via $via within ${link_deadline_s}s"
+    sleep 0.1
+    reply="$("$REALMCHAT_BIN/chatclient" --realm "$realm" --json \
+      -c "auth $user $password" -c realms </dev/null 2>/dev/null)" || true
+  done
+}
+
+act_through_beta() {
+  narrate "# Act 5b: alpha reaches gamma through beta. alpha has no link to gamma yet, but beta,
+# linked to both, announces its path: alpha lists gamma as routed via beta, two links away.
+# messi writes to ronaldo; beta stores the message before passing it on, and gamma's answer
+# comes back the same way, so messi hears \"sent\" as from a direct peer."
+  wait_for_route alpha messi surabaya gamma beta
+  actor messi alpha \
+    "auth messi surabaya" \
+    "realms" \
+    "sendprivaterealm gamma ronaldo halo ronaldo, lewat beta" \
+    "logout"
+  actor ronaldo gamma \
+    "auth ronaldo lisboa" \
+    "getrealminbox alpha" \
+    "logout"
+  expect_once 2 "halo ronaldo, lewat beta"
+}
+
 act_add_realm() {
   narrate "# Act 6: alpha links gamma at run time. Only an admin may add a realm by address;
 # messi, alpha's admin, links gamma (named in the config) with addrealm, then writes to ronaldo."
@@ -473,6 +506,7 @@ act_one_realm
 act_across_realms
 act_live_delivery
 act_group_across_realms
+act_through_beta
 act_add_realm
 act_beta_down
 act_beta_back

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -103,6 +104,14 @@ struct RealmConfig {
   // federation.keepalive_ms: a link that sent nothing this long sends a ping; one that received
   // nothing for three times this long is dropped and redialled.
   std::chrono::milliseconds keepalive{5000};
+  // federation.relay: carry other realms' routed messages (docs/protocol.md §2, routing).
+  bool relay = true;
+  // federation.reachable_via_relays: take messages that crossed other realms, and let the
+  // neighbours announce this realm on.
+  bool reachable_via_relays = true;
+  // federation.keys: realm name -> Ed25519 public key (64 hex digits) pinned for it, so that
+  // its routed messages verify against this key and no other (docs/protocol.md §2, trust).
+  std::map<std::string, std::string> pinned_keys;
   std::vector<PeerConfig> peers;
   std::optional<TlsConfig> tls;
   std::vector<std::string> admins;

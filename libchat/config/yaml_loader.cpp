@@ -53,7 +53,8 @@ constexpr std::string_view top_keys[] = {"realm",      "federation", "peers",   
                                          "durability", "store",      "password_cost"};
 constexpr std::string_view realm_keys[] = {
     "name", "listen", "peer_listen", "web_listen", "web_origins", "admin_listen", "data_dir"};
-constexpr std::string_view federation_keys[] = {"secret", "keepalive_ms"};
+constexpr std::string_view federation_keys[] = {"secret", "keepalive_ms", "relay",
+                                                "reachable_via_relays", "keys"};
 constexpr std::string_view peer_keys[] = {"name", "address", "autoconnect"};
 constexpr std::string_view user_keys[] = {"username", "password", "nama", "negara"};
 constexpr std::string_view limits_keys[] = {"max_line_bytes",          "max_message_bytes",
@@ -379,10 +380,26 @@ void parse_realm_section(const YAML::Node& node, RealmConfig& config) {
   }
 }
 
-// The `federation:` section: the shared secret and the link keepalive.
+// The `federation:` section: the shared secret, the link keepalive and routing.
 void parse_federation(const YAML::Node& node, const std::string& path, RealmConfig& config) {
   if (!is_mapping(node, path)) return;
   check_keys(node, path, federation_keys);
+  if (const auto relay = node["relay"]) config.relay = parse_bool(relay, join_key(path, "relay"));
+  if (const auto reachable = node["reachable_via_relays"]) {
+    config.reachable_via_relays = parse_bool(reachable, join_key(path, "reachable_via_relays"));
+  }
+  if (const auto keys = node["keys"]; keys && is_mapping(keys, join_key(path, "keys"))) {
+    for (const auto& entry : keys) {
+      const std::string realm = parse_scalar(entry.first, join_key(path, "keys"));
+      const std::string key = join_key(join_key(path, "keys"), realm);
+      const std::string hex = parse_scalar(entry.second, key);
+      const bool valid = hex.size() == 64 && std::all_of(hex.begin(), hex.end(), [](char c) {
+                           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                         });
+      if (!valid) fail_value(key, "an Ed25519 public key (64 lowercase hex digits)", hex);
+      config.pinned_keys[realm] = hex;
+    }
+  }
   if (const auto secret = node["secret"])
     config.secret = parse_scalar(secret, join_key(path, "secret"));
   if (const auto keepalive = node["keepalive_ms"]) {

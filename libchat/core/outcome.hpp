@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/peer_frames.hpp"
@@ -83,6 +84,13 @@ struct Outcome {
   std::vector<Completion> completions;
   std::vector<OutgoingFrame> frames;
   std::vector<std::string> dial;
+  // The best routes changed (or a link came up): realmd calls Realm::announce_routes() after
+  // at most settings' route_interval, folding every change made meanwhile into one
+  // announcement per link (the damping of a flap storm).
+  bool announce_routes = false;
+  // Signing keys of other realms learnt (and pinned) now: realmd saves them, so that they stay
+  // pinned across restarts (realm, public key).
+  std::vector<std::pair<std::string, std::string>> pinned;
 
   // Security events for the operator's log (failed logins, lockouts, admin actions): realmd
   // logs each with the connection's address. Never a password, token or secret.

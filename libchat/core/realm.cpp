@@ -73,6 +73,10 @@ Realm::Realm(RealmSettings settings, Environment env)
     peer.active = configured.autoconnect;
     peer.link = configured.autoconnect ? LinkState::connecting : LinkState::idle;
   }
+  state_->routing().table =
+      RouteTable(settings_.name, settings_.relay, settings_.reachable_via_relays);
+  state_->routing().keys = settings_.pinned_keys;
+  if (!settings_.public_key.empty()) state_->routing().keys[settings_.name] = settings_.public_key;
 }
 
 Realm::~Realm() = default;
@@ -98,6 +102,14 @@ void Realm::load(const store::Snapshot& snapshot) {
     peer.link = peer.dials() ? LinkState::connecting : LinkState::down;
   }
   for (const auto& entry : snapshot.outbox) {
+    if (std::optional<PeerForward> envelope = from_outbox_record(entry)) {
+      // A routed envelope in this realm's custody: sent on once a path is up.
+      Routing& routing = state_->routing();
+      ++routing.queued_for[envelope->dest];
+      routing.known.insert(envelope->dest);
+      routing.entries.emplace(entry.id, RoutedEntry{std::move(*envelope), {}});
+      continue;
+    }
     // An outbox entry for a realm no longer configured stays (inactive) until it is back.
     state_->add_peer(entry.peer).outbox.emplace(entry.id, entry);
   }

@@ -61,6 +61,14 @@ struct Environment {
   // after a wipe or a restore from backup (when ids may repeat) are never taken for
   // duplicates by a peer (docs/protocol.md §2, epochs).
   std::uint64_t epoch = 1;
+  // Routed envelopes are signed by their origin (docs/protocol.md §2, trust): `sign` gives the
+  // signature (128 hex digits) of a message with this realm's key, `verify` checks one against
+  // a public key (64 hex digits). Unset (tests of other things): envelopes go unsigned and are
+  // taken unverified.
+  std::function<std::string(std::string_view message)> sign{};
+  std::function<bool(std::string_view public_key, std::string_view message,
+                     std::string_view signature)>
+      verify{};
 };
 
 // A peer named in the config (federation).
@@ -101,6 +109,18 @@ struct RealmSettings {
   // unbounded reply.
   std::size_t max_inbox_reply_bytes = 1024 * 1024;
   HistoryRetention retention;
+  // Routing (docs/protocol.md §2, routing). `relay`: carry other realms' messages (and
+  // announce the routes for it); `reachable_via_relays`: take messages that crossed other
+  // realms (and let neighbours announce this realm on). `max_relay_queue`: envelopes of others
+  // held for one next hop; past it a message is refused back to its origin.
+  bool relay = true;
+  bool reachable_via_relays = true;
+  std::size_t max_relay_queue = 10000;
+  std::chrono::milliseconds route_interval{100};
+  // This realm's public signing key (64 hex digits; empty: none), and the keys pinned for other
+  // realms (federation.keys in the config, and those learnt earlier and saved by realmd).
+  std::string public_key;
+  std::map<std::string, std::string> pinned_keys;
 };
 
 class RealmState;   // users, groups, inboxes, sessions (core/realm_state.hpp)
@@ -154,6 +174,9 @@ class Realm {
   Outcome link_down(std::string_view peer, std::string_view reason);
   // A frame from an authenticated peer.
   Outcome peer_frame(std::string_view peer, const PeerFrame& frame);
+  // Announces this realm's routes on every link (realmd calls it after an Outcome asked for it
+  // with announce_routes, at most once per route_interval).
+  Outcome announce_routes();
   // The timer of a Wait fired before its Completion.
   Outcome wait_timed_out(std::uint64_t waiter);
 
@@ -181,6 +204,25 @@ class Realm {
   void on_peer_frame(Peer& peer, const PeerAck& ack, Outcome& out);
   void on_peer_frame(Peer& peer, const PeerFetch& fetch, Outcome& out);
   void on_peer_frame(Peer& peer, const PeerFetched& fetched, Outcome& out);
+  void on_peer_frame(Peer& peer, const PeerRoutes& routes, Outcome& out);
+  void on_peer_frame(Peer& peer, const PeerForward& envelope, Outcome& out);
+  void on_peer_frame(Peer& peer, const PeerForwardAck& ack, Outcome& out);
+  void on_peer_frame(Peer& peer, const PeerRouteFetch& fetch, Outcome& out);
+  void on_peer_frame(Peer& peer, const PeerRouteFetched& fetched, Outcome& out);
+  // A message from `origin` for a local user or group: stored (every member of a group), or
+  // the error it is refused with.
+  std::string take_message(const std::string& origin, bool group, const std::string& to,
+                           const std::string& from, const std::string& text,
+                           const std::string& time, Outcome& out);
+  // Routing (core/realm_routing.cpp).
+  void take_envelope(const PeerForward& envelope, Outcome& out);
+  bool first_time(const PeerForward& envelope, Outcome& out);
+  void refuse_envelope(const PeerForward& envelope, std::string_view error, Outcome& out);
+  void answer_arrived(const PeerForward& answer, Outcome& out);
+  void routes_changed(Outcome& out);
+  bool relay_queue_full(const std::string& destination);
+  void learn_keys(const Peer& peer, const Announcement& announcement, Outcome& out);
+  bool authentic(const PeerForward& envelope) const;
   EpochDedup& remember_epoch(const std::string& origin, std::uint64_t epoch, Outcome& out);
   void settle(Peer& peer, std::map<std::uint64_t, store::OutboxRecord>::iterator entry, bool ok,
               const std::string& error, Outcome& out);

@@ -12,6 +12,7 @@
 #include "core/names.hpp"
 #include "core/realm.hpp"
 #include "core/realm_state.hpp"
+#include "core/routing.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/reply.hpp"
 
@@ -20,15 +21,6 @@ namespace chat::core {
 namespace text = protocol::text;
 
 namespace {
-
-// The error a waiting client sees for a refused realm send.
-std::string refusal_reply(const std::string& error, bool group) {
-  if (error == text::user_not_found) return protocol::reply::error(text::realm_user_not_found);
-  if (error == text::group_not_found) return protocol::reply::error(text::realm_group_not_found);
-  return protocol::reply::error(
-      error.empty() ? (group ? text::realm_group_not_found : text::realm_user_not_found)
-                    : std::string_view(error));
-}
 
 // Refusals kept per origin realm. A retransmitted id is one of the last `link_window` messages
 // this realm handled from that origin (a sender has at most that many unacked per link, acks
@@ -41,6 +33,14 @@ std::size_t refusals_kept(std::size_t link_window) {
 }
 
 }  // namespace
+
+std::string refusal_reply(const std::string& error, bool group) {
+  if (error == text::user_not_found) return protocol::reply::error(text::realm_user_not_found);
+  if (error == text::group_not_found) return protocol::reply::error(text::realm_group_not_found);
+  return protocol::reply::error(
+      error.empty() ? (group ? text::realm_group_not_found : text::realm_user_not_found)
+                    : std::string_view(error));
+}
 
 std::vector<std::string> Realm::peers_to_dial() const {
   std::vector<std::string> names;
@@ -85,6 +85,9 @@ Outcome Realm::link_up(std::string_view name, std::uint64_t max_text) {
   peer->in_flight = 0;
   peer->max_text = max_text;
   pump(*peer, out);
+  state_->routing().table.link_up(peer->name);
+  out.announce_routes = true;  // the new neighbour needs our routes, whatever changed
+  routes_changed(out);
   for (std::uint64_t waiter : state_->waiters_of(name, Waiter::Kind::link)) {
     state_->take_waiter(waiter);
     out.completions.push_back({waiter, protocol::reply::ok_realm_added("connected"), {}});
@@ -100,6 +103,15 @@ Outcome Realm::link_down(std::string_view name, std::string_view reason) {
   if (!reason.empty()) peer->last_error = reason;
   peer->sent_up_to = 0;
   peer->in_flight = 0;
+  // Envelopes in flight to it go again, by whatever path is best now: the destination drops
+  // a second copy (per origin, epoch and seq).
+  Routing& routing = state_->routing();
+  routing.table.link_down(peer->name);
+  for (auto& [id, entry] : routing.entries) {
+    if (entry.sent_to == peer->name) entry.sent_to.clear();
+  }
+  routing.in_flight.erase(peer->name);
+  routes_changed(out);
   // Sends waiting for an ack stay in the outbox: their senders hear "queued".
   for (std::uint64_t waiter : state_->waiters_of(name, Waiter::Kind::ack)) {
     state_->take_waiter(waiter);
@@ -133,29 +145,9 @@ void Realm::on_peer_frame(Peer& peer, const PeerMessage& message, Outcome& out) 
     out.frames.push_back({peer.name, PeerAck{message.id, error.empty(), std::move(error)}});
     return;
   }
-  std::string error;
-  const Group* group = nullptr;
-  if (message.text.size() > settings_.limits.max_message_bytes) {
-    error = text::message_too_long;  // the sender bounces it: it never blocks the link
-  } else if (message.group) {
-    group = state_->find_group(message.to);
-    if (group == nullptr) error = text::group_not_found;
-  } else if (state_->find_user(message.to) == nullptr) {
-    error = text::user_not_found;
-  }
-  if (error.empty() && group != nullptr) {
-    // Membership is the owning realm's: every member of the group here gets it, and its history
-    // has it once.
-    store_group_message(
-        *state_,
-        make_message_record(0, {}, message.from, peer.name, message.to, message.text, message.time),
-        group->members, {}, out);
-  } else if (error.empty()) {
-    store_private_message(*state_,
-                          make_message_record(state_->next_id(), message.to, message.from,
-                                              peer.name, {}, message.text, message.time),
-                          realm_conversation(peer.name, message.from, message.to), out);
-  } else {
+  std::string error = take_message(peer.name, message.group, message.to, message.from, message.text,
+                                   message.time, out);
+  if (!error.empty()) {
     dedup.refused.emplace(message.id, error);
     out.mutations.emplace_back(
         store::PutRefused{{peer.name, message.epoch, message.id, error}});
@@ -171,6 +163,28 @@ void Realm::on_peer_frame(Peer& peer, const PeerMessage& message, Outcome& out) 
   out.mutations.emplace_back(
       store::PutSeen{{peer.name, message.epoch, message.id, dedup.touched}});
   out.frames.push_back({peer.name, PeerAck{message.id, error.empty(), error}});
+}
+
+std::string Realm::take_message(const std::string& origin, bool group_message,
+                                const std::string& to, const std::string& from,
+                                const std::string& text, const std::string& time, Outcome& out) {
+  if (text.size() > settings_.limits.max_message_bytes) {
+    return std::string(text::message_too_long);  // the sender bounces it: it never blocks a link
+  }
+  if (group_message) {
+    const Group* group = state_->find_group(to);
+    if (group == nullptr) return std::string(text::group_not_found);
+    // Membership is the owning realm's: every member of the group here gets it, and its
+    // history has it once.
+    store_group_message(*state_, make_message_record(0, {}, from, origin, to, text, time),
+                        group->members, {}, out);
+  } else {
+    if (state_->find_user(to) == nullptr) return std::string(text::user_not_found);
+    store_private_message(*state_,
+                          make_message_record(state_->next_id(), to, from, origin, {}, text, time),
+                          realm_conversation(origin, from, to), out);
+  }
+  return {};
 }
 
 // The dedup state of (origin, epoch); making room for a new epoch forgets the least recently

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/peer_state.hpp"
+#include "core/routing_state.hpp"
 #include "store/records.hpp"
 
 // The realm's data in memory: users, groups, unread inboxes, sessions. Pure data with small
@@ -183,6 +184,10 @@ class RealmState {
   std::map<std::uint64_t, EpochDedup>& dedup_of(std::string_view origin);
   std::size_t epochs_kept(std::string_view origin) const;
 
+  // --- routing: the route table and the envelopes in this realm's custody ---
+  Routing& routing() { return routing_; }
+  const Routing& routing() const { return routing_; }
+
   // --- replies waiting for a peer ---
   std::uint64_t add_waiter(Waiter waiter);
   std::optional<Waiter> take_waiter(std::uint64_t id);  // removes it
@@ -214,6 +219,7 @@ class RealmState {
   StringMap<std::vector<Watcher>> watchers_;
   std::uint64_t last_id_ = 0;
   StringMap<Peer> peers_;
+  Routing routing_;
   StringMap<std::map<std::uint64_t, EpochDedup>> dedup_;  // origin -> epoch -> state
   std::map<std::uint64_t, Waiter> waiters_;  // by waiter id (few: one per waiting reply)
   std::unordered_map<std::uint64_t, std::uint64_t> ack_waiters_;  // outbox id -> waiter id

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "core/names.hpp"
+#include "core/route_table.hpp"
 #include "protocol/command_parser.hpp"
 
 namespace chat::federation {
@@ -116,6 +117,92 @@ class FieldReader {
     return require(key, std::move(value), valid, "a timestamp");
   }
 
+  // A hop count: 0..max_route_path (more is a loop or a lie).
+  std::uint64_t hops(const char* key) {
+    const std::uint64_t value = uint64(key);
+    if (error_.empty() && value > core::max_route_path) fail(key, "a hop count in 0..16");
+    return error_.empty() ? value : 0;
+  }
+
+  // "private", "group" or "answer".
+  std::string envelope_kind(const char* key) {
+    std::string value = string(key);
+    const bool valid = value == "private" || value == "group" || value == "answer";
+    return require(key, std::move(value), valid, "\"private\", \"group\" or \"answer\"");
+  }
+
+  // An optional string of `digits` hex digits: absent reads as empty.
+  std::string optional_hex(const char* key, std::size_t digits) {
+    if (!error_.empty() || object_.FindMember(key) == object_.MemberEnd()) return {};
+    std::string value = string(key);
+    const bool valid =
+        value.size() == digits && std::all_of(value.begin(), value.end(), is_hex_digit);
+    return require(key, std::move(value), valid, std::to_string(digits) + " hex digits");
+  }
+
+  // An optional object of realm name -> 64 hex digits (at most max_routes_per_announcement).
+  std::map<std::string, std::string> keys(const char* key) {
+    std::map<std::string, std::string> keys;
+    if (!error_.empty() || object_.FindMember(key) == object_.MemberEnd()) return keys;
+    const rapidjson::Value* value = typed(key, &rapidjson::Value::IsObject, "an object");
+    if (value == nullptr) return keys;
+    if (value->MemberCount() > core::max_routes_per_announcement) {
+      fail(key, "at most 1024 keys");
+      return {};
+    }
+    for (const auto& member : value->GetObject()) {
+      const std::string_view name(member.name.GetString(), member.name.GetStringLength());
+      const bool valid_key =
+          member.value.IsString() && member.value.GetStringLength() == 64 &&
+          std::all_of(member.value.GetString(), member.value.GetString() + 64, is_hex_digit);
+      if (!core::is_valid_name(name) || !valid_key) {
+        fail(key, "realm names with 64 hex digits each");
+        return {};
+      }
+      keys.emplace(std::string(name), std::string(member.value.GetString(), 64));
+    }
+    return keys;
+  }
+
+  // An optional name: absent reads as empty.
+  std::string optional_name(const char* key) {
+    if (!error_.empty() || object_.FindMember(key) == object_.MemberEnd()) return {};
+    return name(key);
+  }
+
+  bool optional_boolean(const char* key, bool absent) {
+    if (!error_.empty() || object_.FindMember(key) == object_.MemberEnd()) return absent;
+    return boolean(key);
+  }
+
+  // An array of paths, each an array of 1..max_route_path valid names; at most
+  // max_routes_per_announcement paths.
+  std::vector<std::vector<std::string>> paths(const char* key) {
+    const rapidjson::Value* value = typed(key, &rapidjson::Value::IsArray, "an array");
+    std::vector<std::vector<std::string>> paths;
+    if (value == nullptr) return paths;
+    if (value->Size() > core::max_routes_per_announcement) {
+      fail(key, "at most 1024 paths");
+      return {};
+    }
+    for (const rapidjson::Value& path : value->GetArray()) {
+      if (!path.IsArray() || path.Empty() || path.Size() > core::max_route_path) {
+        fail(key, "paths of 1..16 names");
+        return {};
+      }
+      std::vector<std::string>& names = paths.emplace_back();
+      for (const rapidjson::Value& name : path.GetArray()) {
+        if (!name.IsString() ||
+            !core::is_valid_name(std::string_view(name.GetString(), name.GetStringLength()))) {
+          fail(key, "paths of valid names");
+          return {};
+        }
+        names.emplace_back(name.GetString(), name.GetStringLength());
+      }
+    }
+    return paths;
+  }
+
   MsgKind kind(const char* key) {
     const std::string value = string(key);
     if (value == kind_name(MsgKind::group)) return MsgKind::group;
@@ -183,6 +270,42 @@ std::optional<Frame> read_frame(std::string_view type, FieldReader& f) {
   }
   if (type == Fetch::type) return Fetch{.rid = f.id("rid"), .user = f.name("user")};
   if (type == Fetched::type) return Fetched{.rid = f.id("rid")};
+  if (type == Route::type) {
+    return Route{.via_others = f.optional_boolean("via_others", true),
+                 .routes = f.paths("routes"),
+                 .keys = f.keys("keys")};
+  }
+  if (type == Fwd::type) {
+    return Fwd{.id = f.id("id"),
+               .origin = f.name("origin"),
+               .dest = f.name("dest"),
+               .epoch = f.epoch("epoch"),
+               .seq = f.id("seq"),
+               .hops = f.hops("hops"),
+               .kind = f.envelope_kind("kind"),
+               .from = f.name("from"),
+               .to = f.name("to"),
+               .text = f.text("text"),
+               .time = f.time("time"),
+               .oid = f.id("oid"),
+               .re_epoch = f.epoch("re_epoch"),
+               .about = f.optional_name("about"),
+               .sig = f.optional_hex("sig", 128)};
+  }
+  if (type == Fack::type) return Fack{.id = f.id("id")};
+  if (type == RFetch::type) {
+    return RFetch{.rid = f.id("rid"),
+                  .origin = f.name("origin"),
+                  .dest = f.name("dest"),
+                  .hops = f.hops("hops"),
+                  .user = f.name("user")};
+  }
+  if (type == RFetched::type) {
+    return RFetched{.rid = f.id("rid"),
+                    .origin = f.name("origin"),
+                    .dest = f.name("dest"),
+                    .hops = f.hops("hops")};
+  }
   if (type == Ping::type) return Ping{};
   if (type == Pong::type) return Pong{};
   return std::nullopt;
@@ -221,6 +344,57 @@ class FieldWriter {
     string("user", fetch.user);
   }
   void operator()(const Fetched& fetched) { number("rid", fetched.rid); }
+  void operator()(const Route& route) {
+    writer_.Key("via_others");
+    writer_.Bool(route.via_others);
+    writer_.Key("routes");
+    writer_.StartArray();
+    for (const auto& path : route.routes) {
+      writer_.StartArray();
+      for (const std::string& name : path) {
+        writer_.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+      }
+      writer_.EndArray();
+    }
+    writer_.EndArray();
+    if (!route.keys.empty()) {
+      writer_.Key("keys");
+      writer_.StartObject();
+      for (const auto& [name, key] : route.keys) string(name.c_str(), key);
+      writer_.EndObject();
+    }
+  }
+  void operator()(const Fwd& fwd) {
+    number("id", fwd.id);
+    string("origin", fwd.origin);
+    string("dest", fwd.dest);
+    number("epoch", fwd.epoch);
+    number("seq", fwd.seq);
+    number("hops", fwd.hops);
+    string("kind", fwd.kind);
+    string("from", fwd.from);
+    string("to", fwd.to);
+    string("text", fwd.text);
+    string("time", fwd.time);
+    number("oid", fwd.oid);
+    number("re_epoch", fwd.re_epoch);
+    if (!fwd.about.empty()) string("about", fwd.about);
+    if (!fwd.sig.empty()) string("sig", fwd.sig);
+  }
+  void operator()(const Fack& fack) { number("id", fack.id); }
+  void operator()(const RFetch& fetch) {
+    number("rid", fetch.rid);
+    string("origin", fetch.origin);
+    string("dest", fetch.dest);
+    number("hops", fetch.hops);
+    string("user", fetch.user);
+  }
+  void operator()(const RFetched& fetched) {
+    number("rid", fetched.rid);
+    string("origin", fetched.origin);
+    string("dest", fetched.dest);
+    number("hops", fetched.hops);
+  }
   void operator()(const Ping&) {}
   void operator()(const Pong&) {}
 

@@ -1,10 +1,12 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "protocol/limits.hpp"
 
@@ -99,7 +101,70 @@ struct Pong {
   bool operator==(const Pong&) const = default;
 };
 
-using Frame = std::variant<Hello, Auth, Msg, Ack, Fetch, Fetched, Ping, Pong>;
+// Routing (docs/protocol.md §2, routing).
+// {"t":"route","via_others":B,"routes":[[NAME,...],...]}: every realm the sender reaches, each
+// as its path from the sender to it (the sender first, the destination last); it replaces the
+// sender's previous announcement. At most max_routes paths of 1..max_path valid names.
+struct Route {
+  static constexpr std::string_view type = "route";
+  bool via_others = true;
+  std::vector<std::vector<std::string>> routes;
+  // "keys":{NAME:64 hex,...}: the signing keys the sender holds for the realms it announces.
+  std::map<std::string, std::string> keys;
+  bool operator==(const Route&) const = default;
+};
+
+// {"t":"fwd","id":HOP_ID,"origin":R,"dest":R,"epoch":E,"seq":S,"hops":H,"kind":"private"|
+// "group"|"answer","from":U,"to":U,"text":..,"time":..,"oid":ID,"re_epoch":E[,"about":R]}
+struct Fwd {
+  static constexpr std::string_view type = "fwd";
+  std::uint64_t id = 0;
+  std::string origin;
+  std::string dest;
+  std::uint64_t epoch = 0;
+  std::uint64_t seq = 0;
+  std::uint64_t hops = 0;
+  std::string kind;
+  std::string from;
+  std::string to;
+  std::string text;  // an answer's error ("" when ok)
+  std::string time;
+  std::uint64_t oid = 0;
+  std::uint64_t re_epoch = 0;
+  std::string about;  // answers only
+  std::string sig;    // "sig": the origin's Ed25519 signature, 128 hex digits (absent: unsigned)
+  bool operator==(const Fwd&) const = default;
+};
+
+// {"t":"fack","id":HOP_ID}: the hop stored the fwd (custody passed).
+struct Fack {
+  static constexpr std::string_view type = "fack";
+  std::uint64_t id = 0;
+  bool operator==(const Fack&) const = default;
+};
+
+// {"t":"rfetch","rid":N,"origin":R,"dest":R,"hops":H,"user":U} and
+// {"t":"rfetched","rid":N,"origin":R,"dest":R,"hops":H}: fetch / fetched across a path.
+struct RFetch {
+  static constexpr std::string_view type = "rfetch";
+  std::uint64_t rid = 0;
+  std::string origin;
+  std::string dest;
+  std::uint64_t hops = 0;
+  std::string user;
+  bool operator==(const RFetch&) const = default;
+};
+struct RFetched {
+  static constexpr std::string_view type = "rfetched";
+  std::uint64_t rid = 0;
+  std::string origin;
+  std::string dest;
+  std::uint64_t hops = 0;
+  bool operator==(const RFetched&) const = default;
+};
+
+using Frame = std::variant<Hello, Auth, Msg, Ack, Fetch, Fetched, Ping, Pong, Route, Fwd, Fack,
+                           RFetch, RFetched>;
 
 // The frame's "t" value ("hello", "msg", ...), for logs.
 std::string_view type_name(const Frame& frame);

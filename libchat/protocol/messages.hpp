@@ -52,6 +52,9 @@ inline constexpr std::string_view store_failed = "Gagal menyimpan, coba lagi nan
 inline constexpr std::string_view watching = "Watching";
 inline constexpr std::string_view watch_stopped = "Watching stopped";
 inline constexpr std::string_view outbox_full = "Antrian realm penuh, coba lagi nanti";
+// A routed message whose origin signature does not verify at the destination (altered or
+// forged on the way, or signed by another key than the one pinned for its origin).
+inline constexpr std::string_view bad_signature = "Tanda tangan pesan tidak sah";
 // Before closing a connection for a time limit (limits.unauthenticated_idle_ms /
 // limits.partial_request_ms).
 inline constexpr std::string_view idle_timeout = "Tidak aktif terlalu lama, koneksi ditutup";

@@ -239,6 +239,10 @@ std::string ok_realms(const std::vector<RealmView>& realms) {
     out.field("address", realm.address);
     out.number("queued", realm.queued);
     out.field("last_error", realm.last_error);
+    if (!realm.via.empty()) {
+      out.field("via", realm.via);
+      out.number("distance", realm.distance);
+    }
     out.end_object();
   }
   out.end_array();

@@ -61,6 +61,9 @@ std::string event_message(const MessageView& message);
 struct RealmView {
   std::string_view name, state, address, last_error;
   std::uint64_t queued = 0;
+  // A realm reached through others: the next hop and the links to it ("routed" only).
+  std::string_view via;
+  std::uint64_t distance = 0;
 };
 std::string ok_realms(const std::vector<RealmView>& realms);
 

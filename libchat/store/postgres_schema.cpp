@@ -75,6 +75,8 @@ CREATE TABLE IF NOT EXISTS realmchat.outbox(
   body text NOT NULL,
   sent_at text NOT NULL,
   CONSTRAINT outbox_pkey PRIMARY KEY(realm, id));
+-- Version 2: a routed message's envelope (docs/protocol.md §2, routing); '' for a direct peer's.
+ALTER TABLE realmchat.outbox ADD COLUMN IF NOT EXISTS route text NOT NULL DEFAULT '';
 CREATE TABLE IF NOT EXISTS realmchat.seen(
   realm text NOT NULL,
   origin text NOT NULL,

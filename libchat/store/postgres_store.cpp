@@ -56,9 +56,9 @@ constexpr NamedSql kStatements[] = {
      "(SELECT id FROM realmchat.history WHERE realm = $1 AND conversation = $2 "
      "ORDER BY id DESC LIMIT 1 OFFSET $3)"},
     {"put_outbox",
-     "INSERT INTO realmchat.outbox(realm, id, epoch, peer, kind, sender, target, body, sent_at) "
-     "SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], "
-     "$7::text[], $8::text[], $9::text[])"},
+     "INSERT INTO realmchat.outbox(realm, id, epoch, peer, kind, sender, target, body, sent_at, "
+     "route) SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], "
+     "$6::text[], $7::text[], $8::text[], $9::text[], $10::text[])"},
     {"delete_outbox",
      "DELETE FROM realmchat.outbox WHERE realm = $1 AND (id, peer) IN "
      "(SELECT * FROM unnest($2::bigint[], $3::text[]))"},
@@ -386,7 +386,7 @@ class BatchWriter {
 
   void send_outbox() {
     std::vector<std::uint64_t> ids, epochs;
-    std::vector<std::string_view> peer, kind, sender, target, text, time;
+    std::vector<std::string_view> peer, kind, sender, target, text, time, route;
     for (const OutboxRecord* e : outbox_) {
       ids.push_back(e->id);
       epochs.push_back(e->epoch);
@@ -396,11 +396,12 @@ class BatchWriter {
       target.push_back(e->target);
       text.push_back(e->text);
       time.push_back(e->time);
+      route.push_back(e->route);
     }
     pipeline_.send("put_outbox",
                    {realm_, pg::id_array(ids), pg::id_array(epochs), pg::text_array(peer),
                     pg::text_array(kind), pg::text_array(sender), pg::text_array(target),
-                    pg::text_array(text), pg::text_array(time)},
+                    pg::text_array(text), pg::text_array(time), pg::text_array(route)},
                    run_);
   }
 
@@ -637,13 +638,13 @@ void load_messages(RealmRows& rows, pg::Connection& connection, const std::strin
                                           RealmRows::text(r, i, 2), RealmRows::id(r, i, 3)});
       });
   rows.each(
-      "SELECT id, epoch, peer, kind, sender, target, body, sent_at FROM realmchat.outbox "
+      "SELECT id, epoch, peer, kind, sender, target, body, sent_at, route FROM realmchat.outbox "
       "WHERE realm = $1 ORDER BY id",
       [&](Row r, int i) {
-        snapshot.outbox.push_back({RealmRows::id(r, i, 0), RealmRows::id(r, i, 1),
-                                   RealmRows::text(r, i, 2), RealmRows::text(r, i, 3),
-                                   RealmRows::text(r, i, 4), RealmRows::text(r, i, 5),
-                                   RealmRows::text(r, i, 6), RealmRows::text(r, i, 7)});
+        snapshot.outbox.push_back(
+            {RealmRows::id(r, i, 0), RealmRows::id(r, i, 1), RealmRows::text(r, i, 2),
+             RealmRows::text(r, i, 3), RealmRows::text(r, i, 4), RealmRows::text(r, i, 5),
+             RealmRows::text(r, i, 6), RealmRows::text(r, i, 7), RealmRows::text(r, i, 8)});
       });
   rows.each(
       "SELECT greatest((SELECT coalesce(max(id), 0) FROM realmchat.messages WHERE realm = $1), "

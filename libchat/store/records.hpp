@@ -97,6 +97,9 @@ struct OutboxRecord {
   std::string target;    // user or group in the destination realm
   std::string text;
   std::string time;
+  // A routed message or answer (docs/protocol.md §2, routing): its envelope, written and read
+  // only by core (core/routing.hpp). Empty for a message to a direct peer.
+  std::string route;
 };
 
 // A peer added at run time by `addrealm NAME HOST PORT`.

@@ -167,14 +167,23 @@ PRAGMA user_version = 5;
 COMMIT;
 )sql";
 
+// Version 6: routed messages (docs/protocol.md §2, routing) keep their envelope (origin, origin
+// epoch, sequence, ...) in `route`; empty for a message to a direct peer.
+constexpr const char* kMigrateTo6 = R"sql(
+BEGIN IMMEDIATE;
+ALTER TABLE outbox ADD COLUMN route TEXT NOT NULL DEFAULT '';
+PRAGMA user_version = 6;
+COMMIT;
+)sql";
+
 // migrations[v] upgrades a database of user_version v (0 for a new file) by one step or more.
 struct Migration {
   std::int64_t from_below;  // runs while user_version < this
   const char* sql;
 };
 constexpr Migration kMigrations[] = {
-    {2, kSchema}, {3, kMigrateTo3}, {4, kMigrateTo4}, {5, kMigrateTo5}};
-static_assert(SqliteStore::kSchemaVersion == 5, "the last migration sets user_version = 5");
+    {2, kSchema}, {3, kMigrateTo3}, {4, kMigrateTo4}, {5, kMigrateTo5}, {6, kMigrateTo6}};
+static_assert(SqliteStore::kSchemaVersion == 6, "the last migration sets user_version = 6");
 
 struct DatabaseCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -477,6 +486,7 @@ struct SqliteStore::Impl {
         .bind(6, r.text)
         .bind(7, r.time)
         .bind_id(8, r.epoch)
+        .bind(9, r.route)
         .run();
     counters.max_id = std::max(counters.max_id, r.id);
   }
@@ -567,9 +577,10 @@ struct SqliteStore::Impl {
       "text, time, bounce, history_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
   // A fetched message leaves the inbox: its copy in history is the one kept.
   Statement mark_fetched{db.get(), "DELETE FROM messages WHERE id = ?1"};
-  Statement insert_outbox{db.get(),
-                          "INSERT INTO outbox(id, peer, kind, sender, target, text, time, epoch) "
-                          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
+  Statement insert_outbox{
+      db.get(),
+      "INSERT INTO outbox(id, peer, kind, sender, target, text, time, epoch, route) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
   Statement delete_outbox{db.get(), "DELETE FROM outbox WHERE id = ?1 AND peer = ?2"};
   Statement upsert_seen{db.get(),
                         "INSERT INTO seen_epochs(origin, epoch, max_id, touched) "
@@ -707,10 +718,12 @@ Snapshot SqliteStore::load() {
   }
 
   Statement outbox(
-      db, "SELECT id, epoch, peer, kind, sender, target, text, time FROM outbox ORDER BY id");
+      db,
+      "SELECT id, epoch, peer, kind, sender, target, text, time, route FROM outbox ORDER BY id");
   while (outbox.next_row()) {
     snapshot.outbox.push_back({outbox.id(0), outbox.id(1), outbox.text(2), outbox.text(3),
-                               outbox.text(4), outbox.text(5), outbox.text(6), outbox.text(7)});
+                               outbox.text(4), outbox.text(5), outbox.text(6), outbox.text(7),
+                               outbox.text(8)});
   }
 
   Statement seen(db,

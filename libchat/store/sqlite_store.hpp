@@ -13,7 +13,7 @@ namespace chat::store {
 class SqliteStore final : public Store {
  public:
   static constexpr const char* kFileName = "realm.db";
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Creates data_dir when missing and the schema when new. fsync = true selects
   // synchronous=FULL (a commit survives power loss); false selects NORMAL (a commit survives

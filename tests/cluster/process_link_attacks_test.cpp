@@ -127,11 +127,11 @@ TEST_CASE("an out-of-range or zero id from a linked peer closes that link only (
   LineClient link(alpha.peer_port());
   zeta.dial(link, "alpha");
   link.send(forged_msg("1"));
-  CHECK(link.expect_line() == R"({"t":"ack","id":1,"ok":true})");
+  CHECK(test_support::expect_frame(link) == R"({"t":"ack","id":1,"ok":true})");
   link.send(forged_msg("1"));  // a retransmission
-  CHECK(link.expect_line() == R"({"t":"ack","id":1,"ok":true})");
+  CHECK(test_support::expect_frame(link) == R"({"t":"ack","id":1,"ok":true})");
   messi->send("getrealminbox zeta");
-  const std::string fetch = link.expect_line();
+  const std::string fetch = test_support::expect_frame(link);
   REQUIRE(fetch.starts_with(R"({"t":"fetch","rid":)"));
   link.send(R"({"t":"fetched","rid":)" + fetch.substr(19, fetch.find(',') - 19) + "}");
   const std::string inbox = messi->expect_reply();

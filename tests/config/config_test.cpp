@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -301,6 +302,24 @@ TEST_CASE("bad limits, enums and booleans are named with the key and the value")
   CHECK(error_of("realm: {name: a}\nfederation: {secret: x}\n"
                  "peers: [{name: b, address: h:1, autoconnect: sometimes}]\n") ==
         "peers[0].autoconnect: expected true or false, got 'sometimes'");
+}
+
+TEST_CASE("federation routing keys: relay, reachable_via_relays, keys") {
+  const auto defaults = load_config_text("realm: {name: a}\n");
+  CHECK(defaults.relay);
+  CHECK(defaults.reachable_via_relays);
+  CHECK(defaults.pinned_keys.empty());
+  const std::string key(64, 'e');
+  const auto config = load_config_text(
+      "realm: {name: a}\nfederation: {relay: false, reachable_via_relays: false, keys: {b: " + key +
+      "}}\n");
+  CHECK_FALSE(config.relay);
+  CHECK_FALSE(config.reachable_via_relays);
+  CHECK(config.pinned_keys == std::map<std::string, std::string>{{"b", key}});
+  CHECK(error_of("realm: {name: a}\nfederation: {keys: {b: xyz}}\n") ==
+        "federation.keys.b: expected an Ed25519 public key (64 lowercase hex digits), got 'xyz'");
+  CHECK(error_of("realm: {name: a}\nfederation: {relay: sometimes}\n") ==
+        "federation.relay: expected true or false, got 'sometimes'");
 }
 
 TEST_CASE("federation.keepalive_ms: a positive number of milliseconds up to a day") {

@@ -440,7 +440,7 @@ TEST_CASE("realms lists every peer with its link state, address, queue and last 
 TEST_CASE("load restores the outbox, the dedup mark and runtime peers") {
   store::Snapshot snap;
   snap.users.push_back({"jokowi", "fake$123", "joko_widodo", "indonesia"});
-  snap.outbox.push_back({5, 3, "alpha", "private", "jokowi", "messi", "hi", "t"});
+  snap.outbox.push_back({5, 3, "alpha", "private", "jokowi", "messi", "hi", "t", ""});
   snap.seen.push_back({"alpha", 8, 41, 2});
   snap.peers.push_back({"delta", "10.0.0.9", 7000});
   snap.max_id = 5;

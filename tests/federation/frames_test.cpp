@@ -229,3 +229,90 @@ TEST_CASE("ids and epochs are checked at decode: 1..2^53-1 (regression: an id pa
   CHECK(decode_error(R"({"t":"msg","id":1,"kind":"private","from":"a","to":"b","text":"x","time":"t"})") ==
         R"(missing field "epoch" in msg frame)");
 }
+
+TEST_CASE("routing frames survive encode then decode") {
+  const std::vector<Frame> frames = {
+      Route{.via_others = false,
+            .routes = {{"beta"}, {"beta", "gamma", "delta"}},
+            .keys = {{"beta", std::string(64, 'b')}, {"delta", std::string(64, 'd')}}},
+      Route{.via_others = true, .routes = {}, .keys = {}},
+      Fwd{.id = 7,
+          .origin = "alpha",
+          .dest = "echo",
+          .epoch = 9007199254740991u,
+          .seq = 3,
+          .hops = 2,
+          .kind = "private",
+          .from = "messi",
+          .to = "jokowi",
+          .text = "halo 日本",
+          .time = "2026-11-26T22:33:16Z",
+          .oid = 41,
+          .re_epoch = 0,
+          .about = "",
+          .sig = std::string(128, 'a')},
+      Fwd{.id = 8,
+          .origin = "echo",
+          .dest = "alpha",
+          .epoch = 5,
+          .seq = 1,
+          .hops = 0,
+          .kind = "answer",
+          .from = "jokowi",
+          .to = "messi",
+          .text = "User tidak ditemukan",
+          .time = "2026-11-26T22:33:16Z",
+          .oid = 41,
+          .re_epoch = 9,
+          .about = "echo",
+          .sig = ""},
+      Fack{.id = 7},
+      RFetch{.rid = 1, .origin = "alpha", .dest = "echo", .hops = 3, .user = "messi"},
+      RFetched{.rid = 1, .origin = "echo", .dest = "alpha", .hops = 0},
+  };
+  for (const Frame& frame : frames) {
+    const DecodeResult decoded = decode(encode(frame));
+    REQUIRE_MESSAGE(decoded.ok(), encode(frame) << ": " << decoded.error);
+    CHECK(*decoded.frame == frame);
+  }
+  CHECK(encode(Route{.via_others = true, .routes = {{"b"}, {"b", "c"}}, .keys = {}}) ==
+        R"({"t":"route","via_others":true,"routes":[["b"],["b","c"]]})");
+}
+
+TEST_CASE("routing frames are checked at decode like every frame") {
+  // Paths: arrays of 1..16 valid names.
+  CHECK(decode_error(R"({"t":"route","routes":[[]]})").find("routes") != std::string::npos);
+  CHECK(decode_error(R"({"t":"route","routes":[["b c"]]})").find("routes") != std::string::npos);
+  CHECK(decode_error(R"({"t":"route","routes":[[1]]})").find("routes") != std::string::npos);
+  CHECK(decode_error(R"({"t":"route","routes":"b"})").find("routes") != std::string::npos);
+  std::string long_path = R"({"t":"route","routes":[["a0")";
+  for (int i = 1; i <= 16; ++i) long_path += std::string(R"(,"a)").append(std::to_string(i)) + "\"";
+  CHECK(decode_error(long_path + "]]}").find("routes") != std::string::npos);
+  CHECK(decode(R"({"t":"route","routes":[["b"]]})").ok());  // via_others defaults to true
+  // Keys: realm names with 64 hex digits each; a signature: 128 hex digits.
+  CHECK(decode_error(R"({"t":"route","routes":[],"keys":{"b":"00"}})").find("keys") !=
+        std::string::npos);
+  CHECK(
+      decode_error(R"({"t":"route","routes":[],"keys":{"b c":")" + std::string(64, '0') + R"("}})")
+          .find("keys") != std::string::npos);
+
+  const std::string fwd =
+      R"({"t":"fwd","id":1,"origin":"a","dest":"e","epoch":1,"seq":1,"hops":HOPS,"kind":"KIND",)"
+      R"("from":"messi","to":"jokowi","text":"hi","time":"t","oid":1,"re_epoch":0})";
+  auto with = [&](std::string hops, std::string kind) {
+    std::string line = fwd;
+    line.replace(line.find("HOPS"), 4, hops);
+    line.replace(line.find("KIND"), 4, kind);
+    return line;
+  };
+  CHECK(decode(with("16", "group")).ok());
+  CHECK(decode_error(with("17", "private")).find("hops") != std::string::npos);
+  CHECK(decode_error(with("1", "shout")).find("kind") != std::string::npos);
+  CHECK(decode_error(R"({"t":"fwd","id":1})").find("origin") != std::string::npos);
+  std::string bad_sig = with("1", "private");
+  bad_sig.insert(bad_sig.size() - 1, R"(,"sig":"abc")");
+  CHECK(decode_error(bad_sig).find("sig") != std::string::npos);
+  CHECK(decode_error(R"({"t":"fack","id":0})").find("id") != std::string::npos);
+  CHECK(decode_error(R"({"t":"rfetch","rid":1,"origin":"a","dest":"e","hops":0,"user":"no one"})")
+            .find("user") != std::string::npos);
+}

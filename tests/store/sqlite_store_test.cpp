@@ -61,7 +61,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 5") {
+TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 6") {
   TempDir dir;
   const auto data_dir = dir.path() / "data" / "alpha";
   { SqliteStore store(data_dir, false); }
@@ -70,7 +70,7 @@ TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema ver
   REQUIRE(std::filesystem::exists(file));
   RawDatabase db(file);
   CHECK(db.query("PRAGMA journal_mode") == "wal");
-  CHECK(db.query("PRAGMA user_version") == "5");
+  CHECK(db.query("PRAGMA user_version") == "6");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'messages_unread'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'refused_epochs'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'seen_epochs'") == "1");
@@ -93,6 +93,10 @@ TEST_CASE("SqliteStore upgrades a version 3 database (no history), keeping its u
         fetched INTEGER NOT NULL DEFAULT 0);
       INSERT INTO messages VALUES(7, 'henderson', 'messi', 'alpha', '', 'hi', 't', 0, 0);
       INSERT INTO messages VALUES(8, 'henderson', 'messi', 'alpha', '', 'read', 't', 0, 1);
+      DROP TABLE outbox;
+      CREATE TABLE outbox(id INTEGER PRIMARY KEY, peer TEXT NOT NULL, kind TEXT NOT NULL,
+        sender TEXT NOT NULL, target TEXT NOT NULL, text TEXT NOT NULL, time TEXT NOT NULL,
+        epoch INTEGER NOT NULL DEFAULT 0);
       PRAGMA user_version = 3;)sql");
   }
   SqliteStore store(dir.path(), false);
@@ -107,7 +111,7 @@ TEST_CASE("SqliteStore upgrades a version 3 database (no history), keeping its u
   HistoryQuery query;
   query.conversation = "u/a/b";
   CHECK(store.open_history_reader()->read_history(query).messages.size() == 1);
-  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "5");
+  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "6");
 }
 
 TEST_CASE("SqliteStore upgrades a version 1 database (no refused, no epochs, no sessions), keeping its rows") {
@@ -140,17 +144,18 @@ TEST_CASE("SqliteStore upgrades a version 1 database (no refused, no epochs, no 
   CHECK(snapshot.refused[0].error == "User tidak ditemukan");
   CHECK(snapshot.sessions == std::vector<SessionRecord>{{"ab12", "messi"}});
   CHECK(snapshot.max_id == 5);
-  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "5");
+  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "6");
+  CHECK(snapshot.outbox[0].route.empty());
 }
 
 TEST_CASE("SqliteStore refuses a schema newer than its own") {
   TempDir dir;
   { SqliteStore store(dir.path(), false); }
-  RawDatabase(dir.path() / SqliteStore::kFileName).execute("PRAGMA user_version = 6");
+  RawDatabase(dir.path() / SqliteStore::kFileName).execute("PRAGMA user_version = 7");
 
   CHECK_THROWS_WITH_AS(
       SqliteStore(dir.path(), false),
-      ((dir.path() / "realm.db").string() + " has schema version 6, newer than this program's 5")
+      ((dir.path() / "realm.db").string() + " has schema version 7, newer than this program's 6")
           .c_str(),
       StoreError);
 }
@@ -168,7 +173,7 @@ TEST_CASE("SqliteStore keeps max_id when the rows holding it are deleted") {
     SqliteStore store(dir.path(), false);
     const std::vector<Mutation> batch = {
         PutMessage{message(7)},
-        PutOutbox{{9, 1, "beta", "private", "messi", "ronaldo", "hi", "2026-11-26T22:33:16Z"}}};
+        PutOutbox{{9, 1, "beta", "private", "messi", "ronaldo", "hi", "2026-11-26T22:33:16Z", ""}}};
     store.commit(batch);
   }
   {

@@ -75,8 +75,15 @@ MessageRecord message(std::uint64_t id, const std::string& recipient) {
 }
 
 OutboxRecord outbox_entry(std::uint64_t id, const std::string& peer) {
-  return {id,        7,  peer, "private", "messi", "ronaldo", "hi " + std::to_string(id),
-          "2026-11-26T22:33:17Z"};
+  return {id,
+          7,
+          peer,
+          "private",
+          "messi",
+          "ronaldo",
+          "hi " + std::to_string(id),
+          "2026-11-26T22:33:17Z",
+          id % 2 == 1 ? "alpha|7|3|2|1|0|0" : ""};
 }
 
 void check_user(const UserRecord& actual, const UserRecord& expected) {
@@ -106,6 +113,7 @@ void check_outbox(const OutboxRecord& actual, const OutboxRecord& expected) {
   CHECK(actual.target == expected.target);
   CHECK(actual.text == expected.text);
   CHECK(actual.time == expected.time);
+  CHECK(actual.route == expected.route);  // a routed message's envelope
 }
 
 std::vector<std::uint64_t> unread_ids(const Snapshot& snapshot) {

@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -48,5 +49,15 @@ struct HandMadePeer {
     return theirs;
   }
 };
+
+// The next frame from a realm that is not a route announcement (a realm announces its routes
+// on every link soon after it comes up, and again whenever they change).
+inline std::string expect_frame(LineClient& line,
+                                std::chrono::milliseconds timeout = LineClient::default_timeout) {
+  for (;;) {
+    std::string frame = line.expect_line(timeout);
+    if (!frame.starts_with(R"({"t":"route")")) return frame;
+  }
+}
 
 }  // namespace test_support

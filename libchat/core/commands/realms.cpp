@@ -6,8 +6,10 @@
 
 #include "core/commands/common.hpp"
 #include "core/commands/handlers.hpp"
+#include "core/history.hpp"
 #include "core/realm.hpp"
 #include "core/realm_state.hpp"
+#include "core/routing.hpp"
 #include "protocol/messages.hpp"
 
 namespace chat::core::commands {
@@ -66,6 +68,81 @@ void send_to_peer(Request& req, Peer& peer, bool group) {
   }
 }
 
+// A realm reached through others: known from a route (now or earlier in this run) or from
+// envelopes waiting for it, and not a peer (a peer is always reached over its own link).
+bool routed_realm(Request& req, std::string_view realm) {
+  return req.state.routing().known.contains(std::string(realm));
+}
+
+// Puts the message in this realm's custody as a routed envelope. With a path up it goes out
+// at once and the reply waits for the destination's answer; otherwise it says queued.
+void send_routed(Request& req, std::string_view realm, bool group) {
+  Routing& routing = req.state.routing();
+  auto held = routing.queued_for.find(std::string(realm));
+  if (held != routing.queued_for.end() && held->second >= req.settings.max_outbox_per_peer) {
+    return reply_error(req, text::outbox_full);
+  }
+  Peer* hop = next_hop(req.state, realm);
+  if (hop != nullptr && hop->max_text != 0 && req.text.size() > hop->max_text) {
+    return reply_error(req, text::message_too_long);  // the next hop said it takes no longer
+  }
+  PeerForward envelope;
+  envelope.origin = req.settings.name;
+  envelope.dest = std::string(realm);
+  envelope.epoch = req.env.epoch;
+  envelope.seq = ++routing.last_seq[envelope.dest];
+  envelope.kind = group ? "group" : "private";
+  envelope.from = req.user;
+  envelope.to = req.params[1];
+  envelope.text = req.text;
+  envelope.time = req.env.now_utc();
+  envelope.oid = req.state.next_id();  // names it end to end (the answer's oid), signed with it
+  sign_envelope(envelope, req.env);
+  const std::uint64_t id = envelope.oid;
+  if (!group) {
+    // The sender's copy joins their history now: once the first hop has the message this realm
+    // keeps no copy to record when the answer comes (a direct peer's is recorded at its ack).
+    record_history(req.state,
+                   {req.state.next_id(),
+                    realm_conversation(realm, envelope.to, envelope.from),
+                    envelope.from,
+                    req.settings.name,
+                    envelope.to,
+                    {},
+                    envelope.text,
+                    envelope.time,
+                    false},
+                   req.out);
+  }
+  hold_envelope(req.state, std::move(envelope), req.out);
+  std::vector<PeerForward> too_long;  // none: checked above against the next hop
+  pump_envelopes(req.state, req.settings, req.out, too_long);
+  if (hop != nullptr) {
+    std::uint64_t waiter =
+        req.state.add_waiter({Waiter::Kind::ack, std::string(realm), {}, id, group});
+    req.out.wait = Wait{waiter, req.settings.ack_timeout};
+  } else {
+    req.out.reply = protocol::reply::ok_queued();
+  }
+}
+
+// getrealminbox for a realm reached through others: asks it across the path (fetch, answered
+// by fetched), then answers from local storage; with no path up, at once, not synced.
+void routed_inbox(Request& req, std::string_view realm) {
+  if (Peer* hop = next_hop(req.state, realm)) {
+    std::uint64_t rid = req.state.next_rid();
+    req.out.frames.push_back({hop->name, PeerRouteFetch{rid, req.settings.name, std::string(realm),
+                                                        0, std::string(req.user)}});
+    std::uint64_t waiter = req.state.add_waiter(
+        {Waiter::Kind::fetch, std::string(realm), std::string(req.user), rid, false});
+    req.out.wait = Wait{waiter, req.settings.fetch_timeout};
+    return;
+  }
+  Completion done = realm_inbox(req.state, req.settings, req.user, realm, false);
+  req.out.reply = std::move(done.reply);
+  req.out.fetched_after_write = std::move(done.fetched_after_write);
+}
+
 std::uint16_t to_port(std::string_view digits) {
   std::uint16_t port = 0;
   std::from_chars(digits.data(), digits.data() + digits.size(), port);  // validated: 1-65535
@@ -117,8 +194,9 @@ void sendprivaterealm(Request& req) {
     return reply_ok(req, text::sent_to_realm_user);
   }
   Peer* peer = reachable_peer(req, realm);
-  if (peer == nullptr) return reply_error(req, text::realm_user_not_found);
-  send_to_peer(req, *peer, false);
+  if (peer != nullptr) return send_to_peer(req, *peer, false);
+  if (routed_realm(req, realm)) return send_routed(req, realm, false);
+  reply_error(req, text::realm_user_not_found);
 }
 
 void sendgrouprealm(Request& req) {
@@ -132,14 +210,18 @@ void sendgrouprealm(Request& req) {
     return reply_ok(req, text::sent_to_realm_group);
   }
   Peer* peer = reachable_peer(req, realm);
-  if (peer == nullptr) return reply_error(req, text::realm_group_not_found);
-  send_to_peer(req, *peer, true);
+  if (peer != nullptr) return send_to_peer(req, *peer, true);
+  if (routed_realm(req, realm)) return send_routed(req, realm, true);
+  reply_error(req, text::realm_group_not_found);
 }
 
 void getrealminbox(Request& req) {
   std::string_view realm = req.params[0];
   Peer* peer = is_self(req, realm) ? nullptr : reachable_peer(req, realm);
-  if (!is_self(req, realm) && peer == nullptr) return reply_error(req, text::realm_not_found);
+  if (!is_self(req, realm) && peer == nullptr) {
+    if (!routed_realm(req, realm)) return reply_error(req, text::realm_not_found);
+    return routed_inbox(req, realm);
+  }
   if (peer != nullptr && peer->link == LinkState::linked) {
     // Ask the peer to hand over what it still holds for this user, then answer.
     std::uint64_t rid = req.state.next_rid();
@@ -162,8 +244,42 @@ void realms(Request& req) {
   for (const Peer* peer : peers) {
     addresses.push_back(peer->port == 0 ? std::string()
                                         : peer->host + ":" + std::to_string(peer->port));
-    views.push_back({peer->name, link_state_name(peer->link), addresses.back(), peer->last_error,
-                     peer->outbox.size()});
+    // Queued: its outbox, and the routed envelopes held here for it (ours or relayed).
+    auto routed = req.state.routing().queued_for.find(peer->name);
+    const std::size_t envelopes =
+        routed != req.state.routing().queued_for.end() ? routed->second : 0;
+    protocol::reply::RealmView view{peer->name,
+                                    link_state_name(peer->link),
+                                    addresses.back(),
+                                    peer->last_error,
+                                    peer->outbox.size() + envelopes,
+                                    {},
+                                    0};
+    // A peer not linked to (configured with autoconnect: false) may be reached through others.
+    auto best = req.state.routing().last_best.find(peer->name);
+    if (!peer->active && best != req.state.routing().last_best.end()) {
+      view.state = "routed";
+      view.via = best->second.next_hop;
+      view.distance = best->second.distance;
+    }
+    views.push_back(view);
+  }
+  // Realms reached through others: "routed" with the next hop and the distance in links, or
+  // "unreachable" while no path is up (their messages wait here).
+  const Routing& routing = req.state.routing();
+  for (const std::string& name : routing.known) {
+    if (req.state.find_peer(name) != nullptr || is_self(req, name)) continue;  // listed above
+    auto best = routing.last_best.find(name);
+    auto held = routing.queued_for.find(name);
+    protocol::reply::RealmView view{
+        name, best != routing.last_best.end() ? "routed" : "unreachable", "",
+        "",   held != routing.queued_for.end() ? held->second : 0,        {},
+        0};
+    if (best != routing.last_best.end()) {
+      view.via = best->second.next_hop;
+      view.distance = best->second.distance;
+    }
+    views.push_back(view);
   }
   req.out.reply = protocol::reply::ok_realms(views);
 }

@@ -1,0 +1,363 @@
+// Routing between realms that are not linked (docs/protocol.md §2, routing). Exactly once
+// end to end rests on three rules: every hop stores an envelope before it acks it to the
+// previous hop and keeps it until the next hop acks (custody passes, it is never dropped);
+// a hop whose link drops sends what was in flight again by the best path then (so a copy may
+// travel two paths); and the destination takes each (origin, epoch, seq) once, in any order.
+#include <algorithm>
+
+#include "core/commands/common.hpp"
+#include "core/delivery.hpp"
+#include "core/history.hpp"
+#include "core/realm.hpp"
+#include "core/realm_state.hpp"
+#include "core/routing.hpp"
+#include "protocol/messages.hpp"
+#include "protocol/reply.hpp"
+
+namespace chat::core {
+
+namespace text = protocol::text;
+
+namespace {
+
+constexpr std::string_view answer_kind = "answer";
+
+bool is_answer(const PeerForward& envelope) {
+  return envelope.kind == answer_kind;
+}
+
+// The dedup key of routed envelopes from `origin`: apart from its direct messages (whose
+// marks are per link and in order), and never a realm name ('~' is not a name character).
+std::string routed_key(const std::string& origin) {
+  return "~" + origin;
+}
+
+// Envelopes this realm holds for others whose best next hop is `hop`.
+std::size_t relayed_via(const Routing& routing, const std::string& hop) {
+  std::size_t held = 0;
+  for (const auto& [destination, count] : routing.queued_for) {
+    auto best = routing.last_best.find(destination);
+    if (best != routing.last_best.end() && best->second.next_hop == hop) held += count;
+  }
+  return held;
+}
+
+}  // namespace
+
+// Whether this realm holds as many envelopes of others as it takes for the next hop toward
+// `destination` (or, with no path up, for that destination).
+bool Realm::relay_queue_full(const std::string& destination) {
+  const Routing& routing = state_->routing();
+  if (Peer* hop = next_hop(*state_, destination)) {
+    return relayed_via(routing, hop->name) >= settings_.max_relay_queue;
+  }
+  auto held = routing.queued_for.find(destination);
+  return held != routing.queued_for.end() && held->second >= settings_.max_relay_queue;
+}
+
+namespace {
+
+// Sequence numbers above a destination's floor it remembers at most: past that it gives up
+// the oldest gap (an envelope refused on the way, which its origin bounced) and moves on.
+constexpr std::size_t max_out_of_order = 4096;
+
+}  // namespace
+
+void sign_envelope(PeerForward& envelope, const Environment& env) {
+  if (env.sign) envelope.sig = env.sign(signed_bytes(envelope));
+}
+
+std::uint64_t hold_envelope(RealmState& state, PeerForward envelope, Outcome& out) {
+  envelope.id = state.next_id();
+  if (envelope.oid == 0) envelope.oid = envelope.id;  // made here: our id names it end to end
+  Routing& routing = state.routing();
+  out.mutations.emplace_back(store::PutOutbox{to_outbox_record(envelope)});
+  ++routing.queued_for[envelope.dest];
+  routing.known.insert(envelope.dest);
+  const std::uint64_t id = envelope.id;
+  routing.entries.emplace(id, RoutedEntry{std::move(envelope), {}});
+  return id;
+}
+
+Peer* next_hop(RealmState& state, std::string_view destination) {
+  const Routing& routing = state.routing();
+  auto best = routing.last_best.find(std::string(destination));
+  if (best == routing.last_best.end()) return nullptr;
+  Peer* peer = state.find_peer(best->second.next_hop);
+  return peer != nullptr && peer->link == LinkState::linked ? peer : nullptr;
+}
+
+void pump_envelopes(RealmState& state, const RealmSettings& settings, Outcome& out,
+                    std::vector<PeerForward>& too_long) {
+  Routing& routing = state.routing();
+  for (auto it = routing.entries.begin(); it != routing.entries.end();) {
+    RoutedEntry& entry = it->second;
+    Peer* hop = entry.sent_to.empty() ? next_hop(state, entry.envelope.dest) : nullptr;
+    std::size_t& flying = hop != nullptr ? routing.in_flight[hop->name] : routing.in_flight[""];
+    if (hop == nullptr || flying >= settings.link_window) {
+      ++it;
+      continue;
+    }
+    if (hop->max_text != 0 && entry.envelope.text.size() > hop->max_text) {
+      out.mutations.emplace_back(store::DeleteOutbox{entry.envelope.dest, entry.envelope.id});
+      --routing.queued_for[entry.envelope.dest];
+      too_long.push_back(std::move(entry.envelope));
+      it = routing.entries.erase(it);
+      continue;
+    }
+    ++flying;
+    entry.sent_to = hop->name;
+    out.frames.push_back({hop->name, entry.envelope});
+    ++it;
+  }
+}
+
+void Realm::routes_changed(Outcome& out) {
+  Routing& routing = state_->routing();
+  std::map<std::string, BestRoute> best = routing.table.all_best();
+  for (const auto& [destination, route] : best) routing.known.insert(destination);
+  if (best != routing.last_best) {
+    routing.last_best = std::move(best);
+    out.announce_routes = true;
+  }
+  std::vector<PeerForward> too_long;
+  pump_envelopes(*state_, settings_, out, too_long);
+  for (const PeerForward& envelope : too_long)
+    refuse_envelope(envelope, text::message_too_long, out);
+}
+
+Outcome Realm::announce_routes() {
+  Outcome out;
+  for (const Peer* peer : state_->peers()) {
+    if (peer->link != LinkState::linked) continue;
+    const Routing& routing = state_->routing();
+    Announcement announcement = routing.table.announcement_for(peer->name);
+    // The keys pinned here for every realm announced (ours first): how a destination learns
+    // the key of an origin it has no link to.
+    for (const RoutePath& route : announcement.routes) {
+      auto key = routing.keys.find(route.destination());
+      if (key != routing.keys.end()) announcement.keys.emplace(key->first, key->second);
+    }
+    out.frames.push_back({peer->name, PeerRoutes{std::move(announcement)}});
+  }
+  return out;
+}
+
+void Realm::on_peer_frame(Peer& peer, const PeerRoutes& routes, Outcome& out) {
+  learn_keys(peer, routes.announcement, out);
+  RouteTable& table = state_->routing().table;
+  const bool announced_on = table.announced_on(peer.name);
+  table.announced(peer.name, routes.announcement);
+  // Whether the neighbour may be passed on changes what we announce, not our best paths.
+  if (table.announced_on(peer.name) != announced_on) out.announce_routes = true;
+  routes_changed(out);
+}
+
+// Keys are pinned the first time they are seen, never replaced: a neighbour's own key over
+// its authenticated link, the keys of realms further away from the first announcement that
+// names them (docs/protocol.md §2, trust). Only keys of realms the announcement routes to.
+void Realm::learn_keys(const Peer& peer, const Announcement& announcement, Outcome& out) {
+  Routing& routing = state_->routing();
+  for (const RoutePath& route : announcement.routes) {
+    const std::string& realm = route.destination();
+    auto key = announcement.keys.find(realm);
+    if (key == announcement.keys.end() || realm == settings_.name) continue;
+    auto [pinned, added] = routing.keys.try_emplace(realm, key->second);
+    if (added) {
+      out.pinned.emplace_back(realm, key->second);
+    } else if (pinned->second != key->second) {
+      out.audit.push_back("route announcement from realm " + peer.name +
+                          " carries another signing key for realm " + realm +
+                          ": kept the pinned one");
+    }
+  }
+}
+
+// Whether the envelope carries its origin's signature over what the origin wrote, by the key
+// pinned for the origin. Always true when this realm does not verify (no verify function).
+bool Realm::authentic(const PeerForward& envelope) const {
+  if (!env_.verify) return true;
+  const auto& keys = state_->routing().keys;
+  auto key = keys.find(envelope.origin);
+  return key != keys.end() && !envelope.sig.empty() &&
+         env_.verify(key->second, signed_bytes(envelope), envelope.sig);
+}
+
+void Realm::on_peer_frame(Peer& peer, const PeerForward& envelope, Outcome& out) {
+  if (envelope.dest == settings_.name && !authentic(envelope)) {
+    // Altered or forged on the way (or signed by another key than the pinned one): not
+    // taken, and its seq not marked, so the genuine copy may still come another way.
+    out.audit.push_back("routed " + envelope.kind + " from realm " + envelope.origin + " (via " +
+                        peer.name + ") refused: bad signature");
+    refuse_envelope(envelope, text::bad_signature, out);
+  } else if (envelope.dest == settings_.name) {
+    take_envelope(envelope, out);
+  } else if (!is_answer(envelope) && !settings_.relay) {
+    refuse_envelope(envelope, text::realm_not_found, out);  // we announced no such path
+  } else if (envelope.hops + 1 >= max_route_path) {
+    if (!is_answer(envelope)) refuse_envelope(envelope, text::realm_not_found, out);
+  } else if (!is_answer(envelope) && relay_queue_full(envelope.dest)) {
+    refuse_envelope(envelope, text::outbox_full, out);
+  } else {
+    PeerForward relayed = envelope;
+    ++relayed.hops;
+    hold_envelope(*state_, std::move(relayed), out);
+    routes_changed(out);  // sends it on if its path is up
+  }
+  // Custody taken (stored, refused back or taken): the previous hop may forget it. The ack
+  // leaves after the commit of what this Outcome stored.
+  out.frames.push_back({peer.name, PeerForwardAck{envelope.id}});
+}
+
+void Realm::on_peer_frame(Peer& peer, const PeerForwardAck& ack, Outcome& out) {
+  Routing& routing = state_->routing();
+  auto entry = routing.entries.find(ack.id);
+  if (entry == routing.entries.end() || entry->second.sent_to != peer.name) return;  // repeated
+  std::size_t& flying = routing.in_flight[peer.name];
+  if (flying > 0) --flying;
+  const std::string& destination = entry->second.envelope.dest;
+  out.mutations.emplace_back(store::DeleteOutbox{destination, ack.id});
+  if (--routing.queued_for[destination] == 0) routing.queued_for.erase(destination);
+  routing.entries.erase(entry);
+  routes_changed(out);
+}
+
+// Whether the destination (this realm) sees this envelope for the first time. The mark of
+// (origin, epoch) is the highest seq below which every seq was taken; the seqs taken above it
+// are kept (as refusal rows with the error "+") until the gap below them closes.
+bool Realm::first_time(const PeerForward& envelope, Outcome& out) {
+  const std::string key = routed_key(envelope.origin);
+  EpochDedup& dedup = remember_epoch(key, envelope.epoch, out);
+  if (envelope.seq <= dedup.seen || dedup.refused.contains(envelope.seq)) return false;
+  dedup.refused.emplace(envelope.seq, "+");
+  const std::uint64_t old_floor = dedup.seen;
+  while (!dedup.refused.empty() && (dedup.refused.begin()->first == dedup.seen + 1 ||
+                                    dedup.refused.size() > max_out_of_order)) {
+    dedup.seen = dedup.refused.begin()->first;
+    dedup.refused.erase(dedup.refused.begin());
+  }
+  dedup.touched = state_->last_id();
+  if (dedup.refused.contains(envelope.seq)) {  // above a gap: remembered until it closes
+    out.mutations.emplace_back(store::PutRefused{{key, envelope.epoch, envelope.seq, "+"}});
+  }
+  if (dedup.seen != old_floor) {
+    out.mutations.emplace_back(store::PutSeen{{key, envelope.epoch, dedup.seen, dedup.touched}});
+    out.mutations.emplace_back(store::DeleteRefused{key, envelope.epoch, dedup.seen});
+  }
+  return true;
+}
+
+void Realm::take_envelope(const PeerForward& envelope, Outcome& out) {
+  if (!first_time(envelope, out)) return;  // a second copy (another path, a retransmission)
+  if (is_answer(envelope)) return answer_arrived(envelope, out);
+  std::string error;
+  if (!settings_.reachable_via_relays && envelope.hops > 0) {
+    error = text::realm_not_found;  // it crossed other realms: this realm takes none such
+  } else {
+    error = take_message(envelope.origin, envelope.kind == "group", envelope.to, envelope.from,
+                         envelope.text, envelope.time, out);
+  }
+  PeerForward answer;
+  answer.origin = settings_.name;
+  answer.dest = envelope.origin;
+  answer.epoch = env_.epoch;
+  answer.seq = ++state_->routing().last_seq[envelope.origin];
+  answer.kind = answer_kind;
+  answer.from = envelope.to;
+  answer.to = envelope.from;
+  answer.text = error;
+  answer.time = env_.now_utc();
+  answer.oid = envelope.oid;
+  answer.re_epoch = envelope.epoch;
+  answer.about = settings_.name;
+  sign_envelope(answer, env_);
+  hold_envelope(*state_, std::move(answer), out);
+  routes_changed(out);
+}
+
+// A message this realm cannot carry on: its origin hears why (a bounce, or its waiting
+// client's error). An answer that cannot go on is dropped: there is nobody to tell.
+void Realm::refuse_envelope(const PeerForward& envelope, std::string_view error, Outcome& out) {
+  if (is_answer(envelope)) return;
+  PeerForward answer;
+  answer.origin = settings_.name;
+  answer.dest = envelope.origin;
+  answer.epoch = env_.epoch;
+  answer.kind = answer_kind;
+  answer.from = envelope.to;
+  answer.to = envelope.from;
+  answer.text = error;
+  answer.time = env_.now_utc();
+  answer.oid = envelope.oid;
+  answer.re_epoch = envelope.epoch;
+  answer.about = envelope.dest;
+  if (envelope.origin == settings_.name) return answer_arrived(answer, out);
+  answer.seq = ++state_->routing().last_seq[envelope.origin];
+  sign_envelope(answer, env_);
+  hold_envelope(*state_, std::move(answer), out);
+  routes_changed(out);
+}
+
+// The destination's (or a relay's) answer to one of this realm's routed messages: the client
+// still waiting hears it; a refusal after "queued" becomes a bounce, as for a direct peer.
+void Realm::answer_arrived(const PeerForward& answer, Outcome& out) {
+  const bool ok = answer.text.empty();
+  std::optional<std::uint64_t> waiter;
+  if (answer.re_epoch == env_.epoch) waiter = state_->ack_waiter(answer.oid);
+  if (waiter) {
+    std::optional<Waiter> taken = state_->take_waiter(*waiter);
+    const bool group = taken->group;
+    std::string reply = ok ? protocol::reply::ok_message(group ? text::sent_to_realm_group
+                                                               : text::sent_to_realm_user)
+                           : refusal_reply(answer.text, group);
+    out.completions.push_back({*waiter, std::move(reply), {}});
+  } else if (!ok && state_->find_user(answer.to) != nullptr) {
+    const std::string& realm = answer.about.empty() ? answer.origin : answer.about;
+    store::MessageRecord bounce =
+        make_message_record(state_->next_id(), answer.to, realm, realm, {},
+                            text::bounce_text(answer.from, answer.text), env_.now_utc());
+    bounce.bounce = true;
+    // Bounces from realm R are the caller's conversation with R itself (docs/protocol.md).
+    store_private_message(*state_, std::move(bounce), realm_conversation(realm, realm, answer.to),
+                          out);
+  }
+}
+
+// getrealminbox across a path: forwarded hop by hop without being stored; the destination
+// answers at once (what it holds for us is already on its way, in custody).
+void Realm::on_peer_frame(Peer&, const PeerRouteFetch& fetch, Outcome& out) {
+  if (fetch.dest == settings_.name) {
+    if (Peer* hop = next_hop(*state_, fetch.origin)) {
+      out.frames.push_back(
+          {hop->name, PeerRouteFetched{fetch.rid, settings_.name, fetch.origin, 0}});
+    }
+    return;
+  }
+  if (!settings_.relay || fetch.hops + 1 >= max_route_path) return;
+  if (Peer* hop = next_hop(*state_, fetch.dest)) {
+    PeerRouteFetch on = fetch;
+    ++on.hops;
+    out.frames.push_back({hop->name, std::move(on)});
+  }
+}
+
+void Realm::on_peer_frame(Peer&, const PeerRouteFetched& fetched, Outcome& out) {
+  if (fetched.dest != settings_.name) {
+    if (fetched.hops + 1 >= max_route_path) return;
+    if (Peer* hop = next_hop(*state_, fetched.dest)) {
+      PeerRouteFetched on = fetched;
+      ++on.hops;
+      out.frames.push_back({hop->name, std::move(on)});
+    }
+    return;
+  }
+  for (std::uint64_t id : state_->waiters_of(fetched.origin, Waiter::Kind::fetch)) {
+    if (state_->find_waiter(id)->key != fetched.rid) continue;
+    std::optional<Waiter> waiter = state_->take_waiter(id);
+    Completion done = commands::realm_inbox(*state_, settings_, waiter->user, fetched.origin, true);
+    done.waiter = id;
+    out.completions.push_back(std::move(done));
+  }
+}
+
+}  // namespace chat::core

@@ -1,0 +1,143 @@
+// A pure Realm taking routed envelopes (core/realm_routing.cpp): exactly once per (origin,
+// epoch, seq) whatever the order, the answer sent back toward the origin, custody acked,
+// and a realm that does not relay refusing to. No I/O.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/realm.hpp"
+#include "core/realm_state.hpp"
+#include "test_environment.hpp"
+
+using namespace chat;
+
+namespace {
+
+struct Node {
+  explicit Node(bool relay = true)
+      : realm(settings(relay), core::testing::test_environment(tokens)) {
+    realm.seed_user({"jokowi", "fake$x", "joko", "indonesia"});
+    realm.link_up("d");
+    // d reaches a three links away (d, c, b, a).
+    core::Announcement routes;
+    routes.routes = {{{"d"}}, {{"d", "c", "b", "a"}}, {{"d", "x"}}};
+    realm.peer_frame("d", core::PeerRoutes{routes});
+  }
+  static core::RealmSettings settings(bool relay) {
+    core::RealmSettings s;
+    s.name = "e";
+    s.relay = relay;
+    return s;
+  }
+  int tokens = 0;
+  core::Realm realm;
+};
+
+core::PeerForward envelope(std::uint64_t hop_id, std::uint64_t seq, const char* dest = "e") {
+  core::PeerForward f;
+  f.id = hop_id;
+  f.origin.assign(1, 'a');
+  f.dest.assign(dest);
+  f.epoch = 7;
+  f.seq = seq;
+  f.hops = 3;
+  f.kind = "private";
+  f.from = "messi";
+  f.to = "jokowi";
+  f.text = std::string("m").append(std::to_string(seq));
+  f.time = "2026-11-26T22:33:16Z";
+  f.oid = 100 + seq;
+  return f;
+}
+
+int stored(const core::Outcome& out) {
+  int n = 0;
+  for (const auto& m : out.mutations) n += std::holds_alternative<store::PutMessage>(m) ? 1 : 0;
+  return n;
+}
+
+// The envelopes this Outcome sends, and whether it acked hop id `acked`.
+std::vector<core::PeerForward> sent(const core::Outcome& out) {
+  std::vector<core::PeerForward> frames;
+  for (const auto& f : out.frames) {
+    if (const auto* e = std::get_if<core::PeerForward>(&f.frame)) frames.push_back(*e);
+  }
+  return frames;
+}
+
+bool acks(const core::Outcome& out, std::uint64_t hop_id) {
+  for (const auto& f : out.frames) {
+    const auto* ack = std::get_if<core::PeerForwardAck>(&f.frame);
+    if (ack != nullptr && ack->id == hop_id && f.peer == "d") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("the destination takes each (origin, epoch, seq) once, in any order, and answers") {
+  Node e;
+  core::Outcome second = e.realm.peer_frame("d", envelope(1, 2));
+  CHECK(stored(second) == 1);  // seq 2 before seq 1: taken, not a duplicate
+  CHECK(acks(second, 1));
+  REQUIRE(sent(second).size() == 1);
+  const core::PeerForward answer = sent(second)[0];
+  CHECK(answer.kind == "answer");
+  CHECK(answer.dest == "a");
+  CHECK(answer.oid == 102);
+  CHECK(answer.re_epoch == 7);
+  CHECK(answer.text.empty());  // stored: ok
+
+  core::Outcome first = e.realm.peer_frame("d", envelope(2, 1));
+  CHECK(stored(first) == 1);
+  // Second copies (another path, a retransmission) are acked and dropped, unanswered.
+  for (std::uint64_t seq : {1u, 2u}) {
+    core::Outcome again = e.realm.peer_frame("d", envelope(10 + seq, seq));
+    CHECK(stored(again) == 0);
+    CHECK(acks(again, 10 + seq));
+    CHECK(sent(again).empty());
+  }
+  CHECK(stored(e.realm.peer_frame("d", envelope(20, 3))) == 1);
+  // Another epoch of the same origin (it restarted) starts its seqs again.
+  core::PeerForward restarted = envelope(21, 1);
+  restarted.epoch = 8;
+  CHECK(stored(e.realm.peer_frame("d", restarted)) == 1);
+}
+
+TEST_CASE("an unknown user is refused back to the origin, once") {
+  Node e;
+  core::PeerForward f = envelope(1, 1);
+  f.to = "nobody";
+  core::Outcome out = e.realm.peer_frame("d", f);
+  CHECK(stored(out) == 0);
+  REQUIRE(sent(out).size() == 1);
+  CHECK(sent(out)[0].text == "User tidak ditemukan");
+  CHECK(sent(out)[0].about == "e");
+  CHECK(sent(e.realm.peer_frame("d", f)).empty());
+}
+
+TEST_CASE("a relay stores before it acks and sends on; a realm that does not relay refuses") {
+  Node relay;
+  core::Outcome out = relay.realm.peer_frame("d", envelope(1, 1, "x"));
+  CHECK(acks(out, 1));
+  bool kept = false;
+  for (const auto& m : out.mutations) kept |= std::holds_alternative<store::PutOutbox>(m);
+  CHECK(kept);
+  REQUIRE(sent(out).size() == 1);
+  CHECK(sent(out)[0].dest == "x");
+  CHECK(sent(out)[0].hops == 4);
+  // Not forgotten until the next hop acks it.
+  CHECK(relay.realm.state().routing().entries.size() == 1);
+  relay.realm.peer_frame("d", core::PeerForwardAck{sent(out)[0].id});
+  CHECK(relay.realm.state().routing().entries.empty());
+
+  Node no_relay(false);
+  core::Outcome refused = no_relay.realm.peer_frame("d", envelope(1, 1, "x"));
+  CHECK(acks(refused, 1));
+  REQUIRE(sent(refused).size() == 1);
+  CHECK(sent(refused)[0].kind == "answer");
+  CHECK(sent(refused)[0].dest == "a");
+  CHECK(sent(refused)[0].text == "Realm tidak ditemukan");
+}
