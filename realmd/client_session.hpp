@@ -33,7 +33,7 @@ struct ClientServices {
 
 // One client connection: request lines go to the realm; of each Outcome the OutcomeRunner
 // carries out what concerns the realm, and the session what concerns this connection, in the
-// order DESIGN.md §3 gives (mutations queued, reply written after their commit, inbox ids
+// order docs/design.md §3 gives (mutations queued, reply written after their commit, inbox ids
 // confirmed or released once the write's fate is known). The transport is the wire format's
 // business: lines over TCP (LineWire) or WebSocket text frames (WebSocketWire) are served alike.
 class ClientSession final : public LineChannel {

@@ -17,7 +17,7 @@
 
 namespace realmd {
 
-// Group commit (DESIGN.md §3-4): the event loop queues each request's mutations and gets a
+// Group commit (docs/design.md §3-4): the event loop queues each request's mutations and gets a
 // sequence number; a thread of its own commits everything queued since its last commit in one
 // store transaction, then tells the loop which sequence number is durable. A reply goes out
 // only once its sequence number is committed.

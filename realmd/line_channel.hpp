@@ -25,7 +25,7 @@ class CommitQueue;
 // a reader coroutine cuts the byte stream into requests with the connection's WireFormat and
 // hands them to the subclass one at a time; a writer coroutine sends the replies strictly in the
 // order they were pushed, each only once the store has committed everything queued before it
-// (DESIGN.md §3). Pushing only enqueues. Single-threaded: everything runs on the connection's
+// (docs/design.md §3). Pushing only enqueues. Single-threaded: everything runs on the connection's
 // executor (the realm's event loop).
 class LineChannel : public std::enable_shared_from_this<LineChannel> {
  public:

@@ -1,7 +1,7 @@
-// realmd: serves one realm of a realmchat cluster (DESIGN.md). Exit codes (docs/operations.md):
-// 0 after a clean stop, 1 when the store still failed at the stop, 2 for bad options and for
-// any start-up error (config, data directory, store, TLS files, listeners), 3 when another
-// process took the realm's lease (store on PostgreSQL).
+// realmd: serves one realm of a realmchat cluster (docs/design.md). Exit codes
+// (docs/operations.md): 0 after a clean stop, 1 when the store still failed at the stop, 2 for bad
+// options and for any start-up error (config, data directory, store, TLS files, listeners), 3 when
+// another process took the realm's lease (store on PostgreSQL).
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 

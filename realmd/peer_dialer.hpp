@@ -31,7 +31,7 @@ struct PeerDialerServices {
   asio::ssl::context* tls = nullptr;
 };
 
-// Keeps one peer this realm dials linked (DESIGN.md §5): connect to realm.dial_address(peer)
+// Keeps one peer this realm dials linked (docs/design.md §5): connect to realm.dial_address(peer)
 // within connect_timeout (and, with TLS, shake hands within as long again, the peer's
 // certificate naming the peer), run a PeerLink until it closes, wait a federation::Backoff delay
 // (reset after a link that authenticated), and again, until stop(). While the realm has a link

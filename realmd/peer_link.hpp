@@ -37,7 +37,7 @@ struct PeerLinkServices {
   std::function<void(PeerLink& link)> closed;
 };
 
-// One realm-to-realm link, dialled or accepted (PROTOCOL.md §2). Phase 1 is the handshake
+// One realm-to-realm link, dialled or accepted (docs/contract.md §2). Phase 1 is the handshake
 // (federation::Handshake); phase 2, once authenticated and kept by the server, turns each
 // frame line into a core::PeerFrame for the realm and carries out what comes back, answers
 // pings, and sends the frames the realm addresses to this peer. Keepalive: a ping after

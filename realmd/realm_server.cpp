@@ -533,7 +533,7 @@ std::shared_ptr<PeerLink> RealmServer::open_link(Stream stream,
   return link;
 }
 
-// At most one link per pair of realms (PROTOCOL.md §2): both realms apply the same rule to the
+// At most one link per pair of realms (docs/contract.md §2): both realms apply the same rule to the
 // same two links, so they keep the same one without talking about it.
 bool RealmServer::link_authenticated(const std::shared_ptr<PeerLink>& link) {
   auto current = linked_.find(link->peer());
@@ -618,7 +618,7 @@ void RealmServer::stop() {
   dialers_.clear();
   retention_timer_.cancel();
   index_timer_.cancel();  // what is left is indexed at the next start (Store::load)
-  waits_.expire_all();  // replies waiting for peers answer now
+  waits_.expire_all();    // replies waiting for peers answer now
   // Clients and links alike: the replies and frames already due go out (acks included, so
   // the peers need not retransmit), then they close.
   std::vector<std::shared_ptr<LineChannel>> open;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages realmchat builds with (DESIGN.md §1, BUILD_NOTES.md).
+# Installs the Debian packages realmchat builds with (docs/design.md §1).
 # Idempotent and fast: apt is only touched when a package is missing. The ASan+UBSan
 # build uses g++; clang and its runtimes (libFuzzer) are for scripts/fuzz.sh. libwslay-dev is
 # the WebSocket framing of the browser client (docs/architecture.md). The openssl command makes

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-// Typed configuration of one realm (DESIGN.md §6). Defaults live here and only here.
+// Typed configuration of one realm (docs/design.md §6). Defaults live here and only here.
 namespace chat::config {
 
 struct Endpoint {

@@ -1,4 +1,4 @@
-// The only yaml-cpp user: YAML text -> RealmConfig (DESIGN.md §6), one parse function per
+// The only yaml-cpp user: YAML text -> RealmConfig (docs/design.md §6), one parse function per
 // struct. Every rejection names the full key path so a bad start says exactly what to fix.
 #include <yaml-cpp/yaml.h>
 
@@ -103,7 +103,7 @@ std::string parse_scalar(const YAML::Node& node, const std::string& key) {
   return node.Scalar();
 }
 
-// PROTOCOL.md §1.2: realm, peer, admin and user names.
+// docs/contract.md §1.2: realm, peer, admin and user names.
 std::string parse_name(const YAML::Node& node, const std::string& key) {
   std::string name = parse_scalar(node, key);
   const bool valid =
@@ -115,7 +115,7 @@ std::string parse_name(const YAML::Node& node, const std::string& key) {
   return name;
 }
 
-// PROTOCOL.md §1.2: password, nama, negara travel as one space-separated parameter.
+// docs/contract.md §1.2: password, nama, negara travel as one space-separated parameter.
 bool is_word(std::string_view text) {
   return !text.empty() && text.size() <= 128 && std::none_of(text.begin(), text.end(), [](char c) {
     const auto byte = static_cast<unsigned char>(c);

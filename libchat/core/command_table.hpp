@@ -16,7 +16,7 @@ struct RealmSettings;
 struct Environment;
 struct Connection;
 
-// How each fixed parameter is validated (PROTOCOL.md §1.2) before the session check.
+// How each fixed parameter is validated (docs/contract.md §1.2) before the session check.
 // `word`: any parameter; the command's `validate` checks it (its meaning depends on another).
 enum class ParamKind { name, field, host, port, word };
 
@@ -47,7 +47,7 @@ struct CommandSpec {
   Validator validate = nullptr;
 };
 
-// The table, in PROTOCOL.md's order. nullptr for an unknown command word (already lower-case).
+// The table, in docs/contract.md's order. nullptr for an unknown command word (already lower-case).
 const CommandSpec* find_command(std::string_view verb);
 std::span<const CommandSpec> all_commands();
 

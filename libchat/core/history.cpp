@@ -8,7 +8,7 @@
 namespace chat::core {
 namespace {
 
-constexpr char kSeparator = '/';  // never in a name (PROTOCOL.md §1.2)
+constexpr char kSeparator = '/';  // never in a name (docs/contract.md §1.2)
 
 std::vector<std::string_view> split_key(std::string_view key) {
   std::vector<std::string_view> parts;

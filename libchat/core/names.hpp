@@ -1,7 +1,7 @@
 #pragma once
 #include <string_view>
 
-// Name rules of PROTOCOL.md §1.2.
+// Name rules of docs/contract.md §1.2.
 namespace chat::core {
 
 // username, group name, realm name: 1 to 32 characters of A-Z a-z 0-9 _ . -

@@ -53,7 +53,7 @@ struct Push {
   std::vector<std::uint64_t> fetched_after_write;
 };
 
-// What one request asks realmd to carry out (DESIGN.md §3 "Effects"). Handlers only fill
+// What one request asks realmd to carry out (docs/design.md §3 "Effects"). Handlers only fill
 // this in; they never touch sockets, files or clocks. realmd's order of execution:
 //   1. queue `mutations` for the store (one group commit may hold many requests' mutations);
 //   2. write `reply`, framed by the connection's wire format ("\r\n\r\n" after it on a line

@@ -5,7 +5,7 @@
 
 #include "core/route_table.hpp"
 
-// What realms say to each other once a link is authenticated (PROTOCOL.md §2), as plain
+// What realms say to each other once a link is authenticated (docs/contract.md §2), as plain
 // data. libchat/federation encodes these as JSON lines; the realm logic only sees these.
 namespace chat::core {
 

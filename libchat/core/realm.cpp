@@ -132,7 +132,7 @@ void Realm::load(const store::Snapshot& snapshot) {
   state_->set_history_indexed_up_to(snapshot.max_id);  // load() indexed everything
 }
 
-// The order of checks is PROTOCOL.md §1.3's: unknown command, parameters, session, then
+// The order of checks is docs/contract.md §1.3's: unknown command, parameters, session, then
 // the command's own errors (in its handler).
 Outcome Realm::handle(Connection& conn, std::string_view line) {
   protocol::ParsedLine& parsed = parsed_;

@@ -1,4 +1,4 @@
-// The realm's side of its links to peer realms (PROTOCOL.md §1.6, §2): what an incoming frame
+// The realm's side of its links to peer realms (docs/contract.md §1.6, §2): what an incoming frame
 // or a link going up or down changes, and what goes back. Exactly once rests on two rules:
 // the sender keeps a message in its durable outbox until the ack, and the receiver stores a
 // message together with its dedup mark before the ack leaves (Outcome's frames wait for
@@ -149,8 +149,7 @@ void Realm::on_peer_frame(Peer& peer, const PeerMessage& message, Outcome& out) 
                                    message.time, out);
   if (!error.empty()) {
     dedup.refused.emplace(message.id, error);
-    out.mutations.emplace_back(
-        store::PutRefused{{peer.name, message.epoch, message.id, error}});
+    out.mutations.emplace_back(store::PutRefused{{peer.name, message.epoch, message.id, error}});
     if (dedup.refused.size() > refusals_kept(settings_.link_window)) {
       // One over the bound: the oldest goes (ids only grow, so it is the first).
       out.mutations.emplace_back(
@@ -160,8 +159,7 @@ void Realm::on_peer_frame(Peer& peer, const PeerMessage& message, Outcome& out) 
   }
   dedup.seen = message.id;
   dedup.touched = state_->last_id();  // only grows, across restarts too: an age order
-  out.mutations.emplace_back(
-      store::PutSeen{{peer.name, message.epoch, message.id, dedup.touched}});
+  out.mutations.emplace_back(store::PutSeen{{peer.name, message.epoch, message.id, dedup.touched}});
   out.frames.push_back({peer.name, PeerAck{message.id, error.empty(), error}});
 }
 
@@ -239,9 +237,9 @@ void Realm::settle(Peer& peer, std::map<std::uint64_t, store::OutboxRecord>::ite
                            : refusal_reply(error, group);
     out.completions.push_back({*waiter, std::move(reply), {}});
   } else if (!ok) {
-    store::MessageRecord bounce = make_message_record(
-        state_->next_id(), sent.sender, peer.name, peer.name, {},
-        protocol::text::bounce_text(sent.target, error), env_.now_utc());
+    store::MessageRecord bounce =
+        make_message_record(state_->next_id(), sent.sender, peer.name, peer.name, {},
+                            protocol::text::bounce_text(sent.target, error), env_.now_utc());
     bounce.bounce = true;
     // Bounces from realm R are the caller's conversation with R itself (docs/protocol.md).
     store_private_message(*state_, std::move(bounce),

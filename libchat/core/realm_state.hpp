@@ -15,7 +15,7 @@
 #include "store/records.hpp"
 
 // The realm's data in memory: users, groups, unread inboxes, sessions. Pure data with small
-// invariant-keeping operations; no I/O. The store holds the durable copy (DESIGN.md §4).
+// invariant-keeping operations; no I/O. The store holds the durable copy (docs/design.md §4).
 namespace chat::core {
 
 using Clock = std::chrono::steady_clock;

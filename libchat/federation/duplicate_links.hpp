@@ -3,7 +3,7 @@
 
 namespace chat::federation {
 
-// At most one link per pair of realms (PROTOCOL.md §2). When a second link to the same peer
+// At most one link per pair of realms (docs/contract.md §2). When a second link to the same peer
 // authenticates while one exists, both realms must keep the same one without talking about it:
 // the link dialed by the realm with the smaller name (std::string order) wins. Two links dialed
 // by the same side mean that side redialed because it saw the old link die, so the new one wins.

@@ -10,7 +10,7 @@
 
 #include "protocol/limits.hpp"
 
-// The frames of a realm-to-realm link (PROTOCOL.md §2) and their JSON-line codec.
+// The frames of a realm-to-realm link (docs/contract.md §2) and their JSON-line codec.
 // A frame is one compact JSON object whose first key is "t" (the frame type); the line
 // terminator "\n" belongs to the connection, not to the codec.
 namespace chat::federation {
@@ -54,7 +54,8 @@ struct Auth {
 // What the "to" of a msg names. Wire values: "private" (a user) and "group".
 enum class MsgKind { user, group };
 
-// {"t":"msg","id":ORIGIN_ID,"epoch":E,"kind":"private"|"group","from":USER,"to":USER_OR_GROUP,"text":..,"time":..}
+// {"t":"msg","id":ORIGIN_ID,"epoch":E,"kind":"private"|"group","from":USER,
+//  "to":USER_OR_GROUP,"text":..,"time":..}
 struct Msg {
   static constexpr std::string_view type = "msg";
   std::uint64_t id = 0;     // unique within the origin realm's epoch

@@ -2,7 +2,7 @@
 #include <string>
 #include <string_view>
 
-// The exact client-visible strings of PROTOCOL.md §1 (tests compare them byte for byte).
+// The exact client-visible strings of docs/contract.md §1 (tests compare them byte for byte).
 namespace chat::protocol::text {
 
 // Common to all commands.
@@ -44,7 +44,7 @@ inline constexpr std::string_view queued_for_realm = "Message queued for realm";
 inline constexpr std::string_view realm_user_not_found = "Realm/User tidak ditemukan";
 inline constexpr std::string_view realm_group_not_found = "Realm/Group tidak ditemukan";
 
-// Ours (PROTOCOL.md is silent; documented in docs/protocol.md).
+// Ours (docs/contract.md is silent; documented in docs/protocol.md).
 // A realm message longer than the destination realm takes (its limits.max_message_bytes):
 // refused by the destination, or by the sender when the destination's hello said so.
 inline constexpr std::string_view message_too_long = "Pesan terlalu panjang";

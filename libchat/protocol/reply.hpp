@@ -17,7 +17,7 @@ std::string ok_message(std::string_view message);   // {"status":"OK","message":
 std::string ok_token(std::string_view token);       // auth: {"status":"OK","tokenid":T}
 std::string ok_registered(std::string_view token);  // register: message + tokenid
 
-// One MSG object of PROTOCOL.md §1.5.
+// One MSG object of docs/contract.md §1.5.
 struct MessageView {
   std::uint64_t id = 0;
   std::string_view from, to, text, realm, time;

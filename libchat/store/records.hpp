@@ -5,7 +5,7 @@
 #include <variant>
 #include <vector>
 
-// What a realm keeps durably (DESIGN.md §4). Plain data: the store is a leaf module.
+// What a realm keeps durably (docs/design.md §4). Plain data: the store is a leaf module.
 namespace chat::store {
 
 struct UserRecord {

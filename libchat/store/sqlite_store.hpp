@@ -8,7 +8,7 @@
 namespace chat::store {
 
 // The realm's durable store: one SQLite database in WAL mode at data_dir/realm.db
-// (DESIGN.md §4). Unread messages are in `messages` (load() returns them); every message is
+// (docs/design.md §4). Unread messages are in `messages` (load() returns them); every message is
 // kept once in `history`, read by history readers on connections of their own.
 class SqliteStore final : public Store {
  public:

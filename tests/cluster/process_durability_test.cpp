@@ -1,5 +1,5 @@
 // A real realmd, killed with SIGKILL right after acknowledging a pipelined burst: after a
-// restart on the same data_dir every acknowledged change is there (PROTOCOL.md §1.7).
+// restart on the same data_dir every acknowledged change is there (docs/contract.md §1.7).
 #include <doctest/doctest.h>
 
 #include <fstream>

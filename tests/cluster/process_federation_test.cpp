@@ -1,7 +1,7 @@
 // Real realmd processes linked to each other: a peer stopped and restarted, the sender killed
 // with messages in its outbox, the receiver killed in the middle of a stream of 10,000
 // cross-realm messages, and a peer added at run time surviving a restart. Every message that
-// got an OK or a "queued" reply must arrive exactly once (PROTOCOL.md §1.6).
+// got an OK or a "queued" reply must arrive exactly once (docs/contract.md §1.6).
 #include <doctest/doctest.h>
 
 #include <algorithm>

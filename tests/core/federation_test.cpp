@@ -508,7 +508,7 @@ TEST_CASE("a late fetched answers only its own getrealminbox (found by fuzz_peer
         R"({"status":"OK","realm":"beta","messages":{},"synced":false})");
 }
 
-// --- history realm (PROTOCOL.md §3.1): both sides of a cross-realm conversation ---
+// --- history realm (docs/contract.md §3.1): both sides of a cross-realm conversation ---
 
 TEST_CASE("history realm: the sender's copy once the peer acked it, and what came from there") {
   World w;

@@ -1,4 +1,4 @@
-// history and conversations (PROTOCOL.md §3.1) against the pure realm logic: the handler asks
+// history and conversations (docs/contract.md §3.1) against the pure realm logic: the handler asks
 // for a page (Outcome::history), the test reads it from a MemoryStore as realmd's readers do.
 #include "core/history.hpp"
 

@@ -1,4 +1,4 @@
-// Every command of PROTOCOL.md §1.5 (1-13 as they stand before federation) against the pure
+// Every command of docs/contract.md §1.5 (1-13 as they stand before federation) against the pure
 // realm logic: exact replies, errors and the order of checks. No I/O: password jobs are run
 // inline with a fake hash, the clock is the test's.
 #include "core/realm.hpp"

@@ -26,7 +26,7 @@ void realms(Request& req);  // ours: the peers and their links
 // live.cpp (ours)
 void watch(Request& req);
 void unwatch(Request& req);
-// history.cpp (PROTOCOL.md §3.1)
+// history.cpp (docs/contract.md §3.1)
 void history(Request& req);
 bool valid_history_params(const std::vector<std::string_view>& params);
 void conversations(Request& req);

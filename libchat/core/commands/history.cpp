@@ -1,4 +1,4 @@
-// history, conversations (PROTOCOL.md §3.1): the messages are read from the store by realmd
+// history, conversations (docs/contract.md §3.1): the messages are read from the store by realmd
 // (Outcome::history), off the event loop; the list of conversations is in memory.
 #include "core/history.hpp"
 
