@@ -15,7 +15,7 @@ packages=(
   libssl-dev libcli11-dev libspdlog-dev libfmt-dev libreadline-dev libwslay-dev
   prometheus-cpp-dev libsystemd-dev libhttp-parser-dev
   pkg-config ninja-build cmake g++ clang libclang-rt-14-dev openssl chromium
-  libpq-dev postgresql-15
+  libpq-dev postgresql-15 systemd
 )
 
 # node and npm for the browser test (tests/web/run_browser_test.sh checks the same).
