@@ -45,12 +45,36 @@ void HttpRequestParser::reset() {
   value_.clear();
   in_value_ = false;
   invalid_ = false;
+  last_was_cr_ = false;
+  line_ends_in_a_row_ = 0;
+  head_scanned_ = false;
+}
+
+// RFC 9112 §2.2: a bare CR in the head is invalid. http-parser, built lenient, takes one for a
+// line end, so bytes after it would be read as a body where a proxy in front could read more
+// headers (fuzz_web_http found it: the same request read two ways).
+bool HttpRequestParser::bare_cr_in_head(std::string_view bytes) {
+  for (const char c : bytes) {
+    if (head_scanned_) return false;
+    if (last_was_cr_ && c != '\n') return true;
+    last_was_cr_ = c == '\r';
+    if (c == '\n') {
+      head_scanned_ = ++line_ends_in_a_row_ == 2;  // "\r\n\r\n" ends the head
+    } else if (c != '\r') {
+      line_ends_in_a_row_ = 0;
+    }
+  }
+  return false;
 }
 
 std::size_t HttpRequestParser::feed(std::string_view bytes) {
   if (state_ != State::incomplete) return 0;
   // The head is read no further than its limit (and one byte to know it goes on).
   if (!headers_done_) bytes = bytes.substr(0, max_http_head_bytes + 1 - head_bytes_);
+  if (!headers_done_ && bare_cr_in_head(bytes)) {
+    state_ = State::error;
+    return 0;
+  }
   const bool head_before = !headers_done_;
   const std::size_t used = http_parser_execute(&parser_, &settings_, bytes.data(), bytes.size());
   if (head_before && !headers_done_) {

@@ -49,6 +49,8 @@ class HttpRequestParser {
   void reset();
 
  private:
+  // Whether `bytes`, the next of the head, hold a CR not followed by LF.
+  bool bare_cr_in_head(std::string_view bytes);
   static int on_url(http_parser* parser, const char* at, std::size_t length);
   static int on_header_field(http_parser* parser, const char* at, std::size_t length);
   static int on_header_value(http_parser* parser, const char* at, std::size_t length);
@@ -65,6 +67,10 @@ class HttpRequestParser {
   std::string field_, value_;
   bool in_value_ = false;
   bool invalid_ = false;  // a header name that is not a token
+  // The bare-CR scan of the head (see bare_cr_in_head), across feeds.
+  bool last_was_cr_ = false;
+  int line_ends_in_a_row_ = 0;
+  bool head_scanned_ = false;
 };
 
 // The status line and headers of a response ("HTTP/1.1 200 OK\r\n...\r\n\r\n") and its body,
