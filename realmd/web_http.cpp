@@ -59,7 +59,8 @@ HttpAnswer upgrade(const HttpRequest& request) {
   if (request.method != "GET" || request.version_minor < 1 ||
       !has_token(request.header("upgrade"), "websocket") ||
       !has_token(request.header("connection"), "upgrade")) {
-    return {text_response("400 Bad Request"), false};
+    // HEAD /ws too (found by fuzz_web_http): an answer to HEAD never has a body.
+    return {text_response("400 Bad Request", {}, request.method == "HEAD"), false};
   }
   if (request.header("sec-websocket-version") != "13") {
     return {text_response("426 Upgrade Required", "Sec-WebSocket-Version: 13\r\n"), false};

@@ -249,3 +249,10 @@ TEST_CASE("a bare CR in a request head is a bad request (found by fuzz_web_http:
   CHECK_FALSE(parse_http_request("GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n").has_value());
   CHECK(parse_http_request("GET / HTTP/1.1\r\nHost: ab\r\n\r\n").has_value());
 }
+
+TEST_CASE("HEAD /ws is refused without a body (found by fuzz_web_http)") {
+  const auto answer = answer_http_request(parsed("HEAD /ws HTTP/1.0\r\n\r\n"));
+  CHECK(status_line(answer) == "HTTP/1.1 400 Bad Request");
+  CHECK(answer.response.ends_with("\r\n\r\n"));
+  CHECK(answer.response.find("Content-Length: 16") != std::string::npos);  // what GET would get
+}
