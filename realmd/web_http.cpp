@@ -56,18 +56,21 @@ std::string text_response(std::string_view status, std::string_view extra_header
 }
 
 HttpAnswer upgrade(const HttpRequest& request) {
-  if (request.method != "GET" || request.version_minor < 1 ||
-      !has_token(request.header("upgrade"), "websocket") ||
+  // HEAD gets what GET would, without a body (fuzz_web_http checks it), except that it never
+  // switches protocols.
+  const bool head_only = request.method == "HEAD";
+  if (request.version_minor < 1 || !has_token(request.header("upgrade"), "websocket") ||
       !has_token(request.header("connection"), "upgrade")) {
-    // HEAD /ws too (found by fuzz_web_http): an answer to HEAD never has a body.
-    return {text_response("400 Bad Request", {}, request.method == "HEAD"), false};
+    return {text_response("400 Bad Request", {}, head_only), false};
   }
   if (request.header("sec-websocket-version") != "13") {
-    return {text_response("426 Upgrade Required", "Sec-WebSocket-Version: 13\r\n"), false};
+    return {text_response("426 Upgrade Required", "Sec-WebSocket-Version: 13\r\n", head_only),
+            false};
   }
   // The key is 16 random bytes in base64: 24 characters.
   const std::string_view key = request.header("sec-websocket-key");
-  if (key.size() != 24) return {text_response("400 Bad Request"), false};
+  if (key.size() != 24 || head_only)
+    return {text_response("400 Bad Request", {}, head_only), false};
   std::string out =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Accept: ";
