@@ -336,10 +336,20 @@ class BatchWriter {
   }
   void apply(const DeleteSession& m) { single("delete_session", {realm_, m.token_hash}); }
 
+  // The records' bounce flags as a PostgreSQL boolean array literal: {t,f,...}.
+  template <typename Record>
+  static std::string bounce_array(const std::vector<const Record*>& records) {
+    std::string array = "{";
+    for (const Record* r : records) {
+      if (array.size() > 1) array += ',';
+      array += r->bounce ? 't' : 'f';
+    }
+    return array + '}';
+  }
+
   void send_messages() {
     std::vector<std::uint64_t> ids, history_ids;
     std::vector<std::string_view> recipient, sender, sender_realm, group, text, time;
-    std::string bounce = "{";
     for (const MessageRecord* m : messages_) {
       ids.push_back(m->id);
       history_ids.push_back(m->history_id);
@@ -349,21 +359,17 @@ class BatchWriter {
       group.push_back(m->group);
       text.push_back(m->text);
       time.push_back(m->time);
-      bounce += bounce.size() > 1 ? ",f" : "f";
-      if (m->bounce) bounce.back() = 't';
     }
-    bounce += '}';
     pipeline_.send("put_messages",
                    {realm_, pg::id_array(ids), pg::text_array(recipient), pg::text_array(sender),
                     pg::text_array(sender_realm), pg::text_array(group), pg::text_array(text),
-                    pg::text_array(time), bounce, pg::id_array(history_ids)},
+                    pg::text_array(time), bounce_array(messages_), pg::id_array(history_ids)},
                    run_);
   }
 
   void send_history() {
     std::vector<std::uint64_t> ids;
     std::vector<std::string_view> conversation, sender, sender_realm, recipient, group, text, time;
-    std::string bounce = "{";
     for (const HistoryRecord* m : history_) {
       ids.push_back(m->id);
       conversation.push_back(m->conversation);
@@ -373,14 +379,11 @@ class BatchWriter {
       group.push_back(m->group);
       text.push_back(m->text);
       time.push_back(m->time);
-      bounce += bounce.size() > 1 ? ",f" : "f";
-      if (m->bounce) bounce.back() = 't';
     }
-    bounce += '}';
     pipeline_.send("put_history",
                    {realm_, pg::id_array(ids), pg::text_array(conversation), pg::text_array(sender),
                     pg::text_array(sender_realm), pg::text_array(recipient), pg::text_array(group),
-                    pg::text_array(text), pg::text_array(time), bounce},
+                    pg::text_array(text), pg::text_array(time), bounce_array(history_)},
                    run_);
   }
 
