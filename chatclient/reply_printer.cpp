@@ -292,6 +292,8 @@ std::optional<std::string> ok_layout(const CommandLine& command, const Value& re
   if (const Value* realms = member(reply, "realms")) return realms_table(*realms);
   if (const Value* data = member(reply, "data")) {
     if (!data->IsObject()) return std::nullopt;
+    // An empty table would print nothing at all: the user would not see that a reply came.
+    if (data->ObjectEmpty()) return "(no data)\n";
     return info_table(*data);
   }
   return ok_text(command, reply);

@@ -137,6 +137,11 @@ TEST_CASE("info prints a table in the server's field order") {
   CHECK_FALSE(realm_of_info_reply("not json"));
 }
 
+// Found by fuzz_reply_printer: an empty table printed nothing, not even a line.
+TEST_CASE("info with an empty data object still prints a line") {
+  CHECK(printed("info messi", R"({"status":"OK","data":{}})") == "(no data)\n");
+}
+
 TEST_CASE("--json passes the reply through and still tells errors apart") {
   PrintOptions json;
   json.json = true;
