@@ -1,25 +1,40 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of tests/fuzz with clang (build-fuzz/) and runs each one for
-# SECS seconds (default 30) on its corpus, tests/fuzz/corpus/<target>/. What a run finds that
-# reaches code the corpus does not is merged into it (files named by their SHA-1: commit them;
-# the fuzz_corpus_* ctest cases replay them in every build); past 200 found files or 512 KiB
-# the found files are minimised to fewer with the same coverage. Named seeds are never touched.
-# Exits non-zero if any target finds a crash, a leak, a timeout or an out-of-memory; the input
-# is kept in build-fuzz/fuzz/<target>/artifacts/, and nothing of that run is merged.
+# Builds the libFuzzer targets of tests/fuzz with clang (build-fuzz/) and runs each one on its
+# corpus, tests/fuzz/corpus/<target>/: for SECS seconds (default 30) from a random seed, or,
+# with --runs N, for N executions from seed 1 (what scripts/test.sh and so CI run: the same
+# inputs on every machine, so a red run can be replayed; exploring is what SECS is for). What a
+# run finds that reaches code the corpus does not is merged into it (files named by their
+# SHA-1: commit them; the fuzz_corpus_* ctest cases replay them in every build); past 200
+# found files or 512 KiB the found files are minimised to fewer with the same coverage. Named
+# seeds are never touched. Exits non-zero if any target finds a crash, a leak, a timeout or an
+# out-of-memory; the input is kept in build-fuzz/fuzz/<target>/artifacts/, and nothing of that
+# run is merged.
 #   scripts/fuzz.sh [SECS]
+#   scripts/fuzz.sh --runs N
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 secs=30
+runs=
 case ${1:-} in
   -h | --help) usage; exit 0 ;;
   '') ;;
+  --runs) [[ ${2:-} =~ ^[1-9][0-9]*$ && $# -eq 2 ]] || { usage >&2; die "--runs takes a positive integer"; }
+     runs=$2 ;;
   *) [[ $1 =~ ^[1-9][0-9]*$ && $# -eq 1 ]] || { usage >&2; die "SECS must be a positive integer"; }
      secs=$1 ;;
 esac
+# How long each target runs, as libFuzzer options and as words for the log.
+if [[ -n $runs ]]; then
+  budget=(-runs="$runs" -seed=1)
+  budget_words="$runs runs from seed 1"
+else
+  budget=(-max_total_time="$secs")
+  budget_words="${secs}s"
+fi
 
 # Input size limits: the client target's framer allows 256-byte lines, so 4096 bytes hold many
 # requests and an over-long one; a link frame line is short; an HTTP head is at most 8 KiB
@@ -86,10 +101,10 @@ for target in "${targets[@]}"; do
   rm -rf "$work"
   mkdir -p "$work/new" "$work/artifacts"
   before="$(corpus_size "$corpus")"
-  say "fuzz: $target for ${secs}s (log: ${work#"$REALMCHAT_ROOT"/}/fuzz.log)"
+  say "fuzz: $target for $budget_words (log: ${work#"$REALMCHAT_ROOT"/}/fuzz.log)"
   status=0
   # New inputs go to the first directory; the corpus is only read.
-  "$build_dir/bin/$target" -max_total_time="$secs" -max_len="${max_len[$target]}" -timeout=10 \
+  "$build_dir/bin/$target" "${budget[@]}" -max_len="${max_len[$target]}" -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
     "$work/new" "$corpus" >"$work/fuzz.log" 2>&1 || status=$?
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/fuzz.log" | tail -n 1)"
@@ -109,8 +124,8 @@ for target in "${targets[@]}"; do
     $(corpus_bytes "$corpus") -gt $max_corpus_bytes ]]; then
     minimise "$target" "$corpus" "$work"
   fi
-  printf '%s: %s executions in %ss (%s/s); corpus %s -> %s\n' "$target" "${execs:-?}" \
-    "$secs" "$(( ${execs:-0} / secs ))" "$before" "$(corpus_size "$corpus")"
+  printf '%s: %s executions (%s); corpus %s -> %s\n' "$target" "${execs:-?}" \
+    "$budget_words" "$before" "$(corpus_size "$corpus")"
 done
 
 if [[ ${#failed[@]} -gt 0 ]]; then
