@@ -7,7 +7,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "commit_queue.hpp"
-#include "endpoint_formatter.hpp"
+#include "net/endpoint_formatter.hpp"
 #include "history_readers.hpp"
 #include "ops/logging.hpp"
 #include "ops/metrics.hpp"

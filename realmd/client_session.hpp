@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "core/realm.hpp"
-#include "line_channel.hpp"
-#include "wire_format.hpp"
+#include "net/line_channel.hpp"
+#include "net/wire_format.hpp"
 
 namespace realmd {
 

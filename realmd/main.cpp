@@ -26,7 +26,7 @@
 #include "store/postgres_lease.hpp"
 #include "store/postgres_store.hpp"
 #include "store/sqlite_store.hpp"
-#include "tls_contexts.hpp"
+#include "net/tls_contexts.hpp"
 
 namespace {
 

@@ -18,18 +18,18 @@
 
 #include "client_session.hpp"
 #include "core/realm_state.hpp"
-#include "endpoint_formatter.hpp"
+#include "net/endpoint_formatter.hpp"
 #include "federation/duplicate_links.hpp"
-#include "line_wire.hpp"
+#include "net/line_wire.hpp"
 #include "ops/admin_server.hpp"
 #include "ops/logging.hpp"
-#include "peer_dialer.hpp"
-#include "peer_link.hpp"
+#include "links/peer_dialer.hpp"
+#include "links/peer_link.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/reply.hpp"
 #include "system_environment.hpp"
-#include "web_handshake.hpp"
-#include "web_socket_wire.hpp"
+#include "web/web_handshake.hpp"
+#include "web/web_socket_wire.hpp"
 
 namespace realmd {
 namespace {

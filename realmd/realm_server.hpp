@@ -23,11 +23,11 @@
 #include "outcome_runner.hpp"
 #include "password_pool.hpp"
 #include "reply_waits.hpp"
-#include "signing_keys.hpp"
+#include "links/signing_keys.hpp"
 #include "store/lease.hpp"
 #include "store/store.hpp"
-#include "stream.hpp"
-#include "tls_contexts.hpp"
+#include "net/stream.hpp"
+#include "net/tls_contexts.hpp"
 
 namespace realmd {
 

@@ -4,7 +4,7 @@
 
 #include <utility>
 
-#include "line_channel.hpp"
+#include "net/line_channel.hpp"
 #include "ops/metrics.hpp"
 
 namespace realmd {

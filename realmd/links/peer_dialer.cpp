@@ -1,4 +1,4 @@
-#include "peer_dialer.hpp"
+#include "links/peer_dialer.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "outcome_runner.hpp"
-#include "peer_link.hpp"
+#include "links/peer_link.hpp"
 
 namespace realmd {
 

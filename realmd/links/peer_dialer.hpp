@@ -12,7 +12,7 @@
 
 #include "core/realm.hpp"
 #include "federation/backoff.hpp"
-#include "stream.hpp"
+#include "net/stream.hpp"
 
 namespace realmd {
 

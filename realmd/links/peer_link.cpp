@@ -1,4 +1,4 @@
-#include "peer_link.hpp"
+#include "links/peer_link.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -9,7 +9,7 @@
 #include <utility>
 #include <variant>
 
-#include "endpoint_formatter.hpp"
+#include "net/endpoint_formatter.hpp"
 #include "federation/frames.hpp"
 #include "federation/realm_frames.hpp"
 #include "ops/logging.hpp"

@@ -14,7 +14,7 @@
 #include "core/peer_frames.hpp"
 #include "core/realm.hpp"
 #include "federation/handshake.hpp"
-#include "line_channel.hpp"
+#include "net/line_channel.hpp"
 
 namespace realmd {
 

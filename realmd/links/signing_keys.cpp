@@ -1,4 +1,4 @@
-#include "signing_keys.hpp"
+#include "links/signing_keys.hpp"
 
 #include <sodium.h>
 #include <sys/stat.h>

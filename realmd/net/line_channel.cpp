@@ -1,4 +1,4 @@
-#include "line_channel.hpp"
+#include "net/line_channel.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -8,7 +8,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "commit_queue.hpp"
-#include "line_wire.hpp"
+#include "net/line_wire.hpp"
 
 namespace realmd {
 namespace {

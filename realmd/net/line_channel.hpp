@@ -12,9 +12,9 @@
 #include <string_view>
 #include <vector>
 
-#include "close_reason.hpp"
-#include "stream.hpp"
-#include "wire_format.hpp"
+#include "net/close_reason.hpp"
+#include "net/stream.hpp"
+#include "net/wire_format.hpp"
 
 namespace realmd {
 

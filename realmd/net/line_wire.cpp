@@ -1,4 +1,4 @@
-#include "line_wire.hpp"
+#include "net/line_wire.hpp"
 
 namespace realmd {
 

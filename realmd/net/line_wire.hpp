@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "protocol/line_framer.hpp"
-#include "wire_format.hpp"
+#include "net/wire_format.hpp"
 
 namespace realmd {
 

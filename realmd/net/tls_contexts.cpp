@@ -1,4 +1,4 @@
-#include "tls_contexts.hpp"
+#include "net/tls_contexts.hpp"
 
 #include <openssl/ssl.h>
 

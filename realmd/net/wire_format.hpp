@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "close_reason.hpp"
+#include "net/close_reason.hpp"
 
 namespace realmd {
 

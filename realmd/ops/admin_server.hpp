@@ -10,7 +10,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "http_request.hpp"
+#include "net/http_request.hpp"
 
 namespace realmd {
 

@@ -1,4 +1,4 @@
-#include "web_handshake.hpp"
+#include "web/web_handshake.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -9,9 +9,9 @@
 #include <asio/write.hpp>
 #include <exception>
 
-#include "http_request.hpp"
-#include "web_http.hpp"
-#include "web_origin.hpp"
+#include "net/http_request.hpp"
+#include "web/web_http.hpp"
+#include "web/web_origin.hpp"
 
 namespace realmd {
 

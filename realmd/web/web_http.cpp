@@ -1,4 +1,4 @@
-#include "web_http.hpp"
+#include "web/web_http.hpp"
 
 #include <openssl/evp.h>
 
@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "web_assets.hpp"
+#include "web/web_assets.hpp"
 
 namespace realmd {
 namespace {

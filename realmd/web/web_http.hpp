@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "http_request.hpp"
+#include "net/http_request.hpp"
 
 namespace realmd {
 

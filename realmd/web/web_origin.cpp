@@ -1,4 +1,4 @@
-#include "web_origin.hpp"
+#include "web/web_origin.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -3,7 +3,7 @@
 #include <string_view>
 #include <vector>
 
-#include "web_http.hpp"
+#include "web/web_http.hpp"
 
 namespace realmd {
 

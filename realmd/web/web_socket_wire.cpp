@@ -1,4 +1,4 @@
-#include "web_socket_wire.hpp"
+#include "web/web_socket_wire.hpp"
 
 #include <algorithm>
 #include <cstring>

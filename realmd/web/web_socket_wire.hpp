@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "wire_format.hpp"
+#include "net/wire_format.hpp"
 
 namespace realmd {
 

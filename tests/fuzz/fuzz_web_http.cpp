@@ -16,8 +16,8 @@
 #include <string_view>
 
 #include "fuzz_checks.hpp"
-#include "web_assets.hpp"
-#include "web_http.hpp"
+#include "web/web_assets.hpp"
+#include "web/web_http.hpp"
 
 namespace realmd {
 

@@ -1,13 +1,13 @@
 // The web listener's HTTP side without sockets: request heads, the WebSocket accept key, and
 // the answer to each kind of request.
-#include "web_http.hpp"
+#include "web/web_http.hpp"
 
 #include <doctest/doctest.h>
 
 #include <string>
 
-#include "web_origin.hpp"
-#include "web_socket_wire.hpp"
+#include "web/web_origin.hpp"
+#include "web/web_socket_wire.hpp"
 
 using realmd::answer_http_request;
 using realmd::parse_http_request;
