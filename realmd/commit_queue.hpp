@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/commit_gate.hpp"
 #include "store/store.hpp"
 
 namespace realmd {
@@ -30,8 +31,9 @@ namespace realmd {
 // an error instead of waiting on, and clients' new requests are refused (ClientSession);
 // realm-link frames keep waiting. The outage and the recovery are logged once each.
 //
-// Everything but the commit itself runs on the event loop thread.
-class CommitQueue {
+// Everything but the commit itself runs on the event loop thread. Channels see it only as their
+// CommitGate.
+class CommitQueue final : public CommitGate {
  public:
   // Above this many queued mutations enqueue() still accepts (the loop must never block) but
   // logs a warning, again at each doubling: the store is not keeping up.
@@ -41,7 +43,7 @@ class CommitQueue {
   static constexpr std::chrono::seconds stall_after{5};
 
   CommitQueue(asio::io_context& loop, chat::store::Store& store);
-  ~CommitQueue();
+  ~CommitQueue() override;
   CommitQueue(const CommitQueue&) = delete;
   CommitQueue& operator=(const CommitQueue&) = delete;
 
@@ -61,19 +63,19 @@ class CommitQueue {
   // work and returns the last sequence number handed out (what a reply must wait for).
   std::uint64_t enqueue(std::vector<chat::store::Mutation> batch);
   // The highest sequence number known to be committed.
-  std::uint64_t committed() const { return committed_; }
+  std::uint64_t committed() const override { return committed_; }
   // True while the store has been failing for `stall_after` or longer, or while a lease the
   // store needs is not known valid (require_lease).
-  bool stalled() const { return stalled_ || (lease_valid_ && !lease_valid_()); }
+  bool stalled() const override { return stalled_ || (lease_valid_ && !lease_valid_()); }
   // For a store shared with standbys: the realm answers only while `valid` says this process
   // still holds the lease, so that a paused or cut-off holder answers nothing once a standby
   // may have taken over (not even what needs no commit).
   void require_lease(std::function<bool()> valid) { lease_valid_ = std::move(valid); }
   // Calls `wake` on the loop once `seq` is committed (at once if it already is).
-  void when_committed(std::uint64_t seq, std::function<void()> wake);
+  void when_committed(std::uint64_t seq, std::function<void()> wake) override;
   // Calls `wake` on the loop once `seq` is committed or the queue stalls, whichever is first
   // (at once if either holds already).
-  void when_committed_or_stalled(std::uint64_t seq, std::function<void()> wake);
+  void when_committed_or_stalled(std::uint64_t seq, std::function<void()> wake) override;
 
  private:
   struct Waiter {

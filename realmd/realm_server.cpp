@@ -434,9 +434,9 @@ void RealmServer::open_session(Stream stream, std::unique_ptr<WireFormat> wire) 
   const std::uint64_t id = next_connection_id_++;
   auto session = std::make_shared<ClientSession>(
       std::move(stream), id,
-      LineChannel::Limits{.max_line_bytes = config_.limits.max_line_bytes,
-                          .max_pending_reply_bytes = config_.limits.max_pending_replies_bytes,
-                          .partial_request_timeout = config_.limits.partial_request},
+      Channel::Limits{.max_request_bytes = config_.limits.max_line_bytes,
+                      .max_pending_reply_bytes = config_.limits.max_pending_replies_bytes,
+                      .partial_request_timeout = config_.limits.partial_request},
       config_.limits.unauthenticated_idle,
       ClientServices{.realm = realm_,
                      .metrics = metrics_,
@@ -523,10 +523,10 @@ std::shared_ptr<PeerLink> RealmServer::open_link(Stream stream,
   const std::uint64_t id = next_link_id_++;
   auto link = std::make_shared<PeerLink>(
       std::move(stream), id,
-      LineChannel::Limits{.max_line_bytes = config_.limits.max_frame_bytes,
-                          .max_pending_reply_bytes = link_backlog_bytes(
-                              realm_.settings().link_window, config_.limits.max_frame_bytes),
-                          .partial_request_timeout = config_.limits.partial_request},
+      Channel::Limits{.max_request_bytes = config_.limits.max_frame_bytes,
+                      .max_pending_reply_bytes = link_backlog_bytes(realm_.settings().link_window,
+                                                                    config_.limits.max_frame_bytes),
+                      .partial_request_timeout = config_.limits.partial_request},
       std::move(services), std::move(dialed_peer));
   links_.emplace(id, link);
   link->open();
@@ -621,7 +621,7 @@ void RealmServer::stop() {
   waits_.expire_all();    // replies waiting for peers answer now
   // Clients and links alike: the replies and frames already due go out (acks included, so
   // the peers need not retransmit), then they close.
-  std::vector<std::shared_ptr<LineChannel>> open;
+  std::vector<std::shared_ptr<Channel>> open;
   for (auto& [id, session] : sessions_) open.push_back(session);
   for (auto& [id, link] : links_) open.push_back(link);
   for (auto& channel : open) channel->finish(CloseReason::server_stopping);
@@ -634,7 +634,7 @@ void RealmServer::stop() {
     if (ec) return;
     spdlog::warn("realm {}: {} clients and {} links still open after {}s, closing them",
                  config_.name, sessions_.size(), links_.size(), drain_time.count());
-    std::vector<std::shared_ptr<LineChannel>> left;
+    std::vector<std::shared_ptr<Channel>> left;
     for (auto& [id, session] : sessions_) left.push_back(session);
     for (auto& [id, link] : links_) left.push_back(link);
     for (auto& channel : left) channel->close(CloseReason::server_stopping);
