@@ -32,7 +32,7 @@ namespace realmd {
 //   finishing -> lingering  the reply that closes is written (the send side is shut)
 //   lingering -> closed     the peer's EOF, or linger_time without it
 //   reading or finishing -> closed  the input ended and every reply is written
-//   any -> closed           close(): an error, a time limit, the server giving up
+//   any -> closed           close(): a socket error, a link that fails, the backlog limit
 // with one close reason, the one on_closed() gets.
 class Channel : public std::enable_shared_from_this<Channel> {
  public:
