@@ -83,7 +83,7 @@ void PeerLink::send(const chat::core::PeerFrame& frame, std::uint64_t seq) {
 }
 
 void PeerLink::supersede() {
-  phase_ = Phase::superseded;
+  link_phase_ = LinkPhase::superseded;
   failure_ = std::string(to_string(CloseReason::duplicate_link));
   close(CloseReason::duplicate_link);
 }
@@ -101,7 +101,7 @@ asio::awaitable<void> PeerLink::on_request(std::string_view line) {
     fail(CloseReason::bad_frame, decoded.error);
     co_return;
   }
-  if (phase_ == Phase::handshaking) {
+  if (link_phase_ == LinkPhase::handshaking) {
     handshake_step(*decoded.frame);
   } else {
     linked_frame(*decoded.frame);
@@ -128,13 +128,13 @@ void PeerLink::handshake_step(const federation::Frame& frame) {
   }
   if (step.state != federation::Handshake::State::authenticated) return;
 
-  phase_ = Phase::authenticated;
+  link_phase_ = LinkPhase::authenticated;
   if (!services_.authenticated(std::static_pointer_cast<PeerLink>(shared_from_this()))) {
     failure_ = std::string(to_string(CloseReason::duplicate_link));
     close(CloseReason::duplicate_link);
     return;
   }
-  phase_ = Phase::linked;
+  link_phase_ = LinkPhase::linked;
   spdlog::info("{}: linked to realm {}", label(), peer_);
   timer_.cancel();  // the watch switches from the handshake deadline to keepalive
   chat::core::Outcome outcome = services_.realm.link_up(peer_, step.peer_max_text);
@@ -177,7 +177,7 @@ asio::awaitable<void> PeerLink::watch() {
   const std::chrono::milliseconds keepalive = services_.keepalive;
   while (!is_closed()) {
     const Clock::time_point now = Clock::now();
-    if (phase_ == Phase::handshaking) {
+    if (link_phase_ == LinkPhase::handshaking) {
       const Clock::time_point deadline = opened_at_ + handshake_timeout;
       if (now >= deadline) {
         fail(CloseReason::handshake_timeout,
@@ -202,14 +202,14 @@ asio::awaitable<void> PeerLink::watch() {
 
 void PeerLink::on_closed(CloseReason reason) {
   timer_.cancel();
-  if (failure_.empty() && dialed() && phase_ == Phase::handshaking && handshake_.proved() &&
-      reason == CloseReason::peer_closed) {
+  if (failure_.empty() && dialed() && link_phase_ == LinkPhase::handshaking &&
+      handshake_.proved() && reason == CloseReason::peer_closed) {
     // The acceptor checks our proof before it says anything: a close now is its refusal.
     failure_ = "handshake failed: closed by realm " + peer_ +
                " before it authenticated (is federation.secret the same on both?)";
   }
   if (failure_.empty()) failure_ = std::string(to_string(reason));
-  if (phase_ == Phase::linked) {
+  if (link_phase_ == LinkPhase::linked) {
     spdlog::info("{}: down: {}", label(), failure_);
     chat::core::Outcome outcome = services_.realm.link_down(peer_, failure_);
     services_.outcomes.run(outcome);

@@ -44,8 +44,8 @@ struct PeerLinkServices {
 class PeerLink final : public Channel {
  public:
   // How far the link got; it only moves forward, and stays where it was once the link
-  // closed (the Channel's phase says whether it is open).
-  enum class Phase {
+  // closed (the Channel's phase() says whether it is open).
+  enum class LinkPhase {
     handshaking,    // hellos and proofs: lines are handshake frames
     authenticated,  // the handshake succeeded; the server keeps the link, or refused it
     linked,         // kept by the server: the realm's link to peer(); lines are link frames
@@ -71,9 +71,9 @@ class PeerLink final : public Channel {
   bool dialed() const { return dialed_peer_.has_value(); }
   // The peer's realm name once its hello was accepted (for a dialed link: the one we dialed).
   const std::string& peer() const { return peer_; }
-  Phase phase() const { return phase_; }
+  LinkPhase link_phase() const { return link_phase_; }
   // Whether the handshake succeeded at some point (the link may have closed since).
-  bool was_authenticated() const { return phase_ != Phase::handshaking; }
+  bool was_authenticated() const { return link_phase_ != LinkPhase::handshaking; }
   // Why the link failed or ended, for `realms`' last_error; empty while open.
   const std::string& failure() const { return failure_; }
   // Whether on_closed ran: the server has forgotten the link.
@@ -100,7 +100,7 @@ class PeerLink final : public Channel {
   std::string remote_;  // "127.0.0.1:40102", for the logs
   chat::federation::Handshake handshake_;
   std::string peer_;
-  Phase phase_ = Phase::handshaking;
+  LinkPhase link_phase_ = LinkPhase::handshaking;
   bool released_ = false;  // on_closed ran (after the Channel closed)
   std::string failure_;
   std::chrono::steady_clock::time_point opened_at_;
