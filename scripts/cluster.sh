@@ -362,6 +362,7 @@ fi
 if [[ $command == up && ${1:-} == --topology ]]; then
   topology=${2:-}
   shift 2 || die "--topology takes: line, mesh"
+  [[ " $* " != *" --store "* ]] || die "--topology and --store postgres do not combine"
   (($#)) || set -- "${default_realms[@]}"
   use_topology "$topology" "$@"
 elif [[ $command == up ]] && on_topology; then
