@@ -181,7 +181,9 @@ std::string table_text(const std::vector<std::array<std::string, N>>& rows) {
   return out;
 }
 
-std::string or_dash(std::string text) { return text.empty() ? std::string("-") : text; }
+std::string or_dash(std::string text) {
+  return text.empty() ? std::string("-") : text;
+}
 
 std::string member_text(const Value& object, const char* key) {
   const Value* value = member(object, key);
@@ -218,8 +220,8 @@ std::optional<std::string> realms_table(const Value& realms) {
     }
   }
   if (routed.size() == 1) return table_text(peers);
-  const std::string direct = peers.size() == 1 ? "Direct peers: none\n"
-                                               : "Direct peers:\n" + table_text(peers);
+  const std::string direct =
+      peers.size() == 1 ? "Direct peers: none\n" : "Direct peers:\n" + table_text(peers);
   return direct + "Through other realms (next hop, links away):\n" + table_text(routed);
 }
 
