@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs chatbench against realmd, Redis (RPUSH, persistence off), the null server and (send p16)
-# realmd over TLS on loopback, the targets alternating within each round, and prints a table
+# Runs chatbench against realmd, Redis (RPUSH, persistence off), the null server, (send p16)
+# realmd over TLS and (route) a line of four realms on loopback, alternating, and prints a table
 # (medians, ranges over rounds, server and client CPU per request) with the ratios and the
 # targets of docs/performance.md. Every run gets fresh server processes.
 #   scripts/bench.sh            3 rounds of 5 s per workload; idle holds 10,000 connections
