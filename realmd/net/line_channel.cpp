@@ -8,6 +8,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "commit_queue.hpp"
+#include "net/coroutine_exit.hpp"
 #include "net/line_wire.hpp"
 
 namespace realmd {
@@ -365,13 +366,9 @@ void LineChannel::release() {
 }
 
 void LineChannel::on_coroutine_exit(std::exception_ptr error, std::string_view which) {
-  if (!error) return;
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    spdlog::error("{}: {} failed: {}", label_, which, e.what());
+  if (log_coroutine_failure(error, fmt::format("{}: {}", label_, which))) {
+    close(CloseReason::internal_error);
   }
-  close(CloseReason::internal_error);
 }
 
 }  // namespace realmd

@@ -9,6 +9,7 @@
 #include <asio/write.hpp>
 #include <exception>
 
+#include "net/coroutine_exit.hpp"
 #include "net/http_request.hpp"
 #include "web/web_http.hpp"
 #include "web/web_origin.hpp"
@@ -35,13 +36,7 @@ void WebHandshake::start() {
   asio::co_spawn(
       socket_.get_executor(), [self] { return self->run(); },
       [self](std::exception_ptr error) {
-        if (error) {
-          try {
-            std::rethrow_exception(error);
-          } catch (const std::exception& e) {
-            spdlog::error("web connection {}: {}", self->id_, e.what());
-          }
-        }
+        log_coroutine_failure(error, fmt::format("web connection {}", self->id_));
         self->deadline_.cancel();
         self->services_.done(self->id_);
       });
