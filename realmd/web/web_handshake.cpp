@@ -10,6 +10,7 @@
 #include <exception>
 
 #include "net/coroutine_exit.hpp"
+#include "net/half_close.hpp"
 #include "net/http_request.hpp"
 #include "web/web_http.hpp"
 #include "web/web_origin.hpp"
@@ -86,15 +87,9 @@ asio::awaitable<void> WebHandshake::answer(const std::string& response) {
   std::error_code ec;
   co_await asio::async_write(socket_, asio::buffer(response),
                              asio::redirect_error(asio::use_awaitable, ec));
-  // Our side is done; the client closes after reading (Connection: close). Closing first with
-  // its bytes unread would send a reset, which can destroy the response in flight: drain until
-  // its end-of-file or the deadline.
-  socket_.shutdown(tcp::socket::shutdown_send, ec);
-  std::array<char, 512> discard;
-  while (!ec) {
-    co_await socket_.async_read_some(asio::buffer(discard),
-                                     asio::redirect_error(asio::use_awaitable, ec));
-  }
+  // Our side is done; the client closes after reading (Connection: close), or the deadline
+  // closes the socket.
+  co_await half_close_and_drain(socket_);
   close();
 }
 
