@@ -89,10 +89,8 @@ class CommitQueue {
   // stopping and everything is committed; `last_attempt` when stopping.
   bool take_queued(std::vector<chat::store::Mutation>& batch, std::uint64_t& seq,
                    bool& last_attempt);
-  Attempt try_commit(std::vector<chat::store::Mutation>& batch, Outage& outage,
-                     bool last_attempt);
-  Attempt commit_failed(std::size_t batch_size, const char* why, Outage& outage,
-                        bool last_attempt);
+  Attempt try_commit(std::vector<chat::store::Mutation>& batch, Outage& outage, bool last_attempt);
+  Attempt commit_failed(std::size_t batch_size, const char* why, Outage& outage, bool last_attempt);
   void report_committed(std::uint64_t seq, std::size_t batch_size, Outage& outage);
   // Loop side of the store's health.
   void store_failed();

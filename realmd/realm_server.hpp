@@ -18,17 +18,17 @@
 #include "core/realm.hpp"
 #include "history_readers.hpp"
 #include "lease_keeper.hpp"
+#include "links/peer_links.hpp"
+#include "links/signing_keys.hpp"
+#include "net/stream.hpp"
+#include "net/tls_accept.hpp"
+#include "net/tls_contexts.hpp"
 #include "ops/metrics.hpp"
 #include "outcome_runner.hpp"
 #include "password_pool.hpp"
 #include "reply_waits.hpp"
-#include "links/peer_links.hpp"
-#include "links/signing_keys.hpp"
 #include "store/lease.hpp"
 #include "store/store.hpp"
-#include "net/stream.hpp"
-#include "net/tls_accept.hpp"
-#include "net/tls_contexts.hpp"
 
 namespace realmd {
 

@@ -8,9 +8,9 @@
 #include <asio/use_awaitable.hpp>
 #include <utility>
 
+#include "links/peer_link.hpp"
 #include "net/coroutine_exit.hpp"
 #include "outcome_runner.hpp"
-#include "links/peer_link.hpp"
 
 namespace realmd {
 
