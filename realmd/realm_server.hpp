@@ -127,6 +127,7 @@ class RealmServer {
   void run_retention();
   // History indexing: the messages stored since the last pass, in bulk (store::IndexHistory).
   void schedule_indexing();
+  void index_slice();
 
   asio::io_context& io_;
   chat::config::RealmConfig config_;
