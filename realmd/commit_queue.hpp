@@ -3,18 +3,16 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "net/commit_gate.hpp"
 #include "store/store.hpp"
+#include "worker_thread.hpp"
 
 namespace realmd {
 
@@ -83,7 +81,19 @@ class CommitQueue final : public CommitGate {
     bool wakes_on_stall = false;
   };
 
+  struct Outage;
+  enum class Attempt { committed, retry, given_up };
+
+  // The commit thread: its loop and the loop's steps.
   void commit_loop();
+  // Waits for work (unless a failed `batch` is to be retried) and appends what was queued
+  // meanwhile to `batch`, with `seq` the sequence number of its last request. False when
+  // stopping and everything is committed; `last_attempt` when stopping.
+  bool take_queued(std::vector<chat::store::Mutation>& batch, std::uint64_t& seq,
+                   bool& last_attempt);
+  Attempt try_commit(std::vector<chat::store::Mutation>& batch, Outage& outage, bool last_attempt);
+  Attempt commit_failed(std::size_t batch_size, const char* why, Outage& outage, bool last_attempt);
+  void report_committed(std::uint64_t seq, std::size_t batch_size, Outage& outage);
   // Loop side of the store's health.
   void store_failed();
   void store_recovered();
@@ -103,16 +113,13 @@ class CommitQueue final : public CommitGate {
   bool stalled_ = false;
   std::function<bool()> lease_valid_;
 
-  // Shared with the commit thread.
-  std::mutex mutex_;
-  std::condition_variable wanted_;
+  // Shared with the commit thread, under worker_.mutex().
   std::vector<chat::store::Mutation> pending_;
   std::uint64_t pending_seq_ = 0;  // sequence number of the last batch in pending_
-  bool stopping_ = false;
-  bool stopped_clean_ = true;  // written by the commit thread before it ends
+  bool stopped_clean_ = true;      // written by the commit thread before it ends
 
   std::function<void(const std::vector<chat::store::Mutation>&, double)> on_committed_;
-  std::thread thread_;
+  WorkerThread worker_;  // the commit thread; last: it ends before the rest goes
 };
 
 }  // namespace realmd

@@ -11,6 +11,7 @@
 
 #include "federation/frames.hpp"
 #include "federation/realm_frames.hpp"
+#include "net/coroutine_exit.hpp"
 #include "net/endpoint_formatter.hpp"
 #include "ops/logging.hpp"
 #include "outcome_runner.hpp"
@@ -68,13 +69,9 @@ void PeerLink::open() {
   asio::co_spawn(
       executor(), [self] { return self->watch(); },
       [self](std::exception_ptr error) {
-        if (!error) return;
-        try {
-          std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-          spdlog::error("{}: timer failed: {}", self->label(), e.what());
+        if (log_coroutine_failure(error, self->label() + ": timer")) {
+          self->close(CloseReason::internal_error);
         }
-        self->close(CloseReason::internal_error);
       });
 }
 

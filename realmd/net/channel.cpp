@@ -7,6 +7,7 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "net/coroutine_exit.hpp"
 #include "net/line_wire.hpp"
 
 namespace realmd {
@@ -372,13 +373,9 @@ void Channel::release() {
 }
 
 void Channel::on_coroutine_exit(std::exception_ptr error, std::string_view which) {
-  if (!error) return;
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    spdlog::error("{}: {} failed: {}", label_, which, e.what());
+  if (log_coroutine_failure(error, fmt::format("{}: {}", label_, which))) {
+    close(CloseReason::internal_error);
   }
-  close(CloseReason::internal_error);
 }
 
 }  // namespace realmd
