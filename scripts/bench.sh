@@ -258,7 +258,7 @@ start_postgres() {
     -o "-k $postgres_dir -p 5432 -c listen_addresses='' -c max_connections=100 ${REALMCHAT_BENCH_PG_OPTIONS:-}" start \
     >/dev/null || { cat "$postgres_dir/pg.log" >&2; return 1; }
   postgres_running=true
-  say "bench: PostgreSQL $("$postgres_bin/postgres" --version | awk '{ print $NF }') up in ${postgres_dir#"$REALMCHAT_ROOT"/}"
+  say "bench: PostgreSQL $("$postgres_bin/postgres" --version | awk '{ print $3 }') up in ${postgres_dir#"$REALMCHAT_ROOT"/}"
 }
 
 stop_postgres() {
