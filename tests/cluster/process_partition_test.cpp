@@ -190,7 +190,8 @@ struct PartitionedRealm {
   std::unique_ptr<LineClient> holder_client() const {
     return holder_ns.inside([&] { return std::make_unique<LineClient>(holder.client_port()); });
   }
-  // A new client of the holder asks `info bob` (no commit needed): its reply, at once.
+  // A new client of the holder asks `info bob` (a read, with nothing of its own waiting for a
+  // commit, so only the lease check can refuse it): its reply, or why there was none.
   std::string newcomer_reply() const {
     try {
       return holder_client()->request("info bob", 3s);
@@ -248,9 +249,9 @@ bool refused(const std::string& reply) {
   return reply == store_failed;
 }
 
-// The holder's clients, each on its own connection: a reader (`info`, which needs no commit:
-// only the lease check stops it) and two writers (`send`, which waits for its commit), one of
-// them started only at the cut, so that its sends reach the holder only while it is cut off.
+// The holder's clients, each on its own connection: a reader (`info`, a read) and two writers
+// (`send`, answered after its commit), one of them started only at the cut, so that its sends
+// reach the holder only while it is cut off.
 struct HolderClients {
   std::string token;  // bob's, from before the partition
   std::unique_ptr<Prober> reader;
