@@ -103,8 +103,14 @@ void Realm::load(const store::Snapshot& snapshot) {
   }
   for (const auto& entry : snapshot.outbox) {
     if (std::optional<PeerForward> envelope = from_outbox_record(entry)) {
-      // A routed envelope in this realm's custody: sent on once a path is up.
       Routing& routing = state_->routing();
+      if (envelope->dest == settings_.name) {
+        // One for this realm, waiting for its origin's key (Realm::await_origin_key).
+        routing.awaiting_key.insert(entry.id);
+        routing.entries.emplace(entry.id, RoutedEntry{std::move(*envelope), {}});
+        continue;
+      }
+      // A routed envelope in this realm's custody: sent on once a path is up.
       ++routing.queued_for[envelope->dest];
       routing.known.insert(envelope->dest);
       routing.entries.emplace(entry.id, RoutedEntry{std::move(*envelope), {}});

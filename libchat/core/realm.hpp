@@ -225,6 +225,10 @@ class Realm {
   bool relay_queue_full(const std::string& destination);
   void learn_keys(const Peer& peer, const Announcement& announcement, Outcome& out);
   bool authentic(const PeerForward& envelope) const;
+  bool knows_key_of(const std::string& origin) const;
+  void take_signed(const PeerForward& envelope, std::string_view via, Outcome& out);
+  void await_origin_key(const PeerForward& envelope, std::string_view via, Outcome& out);
+  void release_awaiting_key(Outcome& out);
   EpochDedup& remember_epoch(const std::string& origin, std::uint64_t epoch, Outcome& out);
   void settle(Peer& peer, std::map<std::uint64_t, store::OutboxRecord>::iterator entry, bool ok,
               const std::string& error, Outcome& out);
