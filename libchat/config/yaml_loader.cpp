@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "config/realm_config.hpp"
+#include "protocol/names.hpp"
 
 namespace chat::config {
 namespace {
@@ -48,8 +49,8 @@ const char* kind_of(const YAML::Node& node) {
 
 // The keys each mapping accepts; accepted_config_keys() lists them for docs/operations.md.
 using KeyList = std::span<const std::string_view>;
-constexpr std::string_view top_keys[] = {"realm",      "federation", "peers",         "tls",
-                                         "admins",     "users",      "limits",        "history",
+constexpr std::string_view top_keys[] = {"realm",      "federation", "peers",        "tls",
+                                         "admins",     "users",      "limits",       "history",
                                          "durability", "store",      "password_cost"};
 constexpr std::string_view realm_keys[] = {
     "name", "listen", "peer_listen", "web_listen", "web_origins", "admin_listen", "data_dir"};
@@ -103,29 +104,25 @@ std::string parse_scalar(const YAML::Node& node, const std::string& key) {
   return node.Scalar();
 }
 
-// docs/contract.md §1.2: realm, peer, admin and user names.
+// Key `name` of mapping `node` at `path`, which must be there, read by `parse`.
+template <typename Parse>
+auto parse_required(const YAML::Node& node, const std::string& path, const char* name,
+                    Parse parse) {
+  const std::string key = join_key(path, name);
+  return parse(require(node[name], key), key);
+}
+
+// docs/contract.md §1.2: realm, peer, admin and user names (the protocol's rule).
 std::string parse_name(const YAML::Node& node, const std::string& key) {
   std::string name = parse_scalar(node, key);
-  const bool valid =
-      !name.empty() && name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-               c == '_' || c == '.' || c == '-';
-      });
-  if (!valid) fail_value(key, "1-32 characters of A-Z a-z 0-9 _ . -", name);
+  if (!protocol::is_valid_name(name)) fail_value(key, "1-32 characters of A-Z a-z 0-9 _ . -", name);
   return name;
 }
 
 // docs/contract.md §1.2: password, nama, negara travel as one space-separated parameter.
-bool is_word(std::string_view text) {
-  return !text.empty() && text.size() <= 128 && std::none_of(text.begin(), text.end(), [](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte <= ' ' || byte == 0x7f;
-  });
-}
-
 std::string parse_word(const YAML::Node& node, const std::string& key) {
   std::string word = parse_scalar(node, key);
-  if (!is_word(word)) fail_value(key, "1-128 bytes without spaces", word);
+  if (!protocol::is_valid_field(word)) fail_value(key, "1-128 bytes without spaces", word);
   return word;
 }
 
@@ -168,7 +165,7 @@ PeerConfig parse_peer(const YAML::Node& node, const std::string& path) {
   if (!node.IsMap()) throw ConfigError(path, path + ": expected a mapping, got " + kind_of(node));
   check_keys(node, path, peer_keys);
   PeerConfig peer;
-  peer.name = parse_name(require(node["name"], join_key(path, "name")), join_key(path, "name"));
+  peer.name = parse_required(node, path, "name", parse_name);
   const std::string address_key = join_key(path, "address");
   const YAML::Node address =
       require(node["address"], address_key);  // a copy: node[] is a temporary
@@ -202,19 +199,16 @@ SeedUser parse_seed_user(const YAML::Node& node, const std::string& path) {
   if (!node.IsMap()) throw ConfigError(path, path + ": expected a mapping, got " + kind_of(node));
   check_keys(node, path, user_keys);
   SeedUser user;
-  const std::string username_key = join_key(path, "username");
-  user.username = parse_name(require(node["username"], username_key), username_key);
+  user.username = parse_required(node, path, "username", parse_name);
   // The password is never echoed back: config errors end up in logs.
   const std::string password_key = join_key(path, "password");
   const std::string password = parse_scalar(require(node["password"], password_key), password_key);
-  if (!is_word(password)) {
+  if (!protocol::is_valid_field(password)) {
     throw ConfigError(password_key, password_key + ": expected 1-128 bytes without spaces");
   }
   user.password = password;
-  const std::string nama_key = join_key(path, "nama");
-  user.nama = parse_word(require(node["nama"], nama_key), nama_key);
-  const std::string negara_key = join_key(path, "negara");
-  user.negara = parse_word(require(node["negara"], negara_key), negara_key);
+  user.nama = parse_required(node, path, "nama", parse_word);
+  user.negara = parse_required(node, path, "negara", parse_word);
   return user;
 }
 
@@ -293,10 +287,8 @@ std::optional<TlsConfig> parse_tls(const YAML::Node& node, const std::string& pa
   if (!is_mapping(node, path)) return std::nullopt;
   check_keys(node, path, tls_keys);
   TlsConfig tls;
-  const std::string certificate_key = join_key(path, "certificate");
-  tls.certificate = parse_path(require(node["certificate"], certificate_key), certificate_key);
-  const std::string key_key = join_key(path, "key");
-  tls.key = parse_path(require(node["key"], key_key), key_key);
+  tls.certificate = parse_required(node, path, "certificate", parse_path);
+  tls.key = parse_required(node, path, "key", parse_path);
   if (const auto ca = node["ca"]) tls.ca = parse_path(ca, join_key(path, "ca"));
   if (const auto clients = node["clients"])
     tls.clients = parse_bool(clients, join_key(path, "clients"));
@@ -326,7 +318,7 @@ std::optional<StoreConfig> parse_store(const YAML::Node& node, const std::string
   check_keys(node, path, store_keys);
   StoreConfig store;
   const std::string url_key = join_key(path, "url");
-  store.url = parse_scalar(require(node["url"], url_key), url_key);
+  store.url = parse_required(node, path, "url", parse_scalar);
   if (!store.url.starts_with("postgresql://") && !store.url.starts_with("postgres://")) {
     throw ConfigError(url_key, url_key + ": expected a PostgreSQL URI (postgresql://...)");
   }
@@ -339,17 +331,18 @@ std::optional<StoreConfig> parse_store(const YAML::Node& node, const std::string
   return store;
 }
 
-std::string parse_password_cost(const YAML::Node& node, const std::string& key) {
-  std::string text = parse_scalar(node, key);
-  if (text != "interactive" && text != "min") fail_value(key, "interactive or min", text);
-  return text;
+PasswordCost parse_password_cost(const YAML::Node& node, const std::string& key) {
+  const std::string text = parse_scalar(node, key);
+  if (text == "interactive") return PasswordCost::interactive;
+  if (text == "min") return PasswordCost::min;
+  fail_value(key, "interactive or min", text);
 }
 
 // The `realm:` section fills the realm's own identity and listeners.
 void parse_realm_section(const YAML::Node& node, RealmConfig& config) {
   if (!is_mapping(node, "realm")) throw ConfigError("realm.name", "missing key 'realm.name'");
   check_keys(node, "realm", realm_keys);
-  config.name = parse_name(require(node["name"], "realm.name"), "realm.name");
+  config.name = parse_required(node, "realm", "name", parse_name);
   if (const auto listen = node["listen"])
     config.listen = parse_endpoint_node(listen, "realm.listen");
   if (const auto peer_listen = node["peer_listen"]) {

@@ -7,7 +7,6 @@
 #include "core/commands/common.hpp"
 #include "core/commands/handlers.hpp"
 #include "core/history.hpp"
-#include "core/realm.hpp"
 #include "core/realm_state.hpp"
 #include "core/routing.hpp"
 #include "protocol/messages.hpp"
@@ -171,9 +170,8 @@ void addrealm(Request& req) {
   if (long_form) {
     added.host = req.params[1];
     added.port = to_port(req.params[2]);
-    req.out.audit.push_back("admin " + std::string(req.user) + ": addrealm " +
-                            std::string(name) + " " + added.host + " " +
-                            std::to_string(added.port));
+    req.out.audit.push_back("admin " + std::string(req.user) + ": addrealm " + std::string(name) +
+                            " " + added.host + " " + std::to_string(added.port));
   }
   added.active = true;
   added.link = LinkState::connecting;
