@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "config/realm_config.hpp"
 #include "protocol/names.hpp"
@@ -86,6 +87,12 @@ bool is_mapping(const YAML::Node& node, const std::string& key) {
   if (!node || node.IsNull()) return false;
   if (!node.IsMap()) throw ConfigError(key, key + ": expected a mapping, got " + kind_of(node));
   return true;
+}
+
+// A list entry (a peer, a user): a mapping with only `allowed` keys.
+void check_entry(const YAML::Node& node, const std::string& path, KeyList allowed) {
+  if (!node.IsMap()) throw ConfigError(path, path + ": expected a mapping, got " + kind_of(node));
+  check_keys(node, path, allowed);
 }
 
 bool is_list(const YAML::Node& node, const std::string& key) {
@@ -162,8 +169,7 @@ Endpoint parse_endpoint_node(const YAML::Node& node, const std::string& key) {
 }
 
 PeerConfig parse_peer(const YAML::Node& node, const std::string& path) {
-  if (!node.IsMap()) throw ConfigError(path, path + ": expected a mapping, got " + kind_of(node));
-  check_keys(node, path, peer_keys);
+  check_entry(node, path, peer_keys);
   PeerConfig peer;
   peer.name = parse_required(node, path, "name", parse_name);
   const std::string address_key = join_key(path, "address");
@@ -196,8 +202,7 @@ PeerConfig parse_peer(const YAML::Node& node, const std::string& path) {
 }
 
 SeedUser parse_seed_user(const YAML::Node& node, const std::string& path) {
-  if (!node.IsMap()) throw ConfigError(path, path + ": expected a mapping, got " + kind_of(node));
-  check_keys(node, path, user_keys);
+  check_entry(node, path, user_keys);
   SeedUser user;
   user.username = parse_required(node, path, "username", parse_name);
   // The password is never echoed back: config errors end up in logs.
@@ -305,11 +310,23 @@ std::optional<TlsConfig> parse_tls(const YAML::Node& node, const std::string& pa
   return tls;
 }
 
-Durability parse_durability(const YAML::Node& node, const std::string& key) {
+// Config enums by name.
+constexpr std::pair<std::string_view, Durability> durabilities[] = {
+    {"process", Durability::process}, {"fsync", Durability::fsync}};
+constexpr std::pair<std::string_view, PasswordCost> password_costs[] = {
+    {"interactive", PasswordCost::interactive}, {"min", PasswordCost::min}};
+
+// The value of one of `choices` (pairs of name and value) that `node` names; the error lists
+// the names ("a or b").
+template <typename Choices>
+auto parse_choice(const YAML::Node& node, const std::string& key, const Choices& choices) {
   const std::string text = parse_scalar(node, key);
-  if (text == "process") return Durability::process;
-  if (text == "fsync") return Durability::fsync;
-  fail_value(key, "process or fsync", text);
+  std::string expected;
+  for (const auto& [name, value] : choices) {
+    if (text == name) return value;
+    expected += (expected.empty() ? "" : " or ") + std::string(name);
+  }
+  fail_value(key, expected, text);
 }
 
 // The `store:` section. The URL is not echoed in errors: it may carry a password.
@@ -329,13 +346,6 @@ std::optional<StoreConfig> parse_store(const YAML::Node& node, const std::string
     store.lease = std::chrono::milliseconds(ms);
   }
   return store;
-}
-
-PasswordCost parse_password_cost(const YAML::Node& node, const std::string& key) {
-  const std::string text = parse_scalar(node, key);
-  if (text == "interactive") return PasswordCost::interactive;
-  if (text == "min") return PasswordCost::min;
-  fail_value(key, "interactive or min", text);
 }
 
 // The `realm:` section fills the realm's own identity and listeners.
@@ -403,53 +413,50 @@ void parse_federation(const YAML::Node& node, const std::string& path, RealmConf
   }
 }
 
-std::vector<PeerConfig> parse_peers(const YAML::Node& node, const std::string& path,
-                                    const std::string& realm_name) {
-  std::vector<PeerConfig> peers;
-  if (!is_list(node, path)) return peers;
+// A list (absent or empty: none) whose entries, each read by `parse`, have distinct names:
+// `name_of` gives an entry's name, found under `name_key` in the entry ("": the entry is the
+// name); `what` names an entry in the error.
+template <typename Parse, typename NameOf>
+auto parse_unique_list(const YAML::Node& node, const std::string& path, Parse parse, NameOf name_of,
+                       std::string_view name_key, std::string_view what) {
+  std::vector<decltype(parse(node, path))> entries;
+  if (!is_list(node, path)) return entries;
   std::set<std::string> names;
   for (std::size_t i = 0; i < node.size(); ++i) {
     const std::string key = index_key(path, i);
-    PeerConfig peer = parse_peer(node[i], key);
+    auto entry = parse(node[i], key);
+    if (!names.insert(name_of(entry)).second) {
+      const std::string name_at = name_key.empty() ? key : join_key(key, name_key);
+      throw ConfigError(name_at,
+                        name_at + ": duplicate " + std::string(what) + " '" + name_of(entry) + "'");
+    }
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+std::vector<PeerConfig> parse_peers(const YAML::Node& node, const std::string& path,
+                                    const std::string& realm_name) {
+  const auto parse = [&](const YAML::Node& entry, const std::string& key) {
+    PeerConfig peer = parse_peer(entry, key);
     if (peer.name == realm_name) {
       throw ConfigError(key + ".name", key + ".name: '" + peer.name + "' is this realm's own name");
     }
-    if (!names.insert(peer.name).second) {
-      throw ConfigError(key + ".name", key + ".name: duplicate peer '" + peer.name + "'");
-    }
-    peers.push_back(std::move(peer));
-  }
-  return peers;
+    return peer;
+  };
+  return parse_unique_list(
+      node, path, parse, [](const PeerConfig& peer) { return peer.name; }, "name", "peer");
 }
 
 std::vector<std::string> parse_admins(const YAML::Node& node, const std::string& path) {
-  std::vector<std::string> admins;
-  if (!is_list(node, path)) return admins;
-  for (std::size_t i = 0; i < node.size(); ++i) {
-    const std::string key = index_key(path, i);
-    std::string admin = parse_name(node[i], key);
-    if (std::find(admins.begin(), admins.end(), admin) != admins.end()) {
-      throw ConfigError(key, key + ": duplicate admin '" + admin + "'");
-    }
-    admins.push_back(std::move(admin));
-  }
-  return admins;
+  return parse_unique_list(
+      node, path, parse_name, [](const std::string& admin) { return admin; }, "", "admin");
 }
 
 std::vector<SeedUser> parse_users(const YAML::Node& node, const std::string& path) {
-  std::vector<SeedUser> users;
-  if (!is_list(node, path)) return users;
-  std::set<std::string> names;
-  for (std::size_t i = 0; i < node.size(); ++i) {
-    const std::string key = index_key(path, i);
-    SeedUser user = parse_seed_user(node[i], key);
-    if (!names.insert(user.username).second) {
-      throw ConfigError(key + ".username",
-                        key + ".username: duplicate user '" + user.username + "'");
-    }
-    users.push_back(std::move(user));
-  }
-  return users;
+  return parse_unique_list(
+      node, path, parse_seed_user, [](const SeedUser& user) { return user.username; }, "username",
+      "user");
 }
 
 // Limits that must agree: a client line must hold a send of the longest message. (A link
@@ -498,11 +505,11 @@ RealmConfig parse_realm_config(const YAML::Node& root) {
   check_limits_together(config.limits);
   config.history = parse_history(root["history"], "history");
   if (const auto durability = root["durability"]) {
-    config.durability = parse_durability(durability, "durability");
+    config.durability = parse_choice(durability, "durability", durabilities);
   }
   config.store = parse_store(root["store"], "store");
   if (const auto cost = root["password_cost"]) {
-    config.password_cost = parse_password_cost(cost, "password_cost");
+    config.password_cost = parse_choice(cost, "password_cost", password_costs);
   }
   return config;
 }

@@ -142,6 +142,14 @@ void routed_inbox(Request& req, std::string_view realm) {
   req.out.fetched_after_write = std::move(done.fetched_after_write);
 }
 
+// A send to another realm: over the link to it, else along a route; `not_found` when neither
+// reaches it.
+void send_to_realm(Request& req, std::string_view realm, bool group, std::string_view not_found) {
+  if (Peer* peer = reachable_peer(req, realm)) return send_to_peer(req, *peer, group);
+  if (routed_realm(req, realm)) return send_routed(req, realm, group);
+  reply_error(req, not_found);
+}
+
 std::uint16_t to_port(std::string_view digits) {
   std::uint16_t port = 0;
   std::from_chars(digits.data(), digits.data() + digits.size(), port);  // validated: 1-65535
@@ -191,10 +199,7 @@ void sendprivaterealm(Request& req) {
     deliver(req, recipient);
     return reply_ok(req, text::sent_to_realm_user);
   }
-  Peer* peer = reachable_peer(req, realm);
-  if (peer != nullptr) return send_to_peer(req, *peer, false);
-  if (routed_realm(req, realm)) return send_routed(req, realm, false);
-  reply_error(req, text::realm_user_not_found);
+  send_to_realm(req, realm, false, text::realm_user_not_found);
 }
 
 void sendgrouprealm(Request& req) {
@@ -207,10 +212,7 @@ void sendgrouprealm(Request& req) {
     deliver_to_group(req, name, *group);
     return reply_ok(req, text::sent_to_realm_group);
   }
-  Peer* peer = reachable_peer(req, realm);
-  if (peer != nullptr) return send_to_peer(req, *peer, true);
-  if (routed_realm(req, realm)) return send_routed(req, realm, true);
-  reply_error(req, text::realm_group_not_found);
+  send_to_realm(req, realm, true, text::realm_group_not_found);
 }
 
 void getrealminbox(Request& req) {
