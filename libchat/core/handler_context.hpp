@@ -140,6 +140,7 @@ struct Request {
   Outcome& out;
 };
 
-using Handler = void (*)(Request&);
+using HandlerFunction = void(Request&);
+using Handler = HandlerFunction*;
 
 }  // namespace chat::core

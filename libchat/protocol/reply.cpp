@@ -114,6 +114,14 @@ void write_message(ReplyWriter& out, const MessageView& m) {
   out.end_object();
 }
 
+// {"status":"OK","message":MESSAGE,KEY:VALUE}
+std::string ok_message_and(std::string_view message, std::string_view key, std::string_view value) {
+  ReplyWriter out(kOk);
+  out.field("message", message);
+  out.field(key, value);
+  return out.finish();
+}
+
 // "KEY":[ITEM,...], each item written by `write_item`.
 template <typename Item, typename WriteItem>
 void write_array(ReplyWriter& out, std::string_view key, const std::vector<Item>& items,
@@ -180,10 +188,7 @@ std::string ok_token(std::string_view token) {
 }
 
 std::string ok_registered(std::string_view token) {
-  ReplyWriter out(kOk);
-  out.field("message", text::user_registered);
-  out.field("tokenid", token);
-  return out.finish();
+  return ok_message_and(text::user_registered, "tokenid", token);
 }
 
 std::string ok_inbox(const std::vector<SenderMessages>& by_sender) {
@@ -215,10 +220,7 @@ std::string ok_info(const UserInfo& info) {
 }
 
 std::string ok_realm_added(std::string_view state) {
-  ReplyWriter out(kOk);
-  out.field("message", text::realm_added);
-  out.field("state", state);
-  return out.finish();
+  return ok_message_and(text::realm_added, "state", state);
 }
 
 std::string ok_queued() {
