@@ -47,10 +47,12 @@ constexpr std::chrono::seconds web_handshake_time{10};
 // History indexing (store::IndexHistory): SqliteStore moves what was stored since the last
 // pass into its conversation-ordered archive. A pass rewrites about one page per conversation
 // that got messages, however many it got: the rarer the passes, the less a send costs, and the
-// longer the lists of not yet indexed ids in memory and each pass's transaction
-// (docs/performance.md measures 1, 2 and 5 s). A larger backlog is worked off over passes.
+// longer the lists of not yet indexed ids in memory (docs/performance.md measures 1, 2 and
+// 5 s). A pass moves at most one slice, in the commit of its own batch, and the next slice
+// waits for that commit, so that the sends' batches commit between slices: a send waits for
+// one slice's move at most, not for the whole backlog (slice sizes: docs/performance.md).
 constexpr std::chrono::milliseconds index_interval{2000};
-constexpr std::size_t index_batch = 200000;
+constexpr std::size_t index_slice_ids = 50000;
 // How long an accepted connection may take over its TLS handshake.
 constexpr std::chrono::milliseconds tls_handshake_time{10'000};
 
@@ -656,14 +658,19 @@ void RealmServer::schedule_indexing() {
   if (stopping_) return;
   index_timer_.expires_after(index_interval);
   index_timer_.async_wait([this](std::error_code ec) {
-    if (ec || stopping_) return;
-    // A failing store has enough queued: the ids stay listed and are indexed later.
-    if (!commits_.stalled()) {
-      chat::core::Outcome outcome = realm_.index_pass(index_batch);
-      outcomes_.run(outcome);
-    }
-    schedule_indexing();
+    if (!ec) index_slice();
   });
+}
+
+void RealmServer::index_slice() {
+  if (stopping_) return;
+  // A failing store has enough queued: the ids stay listed and are indexed later.
+  if (commits_.stalled()) return schedule_indexing();
+  chat::core::Outcome outcome = realm_.index_pass(index_slice_ids);
+  const std::uint64_t seq = outcomes_.run(outcome);
+  // A partial slice is the whole backlog; a full one may leave more, moved once it committed.
+  if (realm_.unindexed_count() < index_slice_ids) return schedule_indexing();
+  commits_.when_committed(seq, [this] { index_slice(); });
 }
 
 void RealmServer::run_retention() {

@@ -133,6 +133,7 @@ class RealmServer {
   void run_retention();
   // History indexing: the messages stored since the last pass, in bulk (store::IndexHistory).
   void schedule_indexing();
+  void index_slice();
 
   // --- realm links ---
   std::shared_ptr<PeerLink> open_link(Stream stream, std::optional<std::string> dialed_peer);

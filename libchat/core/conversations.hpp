@@ -52,6 +52,7 @@ class Conversations {
   // Forgets up to `max` of the oldest unindexed ids (they are being indexed); returns the
   // highest one forgotten, or nothing when none was waiting.
   std::optional<std::uint64_t> take_unindexed(std::size_t max);
+  std::size_t unindexed_count() const { return unindexed_.size(); }
 
  private:
   StringMap<Conversation> conversations_;

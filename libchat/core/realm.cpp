@@ -217,6 +217,10 @@ Outcome Realm::index_pass(std::size_t max) {
   return out;
 }
 
+std::size_t Realm::unindexed_count() const {
+  return state_->unindexed_count();
+}
+
 Outcome Realm::retention_pass(std::string_view older_than) {
   Outcome out;
   const HistoryRetention& retention = settings_.retention;
