@@ -128,6 +128,7 @@ void Realm::load(const store::Snapshot& snapshot) {
       ++routing.queued_for[envelope->dest];
       routing.known.insert(envelope->dest);
       routing.entries.emplace(entry.id, RoutedEntry{std::move(*envelope), {}});
+      routing.unsent.insert(entry.id);
       continue;
     }
     // An outbox entry for a realm no longer configured stays (inactive) until it is back.

@@ -1,4 +1,4 @@
-#include "net/line_channel.hpp"
+#include "net/channel.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -7,7 +7,7 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
-#include "commit_queue.hpp"
+#include "net/coroutine_exit.hpp"
 #include "net/line_wire.hpp"
 
 namespace realmd {
@@ -30,13 +30,12 @@ void drop_front(std::vector<asio::const_buffer>& buffers, std::size_t bytes) {
 
 }  // namespace
 
-LineChannel::LineChannel(Stream stream, Limits limits, CommitQueue& commits,
-                         std::string_view terminator)
-    : LineChannel(std::move(stream), limits, commits,
-                  std::make_unique<LineWire>(limits.max_line_bytes, terminator)) {}
+Channel::Channel(Stream stream, Limits limits, CommitGate& commits, std::string_view terminator)
+    : Channel(std::move(stream), limits, commits,
+              std::make_unique<LineWire>(limits.max_request_bytes, terminator)) {}
 
-LineChannel::LineChannel(Stream stream, Limits limits, CommitQueue& commits,
-                         std::unique_ptr<WireFormat> wire)
+Channel::Channel(Stream stream, Limits limits, CommitGate& commits,
+                 std::unique_ptr<WireFormat> wire)
     : stream_(std::move(stream)),
       limits_(limits),
       commits_(commits),
@@ -44,7 +43,7 @@ LineChannel::LineChannel(Stream stream, Limits limits, CommitQueue& commits,
       wake_(stream_.tcp().get_executor()),
       reader_wake_(stream_.tcp().get_executor()) {}
 
-void LineChannel::start() {
+void Channel::start() {
   auto self = shared_from_this();
   asio::co_spawn(
       executor(), [self] { return self->read_loop(); },
@@ -57,22 +56,23 @@ void LineChannel::start() {
       });
 }
 
-void LineChannel::refuse(std::string reply, CloseReason reason) {
+void Channel::refuse(std::string reply, CloseReason reason) {
   push({.text = std::move(reply), .commit_seq = 0, .ids = {}, .close_after = reason});
 }
 
-void LineChannel::finish(CloseReason reason) {
-  if (closed_ || finishing_) return;
-  finishing_ = true;
-  finish_reason_ = reason;
+void Channel::finish(CloseReason reason) {
+  if (phase_ == Phase::closed || input_ == Input::stopping) return;
+  if (phase_ != Phase::lingering) reason_ = reason;  // a lingering one keeps its last reply's
+  if (phase_ == Phase::reading) phase_ = Phase::finishing;
+  if (input_ == Input::open) input_ = Input::stopping;
   // Wakes a reader waiting for input: it reads end-of-file and stops.
   stream_.shutdown_receive();
 }
 
-void LineChannel::close(CloseReason reason) {
-  if (closed_) return;
-  closed_ = true;
-  close_reason_ = reason;
+void Channel::close(CloseReason reason) {
+  if (phase_ == Phase::closed) return;
+  phase_ = Phase::closed;
+  reason_ = reason;
   spdlog::log(is_routine(reason) ? spdlog::level::debug : spdlog::level::info, "{} closed: {}",
               label_, to_string(reason));
   stream_.close();
@@ -80,18 +80,18 @@ void LineChannel::close(CloseReason reason) {
   reader_wake_.cancel();
 }
 
-void LineChannel::expect_request_by(Clock::time_point deadline) {
+void Channel::expect_request_by(Clock::time_point deadline) {
   request_deadline_ = deadline;
   wake_by(deadline);
 }
 
-void LineChannel::wake_by(Clock::time_point deadline) {
+void Channel::wake_by(Clock::time_point deadline) {
   // A later deadline needs no wake-up: the writer re-arms for the earliest one when it fires.
   if (deadline < wake_deadline_) wake_writer();
 }
 
-void LineChannel::push(Reply reply) {
-  if (closed_) {
+void Channel::push(Reply reply) {
+  if (phase_ == Phase::closed) {
     if (!reply.ids.empty()) on_lost(reply.ids);
     return;
   }
@@ -107,12 +107,12 @@ void LineChannel::push(Reply reply) {
   enqueue(std::move(reply));
 }
 
-void LineChannel::enqueue(Reply reply) {
-  if (closed_) {
+void Channel::enqueue(Reply reply) {
+  if (phase_ == Phase::closed) {
     if (!reply.ids.empty()) on_lost(reply.ids);
     return;
   }
-  if (reply.close_after) discarding_ = true;
+  if (reply.close_after) stop_taking_requests();
   pending_reply_bytes_ += reply.text.size();
   replies_.push_back(std::move(reply));
   if (pending_reply_bytes_ > limits_.max_pending_reply_bytes) {
@@ -122,17 +122,17 @@ void LineChannel::enqueue(Reply reply) {
   wake_writer();
 }
 
-std::uint64_t LineChannel::reserve() {
+std::uint64_t Channel::reserve() {
   const std::uint64_t place = front_place_ + replies_.size();
-  if (!closed_)
+  if (phase_ != Phase::closed)
     replies_.push_back({.text = {}, .commit_seq = 0, .ids = {}, .close_after = {}, .ready = false});
   return place;
 }
 
-void LineChannel::fill(std::uint64_t place, std::string text, std::vector<std::uint64_t> ids,
-                       std::uint64_t commit_seq) {
+void Channel::fill(std::uint64_t place, std::string text, std::vector<std::uint64_t> ids,
+                   std::uint64_t commit_seq) {
   // A place is never written before it is filled, so a live one is still in the queue.
-  if (closed_ || place < front_place_ || place - front_place_ >= replies_.size()) {
+  if (phase_ == Phase::closed || place < front_place_ || place - front_place_ >= replies_.size()) {
     if (!ids.empty()) on_lost(ids);
     return;
   }
@@ -155,47 +155,49 @@ void LineChannel::fill(std::uint64_t place, std::string text, std::vector<std::u
   wake_writer();
 }
 
-asio::awaitable<void> LineChannel::read_loop() {
+asio::awaitable<void> Channel::read_loop() {
   // The wire format may hold requests already (bytes read before it took the connection over).
   co_await hand_over_requests();
-  while (!closed_ && !finishing_) {
+  while (phase_ != Phase::closed && input_ == Input::open) {
     std::error_code ec;
     const std::string_view bytes = co_await stream_.read(ec);
-    if (closed_) co_return;
+    if (phase_ == Phase::closed) co_return;
     if (ec == asio::error::eof) break;
     if (ec) {
       close(CloseReason::read_failed);
       co_return;
     }
-    if (discarding_) continue;
+    // No further request will be handled: the bytes are dropped, but for the read that
+    // finish() let complete, whose WebSocket pings and closes are still answered.
+    if (phase_ != Phase::reading && input_ == Input::open) continue;
     wire_->feed(bytes);
     const bool handed_over_any = co_await hand_over_requests();
-    if (closed_) co_return;
+    if (phase_ == Phase::closed) co_return;
     track_partial_request(handed_over_any);
   }
-  if (closed_) co_return;
-  reader_done_ = true;
+  if (phase_ == Phase::closed) co_return;
+  input_ = Input::ended;
   wake_writer();
 }
 
-asio::awaitable<bool> LineChannel::hand_over_requests() {
+asio::awaitable<bool> Channel::hand_over_requests() {
   bool handed_over_any = false;
   std::string& request = request_;
-  while (!closed_ && !finishing_ && !discarding_) {
+  while (phase_ == Phase::reading) {
     co_await wait_for_reader_room();
-    if (closed_) break;
+    if (phase_ == Phase::closed) break;
     const auto status = wire_->next(request);
     if (status == WireFormat::Status::need_more) break;
     if (status == WireFormat::Status::too_long) {
-      discarding_ = true;
-      on_line_too_long();
+      stop_taking_requests();
+      on_request_too_long();
       break;
     }
     handed_over_any = true;
-    co_await on_line(request);
+    co_await on_request(request);
     request.clear();
   }
-  if (closed_) co_return handed_over_any;
+  if (phase_ == Phase::closed) co_return handed_over_any;
   // After the replies to the requests before it: e.g. the answer to a WebSocket close frame.
   const std::optional<CloseReason> ended = wire_->ended();
   if (std::string control = wire_->take_control_bytes(); !control.empty() || ended) {
@@ -204,10 +206,10 @@ asio::awaitable<bool> LineChannel::hand_over_requests() {
   co_return handed_over_any;
 }
 
-asio::awaitable<void> LineChannel::wait_for_reader_room() {
+asio::awaitable<void> Channel::wait_for_reader_room() {
   // A client that pipelines requests faster than it reads their replies (e.g. many inbox
   // calls) is not dropped: its next request waits until it has read enough.
-  while (!closed_ && pending_reply_bytes_ > limits_.max_pending_reply_bytes / 2) {
+  while (phase_ != Phase::closed && pending_reply_bytes_ > limits_.max_pending_reply_bytes / 2) {
     reader_paused_ = true;
     reader_wake_.expires_at(Clock::time_point::max());
     std::error_code ec;
@@ -216,8 +218,8 @@ asio::awaitable<void> LineChannel::wait_for_reader_room() {
   reader_paused_ = false;
 }
 
-std::size_t LineChannel::sendable_count() const {
-  if (lingering_) return 0;
+std::size_t Channel::sendable_count() const {
+  if (phase_ == Phase::lingering) return 0;
   std::size_t count = 0;
   for (const Reply& reply : replies_) {
     if (!reply.ready || reply.commit_seq > commits_.committed()) break;
@@ -227,53 +229,30 @@ std::size_t LineChannel::sendable_count() const {
   return count;
 }
 
-asio::awaitable<void> LineChannel::write_loop() {
+asio::awaitable<void> Channel::write_loop() {
   std::vector<asio::const_buffer> buffers;
-  while (!closed_) {
+  while (phase_ != Phase::closed) {
     if (store_stall_reply_ && commits_.stalled()) give_up_on_commits();
     if (const std::size_t count = sendable_count(); count > 0) {
-      // Every reply that may go now leaves in one write: pipelined requests cost one syscall.
-      buffers.clear();
-      for (std::size_t i = 0; i < count; ++i) buffers.push_back(asio::buffer(replies_[i].text));
-      std::error_code ec;
-      const std::size_t written = stream_.write_now(buffers, ec);
-      if (!ec && written < asio::buffer_size(buffers)) {
-        drop_front(buffers, written);
-        co_await stream_.write(buffers, ec);
-      }
-      if (ec) {
-        close(CloseReason::write_failed);
-        break;
-      }
-      for (std::size_t i = 0; i < count; ++i) {
-        Reply reply = std::move(replies_.front());
-        replies_.pop_front();
-        ++front_place_;
-        pending_reply_bytes_ -= reply.text.size();
-        if (!reply.ids.empty()) on_written(reply.ids);
-        if (reply.close_after) begin_linger(*reply.close_after);
-      }
-      if (reader_paused_ && pending_reply_bytes_ <= limits_.max_pending_reply_bytes / 2) {
-        reader_wake_.cancel();
-      }
+      co_await write_front(count, buffers);
       continue;
     }
-    if (reader_done_ && (lingering_ || replies_.empty())) {
-      if (!lingering_) {
-        // A format with its own goodbye (a WebSocket close frame) says it before closing.
-        if (std::string bye = wire_->farewell(finish_reason_); !bye.empty()) {
-          enqueue(
-              {.text = std::move(bye), .commit_seq = 0, .ids = {}, .close_after = finish_reason_});
+    if (input_ == Input::ended && (phase_ == Phase::lingering || replies_.empty())) {
+      // A format with its own goodbye (a WebSocket close frame) says it before closing.
+      if (phase_ != Phase::lingering) {
+        if (std::string bye = wire_->farewell(reason_); !bye.empty()) {
+          enqueue({.text = std::move(bye), .commit_seq = 0, .ids = {}, .close_after = reason_});
           continue;
         }
       }
-      close(lingering_ ? linger_reason_ : finish_reason_);
+      close(reason_);
       break;
     }
-    if (!lingering_ && !replies_.empty() && replies_.front().ready) {
+    if (phase_ != Phase::lingering && !replies_.empty() && replies_.front().ready) {
       wait_for_commit(replies_.front().commit_seq);
     }
-    wake_deadline_ = lingering_ ? linger_deadline_ : std::min(request_deadline_, partial_deadline_);
+    wake_deadline_ = phase_ == Phase::lingering ? linger_deadline_
+                                                : std::min(request_deadline_, partial_deadline_);
     wake_.expires_at(wake_deadline_);
     std::error_code ec;
     co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -282,8 +261,36 @@ asio::awaitable<void> LineChannel::write_loop() {
   }
 }
 
-void LineChannel::track_partial_request(bool handed_over_any) {
-  if (limits_.partial_request_timeout.count() == 0 || discarding_) return;
+asio::awaitable<void> Channel::write_front(std::size_t count,
+                                           std::vector<asio::const_buffer>& buffers) {
+  // Every reply that may go now leaves in one write: pipelined requests cost one syscall.
+  buffers.clear();
+  for (std::size_t i = 0; i < count; ++i) buffers.push_back(asio::buffer(replies_[i].text));
+  std::error_code ec;
+  const std::size_t written = stream_.write_now(buffers, ec);
+  if (!ec && written < asio::buffer_size(buffers)) {
+    drop_front(buffers, written);
+    co_await stream_.write(buffers, ec);
+  }
+  if (ec) {
+    close(CloseReason::write_failed);
+    co_return;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    Reply reply = std::move(replies_.front());
+    replies_.pop_front();
+    ++front_place_;
+    pending_reply_bytes_ -= reply.text.size();
+    if (!reply.ids.empty()) on_written(reply.ids);
+    if (reply.close_after) begin_linger(*reply.close_after);
+  }
+  if (reader_paused_ && pending_reply_bytes_ <= limits_.max_pending_reply_bytes / 2) {
+    reader_wake_.cancel();
+  }
+}
+
+void Channel::track_partial_request(bool handed_over_any) {
+  if (limits_.partial_request_timeout.count() == 0 || phase_ != Phase::reading) return;
   if (!wire_->holds_partial_request()) {
     partial_deadline_ = Clock::time_point::max();
   } else if (handed_over_any || partial_deadline_ == Clock::time_point::max()) {
@@ -293,12 +300,12 @@ void LineChannel::track_partial_request(bool handed_over_any) {
   }
 }
 
-void LineChannel::on_deadline() {
-  if (lingering_) {
+void Channel::on_deadline() {
+  if (phase_ == Phase::lingering) {
     close(CloseReason::linger_timeout);
     return;
   }
-  if (discarding_ || finishing_) {
+  if (phase_ != Phase::reading) {
     // The connection is ending anyway. The deadlines go, or the writer would wait for them
     // again and again: they have passed.
     partial_deadline_ = request_deadline_ = Clock::time_point::max();
@@ -314,7 +321,7 @@ void LineChannel::on_deadline() {
   }
 }
 
-void LineChannel::wait_for_commit(std::uint64_t seq) {
+void Channel::wait_for_commit(std::uint64_t seq) {
   if (seq <= waiting_for_seq_) return;  // a wake-up for it is registered already
   waiting_for_seq_ = seq;
   auto wake = [weak = weak_from_this()] {
@@ -327,7 +334,7 @@ void LineChannel::wait_for_commit(std::uint64_t seq) {
   }
 }
 
-void LineChannel::give_up_on_commits() {
+void Channel::give_up_on_commits() {
   // The stall woke every wait this channel had registered.
   waiting_for_seq_ = 0;
   for (Reply& reply : replies_) {
@@ -345,33 +352,30 @@ void LineChannel::give_up_on_commits() {
   }
 }
 
-void LineChannel::begin_linger(CloseReason reason) {
-  lingering_ = true;
-  discarding_ = true;
-  linger_reason_ = reason;
+void Channel::stop_taking_requests() {
+  if (phase_ == Phase::reading) phase_ = Phase::finishing;
+}
+
+void Channel::begin_linger(CloseReason reason) {
+  phase_ = Phase::lingering;
+  reason_ = reason;
   linger_deadline_ = Clock::now() + linger_time;
   stream_.shutdown_send();
 }
 
-void LineChannel::release() {
-  if (released_) return;
-  released_ = true;
+void Channel::release() {
   for (const Reply& reply : replies_) {
     if (!reply.ids.empty()) on_lost(reply.ids);
   }
   replies_.clear();
   pending_reply_bytes_ = 0;
-  on_closed(close_reason_);
+  on_closed(reason_);
 }
 
-void LineChannel::on_coroutine_exit(std::exception_ptr error, std::string_view which) {
-  if (!error) return;
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    spdlog::error("{}: {} failed: {}", label_, which, e.what());
+void Channel::on_coroutine_exit(std::exception_ptr error, std::string_view which) {
+  if (log_coroutine_failure(error, fmt::format("{}: {}", label_, which))) {
+    close(CloseReason::internal_error);
   }
-  close(CloseReason::internal_error);
 }
 
 }  // namespace realmd
