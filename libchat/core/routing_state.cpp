@@ -4,7 +4,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/names.hpp"
+#include "protocol/names.hpp"
 
 namespace chat::core {
 
@@ -35,7 +35,7 @@ std::optional<PeerForward> from_outbox_record(const store::OutboxRecord& record)
     if (bar == std::string_view::npos) break;
     rest = rest.substr(bar + 1);
   }
-  if (parts.size() != 8 || !is_valid_name(parts[0])) return std::nullopt;
+  if (parts.size() != 8 || !protocol::is_valid_name(parts[0])) return std::nullopt;
   std::uint64_t numbers[5] = {};
   for (std::size_t i = 0; i < 5; ++i) {
     std::string_view digits = parts[i + 1];
