@@ -152,7 +152,7 @@ void ClientSession::reply_error(std::string_view message, std::optional<std::siz
         .close_after = close_after});
 }
 
-void ClientSession::deliver(chat::core::Push event, std::uint64_t seq) {
+void ClientSession::push_event(chat::core::Push event, std::uint64_t seq) {
   push({.text = std::move(event.event),
         .commit_seq = seq,
         .ids = std::move(event.fetched_after_write),

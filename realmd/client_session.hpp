@@ -45,8 +45,9 @@ class ClientSession final : public Channel {
                 std::unique_ptr<WireFormat> wire);
 
   std::uint64_t id() const { return conn_.id; }
-  // A live delivery (`watch`): written between replies once commit `seq` is done.
-  void deliver(chat::core::Push event, std::uint64_t seq);
+  // A pushed event (`watch`: a copy of a message delivered to this user), written between
+  // replies once commit `seq` is done. "Deliver" means storing into an inbox (core), only.
+  void push_event(chat::core::Push event, std::uint64_t seq);
 
  private:
   asio::awaitable<void> on_request(std::string_view line) override;

@@ -18,7 +18,8 @@ class ReplyWaits;
 // or forgotten.
 class OutcomeRunner {
  public:
-  // Writes a live delivery to a watching client connection once commit `seq` is done.
+  // Writes a pushed event (a copy of a delivered message) to a watching client connection
+  // once commit `seq` is done.
   using Push = std::function<void(chat::core::Push& push, std::uint64_t seq)>;
 
   // All but `push` outlive it; `links` may be constructed after it (it is used from run() on).

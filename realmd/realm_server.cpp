@@ -97,7 +97,7 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
                outcomes_.run(outcome);
              }),
       outcomes_(commits_, waits_, peer_links_,
-                [this](chat::core::Push& push, std::uint64_t seq) { deliver_push(push, seq); }),
+                [this](chat::core::Push& push, std::uint64_t seq) { push_event(push, seq); }),
       history_(io, *store_, config_.history.reader_threads),
       peer_links_(io, config_, tls_, realm_, commits_, outcomes_),
       retention_timer_(io),
@@ -415,14 +415,14 @@ void RealmServer::open_session(Stream stream, std::unique_ptr<WireFormat> wire) 
   if (stopping_) session->finish(CloseReason::server_stopping);
 }
 
-void RealmServer::deliver_push(chat::core::Push& push, std::uint64_t seq) {
+void RealmServer::push_event(chat::core::Push& push, std::uint64_t seq) {
   auto it = sessions_.find(push.connection);
   if (it == sessions_.end()) {  // gone meanwhile: the message stays unread
     realm_.reply_lost(push.fetched_after_write);
     return;
   }
   metrics_.pushed();
-  it->second->deliver(std::move(push), seq);
+  it->second->push_event(std::move(push), seq);
 }
 
 void RealmServer::session_closed(std::uint64_t id) {

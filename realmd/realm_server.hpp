@@ -119,7 +119,7 @@ class RealmServer {
   void lease_lost(const std::string& why);
   void seed_users();
   void session_closed(std::uint64_t id);
-  void deliver_push(chat::core::Push& push, std::uint64_t seq);
+  void push_event(chat::core::Push& push, std::uint64_t seq);
   void stop_if_drained();
   void finish_stop();
   // History retention: one bounded pass now and then (only when the config limits history).

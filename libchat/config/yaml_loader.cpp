@@ -577,9 +577,9 @@ std::string read_config_file(const std::filesystem::path& file) {
 }  // namespace
 
 Endpoint parse_endpoint(const std::string& text, const std::string& key) {
-  constexpr std::string_view kExpected = "HOST:PORT";
+  constexpr std::string_view expected_form = "HOST:PORT";
   const auto colon = text.rfind(':');
-  if (colon == std::string::npos) fail_value(key, kExpected, text);
+  if (colon == std::string::npos) fail_value(key, expected_form, text);
   std::string host = text.substr(0, colon);
   const std::string port_text = text.substr(colon + 1);
   // An IPv6 literal is bracketed ([::1]:8889) so its own colons are not taken for the port's.
@@ -592,7 +592,7 @@ Endpoint parse_endpoint(const std::string& text, const std::string& key) {
     const auto byte = static_cast<unsigned char>(c);
     return byte <= ' ' || byte == 0x7f || c == '[' || c == ']';
   });
-  if (!host_valid) fail_value(key, kExpected, text);
+  if (!host_valid) fail_value(key, expected_form, text);
   unsigned port = 0;
   const auto [end, error] =
       std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);

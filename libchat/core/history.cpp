@@ -8,13 +8,13 @@
 namespace chat::core {
 namespace {
 
-constexpr char kSeparator = '/';  // never in a name (docs/contract.md §1.2)
+constexpr char separator = '/';  // never in a name (docs/contract.md §1.2)
 
 std::vector<std::string_view> split_key(std::string_view key) {
   std::vector<std::string_view> parts;
   std::size_t start = 0;
   for (std::size_t i = 0; i <= key.size(); ++i) {
-    if (i == key.size() || key[i] == kSeparator) {
+    if (i == key.size() || key[i] == separator) {
       parts.push_back(key.substr(start, i - start));
       start = i + 1;
     }
@@ -25,7 +25,7 @@ std::vector<std::string_view> split_key(std::string_view key) {
 std::string join(std::initializer_list<std::string_view> parts) {
   std::string key;
   for (std::string_view part : parts) {
-    if (!key.empty()) key += kSeparator;
+    if (!key.empty()) key += separator;
     key += part;
   }
   return key;

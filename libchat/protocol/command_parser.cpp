@@ -6,7 +6,7 @@
 namespace chat::protocol {
 namespace {
 
-constexpr char kSeparator = ' ';
+constexpr char separator = ' ';
 
 char to_lower_ascii(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
@@ -40,9 +40,9 @@ bool parse_line(std::string_view line, ParsedLine& out) {
   bool have_verb = false;
   std::size_t pos = 0;
   while (true) {
-    const std::size_t start = line.find_first_not_of(kSeparator, pos);
+    const std::size_t start = line.find_first_not_of(separator, pos);
     if (start == std::string_view::npos) break;
-    std::size_t end = line.find(kSeparator, start);
+    std::size_t end = line.find(separator, start);
     if (end == std::string_view::npos) end = line.size();
     const std::string_view word = line.substr(start, end - start);
     if (have_verb) {
@@ -78,9 +78,9 @@ bool is_valid_utf8(std::string_view bytes) {
 
 bool looks_like_token(std::string_view word) {
   // 8-4-4-4-12 hex digits: dashes at these positions, hex everywhere else.
-  constexpr std::size_t kLength = 36;
-  if (word.size() != kLength) return false;
-  for (std::size_t i = 0; i < kLength; ++i) {
+  constexpr std::size_t token_length = 36;
+  if (word.size() != token_length) return false;
+  for (std::size_t i = 0; i < token_length; ++i) {
     const bool dash_position = i == 8 || i == 13 || i == 18 || i == 23;
     if (dash_position ? word[i] != '-' : !is_hex_digit(word[i])) return false;
   }

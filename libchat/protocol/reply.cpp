@@ -11,8 +11,8 @@
 namespace chat::protocol::reply {
 namespace {
 
-constexpr std::string_view kOk = "OK";
-constexpr std::string_view kError = "ERROR";
+constexpr std::string_view ok_status = "OK";
+constexpr std::string_view error_status = "ERROR";
 
 using Allocator = rapidjson::MemoryPoolAllocator<>;
 using Buffer = rapidjson::GenericStringBuffer<rapidjson::UTF8<>, Allocator>;
@@ -116,7 +116,7 @@ void write_message(ReplyWriter& out, const MessageView& m) {
 
 // {"status":"OK","message":MESSAGE,KEY:VALUE}
 std::string ok_message_and(std::string_view message, std::string_view key, std::string_view value) {
-  ReplyWriter out(kOk);
+  ReplyWriter out(ok_status);
   out.field("message", message);
   out.field(key, value);
   return out.finish();
@@ -168,21 +168,21 @@ std::size_t message_bytes(const MessageView& message) {
 }
 
 std::string error(std::string_view message) {
-  if (needs_no_escaping(message)) return status_message(kError, message);
-  ReplyWriter out(kError);
+  if (needs_no_escaping(message)) return status_message(error_status, message);
+  ReplyWriter out(error_status);
   out.field("message", message);
   return out.finish();
 }
 
 std::string ok_message(std::string_view message) {
-  if (needs_no_escaping(message)) return status_message(kOk, message);
-  ReplyWriter out(kOk);
+  if (needs_no_escaping(message)) return status_message(ok_status, message);
+  ReplyWriter out(ok_status);
   out.field("message", message);
   return out.finish();
 }
 
 std::string ok_token(std::string_view token) {
-  ReplyWriter out(kOk);
+  ReplyWriter out(ok_status);
   out.field("tokenid", token);
   return out.finish();
 }
@@ -192,14 +192,14 @@ std::string ok_registered(std::string_view token) {
 }
 
 std::string ok_inbox(const std::vector<SenderMessages>& by_sender) {
-  ReplyWriter out(kOk);
+  ReplyWriter out(ok_status);
   write_messages(out, by_sender);
   return out.finish();
 }
 
 std::string ok_realm_inbox(std::string_view realm, const std::vector<SenderMessages>& by_sender,
                            bool synced) {
-  ReplyWriter out(kOk);
+  ReplyWriter out(ok_status);
   out.field("realm", realm);
   write_messages(out, by_sender);
   out.flag("synced", synced);
@@ -207,7 +207,7 @@ std::string ok_realm_inbox(std::string_view realm, const std::vector<SenderMessa
 }
 
 std::string ok_info(const UserInfo& info) {
-  ReplyWriter out(kOk);
+  ReplyWriter out(ok_status);
   out.key("data");
   out.start_object();
   out.field("username", info.username);
@@ -224,7 +224,7 @@ std::string ok_realm_added(std::string_view state) {
 }
 
 std::string ok_queued() {
-  ReplyWriter out(kOk);
+  ReplyWriter out(ok_status);
   out.field("message", text::queued_for_realm);
   out.flag("queued", true);
   return out.finish();
@@ -238,7 +238,7 @@ std::string event_message(const MessageView& message) {
 }
 
 std::string ok_realms(const std::vector<RealmView>& realms) {
-  ReplyWriter out(kOk);
+  ReplyWriter out(ok_status);
   write_array(out, "realms", realms, [](ReplyWriter& item, const RealmView& realm) {
     item.start_object();
     item.field("name", realm.name);
@@ -256,14 +256,14 @@ std::string ok_realms(const std::vector<RealmView>& realms) {
 }
 
 std::string ok_history(const std::vector<MessageView>& messages, bool more) {
-  ReplyWriter out(kOk);
+  ReplyWriter out(ok_status);
   write_array(out, "messages", messages, write_message);
   out.flag("more", more);
   return out.finish();
 }
 
 std::string ok_conversations(const std::vector<ConversationEntry>& conversations) {
-  ReplyWriter out(kOk);
+  ReplyWriter out(ok_status);
   write_array(out, "conversations", conversations,
               [](ReplyWriter& item, const ConversationEntry& c) {
                 item.start_object();

@@ -10,11 +10,11 @@ namespace chat::store::pg {
 namespace {
 
 // Any fixed number: the key of the advisory lock the schema is created under.
-constexpr const char* kLockKey = "7302215551";
+constexpr const char* lock_key = "7302215551";
 
 // Version 1. Every statement is IF NOT EXISTS / OR REPLACE, so a later version can run the
 // whole script on an older database to upgrade it.
-constexpr const char* kSchema = R"sql(
+constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS realmchat.users(
   realm text NOT NULL,
   username text NOT NULL,
@@ -133,7 +133,7 @@ END $$;
 void prepare_schema(Connection& connection) {
   connection.exec("BEGIN");
   try {
-    connection.exec((std::string("SELECT pg_advisory_xact_lock(") + kLockKey + ")").c_str());
+    connection.exec((std::string("SELECT pg_advisory_xact_lock(") + lock_key + ")").c_str());
     connection.exec("CREATE SCHEMA IF NOT EXISTS realmchat");
     connection.exec("CREATE TABLE IF NOT EXISTS realmchat.schema_version(version integer)");
     Result current =
@@ -144,7 +144,7 @@ void prepare_schema(Connection& connection) {
                        ", newer than this program's " + std::to_string(schema_version));
     }
     if (version < schema_version) {
-      connection.exec(kSchema);
+      connection.exec(schema_sql);
       connection.exec("DELETE FROM realmchat.schema_version");
       connection.exec(
           ("INSERT INTO realmchat.schema_version VALUES(" + std::to_string(schema_version) + ")")

@@ -31,7 +31,7 @@ struct NamedSql {
   const char* name;
   const char* sql;
 };
-constexpr NamedSql kStatements[] = {
+constexpr NamedSql prepared_statements[] = {
     {"fence", "SELECT realmchat.fence($1, $2)"},
     {"put_user",
      "INSERT INTO realmchat.users(realm, username, password_hash, nama, negara) "
@@ -94,7 +94,7 @@ constexpr NamedSql kStatements[] = {
 
 // Results read back per round trip: the statements of a big batch are sent in chunks so that
 // neither side's socket buffer fills while the other waits (libpq's pipeline-mode caveat).
-constexpr int kChunk = 256;
+constexpr int rows_per_chunk = 256;
 
 // Which mutations of the batch a statement carries: [first, first + count). None for BEGIN,
 // the fence, the meta rows and COMMIT.
@@ -128,7 +128,7 @@ class Pipeline {
       fail();
     }
     unread_.push_back(origin);
-    if (unread_.size() >= kChunk) {
+    if (unread_.size() >= rows_per_chunk) {
       if (PQsendFlushRequest(connection_.get()) != 1 || PQflush(connection_.get()) != 0) fail();
       read_results();
     }
@@ -202,7 +202,8 @@ struct PostgresStore::Impl {
   void connect() {
     if (!connection.ensure()) return;
     pg::prepare_schema(connection);
-    for (const NamedSql& statement : kStatements) connection.prepare(statement.name, statement.sql);
+    for (const NamedSql& statement : prepared_statements)
+      connection.prepare(statement.name, statement.sql);
   }
 
   // One transaction; `one_per_statement`: no multi-row statements, so that a failure of the

@@ -24,7 +24,7 @@ namespace chat::store {
 // shows was committed, so nothing is applied twice.
 class PostgresStore final : public Store {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int current_schema_version = 1;
 
   // Connects and creates or upgrades the schema; throws StoreError. `timeout` bounds a connect
   // and a TCP write (see pg::Connection).

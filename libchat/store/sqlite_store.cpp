@@ -17,7 +17,7 @@
 namespace chat::store {
 namespace {
 
-constexpr int kBusyTimeoutMs = 5000;
+constexpr int busy_timeout_ms = 5000;
 
 // Errors of the data, not of the store: the same mutation would fail again on every retry.
 bool is_permanent(int code) {
@@ -38,7 +38,7 @@ bool is_permanent(int code) {
 // ids never go backwards even if history rows are deleted some day. Fetched messages stay (fetched
 // = 1): they are the realm's history, and the partial index keeps loading the unread ones fast
 // however long that history grows.
-constexpr const char* kSchema = R"sql(
+constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS users(
   username TEXT PRIMARY KEY,
   password_hash TEXT NOT NULL,
@@ -90,7 +90,7 @@ CREATE TABLE IF NOT EXISTS refused(
 // Version 3: dedup per (origin realm, epoch) (docs/protocol.md §2, epochs). Rows from before
 // epochs get epoch 0, which is also what this realm's old outbox entries are sent with, so a
 // retransmission of them is still recognised on both sides of an upgrade.
-constexpr const char* kMigrateTo3 = R"sql(
+constexpr const char* migrate_to_3 = R"sql(
 ALTER TABLE outbox ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE seen_epochs(
   origin TEXT NOT NULL,
@@ -119,7 +119,7 @@ DROP TABLE refused;
 // each message into a conversation-ordered table as it is stored touched one page per message
 // (the messages of one batch go to many conversations), which tripled a send's CPU
 // (docs/performance.md). History starts empty: messages read before version 4 are not in it.
-constexpr const char* kMigrateTo4 = R"sql(
+constexpr const char* migrate_to_4 = R"sql(
 ALTER TABLE messages ADD COLUMN history_id INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE history(
   id INTEGER PRIMARY KEY,
@@ -150,7 +150,7 @@ CREATE TRIGGER history_id_unique BEFORE INSERT ON history
 
 // Version 5: sessions, by the SHA-256 of their token (docs/protocol.md "Sessions"); a database
 // from before has none, and its users log in again once.
-constexpr const char* kMigrateTo5 = R"sql(
+constexpr const char* migrate_to_5 = R"sql(
 CREATE TABLE IF NOT EXISTS sessions(
   token_hash TEXT PRIMARY KEY,
   username TEXT NOT NULL);
@@ -158,7 +158,7 @@ CREATE TABLE IF NOT EXISTS sessions(
 
 // Version 6: routed messages (docs/protocol.md §2, routing) keep their envelope (origin, origin
 // epoch, sequence, ...) in `route`; empty for a message to a direct peer.
-constexpr const char* kMigrateTo6 = R"sql(
+constexpr const char* migrate_to_6 = R"sql(
 ALTER TABLE outbox ADD COLUMN route TEXT NOT NULL DEFAULT '';
 )sql";
 
@@ -168,9 +168,9 @@ struct Migration {
   std::int64_t to;
   const char* sql;
 };
-constexpr Migration kMigrations[] = {
-    {2, kSchema}, {3, kMigrateTo3}, {4, kMigrateTo4}, {5, kMigrateTo5}, {6, kMigrateTo6}};
-static_assert(SqliteStore::kSchemaVersion == 6, "the last migration sets user_version = 6");
+constexpr Migration migration_steps[] = {
+    {2, schema_sql}, {3, migrate_to_3}, {4, migrate_to_4}, {5, migrate_to_5}, {6, migrate_to_6}};
+static_assert(SqliteStore::current_schema_version == 6, "the last migration sets user_version = 6");
 
 struct DatabaseCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -373,7 +373,7 @@ std::filesystem::path prepare_data_dir(const std::filesystem::path& data_dir) {
   if (error) {
     throw StoreError("cannot create data_dir " + data_dir.string() + ": " + error.message());
   }
-  return data_dir / SqliteStore::kFileName;
+  return data_dir / SqliteStore::file_name;
 }
 
 void migrate(sqlite3* db, const Migration& migration) {
@@ -393,7 +393,7 @@ Database open_database(const std::filesystem::path& file, bool fsync) {
                      (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+  sqlite3_busy_timeout(raw, busy_timeout_ms);
 
   // WAL: a commit appends to the log instead of rewriting pages, and NORMAL syncs only at
   // checkpoints, which still survives a process crash (power loss needs FULL).
@@ -409,11 +409,12 @@ Database open_database(const std::filesystem::path& file, bool fsync) {
   execute(raw, "PRAGMA foreign_keys=OFF");
 
   const std::int64_t version = query_integer(raw, "PRAGMA user_version");
-  if (version > SqliteStore::kSchemaVersion) {
+  if (version > SqliteStore::current_schema_version) {
     throw StoreError(file.string() + " has schema version " + std::to_string(version) +
-                     ", newer than this program's " + std::to_string(SqliteStore::kSchemaVersion));
+                     ", newer than this program's " +
+                     std::to_string(SqliteStore::current_schema_version));
   }
-  for (const Migration& migration : kMigrations) {
+  for (const Migration& migration : migration_steps) {
     if (query_integer(raw, "PRAGMA user_version") < migration.to) migrate(raw, migration);
   }
   return db;
@@ -431,7 +432,7 @@ Database open_reader(const std::filesystem::path& file) {
                      (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+  sqlite3_busy_timeout(raw, busy_timeout_ms);
   // Pages are read from a memory map rather than copied in by a pread() each (the top cost of
   // a history page before), and the page cache is larger than the default 2 MiB.
   execute(raw, "PRAGMA mmap_size=1073741824");
@@ -458,7 +459,7 @@ class SqliteHistoryReader final : public HistoryReader {
         by_id_.reset();
       }
     }
-    std::uint64_t bound = query.before == 0 ? kNoBound : query.before;
+    std::uint64_t bound = query.before == 0 ? no_bound : query.before;
     if (query.indexed_up_to < bound - 1) bound = query.indexed_up_to + 1;
     if (result.messages.size() < wanted && bound > 1) {
       page_.bind(1, query.conversation)
@@ -475,7 +476,7 @@ class SqliteHistoryReader final : public HistoryReader {
   }
 
  private:
-  static constexpr std::uint64_t kNoBound = std::numeric_limits<std::int64_t>::max();
+  static constexpr std::uint64_t no_bound = std::numeric_limits<std::int64_t>::max();
 
   static HistoryRecord row(const Statement& s) {
     return {s.id(0),   s.text(1), s.text(2), s.text(3),        s.text(4),
@@ -508,7 +509,7 @@ struct SqliteStore::Impl {
   // A checkpoint once the WAL holds 4096 pages (16 MiB): at SQLite's default of 1000 pages a
   // 100-message batch cost about a third more (docs/performance.md), and 16 MiB of WAL is quick
   // to read at start.
-  static constexpr int kCheckpointPages = 4096;
+  static constexpr int checkpoint_pages = 4096;
 
   Impl(const std::filesystem::path& file, bool fsync)
       : path(file),
@@ -519,7 +520,7 @@ struct SqliteStore::Impl {
             static_cast<std::uint64_t>(query_integer(db.get(),
                                                      "SELECT coalesce(max(value), 0) FROM meta "
                                                      "WHERE key = 'history_indexed'"))),
-        checkpointer(file, fsync, kCheckpointPages) {
+        checkpointer(file, fsync, checkpoint_pages) {
     checkpointer.watch(db.get());
   }
 

@@ -12,8 +12,8 @@ namespace chat::store {
 // kept once in `history`, read by history readers on connections of their own.
 class SqliteStore final : public Store {
  public:
-  static constexpr const char* kFileName = "realm.db";
-  static constexpr int kSchemaVersion = 6;
+  static constexpr const char* file_name = "realm.db";
+  static constexpr int current_schema_version = 6;
 
   // Creates data_dir when missing and the schema when new. fsync = true selects
   // synchronous=FULL (a commit survives power loss); false selects NORMAL (a commit survives

@@ -20,11 +20,11 @@ namespace {
 
 using asio::ip::tcp;
 
-constexpr std::string_view kGroup = "benchgrp";
-constexpr std::size_t kSetupConnections = 50;
-constexpr std::size_t kSetupPipeline = 16;
+constexpr std::string_view bench_group = "benchgrp";
+constexpr std::size_t setup_connections = 50;
+constexpr std::size_t setup_pipeline = 16;
 
-const char* const kSetupAnswers[] = {"User sudah ada", "Group sudah ada", "User sudah dalam group"};
+const char* const setup_answers[] = {"User sudah ada", "Group sudah ada", "User sudah dalam group"};
 
 Clock::duration seconds(double s) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
@@ -36,7 +36,7 @@ tcp::endpoint endpoint_of(const std::string& host, std::uint16_t port) {
 
 // Setting up again (the same realm across rounds) meets users and the group already there.
 bool already_set_up(std::string_view reply) {
-  return std::any_of(std::begin(kSetupAnswers), std::end(kSetupAnswers),
+  return std::any_of(std::begin(setup_answers), std::end(setup_answers),
                      [&](std::string_view answer) { return reply.find(answer) != reply.npos; });
 }
 
@@ -45,7 +45,7 @@ void run_setup_phase(LoadRunner& runner, std::vector<std::vector<std::string>> s
   PhasePlan plan;
   for (auto& lines : scripts)
     plan.sources.push_back(std::make_unique<ScriptSource>(std::move(lines)));
-  plan.pipeline = kSetupPipeline;
+  plan.pipeline = setup_pipeline;
   plan.reply_timeout = seconds(std::max(options.reply_timeout_s, 60.0));
   plan.also_ok = already_set_up;
   const PhaseResult result = runner.run(plan);
@@ -68,18 +68,18 @@ void set_up_users(LoadRunner& runner, const Options& options, std::size_t users,
     // The group exists before anyone joins it.
     run_setup_phase(runner,
                     {{register_line(0), "auth " + bench_user(0) + " " + password,
-                      "addgroup " + std::string(kGroup)}},
+                      "addgroup " + std::string(bench_group)}},
                     options, "creating the bench group");
     first = 1;
   }
-  std::vector<std::vector<std::string>> scripts(std::min(kSetupConnections, runner.size()));
+  std::vector<std::vector<std::string>> scripts(std::min(setup_connections, runner.size()));
   for (std::size_t user = first; user < users; ++user) {
     auto& lines = scripts[user % scripts.size()];
     lines.push_back(register_line(user));
     if (user < group_size) {
       // `register` leaves the session unchanged when the user exists already: log in first.
       lines.push_back("auth " + bench_user(user) + " " + password);
-      lines.push_back("joingroup " + std::string(kGroup));
+      lines.push_back("joingroup " + std::string(bench_group));
     }
   }
   run_setup_phase(runner, std::move(scripts), options, "registering the bench users");
@@ -129,7 +129,8 @@ PhasePlan measured_plan(const Options& options, std::size_t users) {
         source = std::make_unique<SendThenInboxSource>(users, text, seed);
         break;
       case Workload::sendgroup:
-        source = std::make_unique<RepeatSource>("sendgroup " + std::string(kGroup) + " " + text);
+        source =
+            std::make_unique<RepeatSource>("sendgroup " + std::string(bench_group) + " " + text);
         break;
       case Workload::realm:
         source = std::make_unique<RandomRecipientSource>(
@@ -284,7 +285,7 @@ BenchReport run_bench(const Options& options) {
       // The recipients live in the other realm: the same names are registered there.
       LoadRunner remote(io, Dialect::realmchat, tls.get());
       remote.connect(endpoint_of(options.remote_host, options.remote_port),
-                     std::min(kSetupConnections, users));
+                     std::min(setup_connections, users));
       set_up_users(remote, options, users, 0);
     }
     log_in(runner, options, users);

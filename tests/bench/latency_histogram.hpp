@@ -19,14 +19,14 @@ class LatencyHistogram {
   std::chrono::nanoseconds max() const { return std::chrono::nanoseconds(max_); }
 
  private:
-  static constexpr int kSubBits = 6;                        // 64 buckets per power of two
-  static constexpr std::uint64_t kLinear = 2u << kSubBits;  // values below are exact
-  static constexpr std::size_t kBuckets = kLinear + (64 - kSubBits - 1) * (1u << kSubBits);
+  static constexpr int sub_bits = 6;                             // 64 buckets per power of two
+  static constexpr std::uint64_t linear_limit = 2u << sub_bits;  // values below are exact
+  static constexpr std::size_t bucket_count = linear_limit + (64 - sub_bits - 1) * (1u << sub_bits);
 
   static std::size_t bucket_of(std::uint64_t value);
   static std::uint64_t value_of(std::size_t bucket);  // the bucket's midpoint
 
-  std::array<std::uint64_t, kBuckets> buckets_{};
+  std::array<std::uint64_t, bucket_count> buckets_{};
   std::uint64_t count_ = 0;
   std::uint64_t max_ = 0;
 };

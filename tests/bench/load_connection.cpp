@@ -8,12 +8,12 @@
 namespace chatbench {
 namespace {
 
-constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t read_chunk = 64 * 1024;
 
 }  // namespace
 
 LoadConnection::LoadConnection(asio::io_context& io, Dialect dialect, asio::ssl::context* tls)
-    : socket_(io), scanner_(dialect), received_(2 * kReadChunk) {
+    : socket_(io), scanner_(dialect), received_(2 * read_chunk) {
   if (tls != nullptr)
     tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *tls);
 }
@@ -85,12 +85,12 @@ void LoadConnection::flush() {
 
 void LoadConnection::read() {
   // Room for the next chunk: move the unconsumed tail to the front, or grow for a long reply.
-  if (received_.size() - received_end_ < kReadChunk) {
+  if (received_.size() - received_end_ < read_chunk) {
     const std::size_t kept = received_end_ - received_begin_;
     std::memmove(received_.data(), received_.data() + received_begin_, kept);
     received_begin_ = 0;
     received_end_ = kept;
-    if (received_.size() - received_end_ < kReadChunk) received_.resize(received_.size() * 2);
+    if (received_.size() - received_end_ < read_chunk) received_.resize(received_.size() * 2);
   }
   reading_ = true;
   const asio::mutable_buffer room(received_.data() + received_end_,

@@ -19,7 +19,8 @@ namespace {
 
 using asio::ip::tcp;
 
-constexpr std::string_view kReply = "{\"status\":\"OK\",\"message\":\"Message sent\"}\r\n\r\n";
+constexpr std::string_view canned_reply =
+    "{\"status\":\"OK\",\"message\":\"Message sent\"}\r\n\r\n";
 
 // Reads, then writes one reply per complete non-empty line read, as realmd's framing asks
 // (a blank line gets no reply); a line split across reads is tracked by `line_has_text`.
@@ -34,7 +35,7 @@ asio::awaitable<void> answer(tcp::socket socket) {
     for (std::size_t i = 0; i < bytes; ++i) {
       const char c = received[i];
       if (c == '\n') {
-        if (line_has_text) replies += kReply;
+        if (line_has_text) replies += canned_reply;
         line_has_text = false;
       } else if (c != ' ' && c != '\r') {
         line_has_text = true;

@@ -14,10 +14,10 @@
 
 using chat::config::ConfigError;
 using chat::config::Durability;
-using chat::config::PasswordCost;
 using chat::config::load_config_file;
 using chat::config::load_config_text;
 using chat::config::parse_endpoint;
+using chat::config::PasswordCost;
 using chat::config::RealmConfig;
 
 namespace {
@@ -48,7 +48,7 @@ struct TempFile {
   ~TempFile() { std::filesystem::remove(path); }
 };
 
-const char* const kFullConfig = R"(
+const char* const full_config = R"(
 realm:
   name: alpha
   listen: 0.0.0.0:7001
@@ -89,7 +89,7 @@ password_cost: min
 }  // namespace
 
 TEST_CASE("a full config fills every field") {
-  const RealmConfig config = load_config_text(kFullConfig);
+  const RealmConfig config = load_config_text(full_config);
   CHECK(config.name == "alpha");
   CHECK(config.listen.host == "0.0.0.0");
   CHECK(config.listen.port == 7001);

@@ -48,10 +48,10 @@ TEST_CASE("framer: LF and CRLF lines, empty lines, a partial tail") {
 }
 
 // A session's worth of input: CRLF and LF, empty lines, inner spacing, UTF-8, a partial tail.
-const std::string kSession =
+const std::string session_text =
     "register messi pw Lionel_Messi Argentina\r\n\nsend henderson  hello  there\t \n"
     "INBOX\r\n\r\nsendgroup g \xC3\xA9t\xC3\xA9\ntail";
-const std::vector<std::string> kSessionLines = {"register messi pw Lionel_Messi Argentina",
+const std::vector<std::string> session_lines = {"register messi pw Lionel_Messi Argentina",
                                                 "",
                                                 "send henderson  hello  there\t ",
                                                 "INBOX",
@@ -59,7 +59,7 @@ const std::vector<std::string> kSessionLines = {"register messi pw Lionel_Messi 
                                                 "sendgroup g \xC3\xA9t\xC3\xA9"};
 
 TEST_CASE("framer: the same lines whatever the split point") {
-  const std::string_view input = kSession;
+  const std::string_view input = session_text;
   for (std::size_t split = 0; split <= input.size(); ++split) {
     CAPTURE(split);
     LineFramer framer(64);
@@ -71,7 +71,7 @@ TEST_CASE("framer: the same lines whatever the split point") {
     framer.feed(input.substr(split));
     append(lines, drain(framer, last));
     CHECK(last == Status::need_more);
-    CHECK(lines == kSessionLines);
+    CHECK(lines == session_lines);
     CHECK(framer.pending_bytes() == 4);  // "tail"
   }
 }
@@ -80,12 +80,12 @@ TEST_CASE("framer: the same lines fed byte by byte") {
   LineFramer framer(64);
   Status last{};
   std::vector<std::string> lines;
-  for (char c : kSession) {
+  for (char c : session_text) {
     framer.feed(std::string_view(&c, 1));
     append(lines, drain(framer, last));
     CHECK(last == Status::need_more);
   }
-  CHECK(lines == kSessionLines);
+  CHECK(lines == session_lines);
   CHECK(framer.pending_bytes() == 4);
 }
 

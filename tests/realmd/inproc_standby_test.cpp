@@ -22,7 +22,7 @@ using test_support::RunningRealm;
 namespace {
 
 // A lease far longer than the test waits: only the holder's release can explain a takeover.
-constexpr std::chrono::milliseconds kLease{8000};
+constexpr std::chrono::milliseconds lease_length{8000};
 
 std::unique_ptr<RunningRealm> realm_process(const std::string& holder) {
   chat::config::RealmConfig config;
@@ -30,10 +30,11 @@ std::unique_ptr<RunningRealm> realm_process(const std::string& holder) {
   config.listen = {"127.0.0.1", 0};
   config.password_cost = chat::config::PasswordCost::min;
   config.users = {{"messi", "surabaya", "Lionel_Messi", "Argentina"}};
-  config.store = chat::config::StoreConfig{test_support::shared_postgres().url(), kLease};
+  config.store = chat::config::StoreConfig{test_support::shared_postgres().url(), lease_length};
   return std::make_unique<RunningRealm>(
       config, std::make_unique<chat::store::PostgresStore>(config.store->url, config.name),
-      std::make_unique<chat::store::PostgresLease>(config.store->url, config.name, holder, kLease));
+      std::make_unique<chat::store::PostgresLease>(config.store->url, config.name, holder,
+                                                   lease_length));
 }
 
 }  // namespace
@@ -60,7 +61,7 @@ TEST_CASE("a standby does not listen; the holder's clean stop hands it the realm
   CHECK(first->stop() == 0);
   CHECK_FALSE(first->is_primary());
   REQUIRE(eventually([&] { return second->is_primary(); }, 5s));
-  CHECK(std::chrono::steady_clock::now() - stopped < kLease);
+  CHECK(std::chrono::steady_clock::now() - stopped < lease_length);
   LineClient client(second->port());
   CHECK(client.request("inbox " + token).find("note to self") != std::string::npos);
 }

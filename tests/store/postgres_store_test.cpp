@@ -159,13 +159,13 @@ TEST_CASE("a commit after the connection was cut reconnects; a failed batch is r
 // A measurement, not a check: the numbers go to docs/performance.md and docs/architecture.md.
 // The test server runs with fsync=off; a commit still waits for the server's WAL write.
 TEST_CASE("PostgresStore commit and load speed (pipeline, multi-row)") {
-  constexpr int kBatches = 100;
-  constexpr int kBatchSize = 1000;
+  constexpr int batch_count = 100;
+  constexpr int batch_size = 1000;
   PostgresStore store(shared_postgres().url(), "speed");
   std::uint64_t next_id = 1;
-  std::vector<std::vector<Mutation>> batches(kBatches);
+  std::vector<std::vector<Mutation>> batches(batch_count);
   for (auto& batch : batches) {
-    for (int i = 0; i < kBatchSize; ++i) batch.emplace_back(PutMessage{message(next_id++, "bob")});
+    for (int i = 0; i < batch_size; ++i) batch.emplace_back(PutMessage{message(next_id++, "bob")});
   }
   const auto commit_start = std::chrono::steady_clock::now();
   for (const auto& batch : batches) store.commit(batch);
@@ -178,12 +178,12 @@ TEST_CASE("PostgresStore commit and load speed (pipeline, multi-row)") {
   const auto load_start = std::chrono::steady_clock::now();
   const Snapshot snapshot = store.load();
   const std::chrono::duration<double> loading = std::chrono::steady_clock::now() - load_start;
-  CHECK(snapshot.unread.size() == kBatches * kBatchSize + 200);
+  CHECK(snapshot.unread.size() == batch_count * batch_size + 200);
   std::printf(
       "postgres store speed: %d batches x %d PutMessage in %.3f s (%.1f ms/batch, %.0f "
       "messages/s); 1-message commits %.2f ms each; load of %zu unread in %.3f s\n",
-      kBatches, kBatchSize, committing.count(), committing.count() * 1000 / kBatches,
-      kBatches * kBatchSize / committing.count(), singles.count() * 1000 / 200,
+      batch_count, batch_size, committing.count(), committing.count() * 1000 / batch_count,
+      batch_count * batch_size / committing.count(), singles.count() * 1000 / 200,
       snapshot.unread.size(), loading.count());
 }
 

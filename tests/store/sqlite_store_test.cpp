@@ -66,7 +66,7 @@ TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema ver
   const auto data_dir = dir.path() / "data" / "alpha";
   { SqliteStore store(data_dir, false); }
 
-  const auto file = data_dir / SqliteStore::kFileName;
+  const auto file = data_dir / SqliteStore::file_name;
   REQUIRE(std::filesystem::exists(file));
   RawDatabase db(file);
   CHECK(db.query("PRAGMA journal_mode") == "wal");
@@ -82,7 +82,7 @@ TEST_CASE("SqliteStore upgrades a version 3 database (no history), keeping its u
   TempDir dir;
   { SqliteStore store(dir.path(), false); }
   {
-    RawDatabase db(dir.path() / SqliteStore::kFileName);
+    RawDatabase db(dir.path() / SqliteStore::file_name);
     db.execute(R"sql(
       DROP TABLE history;
       DROP TABLE history_archive;
@@ -111,15 +111,17 @@ TEST_CASE("SqliteStore upgrades a version 3 database (no history), keeping its u
   HistoryQuery query;
   query.conversation = "u/a/b";
   CHECK(store.open_history_reader()->read_history(query).messages.size() == 1);
-  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "6");
+  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "6");
 }
 
-TEST_CASE("SqliteStore upgrades a version 1 database (no refused, no epochs, no sessions), keeping its rows") {
+TEST_CASE(
+    "SqliteStore upgrades a version 1 database (no refused, no epochs, no sessions), keeping its "
+    "rows") {
   TempDir dir;
   {
     // The tables of version 1 that carry rows, as version 1 made them.
-    std::ofstream(dir.path() / SqliteStore::kFileName).close();  // an empty file: an empty db
-    RawDatabase db(dir.path() / SqliteStore::kFileName);
+    std::ofstream(dir.path() / SqliteStore::file_name).close();  // an empty file: an empty db
+    RawDatabase db(dir.path() / SqliteStore::file_name);
     db.execute(
         "CREATE TABLE outbox(id INTEGER PRIMARY KEY, peer TEXT NOT NULL, kind TEXT NOT NULL, "
         "sender TEXT NOT NULL, target TEXT NOT NULL, text TEXT NOT NULL, time TEXT NOT NULL);"
@@ -144,14 +146,14 @@ TEST_CASE("SqliteStore upgrades a version 1 database (no refused, no epochs, no 
   CHECK(snapshot.refused[0].error == "User tidak ditemukan");
   CHECK(snapshot.sessions == std::vector<SessionRecord>{{"ab12", "messi"}});
   CHECK(snapshot.max_id == 5);
-  CHECK(RawDatabase(dir.path() / SqliteStore::kFileName).query("PRAGMA user_version") == "6");
+  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "6");
   CHECK(snapshot.outbox[0].route.empty());
 }
 
 TEST_CASE("SqliteStore refuses a schema newer than its own") {
   TempDir dir;
   { SqliteStore store(dir.path(), false); }
-  RawDatabase(dir.path() / SqliteStore::kFileName).execute("PRAGMA user_version = 7");
+  RawDatabase(dir.path() / SqliteStore::file_name).execute("PRAGMA user_version = 7");
 
   CHECK_THROWS_WITH_AS(
       SqliteStore(dir.path(), false),
@@ -177,7 +179,7 @@ TEST_CASE("SqliteStore keeps max_id when the rows holding it are deleted") {
     store.commit(batch);
   }
   {
-    RawDatabase db(dir.path() / SqliteStore::kFileName);
+    RawDatabase db(dir.path() / SqliteStore::file_name);
     db.execute("DELETE FROM messages; DELETE FROM outbox;");  // history pruned some day
   }
   SqliteStore store(dir.path(), false);
@@ -196,13 +198,13 @@ TEST_CASE("SqliteStore with fsync commits and reloads") {
 
 // A measurement, not a check: the numbers go to docs/performance.md.
 TEST_CASE("SqliteStore commit and load speed (WAL, synchronous=NORMAL)") {
-  constexpr int kBatches = 100;
-  constexpr int kBatchSize = 1000;
+  constexpr int batch_count = 100;
+  constexpr int batch_size = 1000;
   TempDir dir;
   std::uint64_t next_id = 1;
-  std::vector<std::vector<Mutation>> batches(kBatches);
+  std::vector<std::vector<Mutation>> batches(batch_count);
   for (auto& batch : batches) {
-    for (int i = 0; i < kBatchSize; ++i) batch.emplace_back(PutMessage{message(next_id++)});
+    for (int i = 0; i < batch_size; ++i) batch.emplace_back(PutMessage{message(next_id++)});
   }
 
   SqliteStore store(dir.path(), false);
@@ -213,13 +215,13 @@ TEST_CASE("SqliteStore commit and load speed (WAL, synchronous=NORMAL)") {
   const auto load_start = std::chrono::steady_clock::now();
   const Snapshot snapshot = store.load();
   const double load_seconds = seconds_since(load_start);
-  CHECK(snapshot.unread.size() == kBatches * kBatchSize);
+  CHECK(snapshot.unread.size() == batch_count * batch_size);
 
   std::printf(
       "store speed: %d batches x %d PutMessage in %.3f s (%.1f ms/batch, %.0f messages/s); "
       "load of %zu unread in %.3f s\n",
-      kBatches, kBatchSize, commit_seconds, commit_seconds * 1000 / kBatches,
-      kBatches * kBatchSize / commit_seconds, snapshot.unread.size(), load_seconds);
+      batch_count, batch_size, commit_seconds, commit_seconds * 1000 / batch_count,
+      batch_count * batch_size / commit_seconds, snapshot.unread.size(), load_seconds);
 }
 
 }  // namespace chat::store

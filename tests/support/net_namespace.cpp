@@ -16,7 +16,7 @@
 namespace test_support {
 namespace {
 
-constexpr const char* kPrefix = "realmchat-test-";
+constexpr const char* name_prefix = "realmchat-test-";
 
 // Runs an `ip` command; throws with its output when it fails.
 void ip(const std::string& arguments) {
@@ -33,8 +33,8 @@ void sweep_stale_namespaces() {
   std::istringstream names(run_command("ip netns list 2>/dev/null").out);
   for (std::string line; std::getline(names, line);) {
     const std::string name = line.substr(0, line.find(' '));
-    if (!name.starts_with(kPrefix)) continue;
-    const std::string rest = name.substr(std::string(kPrefix).size());
+    if (!name.starts_with(name_prefix)) continue;
+    const std::string rest = name.substr(std::string(name_prefix).size());
     const pid_t owner = static_cast<pid_t>(std::atoi(rest.c_str()));
     if (owner <= 0 || ::kill(owner, 0) == 0 || errno != ESRCH) continue;
     run_command("ip netns delete " + name + " 2>/dev/null");
@@ -50,7 +50,7 @@ int open_namespace(const std::string& path) {
 }  // namespace
 
 NetNamespace::NetNamespace(const std::string& role)
-    : name_(kPrefix + std::to_string(::getpid()) + "-" + role) {
+    : name_(name_prefix + std::to_string(::getpid()) + "-" + role) {
   sweep_stale_namespaces();
   ip("netns add " + name_);
   try {

@@ -21,7 +21,7 @@ std::string pg_bin(const std::string& program) {
 }
 
 // Any port: it only names the socket file in our own directory.
-constexpr const char* kPort = "5432";
+constexpr const char* port_number = "5432";
 
 std::string quoted(const std::string& text) {
   std::string out = "'";
@@ -47,7 +47,7 @@ PostgresServer::PostgresServer(Network network)
         << "host all all " << network_.trusted << " trust\n";
   }
   start();
-  run(pg_bin("createdb") + " -h " + dir_.path().string() + " -p " + kPort +
+  run(pg_bin("createdb") + " -h " + dir_.path().string() + " -p " + port_number +
       " -U postgres realmchat");
 }
 
@@ -61,19 +61,19 @@ PostgresServer::~PostgresServer() {
 }
 
 std::string PostgresServer::url(const std::string& database) const {
-  return "postgresql:///" + database + "?host=" + dir_.path().string() + "&port=" + kPort +
+  return "postgresql:///" + database + "?host=" + dir_.path().string() + "&port=" + port_number +
          "&user=postgres";
 }
 
 std::string PostgresServer::tcp_url(const std::string& address, const std::string& database) const {
-  return "postgresql://postgres@" + address + ":" + kPort + "/" + database;
+  return "postgresql://postgres@" + address + ":" + port_number + "/" + database;
 }
 
 void PostgresServer::start() {
   // fsync off: the tests restart the server, never the machine, and the disk is shared.
   run(pg_bin("pg_ctl") + " -D " + data_.string() + " -w -l " + (dir_.path() / "pg.log").string() +
       " -o " +
-      quoted("-k " + dir_.path().string() + " -p " + kPort + " -c listen_addresses=" +
+      quoted("-k " + dir_.path().string() + " -p " + port_number + " -c listen_addresses=" +
              network_.listen_addresses + " -c fsync=off -c max_connections=200") +
       " start");
   running_ = true;

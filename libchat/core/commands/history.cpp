@@ -17,10 +17,10 @@ namespace text = protocol::text;
 
 namespace {
 
-constexpr std::size_t kDefaultLimit = 50;
-constexpr std::size_t kMaxLimit = 500;
+constexpr std::size_t default_limit = 50;
+constexpr std::size_t max_limit = 500;
 // Ids are SQLite INTEGERs (and JSON-safe up to 2^53 anyway).
-constexpr std::uint64_t kMaxBefore = (std::uint64_t{1} << 63) - 1;
+constexpr std::uint64_t max_before = (std::uint64_t{1} << 63) - 1;
 
 // A decimal number in 1..max, digits only.
 std::optional<std::uint64_t> parse_number(std::string_view digits, std::uint64_t max) {
@@ -38,7 +38,7 @@ struct HistoryParams {
   std::string_view kind;   // "user", "group" or "realm"
   std::string_view realm;  // kind "realm" only
   std::string_view name;
-  std::size_t limit = kDefaultLimit;
+  std::size_t limit = default_limit;
   std::uint64_t before = 0;  // 0: the newest
 };
 
@@ -52,12 +52,12 @@ std::optional<HistoryParams> parse_history(const std::vector<std::string_view>& 
   }
   HistoryParams parsed{kind, names == 2 ? params[1] : std::string_view(), params[names]};
   if (params.size() > 1 + names) {
-    auto limit = parse_number(params[1 + names], kMaxLimit);
+    auto limit = parse_number(params[1 + names], max_limit);
     if (!limit) return std::nullopt;
     parsed.limit = static_cast<std::size_t>(*limit);
   }
   if (params.size() > 2 + names) {
-    auto before = parse_number(params[2 + names], kMaxBefore);
+    auto before = parse_number(params[2 + names], max_before);
     if (!before) return std::nullopt;
     parsed.before = *before;
   }
