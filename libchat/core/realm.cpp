@@ -102,7 +102,7 @@ void Realm::load(const store::Snapshot& snapshot) {
     peer.link = peer.dials() ? LinkState::connecting : LinkState::down;
   }
   for (const auto& entry : snapshot.outbox) {
-    if (std::optional<PeerForward> envelope = from_outbox_record(entry)) {
+    if (std::optional<frames::Fwd> envelope = from_outbox_record(entry)) {
       // A routed envelope in this realm's custody: sent on once a path is up.
       Routing& routing = state_->routing();
       ++routing.queued_for[envelope->dest];

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "core/peer_frames.hpp"
 #include "core/realm.hpp"
 #include "federation/handshake.hpp"
+#include "frames/link_frames.hpp"
 #include "net/line_channel.hpp"
 
 namespace realmd {
@@ -39,7 +39,7 @@ struct PeerLinkServices {
 
 // One realm-to-realm link, dialled or accepted (docs/contract.md §2). Phase 1 is the handshake
 // (federation::Handshake); phase 2, once authenticated and kept by the server, turns each
-// frame line into a core::PeerFrame for the realm and carries out what comes back, answers
+// frame line into a frames::PeerFrame for the realm and carries out what comes back, answers
 // pings, and sends the frames the realm addresses to this peer. Keepalive: a ping after
 // `keepalive` without sending, a drop after three times that without receiving.
 class PeerLink final : public LineChannel {
@@ -54,7 +54,7 @@ class PeerLink final : public LineChannel {
   // Sends our hello and starts the handshake timer (instead of LineChannel::start).
   void open();
   // Sends a frame once commit `seq` is done, behind every frame queued before it.
-  void send(const chat::core::PeerFrame& frame, std::uint64_t seq);
+  void send(const chat::frames::PeerFrame& frame, std::uint64_t seq);
   // Another link to the same realm won: close this one without reporting the realm's link
   // down (the winner is the realm's link now).
   void supersede();
@@ -77,8 +77,8 @@ class PeerLink final : public LineChannel {
   void on_lost(const std::vector<std::uint64_t>&) override {}
   void on_closed(CloseReason reason) override;
 
-  void handshake_step(const chat::federation::Frame& frame);
-  void linked_frame(const chat::federation::Frame& frame);
+  void handshake_step(const chat::frames::Frame& frame);
+  void linked_frame(const chat::frames::Frame& frame);
   void send_line(std::string line, std::uint64_t seq);
   // Logs a warning naming the remote address and the reason, then closes.
   void fail(CloseReason reason, const std::string& detail);

@@ -6,6 +6,7 @@
 #include <vector>
 
 using namespace chat::federation;
+using namespace chat::frames;
 
 namespace {
 
@@ -26,14 +27,14 @@ TEST_CASE("every frame survives encode then decode") {
       Auth{.mac = mac_f},
       Msg{.id = 9007199254740991u,  // the largest: 2^53 - 1
           .epoch = 9007199254740991u,
-          .kind = MsgKind::user,
+          .kind = MessageKind::user,
           .from = "messi",
           .to = "henderson",
           .text = "halo \"kawan\"\n\ttab \\ é 日本 😀",
           .time = "2026-11-26T22:33:16Z"},
       Msg{.id = 1,
           .epoch = 0,
-          .kind = MsgKind::group,
+          .kind = MessageKind::group,
           .from = "a.b-c_D9",
           .to = "kominfo",
           .text = "",
@@ -60,14 +61,14 @@ TEST_CASE("exact encodings") {
   CHECK(
       encode(Msg{.id = 42,
                  .epoch = 7,
-                 .kind = MsgKind::user,
+                 .kind = MessageKind::user,
                  .from = "messi",
                  .to = "henderson",
                  .text = "hi there",
                  .time = "2026-11-26T22:33:16Z"}) ==
       R"({"t":"msg","id":42,"epoch":7,"kind":"private","from":"messi","to":"henderson","text":"hi there","time":"2026-11-26T22:33:16Z"})");
   CHECK(encode(Msg{
-            .id = 1, .epoch = 7, .kind = MsgKind::group, .from = "a", .to = "g", .text = "x", .time = "t"}) ==
+            .id = 1, .epoch = 7, .kind = MessageKind::group, .from = "a", .to = "g", .text = "x", .time = "t"}) ==
         R"({"t":"msg","id":1,"epoch":7,"kind":"group","from":"a","to":"g","text":"x","time":"t"})");
   CHECK(encode(Ack{.id = 42, .ok = true, .error = std::nullopt}) ==
         R"({"t":"ack","id":42,"ok":true})");
@@ -242,7 +243,7 @@ TEST_CASE("routing frames survive encode then decode") {
           .epoch = 9007199254740991u,
           .seq = 3,
           .hops = 2,
-          .kind = "private",
+          .kind = MessageKind::user,
           .from = "messi",
           .to = "jokowi",
           .text = "halo 日本",
@@ -257,7 +258,7 @@ TEST_CASE("routing frames survive encode then decode") {
           .epoch = 5,
           .seq = 1,
           .hops = 0,
-          .kind = "answer",
+          .kind = MessageKind::answer,
           .from = "jokowi",
           .to = "messi",
           .text = "User tidak ditemukan",

@@ -35,7 +35,7 @@ Peer* reachable_peer(Request& req, std::string_view realm) {
 
 // Puts the message in the peer's durable outbox. With the link up it goes out at once and
 // the reply waits for the ack; otherwise the reply says it is queued.
-void send_to_peer(Request& req, Peer& peer, bool group) {
+void send_to_peer(Request& req, Peer& peer, frames::MessageKind kind) {
   if (peer.outbox.size() >= req.settings.max_outbox_per_peer) {
     return reply_error(req, text::outbox_full);
   }
@@ -46,7 +46,7 @@ void send_to_peer(Request& req, Peer& peer, bool group) {
   entry.id = req.state.next_id();
   entry.epoch = req.env.epoch;
   entry.peer = peer.name;
-  entry.kind = group ? "group" : "private";
+  entry.kind = frames::kind_name(kind);
   entry.sender = req.user;
   entry.target = req.params[1];
   entry.text = req.text;
@@ -61,7 +61,8 @@ void send_to_peer(Request& req, Peer& peer, bool group) {
     // this one was checked above.
     std::vector<std::uint64_t> too_long;
     pump_outbox(peer, req.settings.link_window, req.out.frames, too_long);
-    std::uint64_t waiter = req.state.add_waiter({Waiter::Kind::ack, peer.name, {}, id, group});
+    std::uint64_t waiter = req.state.add_waiter(
+        {Waiter::Kind::ack, peer.name, {}, id, kind == frames::MessageKind::group});
     req.out.wait = Wait{waiter, req.settings.ack_timeout};
   } else {
     req.out.reply = protocol::reply::ok_queued();
@@ -76,7 +77,7 @@ bool routed_realm(Request& req, std::string_view realm) {
 
 // Puts the message in this realm's custody as a routed envelope. With a path up it goes out
 // at once and the reply waits for the destination's answer; otherwise it says queued.
-void send_routed(Request& req, std::string_view realm, bool group) {
+void send_routed(Request& req, std::string_view realm, frames::MessageKind kind) {
   Routing& routing = req.state.routing();
   auto held = routing.queued_for.find(std::string(realm));
   if (held != routing.queued_for.end() && held->second >= req.settings.max_outbox_per_peer) {
@@ -86,12 +87,12 @@ void send_routed(Request& req, std::string_view realm, bool group) {
   if (hop != nullptr && hop->max_text != 0 && req.text.size() > hop->max_text) {
     return reply_error(req, text::message_too_long);  // the next hop said it takes no longer
   }
-  PeerForward envelope;
+  frames::Fwd envelope;
   envelope.origin = req.settings.name;
   envelope.dest = std::string(realm);
   envelope.epoch = req.env.epoch;
   envelope.seq = ++routing.last_seq[envelope.dest];
-  envelope.kind = group ? "group" : "private";
+  envelope.kind = kind;
   envelope.from = req.user;
   envelope.to = req.params[1];
   envelope.text = req.text;
@@ -99,7 +100,7 @@ void send_routed(Request& req, std::string_view realm, bool group) {
   envelope.oid = req.state.next_id();  // names it end to end (the answer's oid), signed with it
   sign_envelope(envelope, req.env);
   const std::uint64_t id = envelope.oid;
-  if (!group) {
+  if (kind == frames::MessageKind::user) {
     // The sender's copy joins their history now: once the first hop has the message this realm
     // keeps no copy to record when the answer comes (a direct peer's is recorded at its ack).
     record_history(req.state,
@@ -115,11 +116,11 @@ void send_routed(Request& req, std::string_view realm, bool group) {
                    req.out);
   }
   hold_envelope(req.state, std::move(envelope), req.out);
-  std::vector<PeerForward> too_long;  // none: checked above against the next hop
+  std::vector<frames::Fwd> too_long;  // none: checked above against the next hop
   pump_envelopes(req.state, req.settings, req.out, too_long);
   if (hop != nullptr) {
-    std::uint64_t waiter =
-        req.state.add_waiter({Waiter::Kind::ack, std::string(realm), {}, id, group});
+    std::uint64_t waiter = req.state.add_waiter(
+        {Waiter::Kind::ack, std::string(realm), {}, id, kind == frames::MessageKind::group});
     req.out.wait = Wait{waiter, req.settings.ack_timeout};
   } else {
     req.out.reply = protocol::reply::ok_queued();
@@ -131,7 +132,7 @@ void send_routed(Request& req, std::string_view realm, bool group) {
 void routed_inbox(Request& req, std::string_view realm) {
   if (Peer* hop = next_hop(req.state, realm)) {
     std::uint64_t rid = req.state.next_rid();
-    req.out.frames.push_back({hop->name, PeerRouteFetch{rid, req.settings.name, std::string(realm),
+    req.out.frames.push_back({hop->name, frames::RFetch{rid, req.settings.name, std::string(realm),
                                                         0, std::string(req.user)}});
     std::uint64_t waiter = req.state.add_waiter(
         {Waiter::Kind::fetch, std::string(realm), std::string(req.user), rid, false});
@@ -194,8 +195,8 @@ void sendprivaterealm(Request& req) {
     return reply_ok(req, text::sent_to_realm_user);
   }
   Peer* peer = reachable_peer(req, realm);
-  if (peer != nullptr) return send_to_peer(req, *peer, false);
-  if (routed_realm(req, realm)) return send_routed(req, realm, false);
+  if (peer != nullptr) return send_to_peer(req, *peer, frames::MessageKind::user);
+  if (routed_realm(req, realm)) return send_routed(req, realm, frames::MessageKind::user);
   reply_error(req, text::realm_user_not_found);
 }
 
@@ -210,8 +211,8 @@ void sendgrouprealm(Request& req) {
     return reply_ok(req, text::sent_to_realm_group);
   }
   Peer* peer = reachable_peer(req, realm);
-  if (peer != nullptr) return send_to_peer(req, *peer, true);
-  if (routed_realm(req, realm)) return send_routed(req, realm, true);
+  if (peer != nullptr) return send_to_peer(req, *peer, frames::MessageKind::group);
+  if (routed_realm(req, realm)) return send_routed(req, realm, frames::MessageKind::group);
   reply_error(req, text::realm_group_not_found);
 }
 
@@ -225,7 +226,7 @@ void getrealminbox(Request& req) {
   if (peer != nullptr && peer->link == LinkState::linked) {
     // Ask the peer to hand over what it still holds for this user, then answer.
     std::uint64_t rid = req.state.next_rid();
-    req.out.frames.push_back({peer->name, PeerFetch{rid, std::string(req.user)}});
+    req.out.frames.push_back({peer->name, frames::Fetch{rid, std::string(req.user)}});
     std::uint64_t waiter =
         req.state.add_waiter({Waiter::Kind::fetch, peer->name, std::string(req.user), rid, false});
     req.out.wait = Wait{waiter, req.settings.fetch_timeout};
