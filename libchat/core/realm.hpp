@@ -211,8 +211,8 @@ class Realm {
   void on_peer_frame(Peer& peer, const frames::RFetched& fetched, Outcome& out);
   // A message from `origin` for a local user or group: stored (every member of a group), or
   // the error it is refused with.
-  std::string take_message(const std::string& origin, frames::MessageKind kind, const std::string& to,
-                           const std::string& from, const std::string& text,
+  std::string take_message(const std::string& origin, frames::MessageKind kind,
+                           const std::string& to, const std::string& from, const std::string& text,
                            const std::string& time, Outcome& out);
   // Routing (core/realm_routing.cpp).
   void take_envelope(const frames::Fwd& envelope, Outcome& out);

@@ -211,8 +211,8 @@ void Realm::on_peer_frame(Peer& peer, const frames::Fwd& envelope, Outcome& out)
   if (envelope.dest == settings_.name && !authentic(envelope)) {
     // Altered or forged on the way (or signed by another key than the pinned one): not
     // taken, and its seq not marked, so the genuine copy may still come another way.
-    out.audit.push_back("routed " + std::string(frames::kind_name(envelope.kind)) + " from realm " + envelope.origin + " (via " +
-                        peer.name + ") refused: bad signature");
+    out.audit.push_back("routed " + std::string(frames::kind_name(envelope.kind)) + " from realm " +
+                        envelope.origin + " (via " + peer.name + ") refused: bad signature");
     refuse_envelope(envelope, text::bad_signature, out);
   } else if (envelope.dest == settings_.name) {
     take_envelope(envelope, out);
@@ -278,8 +278,8 @@ void Realm::take_envelope(const frames::Fwd& envelope, Outcome& out) {
   if (!settings_.reachable_via_relays && envelope.hops > 0) {
     error = text::realm_not_found;  // it crossed other realms: this realm takes none such
   } else {
-    error = take_message(envelope.origin, envelope.kind, envelope.to, envelope.from,
-                         envelope.text, envelope.time, out);
+    error = take_message(envelope.origin, envelope.kind, envelope.to, envelope.from, envelope.text,
+                         envelope.time, out);
   }
   hold_answer(*state_, env_, answer_to(envelope, error, settings_.name, settings_.name, env_), out);
   routes_changed(out);

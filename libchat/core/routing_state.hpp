@@ -6,8 +6,8 @@
 #include <set>
 #include <string>
 
-#include "frames/link_frames.hpp"
 #include "core/route_table.hpp"
+#include "frames/link_frames.hpp"
 #include "store/records.hpp"
 
 // What this realm holds for routing (docs/protocol.md §2, routing): the route table, and the

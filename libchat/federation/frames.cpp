@@ -314,8 +314,10 @@ Frame read_rfetch(FieldReader& f) {
 }
 
 Frame read_rfetched(FieldReader& f) {
-  return RFetched{
-      .rid = f.id("rid"), .origin = f.name("origin"), .dest = f.name("dest"), .hops = f.hops("hops")};
+  return RFetched{.rid = f.id("rid"),
+                  .origin = f.name("origin"),
+                  .dest = f.name("dest"),
+                  .hops = f.hops("hops")};
 }
 
 struct FrameReader {

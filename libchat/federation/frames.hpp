@@ -30,7 +30,7 @@ std::string encode(const frames::Frame& frame);
 
 struct DecodeResult {
   std::optional<frames::Frame> frame;  // set when the line is a valid frame
-  std::string error;  // otherwise why not, for the log (never echoes field values)
+  std::string error;                   // otherwise why not, for the log (never echoes field values)
   bool ok() const { return frame.has_value(); }
 };
 

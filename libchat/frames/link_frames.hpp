@@ -1,4 +1,5 @@
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -23,12 +24,8 @@ inline constexpr std::uint32_t link_version = 2;
 enum class MessageKind { user, group, answer };
 
 constexpr std::string_view kind_name(MessageKind kind) {
-  switch (kind) {
-    case MessageKind::user: return "private";
-    case MessageKind::group: return "group";
-    case MessageKind::answer: return "answer";
-  }
-  return {};
+  constexpr std::string_view names[] = {"private", "group", "answer"};  // in enum order
+  return names[static_cast<std::size_t>(kind)];
 }
 
 // The kind a wire value names; nothing for any other string.
@@ -141,9 +138,9 @@ struct Fwd {
   std::uint64_t seq = 0;    // 1.. per (origin, epoch, dest)
   std::uint64_t hops = 0;   // links crossed before this one
   MessageKind kind = MessageKind::user;
-  std::string from;            // message: origin user; answer: the message's target
-  std::string to;              // message: user or group at dest; answer: the message's sender
-  std::string text;            // message: its text; answer: the error ("" for ok)
+  std::string from;  // message: origin user; answer: the message's target
+  std::string to;    // message: user or group at dest; answer: the message's sender
+  std::string text;  // message: its text; answer: the error ("" for ok)
   std::string time;
   std::uint64_t oid = 0;       // message: the origin's id; answer: the answered message's origin id
   std::uint64_t re_epoch = 0;  // answer: the answered message's epoch

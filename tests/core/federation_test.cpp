@@ -454,8 +454,8 @@ TEST_CASE("load restores the outbox, the dedup mark and runtime peers") {
   CHECK(std::get<frames::Msg>(up.frames[0].frame).id == 5);
   CHECK(std::get<frames::Msg>(up.frames[0].frame).epoch == 3);  // its own, kept
   // id 41 of alpha's epoch 8 was seen before: a retransmission is acked, not stored again.
-  auto again =
-      beta.peer_frame("alpha", frames::Msg{41, 8, frames::MessageKind::user, "messi", "jokowi", "x", "t"});
+  auto again = beta.peer_frame(
+      "alpha", frames::Msg{41, 8, frames::MessageKind::user, "messi", "jokowi", "x", "t"});
   CHECK(again.mutations.empty());
   REQUIRE(again.frames.size() == 1);
   CHECK(std::get<frames::Ack>(again.frames[0].frame).ok);
@@ -618,7 +618,8 @@ TEST_CASE("a retransmission is recognised within its epoch, across the sender's 
   REQUIRE(again.frames.size() == 1);
   CHECK(std::get<frames::Ack>(again.frames[0].frame).ok);
   // The same id in the new epoch is a new message.
-  auto fresh = alpha.peer_frame("beta", frames::Msg{7, 101, frames::MessageKind::user, "jokowi", "messi", "x", "t"});
+  auto fresh = alpha.peer_frame(
+      "beta", frames::Msg{7, 101, frames::MessageKind::user, "jokowi", "messi", "x", "t"});
   CHECK(fresh.mutations.size() == 3);
 }
 
@@ -627,13 +628,15 @@ TEST_CASE("dedup state is kept for the newest epochs of an origin only") {
   w.c.link_up("alpha", "beta");
   auto& alpha = w.c.node("alpha").realm;
   for (std::uint64_t epoch = 1; epoch <= core::max_epochs_per_origin; ++epoch) {
-    alpha.peer_frame("beta", frames::Msg{1, epoch, frames::MessageKind::user, "jokowi", "messi", "m", "t"});
+    alpha.peer_frame("beta",
+                     frames::Msg{1, epoch, frames::MessageKind::user, "jokowi", "messi", "m", "t"});
   }
   // Epoch 1 is touched again: epoch 2 is now the least recently used.
-  alpha.peer_frame("beta", frames::Msg{2, 1, frames::MessageKind::user, "jokowi", "messi", "m", "t"});
-  auto out = alpha.peer_frame(
-      "beta", frames::Msg{1, core::max_epochs_per_origin + 1, frames::MessageKind::user, "jokowi", "messi", "m",
-                                "t"});
+  alpha.peer_frame("beta",
+                   frames::Msg{2, 1, frames::MessageKind::user, "jokowi", "messi", "m", "t"});
+  auto out =
+      alpha.peer_frame("beta", frames::Msg{1, core::max_epochs_per_origin + 1,
+                                           frames::MessageKind::user, "jokowi", "messi", "m", "t"});
   bool forgot_epoch_2 = false;
   for (const auto& m : out.mutations) {
     if (const auto* d = std::get_if<store::DeleteSeen>(&m)) forgot_epoch_2 = d->epoch == 2;
@@ -648,7 +651,8 @@ TEST_CASE("a message longer than the receiver takes is refused and bounced, neve
   SUBCASE("the receiver refuses it with ok:false") {
     w.c.link_up("alpha", "beta");
     auto& beta = w.c.node("beta").realm;
-    auto out = beta.peer_frame("alpha", frames::Msg{3, 1, frames::MessageKind::user, "messi", "jokowi", long_text, "t"});
+    auto out = beta.peer_frame(
+        "alpha", frames::Msg{3, 1, frames::MessageKind::user, "messi", "jokowi", long_text, "t"});
     REQUIRE(out.frames.size() == 1);
     const auto& ack = std::get<frames::Ack>(out.frames[0].frame);
     CHECK_FALSE(ack.ok);

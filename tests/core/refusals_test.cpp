@@ -90,13 +90,23 @@ class Receiver {
 };
 
 frames::Msg to_user(std::uint64_t id, std::string user) {
-  return {
-      id, 1, frames::MessageKind::user, "messi", std::move(user), "pesan " + std::to_string(id), "2026-11-26T22:33:16Z"};
+  return {id,
+          1,
+          frames::MessageKind::user,
+          "messi",
+          std::move(user),
+          "pesan " + std::to_string(id),
+          "2026-11-26T22:33:16Z"};
 }
 
 frames::Msg to_group(std::uint64_t id, std::string group) {
-  return {
-      id, 1, frames::MessageKind::group, "messi", std::move(group), "pesan " + std::to_string(id), "2026-11-26T22:33:16Z"};
+  return {id,
+          1,
+          frames::MessageKind::group,
+          "messi",
+          std::move(group),
+          "pesan " + std::to_string(id),
+          "2026-11-26T22:33:16Z"};
 }
 
 // The single frame of an Outcome, which must be an ack.
@@ -109,7 +119,8 @@ void check_ack(const core::Outcome& out, std::uint64_t id, bool ok, const std::s
   const frames::Ack ack = ack_of(out);
   CHECK(ack.id == id);
   CHECK(ack.ok == ok);
-  CHECK(ack.error == error);
+  // An ok ack carries no error; a refusal carries its error.
+  CHECK(ack.error == (ok ? std::nullopt : std::optional<std::string>(error)));
 }
 
 std::vector<std::uint64_t> refused_ids(const store::Snapshot& snapshot, const std::string& origin) {

@@ -89,16 +89,15 @@ void check_step(const Handshake& session, bool accepting, const Handshake::Step&
 void check_right_mac_authenticates() {
   Handshake session = make_session(0);
   const std::string beta_nonce(64, 'b');
-  session.on_frame(
-      frames::Hello{.realm = "beta", .nonce = beta_nonce, .epoch = 2, .max_text = 5});
+  session.on_frame(frames::Hello{.realm = "beta", .nonce = beta_nonce, .epoch = 2, .max_text = 5});
   const federation::LinkTranscript transcript{.dialer = "beta",
                                               .acceptor = "alpha",
                                               .dialer_nonce = beta_nonce,
                                               .acceptor_nonce = session_nonce(0),
                                               .dialer_epoch = 2,
                                               .acceptor_epoch = 1};
-  const Handshake::Step step = session.on_frame(frames::Auth{
-      .mac = federation::link_mac(secret, federation::LinkRole::dialer, transcript)});
+  const Handshake::Step step = session.on_frame(
+      frames::Auth{.mac = federation::link_mac(secret, federation::LinkRole::dialer, transcript)});
   if (step.state != Handshake::State::authenticated || step.send.size() != 1) {
     fuzz::fail("the right mac does not authenticate", step.failure);
   }

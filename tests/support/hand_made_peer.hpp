@@ -42,9 +42,10 @@ struct HandMadePeer {
                                        .acceptor_nonce = theirs.nonce,
                                        .dialer_epoch = epoch,
                                        .acceptor_epoch = theirs.epoch};
-    line.send(f::encode(chat::frames::Auth{.mac = f::link_mac(secret, f::LinkRole::dialer, transcript)}));
-    const std::string expected =
-        f::encode(chat::frames::Auth{.mac = f::link_mac(secret, f::LinkRole::acceptor, transcript)});
+    line.send(
+        f::encode(chat::frames::Auth{.mac = f::link_mac(secret, f::LinkRole::dialer, transcript)}));
+    const std::string expected = f::encode(
+        chat::frames::Auth{.mac = f::link_mac(secret, f::LinkRole::acceptor, transcript)});
     if (line.expect_line() != expected) throw std::runtime_error("wrong auth from the acceptor");
     return theirs;
   }
