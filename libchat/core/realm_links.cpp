@@ -40,7 +40,11 @@ frames::Ack ack_of(std::uint64_t id, std::string error) {
 
 }  // namespace
 
-std::string refusal_reply(const std::string& error, bool group) {
+std::string realm_send_reply(bool ok, const std::string& error, bool group) {
+  if (ok) {
+    return protocol::reply::ok_message(group ? text::sent_to_realm_group
+                                             : text::sent_to_realm_user);
+  }
   if (error == text::user_not_found) return protocol::reply::error(text::realm_user_not_found);
   if (error == text::group_not_found) return protocol::reply::error(text::realm_group_not_found);
   return protocol::reply::error(
@@ -233,18 +237,9 @@ void Realm::settle(Peer& peer, std::map<std::uint64_t, store::OutboxRecord>::ite
   }
   if (auto waiter = state_->ack_waiter(sent.id)) {
     state_->take_waiter(*waiter);
-    std::string reply = ok ? protocol::reply::ok_message(group ? text::sent_to_realm_group
-                                                               : text::sent_to_realm_user)
-                           : refusal_reply(error, group);
-    out.completions.push_back({*waiter, std::move(reply), {}});
+    out.completions.push_back({*waiter, realm_send_reply(ok, error, group), {}});
   } else if (!ok) {
-    store::MessageRecord bounce =
-        make_message_record(state_->next_id(), sent.sender, peer.name, peer.name, {},
-                            protocol::text::bounce_text(sent.target, error), env_.now_utc());
-    bounce.bounce = true;
-    // Bounces from realm R are the caller's conversation with R itself (docs/protocol.md).
-    store_private_message(*state_, std::move(bounce),
-                          realm_conversation(peer.name, peer.name, sent.sender), out);
+    store_bounce(*state_, sent.sender, peer.name, sent.target, error, env_.now_utc(), out);
   }
 }
 

@@ -303,20 +303,10 @@ void Realm::answer_arrived(const frames::Fwd& answer, Outcome& out) {
   if (answer.re_epoch == env_.epoch) waiter = state_->ack_waiter(answer.oid);
   if (waiter) {
     std::optional<Waiter> taken = state_->take_waiter(*waiter);
-    const bool group = taken->group;
-    std::string reply = ok ? protocol::reply::ok_message(group ? text::sent_to_realm_group
-                                                               : text::sent_to_realm_user)
-                           : refusal_reply(answer.text, group);
-    out.completions.push_back({*waiter, std::move(reply), {}});
+    out.completions.push_back({*waiter, realm_send_reply(ok, answer.text, taken->group), {}});
   } else if (!ok && state_->find_user(answer.to) != nullptr) {
     const std::string& realm = answer.about.empty() ? answer.origin : answer.about;
-    store::MessageRecord bounce =
-        make_message_record(state_->next_id(), answer.to, realm, realm, {},
-                            text::bounce_text(answer.from, answer.text), env_.now_utc());
-    bounce.bounce = true;
-    // Bounces from realm R are the caller's conversation with R itself (docs/protocol.md).
-    store_private_message(*state_, std::move(bounce), realm_conversation(realm, realm, answer.to),
-                          out);
+    store_bounce(*state_, answer.to, realm, answer.from, answer.text, env_.now_utc(), out);
   }
 }
 

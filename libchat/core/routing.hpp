@@ -32,7 +32,7 @@ void pump_envelopes(RealmState& state, const RealmSettings& settings, Outcome& o
 // The linked neighbour on the best path to `destination`, or nullptr (no path up).
 Peer* next_hop(RealmState& state, std::string_view destination);
 
-// The error a waiting client sees for a refused realm send.
-std::string refusal_reply(const std::string& error, bool group);
+// The reply a waiting client sees for its realm send: sent (`ok`), or refused with `error`.
+std::string realm_send_reply(bool ok, const std::string& error, bool group);
 
 }  // namespace chat::core
