@@ -159,38 +159,70 @@ std::string info_table(const Value& data) {
   return out;
 }
 
-// The `realms` reply as a table; nullopt when it is not the documented shape.
-std::optional<std::string> realms_table(const Value& realms) {
-  if (!realms.IsArray()) return std::nullopt;
-  if (realms.Empty()) return "(no realms)\n";
-  std::vector<std::array<std::string, 5>> rows{
-      {"name", "state", "address", "queued", "last error"}};
-  for (const auto& realm : realms.GetArray()) {
-    if (!realm.IsObject()) return std::nullopt;
-    const Value* queued = member(realm, "queued");
-    const auto or_dash = [](std::string text) { return text.empty() ? std::string("-") : text; };
-    rows.push_back({printable(string_member(realm, "name")),
-                    printable(string_member(realm, "state")),
-                    or_dash(printable(string_member(realm, "address"))),
-                    queued != nullptr ? value_text(*queued) : "-",
-                    or_dash(printable(string_member(realm, "last_error")))});
-  }
-  std::array<std::size_t, 5> widths{};
+// Rows of cells as columns two spaces apart, each as wide as its widest cell (the last column
+// is not padded).
+template <std::size_t N>
+std::string table_text(const std::vector<std::array<std::string, N>>& rows) {
+  std::array<std::size_t, N> widths{};
   for (const auto& row : rows) {
-    for (std::size_t column = 0; column < row.size(); ++column) {
+    for (std::size_t column = 0; column < N; ++column) {
       widths[column] = std::max(widths[column], row[column].size());
     }
   }
   std::string out;
   for (const auto& row : rows) {
-    for (std::size_t column = 0; column < row.size(); ++column) {
+    for (std::size_t column = 0; column < N; ++column) {
       std::string cell = row[column];
-      if (column + 1 < row.size()) cell.resize(widths[column], ' ');
+      if (column + 1 < N) cell.resize(widths[column], ' ');
       out += "  " + cell;
     }
     out += "\n";
   }
   return out;
+}
+
+std::string or_dash(std::string text) {
+  return text.empty() ? std::string("-") : text;
+}
+
+std::string member_text(const Value& object, const char* key) {
+  const Value* value = member(object, key);
+  return value != nullptr ? or_dash(value_text(*value)) : "-";
+}
+
+// A realm reached through others (docs/protocol.md, Routing): it names its next hop (`via`),
+// or it is one such realm while no path is up.
+bool is_routed(const Value& realm) {
+  const std::string_view state = string_member(realm, "state");
+  return member(realm, "via") != nullptr || state == "routed" || state == "unreachable";
+}
+
+// The `realms` reply as tables: the direct peers, then (when there are any) the realms reached
+// through them with the next hop and the number of links to them; nullopt when it is not the
+// documented shape.
+std::optional<std::string> realms_table(const Value& realms) {
+  if (!realms.IsArray()) return std::nullopt;
+  if (realms.Empty()) return "(no realms)\n";
+  std::vector<std::array<std::string, 5>> peers{
+      {"name", "state", "address", "queued", "last error"}};
+  std::vector<std::array<std::string, 5>> routed{{"name", "state", "via", "distance", "queued"}};
+  for (const auto& realm : realms.GetArray()) {
+    if (!realm.IsObject()) return std::nullopt;
+    const std::string name = printable(string_member(realm, "name"));
+    const std::string state = printable(string_member(realm, "state"));
+    if (is_routed(realm)) {
+      routed.push_back({name, state, member_text(realm, "via"), member_text(realm, "distance"),
+                        member_text(realm, "queued")});
+    } else {
+      peers.push_back({name, state, or_dash(printable(string_member(realm, "address"))),
+                       member_text(realm, "queued"),
+                       or_dash(printable(string_member(realm, "last_error")))});
+    }
+  }
+  if (routed.size() == 1) return table_text(peers);
+  const std::string direct =
+      peers.size() == 1 ? "Direct peers: none\n" : "Direct peers:\n" + table_text(peers);
+  return direct + "Through other realms (next hop, links away):\n" + table_text(routed);
 }
 
 std::string ok_text(const CommandLine& command, const Value& reply) {

@@ -31,7 +31,7 @@ constexpr std::size_t max_history_reads_per_connection = 4;
 ClientSession::ClientSession(Stream stream, std::uint64_t connection_id, Limits limits,
                              std::chrono::milliseconds unauthenticated_idle,
                              ClientServices services, std::unique_ptr<WireFormat> wire)
-    : LineChannel(std::move(stream), limits, services.commits, std::move(wire)),
+    : Channel(std::move(stream), limits, services.commits, std::move(wire)),
       unauthenticated_idle_(unauthenticated_idle),
       services_(std::move(services)),
       history_slot_(executor()) {
@@ -55,7 +55,7 @@ void ClientSession::on_timed_out(CloseReason reason) {
               std::nullopt, reason);  // not a request: nothing to count
 }
 
-asio::awaitable<void> ClientSession::on_line(std::string_view line) {
+asio::awaitable<void> ClientSession::on_request(std::string_view line) {
   expect_request_by(Clock::time_point::max());  // a request in progress is not idleness
   co_await serve(line);
   rearm_idle_limit();  // the request may have bound or ended a session
@@ -166,7 +166,7 @@ void ClientSession::deliver(chat::core::Push event, std::uint64_t seq) {
         .is_push = true});
 }
 
-void ClientSession::on_line_too_long() {
+void ClientSession::on_request_too_long() {
   reply_error(text::line_too_long, Metrics::unknown_command, CloseReason::line_too_long);
 }
 

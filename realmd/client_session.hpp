@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/realm.hpp"
-#include "net/line_channel.hpp"
+#include "net/channel.hpp"
 #include "net/wire_format.hpp"
 
 namespace realmd {
@@ -36,7 +36,7 @@ struct ClientServices {
 // order docs/design.md §3 gives (mutations queued, reply written after their commit, inbox ids
 // confirmed or released once the write's fate is known). The transport is the wire format's
 // business: lines over TCP (LineWire) or WebSocket text frames (WebSocketWire) are served alike.
-class ClientSession final : public LineChannel {
+class ClientSession final : public Channel {
  public:
   // Without a session bound by auth or register, the connection is closed after
   // `unauthenticated_idle` without a request (zero: never).
@@ -49,13 +49,13 @@ class ClientSession final : public LineChannel {
   void deliver(chat::core::Push event, std::uint64_t seq);
 
  private:
-  asio::awaitable<void> on_line(std::string_view line) override;
-  void on_line_too_long() override;
+  asio::awaitable<void> on_request(std::string_view line) override;
+  void on_request_too_long() override;
   void on_written(const std::vector<std::uint64_t>& ids) override;
   void on_lost(const std::vector<std::uint64_t>& ids) override;
   void on_closed(CloseReason reason) override;
   void on_timed_out(CloseReason reason) override;
-  // One request, checked and carried out (on_line adds the idle limit around it).
+  // One request, checked and carried out (on_request adds the idle limit around it).
   asio::awaitable<void> serve(std::string_view line);
   // The idle limit runs while no session is bound to the connection.
   void rearm_idle_limit();

@@ -8,6 +8,11 @@
 #include <utility>
 
 namespace realmd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
 
 CommitQueue::CommitQueue(asio::io_context& loop, chat::store::Store& store)
     : loop_(loop), work_(asio::make_work_guard(loop)), store_(store), stall_timer_(loop) {}
@@ -17,16 +22,11 @@ CommitQueue::~CommitQueue() {
 }
 
 void CommitQueue::start() {
-  thread_ = std::thread([this] { commit_loop(); });
+  worker_.start([this] { commit_loop(); });
 }
 
 bool CommitQueue::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wanted_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  worker_.stop();
   stall_timer_.cancel();
   work_.reset();
   return stopped_clean_;
@@ -37,13 +37,13 @@ std::uint64_t CommitQueue::enqueue(std::vector<chat::store::Mutation> batch) {
   const std::uint64_t seq = ++enqueued_;
   std::size_t backlog = 0;
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(worker_.mutex());
     pending_.insert(pending_.end(), std::make_move_iterator(batch.begin()),
                     std::make_move_iterator(batch.end()));
     pending_seq_ = seq;
     backlog = pending_.size();
   }
-  wanted_.notify_one();
+  worker_.wake().notify_one();
   // Once per doubling, not per request: a store that is down can queue for a long time.
   if (backlog > std::max(backlog_warning, 2 * backlog_warned_)) {
     spdlog::warn("commit queue: {} mutations waiting for the store", backlog);
@@ -68,92 +68,121 @@ void CommitQueue::when_committed_or_stalled(std::uint64_t seq, std::function<voi
   waiters_.emplace(seq, Waiter{std::move(wake), true});
 }
 
-void CommitQueue::commit_loop() {
-  using Clock = std::chrono::steady_clock;
-  std::vector<chat::store::Mutation> batch;  // kept across failed attempts
-  std::uint64_t seq = 0;
+// What the commit thread knows of a failing store: since when, how many attempts failed, how
+// long to wait before the next one.
+struct CommitQueue::Outage {
   bool failing = false;
-  Clock::time_point failing_since;
+  Clock::time_point since;
   std::size_t failed_attempts = 0;
   std::chrono::milliseconds retry_delay = retry_first;
+};
+
+void CommitQueue::commit_loop() {
+  std::vector<chat::store::Mutation> batch;  // kept across failed attempts
+  std::uint64_t seq = 0;
+  Outage outage;
   for (;;) {
     bool last_attempt = false;
-    {
-      std::unique_lock lock(mutex_);
-      if (batch.empty()) wanted_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-      // What was queued meanwhile goes behind the batch (after a failure: behind the failed
-      // one), in the same transaction.
-      if (!pending_.empty()) {
-        if (batch.empty()) {
-          // The common case (no failed batch to go first): the two vectors trade places, so
-          // neither the mutations are moved one by one nor either vector's capacity is lost.
-          batch.swap(pending_);
-        } else {
-          batch.insert(batch.end(), std::make_move_iterator(pending_.begin()),
-                       std::make_move_iterator(pending_.end()));
-          pending_.clear();
-        }
-        seq = pending_seq_;
-      }
-      if (batch.empty()) return;  // stopping, and everything is committed
-      last_attempt = stopping_;
-    }
-    const auto commit_began = Clock::now();
-    try {
-      store_.commit(batch);
-      if (on_committed_) {
-        on_committed_(batch, std::chrono::duration<double>(Clock::now() - commit_began).count());
-      }
-    } catch (const chat::store::MutationRejected& e) {
-      // The data, not the disk: that one mutation can never be stored. Dropping it (loudly)
-      // and committing the rest at once keeps one bad row from stalling the whole realm.
-      spdlog::error("store refused a mutation for good, dropping it: {}", e.what());
-      batch.erase(batch.begin() + static_cast<std::ptrdiff_t>(e.index));
-      if (batch.empty()) batch.emplace_back(chat::store::MarkFetched{});  // seq still commits
-      continue;
-    } catch (const chat::store::StoreError& e) {
-      ++failed_attempts;
-      if (!failing) {
-        failing = true;
-        failing_since = Clock::now();
-        spdlog::error(
-            "store commit of {} mutations failed: {}; retrying until it works (their replies "
-            "wait)",
-            batch.size(), e.what());
-        asio::post(loop_, [this] { store_failed(); });
-      }
-      if (last_attempt) {
-        spdlog::error("stopping with {} mutations not stored (none was acknowledged)",
-                      batch.size());
-        stopped_clean_ = false;
+    if (!take_queued(batch, seq, last_attempt)) return;  // stopping, and everything is committed
+    switch (try_commit(batch, outage, last_attempt)) {
+      case Attempt::committed:
+        report_committed(seq, batch.size(), outage);
+        batch.clear();
+        break;
+      case Attempt::retry:
+        break;
+      case Attempt::given_up:
         return;
-      }
-      std::unique_lock lock(mutex_);
-      wanted_.wait_for(lock, retry_delay, [this] { return stopping_; });
-      retry_delay = std::min(retry_delay * 2, retry_cap);
-      continue;
     }
-    if (failing) {
-      const std::chrono::duration<double> outage = Clock::now() - failing_since;
-      spdlog::info("store commits again after {:.1f} s and {} failed attempts ({} mutations)",
-                   outage.count(), failed_attempts, batch.size());
-    }
-    // One handler: no reply may see the store healthy again without seeing this commit.
-    asio::post(loop_, [this, seq, recovered = failing] {
-      if (recovered) store_recovered();
-      mark_committed(seq);
-    });
-    failing = false;
-    failed_attempts = 0;
-    retry_delay = retry_first;
-    batch.clear();
   }
+}
+
+bool CommitQueue::take_queued(std::vector<chat::store::Mutation>& batch, std::uint64_t& seq,
+                              bool& last_attempt) {
+  std::unique_lock lock(worker_.mutex());
+  if (batch.empty()) {
+    worker_.wake().wait(lock, [this] { return worker_.stopping() || !pending_.empty(); });
+  }
+  // What was queued meanwhile goes behind the batch (after a failure: behind the failed one), in
+  // the same transaction.
+  if (!pending_.empty()) {
+    if (batch.empty()) {
+      // The common case (no failed batch to go first): the two vectors trade places, so
+      // neither the mutations are moved one by one nor either vector's capacity is lost.
+      batch.swap(pending_);
+    } else {
+      batch.insert(batch.end(), std::make_move_iterator(pending_.begin()),
+                   std::make_move_iterator(pending_.end()));
+      pending_.clear();
+    }
+    seq = pending_seq_;
+  }
+  if (batch.empty()) return false;
+  last_attempt = worker_.stopping();
+  return true;
+}
+
+CommitQueue::Attempt CommitQueue::try_commit(std::vector<chat::store::Mutation>& batch,
+                                             Outage& outage, bool last_attempt) {
+  const auto commit_began = Clock::now();
+  try {
+    store_.commit(batch);
+    if (on_committed_) {
+      on_committed_(batch, std::chrono::duration<double>(Clock::now() - commit_began).count());
+    }
+    return Attempt::committed;
+  } catch (const chat::store::MutationRejected& e) {
+    // The data, not the disk: that one mutation can never be stored. Dropping it (loudly)
+    // and committing the rest at once keeps one bad row from stalling the whole realm.
+    spdlog::error("store refused a mutation for good, dropping it: {}", e.what());
+    batch.erase(batch.begin() + static_cast<std::ptrdiff_t>(e.index));
+    if (batch.empty()) batch.emplace_back(chat::store::MarkFetched{});  // seq still commits
+    return Attempt::retry;
+  } catch (const chat::store::StoreError& e) {
+    return commit_failed(batch.size(), e.what(), outage, last_attempt);
+  }
+}
+
+CommitQueue::Attempt CommitQueue::commit_failed(std::size_t batch_size, const char* why,
+                                                Outage& outage, bool last_attempt) {
+  ++outage.failed_attempts;
+  if (!outage.failing) {
+    outage.failing = true;
+    outage.since = Clock::now();
+    spdlog::error(
+        "store commit of {} mutations failed: {}; retrying until it works (their replies wait)",
+        batch_size, why);
+    asio::post(loop_, [this] { store_failed(); });
+  }
+  if (last_attempt) {
+    spdlog::error("stopping with {} mutations not stored (none was acknowledged)", batch_size);
+    stopped_clean_ = false;
+    return Attempt::given_up;
+  }
+  std::unique_lock lock(worker_.mutex());
+  worker_.wake().wait_for(lock, outage.retry_delay, [this] { return worker_.stopping(); });
+  outage.retry_delay = std::min(outage.retry_delay * 2, retry_cap);
+  return Attempt::retry;
+}
+
+void CommitQueue::report_committed(std::uint64_t seq, std::size_t batch_size, Outage& outage) {
+  if (outage.failing) {
+    const std::chrono::duration<double> took = Clock::now() - outage.since;
+    spdlog::info("store commits again after {:.1f} s and {} failed attempts ({} mutations)",
+                 took.count(), outage.failed_attempts, batch_size);
+  }
+  // One handler: no reply may see the store healthy again without seeing this commit.
+  asio::post(loop_, [this, seq, recovered = outage.failing] {
+    if (recovered) store_recovered();
+    mark_committed(seq);
+  });
+  outage = Outage{};
 }
 
 void CommitQueue::store_failed() {
   {
-    std::lock_guard lock(mutex_);
-    if (stopping_) return;  // the last commit failed: nothing is left to answer
+    std::lock_guard lock(worker_.mutex());
+    if (worker_.stopping()) return;  // the last commit failed: nothing is left to answer
   }
   stall_timer_.expires_after(stall_after);
   stall_timer_.async_wait([this](std::error_code ec) {

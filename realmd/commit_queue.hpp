@@ -3,17 +3,16 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "net/commit_gate.hpp"
 #include "store/store.hpp"
+#include "worker_thread.hpp"
 
 namespace realmd {
 
@@ -30,8 +29,9 @@ namespace realmd {
 // an error instead of waiting on, and clients' new requests are refused (ClientSession);
 // realm-link frames keep waiting. The outage and the recovery are logged once each.
 //
-// Everything but the commit itself runs on the event loop thread.
-class CommitQueue {
+// Everything but the commit itself runs on the event loop thread. Channels see it only as their
+// CommitGate.
+class CommitQueue final : public CommitGate {
  public:
   // Above this many queued mutations enqueue() still accepts (the loop must never block) but
   // logs a warning, again at each doubling: the store is not keeping up.
@@ -41,7 +41,7 @@ class CommitQueue {
   static constexpr std::chrono::seconds stall_after{5};
 
   CommitQueue(asio::io_context& loop, chat::store::Store& store);
-  ~CommitQueue();
+  ~CommitQueue() override;
   CommitQueue(const CommitQueue&) = delete;
   CommitQueue& operator=(const CommitQueue&) = delete;
 
@@ -61,19 +61,19 @@ class CommitQueue {
   // work and returns the last sequence number handed out (what a reply must wait for).
   std::uint64_t enqueue(std::vector<chat::store::Mutation> batch);
   // The highest sequence number known to be committed.
-  std::uint64_t committed() const { return committed_; }
+  std::uint64_t committed() const override { return committed_; }
   // True while the store has been failing for `stall_after` or longer, or while a lease the
   // store needs is not known valid (require_lease).
-  bool stalled() const { return stalled_ || (lease_valid_ && !lease_valid_()); }
+  bool stalled() const override { return stalled_ || (lease_valid_ && !lease_valid_()); }
   // For a store shared with standbys: the realm answers only while `valid` says this process
   // still holds the lease, so that a paused or cut-off holder answers nothing once a standby
   // may have taken over (not even what needs no commit).
   void require_lease(std::function<bool()> valid) { lease_valid_ = std::move(valid); }
   // Calls `wake` on the loop once `seq` is committed (at once if it already is).
-  void when_committed(std::uint64_t seq, std::function<void()> wake);
+  void when_committed(std::uint64_t seq, std::function<void()> wake) override;
   // Calls `wake` on the loop once `seq` is committed or the queue stalls, whichever is first
   // (at once if either holds already).
-  void when_committed_or_stalled(std::uint64_t seq, std::function<void()> wake);
+  void when_committed_or_stalled(std::uint64_t seq, std::function<void()> wake) override;
 
  private:
   struct Waiter {
@@ -81,7 +81,19 @@ class CommitQueue {
     bool wakes_on_stall = false;
   };
 
+  struct Outage;
+  enum class Attempt { committed, retry, given_up };
+
+  // The commit thread: its loop and the loop's steps.
   void commit_loop();
+  // Waits for work (unless a failed `batch` is to be retried) and appends what was queued
+  // meanwhile to `batch`, with `seq` the sequence number of its last request. False when
+  // stopping and everything is committed; `last_attempt` when stopping.
+  bool take_queued(std::vector<chat::store::Mutation>& batch, std::uint64_t& seq,
+                   bool& last_attempt);
+  Attempt try_commit(std::vector<chat::store::Mutation>& batch, Outage& outage, bool last_attempt);
+  Attempt commit_failed(std::size_t batch_size, const char* why, Outage& outage, bool last_attempt);
+  void report_committed(std::uint64_t seq, std::size_t batch_size, Outage& outage);
   // Loop side of the store's health.
   void store_failed();
   void store_recovered();
@@ -101,16 +113,13 @@ class CommitQueue {
   bool stalled_ = false;
   std::function<bool()> lease_valid_;
 
-  // Shared with the commit thread.
-  std::mutex mutex_;
-  std::condition_variable wanted_;
+  // Shared with the commit thread, under worker_.mutex().
   std::vector<chat::store::Mutation> pending_;
   std::uint64_t pending_seq_ = 0;  // sequence number of the last batch in pending_
-  bool stopping_ = false;
-  bool stopped_clean_ = true;  // written by the commit thread before it ends
+  bool stopped_clean_ = true;      // written by the commit thread before it ends
 
   std::function<void(const std::vector<chat::store::Mutation>&, double)> on_committed_;
-  std::thread thread_;
+  WorkerThread worker_;  // the commit thread; last: it ends before the rest goes
 };
 
 }  // namespace realmd

@@ -12,26 +12,17 @@ LeaseKeeper::LeaseKeeper(asio::io_context& loop, chat::store::Lease& lease,
                          std::chrono::milliseconds duration, Events events)
     : loop_(loop), lease_(lease), duration_(duration), events_(std::move(events)) {}
 
-LeaseKeeper::~LeaseKeeper() {
-  stop();
-}
-
 void LeaseKeeper::start() {
-  thread_ = std::thread([this] { run(); });
+  worker_.start([this] { run(); });
 }
 
 void LeaseKeeper::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  worker_.stop();
 }
 
 bool LeaseKeeper::pause(std::chrono::milliseconds delay) {
-  std::unique_lock lock(mutex_);
-  return !wake_.wait_for(lock, delay, [this] { return stopping_; });
+  std::unique_lock lock(worker_.mutex());
+  return !worker_.wake().wait_for(lock, delay, [this] { return worker_.stopping(); });
 }
 
 void LeaseKeeper::run() {

@@ -2,15 +2,13 @@
 #include <asio/io_context.hpp>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "store/lease.hpp"
+#include "worker_thread.hpp"
 
 namespace realmd {
 
@@ -30,7 +28,6 @@ class LeaseKeeper {
 
   LeaseKeeper(asio::io_context& loop, chat::store::Lease& lease, std::chrono::milliseconds duration,
               Events events);
-  ~LeaseKeeper();
   LeaseKeeper(const LeaseKeeper&) = delete;
   LeaseKeeper& operator=(const LeaseKeeper&) = delete;
 
@@ -57,10 +54,7 @@ class LeaseKeeper {
   std::atomic<Clock::rep> valid_until_{Clock::time_point::min().time_since_epoch().count()};
   bool unreachable_logged_ = false;
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  WorkerThread worker_;  // last: its thread ends before the rest goes
 };
 
 }  // namespace realmd

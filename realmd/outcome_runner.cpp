@@ -3,12 +3,13 @@
 #include <utility>
 
 #include "commit_queue.hpp"
+#include "links/peer_links.hpp"
 #include "reply_waits.hpp"
 
 namespace realmd {
 
-OutcomeRunner::OutcomeRunner(CommitQueue& commits, ReplyWaits& waits, Links links)
-    : commits_(commits), waits_(waits), links_(std::move(links)) {}
+OutcomeRunner::OutcomeRunner(CommitQueue& commits, ReplyWaits& waits, PeerLinks& links, Push push)
+    : commits_(commits), waits_(waits), links_(links), push_(std::move(push)) {}
 
 std::uint64_t OutcomeRunner::run(chat::core::Outcome& outcome) {
   const std::uint64_t seq = commits_.enqueue(std::move(outcome.mutations));
@@ -22,13 +23,11 @@ std::uint64_t OutcomeRunner::run(chat::core::Outcome& outcome) {
   for (const std::string& peer : outcome.dial) links_.dial(peer);
   outcome.dial.clear();
   // Like replies, pushes wait for the commit: nobody sees a message a crash could lose.
-  for (chat::core::Push& push : outcome.pushes) links_.push(push, seq);
+  for (chat::core::Push& push : outcome.pushes) push_(push, seq);
   outcome.pushes.clear();
-  if (outcome.announce_routes && links_.announce) links_.announce();
+  if (outcome.announce_routes) links_.announce_soon();
   outcome.announce_routes = false;
-  for (const auto& [realm, key] : outcome.pinned) {
-    if (links_.pin) links_.pin(realm, key);
-  }
+  for (const auto& [realm, key] : outcome.pinned) links_.save_pin(realm, key);
   outcome.pinned.clear();
   return seq;
 }

@@ -5,9 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
-#include <asio/ssl/error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
 #include <chrono>
@@ -18,13 +16,11 @@
 
 #include "client_session.hpp"
 #include "core/realm_state.hpp"
+#include "net/coroutine_exit.hpp"
 #include "net/endpoint_formatter.hpp"
-#include "federation/duplicate_links.hpp"
 #include "net/line_wire.hpp"
 #include "ops/admin_server.hpp"
 #include "ops/logging.hpp"
-#include "links/peer_dialer.hpp"
-#include "links/peer_link.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/reply.hpp"
 #include "system_environment.hpp"
@@ -47,12 +43,12 @@ constexpr std::chrono::seconds web_handshake_time{10};
 // History indexing (store::IndexHistory): SqliteStore moves what was stored since the last
 // pass into its conversation-ordered archive. A pass rewrites about one page per conversation
 // that got messages, however many it got: the rarer the passes, the less a send costs, and the
-// longer the lists of not yet indexed ids in memory and each pass's transaction
-// (docs/performance.md measures 1, 2 and 5 s). A larger backlog is worked off over passes.
+// longer the lists of not yet indexed ids in memory (docs/performance.md measures 1, 2 and
+// 5 s). A pass moves at most one slice, in the commit of its own batch, and the next slice
+// waits for that commit, so that the sends' batches commit between slices: a send waits for
+// one slice's move at most, not for the whole backlog (slice sizes: docs/performance.md).
 constexpr std::chrono::milliseconds index_interval{2000};
-constexpr std::size_t index_batch = 200000;
-// How long an accepted connection may take over its TLS handshake.
-constexpr std::chrono::milliseconds tls_handshake_time{10'000};
+constexpr std::size_t index_slice_ids = 50000;
 
 chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config,
                                         const std::string& public_key) {
@@ -81,12 +77,6 @@ chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config,
   return settings;
 }
 
-// Unsent frames a link may hold: its send window of messages, as many acks for the peer's
-// window, and room for fetches and pings. Past it the peer is not reading: the link drops.
-std::size_t link_backlog_bytes(std::size_t link_window, std::size_t max_frame_bytes) {
-  return (2 * link_window + 64) * max_frame_bytes;
-}
-
 }  // namespace
 
 RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
@@ -106,24 +96,18 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
                chat::core::Outcome outcome = realm_.wait_timed_out(waiter);
                outcomes_.run(outcome);
              }),
-      outcomes_(
-          commits_, waits_,
-          {.send = [this](const chat::core::OutgoingFrame& frame,
-                          std::uint64_t seq) { send_frame(frame, seq); },
-           .dial = [this](const std::string& peer) { dial(peer); },
-           .push = [this](chat::core::Push& push, std::uint64_t seq) { deliver_push(push, seq); },
-           .announce = [this] { schedule_announcement(); },
-           .pin = [this](const std::string& realm,
-                         const std::string& key) { save_pin(realm, key); }}),
+      outcomes_(commits_, waits_, peer_links_,
+                [this](chat::core::Push& push, std::uint64_t seq) { deliver_push(push, seq); }),
       history_(io, *store_, config_.history.reader_threads),
+      peer_links_(io, config_, tls_, realm_, commits_, outcomes_),
       retention_timer_(io),
       index_timer_(io),
       acceptor_(io),
       peer_acceptor_(io),
       web_acceptor_(io),
       admin_acceptor_(io),
-      drain_deadline_(io),
-      announce_timer_(io) {
+      client_tls_("realm " + config_.name, [this] { stop_if_drained(); }),
+      drain_deadline_(io) {
   commits_.on_committed([this](const std::vector<chat::store::Mutation>& batch, double seconds) {
     metrics_.committed(batch, seconds);
   });
@@ -224,7 +208,7 @@ void RealmServer::serve() {
   } else {
     listen(peer_acceptor_, config_.peer_listen, tls_.peer_listener ? "peers (TLS)" : "peers",
            &RealmServer::accept_peer);
-    for (const std::string& peer : realm_.peers_to_dial()) dial(peer);
+    for (const std::string& peer : realm_.peers_to_dial()) peer_links_.dial(peer);
   }
   if (config_.web_listen) {
     listen(web_acceptor_, *config_.web_listen, "web clients", &RealmServer::accept_web);
@@ -251,12 +235,8 @@ void RealmServer::listen(tcp::acceptor& acceptor, const chat::config::Endpoint& 
   }
   spdlog::info("realm {}: {} on {}", config_.name, what, acceptor.local_endpoint());
   asio::co_spawn(io_, accept_loop(acceptor, on_accept), [this, what](std::exception_ptr error) {
-    if (!error) return;
-    try {
-      std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      spdlog::critical("realm {}: accepting {} failed: {}", config_.name, what, e.what());
-    }
+    log_coroutine_failure(error, fmt::format("realm {}: accepting {}", config_.name, what),
+                          spdlog::level::critical);
   });
 }
 
@@ -283,16 +263,16 @@ std::optional<std::string> RealmServer::unhealthy() const {
 
 std::string RealmServer::metrics_text() {
   Metrics::Snapshot state{
-      .client_connections = sessions_.size() - web_sessions_.size() + client_tls_handshakes_.size(),
+      .client_connections = sessions_.size() - web_sessions_.size() + client_tls_.size(),
       .web_connections = web_sessions_.size() + handshakes_.size(),
-      .peer_connections = links_.size() + link_tls_handshakes_.size(),
+      .peer_connections = peer_links_.connections(),
       .reply_waits = waits_.size(),
       .store_stalled = commits_.stalled(),
       .primary = primary_.load(),
       .peers = {}};
   for (const chat::core::Peer* peer : realm_.state().peers()) {
     state.peers.push_back({.name = peer->name,
-                           .link_up = linked_.contains(peer->name),
+                           .link_up = peer_links_.linked(peer->name),
                            .outbox = peer->outbox.size()});
   }
   return metrics_.serialize(state);
@@ -375,30 +355,7 @@ void RealmServer::accept(tcp::socket socket) {
                  client_connections());
     return;  // the socket closes here
   }
-  asio::co_spawn(io_,
-                 secure(Stream(std::move(socket), *tls_.clients), client_tls_handshakes_, serve),
-                 asio::detached);
-}
-
-asio::awaitable<void> RealmServer::secure(Stream stream, PendingHandshakes& pending,
-                                          std::function<void(Stream)> then) {
-  const std::uint64_t id = next_handshake_id_++;
-  pending.emplace(id, &stream);
-  const std::error_code ec = co_await stream.handshake(Stream::Side::server, tls_handshake_time);
-  pending.erase(id);
-  if (ec || stopping_) {
-    if (ec) {
-      // A connection closed before saying anything is a port probe, not a broken client.
-      const bool probe = ec == asio::ssl::error::stream_truncated || ec == asio::error::eof;
-      std::error_code ignored;
-      spdlog::log(probe ? spdlog::level::debug : spdlog::level::info,
-                  "realm {}: TLS handshake with {} failed: {}", config_.name,
-                  stream.tcp().remote_endpoint(ignored), ec.message());
-    }
-    stop_if_drained();
-    co_return;
-  }
-  then(std::move(stream));
+  client_tls_.accept(std::move(socket), *tls_.clients, serve);
 }
 
 void RealmServer::accept_web(tcp::socket socket) {
@@ -434,9 +391,9 @@ void RealmServer::open_session(Stream stream, std::unique_ptr<WireFormat> wire) 
   const std::uint64_t id = next_connection_id_++;
   auto session = std::make_shared<ClientSession>(
       std::move(stream), id,
-      LineChannel::Limits{.max_line_bytes = config_.limits.max_line_bytes,
-                          .max_pending_reply_bytes = config_.limits.max_pending_replies_bytes,
-                          .partial_request_timeout = config_.limits.partial_request},
+      Channel::Limits{.max_request_bytes = config_.limits.max_line_bytes,
+                      .max_pending_reply_bytes = config_.limits.max_pending_replies_bytes,
+                      .partial_request_timeout = config_.limits.partial_request},
       config_.limits.unauthenticated_idle,
       ClientServices{.realm = realm_,
                      .metrics = metrics_,
@@ -468,23 +425,6 @@ void RealmServer::deliver_push(chat::core::Push& push, std::uint64_t seq) {
   it->second->deliver(std::move(push), seq);
 }
 
-void RealmServer::save_pin(const std::string& realm, const std::string& public_key) {
-  spdlog::info("realm {}: pinned the signing key of realm {}", config_.name, realm);
-  save_pinned_key(config_.data_dir, realm, public_key);
-}
-
-void RealmServer::schedule_announcement() {
-  if (announce_due_ || stopping_) return;
-  announce_due_ = true;
-  announce_timer_.expires_after(realm_.settings().route_interval);
-  announce_timer_.async_wait([this](std::error_code ec) {
-    announce_due_ = false;
-    if (ec || stopping_) return;
-    chat::core::Outcome outcome = realm_.announce_routes();
-    outcomes_.run(outcome);
-  });
-}
-
 void RealmServer::session_closed(std::uint64_t id) {
   sessions_.erase(id);
   web_sessions_.erase(id);
@@ -492,110 +432,7 @@ void RealmServer::session_closed(std::uint64_t id) {
 }
 
 void RealmServer::accept_peer(tcp::socket socket) {
-  if (links_.size() + link_tls_handshakes_.size() >= config_.limits.max_connections) {
-    spdlog::warn("realm {}: {} realm links open, refusing another", config_.name, links_.size());
-    return;  // the socket closes here
-  }
-  if (!tls_.peer_listener) {
-    open_link(Stream(std::move(socket)), std::nullopt);
-    return;
-  }
-  asio::co_spawn(io_,
-                 secure(Stream(std::move(socket), *tls_.peer_listener), link_tls_handshakes_,
-                        [this](Stream stream) { open_link(std::move(stream), std::nullopt); }),
-                 asio::detached);
-}
-
-std::shared_ptr<PeerLink> RealmServer::open_link(Stream stream,
-                                                 std::optional<std::string> dialed_peer) {
-  std::error_code ignored;
-  stream.tcp().set_option(tcp::no_delay(true), ignored);  // acks are small and wanted at once
-  PeerLinkServices services{
-      .realm = realm_,
-      .commits = commits_,
-      .outcomes = outcomes_,
-      .secret = config_.secret,
-      .keepalive = config_.keepalive,
-      .max_text_bytes = config_.limits.max_frame_bytes,
-      .authenticated =
-          [this](const std::shared_ptr<PeerLink>& link) { return link_authenticated(link); },
-      .closed = [this](PeerLink& link) { link_closed(link); }};
-  const std::uint64_t id = next_link_id_++;
-  auto link = std::make_shared<PeerLink>(
-      std::move(stream), id,
-      LineChannel::Limits{.max_line_bytes = config_.limits.max_frame_bytes,
-                          .max_pending_reply_bytes = link_backlog_bytes(
-                              realm_.settings().link_window, config_.limits.max_frame_bytes),
-                          .partial_request_timeout = config_.limits.partial_request},
-      std::move(services), std::move(dialed_peer));
-  links_.emplace(id, link);
-  link->open();
-  return link;
-}
-
-// At most one link per pair of realms (docs/contract.md §2): both realms apply the same rule to the
-// same two links, so they keep the same one without talking about it.
-bool RealmServer::link_authenticated(const std::shared_ptr<PeerLink>& link) {
-  auto current = linked_.find(link->peer());
-  if (current == linked_.end()) {
-    linked_.emplace(link->peer(), link);
-    audit().info("realm {}: link to {} up ({})", config_.name, link->peer(),
-                 link->dialed() ? "dialed" : "accepted");
-    return true;
-  }
-  const std::shared_ptr<PeerLink> existing = current->second;
-  if (!chat::federation::keep_new_link(config_.name, link->peer(), existing->dialed(),
-                                       link->dialed())) {
-    spdlog::info("realm {}: already linked to {}: closing the new link", config_.name,
-                 link->peer());
-    return false;
-  }
-  spdlog::info("realm {}: a new link to {} replaces the existing one", config_.name, link->peer());
-  current->second = link;
-  existing->supersede();
-  return true;
-}
-
-void RealmServer::link_closed(PeerLink& link) {
-  auto current = linked_.find(link.peer());
-  if (current != linked_.end() && current->second.get() == &link) {
-    linked_.erase(current);
-    audit().info("realm {}: link to {} down", config_.name, link.peer());
-  }
-  if (auto dialer = dialers_.find(link.peer()); dialer != dialers_.end()) dialer->second->wake();
-  links_.erase(link.id());
-  stop_if_drained();
-}
-
-void RealmServer::send_frame(const chat::core::OutgoingFrame& frame, std::uint64_t seq) {
-  auto link = linked_.find(frame.peer);
-  if (link == linked_.end()) {
-    // The outbox keeps what must arrive and replays it on the next link; waits time out.
-    spdlog::debug("realm {}: no link to {}, frame dropped", config_.name, frame.peer);
-    return;
-  }
-  link->second->send(frame.frame, seq);
-}
-
-void RealmServer::dial(const std::string& peer) {
-  if (stopping_) return;
-  if (config_.secret.empty()) {
-    spdlog::warn("realm {}: cannot dial {} without a federation.secret", config_.name, peer);
-    return;
-  }
-  auto& dialer = dialers_[peer];
-  if (dialer && dialer->running()) return;  // already at it; it reads the address each time
-  dialer = std::make_shared<PeerDialer>(
-      io_, peer,
-      PeerDialerServices{.realm = realm_,
-                         .outcomes = outcomes_,
-                         .linked = [this](std::string_view name) { return linked_.contains(name); },
-                         .open_link =
-                             [this](Stream stream, const std::string& name) {
-                               return open_link(std::move(stream), name);
-                             },
-                         .tls = tls_.peer_dialer.get()});
-  dialer->start();
+  peer_links_.accept(std::move(socket));
 }
 
 void RealmServer::stop() {
@@ -611,20 +448,16 @@ void RealmServer::stop() {
   std::vector<std::shared_ptr<WebHandshake>> handshakes;
   for (auto& [id, handshake] : handshakes_) handshakes.push_back(handshake);
   for (auto& handshake : handshakes) handshake->close();
-  for (auto* pending : {&client_tls_handshakes_, &link_tls_handshakes_}) {
-    for (auto& [id, stream] : *pending) stream->close();
-  }
-  for (auto& [peer, dialer] : dialers_) dialer->stop();
-  dialers_.clear();
+  client_tls_.close_all();
   retention_timer_.cancel();
   index_timer_.cancel();  // what is left is indexed at the next start (Store::load)
   waits_.expire_all();    // replies waiting for peers answer now
   // Clients and links alike: the replies and frames already due go out (acks included, so
   // the peers need not retransmit), then they close.
-  std::vector<std::shared_ptr<LineChannel>> open;
+  std::vector<std::shared_ptr<ClientSession>> open;
   for (auto& [id, session] : sessions_) open.push_back(session);
-  for (auto& [id, link] : links_) open.push_back(link);
-  for (auto& channel : open) channel->finish(CloseReason::server_stopping);
+  for (auto& session : open) session->finish(CloseReason::server_stopping);
+  peer_links_.close_all([this] { stop_if_drained(); });
   if (drained()) {
     finish_stop();
     return;
@@ -633,11 +466,11 @@ void RealmServer::stop() {
   drain_deadline_.async_wait([this](std::error_code ec) {
     if (ec) return;
     spdlog::warn("realm {}: {} clients and {} links still open after {}s, closing them",
-                 config_.name, sessions_.size(), links_.size(), drain_time.count());
-    std::vector<std::shared_ptr<LineChannel>> left;
+                 config_.name, sessions_.size(), peer_links_.open_links(), drain_time.count());
+    std::vector<std::shared_ptr<ClientSession>> left;
     for (auto& [id, session] : sessions_) left.push_back(session);
-    for (auto& [id, link] : links_) left.push_back(link);
-    for (auto& channel : left) channel->close(CloseReason::server_stopping);
+    for (auto& session : left) session->close(CloseReason::server_stopping);
+    peer_links_.close_now();
   });
 }
 
@@ -656,14 +489,19 @@ void RealmServer::schedule_indexing() {
   if (stopping_) return;
   index_timer_.expires_after(index_interval);
   index_timer_.async_wait([this](std::error_code ec) {
-    if (ec || stopping_) return;
-    // A failing store has enough queued: the ids stay listed and are indexed later.
-    if (!commits_.stalled()) {
-      chat::core::Outcome outcome = realm_.index_pass(index_batch);
-      outcomes_.run(outcome);
-    }
-    schedule_indexing();
+    if (!ec) index_slice();
   });
+}
+
+void RealmServer::index_slice() {
+  if (stopping_) return;
+  // A failing store has enough queued: the ids stay listed and are indexed later.
+  if (commits_.stalled()) return schedule_indexing();
+  chat::core::Outcome outcome = realm_.index_pass(index_slice_ids);
+  const std::uint64_t seq = outcomes_.run(outcome);
+  // A partial slice is the whole backlog; a full one may leave more, moved once it committed.
+  if (realm_.unindexed_count() < index_slice_ids) return schedule_indexing();
+  commits_.when_committed(seq, [this] { index_slice(); });
 }
 
 void RealmServer::run_retention() {
@@ -687,7 +525,6 @@ void RealmServer::finish_stop() {
   if (stopped_) return;
   stopped_ = true;
   drain_deadline_.cancel();
-  announce_timer_.cancel();
   // Commits what the last replies queued; a store still failing loses it (never acknowledged).
   if (!commits_.stop() && exit_code_ == 0) exit_code_ = 1;
   // After the last commit: a standby may take over only once nothing more is written.

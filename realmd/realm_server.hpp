@@ -6,7 +6,6 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,30 +18,30 @@
 #include "core/realm.hpp"
 #include "history_readers.hpp"
 #include "lease_keeper.hpp"
+#include "links/peer_links.hpp"
+#include "links/signing_keys.hpp"
+#include "net/stream.hpp"
+#include "net/tls_accept.hpp"
+#include "net/tls_contexts.hpp"
 #include "ops/metrics.hpp"
 #include "outcome_runner.hpp"
 #include "password_pool.hpp"
 #include "reply_waits.hpp"
-#include "links/signing_keys.hpp"
 #include "store/lease.hpp"
 #include "store/store.hpp"
-#include "net/stream.hpp"
-#include "net/tls_contexts.hpp"
 
 namespace realmd {
 
 class AdminServer;
 class ClientSession;
-class PeerDialer;
-class PeerLink;
 class WebHandshake;
 class WireFormat;
 
-// One realm served on one event loop: its state (chat::core::Realm), its store behind the
-// commit queue, its password pool, its client listeners (lines over TCP or TLS, and optionally
-// the browser client's page and WebSocket), and its links to peer realms (the peer listener, one
-// dialer per peer it dials, the one-link-per-pair rule). Several may share
-// an io_context (in-process tests); all of its members run on that io_context's thread.
+// One realm served on one event loop. The composition root: its state (chat::core::Realm), its
+// store behind the commit queue, its password pool, its links to peer realms (PeerLinks). The
+// listeners: clients (lines over TCP or TLS), optionally the browser client's page and
+// WebSocket, peers (handed to PeerLinks), admin. And the client sessions. Several may share an
+// io_context (in-process tests); all of its members run on that io_context's thread.
 class RealmServer {
  public:
   // With a `lease` (a store shared with standbys), the server serves only while it holds the
@@ -89,7 +88,7 @@ class RealmServer {
   // The Prometheus text of this realm's metrics (/metrics).
   std::string metrics_text();
   // Realm links open now, authenticated or still in their handshake.
-  std::size_t open_links() const { return links_.size(); }
+  std::size_t open_links() const { return peer_links_.open_links(); }
   // Graceful: stops accepting, dialing and reading, sends the replies and frames already due
   // (their commits finish), commits what is queued, then reports stopped. Call on the loop
   // thread.
@@ -107,17 +106,12 @@ class RealmServer {
   void accept_admin(asio::ip::tcp::socket socket);
   // A client connection in the given wire format, counted against limits.max_connections.
   void open_session(Stream stream, std::unique_ptr<WireFormat> wire);
-  using PendingHandshakes = std::unordered_map<std::uint64_t, Stream*>;
-  // The server side of a TLS handshake on an accepted connection, listed in `pending` while it
-  // runs; then `then` gets the stream. A failed or slow handshake only closes it.
-  asio::awaitable<void> secure(Stream stream, PendingHandshakes& pending,
-                               std::function<void(Stream)> then);
   std::size_t client_connections() const {
-    return sessions_.size() + handshakes_.size() + client_tls_handshakes_.size();
+    return sessions_.size() + handshakes_.size() + client_tls_.size();
   }
   bool drained() const {
-    return sessions_.empty() && links_.empty() && handshakes_.empty() &&
-           client_tls_handshakes_.empty() && link_tls_handshakes_.empty();
+    return sessions_.empty() && handshakes_.empty() && client_tls_.size() == 0 &&
+           peer_links_.empty();
   }
   // Loads the realm and opens the listeners (at start, or on taking the lease).
   void serve();
@@ -133,15 +127,7 @@ class RealmServer {
   void run_retention();
   // History indexing: the messages stored since the last pass, in bulk (store::IndexHistory).
   void schedule_indexing();
-
-  // --- realm links ---
-  std::shared_ptr<PeerLink> open_link(Stream stream, std::optional<std::string> dialed_peer);
-  bool link_authenticated(const std::shared_ptr<PeerLink>& link);
-  void link_closed(PeerLink& link);
-  void send_frame(const chat::core::OutgoingFrame& frame, std::uint64_t seq);
-  void dial(const std::string& peer);
-  void schedule_announcement();
-  void save_pin(const std::string& realm, const std::string& public_key);
+  void index_slice();
 
   asio::io_context& io_;
   chat::config::RealmConfig config_;
@@ -157,6 +143,7 @@ class RealmServer {
   ReplyWaits waits_;
   OutcomeRunner outcomes_;
   HistoryReaders history_;
+  PeerLinks peer_links_;
   asio::steady_timer retention_timer_;
   asio::steady_timer index_timer_;
   asio::ip::tcp::acceptor acceptor_;
@@ -168,20 +155,10 @@ class RealmServer {
   std::unordered_set<std::uint64_t> web_sessions_;  // the sessions over WebSocket (metrics)
   // Web connections still speaking HTTP (a page request, or before the WebSocket upgrade).
   std::unordered_map<std::uint64_t, std::shared_ptr<WebHandshake>> handshakes_;
-  // Accepted connections in their TLS handshake; the streams live in secure()'s frames.
-  PendingHandshakes client_tls_handshakes_;
-  PendingHandshakes link_tls_handshakes_;
+  TlsAccept client_tls_;  // client connections in their TLS handshake
   std::uint64_t next_handshake_id_ = 1;
   std::uint64_t next_connection_id_ = 1;
-  std::unordered_map<std::uint64_t, std::shared_ptr<PeerLink>> links_;    // every open link
-  std::map<std::string, std::shared_ptr<PeerLink>, std::less<>> linked_;  // authenticated, per peer
-  std::map<std::string, std::shared_ptr<PeerDialer>, std::less<>> dialers_;
-  std::uint64_t next_link_id_ = 1;
   asio::steady_timer drain_deadline_;
-  // Route announcements wait on this for the settings' route_interval, so that a burst of
-  // changes (a flap storm) makes one announcement per link, not one per change.
-  asio::steady_timer announce_timer_;
-  bool announce_due_ = false;
   std::function<void(int)> on_stopped_;
   std::function<void()> on_lease_lost_;
   std::unique_ptr<LeaseKeeper> keeper_;  // with a lease; stopped after the commit queue

@@ -4,7 +4,7 @@
 
 #include <utility>
 
-#include "net/line_channel.hpp"
+#include "net/channel.hpp"
 #include "ops/metrics.hpp"
 
 namespace realmd {
@@ -13,7 +13,7 @@ ReplyWaits::ReplyWaits(asio::io_context& io, chat::core::Realm& realm, Metrics& 
                        TimeoutHandler on_timeout)
     : io_(io), realm_(realm), metrics_(metrics), on_timeout_(std::move(on_timeout)) {}
 
-void ReplyWaits::add(const chat::core::Wait& wait, std::weak_ptr<LineChannel> channel,
+void ReplyWaits::add(const chat::core::Wait& wait, std::weak_ptr<Channel> channel,
                      std::uint64_t place, std::size_t command) {
   auto timer = std::make_unique<asio::steady_timer>(io_, wait.timeout);
   const std::uint64_t waiter = wait.waiter;

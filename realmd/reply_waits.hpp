@@ -12,7 +12,7 @@
 
 namespace realmd {
 
-class LineChannel;
+class Channel;
 class Metrics;
 
 // Replies that wait for a peer realm (core::Wait): each keeps its place in its connection's
@@ -28,7 +28,7 @@ class ReplyWaits {
              TimeoutHandler on_timeout);
 
   // `command`: the request's, for Metrics::request().
-  void add(const chat::core::Wait& wait, std::weak_ptr<LineChannel> channel, std::uint64_t place,
+  void add(const chat::core::Wait& wait, std::weak_ptr<Channel> channel, std::uint64_t place,
            std::size_t command);
   // Fills the places of these completions; their replies wait for commit `seq`.
   void complete(std::vector<chat::core::Completion>& completions, std::uint64_t seq);
@@ -38,7 +38,7 @@ class ReplyWaits {
 
  private:
   struct Pending {
-    std::weak_ptr<LineChannel> channel;
+    std::weak_ptr<Channel> channel;
     std::uint64_t place = 0;
     std::size_t command = 0;
     std::unique_ptr<asio::steady_timer> timer;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs chatbench against realmd, Redis (RPUSH, persistence off), the null server and (send p16)
-# realmd over TLS on loopback, the targets alternating within each round, and prints a table
+# Runs chatbench against realmd, Redis (RPUSH, persistence off), the null server, (send p16)
+# realmd over TLS and (route) a line of four realms on loopback, alternating, and prints a table
 # (medians, ranges over rounds, server and client CPU per request) with the ratios and the
 # targets of docs/performance.md. Every run gets fresh server processes.
 #   scripts/bench.sh            3 rounds of 5 s per workload; idle holds 10,000 connections
@@ -10,7 +10,7 @@
 #   scripts/bench.sh --restart  the restart target only: 1,000,000 unread messages sent
 #                               through realmd, then time to listening and RSS on restart
 # Options: --bin DIR (binaries; default build/bin), --rounds N, --duration S,
-#          --only W[,W..] (send inbox sendgroup realm auth idle history), --keep (keep
+#          --only W[,W..] (send inbox sendgroup realm route auth idle history), --keep (keep
 #          run/bench/PID)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -227,7 +227,7 @@ json_number() { sed -n -E "s/.*\"$1\":([0-9.eE+-]+).*/\1/p" <<<"$2"; }
 record() {
   local json=$5 field row=("$1" "$2" "$3" "$4")
   for field in requests_per_s deliveries_per_s p50_us p99_us p999_us errors server_rss_kb \
-    answering server_cpu_us_per_request client_cpu_us_per_request; do
+    answering server_cpu_us_per_request client_cpu_us_per_request path_cpu_us_per_request; do
     local value
     value="$(json_number "$field" "$json")"
     row+=("${value:--}")
@@ -322,6 +322,51 @@ bench_realm_pair() {
   stop_process "$beta_pid"
 }
 
+# route: a line of four realms a-b-c-d, each linked only to the next (started from d, so that
+# each dials the next one's peer port); a's users send to d's: three hops, every hop storing
+# before it acknowledges (docs/protocol.md §2, Routing). Counted as the `realm` row counts:
+# sends acknowledged by d. cpu_us/req is a's; the path CPU is b, c and d together.
+bench_realm_line() {
+  local pipeline=$1 round=$2 name next="" next_port="" dir line_pids=() d_port="" pid
+  for name in d c b a; do
+    dir="$(run_dir "line-$name")"
+    realm_config "$name" "$dir" "$next" "$next_port" true
+    if ! start_realmd "$name" "$dir"; then
+      failures+=("route: realm $name did not start")
+      for pid in "${line_pids[@]}"; do stop_process "$pid"; done
+      return 0
+    fi
+    line_pids+=("$server_pid")
+    [[ -n $d_port ]] || d_port=$server_port
+    next=$name next_port=$peer_port
+  done
+  # Routes spread one hop per announcement, each way: wait until a lists d as routed and d
+  # lists a (d must hold a's signing key, learnt with a's path, or it refuses a's messages).
+  if wait_for_route "$server_port" d && wait_for_route "$d_port" a; then
+    bench realm "$pipeline" realmd-line4 "$round" --port "$server_port" --server-pid "$server_pid" \
+      --connections "$connections" --remote-port "$d_port" --remote-realm d \
+      --path-pid "${line_pids[0]}" --path-pid "${line_pids[1]}" --path-pid "${line_pids[2]}"
+  else
+    failures+=("route: realm a has no route to d")
+  fi
+  for pid in "${line_pids[@]}"; do stop_process "$pid"; done
+}
+
+# wait_for_route PORT DEST: polls the `realms` of the realm on PORT (as a user of its own) until
+# it lists DEST as routed; fails after the start deadline.
+wait_for_route() {
+  local port=$1 dest=$2 deadline=$((SECONDS + start_deadline_s)) reply=""
+  local chatclient="$bin_dir/chatclient"
+  [[ -x $chatclient ]] || { say "bench: no chatclient in $bin_dir"; return 1; }
+  until [[ $reply == *"{\"name\":\"$dest\",\"state\":\"routed\""* ]]; do
+    ((SECONDS < deadline)) || { say "bench: no route to $dest: $reply"; return 1; }
+    sleep 0.05
+    reply="$("$chatclient" --connect "127.0.0.1:$port" --json -c \
+      "register routeprobe benchpw Route_Probe Benchland" -c "auth routeprobe benchpw" \
+      -c realms </dev/null 2>&1)" || true
+  done
+}
+
 bench_idle() {
   local round=$1 dir needed=$((idle_connections * 2 + 1000))
   if (($(ulimit -n) < needed)); then
@@ -392,6 +437,7 @@ run_workloads() {
         if ((pipeline == 16)); then bench_realmd_tls "$pipeline" "$round"; fi
       fi
       if wanted realm; then bench_realm_pair "$pipeline" "$round"; fi
+      if wanted route && ((pipeline == 16)); then bench_realm_line "$pipeline" "$round"; fi
       if wanted sendgroup; then bench_realmd sendgroup "$pipeline" "$round"; fi
     done
     if wanted inbox; then bench_realmd inbox 16 "$round"; fi
@@ -487,6 +533,16 @@ print_targets() {
   target_row "send p16: TLS / plain" "$(ratio "$tls16" "$send16")" ">= 0.7" ">=" 0.7
   target_row "realm p1: delivered / local send p1" "$(ratio "$realm1" "$send1")" ">= 0.5" ">=" 0.5
   target_row "realm p16: delivered / local send p16" "$(ratio "$realm16" "$send16")" ">= 0.5" ">=" 0.5
+  local line16
+  line16="$(median realm 16 realmd-line4 6)"
+  target_row "route p16, 3 hops (a-b-c-d): delivered / local" "$(ratio "$line16" "$send16")" \
+    ">= 0.3" ">=" 0.3
+  # CPU per delivered message in microseconds: the sender's, and the three other realms'.
+  local one_decimal='function f(x) { return x == "-" ? "-" : sprintf("%.1f", x) }'
+  printf '%-46s %10s %10s %s\n' "route p16: CPU/req (us), a / b+c+d together" \
+    "$(awk -v a="$(median realm 16 realmd-line4 13)" -v b="$(median realm 16 realmd-line4 15)" \
+      "$one_decimal"' BEGIN { print f(a) "/" f(b) }')" "report" \
+    "(local send p16: $(awk -v a="$(median send 16 realmd 13)" "$one_decimal"' BEGIN { print f(a) }'))"
   target_row "sendgroup p16 (100 members): deliveries/s" "$group" ">= 1000000" ">=" 1000000
   local history16 send_alone send_beside
   history16="$(median history 16 realmd 5)"

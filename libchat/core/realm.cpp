@@ -108,6 +108,7 @@ void Realm::load(const store::Snapshot& snapshot) {
       ++routing.queued_for[envelope->dest];
       routing.known.insert(envelope->dest);
       routing.entries.emplace(entry.id, RoutedEntry{std::move(*envelope), {}});
+      routing.unsent.insert(entry.id);
       continue;
     }
     // An outbox entry for a realm no longer configured stays (inactive) until it is back.
@@ -228,6 +229,10 @@ Outcome Realm::index_pass(std::size_t max) {
     out.mutations.emplace_back(store::IndexHistory{*up_to});
   }
   return out;
+}
+
+std::size_t Realm::unindexed_count() const {
+  return state_->unindexed_count();
 }
 
 Outcome Realm::retention_pass(std::string_view older_than) {

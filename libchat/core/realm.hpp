@@ -188,6 +188,8 @@ class Realm {
   // so that history reads find them by conversation (store::IndexHistory); realmd runs it
   // often. Nothing when none is waiting.
   Outcome index_pass(std::size_t max);
+  // How many history messages wait for an index_pass.
+  std::size_t unindexed_count() const;
 
   // Seed user creation at start (config `users:`); the hash is computed by the caller.
   // Returns the mutation to commit, or nothing when the user already exists.

@@ -118,7 +118,9 @@ Outcome Realm::link_down(std::string_view name, std::string_view reason) {
   Routing& routing = state_->routing();
   routing.table.link_down(peer->name);
   for (auto& [id, entry] : routing.entries) {
-    if (entry.sent_to == peer->name) entry.sent_to.clear();
+    if (entry.sent_to != peer->name) continue;
+    entry.sent_to.clear();
+    routing.unsent.insert(id);
   }
   routing.in_flight.erase(peer->name);
   routes_changed(out);

@@ -100,6 +100,7 @@ std::uint64_t hold_envelope(RealmState& state, frames::Fwd envelope, Outcome& ou
   routing.known.insert(envelope.dest);
   const std::uint64_t id = envelope.id;
   routing.entries.emplace(id, RoutedEntry{std::move(envelope), {}});
+  routing.unsent.insert(id);
   return id;
 }
 
@@ -114,11 +115,15 @@ Peer* next_hop(RealmState& state, std::string_view destination) {
 void pump_envelopes(RealmState& state, const RealmSettings& settings, Outcome& out,
                     std::vector<frames::Fwd>& too_long) {
   Routing& routing = state.routing();
-  for (auto it = routing.entries.begin(); it != routing.entries.end();) {
-    RoutedEntry& entry = it->second;
-    Peer* hop = entry.sent_to.empty() ? next_hop(state, entry.envelope.dest) : nullptr;
-    std::size_t& flying = hop != nullptr ? routing.in_flight[hop->name] : routing.in_flight[""];
-    if (hop == nullptr || flying >= settings.link_window) {
+  for (auto it = routing.unsent.begin(); it != routing.unsent.end();) {
+    const auto held = routing.entries.find(*it);
+    if (held == routing.entries.end()) {  // not held any more (kept in step; never expected)
+      it = routing.unsent.erase(it);
+      continue;
+    }
+    RoutedEntry& entry = held->second;
+    Peer* hop = next_hop(state, entry.envelope.dest);
+    if (hop == nullptr || routing.in_flight[hop->name] >= settings.link_window) {
       ++it;
       continue;
     }
@@ -126,13 +131,14 @@ void pump_envelopes(RealmState& state, const RealmSettings& settings, Outcome& o
       out.mutations.emplace_back(store::DeleteOutbox{entry.envelope.dest, entry.envelope.id});
       --routing.queued_for[entry.envelope.dest];
       too_long.push_back(std::move(entry.envelope));
-      it = routing.entries.erase(it);
+      routing.entries.erase(held);
+      it = routing.unsent.erase(it);
       continue;
     }
-    ++flying;
+    ++routing.in_flight[hop->name];
     entry.sent_to = hop->name;
     out.frames.push_back({hop->name, entry.envelope});
-    ++it;
+    it = routing.unsent.erase(it);
   }
 }
 

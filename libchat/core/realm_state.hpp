@@ -146,6 +146,7 @@ class RealmState {
   // Forgets up to `max` of the oldest unindexed ids (they are being indexed); returns the
   // highest one forgotten, or nothing when none was waiting.
   std::optional<std::uint64_t> take_unindexed(std::size_t max);
+  std::size_t unindexed_count() const { return unindexed_.size(); }
 
   // --- sessions, by session_key(token); the store keeps them too, so a restart does not end
   // them (docs/protocol.md "Sessions") ---

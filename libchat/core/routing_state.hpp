@@ -32,6 +32,10 @@ struct Routing {
   std::set<std::string> known;
   std::map<std::string, BestRoute> last_best;  // to tell whether an announcement is due
   std::map<std::string, std::string> keys;     // pinned signing keys, this realm's own included
+  // The ids of the entries not in flight (`sent_to` empty), oldest first: pump_envelopes looks
+  // at these only, so that a realm holding many envelopes in flight does not walk all of them
+  // for every envelope that comes or goes.
+  std::set<std::uint64_t> unsent;
 };
 
 // What an origin signs and a destination verifies: every field of the envelope but the

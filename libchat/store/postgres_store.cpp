@@ -11,6 +11,8 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <variant>
@@ -347,64 +349,47 @@ class BatchWriter {
     return array + '}';
   }
 
-  void send_messages() {
-    std::vector<std::uint64_t> ids, history_ids;
-    std::vector<std::string_view> recipient, sender, sender_realm, group, text, time;
-    for (const MessageRecord* m : messages_) {
-      ids.push_back(m->id);
-      history_ids.push_back(m->history_id);
-      recipient.push_back(m->recipient);
-      sender.push_back(m->sender);
-      sender_realm.push_back(m->sender_realm);
-      group.push_back(m->group);
-      text.push_back(m->text);
-      time.push_back(m->time);
+  // One column of the gathered records (text or id), as a PostgreSQL array literal.
+  template <typename Record, typename Value>
+  static std::string column(const std::vector<const Record*>& records, Value Record::*field) {
+    constexpr bool text = std::is_same_v<Value, std::string>;
+    std::vector<std::conditional_t<text, std::string_view, Value>> values;
+    values.reserve(records.size());
+    for (const Record* r : records) values.push_back(r->*field);
+    if constexpr (text) {
+      return pg::text_array(values);
+    } else {
+      return pg::id_array(values);
     }
+  }
+
+  void send_messages() {
+    using R = MessageRecord;
+    const auto& m = messages_;
     pipeline_.send("put_messages",
-                   {realm_, pg::id_array(ids), pg::text_array(recipient), pg::text_array(sender),
-                    pg::text_array(sender_realm), pg::text_array(group), pg::text_array(text),
-                    pg::text_array(time), bounce_array(messages_), pg::id_array(history_ids)},
+                   {realm_, column(m, &R::id), column(m, &R::recipient), column(m, &R::sender),
+                    column(m, &R::sender_realm), column(m, &R::group), column(m, &R::text),
+                    column(m, &R::time), bounce_array(m), column(m, &R::history_id)},
                    run_);
   }
 
   void send_history() {
-    std::vector<std::uint64_t> ids;
-    std::vector<std::string_view> conversation, sender, sender_realm, recipient, group, text, time;
-    for (const HistoryRecord* m : history_) {
-      ids.push_back(m->id);
-      conversation.push_back(m->conversation);
-      sender.push_back(m->sender);
-      sender_realm.push_back(m->sender_realm);
-      recipient.push_back(m->recipient);
-      group.push_back(m->group);
-      text.push_back(m->text);
-      time.push_back(m->time);
-    }
+    using R = HistoryRecord;
+    const auto& h = history_;
     pipeline_.send("put_history",
-                   {realm_, pg::id_array(ids), pg::text_array(conversation), pg::text_array(sender),
-                    pg::text_array(sender_realm), pg::text_array(recipient), pg::text_array(group),
-                    pg::text_array(text), pg::text_array(time), bounce_array(history_)},
+                   {realm_, column(h, &R::id), column(h, &R::conversation), column(h, &R::sender),
+                    column(h, &R::sender_realm), column(h, &R::recipient), column(h, &R::group),
+                    column(h, &R::text), column(h, &R::time), bounce_array(h)},
                    run_);
   }
 
   void send_outbox() {
-    std::vector<std::uint64_t> ids, epochs;
-    std::vector<std::string_view> peer, kind, sender, target, text, time, route;
-    for (const OutboxRecord* e : outbox_) {
-      ids.push_back(e->id);
-      epochs.push_back(e->epoch);
-      peer.push_back(e->peer);
-      kind.push_back(e->kind);
-      sender.push_back(e->sender);
-      target.push_back(e->target);
-      text.push_back(e->text);
-      time.push_back(e->time);
-      route.push_back(e->route);
-    }
+    using R = OutboxRecord;
+    const auto& o = outbox_;
     pipeline_.send("put_outbox",
-                   {realm_, pg::id_array(ids), pg::id_array(epochs), pg::text_array(peer),
-                    pg::text_array(kind), pg::text_array(sender), pg::text_array(target),
-                    pg::text_array(text), pg::text_array(time), pg::text_array(route)},
+                   {realm_, column(o, &R::id), column(o, &R::epoch), column(o, &R::peer),
+                    column(o, &R::kind), column(o, &R::sender), column(o, &R::target),
+                    column(o, &R::text), column(o, &R::time), column(o, &R::route)},
                    run_);
   }
 

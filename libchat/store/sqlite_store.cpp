@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "store/wal_checkpointer.hpp"
 
@@ -32,13 +33,12 @@ bool is_permanent(int code) {
 }
 
 // The schema is built by migrations, each run once in order by the user_version it starts
-// from (open_database). Version 2 (version 1 lacked `refused`): every statement is IF NOT
-// EXISTS, so running it on a version-1 database upgrades it in place. `meta` holds max_id so that ids never go
-// backwards even if history rows are deleted some day. Fetched messages stay (fetched = 1): they
-// are the realm's history, and the partial index keeps loading the unread ones fast however long
-// that history grows.
+// from (migrate()). Version 2 (version 1 lacked `refused`): every statement is IF NOT
+// EXISTS, so running it on a version-1 database upgrades it in place. `meta` holds max_id so that
+// ids never go backwards even if history rows are deleted some day. Fetched messages stay (fetched
+// = 1): they are the realm's history, and the partial index keeps loading the unread ones fast
+// however long that history grows.
 constexpr const char* kSchema = R"sql(
-BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS users(
   username TEXT PRIMARY KEY,
   password_hash TEXT NOT NULL,
@@ -85,15 +85,12 @@ CREATE TABLE IF NOT EXISTS refused(
   id INTEGER NOT NULL,
   error TEXT NOT NULL,
   PRIMARY KEY(origin, id)) WITHOUT ROWID;
-PRAGMA user_version = 2;
-COMMIT;
 )sql";
 
 // Version 3: dedup per (origin realm, epoch) (docs/protocol.md §2, epochs). Rows from before
 // epochs get epoch 0, which is also what this realm's old outbox entries are sent with, so a
 // retransmission of them is still recognised on both sides of an upgrade.
 constexpr const char* kMigrateTo3 = R"sql(
-BEGIN IMMEDIATE;
 ALTER TABLE outbox ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE seen_epochs(
   origin TEXT NOT NULL,
@@ -111,8 +108,6 @@ CREATE TABLE refused_epochs(
   PRIMARY KEY(origin, epoch, id)) WITHOUT ROWID;
 INSERT INTO refused_epochs(origin, epoch, id, error) SELECT origin, 0, id, error FROM refused;
 DROP TABLE refused;
-PRAGMA user_version = 3;
-COMMIT;
 )sql";
 
 // Version 4: history (docs/architecture.md "History"). `messages` becomes the inbox only: a row
@@ -125,7 +120,6 @@ COMMIT;
 // (the messages of one batch go to many conversations), which tripled a send's CPU
 // (docs/performance.md). History starts empty: messages read before version 4 are not in it.
 constexpr const char* kMigrateTo4 = R"sql(
-BEGIN IMMEDIATE;
 ALTER TABLE messages ADD COLUMN history_id INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE history(
   id INTEGER PRIMARY KEY,
@@ -152,33 +146,26 @@ CREATE UNIQUE INDEX history_archive_by_id ON history_archive(id);
 CREATE TRIGGER history_id_unique BEFORE INSERT ON history
   WHEN EXISTS (SELECT 1 FROM history_archive WHERE id = NEW.id)
   BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: history.id'); END;
-PRAGMA user_version = 4;
-COMMIT;
 )sql";
 
 // Version 5: sessions, by the SHA-256 of their token (docs/protocol.md "Sessions"); a database
 // from before has none, and its users log in again once.
 constexpr const char* kMigrateTo5 = R"sql(
-BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS sessions(
   token_hash TEXT PRIMARY KEY,
   username TEXT NOT NULL);
-PRAGMA user_version = 5;
-COMMIT;
 )sql";
 
 // Version 6: routed messages (docs/protocol.md §2, routing) keep their envelope (origin, origin
 // epoch, sequence, ...) in `route`; empty for a message to a direct peer.
 constexpr const char* kMigrateTo6 = R"sql(
-BEGIN IMMEDIATE;
 ALTER TABLE outbox ADD COLUMN route TEXT NOT NULL DEFAULT '';
-PRAGMA user_version = 6;
-COMMIT;
 )sql";
 
-// migrations[v] upgrades a database of user_version v (0 for a new file) by one step or more.
+// Each migration runs, in one transaction, on a database whose user_version is below `to`
+// (0 for a new file), and sets user_version to `to` (migrate()).
 struct Migration {
-  std::int64_t from_below;  // runs while user_version < this
+  std::int64_t to;
   const char* sql;
 };
 constexpr Migration kMigrations[] = {
@@ -296,6 +283,90 @@ std::uint64_t stored_max_id(sqlite3* db) {
                (SELECT coalesce(max(value), 0) FROM meta WHERE key = 'max_id')))sql"));
 }
 
+// Every row of `sql`, each made into a record by `make`.
+template <typename Record, typename Make>
+std::vector<Record> select_all(sqlite3* db, const char* sql, Make make) {
+  std::vector<Record> records;
+  Statement rows(db, sql);
+  while (rows.next_row()) records.push_back(make(rows));
+  return records;
+}
+
+// Users, groups with their members in join order, sessions.
+void load_accounts(sqlite3* db, Snapshot& snapshot) {
+  snapshot.users = select_all<UserRecord>(
+      db, "SELECT username, password_hash, nama, negara FROM users ORDER BY rowid",
+      [](const Statement& r) {
+        return UserRecord{r.text(0), r.text(1), r.text(2), r.text(3)};
+      });
+  std::unordered_map<std::string, std::size_t> group_index;
+  Statement groups(db, "SELECT name FROM groups ORDER BY rowid");
+  while (groups.next_row()) {
+    group_index.emplace(groups.text(0), snapshot.groups.size());
+    snapshot.groups.push_back({groups.text(0), {}});
+  }
+  Statement members(db, "SELECT group_name, username FROM members ORDER BY seq");
+  while (members.next_row()) {
+    auto group = group_index.find(members.text(0));
+    if (group != group_index.end()) {
+      snapshot.groups[group->second].members.push_back(members.text(1));
+    }
+  }
+  snapshot.sessions = select_all<SessionRecord>(
+      db, "SELECT token_hash, username FROM sessions ORDER BY rowid", [](const Statement& r) {
+        return SessionRecord{r.text(0), r.text(1)};
+      });
+}
+
+// The unread inbox entries, and each history conversation's newest message and count.
+void load_messages(sqlite3* db, Snapshot& snapshot) {
+  snapshot.unread.reserve(static_cast<std::size_t>(
+      query_integer(db, "SELECT count(*) FROM messages WHERE fetched = 0")));
+  Statement unread(db,
+                   "SELECT id, recipient, sender, sender_realm, group_name, text, time, bounce, "
+                   "history_id FROM messages WHERE fetched = 0 ORDER BY id");
+  while (unread.next_row()) {
+    snapshot.unread.push_back({unread.id(0), unread.text(1), unread.text(2), unread.text(3),
+                               unread.text(4), unread.text(5), unread.text(6),
+                               unread.integer(7) != 0, unread.id(8)});
+  }
+  // The archive's key (conversation, id) gives each conversation's newest id and count in
+  // one pass.
+  snapshot.conversations = select_all<ConversationSummary>(
+      db,
+      "SELECT h.conversation, h.id, h.time, c.n FROM "
+      "(SELECT conversation, max(id) AS last, count(*) AS n "
+      "FROM history_archive GROUP BY conversation) AS c "
+      "JOIN history_archive AS h ON h.conversation = c.conversation AND h.id = c.last",
+      [](const Statement& r) {
+        return ConversationSummary{r.text(0), r.id(1), r.text(2), r.id(3)};
+      });
+}
+
+// The outbox, dedup marks, peers added at run time and refusals.
+void load_federation(sqlite3* db, Snapshot& snapshot) {
+  snapshot.outbox = select_all<OutboxRecord>(
+      db, "SELECT id, epoch, peer, kind, sender, target, text, time, route FROM outbox ORDER BY id",
+      [](const Statement& r) {
+        return OutboxRecord{r.id(0),   r.id(1),   r.text(2), r.text(3), r.text(4),
+                            r.text(5), r.text(6), r.text(7), r.text(8)};
+      });
+  snapshot.seen = select_all<SeenRecord>(
+      db, "SELECT origin, epoch, max_id, touched FROM seen_epochs ORDER BY origin, touched",
+      [](const Statement& r) {
+        return SeenRecord{r.text(0), r.id(1), r.id(2), r.id(3)};
+      });
+  snapshot.peers = select_all<PeerRecord>(
+      db, "SELECT name, host, port FROM peers ORDER BY rowid", [](const Statement& r) {
+        return PeerRecord{r.text(0), r.text(1), static_cast<std::uint16_t>(r.integer(2))};
+      });
+  snapshot.refused = select_all<RefusedRecord>(
+      db, "SELECT origin, epoch, id, error FROM refused_epochs ORDER BY origin, epoch, id",
+      [](const Statement& r) {
+        return RefusedRecord{r.text(0), r.id(1), r.id(2), r.text(3)};
+      });
+}
+
 std::filesystem::path prepare_data_dir(const std::filesystem::path& data_dir) {
   std::error_code error;
   std::filesystem::create_directories(data_dir, error);
@@ -303,6 +374,12 @@ std::filesystem::path prepare_data_dir(const std::filesystem::path& data_dir) {
     throw StoreError("cannot create data_dir " + data_dir.string() + ": " + error.message());
   }
   return data_dir / SqliteStore::kFileName;
+}
+
+void migrate(sqlite3* db, const Migration& migration) {
+  const std::string script = std::string("BEGIN IMMEDIATE;") + migration.sql +
+                             "PRAGMA user_version = " + std::to_string(migration.to) + ";\nCOMMIT;";
+  execute(db, script.c_str());
 }
 
 Database open_database(const std::filesystem::path& file, bool fsync) {
@@ -337,9 +414,7 @@ Database open_database(const std::filesystem::path& file, bool fsync) {
                      ", newer than this program's " + std::to_string(SqliteStore::kSchemaVersion));
   }
   for (const Migration& migration : kMigrations) {
-    if (query_integer(raw, "PRAGMA user_version") < migration.from_below) {
-      execute(raw, migration.sql);
-    }
+    if (query_integer(raw, "PRAGMA user_version") < migration.to) migrate(raw, migration);
   }
   return db;
 }
@@ -557,8 +632,8 @@ struct SqliteStore::Impl {
 
   std::filesystem::path path;
   Database db;
-  std::int64_t next_member_seq;  // members.seq keeps join order
-  std::uint64_t max_id;          // highest id committed, as recorded in meta
+  std::int64_t next_member_seq;   // members.seq keeps join order
+  std::uint64_t max_id;           // highest id committed, as recorded in meta
   std::uint64_t history_indexed;  // history ids up to this are in history_archive
 
   // Prepared once: commit() runs them thousands of times per batch.
@@ -680,86 +755,15 @@ std::unique_ptr<HistoryReader> SqliteStore::open_history_reader() {
 }
 
 Snapshot SqliteStore::load() {
-  sqlite3* db = impl_->db.get();
-  Snapshot snapshot;
   // What the last run stored after its last IndexHistory (a crash, a stop) is indexed now.
   if (impl_->history_indexed < impl_->max_id) {
     commit(std::vector<Mutation>{IndexHistory{impl_->max_id}});
   }
-
-  Statement users(db, "SELECT username, password_hash, nama, negara FROM users ORDER BY rowid");
-  while (users.next_row()) {
-    snapshot.users.push_back({users.text(0), users.text(1), users.text(2), users.text(3)});
-  }
-
-  std::unordered_map<std::string, std::size_t> group_index;
-  Statement groups(db, "SELECT name FROM groups ORDER BY rowid");
-  while (groups.next_row()) {
-    group_index.emplace(groups.text(0), snapshot.groups.size());
-    snapshot.groups.push_back({groups.text(0), {}});
-  }
-  Statement members(db, "SELECT group_name, username FROM members ORDER BY seq");
-  while (members.next_row()) {
-    auto group = group_index.find(members.text(0));
-    if (group != group_index.end()) {
-      snapshot.groups[group->second].members.push_back(members.text(1));
-    }
-  }
-
-  snapshot.unread.reserve(static_cast<std::size_t>(
-      query_integer(db, "SELECT count(*) FROM messages WHERE fetched = 0")));
-  Statement unread(db,
-                   "SELECT id, recipient, sender, sender_realm, group_name, text, time, bounce, "
-                   "history_id FROM messages WHERE fetched = 0 ORDER BY id");
-  while (unread.next_row()) {
-    snapshot.unread.push_back({unread.id(0), unread.text(1), unread.text(2), unread.text(3),
-                               unread.text(4), unread.text(5), unread.text(6),
-                               unread.integer(7) != 0, unread.id(8)});
-  }
-
-  Statement outbox(
-      db,
-      "SELECT id, epoch, peer, kind, sender, target, text, time, route FROM outbox ORDER BY id");
-  while (outbox.next_row()) {
-    snapshot.outbox.push_back({outbox.id(0), outbox.id(1), outbox.text(2), outbox.text(3),
-                               outbox.text(4), outbox.text(5), outbox.text(6), outbox.text(7),
-                               outbox.text(8)});
-  }
-
-  Statement seen(db,
-                 "SELECT origin, epoch, max_id, touched FROM seen_epochs ORDER BY origin, touched");
-  while (seen.next_row()) {
-    snapshot.seen.push_back({seen.text(0), seen.id(1), seen.id(2), seen.id(3)});
-  }
-
-  Statement peers(db, "SELECT name, host, port FROM peers ORDER BY rowid");
-  while (peers.next_row()) {
-    snapshot.peers.push_back(
-        {peers.text(0), peers.text(1), static_cast<std::uint16_t>(peers.integer(2))});
-  }
-
-  Statement refused(
-      db, "SELECT origin, epoch, id, error FROM refused_epochs ORDER BY origin, epoch, id");
-  while (refused.next_row()) {
-    snapshot.refused.push_back(
-        {refused.text(0), refused.id(1), refused.id(2), refused.text(3)});
-  }
-
-  Statement sessions(db, "SELECT token_hash, username FROM sessions ORDER BY rowid");
-  while (sessions.next_row()) snapshot.sessions.push_back({sessions.text(0), sessions.text(1)});
-  // The archive's key (conversation, id) gives each conversation's newest id and count in
-  // one pass.
-  Statement conversations(db,
-                          "SELECT h.conversation, h.id, h.time, c.n FROM "
-                          "(SELECT conversation, max(id) AS last, count(*) AS n "
-                          "FROM history_archive GROUP BY conversation) AS c "
-                          "JOIN history_archive AS h "
-                          "ON h.conversation = c.conversation AND h.id = c.last");
-  while (conversations.next_row()) {
-    snapshot.conversations.push_back(
-        {conversations.text(0), conversations.id(1), conversations.text(2), conversations.id(3)});
-  }
-
+  sqlite3* db = impl_->db.get();
+  Snapshot snapshot;
+  load_accounts(db, snapshot);
+  load_messages(db, snapshot);
+  load_federation(db, snapshot);
   snapshot.max_id = stored_max_id(db);
   return snapshot;
 }

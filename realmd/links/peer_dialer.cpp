@@ -8,8 +8,9 @@
 #include <asio/use_awaitable.hpp>
 #include <utility>
 
-#include "outcome_runner.hpp"
 #include "links/peer_link.hpp"
+#include "net/coroutine_exit.hpp"
+#include "outcome_runner.hpp"
 
 namespace realmd {
 
@@ -31,12 +32,7 @@ void PeerDialer::start() {
       socket_.get_executor(), [self] { return self->run(); },
       [self](std::exception_ptr error) {
         self->running_ = false;
-        if (!error) return;
-        try {
-          std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-          spdlog::error("dialer of realm {} failed: {}", self->peer_, e.what());
-        }
+        log_coroutine_failure(error, "dialer of realm " + self->peer_);
       });
 }
 

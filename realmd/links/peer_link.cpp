@@ -9,8 +9,9 @@
 #include <utility>
 #include <variant>
 
-#include "net/endpoint_formatter.hpp"
 #include "federation/frames.hpp"
+#include "net/coroutine_exit.hpp"
+#include "net/endpoint_formatter.hpp"
 #include "ops/logging.hpp"
 #include "outcome_runner.hpp"
 
@@ -47,7 +48,7 @@ std::string remote_of(const Stream& stream) {
 
 PeerLink::PeerLink(Stream stream, std::uint64_t id, Limits limits, PeerLinkServices services,
                    std::optional<std::string> dialed_peer)
-    : LineChannel(std::move(stream), limits, services.commits, "\n"),
+    : Channel(std::move(stream), limits, services.commits, "\n"),
       id_(id),
       services_(std::move(services)),
       dialed_peer_(std::move(dialed_peer)),
@@ -68,13 +69,9 @@ void PeerLink::open() {
   asio::co_spawn(
       executor(), [self] { return self->watch(); },
       [self](std::exception_ptr error) {
-        if (!error) return;
-        try {
-          std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-          spdlog::error("{}: timer failed: {}", self->label(), e.what());
+        if (log_coroutine_failure(error, self->label() + ": timer")) {
+          self->close(CloseReason::internal_error);
         }
-        self->close(CloseReason::internal_error);
       });
 }
 
@@ -83,7 +80,7 @@ void PeerLink::send(const frames::PeerFrame& frame, std::uint64_t seq) {
 }
 
 void PeerLink::supersede() {
-  superseded_ = true;
+  link_phase_ = LinkPhase::superseded;
   failure_ = std::string(to_string(CloseReason::duplicate_link));
   close(CloseReason::duplicate_link);
 }
@@ -93,7 +90,7 @@ void PeerLink::send_line(std::string line, std::uint64_t seq) {
   push({.text = std::move(line), .commit_seq = seq, .ids = {}, .close_after = {}});
 }
 
-asio::awaitable<void> PeerLink::on_line(std::string_view line) {
+asio::awaitable<void> PeerLink::on_request(std::string_view line) {
   last_received_ = Clock::now();
   federation::DecodeResult decoded = federation::decode(line, services_.max_text_bytes);
   if (!decoded.ok()) {
@@ -101,10 +98,10 @@ asio::awaitable<void> PeerLink::on_line(std::string_view line) {
     fail(CloseReason::bad_frame, decoded.error);
     co_return;
   }
-  if (authenticated_) {
-    linked_frame(*decoded.frame);
-  } else {
+  if (link_phase_ == LinkPhase::handshaking) {
     handshake_step(*decoded.frame);
+  } else {
+    linked_frame(*decoded.frame);
   }
 }
 
@@ -128,13 +125,13 @@ void PeerLink::handshake_step(const frames::Frame& frame) {
   }
   if (step.state != federation::Handshake::State::authenticated) return;
 
-  authenticated_ = true;
+  link_phase_ = LinkPhase::authenticated;
   if (!services_.authenticated(std::static_pointer_cast<PeerLink>(shared_from_this()))) {
     failure_ = std::string(to_string(CloseReason::duplicate_link));
     close(CloseReason::duplicate_link);
     return;
   }
-  linked_ = true;
+  link_phase_ = LinkPhase::linked;
   spdlog::info("{}: linked to realm {}", label(), peer_);
   timer_.cancel();  // the watch switches from the handshake deadline to keepalive
   chat::core::Outcome outcome = services_.realm.link_up(peer_, step.peer_max_text);
@@ -160,7 +157,7 @@ void PeerLink::linked_frame(const frames::Frame& frame) {
   services_.outcomes.run(outcome);
 }
 
-void PeerLink::on_line_too_long() {
+void PeerLink::on_request_too_long() {
   fail(CloseReason::line_too_long, "a frame over the frame size limit");
 }
 
@@ -177,7 +174,7 @@ asio::awaitable<void> PeerLink::watch() {
   const std::chrono::milliseconds keepalive = services_.keepalive;
   while (!is_closed()) {
     const Clock::time_point now = Clock::now();
-    if (!authenticated_) {
+    if (link_phase_ == LinkPhase::handshaking) {
       const Clock::time_point deadline = opened_at_ + handshake_timeout;
       if (now >= deadline) {
         fail(CloseReason::handshake_timeout,
@@ -202,19 +199,18 @@ asio::awaitable<void> PeerLink::watch() {
 
 void PeerLink::on_closed(CloseReason reason) {
   timer_.cancel();
-  if (failure_.empty() && dialed() && !authenticated_ && handshake_.proved() &&
-      reason == CloseReason::peer_closed) {
+  if (failure_.empty() && dialed() && link_phase_ == LinkPhase::handshaking &&
+      handshake_.proved() && reason == CloseReason::peer_closed) {
     // The acceptor checks our proof before it says anything: a close now is its refusal.
     failure_ = "handshake failed: closed by realm " + peer_ +
                " before it authenticated (is federation.secret the same on both?)";
   }
   if (failure_.empty()) failure_ = std::string(to_string(reason));
-  if (linked_ && !superseded_) {
+  if (link_phase_ == LinkPhase::linked) {
     spdlog::info("{}: down: {}", label(), failure_);
     chat::core::Outcome outcome = services_.realm.link_down(peer_, failure_);
     services_.outcomes.run(outcome);
   }
-  linked_ = false;
   released_ = true;
   // Last: a stopping server may finish its stop (and its commit queue) in there.
   services_.closed(*this);

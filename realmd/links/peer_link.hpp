@@ -14,18 +14,17 @@
 #include "core/realm.hpp"
 #include "federation/handshake.hpp"
 #include "frames/link_frames.hpp"
-#include "net/line_channel.hpp"
+#include "net/channel.hpp"
 
 namespace realmd {
 
-class CommitQueue;
 class OutcomeRunner;
 class PeerLink;
 
 // What every link of a realm shares; all of it outlives the links.
 struct PeerLinkServices {
   chat::core::Realm& realm;
-  CommitQueue& commits;
+  CommitGate& commits;  // frames leave once what they acknowledge is committed
   OutcomeRunner& outcomes;
   std::string secret;                   // federation.secret: only the handshake sees it
   std::chrono::milliseconds keepalive;  // ping after this much silence on our side
@@ -37,13 +36,22 @@ struct PeerLinkServices {
   std::function<void(PeerLink& link)> closed;
 };
 
-// One realm-to-realm link, dialled or accepted (docs/contract.md §2). Phase 1 is the handshake
-// (federation::Handshake); phase 2, once authenticated and kept by the server, turns each
+// One realm-to-realm link, dialled or accepted (docs/contract.md §2). First the handshake
+// (federation::Handshake); then, once authenticated and kept by the server, it turns each
 // frame line into a frames::PeerFrame for the realm and carries out what comes back, answers
 // pings, and sends the frames the realm addresses to this peer. Keepalive: a ping after
 // `keepalive` without sending, a drop after three times that without receiving.
-class PeerLink final : public LineChannel {
+class PeerLink final : public Channel {
  public:
+  // How far the link got; it only moves forward, and stays where it was once the link
+  // closed (the Channel's phase() says whether it is open).
+  enum class LinkPhase {
+    handshaking,    // hellos and proofs: lines are handshake frames
+    authenticated,  // the handshake succeeded; the server keeps the link, or refused it
+    linked,         // kept by the server: the realm's link to peer(); lines are link frames
+    superseded,     // another link to the same realm won: it closes without a link down
+  };
+
   // How long a connection may take to authenticate.
   static constexpr std::chrono::seconds handshake_timeout{10};
 
@@ -51,7 +59,7 @@ class PeerLink final : public LineChannel {
   PeerLink(Stream stream, std::uint64_t id, Limits limits, PeerLinkServices services,
            std::optional<std::string> dialed_peer);
 
-  // Sends our hello and starts the handshake timer (instead of LineChannel::start).
+  // Sends our hello and starts the handshake timer (instead of Channel::start).
   void open();
   // Sends a frame once commit `seq` is done, behind every frame queued before it.
   void send(const chat::frames::PeerFrame& frame, std::uint64_t seq);
@@ -63,16 +71,17 @@ class PeerLink final : public LineChannel {
   bool dialed() const { return dialed_peer_.has_value(); }
   // The peer's realm name once its hello was accepted (for a dialed link: the one we dialed).
   const std::string& peer() const { return peer_; }
+  LinkPhase link_phase() const { return link_phase_; }
   // Whether the handshake succeeded at some point (the link may have closed since).
-  bool was_authenticated() const { return authenticated_; }
+  bool was_authenticated() const { return link_phase_ != LinkPhase::handshaking; }
   // Why the link failed or ended, for `realms`' last_error; empty while open.
   const std::string& failure() const { return failure_; }
   // Whether on_closed ran: the server has forgotten the link.
   bool released() const { return released_; }
 
  private:
-  asio::awaitable<void> on_line(std::string_view line) override;
-  void on_line_too_long() override;
+  asio::awaitable<void> on_request(std::string_view line) override;
+  void on_request_too_long() override;
   void on_written(const std::vector<std::uint64_t>&) override {}
   void on_lost(const std::vector<std::uint64_t>&) override {}
   void on_closed(CloseReason reason) override;
@@ -91,10 +100,8 @@ class PeerLink final : public LineChannel {
   std::string remote_;  // "127.0.0.1:40102", for the logs
   chat::federation::Handshake handshake_;
   std::string peer_;
-  bool authenticated_ = false;
-  bool linked_ = false;  // kept by the server: the realm's link to peer_
-  bool superseded_ = false;
-  bool released_ = false;
+  LinkPhase link_phase_ = LinkPhase::handshaking;
+  bool released_ = false;  // on_closed ran (after the Channel closed)
   std::string failure_;
   std::chrono::steady_clock::time_point opened_at_;
   std::chrono::steady_clock::time_point last_sent_;

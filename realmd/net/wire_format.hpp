@@ -7,7 +7,7 @@
 
 namespace realmd {
 
-// How the requests and replies of a LineChannel look on the wire: "\n"-ended lines over TCP
+// How the requests and replies of a Channel look on the wire: "\n"-ended lines over TCP
 // (LineWire) or WebSocket text frames (WebSocketWire). The channel keeps the order, the commit
 // gate and the limits; the wire format only cuts bytes into requests and wraps replies.
 class WireFormat {

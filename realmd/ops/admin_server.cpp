@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "net/half_close.hpp"
+
 namespace realmd {
 
 using asio::ip::tcp;
@@ -83,16 +85,9 @@ class AdminServer::Connection : public std::enable_shared_from_this<Connection> 
     co_await finish();
   }
 
-  // After the last response: half-close, and read until the client closes, so that closing
-  // with its bytes unread does not reset the connection under the response.
+  // After the last response: the client closes first, so that no reset destroys the response.
   asio::awaitable<void> finish() {
-    std::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
-    std::array<char, 512> discard;
-    while (!ec) {
-      co_await socket_.async_read_some(asio::buffer(discard),
-                                       asio::redirect_error(asio::use_awaitable, ec));
-    }
+    co_await half_close_and_drain(socket_);
     close();
   }
 

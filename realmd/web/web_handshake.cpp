@@ -9,6 +9,8 @@
 #include <asio/write.hpp>
 #include <exception>
 
+#include "net/coroutine_exit.hpp"
+#include "net/half_close.hpp"
 #include "net/http_request.hpp"
 #include "web/web_http.hpp"
 #include "web/web_origin.hpp"
@@ -35,13 +37,7 @@ void WebHandshake::start() {
   asio::co_spawn(
       socket_.get_executor(), [self] { return self->run(); },
       [self](std::exception_ptr error) {
-        if (error) {
-          try {
-            std::rethrow_exception(error);
-          } catch (const std::exception& e) {
-            spdlog::error("web connection {}: {}", self->id_, e.what());
-          }
-        }
+        log_coroutine_failure(error, fmt::format("web connection {}", self->id_));
         self->deadline_.cancel();
         self->services_.done(self->id_);
       });
@@ -91,15 +87,9 @@ asio::awaitable<void> WebHandshake::answer(const std::string& response) {
   std::error_code ec;
   co_await asio::async_write(socket_, asio::buffer(response),
                              asio::redirect_error(asio::use_awaitable, ec));
-  // Our side is done; the client closes after reading (Connection: close). Closing first with
-  // its bytes unread would send a reset, which can destroy the response in flight: drain until
-  // its end-of-file or the deadline.
-  socket_.shutdown(tcp::socket::shutdown_send, ec);
-  std::array<char, 512> discard;
-  while (!ec) {
-    co_await socket_.async_read_some(asio::buffer(discard),
-                                     asio::redirect_error(asio::use_awaitable, ec));
-  }
+  // Our side is done; the client closes after reading (Connection: close), or the deadline
+  // closes the socket.
+  co_await half_close_and_drain(socket_);
   close();
 }
 

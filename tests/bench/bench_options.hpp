@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace chatbench {
 
@@ -33,6 +34,9 @@ struct Options {
   std::uint16_t remote_port = 0;
   std::string remote_realm;         // realm: its name
   std::optional<pid_t> server_pid;  // to report the server's RSS
+  // realm: the other realms on the way (relays and the receiving realm), whose CPU over the
+  // measured phase is reported beside the sending realm's: a routed send costs every hop.
+  std::vector<pid_t> path_pids;
   std::string password = "benchpw";
   std::string label;  // names the target in the report (realmd, redis, ...)
   double reply_timeout_s = 30;

@@ -80,6 +80,12 @@ std::string json_line(const BenchReport& report) {
     json.Key("server_cpu_us_per_request");
     json.Double(cpu_per_request_us(*report.server_cpu, report));
   }
+  if (report.path_cpu) {
+    json.Key("path_cpu_s");
+    json.Double(seconds_of(*report.path_cpu));
+    json.Key("path_cpu_us_per_request");
+    json.Double(cpu_per_request_us(*report.path_cpu, report));
+  }
   json.Key("client_cpu_s");
   json.Double(seconds_of(report.client_cpu));
   json.Key("client_cpu_us_per_request");
@@ -118,6 +124,10 @@ void print_report(const BenchReport& report) {
   if (report.server_cpu) {
     fmt::print("  server CPU   {:>12.2f} s  {:>12.2f} us/request\n", seconds_of(*report.server_cpu),
                cpu_per_request_us(*report.server_cpu, report));
+  }
+  if (report.path_cpu) {
+    fmt::print("  path CPU     {:>12.2f} s  {:>12.2f} us/request (the other realms on the way)\n",
+               seconds_of(*report.path_cpu), cpu_per_request_us(*report.path_cpu, report));
   }
   fmt::print("  client CPU   {:>12.2f} s  {:>12.2f} us/request\n", seconds_of(report.client_cpu),
              cpu_per_request_us(report.client_cpu, report));

@@ -18,6 +18,8 @@ struct BenchReport {
   // CPU the server used during the measured phase: per request, it does not depend on how
   // much CPU the machine had to spare (other load, the client on the same cores).
   std::optional<std::chrono::microseconds> server_cpu;
+  // The same for the realms of --path-pid together (nullopt without them, or when one is gone).
+  std::optional<std::chrono::microseconds> path_cpu;
   // CPU chatbench itself used during the measured phase (its own TLS work included).
   std::chrono::microseconds client_cpu{0};
   std::optional<std::uint64_t> answering;  // idle: connections that answered after the hold

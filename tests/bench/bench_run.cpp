@@ -9,6 +9,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <string_view>
+#include <vector>
 
 #include "load_runner.hpp"
 #include "process_stats.hpp"
@@ -199,6 +200,33 @@ void validate(const Options& options, std::size_t users) {
   }
 }
 
+// CPU time of the --path-pid processes together; nullopt when there are none or one is gone.
+std::optional<std::chrono::microseconds> path_cpu_time(const std::vector<pid_t>& pids) {
+  if (pids.empty()) return std::nullopt;
+  std::chrono::microseconds total{0};
+  for (const pid_t pid : pids) {
+    const auto used = cpu_time(pid);
+    if (!used) return std::nullopt;
+    total += *used;
+  }
+  return total;
+}
+
+// The measured phase, with the CPU that the server, the --path-pid realms and chatbench itself
+// used during it.
+void run_measured(LoadRunner& runner, PhasePlan& plan, BenchReport& report) {
+  const Options& options = report.options;
+  const auto cpu_before = options.server_pid ? cpu_time(*options.server_pid) : std::nullopt;
+  const auto path_before = path_cpu_time(options.path_pids);
+  const auto own_before = own_cpu_time();
+  report.measured = runner.run(plan);
+  report.client_cpu = own_cpu_time() - own_before;
+  const auto cpu_after = options.server_pid ? cpu_time(*options.server_pid) : std::nullopt;
+  if (cpu_before && cpu_after) report.server_cpu = *cpu_after - *cpu_before;
+  const auto path_after = path_cpu_time(options.path_pids);
+  if (path_before && path_after) report.path_cpu = *path_after - *path_before;
+}
+
 // The client side of --tls: TLS 1.2 or later, as realmd takes; the server's certificate checked
 // against --tls-ca when one is given.
 std::unique_ptr<asio::ssl::context> tls_context(const Options& options) {
@@ -270,12 +298,7 @@ BenchReport run_bench(const Options& options) {
   }
 
   PhasePlan plan = measured_plan(options, users);
-  const auto cpu_before = options.server_pid ? cpu_time(*options.server_pid) : std::nullopt;
-  const auto own_before = own_cpu_time();
-  report.measured = runner.run(plan);
-  report.client_cpu = own_cpu_time() - own_before;
-  const auto cpu_after = options.server_pid ? cpu_time(*options.server_pid) : std::nullopt;
-  if (cpu_before && cpu_after) report.server_cpu = *cpu_after - *cpu_before;
+  run_measured(runner, plan, report);
   switch (options.workload) {
     case Workload::inbox:
     case Workload::sendgroup:

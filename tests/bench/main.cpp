@@ -65,6 +65,9 @@ int main(int argc, char** argv) {
   app.add_option("--remote-port", options.remote_port, "realm: the receiving realm's client port");
   app.add_option("--remote-realm", options.remote_realm, "realm: the receiving realm's name");
   app.add_option("--server-pid", server_pid, "report this process's RSS (VmRSS)");
+  app.add_option("--path-pid", options.path_pids,
+                 "realm: a relay or the receiving realm (repeatable): their CPU during the "
+                 "measured phase is reported together as path CPU");
   app.add_option("--password", options.password, "the bench users' password")
       ->capture_default_str();
   app.add_option("--label", options.label, "names the target in the report");

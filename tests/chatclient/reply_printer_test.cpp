@@ -188,6 +188,45 @@ TEST_CASE("realms prints a table; empty fields show as a dash") {
   CHECK(is_error("realms", R"({"status":"OK","realms":{"beta":1}})"));
 }
 
+TEST_CASE("realms lists routed realms apart, with their next hop and distance") {
+  const std::string reply =
+      R"({"status":"OK","realms":[)"
+      R"({"name":"beta","state":"linked","address":"127.0.0.1:9890","queued":0,"last_error":""},)"
+      R"({"name":"gamma","state":"routed","address":"","queued":3,"last_error":"",)"
+      R"("via":"beta","distance":2},)"
+      R"({"name":"delta","state":"routed","address":"","queued":0,"last_error":"",)"
+      R"("via":"beta","distance":3},)"
+      R"({"name":"epsilon","state":"unreachable","address":"","queued":7,"last_error":""}]})";
+  CHECK(printed("realms", reply) ==
+        "Direct peers:\n"
+        "  name  state   address         queued  last error\n"
+        "  beta  linked  127.0.0.1:9890  0       -\n"
+        "Through other realms (next hop, links away):\n"
+        "  name     state        via   distance  queued\n"
+        "  gamma    routed       beta  2         3\n"
+        "  delta    routed       beta  3         0\n"
+        "  epsilon  unreachable  -     -         7\n");
+  CHECK_FALSE(is_error("realms", reply));
+}
+
+TEST_CASE("realms with routed realms only says there is no direct peer") {
+  // A peer named in the config but not linked yet is listed as routed while a path is up.
+  CHECK(printed("realms", R"({"status":"OK","realms":[{"name":"gamma","state":"routed",)"
+                          R"("address":"127.0.0.1:9891","queued":0,"last_error":"","via":"beta",)"
+                          R"("distance":2}]})") ==
+        "Direct peers: none\n"
+        "Through other realms (next hop, links away):\n"
+        "  name   state   via   distance  queued\n"
+        "  gamma  routed  beta  2         0\n");
+  // The server's text is not trusted: control characters in a name or a hop become '?'.
+  CHECK(printed("realms", R"({"status":"OK","realms":[{"name":"g\u001b[2J","state":"routed",)"
+                          R"("via":"b\n","distance":"2\r"}]})") ==
+        "Direct peers: none\n"
+        "Through other realms (next hop, links away):\n"
+        "  name   state   via  distance  queued\n"
+        "  g?[2J  routed  b?   2?        -\n");
+}
+
 namespace {
 
 std::string event_line(std::string_view message_json,

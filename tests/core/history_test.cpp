@@ -267,3 +267,22 @@ TEST_CASE("retention by age: a pass asks the store to prune the oldest, bounded"
   w.h.commit(pass);
   CHECK(w.h.run(w.messi, "history user henderson") == empty_page);
 }
+
+TEST_CASE("index passes move the oldest unindexed messages in slices of at most `max`") {
+  World w;
+  for (int i = 1; i <= 7; ++i) w.h.run(w.messi, "send henderson m" + std::to_string(i));
+  CHECK(w.h.realm().unindexed_count() == 7);
+  std::vector<std::string> all;
+  for (int i = 1; i <= 7; ++i) all.push_back(msg(i, "messi", "henderson", "m" + std::to_string(i)));
+
+  for (std::uint64_t up_to : {3, 6, 7}) {
+    core::Outcome pass = w.h.realm().index_pass(3);
+    REQUIRE(pass.mutations.size() == 1);
+    CHECK(std::get<store::IndexHistory>(pass.mutations[0]).up_to == up_to);
+    CHECK(w.h.realm().unindexed_count() == 7 - up_to);
+    w.h.commit(pass);
+    // Between slices every message is still found: indexed ones by conversation, the rest by id.
+    CHECK(w.h.run(w.henderson, "history user messi") == page(all, false));
+  }
+  CHECK(w.h.realm().index_pass(3).mutations.empty());
+}

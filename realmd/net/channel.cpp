@@ -1,0 +1,381 @@
+#include "net/channel.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "net/coroutine_exit.hpp"
+#include "net/line_wire.hpp"
+
+namespace realmd {
+namespace {
+
+// How long a connection closed after an error reply keeps reading (and dropping) the peer's
+// bytes: closing with unread input sends a reset, which can destroy the reply in flight.
+constexpr std::chrono::seconds linger_time{2};
+
+// Removes the first `bytes` bytes from `buffers` (those written already).
+void drop_front(std::vector<asio::const_buffer>& buffers, std::size_t bytes) {
+  auto first_left = buffers.begin();
+  while (first_left != buffers.end() && bytes >= first_left->size()) {
+    bytes -= first_left->size();
+    ++first_left;
+  }
+  buffers.erase(buffers.begin(), first_left);
+  if (bytes > 0 && !buffers.empty()) buffers.front() += bytes;
+}
+
+}  // namespace
+
+Channel::Channel(Stream stream, Limits limits, CommitGate& commits, std::string_view terminator)
+    : Channel(std::move(stream), limits, commits,
+              std::make_unique<LineWire>(limits.max_request_bytes, terminator)) {}
+
+Channel::Channel(Stream stream, Limits limits, CommitGate& commits,
+                 std::unique_ptr<WireFormat> wire)
+    : stream_(std::move(stream)),
+      limits_(limits),
+      commits_(commits),
+      wire_(std::move(wire)),
+      wake_(stream_.tcp().get_executor()),
+      reader_wake_(stream_.tcp().get_executor()) {}
+
+void Channel::start() {
+  auto self = shared_from_this();
+  asio::co_spawn(
+      executor(), [self] { return self->read_loop(); },
+      [self](std::exception_ptr error) { self->on_coroutine_exit(error, "reader"); });
+  asio::co_spawn(
+      executor(), [self] { return self->write_loop(); },
+      [self](std::exception_ptr error) {
+        self->on_coroutine_exit(error, "writer");
+        self->release();
+      });
+}
+
+void Channel::refuse(std::string reply, CloseReason reason) {
+  push({.text = std::move(reply), .commit_seq = 0, .ids = {}, .close_after = reason});
+}
+
+void Channel::finish(CloseReason reason) {
+  if (phase_ == Phase::closed || input_ == Input::stopping) return;
+  if (phase_ != Phase::lingering) reason_ = reason;  // a lingering one keeps its last reply's
+  if (phase_ == Phase::reading) phase_ = Phase::finishing;
+  if (input_ == Input::open) input_ = Input::stopping;
+  // Wakes a reader waiting for input: it reads end-of-file and stops.
+  stream_.shutdown_receive();
+}
+
+void Channel::close(CloseReason reason) {
+  if (phase_ == Phase::closed) return;
+  phase_ = Phase::closed;
+  reason_ = reason;
+  spdlog::log(is_routine(reason) ? spdlog::level::debug : spdlog::level::info, "{} closed: {}",
+              label_, to_string(reason));
+  stream_.close();
+  wake_writer();
+  reader_wake_.cancel();
+}
+
+void Channel::expect_request_by(Clock::time_point deadline) {
+  request_deadline_ = deadline;
+  wake_by(deadline);
+}
+
+void Channel::wake_by(Clock::time_point deadline) {
+  // A later deadline needs no wake-up: the writer re-arms for the earliest one when it fires.
+  if (deadline < wake_deadline_) wake_writer();
+}
+
+void Channel::push(Reply reply) {
+  if (phase_ == Phase::closed) {
+    if (!reply.ids.empty()) on_lost(reply.ids);
+    return;
+  }
+  std::optional<std::string> framed = wire_->frame(std::move(reply.text));
+  if (!framed) {  // the wire format said goodbye already: this reply cannot go out
+    if (!reply.ids.empty()) on_lost(reply.ids);
+    if (!reply.close_after) return;
+    reply.ids.clear();
+    framed.emplace();
+  }
+  reply.text = std::move(*framed);
+  if (reply.close_after) reply.text += wire_->farewell(*reply.close_after);
+  enqueue(std::move(reply));
+}
+
+void Channel::enqueue(Reply reply) {
+  if (phase_ == Phase::closed) {
+    if (!reply.ids.empty()) on_lost(reply.ids);
+    return;
+  }
+  if (reply.close_after) stop_taking_requests();
+  pending_reply_bytes_ += reply.text.size();
+  replies_.push_back(std::move(reply));
+  if (pending_reply_bytes_ > limits_.max_pending_reply_bytes) {
+    close(CloseReason::reply_backlog);
+    return;
+  }
+  wake_writer();
+}
+
+std::uint64_t Channel::reserve() {
+  const std::uint64_t place = front_place_ + replies_.size();
+  if (phase_ != Phase::closed)
+    replies_.push_back({.text = {}, .commit_seq = 0, .ids = {}, .close_after = {}, .ready = false});
+  return place;
+}
+
+void Channel::fill(std::uint64_t place, std::string text, std::vector<std::uint64_t> ids,
+                   std::uint64_t commit_seq) {
+  // A place is never written before it is filled, so a live one is still in the queue.
+  if (phase_ == Phase::closed || place < front_place_ || place - front_place_ >= replies_.size()) {
+    if (!ids.empty()) on_lost(ids);
+    return;
+  }
+  std::optional<std::string> framed = wire_->frame(std::move(text));
+  if (!framed) {  // the wire format said goodbye already: the place stays empty
+    if (!ids.empty()) on_lost(ids);
+    ids.clear();
+    framed.emplace();
+  }
+  Reply& reply = replies_[place - front_place_];
+  reply.text = std::move(*framed);
+  reply.ids = std::move(ids);
+  reply.commit_seq = commit_seq;
+  reply.ready = true;
+  pending_reply_bytes_ += reply.text.size();
+  if (pending_reply_bytes_ > limits_.max_pending_reply_bytes) {
+    close(CloseReason::reply_backlog);
+    return;
+  }
+  wake_writer();
+}
+
+asio::awaitable<void> Channel::read_loop() {
+  // The wire format may hold requests already (bytes read before it took the connection over).
+  co_await hand_over_requests();
+  while (phase_ != Phase::closed && input_ == Input::open) {
+    std::error_code ec;
+    const std::string_view bytes = co_await stream_.read(ec);
+    if (phase_ == Phase::closed) co_return;
+    if (ec == asio::error::eof) break;
+    if (ec) {
+      close(CloseReason::read_failed);
+      co_return;
+    }
+    // No further request will be handled: the bytes are dropped, but for the read that
+    // finish() let complete, whose WebSocket pings and closes are still answered.
+    if (phase_ != Phase::reading && input_ == Input::open) continue;
+    wire_->feed(bytes);
+    const bool handed_over_any = co_await hand_over_requests();
+    if (phase_ == Phase::closed) co_return;
+    track_partial_request(handed_over_any);
+  }
+  if (phase_ == Phase::closed) co_return;
+  input_ = Input::ended;
+  wake_writer();
+}
+
+asio::awaitable<bool> Channel::hand_over_requests() {
+  bool handed_over_any = false;
+  std::string& request = request_;
+  while (phase_ == Phase::reading) {
+    co_await wait_for_reader_room();
+    if (phase_ == Phase::closed) break;
+    const auto status = wire_->next(request);
+    if (status == WireFormat::Status::need_more) break;
+    if (status == WireFormat::Status::too_long) {
+      stop_taking_requests();
+      on_request_too_long();
+      break;
+    }
+    handed_over_any = true;
+    co_await on_request(request);
+    request.clear();
+  }
+  if (phase_ == Phase::closed) co_return handed_over_any;
+  // After the replies to the requests before it: e.g. the answer to a WebSocket close frame.
+  const std::optional<CloseReason> ended = wire_->ended();
+  if (std::string control = wire_->take_control_bytes(); !control.empty() || ended) {
+    enqueue({.text = std::move(control), .commit_seq = 0, .ids = {}, .close_after = ended});
+  }
+  co_return handed_over_any;
+}
+
+asio::awaitable<void> Channel::wait_for_reader_room() {
+  // A client that pipelines requests faster than it reads their replies (e.g. many inbox
+  // calls) is not dropped: its next request waits until it has read enough.
+  while (phase_ != Phase::closed && pending_reply_bytes_ > limits_.max_pending_reply_bytes / 2) {
+    reader_paused_ = true;
+    reader_wake_.expires_at(Clock::time_point::max());
+    std::error_code ec;
+    co_await reader_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  reader_paused_ = false;
+}
+
+std::size_t Channel::sendable_count() const {
+  if (phase_ == Phase::lingering) return 0;
+  std::size_t count = 0;
+  for (const Reply& reply : replies_) {
+    if (!reply.ready || reply.commit_seq > commits_.committed()) break;
+    ++count;
+    if (reply.close_after) break;
+  }
+  return count;
+}
+
+asio::awaitable<void> Channel::write_loop() {
+  std::vector<asio::const_buffer> buffers;
+  while (phase_ != Phase::closed) {
+    if (store_stall_reply_ && commits_.stalled()) give_up_on_commits();
+    if (const std::size_t count = sendable_count(); count > 0) {
+      co_await write_front(count, buffers);
+      continue;
+    }
+    if (input_ == Input::ended && (phase_ == Phase::lingering || replies_.empty())) {
+      // A format with its own goodbye (a WebSocket close frame) says it before closing.
+      if (phase_ != Phase::lingering) {
+        if (std::string bye = wire_->farewell(reason_); !bye.empty()) {
+          enqueue({.text = std::move(bye), .commit_seq = 0, .ids = {}, .close_after = reason_});
+          continue;
+        }
+      }
+      close(reason_);
+      break;
+    }
+    if (phase_ != Phase::lingering && !replies_.empty() && replies_.front().ready) {
+      wait_for_commit(replies_.front().commit_seq);
+    }
+    wake_deadline_ = phase_ == Phase::lingering ? linger_deadline_
+                                                : std::min(request_deadline_, partial_deadline_);
+    wake_.expires_at(wake_deadline_);
+    std::error_code ec;
+    co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    wake_deadline_ = Clock::time_point::max();
+    if (!ec) on_deadline();  // every other wake-up cancels
+  }
+}
+
+asio::awaitable<void> Channel::write_front(std::size_t count,
+                                           std::vector<asio::const_buffer>& buffers) {
+  // Every reply that may go now leaves in one write: pipelined requests cost one syscall.
+  buffers.clear();
+  for (std::size_t i = 0; i < count; ++i) buffers.push_back(asio::buffer(replies_[i].text));
+  std::error_code ec;
+  const std::size_t written = stream_.write_now(buffers, ec);
+  if (!ec && written < asio::buffer_size(buffers)) {
+    drop_front(buffers, written);
+    co_await stream_.write(buffers, ec);
+  }
+  if (ec) {
+    close(CloseReason::write_failed);
+    co_return;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    Reply reply = std::move(replies_.front());
+    replies_.pop_front();
+    ++front_place_;
+    pending_reply_bytes_ -= reply.text.size();
+    if (!reply.ids.empty()) on_written(reply.ids);
+    if (reply.close_after) begin_linger(*reply.close_after);
+  }
+  if (reader_paused_ && pending_reply_bytes_ <= limits_.max_pending_reply_bytes / 2) {
+    reader_wake_.cancel();
+  }
+}
+
+void Channel::track_partial_request(bool handed_over_any) {
+  if (limits_.partial_request_timeout.count() == 0 || phase_ != Phase::reading) return;
+  if (!wire_->holds_partial_request()) {
+    partial_deadline_ = Clock::time_point::max();
+  } else if (handed_over_any || partial_deadline_ == Clock::time_point::max()) {
+    // The clock runs from the first bytes of the request now unfinished, not from the latest.
+    partial_deadline_ = Clock::now() + limits_.partial_request_timeout;
+    wake_by(partial_deadline_);
+  }
+}
+
+void Channel::on_deadline() {
+  if (phase_ == Phase::lingering) {
+    close(CloseReason::linger_timeout);
+    return;
+  }
+  if (phase_ != Phase::reading) {
+    // The connection is ending anyway. The deadlines go, or the writer would wait for them
+    // again and again: they have passed.
+    partial_deadline_ = request_deadline_ = Clock::time_point::max();
+    return;
+  }
+  const Clock::time_point now = Clock::now();
+  if (now >= partial_deadline_) {
+    partial_deadline_ = request_deadline_ = Clock::time_point::max();
+    on_timed_out(CloseReason::partial_request_timeout);
+  } else if (now >= request_deadline_) {
+    partial_deadline_ = request_deadline_ = Clock::time_point::max();
+    on_timed_out(CloseReason::idle_timeout);
+  }
+}
+
+void Channel::wait_for_commit(std::uint64_t seq) {
+  if (seq <= waiting_for_seq_) return;  // a wake-up for it is registered already
+  waiting_for_seq_ = seq;
+  auto wake = [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->wake_writer();
+  };
+  if (store_stall_reply_) {
+    commits_.when_committed_or_stalled(seq, std::move(wake));
+  } else {
+    commits_.when_committed(seq, std::move(wake));
+  }
+}
+
+void Channel::give_up_on_commits() {
+  // The stall woke every wait this channel had registered.
+  waiting_for_seq_ = 0;
+  for (Reply& reply : replies_) {
+    if (!reply.ready || reply.commit_seq <= commits_.committed()) continue;
+    // The change may still be stored later, but it was not acknowledged: an inbox reply
+    // replaced here leaves its messages unread.
+    if (!reply.ids.empty()) on_lost(reply.ids);
+    reply.ids.clear();
+    pending_reply_bytes_ -= reply.text.size();
+    reply.text.clear();
+    if (!reply.is_push) reply.text = wire_->frame(*store_stall_reply_).value_or(std::string());
+    if (reply.close_after) reply.text += wire_->farewell(*reply.close_after);
+    pending_reply_bytes_ += reply.text.size();
+    reply.commit_seq = 0;
+  }
+}
+
+void Channel::stop_taking_requests() {
+  if (phase_ == Phase::reading) phase_ = Phase::finishing;
+}
+
+void Channel::begin_linger(CloseReason reason) {
+  phase_ = Phase::lingering;
+  reason_ = reason;
+  linger_deadline_ = Clock::now() + linger_time;
+  stream_.shutdown_send();
+}
+
+void Channel::release() {
+  for (const Reply& reply : replies_) {
+    if (!reply.ids.empty()) on_lost(reply.ids);
+  }
+  replies_.clear();
+  pending_reply_bytes_ = 0;
+  on_closed(reason_);
+}
+
+void Channel::on_coroutine_exit(std::exception_ptr error, std::string_view which) {
+  if (log_coroutine_failure(error, fmt::format("{}: {}", label_, which))) {
+    close(CloseReason::internal_error);
+  }
+}
+
+}  // namespace realmd

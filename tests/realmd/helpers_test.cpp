@@ -1,0 +1,116 @@
+// realmd's small shared helpers: the co_spawn completion that logs (net/coroutine_exit.hpp),
+// the accepting TLS handshake a stop cuts short (net/tls_accept.hpp), and the worker thread
+// whose stop wakes its loop (worker_thread.hpp).
+#include <doctest/doctest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "net/coroutine_exit.hpp"
+#include "net/tls_accept.hpp"
+#include "worker_thread.hpp"
+
+namespace {
+
+using asio::ip::tcp;
+
+// Runs `io` until `done` holds or `within` has passed; whether it holds.
+template <typename Predicate>
+bool run_until(asio::io_context& io, Predicate done,
+               std::chrono::milliseconds within = std::chrono::seconds(5)) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    io.restart();
+    io.run_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+// The default logger writes into `out` while it lives.
+class CapturedLog {
+ public:
+  CapturedLog() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+    sink->set_pattern("%l %v");
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("captured", sink));
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous_); }
+  std::string text() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+}  // namespace
+
+TEST_CASE("log_coroutine_failure: nothing for a clean end, the exception logged otherwise") {
+  const CapturedLog log;
+  CHECK_FALSE(realmd::log_coroutine_failure(nullptr, "link 1: timer"));
+  CHECK(log.text().empty());
+  const auto error = std::make_exception_ptr(std::runtime_error("boom"));
+  CHECK(realmd::log_coroutine_failure(error, "link 1: timer"));
+  CHECK(log.text().find("error link 1: timer failed: boom") != std::string::npos);
+  CHECK(realmd::log_coroutine_failure(error, "realm a: accepting peers", spdlog::level::critical));
+  CHECK(log.text().find("critical realm a: accepting peers failed: boom") != std::string::npos);
+}
+
+TEST_CASE("TlsAccept: a handshake is listed while it runs; close_all cuts it short") {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  asio::ssl::context tls(asio::ssl::context::tls_server);
+  int gone = 0;
+  bool handed_on = false;
+  realmd::TlsAccept accepts("realm test", [&] { ++gone; });
+
+  // A client that connects and never says a word: its handshake waits for a ClientHello.
+  tcp::socket silent(io);
+  silent.connect(acceptor.local_endpoint());
+  accepts.accept(acceptor.accept(), tls, [&](realmd::Stream) { handed_on = true; });
+  REQUIRE(run_until(io, [&] { return accepts.size() == 1; }));
+
+  accepts.close_all();
+  REQUIRE(run_until(io, [&] { return gone == 1; }));
+  CHECK(accepts.size() == 0);
+  CHECK_FALSE(handed_on);
+}
+
+TEST_CASE("TlsAccept: a client that leaves ends its handshake without handing a stream on") {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  asio::ssl::context tls(asio::ssl::context::tls_server);
+  int gone = 0;
+  bool handed_on = false;
+  realmd::TlsAccept accepts("realm test", [&] { ++gone; });
+
+  tcp::socket leaving(io);
+  leaving.connect(acceptor.local_endpoint());
+  accepts.accept(acceptor.accept(), tls, [&](realmd::Stream) { handed_on = true; });
+  leaving.close();  // a port probe
+  REQUIRE(run_until(io, [&] { return gone == 1; }));
+  CHECK(accepts.size() == 0);
+  CHECK_FALSE(handed_on);
+}
+
+TEST_CASE("WorkerThread: stop() wakes a loop that waits for work, and joins it") {
+  realmd::WorkerThread worker;
+  bool saw_stop = false;
+  worker.start([&] {
+    std::unique_lock lock(worker.mutex());
+    worker.wake().wait(lock, [&] { return worker.stopping(); });
+    saw_stop = true;
+  });
+  worker.stop();  // returns only once the loop has ended
+  CHECK(saw_stop);
+  worker.stop();  // again: nothing
+}
