@@ -5,10 +5,13 @@
 # targets of docs/performance.md. Every run gets fresh server processes.
 #   scripts/bench.sh            3 rounds of 5 s per workload; idle holds 10,000 connections
 #   scripts/bench.sh --smoke    1 round of 1 s, 500 idle connections, a history store of
-#                               20,000 messages: checks only that every run finished without
-#                               errors (CI); well under a minute
+#                               20,000 messages, the PostgreSQL rows (--store postgres): checks
+#                               only that every run finished without errors (CI); about a minute
 #   scripts/bench.sh --restart  the restart target only: 1,000,000 unread messages sent
 #                               through realmd, then time to listening and RSS on restart
+#   scripts/bench.sh --store postgres
+#                               also `send` (p1, p16) against realmd on PostgreSQL (a private
+#                               server the script starts and stops), beside the SQLite rows
 # Options: --bin DIR (binaries; default build/bin), --rounds N, --duration S,
 #          --only W[,W..] (send inbox sendgroup realm route auth idle history), --keep (keep
 #          run/bench/PID)
@@ -16,7 +19,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 bin_dir="$REALMCHAT_BIN"
 mode=full
@@ -26,6 +29,7 @@ idle_connections=10000
 idle_hold=5
 only=""
 keep=false
+postgres_rows=false
 connections=50
 restart_messages=1000000
 history_messages=1000000
@@ -34,13 +38,15 @@ stop_deadline_s=30
 
 while [[ $# -gt 0 ]]; do
   case $1 in
-    --smoke) mode=smoke rounds=1 duration=1 idle_connections=500 idle_hold=0.5 history_messages=20000 ;;
+    --smoke) mode=smoke rounds=1 duration=1 idle_connections=500 idle_hold=0.5 history_messages=20000
+      postgres_rows=true ;;
     --restart) mode=restart ;;
     --bin) bin_dir=$(cd "$2" && pwd); shift ;;
     --rounds) rounds=$2; shift ;;
     --duration) duration=$2; shift ;;
     --only) only=",$2," ; shift ;;
     --keep) keep=true ;;
+    --store) [[ $2 == postgres ]] || die "--store: only postgres (SQLite always runs)"; postgres_rows=true; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown option: $1" ;;
   esac
@@ -63,6 +69,7 @@ cleanup() {
   local pid
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_postgres
   if $keep || [[ ${#failures[@]} -gt 0 ]]; then
     say "bench: logs and data kept in ${work#"$REALMCHAT_ROOT"/}"
   else
@@ -125,6 +132,7 @@ realm_config() {
     echo "limits: {max_connections: $max_connections}"
     echo "durability: process"
     echo "password_cost: min"
+    if [[ -n ${store_url:-} ]]; then echo "store: {url: '$store_url'}"; fi
     if [[ ${tls_for_clients:-false} == true ]]; then
       echo "tls: {certificate: $tls_dir/server.crt, key: $tls_dir/server.key,"
       echo "      ca: $tls_dir/ca.crt, clients: true, peers: false}"
@@ -217,6 +225,117 @@ start_redis() {
     done
     stop_process "$server_pid" # the port was taken meanwhile, or it hung: try another
     ((try < 3)) || { cat "$dir/redis.log" >&2; return 1; }
+  done
+}
+
+# --- PostgreSQL (--store postgres): a private server for the run ---
+
+# As in the tests (tests/support/postgres_server.cpp): initdb and pg_ctl as the `postgres`
+# user when root (initdb refuses root), a Unix socket in the run's directory, no TCP. Settings
+# as Debian ships them (fsync and synchronous_commit on): every commit batch is flushed.
+postgres_bin=${REALMCHAT_PG_BIN:-/usr/lib/postgresql/15/bin}
+postgres_dir=""
+postgres_running=false
+postgres_cpu="" # the file of PostgreSQL's CPU per request, one line per run
+
+as_postgres() {
+  if [[ $EUID -eq 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
+}
+
+start_postgres() {
+  [[ -n $postgres_dir ]] && { $postgres_running; return; }
+  postgres_dir="$work/postgres"
+  postgres_cpu="$work/postgres-cpu.tsv"
+  mkdir -p "$postgres_dir"
+  chmod 777 "$postgres_dir"
+  if [[ ! -x $postgres_bin/initdb ]]; then
+    say "bench: no PostgreSQL in $postgres_bin (scripts/bootstrap.sh installs postgresql-15)"
+    return 1
+  fi
+  as_postgres "$postgres_bin/initdb" --no-sync -A trust -U postgres -D "$postgres_dir/data" \
+    >"$postgres_dir/initdb.log" 2>&1 || { cat "$postgres_dir/initdb.log" >&2; return 1; }
+  as_postgres "$postgres_bin/pg_ctl" -D "$postgres_dir/data" -w -l "$postgres_dir/pg.log" \
+    -o "-k $postgres_dir -p 5432 -c listen_addresses='' -c max_connections=100 ${REALMCHAT_BENCH_PG_OPTIONS:-}" start \
+    >/dev/null || { cat "$postgres_dir/pg.log" >&2; return 1; }
+  postgres_running=true
+  say "bench: PostgreSQL $("$postgres_bin/postgres" --version | awk '{ print $3 }') up in ${postgres_dir#"$REALMCHAT_ROOT"/}"
+}
+
+stop_postgres() {
+  $postgres_running || return 0
+  as_postgres "$postgres_bin/pg_ctl" -D "$postgres_dir/data" -w -m fast stop >/dev/null 2>&1 ||
+    as_postgres "$postgres_bin/pg_ctl" -D "$postgres_dir/data" -m immediate stop >/dev/null 2>&1 ||
+    true
+  postgres_running=false
+}
+
+# NAME: a new database for one run (a fresh realm, as each SQLite run gets a fresh data_dir);
+# prints its URI.
+new_postgres_database() {
+  local name=$1
+  as_postgres "$postgres_bin/createdb" -h "$postgres_dir" -p 5432 -U postgres "$name" || return 1
+  echo "postgresql:///$name?host=$postgres_dir&port=5432&user=postgres"
+}
+
+# CPU time (clock ticks) of the server's processes: the postmaster, its children now, and its
+# children that exited (cutime, cstime).
+postgres_cpu_ticks() {
+  local postmaster pid total=0
+  postmaster="$(head -n 1 "$postgres_dir/data/postmaster.pid")"
+  for pid in "$postmaster" $(ps -o pid= --ppid "$postmaster"); do
+    total=$((total + $(sed -E 's/^.*\) //' "/proc/$pid/stat" 2>/dev/null |
+      awk -v main=$((pid == postmaster)) '{ print $12 + $13 + (main ? $14 + $15 : 0) }' ||
+      echo 0)))
+  done
+  echo "$total"
+}
+
+# send against realmd on PostgreSQL ("realmd-pg"), the realm as bench_realmd's otherwise; the
+# server CPU of the row is realmd's, PostgreSQL's is printed beside it (print_postgres_targets).
+bench_realmd_postgres() {
+  local pipeline=$1 round=$2 dir url before after
+  start_postgres || { failures+=("send on PostgreSQL: PostgreSQL did not start"); return 0; }
+  url="$(new_postgres_database "bench_r${round}_p$pipeline")" || { failures+=("send on PostgreSQL: createdb failed"); return 0; }
+  dir="$(run_dir realmd-pg)"
+  store_url=$url realm_config bench "$dir"
+  start_realmd bench "$dir" || { failures+=("send on PostgreSQL: realmd did not start"); return 0; }
+  before="$(postgres_cpu_ticks)"
+  bench send "$pipeline" realmd-pg "$round" --port "$server_port" --server-pid "$server_pid" \
+    --connections "$connections"
+  after="$(postgres_cpu_ticks)"
+  stop_process "$server_pid"
+  local requests
+  requests="$(awk -F'\t' -v p="$pipeline" -v r="$round" \
+    '$1 == "send" && $2 == p && $3 == "realmd-pg" && $4 == r { print $5 }' "$results")"
+  [[ -n $requests && $requests != - ]] || return 0
+  # requests_per_s x duration: the measured requests (the setup's few logins count in the CPU).
+  awk -v p="$pipeline" -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v rate="$requests" \
+    -v d="$duration" 'BEGIN { printf "%s\t%.2f\n", p, t * 1e6 / hz / (rate * d) }' >>"$postgres_cpu"
+}
+
+us() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.2f", v }'; }
+
+# The PostgreSQL target of docs/performance.md, of medians taken in this run.
+print_postgres_targets() {
+  $postgres_rows || return 0
+  local p pg sqlite pg_cpu
+  printf '\n%-46s %10s %10s %s\n' "PostgreSQL store (same run)" measured goal verdict
+  for p in 1 16; do
+    pg="$(median send "$p" realmd-pg 5)" sqlite="$(median send "$p" realmd 5)"
+    pg_cpu="-"
+    [[ -s $postgres_cpu ]] && pg_cpu="$(awk -F'\t' -v p="$p" '$1 == p { print $2 }' \
+      "$postgres_cpu" | sort -g | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }')"
+    if ((p == 16)); then
+      printf '%-46s %10s %10s %s\n' "send p16: PostgreSQL / SQLite store" \
+        "$(ratio "$pg" "$sqlite")" ">= 0.5" "$(verdict "$(ratio "$pg" "$sqlite")" ">=" 0.5)"
+    else
+      printf '%-46s %10s %10s %s\n' "send p1: PostgreSQL / SQLite store" "$(ratio "$pg" "$sqlite")" \
+        "report" ""
+    fi
+    printf '%-46s %10s %10s %s\n' "send p$p: server CPU us/req, SQLite: realmd" \
+      "$(us "$(median send "$p" realmd 13)")" "report" ""
+    printf '%-46s %10s %10s %s\n' "send p$p: server CPU us/req, PG: realmd+postgres" \
+      "$(us "$(median send "$p" realmd-pg 13)")+$pg_cpu" "report" ""
   done
 }
 
@@ -435,6 +554,7 @@ run_workloads() {
         bench_redis "$pipeline" "$round"
         bench_null "$pipeline" "$round"
         if ((pipeline == 16)); then bench_realmd_tls "$pipeline" "$round"; fi
+        if $postgres_rows; then bench_realmd_postgres "$pipeline" "$round"; fi
       fi
       if wanted realm; then bench_realm_pair "$pipeline" "$round"; fi
       if wanted route && ((pipeline == 16)); then bench_realm_line "$pipeline" "$round"; fi
@@ -612,6 +732,7 @@ if [[ $mode == restart ]]; then
 else
   run_workloads
   print_table
+  print_postgres_targets
 fi
 say "bench: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 

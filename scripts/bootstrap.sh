@@ -5,7 +5,8 @@
 # the WebSocket framing of the browser client (docs/architecture.md). The openssl command makes
 # the demo's and the tests' throwaway certificates. libpq-dev is PostgresStore's client library;
 # postgresql-15 the server the tests and `scripts/cluster.sh up --store postgres` start
-# privately (never as a system service: see docs/operations.md).
+# privately (never as a system service: see docs/operations.md). iproute2's `ip netns` makes the
+# network namespaces of the partition test (process_partition_postgres).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -15,7 +16,7 @@ packages=(
   libssl-dev libcli11-dev libspdlog-dev libfmt-dev libreadline-dev libwslay-dev
   prometheus-cpp-dev libsystemd-dev libhttp-parser-dev
   pkg-config ninja-build cmake g++ clang libclang-rt-14-dev openssl chromium
-  libpq-dev postgresql-15 systemd
+  libpq-dev postgresql-15 systemd iproute2
 )
 
 # node and npm for the browser test (tests/web/run_browser_test.sh checks the same).

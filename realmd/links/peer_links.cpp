@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "commit_queue.hpp"
 #include "federation/duplicate_links.hpp"
 #include "links/peer_dialer.hpp"
 #include "links/peer_link.hpp"

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "support/run_command.hpp"
 
@@ -36,10 +37,15 @@ std::string quoted(const std::string& text) {
 
 }  // namespace
 
-PostgresServer::PostgresServer() : data_(dir_.path() / "data") {
+PostgresServer::PostgresServer(Network network)
+    : network_(std::move(network)), data_(dir_.path() / "data") {
   // The server runs as `postgres`, which must reach the directory and create the socket in it.
   ::chmod(dir_.path().c_str(), 0777);
   run(pg_bin("initdb") + " --no-sync -A trust -U postgres -D " + data_.string());
+  if (!network_.trusted.empty()) {
+    std::ofstream(data_ / "pg_hba.conf", std::ios::app)
+        << "host all all " << network_.trusted << " trust\n";
+  }
   start();
   run(pg_bin("createdb") + " -h " + dir_.path().string() + " -p " + kPort +
       " -U postgres realmchat");
@@ -59,12 +65,16 @@ std::string PostgresServer::url(const std::string& database) const {
          "&user=postgres";
 }
 
+std::string PostgresServer::tcp_url(const std::string& address, const std::string& database) const {
+  return "postgresql://postgres@" + address + ":" + kPort + "/" + database;
+}
+
 void PostgresServer::start() {
   // fsync off: the tests restart the server, never the machine, and the disk is shared.
   run(pg_bin("pg_ctl") + " -D " + data_.string() + " -w -l " + (dir_.path() / "pg.log").string() +
       " -o " +
-      quoted("-k " + dir_.path().string() + " -p " + kPort +
-             " -c listen_addresses= -c fsync=off -c max_connections=200") +
+      quoted("-k " + dir_.path().string() + " -p " + kPort + " -c listen_addresses=" +
+             network_.listen_addresses + " -c fsync=off -c max_connections=200") +
       " start");
   running_ = true;
 }
@@ -85,7 +95,11 @@ std::string PostgresServer::query(const std::string& sql) const {
 }
 
 std::string PostgresServer::run(const std::string& command) const {
-  const std::string as_user = ::geteuid() == 0 ? "runuser -u postgres -- " + command : command;
+  std::string as_user = ::geteuid() == 0 ? "runuser -u postgres -- " + command : command;
+  // The namespace first: entering one needs root, which runuser gives up.
+  if (!network_.namespace_name.empty()) {
+    as_user = "ip netns exec " + network_.namespace_name + " " + as_user;
+  }
   // cd: the server's user may not be allowed into the test's working directory.
   const CommandRun done = run_command("cd / && " + as_user + " 2>&1");
   if (done.exit_code != 0) {

@@ -1,6 +1,7 @@
 #include "support/realmd_process.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -89,10 +90,20 @@ void RealmdProcess::spawn() {
   port_ = 0;
   peer_port_ = 0;
   admin_port_ = 0;
+  int network = -1;
+  if (!network_namespace_.empty()) {
+    const std::string path = "/run/netns/" + network_namespace_;
+    network = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (network < 0) throw std::runtime_error("cannot open network namespace " + path);
+  }
 
   pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ < 0) {
+    if (network >= 0) ::close(network);
+    throw std::runtime_error("fork failed");
+  }
   if (pid_ == 0) {  // child: only async-signal-safe calls until exec
+    if (network >= 0 && ::setns(network, CLONE_NEWNET) != 0) ::_exit(126);
     const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (log >= 0) {
       ::dup2(log, STDOUT_FILENO);
@@ -102,6 +113,7 @@ void RealmdProcess::spawn() {
     ::execv(binary.c_str(), argv.data());
     ::_exit(127);
   }
+  if (network >= 0) ::close(network);
 }
 
 bool RealmdProcess::read_ports() {

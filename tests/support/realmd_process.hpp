@@ -43,6 +43,9 @@ class RealmdProcess {
   std::optional<int> wait_exit(std::chrono::milliseconds within);
   // Options given to realmd after --config FILE from the next start on (e.g. --log-file).
   void set_arguments(std::vector<std::string> arguments) { arguments_ = std::move(arguments); }
+  // Runs the process in the network namespace `name` (`ip netns add`; support/net_namespace.hpp)
+  // from the next start on: its 127.0.0.1 is that namespace's own.
+  void set_network_namespace(std::string name) { network_namespace_ = std::move(name); }
   std::uint16_t client_port() const { return port_; }
   // The port of its admin listener (0 if it logged none: no realm.admin_listen).
   std::uint16_t admin_port() const { return admin_port_; }
@@ -75,6 +78,7 @@ class RealmdProcess {
   std::uint16_t peer_port_ = 0;
   std::uint16_t admin_port_ = 0;
   std::vector<std::string> arguments_;
+  std::string network_namespace_;
 };
 
 }  // namespace test_support
