@@ -96,12 +96,8 @@ std::optional<std::string> password_for(const std::string& user) {
   return password;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"realmchat client: talk to a realm interactively, or run commands from -c/stdin."};
-  app.set_version_flag("--version", "chatclient " REALMCHAT_VERSION);
-
+// The command line.
+struct Options {
   std::string target = default_target;
   std::string config_file;
   std::string realm;
@@ -113,61 +109,73 @@ int main(int argc, char** argv) {
   bool watch = false;
   unsigned watch_for = 0;
   std::string user;
+};
+
+void add_options(CLI::App& app, Options& o) {
+  app.set_version_flag("--version", "chatclient " REALMCHAT_VERSION);
   auto* connect_option =
-      app.add_option("--connect", target,
+      app.add_option("--connect", o.target,
                      "HOST:PORT of the realm; a comma-separated list is tried in turn")
           ->capture_default_str();
   auto* config_option =
-      app.add_option("--config", config_file, "connect to the realm.listen of this realm config")
+      app.add_option("--config", o.config_file, "connect to the realm.listen of this realm config")
           ->check(CLI::ExistingFile);
   auto* realm_option = app.add_option(
-      "--realm", realm, "connect to config/realm-NAME.yaml (dir: $REALMCHAT_CONFIG_DIR)");
+      "--realm", o.realm, "connect to config/realm-NAME.yaml (dir: $REALMCHAT_CONFIG_DIR)");
   connect_option->excludes(config_option)->excludes(realm_option);
   config_option->excludes(realm_option);
-  app.add_flag("--tls", tls,
+  app.add_flag("--tls", o.tls,
                "connect with TLS and verify the realm's certificate (on by itself when the "
                "--config/--realm has tls.clients)");
-  app.add_option("--ca", ca_file,
+  app.add_option("--ca", o.ca_file,
                  "verify against this PEM file's CA certificates, not the system's or the "
                  "config's tls.ca (implies --tls)")
       ->check(CLI::ExistingFile)
       ->option_text("FILE");
-  app.add_option("-c,--command", commands, "run this command, then exit (repeatable; in order)")
+  app.add_option("-c,--command", o.commands, "run this command, then exit (repeatable; in order)")
       ->type_size(1)
       ->allow_extra_args(false);
-  app.add_flag("--json", json, "print each reply's raw JSON line");
-  app.add_flag("--fail-on-error", fail_on_error, "exit 3 if any reply was an ERROR");
-  app.add_flag("--watch", watch,
+  app.add_flag("--json", o.json, "print each reply's raw JSON line");
+  app.add_flag("--fail-on-error", o.fail_on_error, "exit 3 if any reply was an ERROR");
+  app.add_flag("--watch", o.watch,
                "-c/stdin: after a login, also print new messages as they arrive (the "
                "terminal always does; /quiet toggles it)");
-  app.add_option("--watch-for", watch_for,
+  app.add_option("--watch-for", o.watch_for,
                  "-c/stdin: after the commands, print new messages for SECONDS, then exit "
                  "(implies --watch)")
       ->option_text("SECONDS");
-  app.add_option("--user", user,
+  app.add_option("--user", o.user,
                  "log in as USERNAME first; the password comes from $REALMCHAT_PASSWORD or is "
                  "asked for without echo")
       ->option_text("USERNAME");
-  CLI11_PARSE(app, argc, argv);
+}
 
+// The realm's address from --realm, --config or --connect, and --tls/--ca; nothing (said on
+// stderr) when a config cannot be read.
+std::optional<RealmAddress> address_of(const Options& o) {
   RealmAddress address;
   try {
-    if (!realm.empty()) {
-      address = client_address_of(config_dir() / ("realm-" + realm + ".yaml"));
-    } else if (!config_file.empty()) {
-      address = client_address_of(config_file);
+    if (!o.realm.empty()) {
+      address = client_address_of(config_dir() / ("realm-" + o.realm + ".yaml"));
+    } else if (!o.config_file.empty()) {
+      address = client_address_of(o.config_file);
     } else {
-      address.endpoints = parse_endpoints(target);
+      address.endpoints = parse_endpoints(o.target);
     }
   } catch (const std::exception& error) {  // ConfigError, or no /proc/self/exe
     std::cerr << "chatclient: " << error.what() << "\n";
-    return chat::client::exit_connection_failed;
+    return std::nullopt;
   }
-  if (tls || !ca_file.empty()) {
+  if (o.tls || !o.ca_file.empty()) {
     if (!address.tls) address.tls.emplace();
-    if (!ca_file.empty()) address.tls->ca_file = ca_file;
+    if (!o.ca_file.empty()) address.tls->ca_file = o.ca_file;
   }
-  chat::client::Connection connection;
+  return address;
+}
+
+// Connects to the first endpoint that accepts (each failure said on stderr) and gives the
+// connection every endpoint for its reconnects; nullptr when none accepted.
+const Endpoint* connect_first(chat::client::Connection& connection, const RealmAddress& address) {
   const Endpoint* connected = nullptr;
   for (const Endpoint& endpoint : address.endpoints) {
     try {
@@ -178,29 +186,50 @@ int main(int argc, char** argv) {
       std::cerr << "chatclient: " << error.what() << "\n";
     }
   }
-  if (connected == nullptr) return chat::client::exit_connection_failed;
-  const Endpoint& endpoint = *connected;
+  if (connected == nullptr) return nullptr;
   std::vector<std::pair<std::string, std::uint16_t>> addresses;
   for (const Endpoint& each : address.endpoints) addresses.emplace_back(each.host, each.port);
   connection.set_addresses(std::move(addresses));  // a reconnect follows a failover
+  return connected;
+}
 
+// What the Repl is to do; nothing (said on stderr) when --user has no password.
+std::optional<chat::client::ReplOptions> repl_options(Options& o, const Endpoint& endpoint) {
   chat::client::ReplOptions options;
-  if (!user.empty()) {
-    const auto password = password_for(user);
+  if (!o.user.empty()) {
+    const auto password = password_for(o.user);
     if (!password) {
-      std::cerr << "chatclient: --user " << user
+      std::cerr << "chatclient: --user " << o.user
                 << ": no password (set REALMCHAT_PASSWORD or run in a terminal)\n";
-      return chat::client::exit_connection_failed;
+      return std::nullopt;
     }
-    options.user = user;
+    options.user = o.user;
     options.password = *password;
   }
   options.where = endpoint.host + ":" + std::to_string(endpoint.port);
-  options.print.json = json;
+  options.print.json = o.json;
   options.print.color = isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
-  options.fail_on_error = fail_on_error;
-  options.commands = std::move(commands);
-  options.watch = watch || watch_for > 0;
-  options.watch_for = std::chrono::seconds(watch_for);
-  return chat::client::Repl(connection, std::move(options)).run();
+  options.fail_on_error = o.fail_on_error;
+  options.commands = std::move(o.commands);
+  options.watch = o.watch || o.watch_for > 0;
+  options.watch_for = std::chrono::seconds(o.watch_for);
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"realmchat client: talk to a realm interactively, or run commands from -c/stdin."};
+  Options options;
+  add_options(app, options);
+  CLI11_PARSE(app, argc, argv);
+
+  const std::optional<RealmAddress> address = address_of(options);
+  if (!address) return chat::client::exit_connection_failed;
+  chat::client::Connection connection;
+  const Endpoint* endpoint = connect_first(connection, *address);
+  if (endpoint == nullptr) return chat::client::exit_connection_failed;
+  std::optional<chat::client::ReplOptions> repl = repl_options(options, *endpoint);
+  if (!repl) return chat::client::exit_connection_failed;
+  return chat::client::Repl(connection, std::move(*repl)).run();
 }

@@ -13,7 +13,6 @@
 #include "ops/metrics.hpp"
 #include "outcome_runner.hpp"
 #include "password_pool.hpp"
-#include "protocol/command_parser.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/reply.hpp"
 #include "reply_waits.hpp"
@@ -63,11 +62,6 @@ asio::awaitable<void> ClientSession::on_request(std::string_view line) {
 
 asio::awaitable<void> ClientSession::serve(std::string_view line) {
   const std::size_t command = Metrics::command_of(line);
-  // A request is one line: a WebSocket frame with a line break inside is as bad as a NUL.
-  if (!chat::protocol::is_valid_utf8(line) || line.find('\n') != std::string_view::npos) {
-    reply_error(text::bad_parameter, command);
-    co_return;
-  }
   // A store failing for a while: refuse rather than pile up changes it cannot store.
   if (services_.commits.stalled()) {
     reply_error(text::store_failed, command);

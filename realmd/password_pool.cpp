@@ -2,19 +2,16 @@
 
 #include <sodium.h>
 
-#include <string>
-
-#include "config/realm_config.hpp"
-
 namespace realmd {
 
-PasswordCost PasswordCost::named(std::string_view name) {
-  if (name == "interactive") return {.opslimit = 2, .memlimit = 19 * 1024 * 1024};
-  if (name == "min") {
-    return {.opslimit = crypto_pwhash_OPSLIMIT_MIN, .memlimit = crypto_pwhash_MEMLIMIT_MIN};
+PasswordCost PasswordCost::of(chat::config::PasswordCost cost) {
+  switch (cost) {
+    case chat::config::PasswordCost::interactive:
+      return {.opslimit = 2, .memlimit = 19 * 1024 * 1024};
+    case chat::config::PasswordCost::min:
+      return {.opslimit = crypto_pwhash_OPSLIMIT_MIN, .memlimit = crypto_pwhash_MEMLIMIT_MIN};
   }
-  throw chat::config::ConfigError("password_cost: expected interactive or min, got '" +
-                                  std::string(name) + "'");
+  return of(chat::config::PasswordCost::interactive);  // not reached: every cost is above
 }
 
 PasswordPool::PasswordPool(PasswordCost cost, std::size_t threads) : cost_(cost), pool_(threads) {}

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <utility>
 
+#include "config/realm_config.hpp"
 #include "core/outcome.hpp"
 
 namespace realmd {
@@ -18,9 +19,9 @@ struct PasswordCost {
   unsigned long long opslimit = 0;
   std::size_t memlimit = 0;
 
-  // "interactive": 2 passes over 19 MiB (OWASP's floor for argon2id); "min": libsodium's
-  // minimum, for tests. Throws chat::config::ConfigError naming password_cost otherwise.
-  static PasswordCost named(std::string_view name);
+  // interactive: 2 passes over 19 MiB (OWASP's floor for argon2id); min: libsodium's
+  // minimum, for tests.
+  static PasswordCost of(chat::config::PasswordCost cost);
 };
 
 // Runs argon2id hashing and verification off the event loop, on a small thread pool, and

@@ -89,7 +89,7 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
       signing_key_(load_or_create_signing_key(config_.data_dir)),
       realm_(settings_from(config_, signing_key_->public_hex),
              with_signing(system_environment(), signing_key_)),
-      passwords_(PasswordCost::named(config_.password_cost), password_threads),
+      passwords_(PasswordCost::of(config_.password_cost), password_threads),
       commits_(io, *store_),
       waits_(io, realm_, metrics_,
              [this](std::uint64_t waiter) {

@@ -78,6 +78,10 @@ struct HistoryConfig {
 
 enum class Durability { process, fsync };
 
+// Password hashing cost (argon2id): `interactive` (the default, about OWASP's floor) or `min`
+// (libsodium's minimum, for tests).
+enum class PasswordCost { interactive, min };
+
 // `store:` (docs/operations.md "PostgreSQL"): the realm on PostgreSQL, shared by the realm's
 // holder and its standbys. Absent: SQLite in data_dir.
 struct StoreConfig {
@@ -120,9 +124,7 @@ struct RealmConfig {
   HistoryConfig history;
   Durability durability = Durability::process;
   std::optional<StoreConfig> store;
-  // Password hashing cost (argon2id): "interactive" (default, about OWASP's floor) or "min"
-  // (tests).
-  std::string password_cost = "interactive";
+  PasswordCost password_cost = PasswordCost::interactive;
 };
 
 // Thrown for a missing file, a YAML syntax error, an unknown key or a bad value.

@@ -13,8 +13,10 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "config/realm_config.hpp"
+#include "protocol/names.hpp"
 
 namespace chat::config {
 namespace {
@@ -48,8 +50,8 @@ const char* kind_of(const YAML::Node& node) {
 
 // The keys each mapping accepts; accepted_config_keys() lists them for docs/operations.md.
 using KeyList = std::span<const std::string_view>;
-constexpr std::string_view top_keys[] = {"realm",      "federation", "peers",         "tls",
-                                         "admins",     "users",      "limits",        "history",
+constexpr std::string_view top_keys[] = {"realm",      "federation", "peers",        "tls",
+                                         "admins",     "users",      "limits",       "history",
                                          "durability", "store",      "password_cost"};
 constexpr std::string_view realm_keys[] = {
     "name", "listen", "peer_listen", "web_listen", "web_origins", "admin_listen", "data_dir"};
@@ -87,6 +89,12 @@ bool is_mapping(const YAML::Node& node, const std::string& key) {
   return true;
 }
 
+// A list entry (a peer, a user): a mapping with only `allowed` keys.
+void check_entry(const YAML::Node& node, const std::string& path, KeyList allowed) {
+  if (!node.IsMap()) throw ConfigError(path, path + ": expected a mapping, got " + kind_of(node));
+  check_keys(node, path, allowed);
+}
+
 bool is_list(const YAML::Node& node, const std::string& key) {
   if (!node || node.IsNull()) return false;
   if (!node.IsSequence()) throw ConfigError(key, key + ": expected a list, got " + kind_of(node));
@@ -103,29 +111,25 @@ std::string parse_scalar(const YAML::Node& node, const std::string& key) {
   return node.Scalar();
 }
 
-// docs/contract.md §1.2: realm, peer, admin and user names.
+// Key `name` of mapping `node` at `path`, which must be there, read by `parse`.
+template <typename Parse>
+auto parse_required(const YAML::Node& node, const std::string& path, const char* name,
+                    Parse parse) {
+  const std::string key = join_key(path, name);
+  return parse(require(node[name], key), key);
+}
+
+// docs/contract.md §1.2: realm, peer, admin and user names (the protocol's rule).
 std::string parse_name(const YAML::Node& node, const std::string& key) {
   std::string name = parse_scalar(node, key);
-  const bool valid =
-      !name.empty() && name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-               c == '_' || c == '.' || c == '-';
-      });
-  if (!valid) fail_value(key, "1-32 characters of A-Z a-z 0-9 _ . -", name);
+  if (!protocol::is_valid_name(name)) fail_value(key, "1-32 characters of A-Z a-z 0-9 _ . -", name);
   return name;
 }
 
 // docs/contract.md §1.2: password, nama, negara travel as one space-separated parameter.
-bool is_word(std::string_view text) {
-  return !text.empty() && text.size() <= 128 && std::none_of(text.begin(), text.end(), [](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte <= ' ' || byte == 0x7f;
-  });
-}
-
 std::string parse_word(const YAML::Node& node, const std::string& key) {
   std::string word = parse_scalar(node, key);
-  if (!is_word(word)) fail_value(key, "1-128 bytes without spaces", word);
+  if (!protocol::is_valid_field(word)) fail_value(key, "1-128 bytes without spaces", word);
   return word;
 }
 
@@ -165,10 +169,9 @@ Endpoint parse_endpoint_node(const YAML::Node& node, const std::string& key) {
 }
 
 PeerConfig parse_peer(const YAML::Node& node, const std::string& path) {
-  if (!node.IsMap()) throw ConfigError(path, path + ": expected a mapping, got " + kind_of(node));
-  check_keys(node, path, peer_keys);
+  check_entry(node, path, peer_keys);
   PeerConfig peer;
-  peer.name = parse_name(require(node["name"], join_key(path, "name")), join_key(path, "name"));
+  peer.name = parse_required(node, path, "name", parse_name);
   const std::string address_key = join_key(path, "address");
   const YAML::Node address =
       require(node["address"], address_key);  // a copy: node[] is a temporary
@@ -199,22 +202,18 @@ PeerConfig parse_peer(const YAML::Node& node, const std::string& path) {
 }
 
 SeedUser parse_seed_user(const YAML::Node& node, const std::string& path) {
-  if (!node.IsMap()) throw ConfigError(path, path + ": expected a mapping, got " + kind_of(node));
-  check_keys(node, path, user_keys);
+  check_entry(node, path, user_keys);
   SeedUser user;
-  const std::string username_key = join_key(path, "username");
-  user.username = parse_name(require(node["username"], username_key), username_key);
+  user.username = parse_required(node, path, "username", parse_name);
   // The password is never echoed back: config errors end up in logs.
   const std::string password_key = join_key(path, "password");
   const std::string password = parse_scalar(require(node["password"], password_key), password_key);
-  if (!is_word(password)) {
+  if (!protocol::is_valid_field(password)) {
     throw ConfigError(password_key, password_key + ": expected 1-128 bytes without spaces");
   }
   user.password = password;
-  const std::string nama_key = join_key(path, "nama");
-  user.nama = parse_word(require(node["nama"], nama_key), nama_key);
-  const std::string negara_key = join_key(path, "negara");
-  user.negara = parse_word(require(node["negara"], negara_key), negara_key);
+  user.nama = parse_required(node, path, "nama", parse_word);
+  user.negara = parse_required(node, path, "negara", parse_word);
   return user;
 }
 
@@ -293,10 +292,8 @@ std::optional<TlsConfig> parse_tls(const YAML::Node& node, const std::string& pa
   if (!is_mapping(node, path)) return std::nullopt;
   check_keys(node, path, tls_keys);
   TlsConfig tls;
-  const std::string certificate_key = join_key(path, "certificate");
-  tls.certificate = parse_path(require(node["certificate"], certificate_key), certificate_key);
-  const std::string key_key = join_key(path, "key");
-  tls.key = parse_path(require(node["key"], key_key), key_key);
+  tls.certificate = parse_required(node, path, "certificate", parse_path);
+  tls.key = parse_required(node, path, "key", parse_path);
   if (const auto ca = node["ca"]) tls.ca = parse_path(ca, join_key(path, "ca"));
   if (const auto clients = node["clients"])
     tls.clients = parse_bool(clients, join_key(path, "clients"));
@@ -313,11 +310,23 @@ std::optional<TlsConfig> parse_tls(const YAML::Node& node, const std::string& pa
   return tls;
 }
 
-Durability parse_durability(const YAML::Node& node, const std::string& key) {
+// Config enums by name.
+constexpr std::pair<std::string_view, Durability> durabilities[] = {
+    {"process", Durability::process}, {"fsync", Durability::fsync}};
+constexpr std::pair<std::string_view, PasswordCost> password_costs[] = {
+    {"interactive", PasswordCost::interactive}, {"min", PasswordCost::min}};
+
+// The value of one of `choices` (pairs of name and value) that `node` names; the error lists
+// the names ("a or b").
+template <typename Choices>
+auto parse_choice(const YAML::Node& node, const std::string& key, const Choices& choices) {
   const std::string text = parse_scalar(node, key);
-  if (text == "process") return Durability::process;
-  if (text == "fsync") return Durability::fsync;
-  fail_value(key, "process or fsync", text);
+  std::string expected;
+  for (const auto& [name, value] : choices) {
+    if (text == name) return value;
+    expected += (expected.empty() ? "" : " or ") + std::string(name);
+  }
+  fail_value(key, expected, text);
 }
 
 // The `store:` section. The URL is not echoed in errors: it may carry a password.
@@ -326,7 +335,7 @@ std::optional<StoreConfig> parse_store(const YAML::Node& node, const std::string
   check_keys(node, path, store_keys);
   StoreConfig store;
   const std::string url_key = join_key(path, "url");
-  store.url = parse_scalar(require(node["url"], url_key), url_key);
+  store.url = parse_required(node, path, "url", parse_scalar);
   if (!store.url.starts_with("postgresql://") && !store.url.starts_with("postgres://")) {
     throw ConfigError(url_key, url_key + ": expected a PostgreSQL URI (postgresql://...)");
   }
@@ -339,17 +348,11 @@ std::optional<StoreConfig> parse_store(const YAML::Node& node, const std::string
   return store;
 }
 
-std::string parse_password_cost(const YAML::Node& node, const std::string& key) {
-  std::string text = parse_scalar(node, key);
-  if (text != "interactive" && text != "min") fail_value(key, "interactive or min", text);
-  return text;
-}
-
 // The `realm:` section fills the realm's own identity and listeners.
 void parse_realm_section(const YAML::Node& node, RealmConfig& config) {
   if (!is_mapping(node, "realm")) throw ConfigError("realm.name", "missing key 'realm.name'");
   check_keys(node, "realm", realm_keys);
-  config.name = parse_name(require(node["name"], "realm.name"), "realm.name");
+  config.name = parse_required(node, "realm", "name", parse_name);
   if (const auto listen = node["listen"])
     config.listen = parse_endpoint_node(listen, "realm.listen");
   if (const auto peer_listen = node["peer_listen"]) {
@@ -410,53 +413,50 @@ void parse_federation(const YAML::Node& node, const std::string& path, RealmConf
   }
 }
 
-std::vector<PeerConfig> parse_peers(const YAML::Node& node, const std::string& path,
-                                    const std::string& realm_name) {
-  std::vector<PeerConfig> peers;
-  if (!is_list(node, path)) return peers;
+// A list (absent or empty: none) whose entries, each read by `parse`, have distinct names:
+// `name_of` gives an entry's name, found under `name_key` in the entry ("": the entry is the
+// name); `what` names an entry in the error.
+template <typename Parse, typename NameOf>
+auto parse_unique_list(const YAML::Node& node, const std::string& path, Parse parse, NameOf name_of,
+                       std::string_view name_key, std::string_view what) {
+  std::vector<decltype(parse(node, path))> entries;
+  if (!is_list(node, path)) return entries;
   std::set<std::string> names;
   for (std::size_t i = 0; i < node.size(); ++i) {
     const std::string key = index_key(path, i);
-    PeerConfig peer = parse_peer(node[i], key);
+    auto entry = parse(node[i], key);
+    if (!names.insert(name_of(entry)).second) {
+      const std::string name_at = name_key.empty() ? key : join_key(key, name_key);
+      throw ConfigError(name_at,
+                        name_at + ": duplicate " + std::string(what) + " '" + name_of(entry) + "'");
+    }
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+std::vector<PeerConfig> parse_peers(const YAML::Node& node, const std::string& path,
+                                    const std::string& realm_name) {
+  const auto parse = [&](const YAML::Node& entry, const std::string& key) {
+    PeerConfig peer = parse_peer(entry, key);
     if (peer.name == realm_name) {
       throw ConfigError(key + ".name", key + ".name: '" + peer.name + "' is this realm's own name");
     }
-    if (!names.insert(peer.name).second) {
-      throw ConfigError(key + ".name", key + ".name: duplicate peer '" + peer.name + "'");
-    }
-    peers.push_back(std::move(peer));
-  }
-  return peers;
+    return peer;
+  };
+  return parse_unique_list(
+      node, path, parse, [](const PeerConfig& peer) { return peer.name; }, "name", "peer");
 }
 
 std::vector<std::string> parse_admins(const YAML::Node& node, const std::string& path) {
-  std::vector<std::string> admins;
-  if (!is_list(node, path)) return admins;
-  for (std::size_t i = 0; i < node.size(); ++i) {
-    const std::string key = index_key(path, i);
-    std::string admin = parse_name(node[i], key);
-    if (std::find(admins.begin(), admins.end(), admin) != admins.end()) {
-      throw ConfigError(key, key + ": duplicate admin '" + admin + "'");
-    }
-    admins.push_back(std::move(admin));
-  }
-  return admins;
+  return parse_unique_list(
+      node, path, parse_name, [](const std::string& admin) { return admin; }, "", "admin");
 }
 
 std::vector<SeedUser> parse_users(const YAML::Node& node, const std::string& path) {
-  std::vector<SeedUser> users;
-  if (!is_list(node, path)) return users;
-  std::set<std::string> names;
-  for (std::size_t i = 0; i < node.size(); ++i) {
-    const std::string key = index_key(path, i);
-    SeedUser user = parse_seed_user(node[i], key);
-    if (!names.insert(user.username).second) {
-      throw ConfigError(key + ".username",
-                        key + ".username: duplicate user '" + user.username + "'");
-    }
-    users.push_back(std::move(user));
-  }
-  return users;
+  return parse_unique_list(
+      node, path, parse_seed_user, [](const SeedUser& user) { return user.username; }, "username",
+      "user");
 }
 
 // Limits that must agree: a client line must hold a send of the longest message. (A link
@@ -505,11 +505,11 @@ RealmConfig parse_realm_config(const YAML::Node& root) {
   check_limits_together(config.limits);
   config.history = parse_history(root["history"], "history");
   if (const auto durability = root["durability"]) {
-    config.durability = parse_durability(durability, "durability");
+    config.durability = parse_choice(durability, "durability", durabilities);
   }
   config.store = parse_store(root["store"], "store");
   if (const auto cost = root["password_cost"]) {
-    config.password_cost = parse_password_cost(cost, "password_cost");
+    config.password_cost = parse_choice(cost, "password_cost", password_costs);
   }
   return config;
 }

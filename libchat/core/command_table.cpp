@@ -3,8 +3,49 @@
 #include <algorithm>
 
 #include "core/commands/handlers.hpp"
+#include "protocol/names.hpp"
 
 namespace chat::core {
+
+namespace {
+
+bool is_valid_host(std::string_view host) {
+  // A DNS name or an IPv4/IPv6 literal: resolved later by realmd; here only its shape.
+  if (host.empty() || host.size() > 253) return false;
+  for (char c : host) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == ':' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool is_valid_port(std::string_view port) {
+  if (port.empty() || port.size() > 5) return false;
+  unsigned value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  return value >= 1 && value <= 65535;
+}
+}  // namespace
+
+bool is_valid_param(ParamKind kind, std::string_view value) {
+  switch (kind) {
+    case ParamKind::name:
+      return protocol::is_valid_name(value);
+    case ParamKind::field:
+      return protocol::is_valid_field(value);
+    case ParamKind::host:
+      return is_valid_host(value);
+    case ParamKind::port:
+      return is_valid_port(value);
+    case ParamKind::word:
+      return true;
+  }
+  return false;
+}
 
 namespace {
 using K = ParamKind;

@@ -5,35 +5,19 @@
 #include <string_view>
 #include <vector>
 
-#include "core/outcome.hpp"
+#include "core/handler_context.hpp"
 
 // The command table as data (InspIRCd/ngIRCd style): name, parameter kinds, whether the
 // last parameter is message text, whether a session is needed, and the handler.
 namespace chat::core {
 
-class RealmState;
-struct RealmSettings;
-struct Environment;
-struct Connection;
-
 // How each fixed parameter is validated (docs/contract.md §1.2) before the session check.
 // `word`: any parameter; the command's `validate` checks it (its meaning depends on another).
 enum class ParamKind { name, field, host, port, word };
+// Whether `value` is a valid parameter of `kind`: names and fields by protocol/names.hpp, a
+// host by its shape (a DNS name or an IP literal), a port as 1-65535.
+bool is_valid_param(ParamKind kind, std::string_view value);
 
-// Everything a handler may read or change. Handlers only fill in `out`.
-struct Request {
-  RealmState& state;
-  const RealmSettings& settings;
-  const Environment& env;
-  Connection& conn;
-  std::string_view token;                // token given in token mode, else empty
-  std::string_view user;                 // the session's user ("" if the command needs none)
-  std::vector<std::string_view> params;  // fixed parameters, token removed
-  std::string_view text;                 // message text (commands with takes_text)
-  Outcome& out;
-};
-
-using Handler = void (*)(Request&);
 // Extra parameter checks, run where the kinds are checked (before the session check).
 using Validator = bool (*)(const std::vector<std::string_view>& params);
 

@@ -3,7 +3,6 @@
 #include "core/command_table.hpp"
 #include "core/commands/handlers.hpp"
 #include "core/history.hpp"
-#include "core/names.hpp"
 #include "core/realm_state.hpp"
 #include "core/session_key.hpp"
 #include "protocol/command_parser.hpp"
@@ -16,47 +15,68 @@ namespace text = protocol::text;
 
 namespace {
 
-bool is_valid_host(std::string_view host) {
-  // A DNS name or an IPv4/IPv6 literal: resolved later by realmd; here only its shape.
-  if (host.empty() || host.size() > 253) return false;
-  for (char c : host) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '-' || c == ':' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-bool is_valid_port(std::string_view port) {
-  if (port.empty() || port.size() > 5) return false;
-  unsigned value = 0;
-  for (char c : port) {
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + static_cast<unsigned>(c - '0');
-  }
-  return value >= 1 && value <= 65535;
-}
-
-bool is_valid_param(ParamKind kind, std::string_view value) {
-  switch (kind) {
-    case ParamKind::name:
-      return is_valid_name(value);
-    case ParamKind::field:
-      return is_valid_field(value);
-    case ParamKind::host:
-      return is_valid_host(value);
-    case ParamKind::port:
-      return is_valid_port(value);
-    case ParamKind::word:
-      return true;
-  }
-  return false;
-}
-
 Outcome error(std::string_view message) {
   Outcome out;
   out.reply = protocol::reply::error(message);
   return out;
+}
+
+// A request's parts besides its fixed parameters.
+struct Arguments {
+  std::string_view token;  // token mode: the session token, else empty
+  std::string_view text;   // the message text (commands with takes_text)
+};
+
+// Splits the parameters of `parsed` as `spec` says (a leading token, the fixed parameters into
+// `params`, the message text) and checks them (docs/contract.md §1.2). False: bad parameter.
+bool take_arguments(const CommandSpec& spec, const protocol::ParsedLine& parsed,
+                    std::size_t max_message_bytes, std::vector<std::string_view>& params,
+                    Arguments& args) {
+  // Token mode: a first parameter of token shape is always the session token.
+  std::size_t first = 0;
+  if (!parsed.params.empty() && protocol::looks_like_token(parsed.params[0].text)) {
+    args.token = parsed.params[0].text;
+    first = 1;
+  }
+  const std::size_t given = parsed.params.size() - first;
+  std::size_t fixed = given;
+  if (spec.takes_text) {
+    // The fixed count is the only one the spec accepts; the text is the rest of the line.
+    fixed = 0;
+    while (!accepts_arity(spec, fixed)) ++fixed;
+    if (given <= fixed) return false;
+    args.text = parsed.rest_from(first + fixed);
+    if (args.text.size() > max_message_bytes) return false;
+    // Blanks alone (tabs too: the parser splits on spaces only) are no message.
+    if (args.text.find_first_not_of(" \t\v\f") == std::string_view::npos) return false;
+  } else if (!accepts_arity(spec, given)) {
+    return false;
+  }
+  params.clear();
+  for (std::size_t i = 0; i < fixed; ++i) {
+    const std::string_view value = parsed.params[first + i].text;
+    if (!is_valid_param(spec.kinds[i], value)) return false;
+    params.push_back(value);
+  }
+  return spec.validate == nullptr || spec.validate(params);
+}
+
+// The user of the request's session: the token's (token mode), else the one bound to the
+// connection. Nothing when there is no live session.
+std::optional<std::string_view> session_user(RealmState& state, const Environment& env,
+                                             Connection& conn, std::string_view token) {
+  if (!token.empty()) {
+    Session* session = state.find_session(session_key(token));
+    if (session == nullptr) return std::nullopt;
+    session->last_used = env.now();
+    return session->user;
+  }
+  if (conn.user.empty() || state.find_session(conn.session_key) == nullptr) {
+    // Its session may have ended elsewhere (logout by token, the per-user cap).
+    commands::unbind_connection(state, conn);
+    return std::nullopt;
+  }
+  return conn.user;
 }
 
 }  // namespace
@@ -103,8 +123,14 @@ void Realm::load(const store::Snapshot& snapshot) {
   }
   for (const auto& entry : snapshot.outbox) {
     if (std::optional<frames::Fwd> envelope = from_outbox_record(entry)) {
-      // A routed envelope in this realm's custody: sent on once a path is up.
       Routing& routing = state_->routing();
+      if (envelope->dest == settings_.name) {
+        // One for this realm, waiting for its origin's key (Realm::await_origin_key).
+        routing.awaiting_key.insert(entry.id);
+        routing.entries.emplace(entry.id, RoutedEntry{std::move(*envelope), {}});
+        continue;
+      }
+      // A routed envelope in this realm's custody: sent on once a path is up.
       ++routing.queued_for[envelope->dest];
       routing.known.insert(envelope->dest);
       routing.entries.emplace(entry.id, RoutedEntry{std::move(*envelope), {}});
@@ -136,63 +162,30 @@ void Realm::load(const store::Snapshot& snapshot) {
 // The order of checks is docs/contract.md §1.3's: unknown command, parameters, session, then
 // the command's own errors (in its handler).
 Outcome Realm::handle(Connection& conn, std::string_view line) {
+  // A request is one line of UTF-8: a WebSocket message with a line break inside is as bad as a
+  // NUL (docs/protocol.md §1).
+  if (!protocol::is_valid_utf8(line) || line.find('\n') != std::string_view::npos) {
+    return error(text::bad_parameter);
+  }
   protocol::ParsedLine& parsed = parsed_;
   if (!protocol::parse_line(line, parsed)) return {};  // blank line: no reply
 
   const CommandSpec* spec = find_command(parsed.verb);
   if (spec == nullptr) return error(text::unknown_command);
 
-  // Token mode: a first parameter of token shape is always the session token.
-  std::size_t first = 0;
-  std::string_view token;
-  if (!parsed.params.empty() && protocol::looks_like_token(parsed.params[0].text)) {
-    token = parsed.params[0].text;
-    first = 1;
-  }
-  std::size_t given = parsed.params.size() - first;
-  std::size_t fixed = given;
-  std::string_view message_text;
-  if (spec->takes_text) {
-    // The fixed count is the only one the spec accepts; the text is the rest of the line.
-    fixed = 0;
-    while (!accepts_arity(*spec, fixed)) ++fixed;
-    if (given <= fixed) return error(text::bad_parameter);
-    message_text = parsed.rest_from(first + fixed);
-    if (message_text.size() > settings_.limits.max_message_bytes) return error(text::bad_parameter);
-    // Blanks alone (tabs too: the parser splits on spaces only) are no message.
-    if (message_text.find_first_not_of(" \t\v\f") == std::string_view::npos) {
-      return error(text::bad_parameter);
-    }
-  } else if (!accepts_arity(*spec, given)) {
+  Arguments args;
+  if (!take_arguments(*spec, parsed, settings_.limits.max_message_bytes, params_, args)) {
     return error(text::bad_parameter);
   }
-
-  params_.clear();
-  for (std::size_t i = 0; i < fixed; ++i) {
-    std::string_view value = parsed.params[first + i].text;
-    if (!is_valid_param(spec->kinds[i], value)) return error(text::bad_parameter);
-    params_.push_back(value);
-  }
-  if (spec->validate != nullptr && !spec->validate(params_)) return error(text::bad_parameter);
-
   std::string_view user;
   if (spec->needs_session) {
-    if (!token.empty()) {
-      Session* session = state_->find_session(session_key(token));
-      if (session == nullptr) return error(text::no_session);
-      session->last_used = env_.now();
-      user = session->user;
-    } else if (conn.user.empty() || state_->find_session(conn.session_key) == nullptr) {
-      // Its session may have ended elsewhere (logout by token, the per-user cap).
-      commands::unbind_connection(*state_, conn);
-      return error(text::no_session);
-    } else {
-      user = conn.user;
-    }
+    std::optional<std::string_view> bound = session_user(*state_, env_, conn, args.token);
+    if (!bound) return error(text::no_session);
+    user = *bound;
   }
 
   Outcome out;
-  Request req{*state_, settings_, env_, conn, token, user, std::move(params_), message_text, out};
+  Request req{*state_, settings_, env_, conn, args.token, user, std::move(params_), args.text, out};
   spec->handler(req);
   params_ = std::move(req.params);  // its capacity serves the next request
   return out;

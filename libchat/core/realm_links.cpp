@@ -9,7 +9,7 @@
 #include "core/commands/common.hpp"
 #include "core/delivery.hpp"
 #include "core/history.hpp"
-#include "core/names.hpp"
+#include "protocol/names.hpp"
 #include "core/realm.hpp"
 #include "core/realm_state.hpp"
 #include "core/routing.hpp"
@@ -76,7 +76,7 @@ std::size_t Realm::dial_addresses(std::string_view name) const {
 }
 
 bool Realm::accepts_link_from(std::string_view realm) const {
-  return is_valid_name(realm) && realm != settings_.name;
+  return protocol::is_valid_name(realm) && realm != settings_.name;
 }
 
 Outcome Realm::link_up(std::string_view name, std::uint64_t max_text) {

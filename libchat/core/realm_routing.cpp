@@ -4,6 +4,8 @@
 // a hop whose link drops sends what was in flight again by the best path then (so a copy may
 // travel two paths); and the destination takes each (origin, epoch, seq) once, in any order.
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "core/commands/common.hpp"
 #include "core/delivery.hpp"
@@ -175,6 +177,7 @@ Outcome Realm::announce_routes() {
 
 void Realm::on_peer_frame(Peer& peer, const frames::Route& announcement, Outcome& out) {
   learn_keys(peer, announcement, out);
+  release_awaiting_key(out);
   RouteTable& table = state_->routing().table;
   const bool announced_on = table.announced_on(peer.name);
   table.announced(peer.name, announcement);
@@ -213,15 +216,67 @@ bool Realm::authentic(const frames::Fwd& envelope) const {
          env_.verify(key->second, signed_bytes(envelope), envelope.sig);
 }
 
+// Whether an envelope from `origin` can be verified here now (always, when this realm does not
+// verify).
+bool Realm::knows_key_of(const std::string& origin) const {
+  return !env_.verify || state_->routing().keys.contains(origin);
+}
+
+// An envelope for this realm, its origin's key known: taken if its signature holds.
+void Realm::take_signed(const frames::Fwd& envelope, std::string_view via, Outcome& out) {
+  if (authentic(envelope)) return take_envelope(envelope, out);
+  // Altered or forged on the way (or signed by another key than the pinned one): not taken,
+  // and its seq not marked, so the genuine copy may still come another way.
+  out.audit.push_back("routed " + std::string(frames::kind_name(envelope.kind)) + " from realm " + envelope.origin + " (via " +
+                      std::string(via) + ") refused: bad signature");
+  refuse_envelope(envelope, text::bad_signature, out);
+}
+
+// An envelope for this realm from an origin whose key has not reached it yet. The origin's
+// route to us and the announcement carrying its key to us travel apart, so the first can win
+// (docs/protocol.md §2, trust): the envelope is kept in custody, stored like one to relay,
+// until the key comes (release_awaiting_key). At most max_relay_queue wait; past that it is
+// refused as one that cannot be verified.
+void Realm::await_origin_key(const frames::Fwd& envelope, std::string_view via, Outcome& out) {
+  Routing& routing = state_->routing();
+  if (routing.awaiting_key.size() >= settings_.max_relay_queue) {
+    out.audit.push_back("routed " + std::string(frames::kind_name(envelope.kind)) + " from realm " + envelope.origin + " (via " +
+                        std::string(via) + ") refused: no signing key for realm " +
+                        envelope.origin);
+    return refuse_envelope(envelope, text::bad_signature, out);
+  }
+  frames::Fwd held = envelope;
+  held.id = state_->next_id();
+  out.mutations.emplace_back(store::PutOutbox{to_outbox_record(held)});
+  routing.awaiting_key.insert(held.id);
+  routing.entries.emplace(held.id, RoutedEntry{std::move(held), {}});
+}
+
+// The envelopes waiting for keys that have come: out of custody, then taken or refused.
+void Realm::release_awaiting_key(Outcome& out) {
+  Routing& routing = state_->routing();
+  std::vector<frames::Fwd> ready;
+  for (auto it = routing.awaiting_key.begin(); it != routing.awaiting_key.end();) {
+    auto held = routing.entries.find(*it);
+    if (held != routing.entries.end() && !routing.keys.contains(held->second.envelope.origin)) {
+      ++it;
+      continue;
+    }
+    if (held != routing.entries.end()) {
+      out.mutations.emplace_back(store::DeleteOutbox{settings_.name, held->first});
+      ready.push_back(std::move(held->second.envelope));
+      routing.entries.erase(held);
+    }
+    it = routing.awaiting_key.erase(it);
+  }
+  for (const frames::Fwd& envelope : ready) take_signed(envelope, "a wait for its key", out);
+}
+
 void Realm::on_peer_frame(Peer& peer, const frames::Fwd& envelope, Outcome& out) {
-  if (envelope.dest == settings_.name && !authentic(envelope)) {
-    // Altered or forged on the way (or signed by another key than the pinned one): not
-    // taken, and its seq not marked, so the genuine copy may still come another way.
-    out.audit.push_back("routed " + std::string(frames::kind_name(envelope.kind)) + " from realm " +
-                        envelope.origin + " (via " + peer.name + ") refused: bad signature");
-    refuse_envelope(envelope, text::bad_signature, out);
+  if (envelope.dest == settings_.name && !knows_key_of(envelope.origin)) {
+    await_origin_key(envelope, peer.name, out);
   } else if (envelope.dest == settings_.name) {
-    take_envelope(envelope, out);
+    take_signed(envelope, peer.name, out);
   } else if (!is_answer(envelope) && !settings_.relay) {
     refuse_envelope(envelope, text::realm_not_found, out);  // we announced no such path
   } else if (envelope.hops + 1 >= max_route_path) {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "core/names.hpp"
+#include "protocol/names.hpp"
 
 namespace chat::core {
 
@@ -19,7 +19,8 @@ bool RouteTable::acceptable(const std::string& neighbour, const RoutePath& path)
   std::set<std::string_view> seen;
   for (const std::string& realm : path) {
     // A path through this realm would be a loop: path-vector's loop freedom is this check.
-    if (realm == self_ || !is_valid_name(realm) || !seen.insert(realm).second) return false;
+    if (realm == self_ || !protocol::is_valid_name(realm) || !seen.insert(realm).second)
+      return false;
   }
   return true;
 }

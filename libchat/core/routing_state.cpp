@@ -4,7 +4,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/names.hpp"
+#include "protocol/names.hpp"
 
 namespace chat::core {
 
@@ -36,7 +36,7 @@ std::optional<frames::Fwd> from_outbox_record(const store::OutboxRecord& record)
     rest = rest.substr(bar + 1);
   }
   const std::optional<frames::MessageKind> kind = frames::kind_named(record.kind);
-  if (parts.size() != 8 || !is_valid_name(parts[0]) || !kind) return std::nullopt;
+  if (parts.size() != 8 || !protocol::is_valid_name(parts[0]) || !kind) return std::nullopt;
   std::uint64_t numbers[5] = {};
   for (std::size_t i = 0; i < 5; ++i) {
     std::string_view digits = parts[i + 1];

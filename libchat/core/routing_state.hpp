@@ -36,6 +36,9 @@ struct Routing {
   // at these only, so that a realm holding many envelopes in flight does not walk all of them
   // for every envelope that comes or goes.
   std::set<std::uint64_t> unsent;
+  // The ids of the entries for this realm itself whose origin's signing key has not arrived
+  // yet (Realm::await_origin_key): never sent on, taken or refused once the key comes.
+  std::set<std::uint64_t> awaiting_key;
 };
 
 // What an origin signs and a destination verifies: every field of the envelope but the

@@ -9,7 +9,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "core/names.hpp"
+#include "protocol/names.hpp"
 #include "core/route_table.hpp"
 #include "protocol/command_parser.hpp"
 
@@ -79,7 +79,7 @@ class FieldReader {
 
   std::string name(const char* key) {
     std::string value = string(key);
-    const bool valid = core::is_valid_name(value);
+    const bool valid = protocol::is_valid_name(value);
     return require(key, std::move(value), valid, "a valid name");
   }
 
@@ -147,7 +147,7 @@ class FieldReader {
       const bool valid_key =
           member.value.IsString() && member.value.GetStringLength() == 64 &&
           std::all_of(member.value.GetString(), member.value.GetString() + 64, is_hex_digit);
-      if (!core::is_valid_name(name) || !valid_key) {
+      if (!protocol::is_valid_name(name) || !valid_key) {
         fail(key, "realm names with 64 hex digits each");
         return {};
       }
@@ -185,7 +185,7 @@ class FieldReader {
       std::vector<std::string>& names = paths.emplace_back();
       for (const rapidjson::Value& name : path.GetArray()) {
         if (!name.IsString() ||
-            !core::is_valid_name(std::string_view(name.GetString(), name.GetStringLength()))) {
+            !protocol::is_valid_name(std::string_view(name.GetString(), name.GetStringLength()))) {
           fail(key, "paths of valid names");
           return {};
         }

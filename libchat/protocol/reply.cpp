@@ -114,15 +114,30 @@ void write_message(ReplyWriter& out, const MessageView& m) {
   out.end_object();
 }
 
+// {"status":"OK","message":MESSAGE,KEY:VALUE}
+std::string ok_message_and(std::string_view message, std::string_view key, std::string_view value) {
+  ReplyWriter out(kOk);
+  out.field("message", message);
+  out.field(key, value);
+  return out.finish();
+}
+
+// "KEY":[ITEM,...], each item written by `write_item`.
+template <typename Item, typename WriteItem>
+void write_array(ReplyWriter& out, std::string_view key, const std::vector<Item>& items,
+                 WriteItem write_item) {
+  out.key(key);
+  out.start_array();
+  for (const Item& item : items) write_item(out, item);
+  out.end_array();
+}
+
 // "messages":{SENDER:[MSG,...],...}
 void write_messages(ReplyWriter& out, const std::vector<SenderMessages>& by_sender) {
   out.key("messages");
   out.start_object();
   for (const SenderMessages& sender : by_sender) {
-    out.key(sender.sender);
-    out.start_array();
-    for (const MessageView& m : sender.messages) write_message(out, m);
-    out.end_array();
+    write_array(out, sender.sender, sender.messages, write_message);
   }
   out.end_object();
 }
@@ -173,10 +188,7 @@ std::string ok_token(std::string_view token) {
 }
 
 std::string ok_registered(std::string_view token) {
-  ReplyWriter out(kOk);
-  out.field("message", text::user_registered);
-  out.field("tokenid", token);
-  return out.finish();
+  return ok_message_and(text::user_registered, "tokenid", token);
 }
 
 std::string ok_inbox(const std::vector<SenderMessages>& by_sender) {
@@ -208,10 +220,7 @@ std::string ok_info(const UserInfo& info) {
 }
 
 std::string ok_realm_added(std::string_view state) {
-  ReplyWriter out(kOk);
-  out.field("message", text::realm_added);
-  out.field("state", state);
-  return out.finish();
+  return ok_message_and(text::realm_added, "state", state);
 }
 
 std::string ok_queued() {
@@ -230,50 +239,42 @@ std::string event_message(const MessageView& message) {
 
 std::string ok_realms(const std::vector<RealmView>& realms) {
   ReplyWriter out(kOk);
-  out.key("realms");
-  out.start_array();
-  for (const RealmView& realm : realms) {
-    out.start_object();
-    out.field("name", realm.name);
-    out.field("state", realm.state);
-    out.field("address", realm.address);
-    out.number("queued", realm.queued);
-    out.field("last_error", realm.last_error);
+  write_array(out, "realms", realms, [](ReplyWriter& item, const RealmView& realm) {
+    item.start_object();
+    item.field("name", realm.name);
+    item.field("state", realm.state);
+    item.field("address", realm.address);
+    item.number("queued", realm.queued);
+    item.field("last_error", realm.last_error);
     if (!realm.via.empty()) {
-      out.field("via", realm.via);
-      out.number("distance", realm.distance);
+      item.field("via", realm.via);
+      item.number("distance", realm.distance);
     }
-    out.end_object();
-  }
-  out.end_array();
+    item.end_object();
+  });
   return out.finish();
 }
 
 std::string ok_history(const std::vector<MessageView>& messages, bool more) {
   ReplyWriter out(kOk);
-  out.key("messages");
-  out.start_array();
-  for (const MessageView& m : messages) write_message(out, m);
-  out.end_array();
+  write_array(out, "messages", messages, write_message);
   out.flag("more", more);
   return out.finish();
 }
 
 std::string ok_conversations(const std::vector<ConversationEntry>& conversations) {
   ReplyWriter out(kOk);
-  out.key("conversations");
-  out.start_array();
-  for (const ConversationEntry& c : conversations) {
-    out.start_object();
-    out.field("kind", c.kind);
-    out.field("name", c.name);
-    out.field("realm", c.realm);
-    out.number("last_id", c.last_id);
-    out.field("last_time", c.last_time);
-    out.number("unread", c.unread);
-    out.end_object();
-  }
-  out.end_array();
+  write_array(out, "conversations", conversations,
+              [](ReplyWriter& item, const ConversationEntry& c) {
+                item.start_object();
+                item.field("kind", c.kind);
+                item.field("name", c.name);
+                item.field("realm", c.realm);
+                item.number("last_id", c.last_id);
+                item.field("last_time", c.last_time);
+                item.number("unread", c.unread);
+                item.end_object();
+              });
   return out.finish();
 }
 

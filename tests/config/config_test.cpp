@@ -14,6 +14,7 @@
 
 using chat::config::ConfigError;
 using chat::config::Durability;
+using chat::config::PasswordCost;
 using chat::config::load_config_file;
 using chat::config::load_config_text;
 using chat::config::parse_endpoint;
@@ -134,7 +135,7 @@ TEST_CASE("a full config fills every field") {
   CHECK_FALSE(config.tls->clients);
   CHECK(config.tls->peers);
   CHECK(config.durability == Durability::fsync);
-  CHECK(config.password_cost == "min");
+  CHECK(config.password_cost == PasswordCost::min);
 }
 
 TEST_CASE("absent keys take the header's defaults") {
@@ -163,7 +164,7 @@ TEST_CASE("absent keys take the header's defaults") {
   CHECK(config.limits.max_outbox_per_peer == defaults.limits.max_outbox_per_peer);
   CHECK(config.limits.max_frame_bytes == defaults.limits.max_frame_bytes);
   CHECK(config.durability == Durability::process);
-  CHECK(config.password_cost == "interactive");
+  CHECK(config.password_cost == PasswordCost::interactive);
 }
 
 TEST_CASE("empty sections are the same as absent ones") {
@@ -575,7 +576,7 @@ TEST_CASE("the shipped demo cluster and example configs load") {
   CHECK(alpha.secret == beta.secret);
   CHECK(beta.secret == gamma.secret);
   for (const RealmConfig* realm : {&alpha, &beta, &gamma}) {
-    CHECK(realm->password_cost == "interactive");
+    CHECK(realm->password_cost == PasswordCost::interactive);
     for (const auto& peer : realm->peers) {
       const RealmConfig& target = peer.name == "alpha" ? alpha : peer.name == "beta" ? beta : gamma;
       CHECK(peer.name == target.name);

@@ -151,6 +151,21 @@ TEST_CASE("parameters: names, fields, surplus and missing ones") {
   CHECK(w.h.run(w.messi, "send henderson " + std::string(64, 'x')) == ok("Message sent"));
 }
 
+TEST_CASE("a request is one line of UTF-8: bad bytes or a line break inside are a bad parameter "
+          "before anything else, and change nothing") {
+  World w;
+  const std::size_t committed = w.h.committed.size();
+  using namespace std::string_literals;
+  for (const std::string& line :
+       {"send henderson caf\xc3"s, "send henderson \xed\xa0\x80"s, "send henderson a\0b"s,
+        "send henderson one\nsend lineker two"s, "frobnicate \xff"s, "\xff"s, "\n"s}) {
+    CAPTURE(line);
+    CHECK(w.h.run(w.messi, line) == error("Parameter salah / tidak ada"));
+  }
+  CHECK(w.h.committed.size() == committed);  // nothing was sent
+  CHECK(w.h.run(w.messi, "send henderson caf\xc3\xa9") == ok("Message sent"));
+}
+
 TEST_CASE("blank lines get no reply; the command word is case-insensitive") {
   World w;
   core::Outcome out = w.h.realm().handle(w.messi, "");

@@ -1,5 +1,5 @@
-// Client bytes end to end through the pure code: LineFramer -> is_valid_utf8 -> Realm::handle
-// (command parser, every command, inbox reservations, sessions, rate limits) on a realm with a
+// Client bytes end to end through the pure code: LineFramer -> Realm::handle (is_valid_utf8,
+// the command parser, every command, inbox reservations, sessions, rate limits) on a realm with a
 // seeded world. Checked: the framer cuts exactly the lines a plain reference splitter cuts,
 // is_valid_utf8 agrees with a reference UTF-8 decoder, and everything fuzz::RealmDriver checks
 // (every reply compact JSON, one reply per request line, ...).

@@ -94,11 +94,7 @@ void RealmDriver::expire_waits() {
 }
 
 void RealmDriver::run_line(core::Connection& conn, std::string_view line) {
-  now_ += std::chrono::seconds(7);       // lockouts and session ages move on
-  if (!protocol::is_valid_utf8(line)) {  // realmd answers this itself
-    deliver(protocol::reply::error(protocol::text::bad_parameter), {});
-    return;
-  }
+  now_ += std::chrono::seconds(7);  // lockouts and session ages move on
   protocol::ParsedLine parsed;
   const bool blank = !protocol::parse_line(line, parsed);
 

@@ -69,7 +69,7 @@ chat::config::RealmConfig base_config(
   config.peer_listen = {"127.0.0.1", test_support::free_port()};
   config.secret = secret;
   config.keepalive = keepalive;
-  config.password_cost = "min";
+  config.password_cost = chat::config::PasswordCost::min;
   return config;
 }
 

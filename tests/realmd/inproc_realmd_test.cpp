@@ -28,7 +28,7 @@ chat::config::RealmConfig test_config(const std::filesystem::path& data_dir) {
   config.name = "alpha";
   config.listen = {"127.0.0.1", 0};
   config.data_dir = data_dir;
-  config.password_cost = "min";
+  config.password_cost = chat::config::PasswordCost::min;
   config.users = {{"messi", "surabaya", "Lionel_Messi", "Argentina"}};
   return config;
 }

@@ -28,7 +28,7 @@ std::unique_ptr<RunningRealm> realm_process(const std::string& holder) {
   chat::config::RealmConfig config;
   config.name = "inproc_standby";
   config.listen = {"127.0.0.1", 0};
-  config.password_cost = "min";
+  config.password_cost = chat::config::PasswordCost::min;
   config.users = {{"messi", "surabaya", "Lionel_Messi", "Argentina"}};
   config.store = chat::config::StoreConfig{test_support::shared_postgres().url(), kLease};
   return std::make_unique<RunningRealm>(

@@ -185,7 +185,7 @@ chat::config::RealmConfig realm_config(const std::string& name,
   config.peer_listen = {"127.0.0.1", test_support::free_port()};
   config.secret = secret;
   config.keepalive = 250ms;
-  config.password_cost = "min";
+  config.password_cost = chat::config::PasswordCost::min;
   config.users = std::move(users);
   return config;
 }

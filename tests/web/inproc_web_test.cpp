@@ -35,7 +35,7 @@ class RunningRealm : public test_support::RunningRealm {
     config.name = "alpha";
     config.listen = {"127.0.0.1", 0};
     config.web_listen = chat::config::Endpoint{"127.0.0.1", 0};
-    config.password_cost = "min";
+    config.password_cost = chat::config::PasswordCost::min;
     config.limits.max_line_bytes = max_line_bytes;
     config.users = {{"messi", "surabaya", "Lionel_Messi", "Argentina"},
                     {"henderson", "surabaya", "Jordan_Henderson", "Inggris"}};

@@ -3,7 +3,6 @@
 
 #include "core/commands/common.hpp"
 #include "core/commands/handlers.hpp"
-#include "core/realm.hpp"
 #include "core/realm_state.hpp"
 #include "core/session_key.hpp"
 #include "protocol/messages.hpp"
@@ -160,7 +159,7 @@ void info(Request& req) {
   if (user == nullptr) return reply_error(req, text::user_not_found);
   req.out.reply =
       protocol::reply::ok_info({user->record.username, user->record.nama, user->record.negara,
-                                req.settings.name, user->open_connections > 0});
+                                req.settings.name, req.state.online(user->record.username)});
 }
 
 }  // namespace chat::core::commands

@@ -4,7 +4,6 @@
 
 #include "core/delivery.hpp"
 #include "core/history.hpp"
-#include "core/realm.hpp"
 #include "core/realm_state.hpp"
 
 namespace chat::core::commands {

@@ -7,10 +7,9 @@
 
 #include "core/commands/common.hpp"
 #include "core/commands/handlers.hpp"
-#include "core/names.hpp"
-#include "core/realm.hpp"
 #include "core/realm_state.hpp"
 #include "protocol/messages.hpp"
+#include "protocol/names.hpp"
 
 namespace chat::core::commands {
 
@@ -49,7 +48,7 @@ std::optional<HistoryParams> parse_history(const std::vector<std::string_view>& 
   const std::size_t names = kind == "realm" ? 2 : (kind == "user" || kind == "group") ? 1 : 0;
   if (names == 0 || params.size() < 1 + names || params.size() > 3 + names) return std::nullopt;
   for (std::size_t i = 1; i <= names; ++i) {
-    if (!is_valid_name(params[i])) return std::nullopt;
+    if (!protocol::is_valid_name(params[i])) return std::nullopt;
   }
   HistoryParams parsed{kind, names == 2 ? params[1] : std::string_view(), params[names]};
   if (params.size() > 1 + names) {

@@ -1,7 +1,6 @@
 // inbox: the unread messages sent from this realm.
 #include "core/commands/common.hpp"
 #include "core/commands/handlers.hpp"
-#include "core/realm.hpp"
 
 namespace chat::core::commands {
 

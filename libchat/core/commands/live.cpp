@@ -1,7 +1,6 @@
 // watch, unwatch (ours, docs/protocol.md): live delivery of new messages to a connection.
 #include "core/commands/common.hpp"
 #include "core/commands/handlers.hpp"
-#include "core/realm.hpp"
 #include "core/realm_state.hpp"
 #include "core/session_key.hpp"
 #include "protocol/messages.hpp"

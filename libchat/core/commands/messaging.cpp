@@ -1,7 +1,6 @@
 // send, sendgroup: messages between users of this realm.
 #include "core/commands/common.hpp"
 #include "core/commands/handlers.hpp"
-#include "core/realm.hpp"
 #include "core/realm_state.hpp"
 #include "protocol/messages.hpp"
 

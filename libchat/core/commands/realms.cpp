@@ -7,7 +7,6 @@
 #include "core/commands/common.hpp"
 #include "core/commands/handlers.hpp"
 #include "core/history.hpp"
-#include "core/realm.hpp"
 #include "core/realm_state.hpp"
 #include "core/routing.hpp"
 #include "protocol/messages.hpp"
@@ -144,6 +143,15 @@ void routed_inbox(Request& req, std::string_view realm) {
   req.out.fetched_after_write = std::move(done.fetched_after_write);
 }
 
+// A send to another realm: over the link to it, else along a route; `not_found` when neither
+// reaches it.
+void send_to_realm(Request& req, std::string_view realm, frames::MessageKind kind,
+                   std::string_view not_found) {
+  if (Peer* peer = reachable_peer(req, realm)) return send_to_peer(req, *peer, kind);
+  if (routed_realm(req, realm)) return send_routed(req, realm, kind);
+  reply_error(req, not_found);
+}
+
 std::uint16_t to_port(std::string_view digits) {
   std::uint16_t port = 0;
   std::from_chars(digits.data(), digits.data() + digits.size(), port);  // validated: 1-65535
@@ -172,9 +180,8 @@ void addrealm(Request& req) {
   if (long_form) {
     added.host = req.params[1];
     added.port = to_port(req.params[2]);
-    req.out.audit.push_back("admin " + std::string(req.user) + ": addrealm " +
-                            std::string(name) + " " + added.host + " " +
-                            std::to_string(added.port));
+    req.out.audit.push_back("admin " + std::string(req.user) + ": addrealm " + std::string(name) +
+                            " " + added.host + " " + std::to_string(added.port));
   }
   added.active = true;
   added.link = LinkState::connecting;
@@ -194,10 +201,7 @@ void sendprivaterealm(Request& req) {
     deliver(req, recipient);
     return reply_ok(req, text::sent_to_realm_user);
   }
-  Peer* peer = reachable_peer(req, realm);
-  if (peer != nullptr) return send_to_peer(req, *peer, frames::MessageKind::user);
-  if (routed_realm(req, realm)) return send_routed(req, realm, frames::MessageKind::user);
-  reply_error(req, text::realm_user_not_found);
+  send_to_realm(req, realm, frames::MessageKind::user, text::realm_user_not_found);
 }
 
 void sendgrouprealm(Request& req) {
@@ -210,10 +214,7 @@ void sendgrouprealm(Request& req) {
     deliver_to_group(req, name, *group);
     return reply_ok(req, text::sent_to_realm_group);
   }
-  Peer* peer = reachable_peer(req, realm);
-  if (peer != nullptr) return send_to_peer(req, *peer, frames::MessageKind::group);
-  if (routed_realm(req, realm)) return send_routed(req, realm, frames::MessageKind::group);
-  reply_error(req, text::realm_group_not_found);
+  send_to_realm(req, realm, frames::MessageKind::group, text::realm_group_not_found);
 }
 
 void getrealminbox(Request& req) {

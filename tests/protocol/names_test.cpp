@@ -1,11 +1,11 @@
-#include "core/names.hpp"
+#include "protocol/names.hpp"
 
 #include <doctest/doctest.h>
 
 #include <string>
 
-using chat::core::is_valid_field;
-using chat::core::is_valid_name;
+using chat::protocol::is_valid_field;
+using chat::protocol::is_valid_name;
 
 TEST_CASE("names: 1 to 32 characters of A-Z a-z 0-9 _ . -") {
   CHECK(is_valid_name("a"));

@@ -1,8 +1,8 @@
-#include "core/names.hpp"
+#include "protocol/names.hpp"
 
 #include <algorithm>
 
-namespace chat::core {
+namespace chat::protocol {
 
 namespace {
 constexpr std::size_t max_name = 32;
@@ -29,4 +29,4 @@ bool is_valid_field(std::string_view field) {
          });
 }
 
-}  // namespace chat::core
+}  // namespace chat::protocol
