@@ -227,8 +227,8 @@ void Realm::take_signed(const frames::Fwd& envelope, std::string_view via, Outco
   if (authentic(envelope)) return take_envelope(envelope, out);
   // Altered or forged on the way (or signed by another key than the pinned one): not taken,
   // and its seq not marked, so the genuine copy may still come another way.
-  out.audit.push_back("routed " + std::string(frames::kind_name(envelope.kind)) + " from realm " + envelope.origin + " (via " +
-                      std::string(via) + ") refused: bad signature");
+  out.audit.push_back("routed " + std::string(frames::kind_name(envelope.kind)) + " from realm " +
+                      envelope.origin + " (via " + std::string(via) + ") refused: bad signature");
   refuse_envelope(envelope, text::bad_signature, out);
 }
 
@@ -240,9 +240,9 @@ void Realm::take_signed(const frames::Fwd& envelope, std::string_view via, Outco
 void Realm::await_origin_key(const frames::Fwd& envelope, std::string_view via, Outcome& out) {
   Routing& routing = state_->routing();
   if (routing.awaiting_key.size() >= settings_.max_relay_queue) {
-    out.audit.push_back("routed " + std::string(frames::kind_name(envelope.kind)) + " from realm " + envelope.origin + " (via " +
-                        std::string(via) + ") refused: no signing key for realm " +
-                        envelope.origin);
+    out.audit.push_back("routed " + std::string(frames::kind_name(envelope.kind)) + " from realm " +
+                        envelope.origin + " (via " + std::string(via) +
+                        ") refused: no signing key for realm " + envelope.origin);
     return refuse_envelope(envelope, text::bad_signature, out);
   }
   frames::Fwd held = envelope;
