@@ -4,6 +4,7 @@
 
 #include "core/history.hpp"
 #include "core/realm_state.hpp"
+#include "protocol/messages.hpp"
 #include "protocol/reply.hpp"
 
 namespace chat::core {
@@ -55,6 +56,16 @@ void store_private_message(RealmState& state, store::MessageRecord message,
                            std::string conversation, Outcome& out) {
   record_history(state, history_record(message, std::move(conversation)), out);
   store_message(state, std::move(message), out);
+}
+
+void store_bounce(RealmState& state, const std::string& user, const std::string& realm,
+                  const std::string& target, const std::string& error, std::string time,
+                  Outcome& out) {
+  store::MessageRecord bounce =
+      make_message_record(state.next_id(), user, realm, realm, {},
+                          protocol::text::bounce_text(target, error), std::move(time));
+  bounce.bounce = true;
+  store_private_message(state, std::move(bounce), realm_conversation(realm, realm, user), out);
 }
 
 void store_group_message(RealmState& state, store::MessageRecord message,

@@ -27,6 +27,12 @@ void store_message(RealmState& state, store::MessageRecord message, Outcome& out
 void store_private_message(RealmState& state, store::MessageRecord message,
                            std::string conversation, Outcome& out);
 
+// The bounce of a message `user` sent to `target` of `realm`, which refused it with `error`:
+// from realm R, in the user's conversation with R itself (docs/protocol.md).
+void store_bounce(RealmState& state, const std::string& user, const std::string& realm,
+                  const std::string& target, const std::string& error, std::string time,
+                  Outcome& out);
+
 // A group message: once in history (a new id, which clients see), then in the inbox of every
 // member but `skip` (each entry with an id of its own, pointing at the history id).
 // `message.recipient` and `message.id` are set here.

@@ -6,10 +6,16 @@
 #include <utility>
 #include <vector>
 
-#include "core/peer_frames.hpp"
+#include "frames/link_frames.hpp"
 #include "store/records.hpp"
 
 namespace chat::core {
+
+// A frame for the peer realm `peer`, sent once what the Outcome stored is committed.
+struct OutgoingFrame {
+  std::string peer;
+  frames::PeerFrame frame;
+};
 
 // Work that must not run on the event loop: argon2id hashing or verification.
 // realmd runs it on its hashing pool and hands the result to Realm::resume().

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "core/peer_frames.hpp"
+#include "core/outcome.hpp"
 #include "store/records.hpp"
 
 // What this realm knows of each peer realm: address, link state and the durable outbox of
@@ -17,6 +17,11 @@ namespace chat::core {
 enum class LinkState { idle, connecting, down, linked };
 
 const char* link_state_name(LinkState state);
+
+// An outbox entry's kind, stored as its wire name ("private", "group"; "answer" for a routed one).
+inline frames::MessageKind outbox_kind(const store::OutboxRecord& entry) {
+  return frames::kind_named(entry.kind).value_or(frames::MessageKind::user);
+}
 
 struct Peer {
   std::string name;

@@ -122,7 +122,7 @@ void Realm::load(const store::Snapshot& snapshot) {
     peer.link = peer.dials() ? LinkState::connecting : LinkState::down;
   }
   for (const auto& entry : snapshot.outbox) {
-    if (std::optional<PeerForward> envelope = from_outbox_record(entry)) {
+    if (std::optional<frames::Fwd> envelope = from_outbox_record(entry)) {
       Routing& routing = state_->routing();
       if (envelope->dest == settings_.name) {
         // One for this realm, waiting for its origin's key (Realm::await_origin_key).

@@ -9,7 +9,7 @@
 
 #include "core/handler_context.hpp"
 #include "core/outcome.hpp"
-#include "core/peer_frames.hpp"
+#include "frames/link_frames.hpp"
 #include "protocol/command_parser.hpp"
 #include "store/records.hpp"
 
@@ -65,7 +65,7 @@ class Realm {
   // The link dropped (or a dial failed): waiting replies answer as queued / not synced.
   Outcome link_down(std::string_view peer, std::string_view reason);
   // A frame from an authenticated peer.
-  Outcome peer_frame(std::string_view peer, const PeerFrame& frame);
+  Outcome peer_frame(std::string_view peer, const frames::PeerFrame& frame);
   // Announces this realm's routes on every link (realmd calls it after an Outcome asked for it
   // with announce_routes, at most once per route_interval).
   Outcome announce_routes();
@@ -94,32 +94,32 @@ class Realm {
 
  private:
   // One handler per peer frame type (core/realm_links.cpp).
-  void on_peer_frame(Peer& peer, const PeerMessage& message, Outcome& out);
-  void on_peer_frame(Peer& peer, const PeerAck& ack, Outcome& out);
-  void on_peer_frame(Peer& peer, const PeerFetch& fetch, Outcome& out);
-  void on_peer_frame(Peer& peer, const PeerFetched& fetched, Outcome& out);
-  void on_peer_frame(Peer& peer, const PeerRoutes& routes, Outcome& out);
-  void on_peer_frame(Peer& peer, const PeerForward& envelope, Outcome& out);
-  void on_peer_frame(Peer& peer, const PeerForwardAck& ack, Outcome& out);
-  void on_peer_frame(Peer& peer, const PeerRouteFetch& fetch, Outcome& out);
-  void on_peer_frame(Peer& peer, const PeerRouteFetched& fetched, Outcome& out);
+  void on_peer_frame(Peer& peer, const frames::Msg& message, Outcome& out);
+  void on_peer_frame(Peer& peer, const frames::Ack& ack, Outcome& out);
+  void on_peer_frame(Peer& peer, const frames::Fetch& fetch, Outcome& out);
+  void on_peer_frame(Peer& peer, const frames::Fetched& fetched, Outcome& out);
+  void on_peer_frame(Peer& peer, const frames::Route& routes, Outcome& out);
+  void on_peer_frame(Peer& peer, const frames::Fwd& envelope, Outcome& out);
+  void on_peer_frame(Peer& peer, const frames::Fack& ack, Outcome& out);
+  void on_peer_frame(Peer& peer, const frames::RFetch& fetch, Outcome& out);
+  void on_peer_frame(Peer& peer, const frames::RFetched& fetched, Outcome& out);
   // A message from `origin` for a local user or group: stored (every member of a group), or
   // the error it is refused with.
-  std::string take_message(const std::string& origin, bool group, const std::string& to,
-                           const std::string& from, const std::string& text,
+  std::string take_message(const std::string& origin, frames::MessageKind kind,
+                           const std::string& to, const std::string& from, const std::string& text,
                            const std::string& time, Outcome& out);
   // Routing (core/realm_routing.cpp).
-  void take_envelope(const PeerForward& envelope, Outcome& out);
-  bool first_time(const PeerForward& envelope, Outcome& out);
-  void refuse_envelope(const PeerForward& envelope, std::string_view error, Outcome& out);
-  void answer_arrived(const PeerForward& answer, Outcome& out);
+  void take_envelope(const frames::Fwd& envelope, Outcome& out);
+  bool first_time(const frames::Fwd& envelope, Outcome& out);
+  void refuse_envelope(const frames::Fwd& envelope, std::string_view error, Outcome& out);
+  void answer_arrived(const frames::Fwd& answer, Outcome& out);
   void routes_changed(Outcome& out);
   bool relay_queue_full(const std::string& destination);
-  void learn_keys(const Peer& peer, const Announcement& announcement, Outcome& out);
-  bool authentic(const PeerForward& envelope) const;
+  void learn_keys(const Peer& peer, const frames::Route& announcement, Outcome& out);
+  bool authentic(const frames::Fwd& envelope) const;
   bool knows_key_of(const std::string& origin) const;
-  void take_signed(const PeerForward& envelope, std::string_view via, Outcome& out);
-  void await_origin_key(const PeerForward& envelope, std::string_view via, Outcome& out);
+  void take_signed(const frames::Fwd& envelope, std::string_view via, Outcome& out);
+  void await_origin_key(const frames::Fwd& envelope, std::string_view via, Outcome& out);
   void release_awaiting_key(Outcome& out);
   EpochDedup& remember_epoch(const std::string& origin, std::uint64_t epoch, Outcome& out);
   void settle(Peer& peer, std::map<std::uint64_t, store::OutboxRecord>::iterator entry, bool ok,

@@ -32,9 +32,19 @@ std::size_t refusals_kept(std::size_t link_window) {
   return 4 * link_window;
 }
 
+// The ack of message `id`: ok when `error` is empty, else refused with it.
+frames::Ack ack_of(std::uint64_t id, std::string error) {
+  if (error.empty()) return frames::Ack{.id = id, .ok = true, .error = std::nullopt};
+  return frames::Ack{.id = id, .ok = false, .error = std::move(error)};
+}
+
 }  // namespace
 
-std::string refusal_reply(const std::string& error, bool group) {
+std::string realm_send_reply(bool ok, const std::string& error, bool group) {
+  if (ok) {
+    return protocol::reply::ok_message(group ? text::sent_to_realm_group
+                                             : text::sent_to_realm_user);
+  }
   if (error == text::user_not_found) return protocol::reply::error(text::realm_user_not_found);
   if (error == text::group_not_found) return protocol::reply::error(text::realm_group_not_found);
   return protocol::reply::error(
@@ -119,16 +129,11 @@ Outcome Realm::link_down(std::string_view name, std::string_view reason) {
     state_->take_waiter(waiter);
     out.completions.push_back({waiter, protocol::reply::ok_queued(), {}});
   }
-  for (std::uint64_t id : state_->waiters_of(name, Waiter::Kind::fetch)) {
-    std::optional<Waiter> waiter = state_->take_waiter(id);
-    Completion done = commands::realm_inbox(*state_, settings_, waiter->user, name, false);
-    done.waiter = id;
-    out.completions.push_back(std::move(done));
-  }
+  commands::answer_realm_inboxes(*state_, settings_, name, std::nullopt, false, out);
   return out;
 }
 
-Outcome Realm::peer_frame(std::string_view name, const PeerFrame& frame) {
+Outcome Realm::peer_frame(std::string_view name, const frames::PeerFrame& frame) {
   Outcome out;
   Peer* peer = state_->find_peer(name);
   if (peer == nullptr) return out;  // links register their peer in link_up first
@@ -137,17 +142,17 @@ Outcome Realm::peer_frame(std::string_view name, const PeerFrame& frame) {
   return out;
 }
 
-void Realm::on_peer_frame(Peer& peer, const PeerMessage& message, Outcome& out) {
+void Realm::on_peer_frame(Peer& peer, const frames::Msg& message, Outcome& out) {
   EpochDedup& dedup = remember_epoch(peer.name, message.epoch, out);
   if (message.id <= dedup.seen) {
     // A retransmission: answered as the first time (a refusal again, not an ok for a message
     // that was never stored), and not stored again.
     auto refusal = dedup.refused.find(message.id);
     std::string error = refusal != dedup.refused.end() ? refusal->second : std::string();
-    out.frames.push_back({peer.name, PeerAck{message.id, error.empty(), std::move(error)}});
+    out.frames.push_back({peer.name, ack_of(message.id, std::move(error))});
     return;
   }
-  std::string error = take_message(peer.name, message.group, message.to, message.from, message.text,
+  std::string error = take_message(peer.name, message.kind, message.to, message.from, message.text,
                                    message.time, out);
   if (!error.empty()) {
     dedup.refused.emplace(message.id, error);
@@ -162,16 +167,16 @@ void Realm::on_peer_frame(Peer& peer, const PeerMessage& message, Outcome& out) 
   dedup.seen = message.id;
   dedup.touched = state_->last_id();  // only grows, across restarts too: an age order
   out.mutations.emplace_back(store::PutSeen{{peer.name, message.epoch, message.id, dedup.touched}});
-  out.frames.push_back({peer.name, PeerAck{message.id, error.empty(), error}});
+  out.frames.push_back({peer.name, ack_of(message.id, error)});
 }
 
-std::string Realm::take_message(const std::string& origin, bool group_message,
+std::string Realm::take_message(const std::string& origin, frames::MessageKind kind,
                                 const std::string& to, const std::string& from,
                                 const std::string& text, const std::string& time, Outcome& out) {
   if (text.size() > settings_.limits.max_message_bytes) {
     return std::string(text::message_too_long);  // the sender bounces it: it never blocks a link
   }
-  if (group_message) {
+  if (kind == frames::MessageKind::group) {
     const Group* group = state_->find_group(to);
     if (group == nullptr) return std::string(text::group_not_found);
     // Membership is the owning realm's: every member of the group here gets it, and its
@@ -201,11 +206,11 @@ EpochDedup& Realm::remember_epoch(const std::string& origin, std::uint64_t epoch
   return epochs[epoch];
 }
 
-void Realm::on_peer_frame(Peer& peer, const PeerAck& ack, Outcome& out) {
+void Realm::on_peer_frame(Peer& peer, const frames::Ack& ack, Outcome& out) {
   auto entry = peer.outbox.find(ack.id);
   if (entry == peer.outbox.end()) return;  // a repeated ack
   if (ack.id <= peer.sent_up_to && peer.in_flight > 0) --peer.in_flight;
-  settle(peer, entry, ack.ok, ack.error, out);
+  settle(peer, entry, ack.ok, ack.error.value_or(""), out);
   pump(peer, out);
 }
 
@@ -216,7 +221,7 @@ void Realm::settle(Peer& peer, std::map<std::uint64_t, store::OutboxRecord>::ite
   store::OutboxRecord sent = std::move(entry->second);
   peer.outbox.erase(entry);
   out.mutations.emplace_back(store::DeleteOutbox{peer.name, sent.id});
-  const bool group = sent.kind == "group";
+  const bool group = outbox_kind(sent) == frames::MessageKind::group;
   if (ok && !group) {
     // The sender's copy joins their history once delivered, under a new id: history ids are
     // handed out in the order messages are stored (store::IndexHistory relies on it).
@@ -234,18 +239,9 @@ void Realm::settle(Peer& peer, std::map<std::uint64_t, store::OutboxRecord>::ite
   }
   if (auto waiter = state_->ack_waiter(sent.id)) {
     state_->take_waiter(*waiter);
-    std::string reply = ok ? protocol::reply::ok_message(group ? text::sent_to_realm_group
-                                                               : text::sent_to_realm_user)
-                           : refusal_reply(error, group);
-    out.completions.push_back({*waiter, std::move(reply), {}});
+    out.completions.push_back({*waiter, realm_send_reply(ok, error, group), {}});
   } else if (!ok) {
-    store::MessageRecord bounce =
-        make_message_record(state_->next_id(), sent.sender, peer.name, peer.name, {},
-                            protocol::text::bounce_text(sent.target, error), env_.now_utc());
-    bounce.bounce = true;
-    // Bounces from realm R are the caller's conversation with R itself (docs/protocol.md).
-    store_private_message(*state_, std::move(bounce),
-                          realm_conversation(peer.name, peer.name, sent.sender), out);
+    store_bounce(*state_, sent.sender, peer.name, sent.target, error, env_.now_utc(), out);
   }
 }
 
@@ -266,21 +262,15 @@ void Realm::pump(Peer& peer, Outcome& out) {
   }
 }
 
-void Realm::on_peer_frame(Peer& peer, const PeerFetch& fetch, Outcome& out) {
+void Realm::on_peer_frame(Peer& peer, const frames::Fetch& fetch, Outcome& out) {
   // Everything this realm still holds for the peer is already on the link (sent at send
   // time or replayed at link-up, in order), so "fetched" after it closes the round trip.
-  out.frames.push_back({peer.name, PeerFetched{fetch.rid}});
+  out.frames.push_back({peer.name, frames::Fetched{fetch.rid}});
 }
 
-void Realm::on_peer_frame(Peer& peer, const PeerFetched& fetched, Outcome& out) {
+void Realm::on_peer_frame(Peer& peer, const frames::Fetched& fetched, Outcome& out) {
   // Only the waiter of this rid: a late "fetched" (its waiter timed out) answers nobody.
-  for (std::uint64_t id : state_->waiters_of(peer.name, Waiter::Kind::fetch)) {
-    if (state_->find_waiter(id)->key != fetched.rid) continue;
-    std::optional<Waiter> waiter = state_->take_waiter(id);
-    Completion done = commands::realm_inbox(*state_, settings_, waiter->user, peer.name, true);
-    done.waiter = id;
-    out.completions.push_back(std::move(done));
-  }
+  commands::answer_realm_inboxes(*state_, settings_, peer.name, fetched.rid, true, out);
 }
 
 Outcome Realm::wait_timed_out(std::uint64_t id) {

@@ -22,10 +22,8 @@ namespace text = protocol::text;
 
 namespace {
 
-constexpr std::string_view answer_kind = "answer";
-
-bool is_answer(const PeerForward& envelope) {
-  return envelope.kind == answer_kind;
+bool is_answer(const frames::Fwd& envelope) {
+  return envelope.kind == frames::MessageKind::answer;
 }
 
 // The dedup key of routed envelopes from `origin`: apart from its direct messages (whose
@@ -63,13 +61,39 @@ namespace {
 // the oldest gap (an envelope refused on the way, which its origin bounced) and moves on.
 constexpr std::size_t max_out_of_order = 4096;
 
+// This realm's (`self`'s) answer to `envelope`: its error ("" for ok), about the realm the
+// message was for. No seq yet: it gets one when it leaves this realm (hold_answer).
+frames::Fwd answer_to(const frames::Fwd& envelope, std::string_view error, std::string about,
+                      const std::string& self, const Environment& env) {
+  frames::Fwd answer;
+  answer.origin = self;
+  answer.dest = envelope.origin;
+  answer.epoch = env.epoch;
+  answer.kind = frames::MessageKind::answer;
+  answer.from = envelope.to;
+  answer.to = envelope.from;
+  answer.text = std::string(error);
+  answer.time = env.now_utc();
+  answer.oid = envelope.oid;
+  answer.re_epoch = envelope.epoch;
+  answer.about = std::move(about);
+  return answer;
+}
+
+// Puts an answer in this realm's custody, next in sequence toward its destination, signed.
+void hold_answer(RealmState& state, const Environment& env, frames::Fwd answer, Outcome& out) {
+  answer.seq = ++state.routing().last_seq[answer.dest];
+  sign_envelope(answer, env);
+  hold_envelope(state, std::move(answer), out);
+}
+
 }  // namespace
 
-void sign_envelope(PeerForward& envelope, const Environment& env) {
+void sign_envelope(frames::Fwd& envelope, const Environment& env) {
   if (env.sign) envelope.sig = env.sign(signed_bytes(envelope));
 }
 
-std::uint64_t hold_envelope(RealmState& state, PeerForward envelope, Outcome& out) {
+std::uint64_t hold_envelope(RealmState& state, frames::Fwd envelope, Outcome& out) {
   envelope.id = state.next_id();
   if (envelope.oid == 0) envelope.oid = envelope.id;  // made here: our id names it end to end
   Routing& routing = state.routing();
@@ -91,7 +115,7 @@ Peer* next_hop(RealmState& state, std::string_view destination) {
 }
 
 void pump_envelopes(RealmState& state, const RealmSettings& settings, Outcome& out,
-                    std::vector<PeerForward>& too_long) {
+                    std::vector<frames::Fwd>& too_long) {
   Routing& routing = state.routing();
   for (auto it = routing.unsent.begin(); it != routing.unsent.end();) {
     const auto held = routing.entries.find(*it);
@@ -128,9 +152,9 @@ void Realm::routes_changed(Outcome& out) {
     routing.last_best = std::move(best);
     out.announce_routes = true;
   }
-  std::vector<PeerForward> too_long;
+  std::vector<frames::Fwd> too_long;
   pump_envelopes(*state_, settings_, out, too_long);
-  for (const PeerForward& envelope : too_long)
+  for (const frames::Fwd& envelope : too_long)
     refuse_envelope(envelope, text::message_too_long, out);
 }
 
@@ -143,20 +167,20 @@ Outcome Realm::announce_routes() {
     // The keys pinned here for every realm announced (ours first): how a destination learns
     // the key of an origin it has no link to.
     for (const RoutePath& route : announcement.routes) {
-      auto key = routing.keys.find(route.destination());
+      auto key = routing.keys.find(route.back());
       if (key != routing.keys.end()) announcement.keys.emplace(key->first, key->second);
     }
-    out.frames.push_back({peer->name, PeerRoutes{std::move(announcement)}});
+    out.frames.push_back({peer->name, std::move(announcement)});
   }
   return out;
 }
 
-void Realm::on_peer_frame(Peer& peer, const PeerRoutes& routes, Outcome& out) {
-  learn_keys(peer, routes.announcement, out);
+void Realm::on_peer_frame(Peer& peer, const frames::Route& announcement, Outcome& out) {
+  learn_keys(peer, announcement, out);
   release_awaiting_key(out);
   RouteTable& table = state_->routing().table;
   const bool announced_on = table.announced_on(peer.name);
-  table.announced(peer.name, routes.announcement);
+  table.announced(peer.name, announcement);
   // Whether the neighbour may be passed on changes what we announce, not our best paths.
   if (table.announced_on(peer.name) != announced_on) out.announce_routes = true;
   routes_changed(out);
@@ -165,10 +189,10 @@ void Realm::on_peer_frame(Peer& peer, const PeerRoutes& routes, Outcome& out) {
 // Keys are pinned the first time they are seen, never replaced: a neighbour's own key over
 // its authenticated link, the keys of realms further away from the first announcement that
 // names them (docs/protocol.md §2, trust). Only keys of realms the announcement routes to.
-void Realm::learn_keys(const Peer& peer, const Announcement& announcement, Outcome& out) {
+void Realm::learn_keys(const Peer& peer, const frames::Route& announcement, Outcome& out) {
   Routing& routing = state_->routing();
   for (const RoutePath& route : announcement.routes) {
-    const std::string& realm = route.destination();
+    const std::string& realm = route.back();
     auto key = announcement.keys.find(realm);
     if (key == announcement.keys.end() || realm == settings_.name) continue;
     auto [pinned, added] = routing.keys.try_emplace(realm, key->second);
@@ -184,7 +208,7 @@ void Realm::learn_keys(const Peer& peer, const Announcement& announcement, Outco
 
 // Whether the envelope carries its origin's signature over what the origin wrote, by the key
 // pinned for the origin. Always true when this realm does not verify (no verify function).
-bool Realm::authentic(const PeerForward& envelope) const {
+bool Realm::authentic(const frames::Fwd& envelope) const {
   if (!env_.verify) return true;
   const auto& keys = state_->routing().keys;
   auto key = keys.find(envelope.origin);
@@ -199,12 +223,12 @@ bool Realm::knows_key_of(const std::string& origin) const {
 }
 
 // An envelope for this realm, its origin's key known: taken if its signature holds.
-void Realm::take_signed(const PeerForward& envelope, std::string_view via, Outcome& out) {
+void Realm::take_signed(const frames::Fwd& envelope, std::string_view via, Outcome& out) {
   if (authentic(envelope)) return take_envelope(envelope, out);
   // Altered or forged on the way (or signed by another key than the pinned one): not taken,
   // and its seq not marked, so the genuine copy may still come another way.
-  out.audit.push_back("routed " + envelope.kind + " from realm " + envelope.origin + " (via " +
-                      std::string(via) + ") refused: bad signature");
+  out.audit.push_back("routed " + std::string(frames::kind_name(envelope.kind)) + " from realm " +
+                      envelope.origin + " (via " + std::string(via) + ") refused: bad signature");
   refuse_envelope(envelope, text::bad_signature, out);
 }
 
@@ -213,15 +237,15 @@ void Realm::take_signed(const PeerForward& envelope, std::string_view via, Outco
 // (docs/protocol.md §2, trust): the envelope is kept in custody, stored like one to relay,
 // until the key comes (release_awaiting_key). At most max_relay_queue wait; past that it is
 // refused as one that cannot be verified.
-void Realm::await_origin_key(const PeerForward& envelope, std::string_view via, Outcome& out) {
+void Realm::await_origin_key(const frames::Fwd& envelope, std::string_view via, Outcome& out) {
   Routing& routing = state_->routing();
   if (routing.awaiting_key.size() >= settings_.max_relay_queue) {
-    out.audit.push_back("routed " + envelope.kind + " from realm " + envelope.origin + " (via " +
-                        std::string(via) + ") refused: no signing key for realm " +
-                        envelope.origin);
+    out.audit.push_back("routed " + std::string(frames::kind_name(envelope.kind)) + " from realm " +
+                        envelope.origin + " (via " + std::string(via) +
+                        ") refused: no signing key for realm " + envelope.origin);
     return refuse_envelope(envelope, text::bad_signature, out);
   }
-  PeerForward held = envelope;
+  frames::Fwd held = envelope;
   held.id = state_->next_id();
   out.mutations.emplace_back(store::PutOutbox{to_outbox_record(held)});
   routing.awaiting_key.insert(held.id);
@@ -231,7 +255,7 @@ void Realm::await_origin_key(const PeerForward& envelope, std::string_view via, 
 // The envelopes waiting for keys that have come: out of custody, then taken or refused.
 void Realm::release_awaiting_key(Outcome& out) {
   Routing& routing = state_->routing();
-  std::vector<PeerForward> ready;
+  std::vector<frames::Fwd> ready;
   for (auto it = routing.awaiting_key.begin(); it != routing.awaiting_key.end();) {
     auto held = routing.entries.find(*it);
     if (held != routing.entries.end() && !routing.keys.contains(held->second.envelope.origin)) {
@@ -245,10 +269,10 @@ void Realm::release_awaiting_key(Outcome& out) {
     }
     it = routing.awaiting_key.erase(it);
   }
-  for (const PeerForward& envelope : ready) take_signed(envelope, "a wait for its key", out);
+  for (const frames::Fwd& envelope : ready) take_signed(envelope, "a wait for its key", out);
 }
 
-void Realm::on_peer_frame(Peer& peer, const PeerForward& envelope, Outcome& out) {
+void Realm::on_peer_frame(Peer& peer, const frames::Fwd& envelope, Outcome& out) {
   if (envelope.dest == settings_.name && !knows_key_of(envelope.origin)) {
     await_origin_key(envelope, peer.name, out);
   } else if (envelope.dest == settings_.name) {
@@ -260,17 +284,17 @@ void Realm::on_peer_frame(Peer& peer, const PeerForward& envelope, Outcome& out)
   } else if (!is_answer(envelope) && relay_queue_full(envelope.dest)) {
     refuse_envelope(envelope, text::outbox_full, out);
   } else {
-    PeerForward relayed = envelope;
+    frames::Fwd relayed = envelope;
     ++relayed.hops;
     hold_envelope(*state_, std::move(relayed), out);
     routes_changed(out);  // sends it on if its path is up
   }
   // Custody taken (stored, refused back or taken): the previous hop may forget it. The ack
   // leaves after the commit of what this Outcome stored.
-  out.frames.push_back({peer.name, PeerForwardAck{envelope.id}});
+  out.frames.push_back({peer.name, frames::Fack{envelope.id}});
 }
 
-void Realm::on_peer_frame(Peer& peer, const PeerForwardAck& ack, Outcome& out) {
+void Realm::on_peer_frame(Peer& peer, const frames::Fack& ack, Outcome& out) {
   Routing& routing = state_->routing();
   auto entry = routing.entries.find(ack.id);
   if (entry == routing.entries.end() || entry->second.sent_to != peer.name) return;  // repeated
@@ -286,7 +310,7 @@ void Realm::on_peer_frame(Peer& peer, const PeerForwardAck& ack, Outcome& out) {
 // Whether the destination (this realm) sees this envelope for the first time. The mark of
 // (origin, epoch) is the highest seq below which every seq was taken; the seqs taken above it
 // are kept (as refusal rows with the error "+") until the gap below them closes.
-bool Realm::first_time(const PeerForward& envelope, Outcome& out) {
+bool Realm::first_time(const frames::Fwd& envelope, Outcome& out) {
   const std::string key = routed_key(envelope.origin);
   EpochDedup& dedup = remember_epoch(key, envelope.epoch, out);
   if (envelope.seq <= dedup.seen || dedup.refused.contains(envelope.seq)) return false;
@@ -308,117 +332,74 @@ bool Realm::first_time(const PeerForward& envelope, Outcome& out) {
   return true;
 }
 
-void Realm::take_envelope(const PeerForward& envelope, Outcome& out) {
+void Realm::take_envelope(const frames::Fwd& envelope, Outcome& out) {
   if (!first_time(envelope, out)) return;  // a second copy (another path, a retransmission)
   if (is_answer(envelope)) return answer_arrived(envelope, out);
   std::string error;
   if (!settings_.reachable_via_relays && envelope.hops > 0) {
     error = text::realm_not_found;  // it crossed other realms: this realm takes none such
   } else {
-    error = take_message(envelope.origin, envelope.kind == "group", envelope.to, envelope.from,
-                         envelope.text, envelope.time, out);
+    error = take_message(envelope.origin, envelope.kind, envelope.to, envelope.from, envelope.text,
+                         envelope.time, out);
   }
-  PeerForward answer;
-  answer.origin = settings_.name;
-  answer.dest = envelope.origin;
-  answer.epoch = env_.epoch;
-  answer.seq = ++state_->routing().last_seq[envelope.origin];
-  answer.kind = answer_kind;
-  answer.from = envelope.to;
-  answer.to = envelope.from;
-  answer.text = error;
-  answer.time = env_.now_utc();
-  answer.oid = envelope.oid;
-  answer.re_epoch = envelope.epoch;
-  answer.about = settings_.name;
-  sign_envelope(answer, env_);
-  hold_envelope(*state_, std::move(answer), out);
+  hold_answer(*state_, env_, answer_to(envelope, error, settings_.name, settings_.name, env_), out);
   routes_changed(out);
 }
 
 // A message this realm cannot carry on: its origin hears why (a bounce, or its waiting
 // client's error). An answer that cannot go on is dropped: there is nobody to tell.
-void Realm::refuse_envelope(const PeerForward& envelope, std::string_view error, Outcome& out) {
+void Realm::refuse_envelope(const frames::Fwd& envelope, std::string_view error, Outcome& out) {
   if (is_answer(envelope)) return;
-  PeerForward answer;
-  answer.origin = settings_.name;
-  answer.dest = envelope.origin;
-  answer.epoch = env_.epoch;
-  answer.kind = answer_kind;
-  answer.from = envelope.to;
-  answer.to = envelope.from;
-  answer.text = error;
-  answer.time = env_.now_utc();
-  answer.oid = envelope.oid;
-  answer.re_epoch = envelope.epoch;
-  answer.about = envelope.dest;
+  frames::Fwd answer = answer_to(envelope, error, envelope.dest, settings_.name, env_);
   if (envelope.origin == settings_.name) return answer_arrived(answer, out);
-  answer.seq = ++state_->routing().last_seq[envelope.origin];
-  sign_envelope(answer, env_);
-  hold_envelope(*state_, std::move(answer), out);
+  hold_answer(*state_, env_, std::move(answer), out);
   routes_changed(out);
 }
 
 // The destination's (or a relay's) answer to one of this realm's routed messages: the client
 // still waiting hears it; a refusal after "queued" becomes a bounce, as for a direct peer.
-void Realm::answer_arrived(const PeerForward& answer, Outcome& out) {
+void Realm::answer_arrived(const frames::Fwd& answer, Outcome& out) {
   const bool ok = answer.text.empty();
   std::optional<std::uint64_t> waiter;
   if (answer.re_epoch == env_.epoch) waiter = state_->ack_waiter(answer.oid);
   if (waiter) {
     std::optional<Waiter> taken = state_->take_waiter(*waiter);
-    const bool group = taken->group;
-    std::string reply = ok ? protocol::reply::ok_message(group ? text::sent_to_realm_group
-                                                               : text::sent_to_realm_user)
-                           : refusal_reply(answer.text, group);
-    out.completions.push_back({*waiter, std::move(reply), {}});
+    out.completions.push_back({*waiter, realm_send_reply(ok, answer.text, taken->group), {}});
   } else if (!ok && state_->find_user(answer.to) != nullptr) {
     const std::string& realm = answer.about.empty() ? answer.origin : answer.about;
-    store::MessageRecord bounce =
-        make_message_record(state_->next_id(), answer.to, realm, realm, {},
-                            text::bounce_text(answer.from, answer.text), env_.now_utc());
-    bounce.bounce = true;
-    // Bounces from realm R are the caller's conversation with R itself (docs/protocol.md).
-    store_private_message(*state_, std::move(bounce), realm_conversation(realm, realm, answer.to),
-                          out);
+    store_bounce(*state_, answer.to, realm, answer.from, answer.text, env_.now_utc(), out);
   }
 }
 
 // getrealminbox across a path: forwarded hop by hop without being stored; the destination
 // answers at once (what it holds for us is already on its way, in custody).
-void Realm::on_peer_frame(Peer&, const PeerRouteFetch& fetch, Outcome& out) {
+void Realm::on_peer_frame(Peer&, const frames::RFetch& fetch, Outcome& out) {
   if (fetch.dest == settings_.name) {
     if (Peer* hop = next_hop(*state_, fetch.origin)) {
       out.frames.push_back(
-          {hop->name, PeerRouteFetched{fetch.rid, settings_.name, fetch.origin, 0}});
+          {hop->name, frames::RFetched{fetch.rid, settings_.name, fetch.origin, 0}});
     }
     return;
   }
   if (!settings_.relay || fetch.hops + 1 >= max_route_path) return;
   if (Peer* hop = next_hop(*state_, fetch.dest)) {
-    PeerRouteFetch on = fetch;
+    frames::RFetch on = fetch;
     ++on.hops;
     out.frames.push_back({hop->name, std::move(on)});
   }
 }
 
-void Realm::on_peer_frame(Peer&, const PeerRouteFetched& fetched, Outcome& out) {
+void Realm::on_peer_frame(Peer&, const frames::RFetched& fetched, Outcome& out) {
   if (fetched.dest != settings_.name) {
     if (fetched.hops + 1 >= max_route_path) return;
     if (Peer* hop = next_hop(*state_, fetched.dest)) {
-      PeerRouteFetched on = fetched;
+      frames::RFetched on = fetched;
       ++on.hops;
       out.frames.push_back({hop->name, std::move(on)});
     }
     return;
   }
-  for (std::uint64_t id : state_->waiters_of(fetched.origin, Waiter::Kind::fetch)) {
-    if (state_->find_waiter(id)->key != fetched.rid) continue;
-    std::optional<Waiter> waiter = state_->take_waiter(id);
-    Completion done = commands::realm_inbox(*state_, settings_, waiter->user, fetched.origin, true);
-    done.waiter = id;
-    out.completions.push_back(std::move(done));
-  }
+  commands::answer_realm_inboxes(*state_, settings_, fetched.origin, fetched.rid, true, out);
 }
 
 }  // namespace chat::core

@@ -13,7 +13,7 @@ void pump_outbox(Peer& peer, std::size_t window, std::vector<OutgoingFrame>& fra
       too_long.push_back(entry.id);
       return;
     }
-    frames.push_back({peer.name, PeerMessage{entry.id, entry.epoch, entry.kind == "group",
+    frames.push_back({peer.name, frames::Msg{entry.id, entry.epoch, outbox_kind(entry),
                                              entry.sender, entry.target, entry.text, entry.time}});
     peer.sent_up_to = entry.id;
     ++peer.in_flight;

@@ -14,8 +14,7 @@ void RouteTable::link_down(const std::string& neighbour) {
   neighbours_.erase(neighbour);
 }
 
-bool RouteTable::acceptable(const std::string& neighbour, const RoutePath& route) const {
-  const auto& path = route.path;
+bool RouteTable::acceptable(const std::string& neighbour, const RoutePath& path) const {
   if (path.empty() || path.size() > max_route_path || path.front() != neighbour) return false;
   std::set<std::string_view> seen;
   for (const std::string& realm : path) {
@@ -62,7 +61,7 @@ std::map<std::string, BestRoute> RouteTable::all_best() const {
   };
   for (const auto& [name, neighbour] : neighbours_) {
     consider({name});  // the link itself
-    for (const RoutePath& route : neighbour.routes) consider(route.path);
+    for (const RoutePath& route : neighbour.routes) consider(route);
   }
   std::map<std::string, BestRoute> best;
   for (auto& [destination, path] : paths) {
@@ -86,7 +85,7 @@ bool RouteTable::announced_on(const std::string& neighbour) const {
 Announcement RouteTable::announcement_for(const std::string& neighbour) const {
   Announcement out;
   out.via_others = via_others_;
-  out.routes.push_back({{self_}});
+  out.routes.push_back({self_});
   if (!relay_) return out;
   std::size_t names = 1;
   for (const auto& [destination, route] : all_best()) {
@@ -101,8 +100,8 @@ Announcement RouteTable::announcement_for(const std::string& neighbour) const {
     auto direct = neighbours_.find(destination);
     if (direct != neighbours_.end() && !announced_on(destination)) continue;
     names += route.path.size() + 1;
-    RoutePath path{{self_}};
-    path.path.insert(path.path.end(), route.path.begin(), route.path.end());
+    RoutePath path{self_};
+    path.insert(path.end(), route.path.begin(), route.path.end());
     out.routes.push_back(std::move(path));
   }
   return out;

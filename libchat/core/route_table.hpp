@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "frames/link_frames.hpp"
+
 // Path-vector routing between realms (docs/protocol.md §2, routing): what each linked
 // neighbour announced it can reach, and the best path to every realm. Pure data: no timers,
 // no I/O; the realm logic feeds it link events and announcements and reads next hops.
@@ -20,21 +22,13 @@ inline constexpr std::size_t max_routes_per_announcement = 1024;
 // frame limit (a name is at most 32 bytes). Routes past it are not announced.
 inline constexpr std::size_t max_names_per_announcement = 2048;
 
-// One realm a neighbour reaches: `path` runs from the neighbour to the destination, both
-// included (a neighbour's own entry is just [neighbour]).
-struct RoutePath {
-  std::vector<std::string> path;
-  const std::string& destination() const { return path.back(); }
-  bool operator==(const RoutePath&) const = default;
-};
+// One realm a neighbour reaches: the path runs from the neighbour to the destination (its
+// back), both included (a neighbour's own entry is just [neighbour]).
+using RoutePath = std::vector<std::string>;
 
-struct Announcement {
-  std::vector<RoutePath> routes;
-  // The signing keys (64 hex digits) the sender holds for itself and the realms it announces.
-  std::map<std::string, std::string> keys;
-  bool via_others =
-      true;  // false: the sender must not be announced on (not reached through others)
-};
+// What a neighbour announces is the route frame itself: its paths, the signing keys it holds
+// for the realms it announces, and whether it may be announced on.
+using Announcement = frames::Route;
 
 struct BestRoute {
   std::string next_hop;

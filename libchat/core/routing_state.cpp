@@ -8,12 +8,12 @@
 
 namespace chat::core {
 
-store::OutboxRecord to_outbox_record(const PeerForward& e) {
+store::OutboxRecord to_outbox_record(const frames::Fwd& e) {
   store::OutboxRecord record;
   record.id = e.id;
   record.epoch = e.epoch;
   record.peer = e.dest;
-  record.kind = e.kind;
+  record.kind = frames::kind_name(e.kind);
   record.sender = e.from;
   record.target = e.to;
   record.text = e.text;
@@ -24,7 +24,7 @@ store::OutboxRecord to_outbox_record(const PeerForward& e) {
   return record;
 }
 
-std::optional<PeerForward> from_outbox_record(const store::OutboxRecord& record) {
+std::optional<frames::Fwd> from_outbox_record(const store::OutboxRecord& record) {
   // Split at every '|' (none can occur in a name, a number or hex): empty fields stay.
   std::vector<std::string_view> parts;
   std::string_view rest = record.route;
@@ -35,14 +35,15 @@ std::optional<PeerForward> from_outbox_record(const store::OutboxRecord& record)
     if (bar == std::string_view::npos) break;
     rest = rest.substr(bar + 1);
   }
-  if (parts.size() != 8 || !protocol::is_valid_name(parts[0])) return std::nullopt;
+  const std::optional<frames::MessageKind> kind = frames::kind_named(record.kind);
+  if (parts.size() != 8 || !protocol::is_valid_name(parts[0]) || !kind) return std::nullopt;
   std::uint64_t numbers[5] = {};
   for (std::size_t i = 0; i < 5; ++i) {
     std::string_view digits = parts[i + 1];
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), numbers[i]);
     if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
   }
-  PeerForward e;
+  frames::Fwd e;
   e.id = record.id;
   e.origin = std::string(parts[0]);
   e.dest = record.peer;
@@ -53,7 +54,7 @@ std::optional<PeerForward> from_outbox_record(const store::OutboxRecord& record)
   e.re_epoch = numbers[4];
   e.about = std::string(parts[6]);
   e.sig = std::string(parts[7]);
-  e.kind = record.kind;
+  e.kind = *kind;
   e.from = record.sender;
   e.to = record.target;
   e.text = record.text;
@@ -61,7 +62,7 @@ std::optional<PeerForward> from_outbox_record(const store::OutboxRecord& record)
   return e;
 }
 
-std::string signed_bytes(const PeerForward& e) {
+std::string signed_bytes(const frames::Fwd& e) {
   std::string bytes = "realmchat-envelope-v1";
   auto field = [&bytes](std::string_view value) {
     bytes += std::to_string(value.size());
@@ -71,9 +72,8 @@ std::string signed_bytes(const PeerForward& e) {
   for (std::string_view value : {std::string_view(e.origin), std::string_view(e.dest)})
     field(value);
   for (std::uint64_t number : {e.epoch, e.seq, e.oid, e.re_epoch}) field(std::to_string(number));
-  for (const std::string* value : {&e.kind, &e.from, &e.to, &e.text, &e.time, &e.about}) {
-    field(*value);
-  }
+  field(frames::kind_name(e.kind));
+  for (const std::string* value : {&e.from, &e.to, &e.text, &e.time, &e.about}) field(*value);
   return bytes;
 }
 

@@ -6,8 +6,8 @@
 #include <set>
 #include <string>
 
-#include "core/peer_frames.hpp"
 #include "core/route_table.hpp"
+#include "frames/link_frames.hpp"
 #include "store/records.hpp"
 
 // What this realm holds for routing (docs/protocol.md §2, routing): the route table, and the
@@ -17,7 +17,7 @@ namespace chat::core {
 // One envelope in this realm's custody: its own or one it relays. `envelope.id` is this
 // realm's id for it (the outbox row's); `sent_to` the next hop it is in flight to, if any.
 struct RoutedEntry {
-  PeerForward envelope;
+  frames::Fwd envelope;
   std::string sent_to;
 };
 
@@ -43,12 +43,12 @@ struct Routing {
 
 // What an origin signs and a destination verifies: every field of the envelope but the
 // per-hop ones (id, hops), each length-prefixed, after a version tag.
-std::string signed_bytes(const PeerForward& envelope);
+std::string signed_bytes(const frames::Fwd& envelope);
 
 // The outbox row of an envelope and back. The store keeps the envelope's routing fields in
 // the row's `route` text ("origin|epoch|seq|oid|hops|re_epoch|about|sig"); a row whose route is
 // empty or malformed is a direct peer's message (nothing).
-store::OutboxRecord to_outbox_record(const PeerForward& envelope);
-std::optional<PeerForward> from_outbox_record(const store::OutboxRecord& record);
+store::OutboxRecord to_outbox_record(const frames::Fwd& envelope);
+std::optional<frames::Fwd> from_outbox_record(const store::OutboxRecord& record);
 
 }  // namespace chat::core

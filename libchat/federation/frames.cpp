@@ -14,14 +14,13 @@
 #include "protocol/command_parser.hpp"
 
 namespace chat::federation {
+
+using namespace frames;  // the frames this codec reads and writes
+
 namespace {
 
 constexpr std::size_t hex_token_chars = 64;  // nonce and mac: 32 bytes as hex
 constexpr std::size_t max_time_chars = 64;
-
-constexpr std::string_view kind_name(MsgKind kind) {
-  return kind == MsgKind::user ? "private" : "group";
-}
 
 bool is_hex_digit(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -124,13 +123,6 @@ class FieldReader {
     return error_.empty() ? value : 0;
   }
 
-  // "private", "group" or "answer".
-  std::string envelope_kind(const char* key) {
-    std::string value = string(key);
-    const bool valid = value == "private" || value == "group" || value == "answer";
-    return require(key, std::move(value), valid, "\"private\", \"group\" or \"answer\"");
-  }
-
   // An optional string of `digits` hex digits: absent reads as empty.
   std::string optional_hex(const char* key, std::size_t digits) {
     if (!error_.empty() || object_.FindMember(key) == object_.MemberEnd()) return {};
@@ -203,11 +195,14 @@ class FieldReader {
     return paths;
   }
 
-  MsgKind kind(const char* key) {
-    const std::string value = string(key);
-    if (value == kind_name(MsgKind::group)) return MsgKind::group;
-    require(key, value, value == kind_name(MsgKind::user), "\"private\" or \"group\"");
-    return MsgKind::user;
+  // "private" or "group"; or "answer" too (a fwd's kind) when `answer`.
+  MessageKind kind(const char* key, bool answer) {
+    const std::optional<MessageKind> kind = kind_named(string(key));
+    const bool valid = kind && (answer || *kind != MessageKind::answer);
+    if (error_.empty() && !valid) {
+      fail(key, answer ? "\"private\", \"group\" or \"answer\"" : "\"private\" or \"group\"");
+    }
+    return kind.value_or(MessageKind::user);
   }
 
  private:
@@ -246,68 +241,112 @@ class FieldReader {
   std::string error_;
 };
 
-std::optional<Frame> read_frame(std::string_view type, FieldReader& f) {
-  // Designated initializers evaluate in order, so the first bad field is the one reported.
-  if (type == Hello::type) {
-    return Hello{.v = f.uint32("v"),
-                 .realm = f.name("realm"),
-                 .nonce = f.hex_token("nonce"),
-                 .epoch = f.epoch("epoch", true),
-                 .max_text = f.epoch("max_text", true)};
-  }
-  if (type == Auth::type) return Auth{.mac = f.hex_token("mac")};
-  if (type == Msg::type) {
-    return Msg{.id = f.id("id"),
-               .epoch = f.epoch("epoch"),
-               .kind = f.kind("kind"),
-               .from = f.name("from"),
-               .to = f.name("to"),
-               .text = f.text("text"),
-               .time = f.time("time")};
-  }
-  if (type == Ack::type) {
-    return Ack{.id = f.id("id"), .ok = f.boolean("ok"), .error = f.optional_text("error")};
-  }
-  if (type == Fetch::type) return Fetch{.rid = f.id("rid"), .user = f.name("user")};
-  if (type == Fetched::type) return Fetched{.rid = f.id("rid")};
-  if (type == Route::type) {
-    return Route{.via_others = f.optional_boolean("via_others", true),
-                 .routes = f.paths("routes"),
-                 .keys = f.keys("keys")};
-  }
-  if (type == Fwd::type) {
-    return Fwd{.id = f.id("id"),
-               .origin = f.name("origin"),
-               .dest = f.name("dest"),
-               .epoch = f.epoch("epoch"),
-               .seq = f.id("seq"),
-               .hops = f.hops("hops"),
-               .kind = f.envelope_kind("kind"),
-               .from = f.name("from"),
-               .to = f.name("to"),
-               .text = f.text("text"),
-               .time = f.time("time"),
-               .oid = f.id("oid"),
-               .re_epoch = f.epoch("re_epoch"),
-               .about = f.optional_name("about"),
-               .sig = f.optional_hex("sig", 128)};
-  }
-  if (type == Fack::type) return Fack{.id = f.id("id")};
-  if (type == RFetch::type) {
-    return RFetch{.rid = f.id("rid"),
+// One reader per frame type. Designated initializers evaluate in order, so the first bad
+// field is the one reported.
+Frame read_hello(FieldReader& f) {
+  return Hello{.v = f.uint32("v"),
+               .realm = f.name("realm"),
+               .nonce = f.hex_token("nonce"),
+               .epoch = f.epoch("epoch", true),
+               .max_text = f.epoch("max_text", true)};
+}
+
+Frame read_auth(FieldReader& f) {
+  return Auth{.mac = f.hex_token("mac")};
+}
+
+Frame read_msg(FieldReader& f) {
+  return Msg{.id = f.id("id"),
+             .epoch = f.epoch("epoch"),
+             .kind = f.kind("kind", false),
+             .from = f.name("from"),
+             .to = f.name("to"),
+             .text = f.text("text"),
+             .time = f.time("time")};
+}
+
+Frame read_ack(FieldReader& f) {
+  return Ack{.id = f.id("id"), .ok = f.boolean("ok"), .error = f.optional_text("error")};
+}
+
+Frame read_fetch(FieldReader& f) {
+  return Fetch{.rid = f.id("rid"), .user = f.name("user")};
+}
+
+Frame read_fetched(FieldReader& f) {
+  return Fetched{.rid = f.id("rid")};
+}
+
+Frame read_route(FieldReader& f) {
+  return Route{.via_others = f.optional_boolean("via_others", true),
+               .routes = f.paths("routes"),
+               .keys = f.keys("keys")};
+}
+
+Frame read_fwd(FieldReader& f) {
+  return Fwd{.id = f.id("id"),
+             .origin = f.name("origin"),
+             .dest = f.name("dest"),
+             .epoch = f.epoch("epoch"),
+             .seq = f.id("seq"),
+             .hops = f.hops("hops"),
+             .kind = f.kind("kind", true),
+             .from = f.name("from"),
+             .to = f.name("to"),
+             .text = f.text("text"),
+             .time = f.time("time"),
+             .oid = f.id("oid"),
+             .re_epoch = f.epoch("re_epoch"),
+             .about = f.optional_name("about"),
+             .sig = f.optional_hex("sig", 128)};
+}
+
+Frame read_fack(FieldReader& f) {
+  return Fack{.id = f.id("id")};
+}
+
+Frame read_rfetch(FieldReader& f) {
+  return RFetch{.rid = f.id("rid"),
+                .origin = f.name("origin"),
+                .dest = f.name("dest"),
+                .hops = f.hops("hops"),
+                .user = f.name("user")};
+}
+
+Frame read_rfetched(FieldReader& f) {
+  return RFetched{.rid = f.id("rid"),
                   .origin = f.name("origin"),
                   .dest = f.name("dest"),
-                  .hops = f.hops("hops"),
-                  .user = f.name("user")};
+                  .hops = f.hops("hops")};
+}
+
+struct FrameReader {
+  std::string_view type;
+  Frame (*read)(FieldReader&);
+};
+
+// The reader of each "t".
+constexpr FrameReader frame_readers[] = {
+    {Hello::type, read_hello},
+    {Auth::type, read_auth},
+    {Msg::type, read_msg},
+    {Ack::type, read_ack},
+    {Fetch::type, read_fetch},
+    {Fetched::type, read_fetched},
+    {Route::type, read_route},
+    {Fwd::type, read_fwd},
+    {Fack::type, read_fack},
+    {RFetch::type, read_rfetch},
+    {RFetched::type, read_rfetched},
+    {Ping::type, [](FieldReader&) -> Frame { return Ping{}; }},
+    {Pong::type, [](FieldReader&) -> Frame { return Pong{}; }},
+};
+
+// Nothing for an unknown type.
+std::optional<Frame> read_frame(std::string_view type, FieldReader& fields) {
+  for (const FrameReader& reader : frame_readers) {
+    if (reader.type == type) return reader.read(fields);
   }
-  if (type == RFetched::type) {
-    return RFetched{.rid = f.id("rid"),
-                    .origin = f.name("origin"),
-                    .dest = f.name("dest"),
-                    .hops = f.hops("hops")};
-  }
-  if (type == Ping::type) return Ping{};
-  if (type == Pong::type) return Pong{};
   return std::nullopt;
 }
 
@@ -371,7 +410,7 @@ class FieldWriter {
     number("epoch", fwd.epoch);
     number("seq", fwd.seq);
     number("hops", fwd.hops);
-    string("kind", fwd.kind);
+    string("kind", kind_name(fwd.kind));
     string("from", fwd.from);
     string("to", fwd.to);
     string("text", fwd.text);

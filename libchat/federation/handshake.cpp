@@ -7,6 +7,9 @@
 #include <utility>
 
 namespace chat::federation {
+
+using namespace frames;  // hello and auth
+
 namespace {
 
 constexpr std::size_t nonce_bytes = 32;

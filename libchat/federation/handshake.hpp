@@ -83,7 +83,7 @@ class Handshake {
 
   // Feeds one frame received during the handshake. Once finished (authenticated or failed),
   // further frames change nothing and the final step is returned again.
-  Step on_frame(const Frame& frame);
+  Step on_frame(const frames::Frame& frame);
 
   State state() const { return state_; }
   // Whether this side has sent its mac (the dialer: after the acceptor's hello).
@@ -97,11 +97,11 @@ class Handshake {
   LinkRole role() const { return expected_peer_ ? LinkRole::dialer : LinkRole::acceptor; }
   LinkRole peer_role() const { return expected_peer_ ? LinkRole::acceptor : LinkRole::dialer; }
   LinkTranscript transcript() const;
-  bool verify(const Auth& auth) const;
+  bool verify(const frames::Auth& auth) const;
   std::string own_auth() const;
 
-  Step on_hello(const Hello& hello);
-  Step on_auth(const Auth& auth);
+  Step on_hello(const frames::Hello& hello);
+  Step on_auth(const frames::Auth& auth);
   Step fail(std::string reason);
   Step current(std::vector<std::string> send = {}) const;
 

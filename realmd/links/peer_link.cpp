@@ -10,7 +10,6 @@
 #include <variant>
 
 #include "federation/frames.hpp"
-#include "federation/realm_frames.hpp"
 #include "net/coroutine_exit.hpp"
 #include "net/endpoint_formatter.hpp"
 #include "ops/logging.hpp"
@@ -20,6 +19,7 @@ namespace realmd {
 namespace {
 
 namespace federation = chat::federation;
+namespace frames = chat::frames;
 using Clock = std::chrono::steady_clock;
 
 // A link is dropped after this many keepalive periods without receiving anything.
@@ -75,8 +75,8 @@ void PeerLink::open() {
       });
 }
 
-void PeerLink::send(const chat::core::PeerFrame& frame, std::uint64_t seq) {
-  send_line(federation::encode(federation::to_link_frame(frame)), seq);
+void PeerLink::send(const frames::PeerFrame& frame, std::uint64_t seq) {
+  send_line(federation::encode(frames::link_frame(frame)), seq);
 }
 
 void PeerLink::supersede() {
@@ -105,7 +105,7 @@ asio::awaitable<void> PeerLink::on_request(std::string_view line) {
   }
 }
 
-void PeerLink::handshake_step(const federation::Frame& frame) {
+void PeerLink::handshake_step(const frames::Frame& frame) {
   federation::Handshake::Step step = handshake_.on_frame(frame);
   if (!dialed_peer_ && peer_.empty() && !step.peer.empty()) {
     peer_ = step.peer;
@@ -138,13 +138,13 @@ void PeerLink::handshake_step(const federation::Frame& frame) {
   services_.outcomes.run(outcome);
 }
 
-void PeerLink::linked_frame(const federation::Frame& frame) {
-  if (std::holds_alternative<federation::Ping>(frame)) {
-    send_line(federation::encode(federation::Pong{}), 0);
+void PeerLink::linked_frame(const frames::Frame& frame) {
+  if (std::holds_alternative<frames::Ping>(frame)) {
+    send_line(federation::encode(frames::Pong{}), 0);
     return;
   }
-  if (std::holds_alternative<federation::Pong>(frame)) return;  // receiving it was the point
-  std::optional<chat::core::PeerFrame> message = federation::to_peer_frame(frame);
+  if (std::holds_alternative<frames::Pong>(frame)) return;  // receiving it was the point
+  std::optional<frames::PeerFrame> message = frames::peer_frame(frame);
   if (!message) {
     fail(CloseReason::bad_frame,
          "unexpected " + std::string(federation::type_name(frame)) + " after the handshake");
@@ -188,7 +188,7 @@ asio::awaitable<void> PeerLink::watch() {
              fmt::format("nothing received for {} ms", (silent_periods * keepalive).count()));
         co_return;
       }
-      if (now - last_sent_ >= keepalive) send_line(federation::encode(federation::Ping{}), 0);
+      if (now - last_sent_ >= keepalive) send_line(federation::encode(frames::Ping{}), 0);
       timer_.expires_at(
           std::min(last_sent_ + keepalive, last_received_ + silent_periods * keepalive));
     }

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "core/peer_frames.hpp"
 #include "core/realm.hpp"
 #include "federation/handshake.hpp"
+#include "frames/link_frames.hpp"
 #include "net/channel.hpp"
 
 namespace realmd {
@@ -38,7 +38,7 @@ struct PeerLinkServices {
 
 // One realm-to-realm link, dialled or accepted (docs/contract.md §2). First the handshake
 // (federation::Handshake); then, once authenticated and kept by the server, it turns each
-// frame line into a core::PeerFrame for the realm and carries out what comes back, answers
+// frame line into a frames::PeerFrame for the realm and carries out what comes back, answers
 // pings, and sends the frames the realm addresses to this peer. Keepalive: a ping after
 // `keepalive` without sending, a drop after three times that without receiving.
 class PeerLink final : public Channel {
@@ -62,7 +62,7 @@ class PeerLink final : public Channel {
   // Sends our hello and starts the handshake timer (instead of Channel::start).
   void open();
   // Sends a frame once commit `seq` is done, behind every frame queued before it.
-  void send(const chat::core::PeerFrame& frame, std::uint64_t seq);
+  void send(const chat::frames::PeerFrame& frame, std::uint64_t seq);
   // Another link to the same realm won: close this one without reporting the realm's link
   // down (the winner is the realm's link now).
   void supersede();
@@ -86,8 +86,8 @@ class PeerLink final : public Channel {
   void on_lost(const std::vector<std::uint64_t>&) override {}
   void on_closed(CloseReason reason) override;
 
-  void handshake_step(const chat::federation::Frame& frame);
-  void linked_frame(const chat::federation::Frame& frame);
+  void handshake_step(const chat::frames::Frame& frame);
+  void linked_frame(const chat::frames::Frame& frame);
   void send_line(std::string line, std::uint64_t seq);
   // Logs a warning naming the remote address and the reason, then closes.
   void fail(CloseReason reason, const std::string& detail);

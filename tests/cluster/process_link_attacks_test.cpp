@@ -27,6 +27,7 @@ using test_support::login;
 using test_support::RealmdProcess;
 using namespace std::chrono_literals;
 namespace federation = chat::federation;
+namespace frames = chat::frames;
 
 namespace {
 
@@ -38,11 +39,11 @@ std::string forged_msg(const std::string& id) {
          R"(,"epoch":1,"kind":"private","from":"xavi","to":"messi","text":"forged","time":"t"})";
 }
 
-federation::Hello decoded_hello(const std::string& line) {
+frames::Hello decoded_hello(const std::string& line) {
   const federation::DecodeResult result = federation::decode(line);
   REQUIRE_MESSAGE(result.ok(), line);
-  REQUIRE(std::holds_alternative<federation::Hello>(*result.frame));
-  return std::get<federation::Hello>(*result.frame);
+  REQUIRE(std::holds_alternative<frames::Hello>(*result.frame));
+  return std::get<frames::Hello>(*result.frame);
 }
 
 }  // namespace
@@ -71,7 +72,7 @@ TEST_CASE("the version-1 relay: no realm signs for a party it has not verified")
   // 1. Open a link to alpha claiming to be beta, and read alpha's nonce.
   LineClient to_alpha(alpha.peer_port());
   to_alpha.send(HandMadePeer{.name = "beta", .secret = "guessed"}.hello(std::string(64, 'e')));
-  const federation::Hello alpha_hello = decoded_hello(to_alpha.expect_line());
+  const frames::Hello alpha_hello = decoded_hello(to_alpha.expect_line());
   CHECK(alpha_hello.v == 2);
 
   // 2. Show alpha's nonce to beta, claiming to be alpha, hoping beta signs over it.
@@ -80,12 +81,12 @@ TEST_CASE("the version-1 relay: no realm signs for a party it has not verified")
   CHECK(decoded_hello(to_beta.expect_line()).realm == "beta");
   // beta waits for the dialer's proof first; a wrong one ends the link, and beta never sent a
   // mac of its own (version 1 sent one right after the hello: the proof to relay to alpha).
-  to_beta.send(federation::encode(federation::Auth{.mac = std::string(64, '0')}));
+  to_beta.send(federation::encode(frames::Auth{.mac = std::string(64, '0')}));
   CHECK(to_beta.wait_closed());
   CHECK(to_beta.unread().find(R"("t":"auth")") == std::string::npos);
 
   // 3. With nothing to relay, alpha gets no proof either, and nothing is stored.
-  to_alpha.send(federation::encode(federation::Auth{.mac = std::string(64, '0')}));
+  to_alpha.send(federation::encode(frames::Auth{.mac = std::string(64, '0')}));
   to_alpha.send(forged_msg("1"));
   CHECK(to_alpha.wait_closed());
   CHECK(to_alpha.unread().find(R"("t":"auth")") == std::string::npos);

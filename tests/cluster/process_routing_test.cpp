@@ -340,15 +340,16 @@ TEST_CASE("a realm that does not relay never forwards; one not reachable through
 namespace {
 
 namespace federation = chat::federation;
+namespace frames = chat::frames;
 
 // The next frame of type `type` on a hand-made peer's link; pings are answered, anything else
 // (announcements repeated, acks) skipped.
-federation::Frame next_frame(LineClient& link, std::string_view type) {
+frames::Frame next_frame(LineClient& link, std::string_view type) {
   for (;;) {
     const federation::DecodeResult decoded = federation::decode(link.expect_line(10s));
     REQUIRE_MESSAGE(decoded.ok(), decoded.error);
-    if (std::holds_alternative<federation::Ping>(*decoded.frame)) {
-      link.send(federation::encode(federation::Pong{}));
+    if (std::holds_alternative<frames::Ping>(*decoded.frame)) {
+      link.send(federation::encode(frames::Pong{}));
       continue;
     }
     if (federation::type_name(*decoded.frame) == type) return *decoded.frame;
@@ -358,9 +359,9 @@ federation::Frame next_frame(LineClient& link, std::string_view type) {
 // Takes the next fwd from `from` (acking it there) and hands it to `to` under `hop_id`,
 // changed by `change` on the way.
 void relay_one(LineClient& from, LineClient& to, std::uint64_t hop_id,
-               const std::function<void(federation::Fwd&)>& change = {}) {
-  federation::Fwd fwd = std::get<federation::Fwd>(next_frame(from, "fwd"));
-  from.send(federation::encode(federation::Fack{.id = fwd.id}));
+               const std::function<void(frames::Fwd&)>& change = {}) {
+  frames::Fwd fwd = std::get<frames::Fwd>(next_frame(from, "fwd"));
+  from.send(federation::encode(frames::Fack{.id = fwd.id}));
   fwd.id = hop_id;
   ++fwd.hops;
   if (change) change(fwd);
@@ -388,13 +389,13 @@ TEST_CASE("a relay that alters a message: the destination refuses it, the sender
   x.dial(to_a, "a");
   x.dial(to_e, "e");
   // Each realm announces itself with its key; x passes each on to the other.
-  const auto a_routes = std::get<federation::Route>(next_frame(to_a, "route"));
-  const auto e_routes = std::get<federation::Route>(next_frame(to_e, "route"));
+  const auto a_routes = std::get<frames::Route>(next_frame(to_a, "route"));
+  const auto e_routes = std::get<frames::Route>(next_frame(to_e, "route"));
   REQUIRE(a_routes.keys.contains("a"));
   REQUIRE(e_routes.keys.contains("e"));
-  to_a.send(federation::encode(federation::Route{
+  to_a.send(federation::encode(frames::Route{
       .via_others = true, .routes = {{"x"}, {"x", "e"}}, .keys = {{"e", e_routes.keys.at("e")}}}));
-  to_e.send(federation::encode(federation::Route{
+  to_e.send(federation::encode(frames::Route{
       .via_others = true, .routes = {{"x"}, {"x", "a"}}, .keys = {{"a", a_routes.keys.at("a")}}}));
   auto messi = login(*realms["a"], "messi");
   REQUIRE(eventually([&] { return routed_via(*messi, "e", "x", 2); }));
@@ -407,12 +408,12 @@ TEST_CASE("a relay that alters a message: the destination refuses it, the sender
 
   // Altered on the way: refused at e (logged), and the refusal reaches the sender.
   messi->send("sendprivaterealm e jokowi asli juga");
-  relay_one(to_a, to_e, 2, [](federation::Fwd& fwd) { fwd.text = "palsu"; });
+  relay_one(to_a, to_e, 2, [](frames::Fwd& fwd) { fwd.text = "palsu"; });
   relay_one(to_e, to_a, 2);
   CHECK(messi->expect_reply() == R"({"status":"ERROR","message":"Tanda tangan pesan tidak sah"})");
   // A forged sender is refused the same way.
   messi->send("sendprivaterealm e jokowi dari messi");
-  relay_one(to_a, to_e, 3, [](federation::Fwd& fwd) { fwd.from = "jokowi"; });
+  relay_one(to_a, to_e, 3, [](frames::Fwd& fwd) { fwd.from = "jokowi"; });
   relay_one(to_e, to_a, 3);
   CHECK(messi->expect_reply() == R"({"status":"ERROR","message":"Tanda tangan pesan tidak sah"})");
 

@@ -129,12 +129,12 @@ class Cluster {
   void deliver_one(const std::string& a, const std::string& b) {
     auto& frames = wire_[{a, b}];
     REQUIRE_FALSE(frames.empty());
-    core::PeerFrame frame = std::move(frames.front());
+    frames::PeerFrame frame = std::move(frames.front());
     frames.pop_front();
     apply(b, node(b).realm.peer_frame(a, frame));
   }
   // Frames queued from a to b (not yet delivered).
-  std::deque<core::PeerFrame>& wire(const std::string& a, const std::string& b) {
+  std::deque<frames::PeerFrame>& wire(const std::string& a, const std::string& b) {
     return wire_[{a, b}];
   }
 
@@ -161,7 +161,7 @@ class Cluster {
 
   std::map<std::string, std::unique_ptr<Node>> nodes_;
   std::set<std::pair<std::string, std::string>> up_;
-  std::map<std::pair<std::string, std::string>, std::deque<core::PeerFrame>> wire_;
+  std::map<std::pair<std::string, std::string>, std::deque<frames::PeerFrame>> wire_;
 };
 
 std::string error(std::string_view message) {
@@ -315,8 +315,8 @@ TEST_CASE("a refusal without a reason: the waiting send hears not found, a queue
   CHECK(timed_out.completions[0].reply == queued);
   // Beta never sees the two messages; the acks below stand for what it says.
   w.c.wire("alpha", "beta").clear();
-  w.c.wire("beta", "alpha").push_back(core::PeerAck{1, false, ""});
-  w.c.wire("beta", "alpha").push_back(core::PeerAck{2, false, ""});
+  w.c.wire("beta", "alpha").push_back(frames::Ack{1, false, ""});
+  w.c.wire("beta", "alpha").push_back(frames::Ack{2, false, ""});
   w.c.deliver_one("beta", "alpha");
   CHECK(w.c.completed("alpha", waiting) == error("Realm/User tidak ditemukan"));
   w.c.deliver_one("beta", "alpha");
@@ -356,14 +356,14 @@ TEST_CASE("a refusal whose ack was lost is refused again when retransmitted, not
   w.c.deliver_one("alpha", "beta");
   const auto& acks = w.c.wire("beta", "alpha");
   REQUIRE(acks.size() == 2);
-  const auto& first = std::get<core::PeerAck>(acks[0]);
+  const auto& first = std::get<frames::Ack>(acks[0]);
   CHECK(first.id == 1);
   CHECK_FALSE(first.ok);
   CHECK(first.error == "User tidak ditemukan");
-  const auto& second = std::get<core::PeerAck>(acks[1]);
+  const auto& second = std::get<frames::Ack>(acks[1]);
   CHECK(second.id == 2);
   CHECK(second.ok);
-  CHECK(second.error.empty());
+  CHECK_FALSE(second.error);  // an ok ack carries no error
   w.c.flush();
 
   // Beta stored jokowi's message once and nothing for susilo.
@@ -451,14 +451,14 @@ TEST_CASE("load restores the outbox, the dedup mark and runtime peers") {
   CHECK(beta.peers_to_dial() == std::vector<std::string>{"alpha", "delta"});
   auto up = beta.link_up("alpha");
   REQUIRE(up.frames.size() == 1);
-  CHECK(std::get<core::PeerMessage>(up.frames[0].frame).id == 5);
-  CHECK(std::get<core::PeerMessage>(up.frames[0].frame).epoch == 3);  // its own, kept
+  CHECK(std::get<frames::Msg>(up.frames[0].frame).id == 5);
+  CHECK(std::get<frames::Msg>(up.frames[0].frame).epoch == 3);  // its own, kept
   // id 41 of alpha's epoch 8 was seen before: a retransmission is acked, not stored again.
-  auto again =
-      beta.peer_frame("alpha", core::PeerMessage{41, 8, false, "messi", "jokowi", "x", "t"});
+  auto again = beta.peer_frame(
+      "alpha", frames::Msg{41, 8, frames::MessageKind::user, "messi", "jokowi", "x", "t"});
   CHECK(again.mutations.empty());
   REQUIRE(again.frames.size() == 1);
-  CHECK(std::get<core::PeerAck>(again.frames[0].frame).ok);
+  CHECK(std::get<frames::Ack>(again.frames[0].frame).ok);
 }
 
 TEST_CASE("the link window: a long outbox is replayed a window at a time, in order") {
@@ -474,7 +474,7 @@ TEST_CASE("the link window: a long outbox is replayed a window at a time, in ord
     alpha.handle(messi, "sendprivaterealm beta jokowi m" + std::to_string(i));
   auto ids = [](const core::Outcome& o) {
     std::vector<std::uint64_t> v;
-    for (const auto& f : o.frames) v.push_back(std::get<core::PeerMessage>(f.frame).id);
+    for (const auto& f : o.frames) v.push_back(std::get<frames::Msg>(f.frame).id);
     return v;
   };
   auto up = alpha.link_up("beta");
@@ -483,9 +483,9 @@ TEST_CASE("the link window: a long outbox is replayed a window at a time, in ord
   auto sixth = alpha.handle(messi, "sendprivaterealm beta jokowi m5");
   CHECK(sixth.frames.empty());
   CHECK(sixth.wait.has_value());
-  CHECK(ids(alpha.peer_frame("beta", core::PeerAck{1, true, ""})) == std::vector<std::uint64_t>{3});
-  CHECK(ids(alpha.peer_frame("beta", core::PeerAck{1, true, ""})).empty());  // repeated ack
-  CHECK(ids(alpha.peer_frame("beta", core::PeerAck{2, true, ""})) == std::vector<std::uint64_t>{4});
+  CHECK(ids(alpha.peer_frame("beta", frames::Ack{1, true, ""})) == std::vector<std::uint64_t>{3});
+  CHECK(ids(alpha.peer_frame("beta", frames::Ack{1, true, ""})).empty());  // repeated ack
+  CHECK(ids(alpha.peer_frame("beta", frames::Ack{2, true, ""})) == std::vector<std::uint64_t>{4});
   // The link drops: the next link starts again from the oldest unacked.
   alpha.link_down("beta", "reset");
   CHECK(ids(alpha.link_up("beta")) == std::vector<std::uint64_t>{3, 4});
@@ -499,7 +499,7 @@ TEST_CASE("a late fetched answers only its own getrealminbox (found by fuzz_peer
   REQUIRE(expired.completions.size() == 1);  // answered "synced":false
   std::string second = w.c.run("alpha", w.messi, "getrealminbox beta");
   // The first fetch's late "fetched" (rid 1) must leave the second wait alone ...
-  auto late = w.c.node("alpha").realm.peer_frame("beta", core::PeerFetched{1});
+  auto late = w.c.node("alpha").realm.peer_frame("beta", frames::Fetched{1});
   CHECK(late.completions.empty());
   // ... so that its own timer still finds it.
   auto timed_out = w.c.node("alpha").realm.wait_timed_out(std::stoull(second.substr(5)));
@@ -609,16 +609,17 @@ TEST_CASE("a retransmission is recognised within its epoch, across the sender's 
   World w;
   w.c.link_up("alpha", "beta");
   auto& alpha = w.c.node("alpha").realm;
-  const core::PeerMessage first{7, 100, false, "jokowi", "messi", "hi", "t"};
+  const frames::Msg first{7, 100, frames::MessageKind::user, "jokowi", "messi", "hi", "t"};
   auto stored = alpha.peer_frame("beta", first);
   CHECK(stored.mutations.size() == 3);  // the message, its history row and its mark
   // The sender restarted (epoch 101) and replays its old outbox entry with its old epoch.
   auto again = alpha.peer_frame("beta", first);
   CHECK(again.mutations.empty());
   REQUIRE(again.frames.size() == 1);
-  CHECK(std::get<core::PeerAck>(again.frames[0].frame).ok);
+  CHECK(std::get<frames::Ack>(again.frames[0].frame).ok);
   // The same id in the new epoch is a new message.
-  auto fresh = alpha.peer_frame("beta", core::PeerMessage{7, 101, false, "jokowi", "messi", "x", "t"});
+  auto fresh = alpha.peer_frame(
+      "beta", frames::Msg{7, 101, frames::MessageKind::user, "jokowi", "messi", "x", "t"});
   CHECK(fresh.mutations.size() == 3);
 }
 
@@ -627,13 +628,15 @@ TEST_CASE("dedup state is kept for the newest epochs of an origin only") {
   w.c.link_up("alpha", "beta");
   auto& alpha = w.c.node("alpha").realm;
   for (std::uint64_t epoch = 1; epoch <= core::max_epochs_per_origin; ++epoch) {
-    alpha.peer_frame("beta", core::PeerMessage{1, epoch, false, "jokowi", "messi", "m", "t"});
+    alpha.peer_frame("beta",
+                     frames::Msg{1, epoch, frames::MessageKind::user, "jokowi", "messi", "m", "t"});
   }
   // Epoch 1 is touched again: epoch 2 is now the least recently used.
-  alpha.peer_frame("beta", core::PeerMessage{2, 1, false, "jokowi", "messi", "m", "t"});
-  auto out = alpha.peer_frame(
-      "beta", core::PeerMessage{1, core::max_epochs_per_origin + 1, false, "jokowi", "messi", "m",
-                                "t"});
+  alpha.peer_frame("beta",
+                   frames::Msg{2, 1, frames::MessageKind::user, "jokowi", "messi", "m", "t"});
+  auto out =
+      alpha.peer_frame("beta", frames::Msg{1, core::max_epochs_per_origin + 1,
+                                           frames::MessageKind::user, "jokowi", "messi", "m", "t"});
   bool forgot_epoch_2 = false;
   for (const auto& m : out.mutations) {
     if (const auto* d = std::get_if<store::DeleteSeen>(&m)) forgot_epoch_2 = d->epoch == 2;
@@ -648,9 +651,10 @@ TEST_CASE("a message longer than the receiver takes is refused and bounced, neve
   SUBCASE("the receiver refuses it with ok:false") {
     w.c.link_up("alpha", "beta");
     auto& beta = w.c.node("beta").realm;
-    auto out = beta.peer_frame("alpha", core::PeerMessage{3, 1, false, "messi", "jokowi", long_text, "t"});
+    auto out = beta.peer_frame(
+        "alpha", frames::Msg{3, 1, frames::MessageKind::user, "messi", "jokowi", long_text, "t"});
     REQUIRE(out.frames.size() == 1);
-    const auto& ack = std::get<core::PeerAck>(out.frames[0].frame);
+    const auto& ack = std::get<frames::Ack>(out.frames[0].frame);
     CHECK_FALSE(ack.ok);
     CHECK(ack.error == "Pesan terlalu panjang");
   }

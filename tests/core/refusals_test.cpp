@@ -54,7 +54,7 @@ class Receiver {
     start();
   }
 
-  core::Outcome receive(std::string_view origin, core::PeerMessage message) {
+  core::Outcome receive(std::string_view origin, frames::Msg message) {
     core::Outcome out = realm_->peer_frame(origin, message);
     commit(out);
     return out;
@@ -89,27 +89,38 @@ class Receiver {
   std::unique_ptr<core::Realm> realm_;
 };
 
-core::PeerMessage to_user(std::uint64_t id, std::string user) {
-  return {
-      id, 1, false, "messi", std::move(user), "pesan " + std::to_string(id), "2026-11-26T22:33:16Z"};
+frames::Msg to_user(std::uint64_t id, std::string user) {
+  return {id,
+          1,
+          frames::MessageKind::user,
+          "messi",
+          std::move(user),
+          "pesan " + std::to_string(id),
+          "2026-11-26T22:33:16Z"};
 }
 
-core::PeerMessage to_group(std::uint64_t id, std::string group) {
-  return {
-      id, 1, true, "messi", std::move(group), "pesan " + std::to_string(id), "2026-11-26T22:33:16Z"};
+frames::Msg to_group(std::uint64_t id, std::string group) {
+  return {id,
+          1,
+          frames::MessageKind::group,
+          "messi",
+          std::move(group),
+          "pesan " + std::to_string(id),
+          "2026-11-26T22:33:16Z"};
 }
 
 // The single frame of an Outcome, which must be an ack.
-core::PeerAck ack_of(const core::Outcome& out) {
+frames::Ack ack_of(const core::Outcome& out) {
   REQUIRE(out.frames.size() == 1);
-  return std::get<core::PeerAck>(out.frames[0].frame);
+  return std::get<frames::Ack>(out.frames[0].frame);
 }
 
 void check_ack(const core::Outcome& out, std::uint64_t id, bool ok, const std::string& error) {
-  const core::PeerAck ack = ack_of(out);
+  const frames::Ack ack = ack_of(out);
   CHECK(ack.id == id);
   CHECK(ack.ok == ok);
-  CHECK(ack.error == error);
+  // An ok ack carries no error; a refusal carries its error.
+  CHECK(ack.error == (ok ? std::nullopt : std::optional<std::string>(error)));
 }
 
 std::vector<std::uint64_t> refused_ids(const store::Snapshot& snapshot, const std::string& origin) {

@@ -12,7 +12,6 @@
 #include "core/routing_state.hpp"
 
 using chat::core::Announcement;
-using chat::core::RoutePath;
 using chat::core::RouteTable;
 
 namespace {
@@ -20,14 +19,12 @@ namespace {
 Announcement announce(std::vector<std::vector<std::string>> paths, bool via_others = true) {
   Announcement a;
   a.via_others = via_others;
-  for (auto& path : paths) a.routes.push_back(RoutePath{std::move(path)});
+  a.routes = std::move(paths);
   return a;
 }
 
 std::vector<std::vector<std::string>> paths_of(const Announcement& a) {
-  std::vector<std::vector<std::string>> paths;
-  for (const RoutePath& route : a.routes) paths.push_back(route.path);
-  return paths;
+  return a.routes;
 }
 
 }  // namespace
@@ -181,14 +178,14 @@ TEST_CASE("a ring converges without loops: every realm reaches every other by a 
 }
 
 TEST_CASE("a routed envelope survives its outbox row; a direct peer's row is no envelope") {
-  chat::core::PeerForward e;
+  chat::frames::Fwd e;
   e.id = 42;
   e.origin = "alpha";
   e.dest = "echo";
   e.epoch = 9007199254740991ULL;
   e.seq = 7;
   e.hops = 2;
-  e.kind = "answer";
+  e.kind = chat::frames::MessageKind::answer;
   e.from = "jokowi";
   e.to = "messi";
   e.text = "User tidak ditemukan";
@@ -209,7 +206,7 @@ TEST_CASE("a routed envelope survives its outbox row; a direct peer's row is no 
   CHECK(back->about == "echo");
   CHECK(back->text == e.text);
   e.about.clear();
-  e.kind = "private";
+  e.kind = chat::frames::MessageKind::user;
   CHECK(chat::core::from_outbox_record(chat::core::to_outbox_record(e))->about.empty());
   row.route.clear();
   CHECK_FALSE(chat::core::from_outbox_record(row));

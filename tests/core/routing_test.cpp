@@ -22,9 +22,9 @@ struct Node {
     realm.seed_user({"jokowi", "fake$x", "joko", "indonesia"});
     realm.link_up("d");
     // d reaches a three links away (d, c, b, a).
-    core::Announcement routes;
-    routes.routes = {{{"d"}}, {{"d", "c", "b", "a"}}, {{"d", "x"}}};
-    realm.peer_frame("d", core::PeerRoutes{routes});
+    frames::Route routes;
+    routes.routes = {{"d"}, {"d", "c", "b", "a"}, {"d", "x"}};
+    realm.peer_frame("d", routes);
   }
   static core::RealmSettings settings(bool relay) {
     core::RealmSettings s;
@@ -36,15 +36,15 @@ struct Node {
   core::Realm realm;
 };
 
-core::PeerForward envelope(std::uint64_t hop_id, std::uint64_t seq, const char* dest = "e") {
-  core::PeerForward f;
+frames::Fwd envelope(std::uint64_t hop_id, std::uint64_t seq, const char* dest = "e") {
+  frames::Fwd f;
   f.id = hop_id;
   f.origin.assign(1, 'a');
   f.dest.assign(dest);
   f.epoch = 7;
   f.seq = seq;
   f.hops = 3;
-  f.kind = "private";
+  f.kind = frames::MessageKind::user;
   f.from = "messi";
   f.to = "jokowi";
   f.text = std::string("m").append(std::to_string(seq));
@@ -60,17 +60,17 @@ int stored(const core::Outcome& out) {
 }
 
 // The envelopes this Outcome sends, and whether it acked hop id `acked`.
-std::vector<core::PeerForward> sent(const core::Outcome& out) {
-  std::vector<core::PeerForward> frames;
+std::vector<frames::Fwd> sent(const core::Outcome& out) {
+  std::vector<frames::Fwd> envelopes;
   for (const auto& f : out.frames) {
-    if (const auto* e = std::get_if<core::PeerForward>(&f.frame)) frames.push_back(*e);
+    if (const auto* e = std::get_if<frames::Fwd>(&f.frame)) envelopes.push_back(*e);
   }
-  return frames;
+  return envelopes;
 }
 
 bool acks(const core::Outcome& out, std::uint64_t hop_id) {
   for (const auto& f : out.frames) {
-    const auto* ack = std::get_if<core::PeerForwardAck>(&f.frame);
+    const auto* ack = std::get_if<frames::Fack>(&f.frame);
     if (ack != nullptr && ack->id == hop_id && f.peer == "d") return true;
   }
   return false;
@@ -84,8 +84,8 @@ TEST_CASE("the destination takes each (origin, epoch, seq) once, in any order, a
   CHECK(stored(second) == 1);  // seq 2 before seq 1: taken, not a duplicate
   CHECK(acks(second, 1));
   REQUIRE(sent(second).size() == 1);
-  const core::PeerForward answer = sent(second)[0];
-  CHECK(answer.kind == "answer");
+  const frames::Fwd answer = sent(second)[0];
+  CHECK(answer.kind == frames::MessageKind::answer);
   CHECK(answer.dest == "a");
   CHECK(answer.oid == 102);
   CHECK(answer.re_epoch == 7);
@@ -102,14 +102,14 @@ TEST_CASE("the destination takes each (origin, epoch, seq) once, in any order, a
   }
   CHECK(stored(e.realm.peer_frame("d", envelope(20, 3))) == 1);
   // Another epoch of the same origin (it restarted) starts its seqs again.
-  core::PeerForward restarted = envelope(21, 1);
+  frames::Fwd restarted = envelope(21, 1);
   restarted.epoch = 8;
   CHECK(stored(e.realm.peer_frame("d", restarted)) == 1);
 }
 
 TEST_CASE("an unknown user is refused back to the origin, once") {
   Node e;
-  core::PeerForward f = envelope(1, 1);
+  frames::Fwd f = envelope(1, 1);
   f.to = "nobody";
   core::Outcome out = e.realm.peer_frame("d", f);
   CHECK(stored(out) == 0);
@@ -131,14 +131,14 @@ TEST_CASE("a relay stores before it acks and sends on; a realm that does not rel
   CHECK(sent(out)[0].hops == 4);
   // Not forgotten until the next hop acks it.
   CHECK(relay.realm.state().routing().entries.size() == 1);
-  relay.realm.peer_frame("d", core::PeerForwardAck{sent(out)[0].id});
+  relay.realm.peer_frame("d", frames::Fack{sent(out)[0].id});
   CHECK(relay.realm.state().routing().entries.empty());
 
   Node no_relay(false);
   core::Outcome refused = no_relay.realm.peer_frame("d", envelope(1, 1, "x"));
   CHECK(acks(refused, 1));
   REQUIRE(sent(refused).size() == 1);
-  CHECK(sent(refused)[0].kind == "answer");
+  CHECK(sent(refused)[0].kind == frames::MessageKind::answer);
   CHECK(sent(refused)[0].dest == "a");
   CHECK(sent(refused)[0].text == "Realm tidak ditemukan");
 }
@@ -171,17 +171,17 @@ struct VerifyingNode {
     return env;
   }
   core::Outcome announce(std::map<std::string, std::string> keys) {
-    core::Announcement routes;
-    routes.routes = {{{"d"}}, {{"d", "c", "b", "a"}}};
+    frames::Route routes;
+    routes.routes = {{"d"}, {"d", "c", "b", "a"}};
     routes.keys = std::move(keys);
-    return realm.peer_frame("d", core::PeerRoutes{routes});
+    return realm.peer_frame("d", routes);
   }
   int tokens = 0;
   core::Realm realm;
 };
 
-core::PeerForward signed_by(const char* key, std::uint64_t hop_id, std::uint64_t seq) {
-  core::PeerForward f = envelope(hop_id, seq);
+frames::Fwd signed_by(const char* key, std::uint64_t hop_id, std::uint64_t seq) {
+  frames::Fwd f = envelope(hop_id, seq);
   f.sig = key;
   return f;
 }
@@ -210,7 +210,7 @@ TEST_CASE("a message whose origin's key has not come yet waits for it, then is t
   CHECK(stored(key_came) == 1);
   CHECK(count<store::DeleteOutbox>(key_came) == 1);
   REQUIRE(sent(key_came).size() == 1);
-  CHECK(sent(key_came)[0].kind == "answer");
+  CHECK(sent(key_came)[0].kind == frames::MessageKind::answer);
   CHECK(sent(key_came)[0].text.empty());  // ok
   CHECK(e.realm.state().routing().awaiting_key.empty());
   CHECK(e.realm.state().routing().entries.size() == 1);  // only the answer, held to send
@@ -239,7 +239,7 @@ TEST_CASE("at most max_relay_queue messages wait for keys; past that they are re
 }
 
 TEST_CASE("a message waiting for its key is still waiting after a restart") {
-  core::PeerForward held = signed_by("ka", 0, 1);
+  frames::Fwd held = signed_by("ka", 0, 1);
   held.id = 9;
   store::Snapshot snapshot;
   snapshot.outbox.push_back(core::to_outbox_record(held));

@@ -6,6 +6,7 @@
 #include <vector>
 
 using namespace chat::federation;
+using namespace chat::frames;
 
 namespace {
 
@@ -26,14 +27,14 @@ TEST_CASE("every frame survives encode then decode") {
       Auth{.mac = mac_f},
       Msg{.id = 9007199254740991u,  // the largest: 2^53 - 1
           .epoch = 9007199254740991u,
-          .kind = MsgKind::user,
+          .kind = MessageKind::user,
           .from = "messi",
           .to = "henderson",
           .text = "halo \"kawan\"\n\ttab \\ é 日本 😀",
           .time = "2026-11-26T22:33:16Z"},
       Msg{.id = 1,
           .epoch = 0,
-          .kind = MsgKind::group,
+          .kind = MessageKind::group,
           .from = "a.b-c_D9",
           .to = "kominfo",
           .text = "",
@@ -60,14 +61,19 @@ TEST_CASE("exact encodings") {
   CHECK(
       encode(Msg{.id = 42,
                  .epoch = 7,
-                 .kind = MsgKind::user,
+                 .kind = MessageKind::user,
                  .from = "messi",
                  .to = "henderson",
                  .text = "hi there",
                  .time = "2026-11-26T22:33:16Z"}) ==
       R"({"t":"msg","id":42,"epoch":7,"kind":"private","from":"messi","to":"henderson","text":"hi there","time":"2026-11-26T22:33:16Z"})");
-  CHECK(encode(Msg{
-            .id = 1, .epoch = 7, .kind = MsgKind::group, .from = "a", .to = "g", .text = "x", .time = "t"}) ==
+  CHECK(encode(Msg{.id = 1,
+                   .epoch = 7,
+                   .kind = MessageKind::group,
+                   .from = "a",
+                   .to = "g",
+                   .text = "x",
+                   .time = "t"}) ==
         R"({"t":"msg","id":1,"epoch":7,"kind":"group","from":"a","to":"g","text":"x","time":"t"})");
   CHECK(encode(Ack{.id = 42, .ok = true, .error = std::nullopt}) ==
         R"({"t":"ack","id":42,"ok":true})");
@@ -242,7 +248,7 @@ TEST_CASE("routing frames survive encode then decode") {
           .epoch = 9007199254740991u,
           .seq = 3,
           .hops = 2,
-          .kind = "private",
+          .kind = MessageKind::user,
           .from = "messi",
           .to = "jokowi",
           .text = "halo 日本",
@@ -257,7 +263,7 @@ TEST_CASE("routing frames survive encode then decode") {
           .epoch = 5,
           .seq = 1,
           .hops = 0,
-          .kind = "answer",
+          .kind = MessageKind::answer,
           .from = "jokowi",
           .to = "messi",
           .text = "User tidak ditemukan",
@@ -315,4 +321,42 @@ TEST_CASE("routing frames are checked at decode like every frame") {
   CHECK(decode_error(R"({"t":"fack","id":0})").find("id") != std::string::npos);
   CHECK(decode_error(R"({"t":"rfetch","rid":1,"origin":"a","dest":"e","hops":0,"user":"no one"})")
             .find("user") != std::string::npos);
+}
+
+TEST_CASE("a msg is never an answer; a fwd may be") {
+  const std::string msg =
+      R"({"t":"msg","id":1,"epoch":7,"kind":"answer","from":"a","to":"b","text":"x","time":"t"})";
+  CHECK(decode_error(msg) == R"(field "kind" is not "private" or "group" in msg frame)");
+  const DecodeResult answer = decode(
+      R"({"t":"fwd","id":1,"origin":"a","dest":"e","epoch":1,"seq":1,"hops":0,"kind":"answer",)"
+      R"("from":"messi","to":"jokowi","text":"","time":"t","oid":1,"re_epoch":0})");
+  REQUIRE(answer.ok());
+  CHECK(std::get<Fwd>(*answer.frame).kind == MessageKind::answer);
+  CHECK(kind_named("private") == MessageKind::user);
+  CHECK(kind_named("group") == MessageKind::group);
+  CHECK_FALSE(kind_named("user"));
+}
+
+TEST_CASE("the realm logic's frames are every frame but the handshake's and the keepalive") {
+  CHECK(peer_frame(Msg{.id = 1,
+                       .epoch = 7,
+                       .kind = MessageKind::group,
+                       .from = "a",
+                       .to = "g",
+                       .text = "x",
+                       .time = "t"}) == PeerFrame(Msg{.id = 1,
+                                                      .epoch = 7,
+                                                      .kind = MessageKind::group,
+                                                      .from = "a",
+                                                      .to = "g",
+                                                      .text = "x",
+                                                      .time = "t"}));
+  CHECK(peer_frame(Fack{.id = 3}) == PeerFrame(Fack{.id = 3}));
+  CHECK_FALSE(peer_frame(Hello{}));
+  CHECK_FALSE(peer_frame(Auth{.mac = std::string(64, 'a')}));
+  CHECK_FALSE(peer_frame(Ping{}));
+  CHECK_FALSE(peer_frame(Pong{}));
+  // Encoded as a link frame, a peer frame reads back as itself.
+  const PeerFrame ack = Ack{.id = 9, .ok = false, .error = "User tidak ditemukan"};
+  CHECK(peer_frame(*decode(encode(link_frame(ack))).frame) == ack);
 }

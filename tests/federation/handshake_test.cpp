@@ -8,6 +8,7 @@
 #include <vector>
 
 using namespace chat::federation;
+using namespace chat::frames;
 using State = Handshake::State;
 
 namespace {

@@ -21,6 +21,7 @@
 namespace {
 
 namespace federation = chat::federation;
+namespace frames = chat::frames;
 using federation::Handshake;
 
 constexpr std::string_view secret = "fuzz-link-secret";
@@ -41,7 +42,7 @@ Handshake make_session(int session) {
 }
 
 // Decodes `line`; checks the round trip of what decodes and the reason of what does not.
-std::optional<federation::Frame> decode_checked(std::string_view line) {
+std::optional<frames::Frame> decode_checked(std::string_view line) {
   federation::DecodeResult first = federation::decode(line, max_text_bytes);
   if (!first.ok()) {
     if (first.error.empty()) fuzz::fail("a refused line without a reason", line);
@@ -75,8 +76,8 @@ void check_step(const Handshake& session, bool accepting, const Handshake::Step&
     fuzz::fail("a failed handshake without a reason", step.peer);
   }
   for (const std::string& line : step.send) {
-    const std::optional<federation::Frame> sent = decode_checked(line);
-    if (!sent || !std::holds_alternative<federation::Auth>(*sent)) {
+    const std::optional<frames::Frame> sent = decode_checked(line);
+    if (!sent || !std::holds_alternative<frames::Auth>(*sent)) {
       fuzz::fail("a handshake sent something other than an auth", line);
     }
     last_auth = line;
@@ -88,16 +89,15 @@ void check_step(const Handshake& session, bool accepting, const Handshake::Step&
 void check_right_mac_authenticates() {
   Handshake session = make_session(0);
   const std::string beta_nonce(64, 'b');
-  session.on_frame(
-      federation::Hello{.realm = "beta", .nonce = beta_nonce, .epoch = 2, .max_text = 5});
+  session.on_frame(frames::Hello{.realm = "beta", .nonce = beta_nonce, .epoch = 2, .max_text = 5});
   const federation::LinkTranscript transcript{.dialer = "beta",
                                               .acceptor = "alpha",
                                               .dialer_nonce = beta_nonce,
                                               .acceptor_nonce = session_nonce(0),
                                               .dialer_epoch = 2,
                                               .acceptor_epoch = 1};
-  const Handshake::Step step = session.on_frame(federation::Auth{
-      .mac = federation::link_mac(secret, federation::LinkRole::dialer, transcript)});
+  const Handshake::Step step = session.on_frame(
+      frames::Auth{.mac = federation::link_mac(secret, federation::LinkRole::dialer, transcript)});
   if (step.state != Handshake::State::authenticated || step.send.size() != 1) {
     fuzz::fail("the right mac does not authenticate", step.failure);
   }
@@ -114,8 +114,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   std::array<Handshake, 3> sessions = {make_session(0), make_session(1), make_session(2)};
   for (Handshake& session : sessions) {
-    const std::optional<federation::Frame> hello = decode_checked(session.start());
-    if (!hello || !std::holds_alternative<federation::Hello>(*hello)) {
+    const std::optional<frames::Frame> hello = decode_checked(session.start());
+    if (!hello || !std::holds_alternative<frames::Hello>(*hello)) {
       fuzz::fail("start() is not a hello", session.start());
     }
   }
@@ -146,7 +146,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                    session_nonce(session - '0') + R"(","epoch":3,"max_text":100})";
     }
 
-    const std::optional<federation::Frame> frame = decode_checked(frame_line);
+    const std::optional<frames::Frame> frame = decode_checked(frame_line);
     if (!frame) continue;
     Handshake& session = sessions[current];
     const Handshake::State before = session.state();

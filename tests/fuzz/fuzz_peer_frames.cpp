@@ -19,7 +19,6 @@
 
 #include "core/realm_state.hpp"
 #include "federation/frames.hpp"
-#include "federation/realm_frames.hpp"
 #include "realm_driver.hpp"
 
 namespace {}  // namespace
@@ -57,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const chat::federation::DecodeResult decoded =
           chat::federation::decode(line, fuzz::RealmDriver::max_message_bytes);
       if (!decoded.ok()) continue;
-      const auto frame = chat::federation::to_peer_frame(*decoded.frame);
+      const auto frame = chat::frames::peer_frame(*decoded.frame);
       if (frame) driver.peer_frame(peer, *frame);
     } else {
       driver.client_line(line);

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "federation/frames.hpp"
-#include "federation/realm_frames.hpp"
 #include "fuzz_checks.hpp"
 #include "protocol/command_parser.hpp"
 #include "protocol/messages.hpp"
@@ -15,6 +14,7 @@
 namespace fuzz {
 
 namespace core = chat::core;
+namespace frames = chat::frames;
 namespace protocol = chat::protocol;
 
 namespace {
@@ -80,7 +80,7 @@ void RealmDriver::link_down(std::string_view peer) {
   carry_out(realm_.link_down(peer, "connection reset"));
 }
 
-void RealmDriver::peer_frame(std::string_view peer, const core::PeerFrame& frame) {
+void RealmDriver::peer_frame(std::string_view peer, const frames::PeerFrame& frame) {
   carry_out(realm_.peer_frame(peer, frame));
 }
 
@@ -130,7 +130,7 @@ std::uint64_t RealmDriver::last_fetch_rid(std::string_view peer) const {
 void RealmDriver::carry_out(const core::Outcome& out) {
   for (const core::OutgoingFrame& frame : out.frames) {
     check_frame(frame);
-    if (const auto* fetch = std::get_if<core::PeerFetch>(&frame.frame)) {
+    if (const auto* fetch = std::get_if<frames::Fetch>(&frame.frame)) {
       last_fetch_rid_[frame.peer] = fetch->rid;
     }
   }
@@ -160,13 +160,13 @@ void RealmDriver::deliver(const std::string& reply, const std::vector<std::uint6
 }
 
 void RealmDriver::check_frame(const core::OutgoingFrame& frame) const {
-  const std::string line = chat::federation::encode(chat::federation::to_link_frame(frame.frame));
+  const std::string line = chat::federation::encode(frames::link_frame(frame.frame));
   check_frame_line(line);
   // The peer runs the same limits: whatever we send, it must accept.
   const chat::federation::DecodeResult decoded = chat::federation::decode(line, max_message_bytes);
   if (!decoded.ok()) fail("a frame for a peer does not decode: " + decoded.error, line);
-  const std::optional<core::PeerFrame> back = chat::federation::to_peer_frame(*decoded.frame);
-  if (!back || chat::federation::encode(chat::federation::to_link_frame(*back)) != line) {
+  const std::optional<frames::PeerFrame> back = frames::peer_frame(*decoded.frame);
+  if (!back || chat::federation::encode(frames::link_frame(*back)) != line) {
     fail("a frame for a peer does not decode to itself", line);
   }
 }

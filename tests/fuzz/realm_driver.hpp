@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/peer_frames.hpp"
 #include "core/realm.hpp"
+#include "frames/link_frames.hpp"
 
 // Drives a pure core::Realm the way realmd does, with a fake environment (tokens from a
 // counter, a clock the driver advances, password jobs run inline with a fake hash) and checks
@@ -43,7 +43,7 @@ class RealmDriver {
   bool accepts_link_from(std::string_view peer) const;
   void link_up(std::string_view peer);
   void link_down(std::string_view peer);
-  void peer_frame(std::string_view peer, const chat::core::PeerFrame& frame);
+  void peer_frame(std::string_view peer, const chat::frames::PeerFrame& frame);
   // Every wait's timer fires.
   void expire_waits();
 

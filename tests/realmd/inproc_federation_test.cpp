@@ -387,7 +387,7 @@ TEST_CASE("garbage and a forged hello on the peer port are closed; the realm kee
     LineClient forger(peer_port);
     forger.send(hello_line("beta", std::string(64, 'a')));
     CHECK(forger.expect_line().starts_with(R"({"t":"hello","v":2,"realm":"alpha","nonce":")"));
-    forger.send(chat::federation::encode(chat::federation::Auth{.mac = std::string(64, '0')}));
+    forger.send(chat::federation::encode(chat::frames::Auth{.mac = std::string(64, '0')}));
     CHECK(forger.wait_closed());
     CHECK(forger.unread().find("auth") == std::string::npos);
   }

@@ -21,30 +21,31 @@ struct HandMadePeer {
   std::uint64_t max_text = 16384;
 
   std::string hello(const std::string& nonce) const {
-    return chat::federation::encode(chat::federation::Hello{
+    return chat::federation::encode(chat::frames::Hello{
         .v = 2, .realm = name, .nonce = nonce, .epoch = epoch, .max_text = max_text});
   }
 
   // Runs the whole handshake with the acceptor `acceptor`; returns the acceptor's hello. Throws
   // when the acceptor does not answer as a v2 realm that holds the secret.
-  chat::federation::Hello dial(LineClient& line, const std::string& acceptor) const {
+  chat::frames::Hello dial(LineClient& line, const std::string& acceptor) const {
     namespace f = chat::federation;
     const std::string nonce = f::random_nonce();
     line.send(hello(nonce));
     const f::DecodeResult their_hello = f::decode(line.expect_line());
-    if (!their_hello.ok() || !std::holds_alternative<f::Hello>(*their_hello.frame)) {
+    if (!their_hello.ok() || !std::holds_alternative<chat::frames::Hello>(*their_hello.frame)) {
       throw std::runtime_error("no hello from the acceptor: " + their_hello.error);
     }
-    const auto theirs = std::get<f::Hello>(*their_hello.frame);
+    const auto theirs = std::get<chat::frames::Hello>(*their_hello.frame);
     const f::LinkTranscript transcript{.dialer = name,
                                        .acceptor = acceptor,
                                        .dialer_nonce = nonce,
                                        .acceptor_nonce = theirs.nonce,
                                        .dialer_epoch = epoch,
                                        .acceptor_epoch = theirs.epoch};
-    line.send(f::encode(f::Auth{.mac = f::link_mac(secret, f::LinkRole::dialer, transcript)}));
-    const std::string expected =
-        f::encode(f::Auth{.mac = f::link_mac(secret, f::LinkRole::acceptor, transcript)});
+    line.send(
+        f::encode(chat::frames::Auth{.mac = f::link_mac(secret, f::LinkRole::dialer, transcript)}));
+    const std::string expected = f::encode(
+        chat::frames::Auth{.mac = f::link_mac(secret, f::LinkRole::acceptor, transcript)});
     if (line.expect_line() != expected) throw std::runtime_error("wrong auth from the acceptor");
     return theirs;
   }

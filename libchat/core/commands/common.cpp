@@ -52,4 +52,15 @@ Completion realm_inbox(RealmState& state, const RealmSettings& settings, std::st
   return done;
 }
 
+void answer_realm_inboxes(RealmState& state, const RealmSettings& settings, std::string_view realm,
+                          std::optional<std::uint64_t> rid, bool synced, Outcome& out) {
+  for (std::uint64_t id : state.waiters_of(realm, Waiter::Kind::fetch)) {
+    if (rid && state.find_waiter(id)->key != *rid) continue;
+    std::optional<Waiter> waiter = state.take_waiter(id);
+    Completion done = realm_inbox(state, settings, waiter->user, realm, synced);
+    done.waiter = id;
+    out.completions.push_back(std::move(done));
+  }
+}
+
 }  // namespace chat::core::commands

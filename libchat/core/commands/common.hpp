@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -40,5 +41,10 @@ std::vector<protocol::reply::SenderMessages> take_unread(RealmState& state,
 // The getrealminbox reply for `user` and messages from `realm`.
 Completion realm_inbox(RealmState& state, const RealmSettings& settings, std::string_view user,
                        std::string_view realm, bool synced);
+
+// Answers the getrealminbox calls waiting on `realm` (only the one that asked with `rid`, when
+// given) with realm_inbox.
+void answer_realm_inboxes(RealmState& state, const RealmSettings& settings, std::string_view realm,
+                          std::optional<std::uint64_t> rid, bool synced, Outcome& out);
 
 }  // namespace chat::core::commands

@@ -34,7 +34,7 @@ Peer* reachable_peer(Request& req, std::string_view realm) {
 
 // Puts the message in the peer's durable outbox. With the link up it goes out at once and
 // the reply waits for the ack; otherwise the reply says it is queued.
-void send_to_peer(Request& req, Peer& peer, bool group) {
+void send_to_peer(Request& req, Peer& peer, frames::MessageKind kind) {
   if (peer.outbox.size() >= req.settings.max_outbox_per_peer) {
     return reply_error(req, text::outbox_full);
   }
@@ -45,7 +45,7 @@ void send_to_peer(Request& req, Peer& peer, bool group) {
   entry.id = req.state.next_id();
   entry.epoch = req.env.epoch;
   entry.peer = peer.name;
-  entry.kind = group ? "group" : "private";
+  entry.kind = frames::kind_name(kind);
   entry.sender = req.user;
   entry.target = req.params[1];
   entry.text = req.text;
@@ -60,7 +60,8 @@ void send_to_peer(Request& req, Peer& peer, bool group) {
     // this one was checked above.
     std::vector<std::uint64_t> too_long;
     pump_outbox(peer, req.settings.link_window, req.out.frames, too_long);
-    std::uint64_t waiter = req.state.add_waiter({Waiter::Kind::ack, peer.name, {}, id, group});
+    std::uint64_t waiter = req.state.add_waiter(
+        {Waiter::Kind::ack, peer.name, {}, id, kind == frames::MessageKind::group});
     req.out.wait = Wait{waiter, req.settings.ack_timeout};
   } else {
     req.out.reply = protocol::reply::ok_queued();
@@ -75,7 +76,7 @@ bool routed_realm(Request& req, std::string_view realm) {
 
 // Puts the message in this realm's custody as a routed envelope. With a path up it goes out
 // at once and the reply waits for the destination's answer; otherwise it says queued.
-void send_routed(Request& req, std::string_view realm, bool group) {
+void send_routed(Request& req, std::string_view realm, frames::MessageKind kind) {
   Routing& routing = req.state.routing();
   auto held = routing.queued_for.find(std::string(realm));
   if (held != routing.queued_for.end() && held->second >= req.settings.max_outbox_per_peer) {
@@ -85,12 +86,12 @@ void send_routed(Request& req, std::string_view realm, bool group) {
   if (hop != nullptr && hop->max_text != 0 && req.text.size() > hop->max_text) {
     return reply_error(req, text::message_too_long);  // the next hop said it takes no longer
   }
-  PeerForward envelope;
+  frames::Fwd envelope;
   envelope.origin = req.settings.name;
   envelope.dest = std::string(realm);
   envelope.epoch = req.env.epoch;
   envelope.seq = ++routing.last_seq[envelope.dest];
-  envelope.kind = group ? "group" : "private";
+  envelope.kind = kind;
   envelope.from = req.user;
   envelope.to = req.params[1];
   envelope.text = req.text;
@@ -98,7 +99,7 @@ void send_routed(Request& req, std::string_view realm, bool group) {
   envelope.oid = req.state.next_id();  // names it end to end (the answer's oid), signed with it
   sign_envelope(envelope, req.env);
   const std::uint64_t id = envelope.oid;
-  if (!group) {
+  if (kind == frames::MessageKind::user) {
     // The sender's copy joins their history now: once the first hop has the message this realm
     // keeps no copy to record when the answer comes (a direct peer's is recorded at its ack).
     record_history(req.state,
@@ -114,11 +115,11 @@ void send_routed(Request& req, std::string_view realm, bool group) {
                    req.out);
   }
   hold_envelope(req.state, std::move(envelope), req.out);
-  std::vector<PeerForward> too_long;  // none: checked above against the next hop
+  std::vector<frames::Fwd> too_long;  // none: checked above against the next hop
   pump_envelopes(req.state, req.settings, req.out, too_long);
   if (hop != nullptr) {
-    std::uint64_t waiter =
-        req.state.add_waiter({Waiter::Kind::ack, std::string(realm), {}, id, group});
+    std::uint64_t waiter = req.state.add_waiter(
+        {Waiter::Kind::ack, std::string(realm), {}, id, kind == frames::MessageKind::group});
     req.out.wait = Wait{waiter, req.settings.ack_timeout};
   } else {
     req.out.reply = protocol::reply::ok_queued();
@@ -130,7 +131,7 @@ void send_routed(Request& req, std::string_view realm, bool group) {
 void routed_inbox(Request& req, std::string_view realm) {
   if (Peer* hop = next_hop(req.state, realm)) {
     std::uint64_t rid = req.state.next_rid();
-    req.out.frames.push_back({hop->name, PeerRouteFetch{rid, req.settings.name, std::string(realm),
+    req.out.frames.push_back({hop->name, frames::RFetch{rid, req.settings.name, std::string(realm),
                                                         0, std::string(req.user)}});
     std::uint64_t waiter = req.state.add_waiter(
         {Waiter::Kind::fetch, std::string(realm), std::string(req.user), rid, false});
@@ -144,9 +145,10 @@ void routed_inbox(Request& req, std::string_view realm) {
 
 // A send to another realm: over the link to it, else along a route; `not_found` when neither
 // reaches it.
-void send_to_realm(Request& req, std::string_view realm, bool group, std::string_view not_found) {
-  if (Peer* peer = reachable_peer(req, realm)) return send_to_peer(req, *peer, group);
-  if (routed_realm(req, realm)) return send_routed(req, realm, group);
+void send_to_realm(Request& req, std::string_view realm, frames::MessageKind kind,
+                   std::string_view not_found) {
+  if (Peer* peer = reachable_peer(req, realm)) return send_to_peer(req, *peer, kind);
+  if (routed_realm(req, realm)) return send_routed(req, realm, kind);
   reply_error(req, not_found);
 }
 
@@ -199,7 +201,7 @@ void sendprivaterealm(Request& req) {
     deliver(req, recipient);
     return reply_ok(req, text::sent_to_realm_user);
   }
-  send_to_realm(req, realm, false, text::realm_user_not_found);
+  send_to_realm(req, realm, frames::MessageKind::user, text::realm_user_not_found);
 }
 
 void sendgrouprealm(Request& req) {
@@ -212,7 +214,7 @@ void sendgrouprealm(Request& req) {
     deliver_to_group(req, name, *group);
     return reply_ok(req, text::sent_to_realm_group);
   }
-  send_to_realm(req, realm, true, text::realm_group_not_found);
+  send_to_realm(req, realm, frames::MessageKind::group, text::realm_group_not_found);
 }
 
 void getrealminbox(Request& req) {
@@ -225,7 +227,7 @@ void getrealminbox(Request& req) {
   if (peer != nullptr && peer->link == LinkState::linked) {
     // Ask the peer to hand over what it still holds for this user, then answer.
     std::uint64_t rid = req.state.next_rid();
-    req.out.frames.push_back({peer->name, PeerFetch{rid, std::string(req.user)}});
+    req.out.frames.push_back({peer->name, frames::Fetch{rid, std::string(req.user)}});
     std::uint64_t waiter =
         req.state.add_waiter({Waiter::Kind::fetch, peer->name, std::string(req.user), rid, false});
     req.out.wait = Wait{waiter, req.settings.fetch_timeout};
