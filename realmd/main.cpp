@@ -52,7 +52,11 @@ void open_store(const chat::config::RealmConfig& config, StoreChoice& chosen) {
   std::array<char, 256> host{};
   ::gethostname(host.data(), host.size() - 1);
   const std::string holder = std::string(host.data()) + ":" + std::to_string(::getpid());
-  chosen.store = std::make_unique<chat::store::PostgresStore>(config.store->url, config.name);
+  // The lease bounds the commit connection's connect and unacknowledged writes too: a holder
+  // cut off from the database has lost its lease by then anyway, and its waiting requests
+  // should hear so (the store stalls) rather than wait for a longer TCP timeout.
+  chosen.store = std::make_unique<chat::store::PostgresStore>(config.store->url, config.name,
+                                                              config.store->lease);
   chosen.lease = std::make_unique<chat::store::PostgresLease>(config.store->url, config.name,
                                                               holder, config.store->lease);
   spdlog::info("realm {}: store on PostgreSQL, lease {} ms, holder name {}", config.name,

@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "commit_queue.hpp"
+#include "net/commit_gate.hpp"
 #include "federation/duplicate_links.hpp"
 #include "links/peer_dialer.hpp"
 #include "links/peer_link.hpp"
@@ -27,7 +27,7 @@ std::size_t link_backlog_bytes(std::size_t link_window, std::size_t max_frame_by
 }  // namespace
 
 PeerLinks::PeerLinks(asio::io_context& io, const chat::config::RealmConfig& config,
-                     const TlsContexts& tls, chat::core::Realm& realm, CommitQueue& commits,
+                     const TlsContexts& tls, chat::core::Realm& realm, CommitGate& commits,
                      OutcomeRunner& outcomes)
     : io_(io),
       config_(config),

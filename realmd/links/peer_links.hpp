@@ -21,7 +21,7 @@
 
 namespace realmd {
 
-class CommitQueue;
+class CommitGate;
 class OutcomeRunner;
 class PeerDialer;
 class PeerLink;
@@ -37,7 +37,7 @@ class PeerLinks {
   // All of these outlive it. `tls` is read when a link is accepted or dialled (RealmServer fills
   // it in at start).
   PeerLinks(asio::io_context& io, const chat::config::RealmConfig& config, const TlsContexts& tls,
-            chat::core::Realm& realm, CommitQueue& commits, OutcomeRunner& outcomes);
+            chat::core::Realm& realm, CommitGate& commits, OutcomeRunner& outcomes);
   ~PeerLinks();
   PeerLinks(const PeerLinks&) = delete;
   PeerLinks& operator=(const PeerLinks&) = delete;
@@ -82,7 +82,7 @@ class PeerLinks {
   const chat::config::RealmConfig& config_;
   const TlsContexts& tls_;
   chat::core::Realm& realm_;
-  CommitQueue& commits_;
+  CommitGate& commits_;
   OutcomeRunner& outcomes_;
   TlsAccept tls_accept_;
   std::unordered_map<std::uint64_t, std::shared_ptr<PeerLink>> links_;    // every open link
