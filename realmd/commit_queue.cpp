@@ -15,7 +15,11 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 CommitQueue::CommitQueue(asio::io_context& loop, chat::store::Store& store)
-    : loop_(loop), work_(asio::make_work_guard(loop)), store_(store), stall_timer_(loop) {}
+    : loop_(loop),
+      work_(asio::make_work_guard(loop)),
+      store_(store),
+      stall_timer_(loop),
+      lease_timer_(loop) {}
 
 CommitQueue::~CommitQueue() {
   stop();
@@ -28,6 +32,7 @@ void CommitQueue::start() {
 bool CommitQueue::stop() {
   worker_.stop();
   stall_timer_.cancel();
+  lease_timer_.cancel();
   work_.reset();
   return stopped_clean_;
 }
@@ -66,6 +71,26 @@ void CommitQueue::when_committed_or_stalled(std::uint64_t seq, std::function<voi
     return;
   }
   waiters_.emplace(seq, Waiter{std::move(wake), true});
+  watch_lease();
+}
+
+void CommitQueue::watch_lease() {
+  if (!valid_until_ || lease_timer_armed_) return;
+  lease_timer_armed_ = true;
+  lease_timer_.expires_at(valid_until_());
+  lease_timer_.async_wait([this](std::error_code ec) {
+    lease_timer_armed_ = false;
+    if (ec) return;
+    if (lease_lapsed()) {
+      spdlog::warn(
+          "lease not known valid: replies waiting for the store are answered with an "
+          "error");
+      wake_stall_waiters();
+    } else if (std::any_of(waiters_.begin(), waiters_.end(),
+                           [](const auto& w) { return w.second.wakes_on_stall; })) {
+      watch_lease();  // renewed meanwhile: watch its new end
+    }
+  });
 }
 
 // What the commit thread knows of a failing store: since when, how many attempts failed, how
@@ -199,6 +224,10 @@ void CommitQueue::stall() {
   stalled_ = true;
   spdlog::warn("store failing for {} s: replies waiting for it are answered with an error",
                stall_after.count());
+  wake_stall_waiters();
+}
+
+void CommitQueue::wake_stall_waiters() {
   std::vector<std::function<void()>> ready;
   for (auto it = waiters_.begin(); it != waiters_.end();) {
     if (it->second.wakes_on_stall) {

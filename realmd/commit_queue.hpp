@@ -62,13 +62,17 @@ class CommitQueue final : public CommitGate {
   std::uint64_t enqueue(std::vector<chat::store::Mutation> batch);
   // The highest sequence number known to be committed.
   std::uint64_t committed() const override { return committed_; }
+  using LeaseClock = std::chrono::steady_clock;
   // True while the store has been failing for `stall_after` or longer, or while a lease the
   // store needs is not known valid (require_lease).
-  bool stalled() const override { return stalled_ || (lease_valid_ && !lease_valid_()); }
-  // For a store shared with standbys: the realm answers only while `valid` says this process
-  // still holds the lease, so that a paused or cut-off holder answers nothing once a standby
-  // may have taken over (not even what needs no commit).
-  void require_lease(std::function<bool()> valid) { lease_valid_ = std::move(valid); }
+  bool stalled() const override { return stalled_ || lease_lapsed(); }
+  // For a store shared with standbys: the realm answers only until `valid_until` (this
+  // process's lease is known valid till then), so that a paused or cut-off holder answers
+  // nothing once a standby may have taken over (not even what needs no commit). Replies
+  // waiting for a commit at that moment are woken then, as by a stall, not 5 s later.
+  void require_lease(std::function<LeaseClock::time_point()> valid_until) {
+    valid_until_ = std::move(valid_until);
+  }
   // Calls `wake` on the loop once `seq` is committed (at once if it already is).
   void when_committed(std::uint64_t seq, std::function<void()> wake) override;
   // Calls `wake` on the loop once `seq` is committed or the queue stalls, whichever is first
@@ -98,6 +102,12 @@ class CommitQueue final : public CommitGate {
   void store_failed();
   void store_recovered();
   void stall();
+  // Wakes the waiters that asked to be woken by a stall (or a lapsed lease).
+  void wake_stall_waiters();
+  bool lease_lapsed() const { return valid_until_ && LeaseClock::now() >= valid_until_(); }
+  // While replies wait for commits under a lease: a timer at the lease's end wakes them if it
+  // was not renewed by then.
+  void watch_lease();
   void mark_committed(std::uint64_t seq);
 
   asio::io_context& loop_;
@@ -111,7 +121,9 @@ class CommitQueue final : public CommitGate {
   std::size_t backlog_warned_ = 0;  // the backlog last warned about, since the last commit
   asio::steady_timer stall_timer_;
   bool stalled_ = false;
-  std::function<bool()> lease_valid_;
+  std::function<LeaseClock::time_point()> valid_until_;
+  asio::steady_timer lease_timer_;
+  bool lease_timer_armed_ = false;
 
   // Shared with the commit thread, under worker_.mutex().
   std::vector<chat::store::Mutation> pending_;

@@ -145,8 +145,7 @@ void RealmServer::start() {
       io_, *lease_, duration,
       LeaseKeeper::Events{.acquired = [this](std::uint64_t epoch) { take_over(epoch); },
                           .lost = [this](const std::string& why) { lease_lost(why); }});
-  commits_.require_lease(
-      [keeper = keeper_.get()] { return LeaseKeeper::Clock::now() < keeper->valid_until(); });
+  commits_.require_lease([keeper = keeper_.get()] { return keeper->valid_until(); });
   spdlog::info("realm {}: standby: waiting for the lease", config_.name);
   keeper_->start();
 }
