@@ -77,7 +77,8 @@ void CommitQueue::when_committed_or_stalled(std::uint64_t seq, std::function<voi
 void CommitQueue::watch_lease() {
   if (!valid_until_ || lease_timer_armed_) return;
   lease_timer_armed_ = true;
-  lease_timer_.expires_at(valid_until_());
+  // Not before now: valid_until_ is time_point::min() while this process holds no lease.
+  lease_timer_.expires_at(std::max(valid_until_(), LeaseClock::now()));
   lease_timer_.async_wait([this](std::error_code ec) {
     lease_timer_armed_ = false;
     if (ec) return;
