@@ -46,6 +46,7 @@ void Connection::reconnect() {
     arrived_.clear();
     closed_.reset();
     unanswered_ = 0;
+    heard_ = false;
     try {
       connect(host, port, tls);
       return;
@@ -120,10 +121,18 @@ void Connection::start_read() {
         if (generation != generation_) return;
         if (error) {
           if (error == asio::error::operation_aborted) return;  // closed by us
-          closed_ = transport_->is_closed_by_peer(error) ? "connection closed by server"
-                                                         : "connection lost: " + error.message();
+          if (!transport_->is_closed_by_peer(error)) {
+            closed_ = "connection lost: " + error.message();
+          } else if (!heard_ && !tls_) {
+            // What a plain client on a TLS port sees: the realm drops it after a failed
+            // handshake, without a word.
+            closed_ = "connection closed by server before it said anything (a TLS port? try --tls)";
+          } else {
+            closed_ = "connection closed by server";
+          }
           return;
         }
+        heard_ = heard_ || length > 0;
         frames_.append({read_buffer_.data(), length});
         take_frames();
         if (!closed_) start_read();

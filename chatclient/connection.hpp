@@ -92,6 +92,7 @@ class Connection {
   bool connected_ = false;
   std::uint64_t generation_ = 0;  // one per connection made
   std::size_t unanswered_ = 0;    // requests sent whose reply has not arrived
+  bool heard_ = false;            // any byte from the server on this connection
   std::array<char, 64 * 1024> read_buffer_{};
   FrameSplitter frames_;
   struct Frame {

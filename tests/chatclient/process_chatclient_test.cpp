@@ -215,6 +215,13 @@ TEST_CASE("TLS: --tls --ca, and a realm config whose tls.clients is on" *
     CHECK(realm.requests() == std::vector<std::string>{"inbox"});
   }
 
+  SUBCASE("a TLS realm reached without --tls: the close suggests it") {
+    FakeRealm realm({inbox_reply}, alpha);
+    const Run run = run_chatclient(realm.port(), "-c inbox 2>&1");
+    CHECK(run.exit_code != 0);
+    CHECK(run.out.find("before it said anything (a TLS port? try --tls)") != std::string::npos);
+  }
+
   SUBCASE("a certificate that fails verification: exit 1 and why") {
     const TestCa rogue(dir.path(), "rogue");
     FakeRealm realm({inbox_reply}, rogue.issue("alpha", {"127.0.0.1"}));
