@@ -132,7 +132,7 @@ void Connection::start_read() {
           }
           return;
         }
-        heard_ = heard_ || length > 0;
+        heard_ = true;
         frames_.append({read_buffer_.data(), length});
         take_frames();
         if (!closed_) start_read();

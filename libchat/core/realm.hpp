@@ -118,7 +118,7 @@ class Realm {
   void learn_keys(const Peer& peer, const frames::Route& announcement, Outcome& out);
   bool authentic(const frames::Fwd& envelope) const;
   bool knows_key_of(const std::string& origin) const;
-  void take_signed(const frames::Fwd& envelope, std::string_view via, Outcome& out);
+  void take_signed(const frames::Fwd& envelope, std::string_view came, Outcome& out);
   void await_origin_key(const frames::Fwd& envelope, std::string_view via, Outcome& out);
   void release_awaiting_key(Outcome& out);
   EpochDedup& remember_epoch(const std::string& origin, std::uint64_t epoch, Outcome& out);

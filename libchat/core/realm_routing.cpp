@@ -223,12 +223,13 @@ bool Realm::knows_key_of(const std::string& origin) const {
 }
 
 // An envelope for this realm, its origin's key known: taken if its signature holds.
-void Realm::take_signed(const frames::Fwd& envelope, std::string_view via, Outcome& out) {
+// `came` says how, for the audit line: "via beta", or "held for its key".
+void Realm::take_signed(const frames::Fwd& envelope, std::string_view came, Outcome& out) {
   if (authentic(envelope)) return take_envelope(envelope, out);
   // Altered or forged on the way (or signed by another key than the pinned one): not taken,
   // and its seq not marked, so the genuine copy may still come another way.
   out.audit.push_back("routed " + std::string(frames::kind_name(envelope.kind)) + " from realm " +
-                      envelope.origin + " (via " + std::string(via) + ") refused: bad signature");
+                      envelope.origin + " (" + std::string(came) + ") refused: bad signature");
   refuse_envelope(envelope, text::bad_signature, out);
 }
 
@@ -269,14 +270,14 @@ void Realm::release_awaiting_key(Outcome& out) {
     }
     it = routing.awaiting_key.erase(it);
   }
-  for (const frames::Fwd& envelope : ready) take_signed(envelope, "a wait for its key", out);
+  for (const frames::Fwd& envelope : ready) take_signed(envelope, "held for its key", out);
 }
 
 void Realm::on_peer_frame(Peer& peer, const frames::Fwd& envelope, Outcome& out) {
   if (envelope.dest == settings_.name && !knows_key_of(envelope.origin)) {
     await_origin_key(envelope, peer.name, out);
   } else if (envelope.dest == settings_.name) {
-    take_signed(envelope, peer.name, out);
+    take_signed(envelope, "via " + peer.name, out);
   } else if (!is_answer(envelope) && !settings_.relay) {
     refuse_envelope(envelope, text::realm_not_found, out);  // we announced no such path
   } else if (envelope.hops + 1 >= max_route_path) {
