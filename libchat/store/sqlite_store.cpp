@@ -162,6 +162,18 @@ constexpr const char* migrate_to_6 = R"sql(
 ALTER TABLE outbox ADD COLUMN route TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 7: the realm's identity (docs/protocol.md §2, trust): its secret signing key (one
+// row) and the keys it pinned for other realms, in the order pinned (rowid). Before, both were
+// files in data_dir; realmd imports those once (docs/operations.md "Files in data_dir").
+constexpr const char* migrate_to_7 = R"sql(
+CREATE TABLE IF NOT EXISTS signing_key(
+  id INTEGER PRIMARY KEY CHECK(id = 1),
+  secret TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pins(
+  realm TEXT PRIMARY KEY,
+  public_key TEXT NOT NULL);
+)sql";
+
 // Each migration runs, in one transaction, on a database whose user_version is below `to`
 // (0 for a new file), and sets user_version to `to` (migrate()).
 struct Migration {
@@ -169,8 +181,9 @@ struct Migration {
   const char* sql;
 };
 constexpr Migration migration_steps[] = {
-    {2, schema_sql}, {3, migrate_to_3}, {4, migrate_to_4}, {5, migrate_to_5}, {6, migrate_to_6}};
-static_assert(SqliteStore::current_schema_version == 6, "the last migration sets user_version = 6");
+    {2, schema_sql},   {3, migrate_to_3}, {4, migrate_to_4},
+    {5, migrate_to_5}, {6, migrate_to_6}, {7, migrate_to_7}};
+static_assert(SqliteStore::current_schema_version == 7, "the last migration sets user_version = 7");
 
 struct DatabaseCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -364,6 +377,10 @@ void load_federation(sqlite3* db, Snapshot& snapshot) {
       db, "SELECT origin, epoch, id, error FROM refused_epochs ORDER BY origin, epoch, id",
       [](const Statement& r) {
         return RefusedRecord{r.text(0), r.id(1), r.id(2), r.text(3)};
+      });
+  snapshot.pins = select_all<PinRecord>(
+      db, "SELECT realm, public_key FROM pins ORDER BY rowid", [](const Statement& r) {
+        return PinRecord{r.text(0), r.text(1)};
       });
 }
 
@@ -600,6 +617,9 @@ struct SqliteStore::Impl {
     insert_session.bind(1, m.session.token_hash).bind(2, m.session.user).run();
   }
   void apply(const DeleteSession& m, BatchCounters&) { delete_session.bind(1, m.token_hash).run(); }
+  void apply(const PutPin& m, BatchCounters&) {
+    insert_pin.bind(1, m.pin.realm).bind(2, m.pin.public_key).run();
+  }
   void apply(const PutHistory& m, BatchCounters& counters) {
     const HistoryRecord& r = m.message;
     insert_history.bind_id(1, r.id)
@@ -678,6 +698,9 @@ struct SqliteStore::Impl {
   Statement insert_session{db.get(),
                            "INSERT OR REPLACE INTO sessions(token_hash, username) VALUES(?1, ?2)"};
   Statement delete_session{db.get(), "DELETE FROM sessions WHERE token_hash = ?1"};
+  Statement insert_pin{db.get(),
+                       "INSERT INTO pins(realm, public_key) VALUES(?1, ?2) "
+                       "ON CONFLICT(realm) DO NOTHING"};
   Statement insert_history{db.get(),
                            "INSERT INTO history(id, conversation, sender, sender_realm, recipient, "
                            "group_name, text, time, bounce) "
@@ -749,6 +772,17 @@ void SqliteStore::commit(std::span<const Mutation> batch) {
   s.next_member_seq = counters.next_member_seq;
   s.max_id = counters.max_id;
   s.history_indexed = counters.history_indexed;
+}
+
+std::string SqliteStore::signing_key(const std::function<std::string()>& make) {
+  sqlite3* db = impl_->db.get();
+  const char* const stored = "SELECT secret FROM signing_key WHERE id = 1";
+  std::string key = query_text(db, stored);
+  if (!key.empty()) return key;
+  const std::string made = make();
+  Statement insert(db, "INSERT INTO signing_key(id, secret) VALUES(1, ?1) ON CONFLICT DO NOTHING");
+  insert.bind(1, made).run();
+  return query_text(db, stored);
 }
 
 std::unique_ptr<HistoryReader> SqliteStore::open_history_reader() {
