@@ -50,8 +50,7 @@ constexpr std::chrono::seconds web_handshake_time{10};
 constexpr std::chrono::milliseconds index_interval{2000};
 constexpr std::size_t index_slice_ids = 50000;
 
-chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config,
-                                        const std::string& public_key) {
+chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config) {
   chat::core::RealmSettings settings;
   settings.name = config.name;
   settings.limits.max_line_bytes = config.limits.max_line_bytes;
@@ -69,11 +68,9 @@ chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config,
   settings.retention.max_per_conversation = config.history.max_per_conversation;
   settings.relay = config.relay;
   settings.reachable_via_relays = config.reachable_via_relays;
-  // Keys pinned in the config win over those learnt earlier (docs/protocol.md §2, trust).
-  settings.public_key = public_key;
+  // Keys pinned in the config win over those learnt earlier (docs/protocol.md §2, trust), which
+  // the store holds; the realm's own key is read from the store when it starts serving.
   settings.pinned_keys = config.pinned_keys;
-  for (auto& [realm, key] : read_pinned_keys(config.data_dir))
-    settings.pinned_keys.emplace(realm, key);
   return settings;
 }
 
@@ -86,9 +83,8 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
       config_(std::move(config)),
       store_(std::move(store)),
       lease_(std::move(lease)),
-      signing_key_(load_or_create_signing_key(config_.data_dir)),
-      realm_(settings_from(config_, signing_key_->public_hex),
-             with_signing(system_environment(), signing_key_)),
+      signing_key_(std::make_shared<SigningKey>()),
+      realm_(settings_from(config_), with_signing(system_environment(), signing_key_)),
       passwords_(PasswordCost::of(config_.password_cost), password_threads),
       commits_(io, *store_),
       waits_(io, realm_, metrics_,
@@ -186,7 +182,12 @@ void RealmServer::lease_lost(const std::string& why) {
 void RealmServer::serve() {
   using Clock = std::chrono::steady_clock;
   const auto reading = Clock::now();
-  const chat::store::Snapshot snapshot = store_->load();
+  load_identity();
+  chat::store::Snapshot snapshot = store_->load();
+  if (const std::size_t imported = import_pinned_keys(*store_, config_.data_dir, snapshot)) {
+    spdlog::info("realm {}: imported {} pinned keys from {}", config_.name, imported,
+                 (config_.data_dir / "realm.pins").string());
+  }
   const auto loading = Clock::now();
   realm_.load(snapshot);
   const std::chrono::duration<double> read = loading - reading;
@@ -293,6 +294,15 @@ void RealmServer::accept_admin(tcp::socket socket) {
 std::uint16_t RealmServer::web_port() const {
   if (!web_acceptor_.is_open()) return 0;
   return web_acceptor_.local_endpoint().port();
+}
+
+void RealmServer::load_identity() {
+  LoadedSigningKey loaded = load_signing_key(*store_, config_.data_dir);
+  *signing_key_ = std::move(loaded.key);
+  realm_.set_public_key(signing_key_->public_hex);
+  // The public half only: the secret is never logged.
+  spdlog::info("realm {}: signing key {} (from {})", config_.name, signing_key_->public_hex,
+               loaded.source);
 }
 
 void RealmServer::seed_users() {

@@ -28,7 +28,12 @@ class Realm {
   Realm(const Realm&) = delete;
   Realm& operator=(const Realm&) = delete;
 
-  // Restores the state that the store held at start.
+  // This realm's public signing key (64 hex digits), when it was not known at construction:
+  // realmd reads it from the store as it starts serving (a standby on taking the lease).
+  // Call before load().
+  void set_public_key(const std::string& public_key);
+  // Restores the state that the store held at start. Keys pinned earlier do not replace those
+  // of the settings (the config's win).
   void load(const store::Snapshot& snapshot);
 
   // Handles one request line (terminator removed). A line that needs no reply (blank) gives an
