@@ -1,7 +1,7 @@
 #include "history_readers.hpp"
 
-#include <spdlog/spdlog.h>
 #include <sched.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <asio/post.hpp>
@@ -32,10 +32,7 @@ void set_priority(chat::config::ReaderPriority priority) {
 
 HistoryReaders::HistoryReaders(asio::io_context& loop, chat::store::Store& store,
                                std::size_t threads, chat::config::ReaderPriority priority)
-    : loop_(loop),
-      store_(store),
-      thread_count_(threads == 0 ? 1 : threads),
-      priority_(priority) {}
+    : loop_(loop), store_(store), thread_count_(threads == 0 ? 1 : threads), priority_(priority) {}
 
 HistoryReaders::~HistoryReaders() {
   stop();

@@ -66,7 +66,8 @@ constexpr std::string_view limits_keys[] = {"max_line_bytes",          "max_mess
 constexpr std::string_view tls_keys[] = {"certificate", "key", "ca", "clients", "peers"};
 constexpr std::string_view store_keys[] = {"url", "lease_ms"};
 constexpr std::string_view history_keys[] = {"max_age_days", "max_per_conversation",
-                                             "reader_threads", "reader_priority", "prune_interval_ms"};
+                                             "reader_threads", "reader_priority",
+                                             "prune_interval_ms"};
 
 // Rejects keys outside `allowed` and repeated keys (yaml-cpp keeps both silently).
 void check_keys(const YAML::Node& map, const std::string& path, KeyList allowed) {

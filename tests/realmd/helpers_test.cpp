@@ -2,6 +2,7 @@
 // the accepting TLS handshake a stop cuts short (net/tls_accept.hpp), the worker thread
 // whose stop wakes its loop (worker_thread.hpp), and the history readers' priority.
 #include <doctest/doctest.h>
+#include <sched.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -15,8 +16,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
-
-#include <sched.h>
 
 #include "history_readers.hpp"
 #include "net/coroutine_exit.hpp"
