@@ -113,7 +113,8 @@ void Realm::load(const store::Snapshot& snapshot) {
     for (const auto& member : group.members) state_->add_member(group.name, member);
   }
   for (const auto& message : snapshot.unread) state_->add_unread(message);
-  for (const auto& pin : snapshot.pins) state_->routing().keys.try_emplace(pin.realm, pin.public_key);
+  for (const auto& pin : snapshot.pins)
+    state_->routing().keys.try_emplace(pin.realm, pin.public_key);
   for (const auto& conversation : snapshot.conversations) {
     restore_conversation(*state_, conversation);
   }

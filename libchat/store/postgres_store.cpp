@@ -687,11 +687,10 @@ void load_federation(RealmRows& rows, Snapshot& snapshot) {
         snapshot.refused.push_back({RealmRows::text(r, i, 0), RealmRows::id(r, i, 1),
                                     RealmRows::id(r, i, 2), RealmRows::text(r, i, 3)});
       });
-  rows.each(
-      "SELECT pinned_realm, public_key FROM realmchat.pins WHERE realm = $1 ORDER BY seq",
-      [&](Row r, int i) {
-        snapshot.pins.push_back({RealmRows::text(r, i, 0), RealmRows::text(r, i, 1)});
-      });
+  rows.each("SELECT pinned_realm, public_key FROM realmchat.pins WHERE realm = $1 ORDER BY seq",
+            [&](Row r, int i) {
+              snapshot.pins.push_back({RealmRows::text(r, i, 0), RealmRows::text(r, i, 1)});
+            });
 }
 
 }  // namespace

@@ -238,9 +238,8 @@ struct TrimConversation {
 
 using Mutation =
     std::variant<PutUser, PutGroup, PutMember, PutMessage, MarkFetched, PutOutbox, DeleteOutbox,
-                 PutSeen, DeleteSeen, PutPeer, PutRefused, DeleteRefused, PutSession,
-                 DeleteSession, PutHistory, IndexHistory, PruneHistory, TrimConversation,
-                 PutPin>;
+                 PutSeen, DeleteSeen, PutPeer, PutRefused, DeleteRefused, PutSession, DeleteSession,
+                 PutHistory, IndexHistory, PruneHistory, TrimConversation, PutPin>;
 
 // Everything load() restores at start.
 struct Snapshot {

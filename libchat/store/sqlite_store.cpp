@@ -180,9 +180,8 @@ struct Migration {
   std::int64_t to;
   const char* sql;
 };
-constexpr Migration migration_steps[] = {
-    {2, schema_sql},   {3, migrate_to_3}, {4, migrate_to_4},
-    {5, migrate_to_5}, {6, migrate_to_6}, {7, migrate_to_7}};
+constexpr Migration migration_steps[] = {{2, schema_sql},   {3, migrate_to_3}, {4, migrate_to_4},
+                                         {5, migrate_to_5}, {6, migrate_to_6}, {7, migrate_to_7}};
 static_assert(SqliteStore::current_schema_version == 7, "the last migration sets user_version = 7");
 
 struct DatabaseCloser {
@@ -378,10 +377,10 @@ void load_federation(sqlite3* db, Snapshot& snapshot) {
       [](const Statement& r) {
         return RefusedRecord{r.text(0), r.id(1), r.id(2), r.text(3)};
       });
-  snapshot.pins = select_all<PinRecord>(
-      db, "SELECT realm, public_key FROM pins ORDER BY rowid", [](const Statement& r) {
-        return PinRecord{r.text(0), r.text(1)};
-      });
+  snapshot.pins = select_all<PinRecord>(db, "SELECT realm, public_key FROM pins ORDER BY rowid",
+                                        [](const Statement& r) {
+                                          return PinRecord{r.text(0), r.text(1)};
+                                        });
 }
 
 std::filesystem::path prepare_data_dir(const std::filesystem::path& data_dir) {

@@ -5,10 +5,10 @@
 #include <utility>
 #include <vector>
 
-#include "net/commit_gate.hpp"
 #include "federation/duplicate_links.hpp"
 #include "links/peer_dialer.hpp"
 #include "links/peer_link.hpp"
+#include "net/commit_gate.hpp"
 #include "ops/logging.hpp"
 #include "outcome_runner.hpp"
 

@@ -93,7 +93,8 @@ LoadedSigningKey load_signing_key(chat::store::Store& store,
   });
   if (stored_before) warn_if_other_key_file(file, hex);
   std::optional<std::string> secret = from_hex(hex, crypto_sign_SECRETKEYBYTES);
-  if (!secret) throw std::runtime_error("the signing key in the store is not an Ed25519 secret key");
+  if (!secret)
+    throw std::runtime_error("the signing key in the store is not an Ed25519 secret key");
   loaded.key.secret = std::move(*secret);
   unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
   crypto_sign_ed25519_sk_to_pk(public_key, bytes_of(loaded.key.secret));

@@ -29,8 +29,7 @@ struct LoadedSigningKey {
 // returned (Store::signing_key: of processes racing to make it, all get the first stored).
 // Throws std::runtime_error for a key file or stored key that is not an Ed25519 secret key,
 // chat::store::StoreError when the store fails. Never puts the secret in an error or a log.
-LoadedSigningKey load_signing_key(chat::store::Store& store,
-                                  const std::filesystem::path& data_dir);
+LoadedSigningKey load_signing_key(chat::store::Store& store, const std::filesystem::path& data_dir);
 
 // Keys pinned by an older realmd in data_dir/realm.pins (one "REALM HEX" a line), committed to
 // `store` and added to `snapshot` when the snapshot holds no pins and the file exists (the

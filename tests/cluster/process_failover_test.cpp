@@ -401,17 +401,9 @@ namespace {
 namespace federation = chat::federation;
 namespace frames = chat::frames;
 
-// The first route announcement on a link from the hand-made peer (pings answered on the way).
+// The first route announcement on a link from the hand-made peer.
 frames::Route first_announcement(LineClient& link) {
-  for (;;) {
-    const federation::DecodeResult decoded = federation::decode(link.expect_line(10s));
-    REQUIRE_MESSAGE(decoded.ok(), decoded.error);
-    if (std::holds_alternative<frames::Ping>(*decoded.frame)) {
-      link.send(federation::encode(frames::Pong{}));
-      continue;
-    }
-    if (const auto* route = std::get_if<frames::Route>(&*decoded.frame)) return *route;
-  }
+  return std::get<frames::Route>(test_support::next_frame(link, "route"));
 }
 
 // Announces a realm z behind the hand-made peer, with `key` as z's signing key.
@@ -452,8 +444,7 @@ TEST_CASE("a standby with a data_dir of its own serves with the holder's signing
   x.dial(link, realm.name);
   // A realm that pinned the holder's key accepts what the new holder signs.
   CHECK(first_announcement(link).keys[realm.name] == holder_key);
-  CHECK(standby.log().find("signing key " + holder_key + " (from the store)") !=
-        std::string::npos);
+  CHECK(standby.log().find("signing key " + holder_key + " (from the store)") != std::string::npos);
   // The holder's pin holds at the standby: another key for z is not taken.
   announce_z(link, std::string(64, 'b'));
   CHECK(test_support::eventually([&] {

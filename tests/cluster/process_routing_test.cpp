@@ -31,6 +31,7 @@
 using test_support::eventually;
 using test_support::LineClient;
 using test_support::login;
+using test_support::next_frame;
 using test_support::realm_entry;
 using test_support::RealmdProcess;
 using test_support::Tally;
@@ -343,20 +344,6 @@ namespace {
 
 namespace federation = chat::federation;
 namespace frames = chat::frames;
-
-// The next frame of type `type` on a hand-made peer's link; pings are answered, anything else
-// (announcements repeated, acks) skipped.
-frames::Frame next_frame(LineClient& link, std::string_view type) {
-  for (;;) {
-    const federation::DecodeResult decoded = federation::decode(link.expect_line(10s));
-    REQUIRE_MESSAGE(decoded.ok(), decoded.error);
-    if (std::holds_alternative<frames::Ping>(*decoded.frame)) {
-      link.send(federation::encode(frames::Pong{}));
-      continue;
-    }
-    if (federation::type_name(*decoded.frame) == type) return *decoded.frame;
-  }
-}
 
 // Takes the next fwd from `from` (acking it there) and hands it to `to` under `hop_id`,
 // changed by `change` on the way.

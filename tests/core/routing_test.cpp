@@ -252,8 +252,9 @@ TEST_CASE("a message waiting for its key is still waiting after a restart") {
   CHECK(count<store::DeleteOutbox>(key_came) == 1);
 }
 
-TEST_CASE("a key learnt is stored with the announcement that taught it, and pinned after a "
-          "restart") {
+TEST_CASE(
+    "a key learnt is stored with the announcement that taught it, and pinned after a "
+    "restart") {
   VerifyingNode e;
   core::Outcome key_came = e.announce({{"d", "kd"}, {"a", "ka"}});
   REQUIRE(count<store::PutPin>(key_came) == 1);  // d's was pinned (and stored) before

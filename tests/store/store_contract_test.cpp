@@ -457,15 +457,16 @@ TEST_CASE_TEMPLATE("the signing key: of two processes racing to make it, the fir
   CHECK(backend.reopen().signing_key([] { return std::string("another"); }) == "rival's");
 }
 
-TEST_CASE_TEMPLATE("pins: the first key pinned for a realm is kept, in pinning order, across a "
-                   "restart",
-                   Backend, SqliteBackend, MemoryBackend, PostgresBackend) {
+TEST_CASE_TEMPLATE(
+    "pins: the first key pinned for a realm is kept, in pinning order, across a "
+    "restart",
+    Backend, SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
   const std::string gamma_key(64, 'c'), beta_key(64, 'b'), other_key(64, 'f');
   commit(backend.current(), {PutPin{{"gamma", gamma_key}}, PutPin{{"beta", beta_key}}});
   // A second pin for a realm, in a later batch or the same one, changes nothing.
-  commit(backend.current(), {PutPin{{"beta", other_key}}, PutPin{{"delta", other_key}},
-                             PutPin{{"delta", beta_key}}});
+  commit(backend.current(),
+         {PutPin{{"beta", other_key}}, PutPin{{"delta", other_key}}, PutPin{{"delta", beta_key}}});
 
   CHECK(backend.reopen().load().pins ==
         std::vector<PinRecord>{{"gamma", gamma_key}, {"beta", beta_key}, {"delta", other_key}});
@@ -475,9 +476,9 @@ TEST_CASE_TEMPLATE("a pin in a failing batch is not kept", Backend, SqliteBacken
                    PostgresBackend) {
   Backend backend;
   commit(backend.current(), {PutUser{user("messi")}});
-  CHECK_THROWS_AS(commit(backend.current(), {PutPin{{"beta", std::string(64, 'b')}},
-                                             PutUser{user("messi")}}),
-                  MutationRejected);
+  CHECK_THROWS_AS(
+      commit(backend.current(), {PutPin{{"beta", std::string(64, 'b')}}, PutUser{user("messi")}}),
+      MutationRejected);
   CHECK(backend.reopen().load().pins.empty());
 }
 
