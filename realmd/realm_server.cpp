@@ -186,7 +186,7 @@ void RealmServer::serve() {
   chat::store::Snapshot snapshot = store_->load();
   if (const std::size_t imported = import_pinned_keys(*store_, config_.data_dir, snapshot)) {
     spdlog::info("realm {}: imported {} pinned keys from {}", config_.name, imported,
-                 (config_.data_dir / "realm.pins").string());
+                 (config_.data_dir / old_pins_file).string());
   }
   const auto loading = Clock::now();
   realm_.load(snapshot);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <fstream>
 #include <limits>
 #include <string>
 #include <system_error>
@@ -383,13 +384,30 @@ void load_federation(sqlite3* db, Snapshot& snapshot) {
                                         });
 }
 
+// The database holds the realm's secret signing key (and password hashes): readable by its
+// owner only, made so before SQLite opens it, as its WAL and shared-memory files, which SQLite
+// creates with the database's permissions. Files left by an older realmd are restricted too.
+void keep_private(const std::filesystem::path& file) {
+  constexpr auto owner_only =
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write;
+  std::error_code error;
+  if (!std::filesystem::exists(file)) std::ofstream(file).close();
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::filesystem::path part = file.string() + suffix;
+    if (std::filesystem::exists(part)) std::filesystem::permissions(part, owner_only, error);
+    if (error) throw StoreError("cannot make " + part.string() + " private: " + error.message());
+  }
+}
+
 std::filesystem::path prepare_data_dir(const std::filesystem::path& data_dir) {
   std::error_code error;
   std::filesystem::create_directories(data_dir, error);
   if (error) {
     throw StoreError("cannot create data_dir " + data_dir.string() + ": " + error.message());
   }
-  return data_dir / SqliteStore::file_name;
+  const std::filesystem::path file = data_dir / SqliteStore::file_name;
+  keep_private(file);
+  return file;
 }
 
 void migrate(sqlite3* db, const Migration& migration) {

@@ -14,10 +14,6 @@
 namespace realmd {
 namespace {
 
-// The files of realmd before the identity moved into the store: read for the import only.
-const char* const key_file = "realm.sign.key";
-const char* const pins_file = "realm.pins";
-
 std::string to_hex(const unsigned char* bytes, std::size_t size) {
   std::string hex(size * 2 + 1, '\0');
   sodium_bin2hex(hex.data(), hex.size(), bytes, size);
@@ -79,7 +75,7 @@ std::string new_secret_hex() {
 LoadedSigningKey load_signing_key(chat::store::Store& store,
                                   const std::filesystem::path& data_dir) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
-  const std::filesystem::path file = data_dir / key_file;
+  const std::filesystem::path file = data_dir / old_key_file;
   LoadedSigningKey loaded{{}, "the store"};
   bool stored_before = true;
   const std::string hex = store.signing_key([&] {
@@ -105,7 +101,7 @@ LoadedSigningKey load_signing_key(chat::store::Store& store,
 std::size_t import_pinned_keys(chat::store::Store& store, const std::filesystem::path& data_dir,
                                chat::store::Snapshot& snapshot) {
   if (!snapshot.pins.empty()) return 0;
-  std::ifstream in(data_dir / pins_file);
+  std::ifstream in(data_dir / old_pins_file);
   std::vector<chat::store::PinRecord> pins;
   std::set<std::string> pinned;
   std::string realm, hex;

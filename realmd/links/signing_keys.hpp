@@ -13,6 +13,11 @@
 // (docs/operations.md "Files in data_dir"). libsodium; sodium_init() is called here.
 namespace realmd {
 
+// The files of a realmd before the identity moved into the store, in data_dir: read for the
+// import only.
+inline constexpr const char* old_key_file = "realm.sign.key";
+inline constexpr const char* old_pins_file = "realm.pins";
+
 struct SigningKey {
   std::string secret;      // crypto_sign_SECRETKEYBYTES raw bytes; empty until loaded
   std::string public_hex;  // 64 hex digits

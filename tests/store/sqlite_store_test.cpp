@@ -80,6 +80,28 @@ TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema ver
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'pins'") == "1");
 }
 
+TEST_CASE(
+    "SqliteStore keeps realm.db and its WAL files to their owner (the signing key is in it)") {
+  using std::filesystem::perms;
+  TempDir dir;
+  const auto file = dir.path() / SqliteStore::file_name;
+  {
+    // As an older realmd left it: readable by all.
+    SqliteStore store(dir.path(), false);
+    std::filesystem::permissions(
+        file, perms::owner_read | perms::owner_write | perms::group_read | perms::others_read);
+  }
+  SqliteStore store(dir.path(), false);
+  store.signing_key([] { return std::string("secret"); });
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::filesystem::path part = file.string() + suffix;
+    REQUIRE_MESSAGE(std::filesystem::exists(part), part);
+    CHECK_MESSAGE((std::filesystem::status(part).permissions() &
+                   (perms::group_all | perms::others_all)) == perms::none,
+                  part);
+  }
+}
+
 TEST_CASE("SqliteStore upgrades a version 6 database (identity in files), keeping its rows") {
   TempDir dir;
   {
