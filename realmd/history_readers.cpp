@@ -10,6 +10,7 @@
 #include "core/history.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/reply.hpp"
+#include "worker_thread.hpp"
 
 namespace realmd {
 namespace {
@@ -65,6 +66,7 @@ void HistoryReaders::read(chat::store::HistoryQuery query, Done done) {
 }
 
 void HistoryReaders::run(chat::store::HistoryReader& reader) {
+  name_this_thread("history");
   set_priority(priority_);
   for (;;) {
     Job job;

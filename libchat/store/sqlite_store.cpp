@@ -163,10 +163,18 @@ constexpr const char* migrate_to_6 = R"sql(
 ALTER TABLE outbox ADD COLUMN route TEXT NOT NULL DEFAULT '';
 )sql";
 
-// Version 7: the realm's identity (docs/protocol.md §2, trust): its secret signing key (one
-// row) and the keys it pinned for other realms, in the order pinned (rowid). Before, both were
-// files in data_dir; realmd imports those once (docs/operations.md "Files in data_dir").
+// Version 7: no partial index `messages_unread`. Since version 4 a fetched row is deleted, so
+// the index held every row of the table in the table's own order: a second B-tree insert (and
+// delete) per inbox entry, 99 more per group message, for nothing. Rows fetched before version
+// 4 (fetched = 1) stay, unused, and load() skips them.
 constexpr const char* migrate_to_7 = R"sql(
+DROP INDEX IF EXISTS messages_unread;
+)sql";
+
+// Version 8: the realm's identity (docs/protocol.md §2, trust): its secret signing key (one
+// row) and the keys it pinned for other realms, in the order pinned (rowid). Before, both were
+// files in data_dir; realmd imports those once (docs/operations.md "The data directory").
+constexpr const char* migrate_to_8 = R"sql(
 CREATE TABLE IF NOT EXISTS signing_key(
   id INTEGER PRIMARY KEY CHECK(id = 1),
   secret TEXT NOT NULL);
@@ -182,8 +190,9 @@ struct Migration {
   const char* sql;
 };
 constexpr Migration migration_steps[] = {{2, schema_sql},   {3, migrate_to_3}, {4, migrate_to_4},
-                                         {5, migrate_to_5}, {6, migrate_to_6}, {7, migrate_to_7}};
-static_assert(SqliteStore::current_schema_version == 7, "the last migration sets user_version = 7");
+                                         {5, migrate_to_5}, {6, migrate_to_6}, {7, migrate_to_7},
+                                         {8, migrate_to_8}};
+static_assert(SqliteStore::current_schema_version == 8, "the last migration sets user_version = 8");
 
 struct DatabaseCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }

@@ -10,7 +10,7 @@
 // §2, trust), kept in the realm's store so that every process serving the realm (a standby on
 // another machine too) signs as the realm and knows its pins. Before, they were files in
 // data_dir (realm.sign.key, realm.pins): those are imported once and no longer written
-// (docs/operations.md "Files in data_dir"). libsodium; sodium_init() is called here.
+// (docs/operations.md "The data directory"). libsodium; sodium_init() is called here.
 namespace realmd {
 
 // The files of a realmd before the identity moved into the store, in data_dir: read for the

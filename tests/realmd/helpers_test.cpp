@@ -148,14 +148,17 @@ TEST_CASE("TlsAccept: a client that leaves ends its handshake without handing a 
 TEST_CASE("WorkerThread: stop() wakes a loop that waits for work, and joins it") {
   realmd::WorkerThread worker;
   bool saw_stop = false;
-  worker.start([&] {
+  char name[16] = {};
+  worker.start("commit-thread-of-realmd", [&] {
+    pthread_getname_np(pthread_self(), name, sizeof name);
     std::unique_lock lock(worker.mutex());
     worker.wake().wait(lock, [&] { return worker.stopping(); });
     saw_stop = true;
   });
   worker.stop();  // returns only once the loop has ended
   CHECK(saw_stop);
-  worker.stop();  // again: nothing
+  CHECK(std::string(name) == "commit-thread-o");  // named, cut to Linux's 15 characters
+  worker.stop();                                  // again: nothing
 }
 
 TEST_CASE("HistoryReaders: background readers run SCHED_IDLE, normal ones the default policy") {

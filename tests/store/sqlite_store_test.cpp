@@ -61,7 +61,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 7") {
+TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 8") {
   TempDir dir;
   const auto data_dir = dir.path() / "data" / "alpha";
   { SqliteStore store(data_dir, false); }
@@ -70,12 +70,15 @@ TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema ver
   REQUIRE(std::filesystem::exists(file));
   RawDatabase db(file);
   CHECK(db.query("PRAGMA journal_mode") == "wal");
-  CHECK(db.query("PRAGMA user_version") == "7");
-  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'messages_unread'") == "1");
+  CHECK(db.query("PRAGMA user_version") == "8");
+  // Version 7: no second index on the inbox (a fetched row is deleted).
+  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
+                 "tbl_name = 'messages'") == "0");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'refused_epochs'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'seen_epochs'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'sessions'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'history_archive'") == "1");
+  // Version 8: the realm's identity.
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'signing_key'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'pins'") == "1");
 }
@@ -102,7 +105,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("SqliteStore upgrades a version 6 database (identity in files), keeping its rows") {
+TEST_CASE("SqliteStore upgrades a version 7 database (identity in files), keeping its rows") {
   TempDir dir;
   {
     SqliteStore store(dir.path(), false);
@@ -110,7 +113,7 @@ TEST_CASE("SqliteStore upgrades a version 6 database (identity in files), keepin
     store.commit(batch);
   }
   RawDatabase(dir.path() / SqliteStore::file_name)
-      .execute("DROP TABLE signing_key; DROP TABLE pins; PRAGMA user_version = 6;");
+      .execute("DROP TABLE signing_key; DROP TABLE pins; PRAGMA user_version = 7;");
 
   SqliteStore store(dir.path(), false);
   CHECK(store.load().sessions == std::vector<SessionRecord>{{"ab12", "messi"}});
@@ -118,7 +121,7 @@ TEST_CASE("SqliteStore upgrades a version 6 database (identity in files), keepin
   const std::vector<Mutation> batch = {PutPin{{"beta", std::string(64, 'b')}}};
   store.commit(batch);
   CHECK(store.load().pins == std::vector<PinRecord>{{"beta", std::string(64, 'b')}});
-  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "7");
+  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "8");
 }
 
 TEST_CASE("SqliteStore upgrades a version 3 database (no history), keeping its unread rows") {
@@ -154,7 +157,7 @@ TEST_CASE("SqliteStore upgrades a version 3 database (no history), keeping its u
   HistoryQuery query;
   query.conversation = "u/a/b";
   CHECK(store.open_history_reader()->read_history(query).messages.size() == 1);
-  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "7");
+  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "8");
 }
 
 TEST_CASE(
@@ -189,18 +192,18 @@ TEST_CASE(
   CHECK(snapshot.refused[0].error == "User tidak ditemukan");
   CHECK(snapshot.sessions == std::vector<SessionRecord>{{"ab12", "messi"}});
   CHECK(snapshot.max_id == 5);
-  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "7");
+  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "8");
   CHECK(snapshot.outbox[0].route.empty());
 }
 
 TEST_CASE("SqliteStore refuses a schema newer than its own") {
   TempDir dir;
   { SqliteStore store(dir.path(), false); }
-  RawDatabase(dir.path() / SqliteStore::file_name).execute("PRAGMA user_version = 8");
+  RawDatabase(dir.path() / SqliteStore::file_name).execute("PRAGMA user_version = 9");
 
   CHECK_THROWS_WITH_AS(
       SqliteStore(dir.path(), false),
-      ((dir.path() / "realm.db").string() + " has schema version 8, newer than this program's 7")
+      ((dir.path() / "realm.db").string() + " has schema version 9, newer than this program's 8")
           .c_str(),
       StoreError);
 }
