@@ -65,8 +65,9 @@ inline std::string expect_frame(LineClient& line,
 // The next frame of type `type` ("fwd", "route", ...) from a realm on a hand-made peer's link;
 // pings are answered, anything else (announcements repeated, acks) skipped. Throws for a
 // frame that does not decode, or when none comes within `timeout` (each).
-inline chat::frames::Frame next_frame(LineClient& line, std::string_view type,
-                                      std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+inline chat::frames::Frame next_frame(
+    LineClient& line, std::string_view type,
+    std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   namespace f = chat::federation;
   for (;;) {
     const f::DecodeResult decoded = f::decode(line.expect_line(timeout));
