@@ -1,7 +1,6 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -32,8 +31,9 @@ struct Connection {
   std::string user;         // empty: no session bound to this connection
   std::string session_key;  // session_key(token) of the bound session
 
-  // Failed auths of this connection within the window, and its lockout.
-  std::deque<std::chrono::steady_clock::time_point> failed_auths;
+  // Failed auths of this connection within the window, and its lockout. A vector: empty, it
+  // holds no memory (an idle connection keeps its Connection).
+  std::vector<std::chrono::steady_clock::time_point> failed_auths;
   std::chrono::steady_clock::time_point auth_locked_until{};
 
   // An auth or register waiting for its PasswordJob; Realm::resume() finishes it.

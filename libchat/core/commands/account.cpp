@@ -16,14 +16,17 @@ namespace {
 using Pending = Connection::PendingPassword;
 
 // Drops failures older than the window, then tells whether attempts are locked.
-bool locked(std::deque<Clock::time_point>& failures, Clock::time_point locked_until,
+bool locked(std::vector<Clock::time_point>& failures, Clock::time_point locked_until,
             const RealmSettings& settings, Clock::time_point now) {
-  while (!failures.empty() && now - failures.front() >= settings.failed_auth_window)
-    failures.pop_front();
+  // Oldest first: the expired ones are a prefix.
+  const auto first_kept = std::find_if(failures.begin(), failures.end(), [&](Clock::time_point t) {
+    return now - t < settings.failed_auth_window;
+  });
+  failures.erase(failures.begin(), first_kept);
   return now < locked_until;
 }
 
-void count_failure(std::deque<Clock::time_point>& failures, Clock::time_point& locked_until,
+void count_failure(std::vector<Clock::time_point>& failures, Clock::time_point& locked_until,
                    const RealmSettings& settings, Clock::time_point now) {
   failures.push_back(now);
   if (failures.size() >= static_cast<std::size_t>(settings.max_failed_auths)) {
