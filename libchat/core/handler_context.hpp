@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,7 +43,9 @@ struct Connection {
     Kind kind = Kind::auth;
     store::UserRecord user;  // auth: username only; register: every field but the hash
   };
-  std::optional<PendingPassword> pending;
+  // On the heap: it is needed only while a hash runs, and inline it would make every idle
+  // connection 150 bytes larger.
+  std::unique_ptr<PendingPassword> pending;
 
   bool watching = false;  // `watch`: new messages are pushed to this connection
 };

@@ -98,7 +98,7 @@ void auth(Request& req) {
   Pending pending;
   pending.kind = Pending::Kind::auth;
   pending.user.username = username;
-  conn.pending = std::move(pending);
+  conn.pending = std::make_unique<Pending>(std::move(pending));
   req.out.password =
       PasswordJob{PasswordJob::Kind::verify, std::string(req.params[1]), user->record.password_hash,
                   slowed ? req.settings.auth_slowdown : std::chrono::milliseconds{0}};
@@ -111,7 +111,7 @@ void register_user(Request& req) {
   pending.user.username = req.params[0];
   pending.user.nama = req.params[2];
   pending.user.negara = req.params[3];
-  req.conn.pending = std::move(pending);
+  req.conn.pending = std::make_unique<Pending>(std::move(pending));
   req.out.password = PasswordJob{PasswordJob::Kind::hash, std::string(req.params[1]), {}};
 }
 
