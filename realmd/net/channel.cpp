@@ -135,7 +135,8 @@ void Channel::enqueue(Reply reply) {
 std::uint64_t Channel::reserve() {
   const std::uint64_t place = front_place_ + queued_count();
   if (phase_ != Phase::closed)
-    replies().push_back({.text = {}, .commit_seq = 0, .ids = {}, .close_after = {}, .ready = false});
+    replies().push_back(
+        {.text = {}, .commit_seq = 0, .ids = {}, .close_after = {}, .ready = false});
   return place;
 }
 
@@ -361,7 +362,8 @@ void Channel::give_up_on_commits() {
     reply.ids.clear();
     pending_reply_bytes_ -= reply.text.size();
     reply.text.clear();
-    if (!reply.is_push) reply.text = wire_->frame(std::string(*store_stall_reply_)).value_or(std::string());
+    if (!reply.is_push)
+      reply.text = wire_->frame(std::string(*store_stall_reply_)).value_or(std::string());
     if (reply.close_after) reply.text += wire_->farewell(*reply.close_after);
     pending_reply_bytes_ += reply.text.size();
     reply.commit_seq = 0;

@@ -177,7 +177,7 @@ class Channel : public std::enable_shared_from_this<Channel> {
   std::unique_ptr<std::deque<Reply>> replies_;
   std::uint64_t front_place_ = 0;  // the place number of the first reply queued
   std::size_t pending_reply_bytes_ = 0;
-  asio::steady_timer wake_;         // the writer sleeps on it until its deadline; cancel() wakes it
+  asio::steady_timer wake_;  // the writer sleeps on it until its deadline; cancel() wakes it
   // A reader paused for back-pressure sleeps on it; made at the first pause (an idle
   // connection has none).
   std::unique_ptr<asio::steady_timer> reader_wake_;
