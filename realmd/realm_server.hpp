@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "client_session.hpp"
 #include "commit_queue.hpp"
 #include "config/realm_config.hpp"
 #include "core/realm.hpp"
@@ -33,7 +34,6 @@
 namespace realmd {
 
 class AdminServer;
-class ClientSession;
 class WebHandshake;
 class WireFormat;
 
@@ -146,6 +146,7 @@ class RealmServer {
   ReplyWaits waits_;
   OutcomeRunner outcomes_;
   HistoryReaders history_;
+  ClientServices client_services_;  // shared by every client session
   PeerLinks peer_links_;
   asio::steady_timer retention_timer_;
   asio::steady_timer index_timer_;
