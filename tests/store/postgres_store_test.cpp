@@ -119,6 +119,36 @@ TEST_CASE("a large batch commits in one transaction (statements sent in chunks)"
   CHECK(store.load().unread.back().text == odd.text);  // through COPY's escapes too
 }
 
+TEST_CASE("a send's message and history rows go as one statement per table") {
+  auto& server = shared_postgres();
+  PostgresStore store(server.url(), "one_statement");
+  // As realmd queues sends: each message's inbox entry, then its history row.
+  std::vector<Mutation> batch;
+  for (std::uint64_t id = 1; id <= 50; ++id) {
+    batch.emplace_back(PutMessage{message(id, "messi")});
+    batch.emplace_back(PutHistory{{id, "u:messi:ronaldo", "ronaldo", "alpha", "messi", "",
+                                   "hi", "2026-12-01T08:00:00Z", false}});
+    batch.emplace_back(IndexHistory{id});
+  }
+  commit(store, batch);
+  // Rows of one statement share its command id (cmin) in the transaction.
+  CHECK(server.query("SELECT count(DISTINCT cmin::text) FROM realmchat.messages WHERE realm = "
+                     "'one_statement'") == "1");
+  CHECK(server.query("SELECT count(DISTINCT cmin::text) || '/' || count(*) FROM "
+                     "realmchat.history WHERE realm = 'one_statement'") == "1/50");
+  // A failure in such a run still names its mutation: the second history row of id 51.
+  const HistoryRecord again{51, "u:messi:ronaldo", "ronaldo", "alpha", "messi", "",
+                            "again", "2026-12-01T08:00:01Z", false};
+  try {
+    store.commit(std::vector<Mutation>{PutMessage{message(51, "messi")}, PutHistory{again},
+                                       PutMessage{message(52, "messi")}, PutHistory{again}});
+    FAIL("a duplicate history id was stored");
+  } catch (const MutationRejected& e) {
+    CHECK(e.index == 3);
+  }
+  CHECK(store.load().unread.size() == 50);
+}
+
 TEST_CASE("the lease: one holder at a time, taken over after expiry with a higher epoch") {
   const std::string url = shared_postgres().url();
   PostgresLease first(url, "lease_realm", "first", std::chrono::milliseconds(300));
