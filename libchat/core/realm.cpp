@@ -101,13 +101,15 @@ Realm::Realm(RealmSettings settings, Environment env)
 
 Realm::~Realm() = default;
 
+void Realm::load_unread(const store::MessageRecord& message) { state_->add_unread(message); }
+
 void Realm::load(const store::Snapshot& snapshot) {
   for (const auto& user : snapshot.users) state_->add_user(user);
   for (const auto& group : snapshot.groups) {
     state_->add_group(group.name);
     for (const auto& member : group.members) state_->add_member(group.name, member);
   }
-  for (const auto& message : snapshot.unread) state_->add_unread(message);
+  for (const auto& message : snapshot.unread) load_unread(message);
   for (const auto& conversation : snapshot.conversations) {
     restore_conversation(*state_, conversation);
   }

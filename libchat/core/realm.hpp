@@ -28,8 +28,11 @@ class Realm {
   Realm(const Realm&) = delete;
   Realm& operator=(const Realm&) = delete;
 
-  // Restores the state that the store held at start.
+  // Restores the state that the store held at start (Snapshot::unread too, if any).
   void load(const store::Snapshot& snapshot);
+  // Restores one unread message: Store::load_streaming's sink, so that a million unread
+  // messages go into the inboxes without all being held at once first.
+  void load_unread(const store::MessageRecord& message);
 
   // Handles one request line (terminator removed). A line that needs no reply (blank) gives an
   // Outcome without reply and without password job.

@@ -34,7 +34,7 @@ class PostgresStore final : public Store {
   PostgresStore(const PostgresStore&) = delete;
   PostgresStore& operator=(const PostgresStore&) = delete;
 
-  Snapshot load() override;
+  Snapshot load_streaming(const UnreadSink& unread) override;
   void commit(std::span<const Mutation> batch) override;
   void fence(std::uint64_t epoch) override;
   // A reader on a connection of its own: pages of a conversation through its index.
