@@ -28,8 +28,8 @@ void store_message(RealmState& state, store::MessageRecord message, Outcome& out
   state.add_unread(message);
   if (const std::vector<Watcher>* watchers = state.watchers(message.recipient)) {
     std::string event = protocol::reply::event_message(
-        {message.shown_id(), message.sender, message.recipient, message.text,
-         message.sender_realm, message.time, message.group, message.bounce});
+        {message.shown_id(), message.sender, message.recipient, message.text, message.sender_realm,
+         message.time, message.group, message.bounce});
     bool reserved = state.reserve(message);
     for (const Watcher& watcher : *watchers) {
       Push push{watcher.connection, event, {}};

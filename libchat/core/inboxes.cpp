@@ -2,6 +2,17 @@
 
 namespace chat::core {
 
+namespace {
+
+// The first entry with an id >= `id` (the entries are by id ascending).
+template <typename Entries>
+auto first_from(Entries& entries, std::uint64_t id) {
+  return std::lower_bound(entries.begin(), entries.end(), id,
+                          [](const InboxEntry& e, std::uint64_t key) { return e.id < key; });
+}
+
+}  // namespace
+
 std::uint32_t NameTable::acquire(std::string_view name) {
   if (name.empty()) return 0;
   auto found = index_.find(name);
@@ -31,8 +42,12 @@ void NameTable::release(std::uint32_t index) {
 
 void Inboxes::add_unread(const store::MessageRecord& record) {
   set_last_id(record.id);
-  InboxEntry entry{record.id,  record.history_id,   0, record.text, names_.acquire(record.sender),
-                   names_.acquire(record.group), record.bounce, false, false};
+  InboxEntry entry{.id = record.id,
+                   .history_id = record.history_id,
+                   .text = record.text,
+                   .sender = names_.acquire(record.sender),
+                   .group = names_.acquire(record.group),
+                   .bounce = record.bounce};
   if (std::optional<std::int64_t> seconds = parse_utc_seconds(record.time)) {
     entry.time = *seconds;
   } else {
@@ -45,19 +60,15 @@ void Inboxes::add_unread(const store::MessageRecord& record) {
     entries.push_back(std::move(entry));
     return;
   }
-  auto at = std::lower_bound(entries.begin(), entries.end(), record.id,
-                             [](const InboxEntry& e, std::uint64_t id) { return e.id < id; });
-  entries.insert(at, std::move(entry));
+  entries.insert(first_from(entries, record.id), std::move(entry));
 }
 
-InboxEntry* Inboxes::find_entry(std::string_view user, std::string_view realm,
-                                std::uint64_t id) {
+InboxEntry* Inboxes::find_entry(std::string_view user, std::string_view realm, std::uint64_t id) {
   Inbox* inbox = find_value(inboxes_, user);
   if (inbox == nullptr) return nullptr;
   Entries* entries = find_value(inbox->by_realm, realm);
   if (entries == nullptr) return nullptr;
-  auto it = std::lower_bound(entries->begin(), entries->end(), id,
-                             [](const InboxEntry& e, std::uint64_t key) { return e.id < key; });
+  auto it = first_from(*entries, id);
   return it == entries->end() || it->id != id ? nullptr : &*it;
 }
 
@@ -140,8 +151,7 @@ void Inboxes::remove_fetched(const std::vector<std::uint64_t>& ids) {
         Entries& list = entries->second;
         // Fetches take the oldest: the entry is at (or near) the front, which a deque erases
         // without moving the rest.
-        auto at = std::lower_bound(list.begin(), list.end(), id,
-                                   [](const InboxEntry& e, std::uint64_t key) { return e.id < key; });
+        auto at = first_from(list, id);
         if (at != list.end() && at->id == id) {
           forget(*at);
           list.erase(at);

@@ -55,7 +55,7 @@ struct InboxEntry {
 // An unread message as replies read it. Its views point into the Inboxes, valid until they
 // change; its time text is its own (`time()`), so it must stay put while a view of it is used.
 struct UnreadMessage {
-  std::uint64_t id = 0;  // the inbox entry's (what fetched_after_write names)
+  std::uint64_t id = 0;        // the inbox entry's (what fetched_after_write names)
   std::uint64_t shown_id = 0;  // MessageRecord::shown_id()
   std::string_view sender, recipient, sender_realm, group, text;
   bool bounce = false;

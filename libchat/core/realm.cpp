@@ -101,7 +101,9 @@ Realm::Realm(RealmSettings settings, Environment env)
 
 Realm::~Realm() = default;
 
-void Realm::load_unread(const store::MessageRecord& message) { state_->add_unread(message); }
+void Realm::load_unread(const store::MessageRecord& message) {
+  state_->add_unread(message);
+}
 
 void Realm::load(const store::Snapshot& snapshot) {
   for (const auto& user : snapshot.users) state_->add_user(user);

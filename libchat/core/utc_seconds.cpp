@@ -36,15 +36,14 @@ std::optional<std::int64_t> parse_utc_seconds(std::string_view text) {
     return std::nullopt;
   }
   const auto year = digits(text, 0, 4), month = digits(text, 5, 2), day = digits(text, 8, 2);
-  const auto hour = digits(text, 11, 2), minute = digits(text, 14, 2),
-             second = digits(text, 17, 2);
+  const auto hour = digits(text, 11, 2), minute = digits(text, 14, 2), second = digits(text, 17, 2);
   if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
   const std::chrono::year_month_day date{std::chrono::year{*year},
                                          std::chrono::month{static_cast<unsigned>(*month)},
                                          std::chrono::day{static_cast<unsigned>(*day)}};
   if (!date.ok() || *hour > 23 || *minute > 59 || *second > 59) return std::nullopt;
-  return sys_days{date}.time_since_epoch().count() * seconds_per_day + *hour * 3600 +
-         *minute * 60 + *second;
+  return sys_days{date}.time_since_epoch().count() * seconds_per_day + *hour * 3600 + *minute * 60 +
+         *second;
 }
 
 UtcText format_utc_seconds(std::int64_t seconds) {
@@ -56,8 +55,8 @@ UtcText format_utc_seconds(std::int64_t seconds) {
     --day_number;
   }
   const std::chrono::year_month_day date{sys_days{days{day_number}}};
-  UtcText out{'0', '0', '0', '0', '-', '0', '0', '-', '0', '0', 'T',
-              '0', '0', ':', '0', '0', ':', '0', '0', 'Z'};
+  UtcText out{'0', '0', '0', '0', '-', '0', '0', '-', '0', '0',
+              'T', '0', '0', ':', '0', '0', ':', '0', '0', 'Z'};
   put_digits(&out[0], static_cast<int>(date.year()), 4);
   put_digits(&out[5], static_cast<int>(static_cast<unsigned>(date.month())), 2);
   put_digits(&out[8], static_cast<int>(static_cast<unsigned>(date.day())), 2);

@@ -246,11 +246,10 @@ TEST_CASE("after a restart streamed from the store, inbox and conversations answ
     return out.reply;
   };
   const std::string henderson_inbox = ask(w.h.realm(), w.henderson, "inbox");
-  CHECK(henderson_inbox == R"({"status":"OK","messages":{"messi":[)" +
-                               msg(3, "messi", "henderson", "tiga") + "," +
-                               msg(4, "messi", "henderson", "rapat", "kominfo") +
-                               R"(],"lineker":[)" + msg(6, "lineker", "henderson", "empat") +
-                               "]}}");
+  CHECK(henderson_inbox ==
+        R"({"status":"OK","messages":{"messi":[)" + msg(3, "messi", "henderson", "tiga") + "," +
+            msg(4, "messi", "henderson", "rapat", "kominfo") + R"(],"lineker":[)" +
+            msg(6, "lineker", "henderson", "empat") + "]}}");
   const std::string messi_inbox = ask(w.h.realm(), w.messi, "inbox");
   CHECK(messi_inbox == R"({"status":"OK","messages":{"henderson":[)" +
                            msg(7, "henderson", "messi", "lima") + "]}}");

@@ -16,12 +16,14 @@ using core::UnreadMessage;
 
 namespace {
 
-std::string text_of(const core::UtcText& text) { return {text.data(), text.size()}; }
+std::string text_of(const core::UtcText& text) {
+  return {text.data(), text.size()};
+}
 
 store::MessageRecord record(std::uint64_t id, std::string recipient, std::string sender_realm,
                             std::string sender = "messi") {
-  return {id,  std::move(recipient), std::move(sender), std::move(sender_realm), "",
-          "hello " + std::to_string(id), "2026-11-26T22:33:16Z", false};
+  return {id, std::move(recipient),          std::move(sender),      std::move(sender_realm),
+          "", "hello " + std::to_string(id), "2026-11-26T22:33:16Z", false};
 }
 
 void check_same(const UnreadMessage& actual, const store::MessageRecord& expected) {
@@ -50,10 +52,9 @@ TEST_CASE("utc seconds: realmd's time form round-trips; anything else is not con
   CHECK(core::parse_utc_seconds("1970-01-01T00:00:00Z") == 0);
   CHECK(core::parse_utc_seconds("2026-11-26T22:33:16Z") == 1795732396);
   CHECK(core::parse_utc_seconds("1969-12-31T23:59:59Z") == -1);
-  for (const char* text :
-       {"2026-11-26T22:33:16Z", "2024-02-29T12:00:00Z", "1969-12-31T23:59:59Z",
-        "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "0000-01-01T00:00:00Z",
-        "2000-03-01T00:00:01Z", "2026-12-31T23:59:59Z"}) {
+  for (const char* text : {"2026-11-26T22:33:16Z", "2024-02-29T12:00:00Z", "1969-12-31T23:59:59Z",
+                           "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "0000-01-01T00:00:00Z",
+                           "2000-03-01T00:00:01Z", "2026-12-31T23:59:59Z"}) {
     CAPTURE(text);
     const std::optional<std::int64_t> seconds = core::parse_utc_seconds(text);
     REQUIRE(seconds);

@@ -6,8 +6,7 @@ namespace chat::core::commands {
 
 void inbox(Request& req) {
   req.out.reply = protocol::reply::ok_inbox(
-      take_unread(req.state, req.settings, req.user, req.settings.name,
-                  req.out.fetched_after_write)
+      take_unread(req.state, req.settings, req.user, req.settings.name, req.out.fetched_after_write)
           .by_sender);
 }
 
