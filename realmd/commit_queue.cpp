@@ -26,7 +26,7 @@ CommitQueue::~CommitQueue() {
 }
 
 void CommitQueue::start() {
-  worker_.start([this] { commit_loop(); });
+  worker_.start("commit", [this] { commit_loop(); });
 }
 
 bool CommitQueue::stop() {

@@ -1,7 +1,7 @@
 #include "history_readers.hpp"
 
+#include <sched.h>
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <asio/post.hpp>
@@ -10,25 +10,30 @@
 #include "core/history.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/reply.hpp"
+#include "worker_thread.hpp"
 
 namespace realmd {
 namespace {
 
-// History pages are bulk reads beside interactive traffic: on a busy machine the event loop
-// and the commit thread (nice 0) go first. Linux applies nice per thread.
-constexpr int reader_nice = 5;
-
-void lower_priority() {
-  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), reader_nice) != 0) {
-    spdlog::debug("history reader: cannot lower its priority");
+// History pages are bulk reads beside interactive traffic. In the background their threads
+// run SCHED_IDLE: any runnable thread of normal policy (the event loop, the commit thread, the
+// clients) takes the core first, and one that wakes preempts a reader at once, which nice
+// alone does not promise (nice 19 readers still tripled send's p99 beside a history load:
+// docs/performance.md). A reader still gets a small share of a saturated machine, so history
+// is slow there but never starves. Linux applies the policy per thread.
+void set_priority(chat::config::ReaderPriority priority) {
+  if (priority == chat::config::ReaderPriority::normal) return;
+  const sched_param param{};
+  if (sched_setscheduler(static_cast<pid_t>(gettid()), SCHED_IDLE, &param) != 0) {
+    spdlog::warn("history reader: cannot run in the background (SCHED_IDLE)");
   }
 }
 
 }  // namespace
 
 HistoryReaders::HistoryReaders(asio::io_context& loop, chat::store::Store& store,
-                               std::size_t threads)
-    : loop_(loop), store_(store), thread_count_(threads == 0 ? 1 : threads) {}
+                               std::size_t threads, chat::config::ReaderPriority priority)
+    : loop_(loop), store_(store), thread_count_(threads == 0 ? 1 : threads), priority_(priority) {}
 
 HistoryReaders::~HistoryReaders() {
   stop();
@@ -61,7 +66,8 @@ void HistoryReaders::read(chat::store::HistoryQuery query, Done done) {
 }
 
 void HistoryReaders::run(chat::store::HistoryReader& reader) {
-  lower_priority();
+  name_this_thread("history");
+  set_priority(priority_);
   for (;;) {
     Job job;
     {

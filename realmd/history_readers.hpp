@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "config/realm_config.hpp"
 #include "store/store.hpp"
 
 namespace realmd {
@@ -18,13 +19,16 @@ namespace realmd {
 // with a store::HistoryReader of its own (for SQLite, a read-only connection, which WAL lets
 // read while the commit thread writes), take reads from one queue in arrival order, build the
 // reply there and hand it back on the loop. History is far larger than memory can hold; a slow
-// read holds up only the history replies queued behind it, never the loop.
+// read holds up only the history replies queued behind it, never the loop. The queue needs no
+// bound of its own: a session has at most a few reads queued (ClientSession's
+// max_history_reads_per_connection) and connections are bounded.
 class HistoryReaders {
  public:
   // Called on the loop with the reply text (the page, or the store error).
   using Done = std::function<void(std::string reply)>;
 
-  HistoryReaders(asio::io_context& loop, chat::store::Store& store, std::size_t threads);
+  HistoryReaders(asio::io_context& loop, chat::store::Store& store, std::size_t threads,
+                 chat::config::ReaderPriority priority);
   ~HistoryReaders();
   HistoryReaders(const HistoryReaders&) = delete;
   HistoryReaders& operator=(const HistoryReaders&) = delete;
@@ -48,6 +52,7 @@ class HistoryReaders {
   asio::io_context& loop_;
   chat::store::Store& store_;
   std::size_t thread_count_;
+  chat::config::ReaderPriority priority_;
   std::vector<std::unique_ptr<chat::store::HistoryReader>> readers_;
   std::vector<std::thread> threads_;
 

@@ -13,7 +13,7 @@ LeaseKeeper::LeaseKeeper(asio::io_context& loop, chat::store::Lease& lease,
     : loop_(loop), lease_(lease), duration_(duration), events_(std::move(events)) {}
 
 void LeaseKeeper::start() {
-  worker_.start([this] { run(); });
+  worker_.start("lease", [this] { run(); });
 }
 
 void LeaseKeeper::stop() {

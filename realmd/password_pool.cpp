@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include "worker_thread.hpp"
+
 namespace realmd {
 
 PasswordCost PasswordCost::of(chat::config::PasswordCost cost) {
@@ -26,6 +28,9 @@ void PasswordPool::stop() {
 }
 
 chat::core::PasswordResult PasswordPool::run(chat::core::PasswordJob& job) const {
+  // asio::thread_pool names no threads: each job names the pool's thread it runs on (a system
+  // call beside tens of milliseconds of argon2id).
+  name_this_thread("argon2");
   chat::core::PasswordResult result;
   if (job.kind == chat::core::PasswordJob::Kind::hash) {
     char hash[crypto_pwhash_STRBYTES];

@@ -14,12 +14,13 @@
 #                               server the script starts and stops), beside the SQLite rows
 # Options: --bin DIR (binaries; default build/bin), --rounds N, --duration S,
 #          --only W[,W..] (send inbox sendgroup realm route auth idle history), --keep (keep
-#          run/bench/PID)
+#          run/bench/PID), --history-priority background|normal (the realms' history
+#          reader_priority; default: the config's default, background)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 bin_dir="$REALMCHAT_BIN"
 mode=full
@@ -30,6 +31,7 @@ idle_hold=5
 only=""
 keep=false
 postgres_rows=false
+history_priority=""
 connections=50
 restart_messages=1000000
 history_messages=1000000
@@ -46,6 +48,7 @@ while [[ $# -gt 0 ]]; do
     --duration) duration=$2; shift ;;
     --only) only=",$2," ; shift ;;
     --keep) keep=true ;;
+    --history-priority) history_priority=$2; shift ;;
     --store) [[ $2 == postgres ]] || die "--store: only postgres (SQLite always runs)"; postgres_rows=true; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown option: $1" ;;
@@ -133,6 +136,7 @@ realm_config() {
     echo "durability: process"
     echo "password_cost: min"
     if [[ -n ${store_url:-} ]]; then echo "store: {url: '$store_url'}"; fi
+    if [[ -n $history_priority ]]; then echo "history: {reader_priority: $history_priority}"; fi
     if [[ ${tls_for_clients:-false} == true ]]; then
       echo "tls: {certificate: $tls_dir/server.crt, key: $tls_dir/server.key,"
       echo "      ca: $tls_dir/ca.crt, clients: true, peers: false}"

@@ -66,12 +66,17 @@ struct TlsConfig {
   bool peers = true;
 };
 
+// How history reader threads compete for the CPU: `background` (SCHED_IDLE: every thread of
+// normal policy goes first, so a history load does not slow sends) or `normal`.
+enum class ReaderPriority { background, normal };
+
 // `history:` (docs/operations.md): how long messages are kept after they are read, and how
 // history is read. Zero keeps: by default every message is kept for good.
 struct HistoryConfig {
   std::uint32_t max_age_days = 0;          // older messages are pruned
   std::uint64_t max_per_conversation = 0;  // only the newest this many are kept
   std::size_t reader_threads = 2;          // threads reading history pages off the event loop
+  ReaderPriority reader_priority = ReaderPriority::background;
   // How often a retention pass runs (each deletes at most a bounded batch).
   std::chrono::milliseconds prune_interval{10'000};
 };

@@ -66,7 +66,8 @@ constexpr std::string_view limits_keys[] = {"max_line_bytes",          "max_mess
 constexpr std::string_view tls_keys[] = {"certificate", "key", "ca", "clients", "peers"};
 constexpr std::string_view store_keys[] = {"url", "lease_ms"};
 constexpr std::string_view history_keys[] = {"max_age_days", "max_per_conversation",
-                                             "reader_threads", "prune_interval_ms"};
+                                             "reader_threads", "reader_priority",
+                                             "prune_interval_ms"};
 
 // Rejects keys outside `allowed` and repeated keys (yaml-cpp keeps both silently).
 void check_keys(const YAML::Node& map, const std::string& path, KeyList allowed) {
@@ -254,6 +255,27 @@ LimitsConfig parse_limits(const YAML::Node& node, const std::string& path) {
   return limits;
 }
 
+// Config enums by name.
+constexpr std::pair<std::string_view, Durability> durabilities[] = {
+    {"process", Durability::process}, {"fsync", Durability::fsync}};
+constexpr std::pair<std::string_view, PasswordCost> password_costs[] = {
+    {"interactive", PasswordCost::interactive}, {"min", PasswordCost::min}};
+constexpr std::pair<std::string_view, ReaderPriority> reader_priorities[] = {
+    {"background", ReaderPriority::background}, {"normal", ReaderPriority::normal}};
+
+// The value of one of `choices` (pairs of name and value) that `node` names; the error lists
+// the names ("a or b").
+template <typename Choices>
+auto parse_choice(const YAML::Node& node, const std::string& key, const Choices& choices) {
+  const std::string text = parse_scalar(node, key);
+  std::string expected;
+  for (const auto& [name, value] : choices) {
+    if (text == name) return value;
+    expected += (expected.empty() ? "" : " or ") + std::string(name);
+  }
+  fail_value(key, expected, text);
+}
+
 HistoryConfig parse_history(const YAML::Node& node, const std::string& path) {
   HistoryConfig history;
   if (!is_mapping(node, path)) return history;
@@ -271,6 +293,10 @@ HistoryConfig parse_history(const YAML::Node& node, const std::string& path) {
     const std::string key = join_key(path, "reader_threads");
     history.reader_threads = parse_positive(threads, key);
     if (history.reader_threads > 64) fail_value(key, "1 to 64", threads.Scalar());
+  }
+  if (const auto priority = node["reader_priority"]) {
+    history.reader_priority =
+        parse_choice(priority, join_key(path, "reader_priority"), reader_priorities);
   }
   if (const auto interval = node["prune_interval_ms"]) {
     const std::string key = join_key(path, "prune_interval_ms");
@@ -308,25 +334,6 @@ std::optional<TlsConfig> parse_tls(const YAML::Node& node, const std::string& pa
                       path + ": clients and peers are both false (leave the section out instead)");
   }
   return tls;
-}
-
-// Config enums by name.
-constexpr std::pair<std::string_view, Durability> durabilities[] = {
-    {"process", Durability::process}, {"fsync", Durability::fsync}};
-constexpr std::pair<std::string_view, PasswordCost> password_costs[] = {
-    {"interactive", PasswordCost::interactive}, {"min", PasswordCost::min}};
-
-// The value of one of `choices` (pairs of name and value) that `node` names; the error lists
-// the names ("a or b").
-template <typename Choices>
-auto parse_choice(const YAML::Node& node, const std::string& key, const Choices& choices) {
-  const std::string text = parse_scalar(node, key);
-  std::string expected;
-  for (const auto& [name, value] : choices) {
-    if (text == name) return value;
-    expected += (expected.empty() ? "" : " or ") + std::string(name);
-  }
-  fail_value(key, expected, text);
 }
 
 // The `store:` section. The URL is not echoed in errors: it may carry a password.

@@ -47,7 +47,9 @@ CREATE TABLE IF NOT EXISTS realmchat.messages(
   fetched boolean NOT NULL DEFAULT false,
   history_id bigint NOT NULL DEFAULT 0,
   CONSTRAINT messages_pkey PRIMARY KEY(realm, id));
-CREATE INDEX IF NOT EXISTS messages_unread ON realmchat.messages(realm, id) WHERE NOT fetched;
+-- Version 3: no partial index messages_unread (a fetched row is deleted, so it duplicated the
+-- primary key: a second B-tree insert per inbox entry).
+DROP INDEX IF EXISTS realmchat.messages_unread;
 -- History (docs/architecture.md "History"): each message once, found by conversation through
 -- the index as it is inserted, so IndexHistory has nothing to do here.
 CREATE TABLE IF NOT EXISTS realmchat.history(

@@ -9,7 +9,7 @@ class Connection;
 // column first in its key, so realms share tables without seeing each other's rows. `seq`
 // columns keep creation order (SqliteStore's rowid). The lease table and realmchat.fence()
 // are the failover's (docs/architecture.md "Lease and fencing").
-inline constexpr int schema_version = 2;
+inline constexpr int schema_version = 3;
 
 // Creates or upgrades the schema, under an advisory lock so that realmd processes starting
 // together do not race. Throws StoreError for a schema newer than this program's.

@@ -13,7 +13,7 @@ namespace chat::store {
 class SqliteStore final : public Store {
  public:
   static constexpr const char* file_name = "realm.db";
-  static constexpr int current_schema_version = 6;
+  static constexpr int current_schema_version = 7;
 
   // Creates data_dir when missing and the schema when new. fsync = true selects
   // synchronous=FULL (a commit survives power loss); false selects NORMAL (a commit survives

@@ -1,5 +1,6 @@
 #include "store/wal_checkpointer.hpp"
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include <string>
@@ -21,7 +22,10 @@ WalCheckpointer::WalCheckpointer(const std::filesystem::path& file, bool fsync, 
   // setting asks.
   sqlite3_exec(db_, fsync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", nullptr,
                nullptr, nullptr);
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "wal-checkpoint");  // what `top -H` shows
+    run();
+  });
 }
 
 WalCheckpointer::~WalCheckpointer() {

@@ -1,13 +1,15 @@
 // realmd's small shared helpers: the co_spawn completion that logs (net/coroutine_exit.hpp),
-// the accepting TLS handshake a stop cuts short (net/tls_accept.hpp), and the worker thread
-// whose stop wakes its loop (worker_thread.hpp).
+// the accepting TLS handshake a stop cuts short (net/tls_accept.hpp), the worker thread
+// whose stop wakes its loop (worker_thread.hpp), and the history readers' priority.
 #include <doctest/doctest.h>
+#include <sched.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ssl/context.hpp>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -15,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "history_readers.hpp"
 #include "net/coroutine_exit.hpp"
 #include "net/tls_accept.hpp"
 #include "worker_thread.hpp"
@@ -51,6 +54,44 @@ class CapturedLog {
   std::ostringstream out_;
   std::shared_ptr<spdlog::logger> previous_;
 };
+
+// A store whose history reader notes the scheduling policy of the thread that reads.
+class PolicyNotingStore final : public chat::store::Store {
+ public:
+  std::atomic<int> policy{-1};
+
+  chat::store::Snapshot load() override { return {}; }
+  void commit(std::span<const chat::store::Mutation>) override {}
+  std::unique_ptr<chat::store::HistoryReader> open_history_reader() override {
+    return std::make_unique<Reader>(policy);
+  }
+
+ private:
+  class Reader final : public chat::store::HistoryReader {
+   public:
+    explicit Reader(std::atomic<int>& policy) : policy_(policy) {}
+    chat::store::HistoryPage read_history(const chat::store::HistoryQuery&) override {
+      policy_ = sched_getscheduler(0);
+      return {};
+    }
+
+   private:
+    std::atomic<int>& policy_;
+  };
+};
+
+// The policy the readers ran a read with, at `priority`; -1 if the reply never came.
+int reader_policy(chat::config::ReaderPriority priority) {
+  asio::io_context loop;
+  PolicyNotingStore store;
+  realmd::HistoryReaders readers(loop, store, 1, priority);
+  readers.start();
+  bool replied = false;
+  readers.read({}, [&](std::string) { replied = true; });
+  const bool came = run_until(loop, [&] { return replied; });
+  readers.stop();
+  return came ? store.policy.load() : -1;
+}
 
 }  // namespace
 
@@ -105,12 +146,20 @@ TEST_CASE("TlsAccept: a client that leaves ends its handshake without handing a 
 TEST_CASE("WorkerThread: stop() wakes a loop that waits for work, and joins it") {
   realmd::WorkerThread worker;
   bool saw_stop = false;
-  worker.start([&] {
+  char name[16] = {};
+  worker.start("commit-thread-of-realmd", [&] {
+    pthread_getname_np(pthread_self(), name, sizeof name);
     std::unique_lock lock(worker.mutex());
     worker.wake().wait(lock, [&] { return worker.stopping(); });
     saw_stop = true;
   });
   worker.stop();  // returns only once the loop has ended
   CHECK(saw_stop);
-  worker.stop();  // again: nothing
+  CHECK(std::string(name) == "commit-thread-o");  // named, cut to Linux's 15 characters
+  worker.stop();                                  // again: nothing
+}
+
+TEST_CASE("HistoryReaders: background readers run SCHED_IDLE, normal ones the default policy") {
+  CHECK(reader_policy(chat::config::ReaderPriority::background) == SCHED_IDLE);
+  CHECK(reader_policy(chat::config::ReaderPriority::normal) == SCHED_OTHER);
 }

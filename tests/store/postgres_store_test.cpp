@@ -35,20 +35,23 @@ void commit(Store& store, const std::vector<Mutation>& batch) {
 
 }  // namespace
 
-TEST_CASE("PostgresStore creates schema version 2 and refuses a newer one") {
+TEST_CASE("PostgresStore creates schema version 3 and refuses a newer one") {
   auto& server = shared_postgres();
   PostgresStore store(server.url(), "schema_check");
-  CHECK(server.query("SELECT version FROM realmchat.schema_version") == "2");
+  CHECK(server.query("SELECT version FROM realmchat.schema_version") == "3");
   CHECK(server.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'realmchat'") == "13");
   // Version 2: the outbox keeps a routed message's envelope.
   CHECK(server.query("SELECT count(*) FROM information_schema.columns WHERE table_schema = "
                      "'realmchat' AND table_name = 'outbox' AND column_name = 'route'") == "1");
+  // Version 3: the inbox has its primary key as its only index.
+  CHECK(server.query("SELECT count(*) FROM pg_indexes WHERE schemaname = 'realmchat' AND "
+                     "tablename = 'messages'") == "1");
 
-  server.query("UPDATE realmchat.schema_version SET version = 3");
+  server.query("UPDATE realmchat.schema_version SET version = 4");
   CHECK_THROWS_WITH_AS(PostgresStore(server.url(), "schema_check"),
-                       "the database has realmchat schema version 3, newer than this program's 2",
+                       "the database has realmchat schema version 4, newer than this program's 3",
                        StoreError);
-  server.query("UPDATE realmchat.schema_version SET version = 2");
+  server.query("UPDATE realmchat.schema_version SET version = 3");
 }
 
 TEST_CASE("realms sharing one database see only their own rows") {

@@ -61,7 +61,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 6") {
+TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 7") {
   TempDir dir;
   const auto data_dir = dir.path() / "data" / "alpha";
   { SqliteStore store(data_dir, false); }
@@ -70,8 +70,10 @@ TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema ver
   REQUIRE(std::filesystem::exists(file));
   RawDatabase db(file);
   CHECK(db.query("PRAGMA journal_mode") == "wal");
-  CHECK(db.query("PRAGMA user_version") == "6");
-  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'messages_unread'") == "1");
+  CHECK(db.query("PRAGMA user_version") == "7");
+  // Version 7: no second index on the inbox (a fetched row is deleted).
+  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
+                 "tbl_name = 'messages'") == "0");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'refused_epochs'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'seen_epochs'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'sessions'") == "1");
@@ -111,7 +113,7 @@ TEST_CASE("SqliteStore upgrades a version 3 database (no history), keeping its u
   HistoryQuery query;
   query.conversation = "u/a/b";
   CHECK(store.open_history_reader()->read_history(query).messages.size() == 1);
-  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "6");
+  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "7");
 }
 
 TEST_CASE(
@@ -146,18 +148,18 @@ TEST_CASE(
   CHECK(snapshot.refused[0].error == "User tidak ditemukan");
   CHECK(snapshot.sessions == std::vector<SessionRecord>{{"ab12", "messi"}});
   CHECK(snapshot.max_id == 5);
-  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "6");
+  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "7");
   CHECK(snapshot.outbox[0].route.empty());
 }
 
 TEST_CASE("SqliteStore refuses a schema newer than its own") {
   TempDir dir;
   { SqliteStore store(dir.path(), false); }
-  RawDatabase(dir.path() / SqliteStore::file_name).execute("PRAGMA user_version = 7");
+  RawDatabase(dir.path() / SqliteStore::file_name).execute("PRAGMA user_version = 8");
 
   CHECK_THROWS_WITH_AS(
       SqliteStore(dir.path(), false),
-      ((dir.path() / "realm.db").string() + " has schema version 7, newer than this program's 6")
+      ((dir.path() / "realm.db").string() + " has schema version 8, newer than this program's 7")
           .c_str(),
       StoreError);
 }

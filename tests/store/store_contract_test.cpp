@@ -218,9 +218,9 @@ TEST_CASE_TEMPLATE("a failing batch applies nothing and the store stays usable",
   Backend backend;
   commit(backend.current(),
          {PutUser{user("messi")}, PutGroup{"sepakbola"}, PutMember{"sepakbola", "messi"},
-          PutMessage{message(1, "messi")}, PutOutbox{outbox_entry(2, "beta")}, PutSeen{{"beta", 7, 4, 4}},
-          PutPeer{{"beta", "127.0.0.1", 9890}}, PutRefused{{"beta", 7, 3, "User tidak ditemukan"}},
-          PutSession{{"5e55", "messi"}}});
+          PutMessage{message(1, "messi")}, PutOutbox{outbox_entry(2, "beta")},
+          PutSeen{{"beta", 7, 4, 4}}, PutPeer{{"beta", "127.0.0.1", 9890}},
+          PutRefused{{"beta", 7, 3, "User tidak ditemukan"}}, PutSession{{"5e55", "messi"}}});
 
   const std::vector<Mutation> rejected = {
       PutUser{user("henderson")},
@@ -365,7 +365,8 @@ TEST_CASE_TEMPLATE("groups load in creation order with members in join order", B
 TEST_CASE_TEMPLATE("seen keeps the highest id per origin", Backend, SqliteBackend, MemoryBackend,
                    PostgresBackend) {
   Backend backend;
-  commit(backend.current(), {PutSeen{{"gamma", 7, 2, 2}}, PutSeen{{"beta", 7, 5, 5}}, PutSeen{{"beta", 7, 3, 3}}});
+  commit(backend.current(),
+         {PutSeen{{"gamma", 7, 2, 2}}, PutSeen{{"beta", 7, 5, 5}}, PutSeen{{"beta", 7, 3, 3}}});
   commit(backend.current(), {PutSeen{{"beta", 7, 4, 4}}});
   CHECK(marks(backend.reopen().load().seen) == Seen{{"beta", 5}, {"gamma", 2}});
   commit(backend.current(), {PutSeen{{"beta", 7, 8, 8}}});
@@ -399,8 +400,8 @@ TEST_CASE_TEMPLATE("dedup marks and refusals are kept per (origin, epoch)", Back
                              PutRefused{{"beta", 9, 3, "Group tidak ditemukan"}}});
   Snapshot snapshot = backend.reopen().load();
   CHECK(snapshot.seen == std::vector<SeenRecord>{{"beta", 7, 40, 100}, {"beta", 9, 2, 101}});
-  CHECK(snapshot.refused == Refused{{"beta", 7, 3, "User tidak ditemukan"},
-                                    {"beta", 9, 3, "Group tidak ditemukan"}});
+  CHECK(snapshot.refused ==
+        Refused{{"beta", 7, 3, "User tidak ditemukan"}, {"beta", 9, 3, "Group tidak ditemukan"}});
   // A mark that moves takes the newer touch, so marks load least recently used first.
   commit(backend.current(), {PutSeen{{"beta", 7, 41, 102}}});
   snapshot = backend.reopen().load();
