@@ -60,7 +60,7 @@ class PolicyNotingStore final : public chat::store::Store {
  public:
   std::atomic<int> policy{-1};
 
-  chat::store::Snapshot load() override { return {}; }
+  chat::store::Snapshot load_streaming(const chat::store::UnreadSink&) override { return {}; }
   void commit(std::span<const chat::store::Mutation>) override {}
   std::unique_ptr<chat::store::HistoryReader> open_history_reader() override {
     return std::make_unique<Reader>(policy);
