@@ -200,8 +200,8 @@ void RealmServer::serve() {
   const std::chrono::duration<double> read = loading - reading;
   const std::chrono::duration<double> loaded = Clock::now() - loading;
   spdlog::info(
-      "realm {}: {} users, {} unread messages: read and put in the inboxes in {:.3f} s, the "
-      "rest loaded in {:.3f} s",
+      "realm {}: {} users, {} unread messages: read in {:.3f} s (into the inboxes as read), "
+      "the rest loaded in {:.3f} s",
       config_.name, snapshot.users.size(), unread, read.count(), loaded.count());
   seed_users();
   history_.start();

@@ -9,6 +9,10 @@
 #                               only that every run finished without errors (CI); about a minute
 #   scripts/bench.sh --restart  the restart target only: 1,000,000 unread messages sent
 #                               through realmd, then time to listening and RSS on restart
+#   scripts/bench.sh --takeover [--lease-ms N] [--messages N]
+#                               the failover target only: a realm on a private PostgreSQL with
+#                               1,000,000 unread messages and a standby; the holder is killed
+#                               (kill -9), then the time until the standby serves
 #   scripts/bench.sh --store postgres
 #                               also `send` (p1, p16) against realmd on PostgreSQL (a private
 #                               server the script starts and stops), beside the SQLite rows
@@ -20,7 +24,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,22s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 bin_dir="$REALMCHAT_BIN"
 mode=full
@@ -32,6 +36,7 @@ only=""
 keep=false
 postgres_rows=false
 history_priority=""
+lease_ms=3000
 connections=50
 restart_messages=1000000
 history_messages=1000000
@@ -43,6 +48,9 @@ while [[ $# -gt 0 ]]; do
     --smoke) mode=smoke rounds=1 duration=1 idle_connections=500 idle_hold=0.5 history_messages=20000
       postgres_rows=true ;;
     --restart) mode=restart ;;
+    --takeover) mode=takeover ;;
+    --lease-ms) lease_ms=$2; shift ;;
+    --messages) restart_messages=$2; shift ;;
     --bin) bin_dir=$(cd "$2" && pwd); shift ;;
     --rounds) rounds=$2; shift ;;
     --duration) duration=$2; shift ;;
@@ -135,7 +143,7 @@ realm_config() {
     echo "limits: {max_connections: $max_connections}"
     echo "durability: process"
     echo "password_cost: min"
-    if [[ -n ${store_url:-} ]]; then echo "store: {url: '$store_url'}"; fi
+    if [[ -n ${store_url:-} ]]; then echo "store: {url: '$store_url', lease_ms: $lease_ms}"; fi
     if [[ -n $history_priority ]]; then echo "history: {reader_priority: $history_priority}"; fi
     if [[ ${tls_for_clients:-false} == true ]]; then
       echo "tls: {certificate: $tls_dir/server.crt, key: $tls_dir/server.key,"
@@ -729,10 +737,66 @@ run_restart() {
     "< 250" "$(verdict "$((listen_rss / 1024))" "<" 250)"
 }
 
+# --- takeover: a standby takes over a realm of 1,000,000 unread messages on PostgreSQL ---
+
+# The holder and the standby share the realm's database and differ in data_dir; both listen on
+# port 0. The time is from the holder's kill -9 to the standby's "clients on" line: it waits
+# out the lease (lease_ms; the standby polls every quarter of it), then loads the realm, then
+# listens. Then every bench user logs in and asks `info` of it.
+run_takeover() {
+  local holder standby url
+  start_postgres || die "takeover: PostgreSQL did not start"
+  url="$(new_postgres_database bench_takeover)" || die "takeover: createdb failed"
+  holder="$(run_dir takeover-holder)"
+  standby="$(run_dir takeover-standby)"
+  store_url="$url" realm_config bench "$holder"
+  store_url="$url" realm_config bench "$standby"
+  start_realmd bench "$holder" || die "takeover: the holder did not start"
+  local holder_pid=$server_pid
+  say "bench: takeover: sending $restart_messages messages through realmd (pipeline 16)"
+  bench send 16 realmd-pg-fill 1 --port "$server_port" --server-pid "$holder_pid" \
+    --connections "$connections" --count "$restart_messages"
+
+  "$realmd" --config "$standby/realm.yaml" >"$standby/realmd.log" 2>&1 &
+  local standby_pid=$!
+  pids+=("$standby_pid")
+  wait_for_line "$standby/realmd.log" "standby: waiting for the lease" "$standby_pid" ||
+    die "takeover: the standby did not start"
+  say "bench: takeover: kill -9 of the holder (lease_ms $lease_ms)"
+  local killed_ns taken_ns ready_ns
+  killed_ns=$(date +%s%N)
+  kill -9 "$holder_pid"
+  wait "$holder_pid" 2>/dev/null || true # reaped here, so bash prints no "Killed" line
+  start_deadline_s=$((start_deadline_s + lease_ms / 1000))
+  wait_for_line "$standby/realmd.log" "took the lease" "$standby_pid" ||
+    die "takeover: the standby did not take the lease"
+  taken_ns=$(date +%s%N)
+  wait_for_line "$standby/realmd.log" "realm bench: clients on " "$standby_pid" ||
+    die "takeover: the standby did not serve"
+  ready_ns=$(date +%s%N)
+  server_port="$(sed -n -E 's/.*realm bench: clients on [^ ]*:([0-9]+).*/\1/p' "$standby/realmd.log")"
+  bench idle 1 realmd-pg-taken-over 1 --port "$server_port" --server-pid "$standby_pid" \
+    --connections "$connections"
+  grep -E "took the lease|unread messages: read in" "$standby/realmd.log" | sed 's/^/    /' >&2
+  stop_process "$standby_pid"
+
+  local total_ms=$(((ready_ns - killed_ns) / 1000000))
+  printf '\n%-46s %10s %10s %s\n' target measured goal verdict
+  printf '%-46s %10s %10s %s\n' "messages stored (unread)" "$restart_messages" "" ""
+  printf '%-46s %10s %10s %s\n' "takeover: kill -9 to lease taken (s)" \
+    "$(ratio $(((taken_ns - killed_ns) / 1000000)) 1000)" "" "(lease_ms $lease_ms)"
+  printf '%-46s %10s %10s %s\n' "takeover: lease taken to serving (s)" \
+    "$(ratio $(((ready_ns - taken_ns) / 1000000)) 1000)" "" ""
+  printf '%-46s %10s %10s %s\n' "takeover: kill -9 to serving (s)" "$(ratio "$total_ms" 1000)" \
+    "< 5" "$(verdict "$(ratio "$total_ms" 1000)" "<" 5)"
+}
+
 say "bench: $mode run, $(nproc) cores, $(uname -r); binaries in ${bin_dir#"$REALMCHAT_ROOT"/}"
 say "bench: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [[ $mode == restart ]]; then
   run_restart
+elif [[ $mode == takeover ]]; then
+  run_takeover
 else
   run_workloads
   print_table

@@ -142,30 +142,55 @@ char unescaped(char c) {
   }
 }
 
-// Splits one COPY line into its columns, unescaping into `storage` (whose views are returned).
-void split_copy_line(std::string_view line, std::string& storage,
-                     std::vector<std::string_view>& fields) {
-  storage.clear();
-  storage.reserve(line.size());
-  std::vector<std::size_t> ends;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (c == '\t') {
-      ends.push_back(storage.size());
-    } else if (c == '\\' && i + 1 < line.size()) {
-      storage.push_back(unescaped(line[++i]));
-    } else if (c != '\n') {
-      storage.push_back(c);
+// Splits COPY lines (text format) into their columns, reusing its buffers from line to line:
+// a takeover reads a million of them, and a line without a backslash (most of them) is split
+// in place, with no copy of its bytes.
+class CopyLineSplitter {
+ public:
+  // The columns of `line`, valid until the next call and while `line` lives.
+  const std::vector<std::string_view>& split(std::string_view line) {
+    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    fields_.clear();
+    if (line.find('\\') == std::string_view::npos) {
+      for (std::size_t start = 0;;) {
+        const std::size_t tab = line.find('\t', start);
+        fields_.push_back(line.substr(start, tab - start));
+        if (tab == std::string_view::npos) break;
+        start = tab + 1;
+      }
+      return fields_;
     }
+    return split_unescaping(line);
   }
-  ends.push_back(storage.size());
-  fields.clear();
-  std::size_t start = 0;
-  for (std::size_t end : ends) {
-    fields.emplace_back(storage.data() + start, end - start);
-    start = end;
+
+ private:
+  const std::vector<std::string_view>& split_unescaping(std::string_view line) {
+    storage_.clear();
+    storage_.reserve(line.size());
+    ends_.clear();
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      const char c = line[i];
+      if (c == '\t') {
+        ends_.push_back(storage_.size());
+      } else if (c == '\\' && i + 1 < line.size()) {
+        storage_.push_back(unescaped(line[++i]));
+      } else {
+        storage_.push_back(c);
+      }
+    }
+    ends_.push_back(storage_.size());
+    std::size_t start = 0;
+    for (std::size_t end : ends_) {
+      fields_.emplace_back(storage_.data() + start, end - start);
+      start = end;
+    }
+    return fields_;
   }
-}
+
+  std::string storage_;
+  std::vector<std::size_t> ends_;
+  std::vector<std::string_view> fields_;
+};
 
 struct CopyBuffer {
   char* data = nullptr;
@@ -183,16 +208,13 @@ void Connection::copy_out(const std::string& query,
     check(started.get(), *this);
     throw StoreError("PostgreSQL: COPY did not start");
   }
-  std::string storage;
-  std::vector<std::string_view> fields;
+  CopyLineSplitter splitter;
   for (;;) {
     CopyBuffer buffer;
     const int length = PQgetCopyData(conn_, &buffer.data, 0);
     if (length == -1) break;  // done
     if (length < 0) throw ConnectionLost("PostgreSQL: " + error_message());
-    split_copy_line(std::string_view(buffer.data, static_cast<std::size_t>(length)), storage,
-                    fields);
-    row(fields);
+    row(splitter.split(std::string_view(buffer.data, static_cast<std::size_t>(length))));
   }
   Result finished(PQgetResult(conn_));
   check(finished.get(), *this);

@@ -36,6 +36,7 @@ struct MessageRecord {
   std::uint64_t history_id = 0;
 
   std::uint64_t shown_id() const { return history_id != 0 ? history_id : id; }
+  bool operator==(const MessageRecord&) const = default;
 };
 
 // One message of one conversation, kept after it is read for `history` (docs/protocol.md):
@@ -91,10 +92,10 @@ struct ConversationSummary {
 struct OutboxRecord {
   std::uint64_t id = 0;     // origin id: unique within this realm, increasing
   std::uint64_t epoch = 0;  // the realm's epoch when the message was made (0: before epochs)
-  std::string peer;      // destination realm
-  std::string kind;      // "private" | "group"
-  std::string sender;    // local username
-  std::string target;    // user or group in the destination realm
+  std::string peer;         // destination realm
+  std::string kind;         // "private" | "group"
+  std::string sender;       // local username
+  std::string target;       // user or group in the destination realm
   std::string text;
   std::string time;
   // A routed message or answer (docs/protocol.md §2, routing): its envelope, written and read
@@ -224,16 +225,16 @@ struct TrimConversation {
 
 using Mutation =
     std::variant<PutUser, PutGroup, PutMember, PutMessage, MarkFetched, PutOutbox, DeleteOutbox,
-                 PutSeen, DeleteSeen, PutPeer, PutRefused, DeleteRefused, PutSession,
-                 DeleteSession, PutHistory, IndexHistory, PruneHistory, TrimConversation>;
+                 PutSeen, DeleteSeen, PutPeer, PutRefused, DeleteRefused, PutSession, DeleteSession,
+                 PutHistory, IndexHistory, PruneHistory, TrimConversation>;
 
 // Everything load() restores at start.
 struct Snapshot {
   std::vector<UserRecord> users;
   std::vector<GroupRecord> groups;
-  std::vector<MessageRecord> unread;                        // not yet fetched, by id ascending
-  std::vector<OutboxRecord> outbox;                         // by id ascending
-  std::vector<SeenRecord> seen;                             // by origin, then touched
+  std::vector<MessageRecord> unread;  // not yet fetched, by id ascending
+  std::vector<OutboxRecord> outbox;   // by id ascending
+  std::vector<SeenRecord> seen;       // by origin, then touched
   std::vector<PeerRecord> peers;
   std::vector<RefusedRecord> refused;   // by origin, epoch, then id ascending
   std::vector<SessionRecord> sessions;  // in the order they were created

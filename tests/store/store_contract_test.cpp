@@ -320,6 +320,26 @@ TEST_CASE_TEMPLATE("MarkFetched removes messages from the unread ones", Backend,
   CHECK(snapshot.max_id == 4);
 }
 
+TEST_CASE_TEMPLATE("unread texts and names come back byte for byte, escapes and all", Backend,
+                   SqliteBackend, MemoryBackend, PostgresBackend) {
+  Backend backend;
+  // Each field a COPY line could split or unescape wrongly: tabs, newlines, backslashes
+  // (also before letters COPY gives a meaning to: \N, \t), quotes, non-ASCII, an empty text.
+  MessageRecord escaped = message(1, "messi");
+  escaped.text =
+      "tab\there\nline\\N back\\slash \\t \"quoted\" \r\v\f\b caf\xc3\xa9 \xf0\x9f\x98\x80";
+  escaped.group = "grp\\x";
+  MessageRecord empty = message(2, "henderson");
+  empty.text = "";
+  MessageRecord plain = message(3, "messi");
+  commit(backend.current(), {PutMessage{escaped}, PutMessage{empty}, PutMessage{plain}});
+  const Snapshot snapshot = backend.reopen().load();
+  REQUIRE(snapshot.unread.size() == 3);
+  CHECK(snapshot.unread[0] == escaped);
+  CHECK(snapshot.unread[1] == empty);
+  CHECK(snapshot.unread[2] == plain);
+}
+
 TEST_CASE_TEMPLATE("max_id never goes back", Backend, SqliteBackend, MemoryBackend,
                    PostgresBackend) {
   Backend backend;
