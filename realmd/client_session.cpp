@@ -29,18 +29,19 @@ constexpr std::size_t max_history_reads_per_connection = 4;
 
 ClientSession::ClientSession(Stream stream, std::uint64_t connection_id, Limits limits,
                              std::chrono::milliseconds unauthenticated_idle,
-                             ClientServices services, std::unique_ptr<WireFormat> wire)
+                             const ClientServices& services, std::unique_ptr<WireFormat> wire)
     : Channel(std::move(stream), limits, services.commits, std::move(wire)),
       unauthenticated_idle_(unauthenticated_idle),
-      services_(std::move(services)),
-      history_slot_(executor()) {
+      services_(services) {
   conn_.id = connection_id;
   std::error_code ec;
   const auto peer = this->stream().tcp().remote_endpoint(ec);
   if (!ec) conn_.address = peer.address().to_string();
   set_label(ec ? fmt::format("client {}", conn_.id)
                : fmt::format("client {} ({})", conn_.id, peer));
-  answer_store_stall_with(chat::protocol::reply::error(text::store_failed));
+  // One text for all sessions: the channel keeps a view of it.
+  static const std::string store_stall_reply = chat::protocol::reply::error(text::store_failed);
+  answer_store_stall_with(store_stall_reply);
   rearm_idle_limit();
 }
 
@@ -92,9 +93,10 @@ asio::awaitable<void> ClientSession::serve(std::string_view line) {
 
 asio::awaitable<void> ClientSession::wait_for_history_slot() {
   while (history_reads_ >= max_history_reads_per_connection && !is_closed()) {
-    history_slot_.expires_at(Clock::time_point::max());
+    if (!history_slot_) history_slot_ = std::make_unique<asio::steady_timer>(executor());
+    history_slot_->expires_at(Clock::time_point::max());
     std::error_code ec;
-    co_await history_slot_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await history_slot_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 }
 
@@ -108,7 +110,7 @@ void ClientSession::read_history(chat::store::HistoryQuery query, std::uint64_t 
       seq, [self, place, seq, command, query = std::move(query)]() mutable {
         auto answer = [self, place, command](std::string reply) {
           --self->history_reads_;
-          self->history_slot_.cancel();
+          if (self->history_slot_) self->history_slot_->cancel();
           self->services_.metrics.request(command, Metrics::is_ok(reply));
           if (!self->is_closed()) self->fill(place, std::move(reply), {}, 0);
         };

@@ -27,7 +27,7 @@ std::uint64_t OutcomeRunner::run(chat::core::Outcome& outcome) {
   outcome.pushes.clear();
   if (outcome.announce_routes) links_.announce_soon();
   outcome.announce_routes = false;
-  for (const auto& [realm, key] : outcome.pinned) links_.save_pin(realm, key);
+  for (const auto& [realm, key] : outcome.pinned) links_.pinned(realm, seq);
   outcome.pinned.clear();
   return seq;
 }

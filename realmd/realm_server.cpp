@@ -51,8 +51,7 @@ constexpr std::chrono::seconds web_handshake_time{10};
 constexpr std::chrono::milliseconds index_interval{2000};
 constexpr std::size_t index_slice_ids = 50000;
 
-chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config,
-                                        const std::string& public_key) {
+chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config) {
   chat::core::RealmSettings settings;
   settings.name = config.name;
   settings.limits.max_line_bytes = config.limits.max_line_bytes;
@@ -70,11 +69,9 @@ chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config,
   settings.retention.max_per_conversation = config.history.max_per_conversation;
   settings.relay = config.relay;
   settings.reachable_via_relays = config.reachable_via_relays;
-  // Keys pinned in the config win over those learnt earlier (docs/protocol.md §2, trust).
-  settings.public_key = public_key;
+  // Keys pinned in the config win over those learnt earlier (docs/protocol.md §2, trust), which
+  // the store holds; the realm's own key is read from the store when it starts serving.
   settings.pinned_keys = config.pinned_keys;
-  for (auto& [realm, key] : read_pinned_keys(config.data_dir))
-    settings.pinned_keys.emplace(realm, key);
   return settings;
 }
 
@@ -87,9 +84,8 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
       config_(std::move(config)),
       store_(std::move(store)),
       lease_(std::move(lease)),
-      signing_key_(load_or_create_signing_key(config_.data_dir)),
-      realm_(settings_from(config_, signing_key_->public_hex),
-             with_signing(system_environment(), signing_key_)),
+      signing_key_(std::make_shared<SigningKey>()),
+      realm_(settings_from(config_), with_signing(system_environment(), signing_key_)),
       passwords_(PasswordCost::of(config_.password_cost), password_threads),
       commits_(io, *store_),
       waits_(io, realm_, metrics_,
@@ -100,6 +96,14 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
       outcomes_(commits_, waits_, peer_links_,
                 [this](chat::core::Push& push, std::uint64_t seq) { push_event(push, seq); }),
       history_(io, *store_, config_.history.reader_threads, config_.history.reader_priority),
+      client_services_{.realm = realm_,
+                       .metrics = metrics_,
+                       .commits = commits_,
+                       .passwords = passwords_,
+                       .waits = waits_,
+                       .outcomes = outcomes_,
+                       .history = history_,
+                       .closed = [this](std::uint64_t closed_id) { session_closed(closed_id); }},
       peer_links_(io, config_, tls_, realm_, commits_, outcomes_),
       retention_timer_(io),
       index_timer_(io),
@@ -187,14 +191,19 @@ void RealmServer::lease_lost(const std::string& why) {
 void RealmServer::serve() {
   using Clock = std::chrono::steady_clock;
   const auto reading = Clock::now();
+  load_identity();
   // The unread messages go into the inboxes as they are read (a million at start would
   // otherwise be held twice: docs/performance.md).
   std::size_t unread = 0;
-  const chat::store::Snapshot snapshot =
+  chat::store::Snapshot snapshot =
       store_->load_streaming([&](const chat::store::MessageRecord& message) {
         realm_.load_unread(message);
         ++unread;
       });
+  if (const std::size_t imported = import_pinned_keys(*store_, config_.data_dir, snapshot)) {
+    spdlog::info("realm {}: imported {} pinned keys from {}", config_.name, imported,
+                 (config_.data_dir / old_pins_file).string());
+  }
   const auto loading = Clock::now();
   realm_.load(snapshot);
   const std::chrono::duration<double> read = loading - reading;
@@ -304,6 +313,15 @@ std::uint16_t RealmServer::web_port() const {
   return web_acceptor_.local_endpoint().port();
 }
 
+void RealmServer::load_identity() {
+  LoadedSigningKey loaded = load_signing_key(*store_, config_.data_dir);
+  *signing_key_ = std::move(loaded.key);
+  realm_.set_public_key(signing_key_->public_hex);
+  // The public half only: the secret is never logged.
+  spdlog::info("realm {}: signing key {} (from {})", config_.name, signing_key_->public_hex,
+               loaded.source);
+}
+
 void RealmServer::seed_users() {
   // Hashes run in parallel on the pool; the users exist durably before the first client.
   std::vector<std::pair<const chat::config::SeedUser*, std::future<chat::core::PasswordResult>>>
@@ -402,16 +420,7 @@ void RealmServer::open_session(Stream stream, std::unique_ptr<WireFormat> wire) 
       Channel::Limits{.max_request_bytes = config_.limits.max_line_bytes,
                       .max_pending_reply_bytes = config_.limits.max_pending_replies_bytes,
                       .partial_request_timeout = config_.limits.partial_request},
-      config_.limits.unauthenticated_idle,
-      ClientServices{.realm = realm_,
-                     .metrics = metrics_,
-                     .commits = commits_,
-                     .passwords = passwords_,
-                     .waits = waits_,
-                     .outcomes = outcomes_,
-                     .history = history_,
-                     .closed = [this](std::uint64_t closed_id) { session_closed(closed_id); }},
-      std::move(wire));
+      config_.limits.unauthenticated_idle, client_services_, std::move(wire));
   if (sessions_.size() >= config_.limits.max_connections) {
     spdlog::warn("realm {}: {} connections open, refusing another", config_.name, sessions_.size());
     session->refuse(chat::protocol::reply::error(chat::protocol::text::server_busy),

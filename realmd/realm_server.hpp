@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "client_session.hpp"
 #include "commit_queue.hpp"
 #include "config/realm_config.hpp"
 #include "core/realm.hpp"
@@ -33,7 +34,6 @@
 namespace realmd {
 
 class AdminServer;
-class ClientSession;
 class WebHandshake;
 class WireFormat;
 
@@ -117,6 +117,8 @@ class RealmServer {
   void serve();
   void take_over(std::uint64_t epoch);
   void lease_lost(const std::string& why);
+  // The realm's signing key from the store (made or imported there first when it has none).
+  void load_identity();
   void seed_users();
   void session_closed(std::uint64_t id);
   void push_event(chat::core::Push& push, std::uint64_t seq);
@@ -133,8 +135,9 @@ class RealmServer {
   chat::config::RealmConfig config_;
   std::unique_ptr<chat::store::Store> store_;
   std::unique_ptr<chat::store::Lease> lease_;
-  // Before realm_, which signs with it.
-  std::shared_ptr<const SigningKey> signing_key_;
+  // Before realm_, which signs with it; filled in by load_identity() as the realm starts serving
+  // (a standby's on taking the lease).
+  std::shared_ptr<SigningKey> signing_key_;
   TlsContexts tls_;
   chat::core::Realm realm_;
   Metrics metrics_;
@@ -143,6 +146,7 @@ class RealmServer {
   ReplyWaits waits_;
   OutcomeRunner outcomes_;
   HistoryReaders history_;
+  ClientServices client_services_;  // shared by every client session
   PeerLinks peer_links_;
   asio::steady_timer retention_timer_;
   asio::steady_timer index_timer_;

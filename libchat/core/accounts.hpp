@@ -1,6 +1,5 @@
 #pragma once
 #include <cstddef>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,8 +20,10 @@ struct Group {
 };
 
 // Failed-auth bookkeeping for one username (per-connection counters live on the Connection).
+// A vector, not a deque: every user that logs in gets one, and an empty std::deque already holds
+// a 576-byte block (docs/performance.md "Idle connections").
 struct AuthFailures {
-  std::deque<Clock::time_point> recent;
+  std::vector<Clock::time_point> recent;
   Clock::time_point locked_until{};
 };
 

@@ -1,9 +1,9 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,8 +32,9 @@ struct Connection {
   std::string user;         // empty: no session bound to this connection
   std::string session_key;  // session_key(token) of the bound session
 
-  // Failed auths of this connection within the window, and its lockout.
-  std::deque<std::chrono::steady_clock::time_point> failed_auths;
+  // Failed auths of this connection within the window, and its lockout. A vector: empty, it
+  // holds no memory (an idle connection keeps its Connection).
+  std::vector<std::chrono::steady_clock::time_point> failed_auths;
   std::chrono::steady_clock::time_point auth_locked_until{};
 
   // An auth or register waiting for its PasswordJob; Realm::resume() finishes it.
@@ -42,7 +43,9 @@ struct Connection {
     Kind kind = Kind::auth;
     store::UserRecord user;  // auth: username only; register: every field but the hash
   };
-  std::optional<PendingPassword> pending;
+  // On the heap: it is needed only while a hash runs, and inline it would make every idle
+  // connection 150 bytes larger.
+  std::unique_ptr<PendingPassword> pending;
 
   bool watching = false;  // `watch`: new messages are pushed to this connection
 };

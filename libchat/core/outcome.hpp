@@ -94,8 +94,8 @@ struct Outcome {
   // at most settings' route_interval, folding every change made meanwhile into one
   // announcement per link (the damping of a flap storm).
   bool announce_routes = false;
-  // Signing keys of other realms learnt (and pinned) now: realmd saves them, so that they stay
-  // pinned across restarts (realm, public key).
+  // Signing keys of other realms learnt (and pinned) now, each also a store::PutPin in
+  // `mutations` (realm, public key): realmd logs them once committed.
   std::vector<std::pair<std::string, std::string>> pinned;
 
   // Security events for the operator's log (failed logins, lockouts, admin actions): realmd

@@ -105,6 +105,11 @@ void Realm::load_unread(const store::MessageRecord& message) {
   state_->add_unread(message);
 }
 
+void Realm::set_public_key(const std::string& public_key) {
+  settings_.public_key = public_key;
+  state_->routing().keys[settings_.name] = public_key;
+}
+
 void Realm::load(const store::Snapshot& snapshot) {
   for (const auto& user : snapshot.users) state_->add_user(user);
   for (const auto& group : snapshot.groups) {
@@ -112,6 +117,8 @@ void Realm::load(const store::Snapshot& snapshot) {
     for (const auto& member : group.members) state_->add_member(group.name, member);
   }
   for (const auto& message : snapshot.unread) load_unread(message);
+  for (const auto& pin : snapshot.pins)
+    state_->routing().keys.try_emplace(pin.realm, pin.public_key);
   for (const auto& conversation : snapshot.conversations) {
     restore_conversation(*state_, conversation);
   }

@@ -28,7 +28,12 @@ class Realm {
   Realm(const Realm&) = delete;
   Realm& operator=(const Realm&) = delete;
 
-  // Restores the state that the store held at start (Snapshot::unread too, if any).
+  // This realm's public signing key (64 hex digits), when it was not known at construction:
+  // realmd reads it from the store as it starts serving (a standby on taking the lease).
+  // Call before load().
+  void set_public_key(const std::string& public_key);
+  // Restores the state that the store held at start (Snapshot::unread too, if any). Keys
+  // pinned earlier do not replace those of the settings (the config's win).
   void load(const store::Snapshot& snapshot);
   // Restores one unread message: Store::load_streaming's sink, so that a million unread
   // messages go into the inboxes without all being held at once first.

@@ -197,6 +197,9 @@ void Realm::learn_keys(const Peer& peer, const frames::Route& announcement, Outc
     if (key == announcement.keys.end() || realm == settings_.name) continue;
     auto [pinned, added] = routing.keys.try_emplace(realm, key->second);
     if (added) {
+      // Committed with what the announcement changes, so that nothing done because of the key
+      // is acknowledged before the pin is durable.
+      out.mutations.push_back(store::PutPin{{realm, key->second}});
       out.pinned.emplace_back(realm, key->second);
     } else if (pinned->second != key->second) {
       out.audit.push_back("route announcement from realm " + peer.name +

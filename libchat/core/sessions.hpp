@@ -1,7 +1,6 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,7 +59,9 @@ class Sessions {
   void count_offline(const std::string& user, int connections);
 
   StringMap<Session> sessions_;
-  StringMap<std::deque<std::string>> sessions_by_user_;  // oldest first, for the per-user cap
+  // Oldest first, for the per-user cap. A vector (at most max_sessions_per_user keys), not a
+  // deque: an empty std::deque already holds a 576-byte block, for every user logged in.
+  StringMap<std::vector<std::string>> sessions_by_user_;
   StringMap<int> online_;  // user -> connections bound to their sessions (only when > 0)
   StringMap<std::vector<Watcher>> watchers_;
 };

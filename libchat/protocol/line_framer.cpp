@@ -24,6 +24,7 @@ LineFramer::Status LineFramer::next(std::string& line) {
 
   const std::size_t newline = buffer_.find('\n', consumed_ + scanned_);
   if (newline == std::string::npos) {
+    if (pending_bytes() == 0 && buffer_.capacity() > kept_capacity) release_buffer();
     scanned_ = pending_bytes();
     // A trailing '\r' may yet be the first half of "\r\n", so it does not count. Anything else
     // past the limit can only end as an over-long line: report it now, before a client can
@@ -46,11 +47,14 @@ LineFramer::Status LineFramer::next(std::string& line) {
 
 LineFramer::Status LineFramer::fail() {
   too_long_ = true;
-  buffer_.clear();
-  buffer_.shrink_to_fit();
+  release_buffer();
+  return Status::too_long;
+}
+
+void LineFramer::release_buffer() {
+  std::string().swap(buffer_);
   consumed_ = 0;
   scanned_ = 0;
-  return Status::too_long;
 }
 
 }  // namespace chat::protocol

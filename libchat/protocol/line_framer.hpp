@@ -22,10 +22,19 @@ class LineFramer {
   Status next(std::string& line);
   // Bytes buffered but not yet returned as a line (a partial line); 0 after too_long.
   std::size_t pending_bytes() const { return buffer_.size() - consumed_; }
+  // Memory the buffer holds (tests: a burst of long lines does not stay held once drained).
+  std::size_t buffer_capacity() const { return buffer_.capacity(); }
+
+  // Capacity kept once every line is returned: what a usual request or pipelined burst needs.
+  // Past it, the buffer is freed, so that a connection that sent a long line once and then
+  // idles does not hold the line's memory (docs/performance.md "Idle connections").
+  static constexpr std::size_t kept_capacity = 4096;
 
  private:
   // Enters the too_long state and frees the buffer.
   Status fail();
+  // Frees the buffer; only when it holds no partial line.
+  void release_buffer();
 
   std::size_t max_line_bytes_;
   std::string buffer_;

@@ -228,6 +228,27 @@ void MemoryStore::apply(const TrimConversation& m, UndoLog& undo) {
   for (std::uint64_t id : oldest) erase_history(id, undo);
 }
 
+void MemoryStore::apply(const PutPin& m, UndoLog& undo) {
+  if (!pinned_realms_.insert(m.pin.realm).second) return;  // the first pin wins
+  pins_.push_back(m.pin);
+  undo.emplace_back([this] {
+    pinned_realms_.erase(pins_.back().realm);
+    pins_.pop_back();
+  });
+}
+
+std::string MemoryStore::signing_key(const std::function<std::string()>& make) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!signing_key_.empty()) return signing_key_;
+  }
+  // Not under the lock: as another process could, make() may store a key meanwhile.
+  std::string made = make();
+  std::lock_guard lock(mutex_);
+  if (signing_key_.empty()) signing_key_ = std::move(made);
+  return signing_key_;
+}
+
 HistoryPage MemoryStore::read_history(const HistoryQuery& query) {
   std::lock_guard lock(mutex_);
   HistoryPage page;
@@ -291,6 +312,7 @@ Snapshot MemoryStore::load_streaming(const UnreadSink& unread) {
     snapshot.refused.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), error});
   }
   snapshot.sessions = sessions_;
+  snapshot.pins = pins_;
   for (const auto& [conversation, ids] : conversations_) {
     const HistoryRecord& last = history_.at(*ids.rbegin());
     snapshot.conversations.push_back({conversation, last.id, last.time, ids.size()});

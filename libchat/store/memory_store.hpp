@@ -23,6 +23,7 @@ class MemoryStore final : public Store {
  public:
   Snapshot load_streaming(const UnreadSink& unread) override;
   void commit(std::span<const Mutation> batch) override;
+  std::string signing_key(const std::function<std::string()>& make) override;
   std::unique_ptr<HistoryReader> open_history_reader() override;
 
   // While on, every commit() throws StoreError and applies nothing (to test failure paths).
@@ -65,6 +66,7 @@ class MemoryStore final : public Store {
   void apply(const IndexHistory&, UndoLog&) {}  // indexed at PutHistory
   void apply(const PruneHistory& m, UndoLog& undo);
   void apply(const TrimConversation& m, UndoLog& undo);
+  void apply(const PutPin& m, UndoLog& undo);
   void erase_history(std::uint64_t id, UndoLog& undo);
 
   class Reader;
@@ -88,6 +90,9 @@ class MemoryStore final : public Store {
   using RefusedKey = std::tuple<std::string, std::uint64_t, std::uint64_t>;  // origin, epoch, id
   std::map<RefusedKey, std::string> refused_;
   std::vector<SessionRecord> sessions_;  // creation order
+  std::vector<PinRecord> pins_;          // pinning order
+  std::set<std::string> pinned_realms_;
+  std::string signing_key_;  // empty: none yet
   std::uint64_t max_id_ = 0;
 
   // Held by commit(), load() and the history readers (which run on other threads).

@@ -111,6 +111,18 @@ CREATE TABLE IF NOT EXISTS realmchat.meta(
   key text NOT NULL,
   value bigint NOT NULL,
   PRIMARY KEY(realm, key));
+-- Version 4: the realm's identity (docs/protocol.md §2, trust), shared by every process that
+-- serves the realm: its secret signing key, and the keys it pinned for other realms (seq: the
+-- order pinned).
+CREATE TABLE IF NOT EXISTS realmchat.signing_keys(
+  realm text PRIMARY KEY,
+  secret text NOT NULL);
+CREATE TABLE IF NOT EXISTS realmchat.pins(
+  realm text NOT NULL,
+  pinned_realm text NOT NULL,
+  public_key text NOT NULL,
+  seq bigserial,
+  PRIMARY KEY(realm, pinned_realm));
 CREATE TABLE IF NOT EXISTS realmchat.lease(
   realm text PRIMARY KEY,
   holder text NOT NULL,

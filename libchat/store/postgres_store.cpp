@@ -85,6 +85,13 @@ constexpr NamedSql prepared_statements[] = {
      "ON CONFLICT(realm, token_hash) DO UPDATE SET username = excluded.username, "
      "seq = excluded.seq"},
     {"delete_session", "DELETE FROM realmchat.sessions WHERE realm = $1 AND token_hash = $2"},
+    {"put_pin",
+     "INSERT INTO realmchat.pins(realm, pinned_realm, public_key) VALUES($1, $2, $3) "
+     "ON CONFLICT(realm, pinned_realm) DO NOTHING"},
+    {"read_signing_key", "SELECT secret FROM realmchat.signing_keys WHERE realm = $1"},
+    {"put_signing_key",
+     "INSERT INTO realmchat.signing_keys(realm, secret) VALUES($1, $2) "
+     "ON CONFLICT(realm) DO NOTHING"},
     {"save_meta",
      "INSERT INTO realmchat.meta AS m(realm, key, value) VALUES($1, $2, $3) "
      "ON CONFLICT(realm, key) DO UPDATE SET value = "
@@ -338,6 +345,7 @@ class BatchWriter {
     single("put_session", {realm_, m.session.token_hash, m.session.user});
   }
   void apply(const DeleteSession& m) { single("delete_session", {realm_, m.token_hash}); }
+  void apply(const PutPin& m) { single("put_pin", {realm_, m.pin.realm, m.pin.public_key}); }
 
   // The records' bounce flags as a PostgreSQL boolean array literal: {t,f,...}.
   template <typename Record>
@@ -497,6 +505,21 @@ class PostgresHistoryReader final : public HistoryReader {
 
 std::unique_ptr<HistoryReader> PostgresStore::open_history_reader() {
   return std::make_unique<PostgresHistoryReader>(impl_->url, impl_->realm, impl_->timeout);
+}
+
+std::string PostgresStore::signing_key(const std::function<std::string()>& make) {
+  Impl& s = *impl_;
+  s.connect();
+  const auto stored = [&] {
+    const Result result = s.connection.exec_prepared("read_signing_key", {s.realm});
+    return PQntuples(result.get()) == 0 ? std::string()
+                                        : std::string(PQgetvalue(result.get(), 0, 0));
+  };
+  std::string key = stored();
+  if (!key.empty()) return key;
+  // Not fenced: whichever process stores the first key, every one signs with it.
+  s.connection.exec_prepared("put_signing_key", {s.realm, make()});
+  return stored();
 }
 
 void PostgresStore::fence(std::uint64_t epoch) {
@@ -672,6 +695,10 @@ void load_federation(RealmRows& rows, Snapshot& snapshot) {
         snapshot.refused.push_back({RealmRows::text(r, i, 0), RealmRows::id(r, i, 1),
                                     RealmRows::id(r, i, 2), RealmRows::text(r, i, 3)});
       });
+  rows.each("SELECT pinned_realm, public_key FROM realmchat.pins WHERE realm = $1 ORDER BY seq",
+            [&](Row r, int i) {
+              snapshot.pins.push_back({RealmRows::text(r, i, 0), RealmRows::text(r, i, 1)});
+            });
 }
 
 }  // namespace

@@ -24,8 +24,6 @@ namespace chat::store {
 // shows was committed, so nothing is applied twice.
 class PostgresStore final : public Store {
  public:
-  static constexpr int current_schema_version = 1;
-
   // Connects and creates or upgrades the schema; throws StoreError. `timeout` bounds a connect
   // and a TCP write (see pg::Connection).
   PostgresStore(std::string url, std::string realm,
@@ -36,6 +34,7 @@ class PostgresStore final : public Store {
 
   Snapshot load_streaming(const UnreadSink& unread) override;
   void commit(std::span<const Mutation> batch) override;
+  std::string signing_key(const std::function<std::string()>& make) override;
   void fence(std::uint64_t epoch) override;
   // A reader on a connection of its own: pages of a conversation through its index.
   std::unique_ptr<HistoryReader> open_history_reader() override;

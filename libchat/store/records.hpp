@@ -130,6 +130,15 @@ struct SessionRecord {
   bool operator==(const SessionRecord&) const = default;
 };
 
+// The signing key pinned for another realm (docs/protocol.md §2, trust): the first one learnt
+// for a realm is kept for good.
+struct PinRecord {
+  std::string realm;
+  std::string public_key;  // Ed25519, 64 hex digits
+
+  bool operator==(const PinRecord&) const = default;
+};
+
 // Mutations: one durable change each. A batch of them commits in one transaction.
 struct PutUser {
   UserRecord user;
@@ -197,6 +206,11 @@ struct DeleteSession {
   std::string token_hash;
 };
 
+// Pins a signing key; no-op when the realm has one pinned already (the first pin wins).
+struct PutPin {
+  PinRecord pin;
+};
+
 // Adds one message to history.
 struct PutHistory {
   HistoryRecord message;
@@ -226,7 +240,7 @@ struct TrimConversation {
 using Mutation =
     std::variant<PutUser, PutGroup, PutMember, PutMessage, MarkFetched, PutOutbox, DeleteOutbox,
                  PutSeen, DeleteSeen, PutPeer, PutRefused, DeleteRefused, PutSession, DeleteSession,
-                 PutHistory, IndexHistory, PruneHistory, TrimConversation>;
+                 PutHistory, IndexHistory, PruneHistory, TrimConversation, PutPin>;
 
 // Everything load() restores at start.
 struct Snapshot {
@@ -238,6 +252,7 @@ struct Snapshot {
   std::vector<PeerRecord> peers;
   std::vector<RefusedRecord> refused;   // by origin, epoch, then id ascending
   std::vector<SessionRecord> sessions;  // in the order they were created
+  std::vector<PinRecord> pins;          // in the order they were pinned
   // Every conversation in history, any order. load() indexes what an earlier run left
   // unindexed: afterwards every message up to max_id is findable by conversation.
   std::vector<ConversationSummary> conversations;

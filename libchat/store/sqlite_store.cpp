@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <fstream>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -171,6 +172,18 @@ constexpr const char* migrate_to_7 = R"sql(
 DROP INDEX IF EXISTS messages_unread;
 )sql";
 
+// Version 8: the realm's identity (docs/protocol.md §2, trust): its secret signing key (one
+// row) and the keys it pinned for other realms, in the order pinned (rowid). Before, both were
+// files in data_dir; realmd imports those once (docs/operations.md "The data directory").
+constexpr const char* migrate_to_8 = R"sql(
+CREATE TABLE IF NOT EXISTS signing_key(
+  id INTEGER PRIMARY KEY CHECK(id = 1),
+  secret TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pins(
+  realm TEXT PRIMARY KEY,
+  public_key TEXT NOT NULL);
+)sql";
+
 // Each migration runs, in one transaction, on a database whose user_version is below `to`
 // (0 for a new file), and sets user_version to `to` (migrate()).
 struct Migration {
@@ -178,8 +191,9 @@ struct Migration {
   const char* sql;
 };
 constexpr Migration migration_steps[] = {{2, schema_sql},   {3, migrate_to_3}, {4, migrate_to_4},
-                                         {5, migrate_to_5}, {6, migrate_to_6}, {7, migrate_to_7}};
-static_assert(SqliteStore::current_schema_version == 7, "the last migration sets user_version = 7");
+                                         {5, migrate_to_5}, {6, migrate_to_6}, {7, migrate_to_7},
+                                         {8, migrate_to_8}};
+static_assert(SqliteStore::current_schema_version == 8, "the last migration sets user_version = 8");
 
 struct DatabaseCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -385,6 +399,25 @@ void load_federation(sqlite3* db, Snapshot& snapshot) {
       [](const Statement& r) {
         return RefusedRecord{r.text(0), r.id(1), r.id(2), r.text(3)};
       });
+  snapshot.pins = select_all<PinRecord>(db, "SELECT realm, public_key FROM pins ORDER BY rowid",
+                                        [](const Statement& r) {
+                                          return PinRecord{r.text(0), r.text(1)};
+                                        });
+}
+
+// The database holds the realm's secret signing key (and password hashes): readable by its
+// owner only, made so before SQLite opens it, as its WAL and shared-memory files, which SQLite
+// creates with the database's permissions. Files left by an older realmd are restricted too.
+void keep_private(const std::filesystem::path& file) {
+  constexpr auto owner_only =
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write;
+  std::error_code error;
+  if (!std::filesystem::exists(file)) std::ofstream(file).close();
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::filesystem::path part = file.string() + suffix;
+    if (std::filesystem::exists(part)) std::filesystem::permissions(part, owner_only, error);
+    if (error) throw StoreError("cannot make " + part.string() + " private: " + error.message());
+  }
 }
 
 std::filesystem::path prepare_data_dir(const std::filesystem::path& data_dir) {
@@ -393,7 +426,9 @@ std::filesystem::path prepare_data_dir(const std::filesystem::path& data_dir) {
   if (error) {
     throw StoreError("cannot create data_dir " + data_dir.string() + ": " + error.message());
   }
-  return data_dir / SqliteStore::file_name;
+  const std::filesystem::path file = data_dir / SqliteStore::file_name;
+  keep_private(file);
+  return file;
 }
 
 void migrate(sqlite3* db, const Migration& migration) {
@@ -620,6 +655,9 @@ struct SqliteStore::Impl {
     insert_session.bind(1, m.session.token_hash).bind(2, m.session.user).run();
   }
   void apply(const DeleteSession& m, BatchCounters&) { delete_session.bind(1, m.token_hash).run(); }
+  void apply(const PutPin& m, BatchCounters&) {
+    insert_pin.bind(1, m.pin.realm).bind(2, m.pin.public_key).run();
+  }
   void apply(const PutHistory& m, BatchCounters& counters) {
     const HistoryRecord& r = m.message;
     insert_history.bind_id(1, r.id)
@@ -698,6 +736,9 @@ struct SqliteStore::Impl {
   Statement insert_session{db.get(),
                            "INSERT OR REPLACE INTO sessions(token_hash, username) VALUES(?1, ?2)"};
   Statement delete_session{db.get(), "DELETE FROM sessions WHERE token_hash = ?1"};
+  Statement insert_pin{db.get(),
+                       "INSERT INTO pins(realm, public_key) VALUES(?1, ?2) "
+                       "ON CONFLICT(realm) DO NOTHING"};
   Statement insert_history{db.get(),
                            "INSERT INTO history(id, conversation, sender, sender_realm, recipient, "
                            "group_name, text, time, bounce) "
@@ -769,6 +810,17 @@ void SqliteStore::commit(std::span<const Mutation> batch) {
   s.next_member_seq = counters.next_member_seq;
   s.max_id = counters.max_id;
   s.history_indexed = counters.history_indexed;
+}
+
+std::string SqliteStore::signing_key(const std::function<std::string()>& make) {
+  sqlite3* db = impl_->db.get();
+  const char* const stored = "SELECT secret FROM signing_key WHERE id = 1";
+  std::string key = query_text(db, stored);
+  if (!key.empty()) return key;
+  const std::string made = make();
+  Statement insert(db, "INSERT INTO signing_key(id, secret) VALUES(1, ?1) ON CONFLICT DO NOTHING");
+  insert.bind(1, made).run();
+  return query_text(db, stored);
 }
 
 std::unique_ptr<HistoryReader> SqliteStore::open_history_reader() {

@@ -13,7 +13,7 @@ namespace chat::store {
 class SqliteStore final : public Store {
  public:
   static constexpr const char* file_name = "realm.db";
-  static constexpr int current_schema_version = 7;
+  static constexpr int current_schema_version = 8;
 
   // Creates data_dir when missing and the schema when new. fsync = true selects
   // synchronous=FULL (a commit survives power loss); false selects NORMAL (a commit survives
@@ -25,6 +25,7 @@ class SqliteStore final : public Store {
 
   Snapshot load_streaming(const UnreadSink& unread) override;
   void commit(std::span<const Mutation> batch) override;
+  std::string signing_key(const std::function<std::string()>& make) override;
   std::unique_ptr<HistoryReader> open_history_reader() override;
 
  private:

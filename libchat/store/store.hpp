@@ -72,6 +72,12 @@ class Store {
   // Applies every mutation of the batch in one transaction; durable when it returns
   // (per the configured durability). Throws StoreError and applies nothing on failure.
   virtual void commit(std::span<const Mutation> batch) = 0;
+  // The realm's secret signing key (opaque text to the store), kept with its data so that
+  // every process serving the realm signs as the realm (docs/protocol.md §2, trust): the stored
+  // one, or else `make()`'s, stored now. Insert-if-absent, then read back: processes racing to
+  // create it all get the one stored first. Durable when it returns; throws StoreError. Called
+  // like load(), before the commit thread starts.
+  virtual std::string signing_key(const std::function<std::string()>& make) = 0;
   // For a store several processes share (PostgresStore): from now on every commit checks, in
   // its own transaction, that `epoch` is still the realm's lease epoch, and throws FencedError
   // (applying nothing) once it is not. A store of one process ignores it.

@@ -5,11 +5,10 @@
 #include <utility>
 #include <vector>
 
-#include "net/commit_gate.hpp"
 #include "federation/duplicate_links.hpp"
 #include "links/peer_dialer.hpp"
 #include "links/peer_link.hpp"
-#include "links/signing_keys.hpp"
+#include "net/commit_gate.hpp"
 #include "ops/logging.hpp"
 #include "outcome_runner.hpp"
 
@@ -160,9 +159,10 @@ void PeerLinks::announce_soon() {
   });
 }
 
-void PeerLinks::save_pin(const std::string& realm, const std::string& public_key) {
-  spdlog::info("realm {}: pinned the signing key of realm {}", config_.name, realm);
-  save_pinned_key(config_.data_dir, realm, public_key);
+void PeerLinks::pinned(const std::string& realm, std::uint64_t seq) {
+  commits_.when_committed(seq, [name = config_.name, realm] {
+    spdlog::info("realm {}: pinned the signing key of realm {} (stored)", name, realm);
+  });
 }
 
 void PeerLinks::close_all(std::function<void()> drained) {

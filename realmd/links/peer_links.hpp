@@ -53,8 +53,9 @@ class PeerLinks {
   // The realm's routes changed: Realm::announce_routes once after the settings' route_interval,
   // so that a burst of changes (a flap storm) makes one announcement per link, not one each.
   void announce_soon();
-  // A signing key of another realm was pinned: keep it across restarts (a file in data_dir).
-  void save_pin(const std::string& realm, const std::string& public_key);
+  // A signing key of another realm was pinned (its store::PutPin is in commit `seq`): logged
+  // once it is stored.
+  void pinned(const std::string& realm, std::uint64_t seq);
 
   // Stops dialing, announcing and accepting TLS, and finishes every link: the frames already due
   // go out (acks included, so the peers need not retransmit), then it closes. `drained` runs

@@ -17,6 +17,12 @@ namespace {
 // bytes: closing with unread input sends a reset, which can destroy the reply in flight.
 constexpr std::chrono::seconds linger_time{2};
 
+// Capacity the request buffer and the writer's buffer list keep between requests: what usual
+// requests and pipelined bursts need, without an allocation each. Past it they are freed once
+// drained, so an idle connection does not hold what one long request or burst needed.
+constexpr std::size_t kept_request_capacity = 4096;
+constexpr std::size_t kept_write_buffers = 64;
+
 // Removes the first `bytes` bytes from `buffers` (those written already).
 void drop_front(std::vector<asio::const_buffer>& buffers, std::size_t bytes) {
   auto first_left = buffers.begin();
@@ -40,8 +46,7 @@ Channel::Channel(Stream stream, Limits limits, CommitGate& commits,
       limits_(limits),
       commits_(commits),
       wire_(std::move(wire)),
-      wake_(stream_.tcp().get_executor()),
-      reader_wake_(stream_.tcp().get_executor()) {}
+      wake_(stream_.tcp().get_executor()) {}
 
 void Channel::start() {
   auto self = shared_from_this();
@@ -77,7 +82,7 @@ void Channel::close(CloseReason reason) {
               label_, to_string(reason));
   stream_.close();
   wake_writer();
-  reader_wake_.cancel();
+  if (reader_wake_) reader_wake_->cancel();
 }
 
 void Channel::expect_request_by(Clock::time_point deadline) {
@@ -107,6 +112,11 @@ void Channel::push(Reply reply) {
   enqueue(std::move(reply));
 }
 
+std::deque<Channel::Reply>& Channel::replies() {
+  if (!replies_) replies_ = std::make_unique<std::deque<Reply>>();
+  return *replies_;
+}
+
 void Channel::enqueue(Reply reply) {
   if (phase_ == Phase::closed) {
     if (!reply.ids.empty()) on_lost(reply.ids);
@@ -114,7 +124,7 @@ void Channel::enqueue(Reply reply) {
   }
   if (reply.close_after) stop_taking_requests();
   pending_reply_bytes_ += reply.text.size();
-  replies_.push_back(std::move(reply));
+  replies().push_back(std::move(reply));
   if (pending_reply_bytes_ > limits_.max_pending_reply_bytes) {
     close(CloseReason::reply_backlog);
     return;
@@ -123,16 +133,17 @@ void Channel::enqueue(Reply reply) {
 }
 
 std::uint64_t Channel::reserve() {
-  const std::uint64_t place = front_place_ + replies_.size();
+  const std::uint64_t place = front_place_ + queued_count();
   if (phase_ != Phase::closed)
-    replies_.push_back({.text = {}, .commit_seq = 0, .ids = {}, .close_after = {}, .ready = false});
+    replies().push_back(
+        {.text = {}, .commit_seq = 0, .ids = {}, .close_after = {}, .ready = false});
   return place;
 }
 
 void Channel::fill(std::uint64_t place, std::string text, std::vector<std::uint64_t> ids,
                    std::uint64_t commit_seq) {
   // A place is never written before it is filled, so a live one is still in the queue.
-  if (phase_ == Phase::closed || place < front_place_ || place - front_place_ >= replies_.size()) {
+  if (phase_ == Phase::closed || place < front_place_ || place - front_place_ >= queued_count()) {
     if (!ids.empty()) on_lost(ids);
     return;
   }
@@ -142,7 +153,7 @@ void Channel::fill(std::uint64_t place, std::string text, std::vector<std::uint6
     ids.clear();
     framed.emplace();
   }
-  Reply& reply = replies_[place - front_place_];
+  Reply& reply = (*replies_)[place - front_place_];
   reply.text = std::move(*framed);
   reply.ids = std::move(ids);
   reply.commit_seq = commit_seq;
@@ -197,6 +208,7 @@ asio::awaitable<bool> Channel::hand_over_requests() {
     co_await on_request(request);
     request.clear();
   }
+  if (request.capacity() > kept_request_capacity) std::string().swap(request);
   if (phase_ == Phase::closed) co_return handed_over_any;
   // After the replies to the requests before it: e.g. the answer to a WebSocket close frame.
   const std::optional<CloseReason> ended = wire_->ended();
@@ -211,9 +223,10 @@ asio::awaitable<void> Channel::wait_for_reader_room() {
   // calls) is not dropped: its next request waits until it has read enough.
   while (phase_ != Phase::closed && pending_reply_bytes_ > limits_.max_pending_reply_bytes / 2) {
     reader_paused_ = true;
-    reader_wake_.expires_at(Clock::time_point::max());
+    if (!reader_wake_) reader_wake_ = std::make_unique<asio::steady_timer>(executor());
+    reader_wake_->expires_at(Clock::time_point::max());
     std::error_code ec;
-    co_await reader_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await reader_wake_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
   reader_paused_ = false;
 }
@@ -221,7 +234,8 @@ asio::awaitable<void> Channel::wait_for_reader_room() {
 std::size_t Channel::sendable_count() const {
   if (phase_ == Phase::lingering) return 0;
   std::size_t count = 0;
-  for (const Reply& reply : replies_) {
+  if (!replies_) return 0;
+  for (const Reply& reply : *replies_) {
     if (!reply.ready || reply.commit_seq > commits_.committed()) break;
     ++count;
     if (reply.close_after) break;
@@ -237,7 +251,7 @@ asio::awaitable<void> Channel::write_loop() {
       co_await write_front(count, buffers);
       continue;
     }
-    if (input_ == Input::ended && (phase_ == Phase::lingering || replies_.empty())) {
+    if (input_ == Input::ended && (phase_ == Phase::lingering || queued_count() == 0)) {
       // A format with its own goodbye (a WebSocket close frame) says it before closing.
       if (phase_ != Phase::lingering) {
         if (std::string bye = wire_->farewell(reason_); !bye.empty()) {
@@ -248,9 +262,11 @@ asio::awaitable<void> Channel::write_loop() {
       close(reason_);
       break;
     }
-    if (phase_ != Phase::lingering && !replies_.empty() && replies_.front().ready) {
-      wait_for_commit(replies_.front().commit_seq);
+    if (phase_ != Phase::lingering && queued_count() > 0 && replies_->front().ready) {
+      wait_for_commit(replies_->front().commit_seq);
     }
+    if (queued_count() == 0) replies_.reset();  // nothing to hold while asleep
+    if (buffers.capacity() > kept_write_buffers) std::vector<asio::const_buffer>().swap(buffers);
     wake_deadline_ = phase_ == Phase::lingering ? linger_deadline_
                                                 : std::min(request_deadline_, partial_deadline_);
     wake_.expires_at(wake_deadline_);
@@ -265,7 +281,7 @@ asio::awaitable<void> Channel::write_front(std::size_t count,
                                            std::vector<asio::const_buffer>& buffers) {
   // Every reply that may go now leaves in one write: pipelined requests cost one syscall.
   buffers.clear();
-  for (std::size_t i = 0; i < count; ++i) buffers.push_back(asio::buffer(replies_[i].text));
+  for (std::size_t i = 0; i < count; ++i) buffers.push_back(asio::buffer((*replies_)[i].text));
   std::error_code ec;
   const std::size_t written = stream_.write_now(buffers, ec);
   if (!ec && written < asio::buffer_size(buffers)) {
@@ -277,15 +293,15 @@ asio::awaitable<void> Channel::write_front(std::size_t count,
     co_return;
   }
   for (std::size_t i = 0; i < count; ++i) {
-    Reply reply = std::move(replies_.front());
-    replies_.pop_front();
+    Reply reply = std::move(replies_->front());
+    replies_->pop_front();
     ++front_place_;
     pending_reply_bytes_ -= reply.text.size();
     if (!reply.ids.empty()) on_written(reply.ids);
     if (reply.close_after) begin_linger(*reply.close_after);
   }
   if (reader_paused_ && pending_reply_bytes_ <= limits_.max_pending_reply_bytes / 2) {
-    reader_wake_.cancel();
+    reader_wake_->cancel();
   }
 }
 
@@ -337,7 +353,8 @@ void Channel::wait_for_commit(std::uint64_t seq) {
 void Channel::give_up_on_commits() {
   // The stall woke every wait this channel had registered.
   waiting_for_seq_ = 0;
-  for (Reply& reply : replies_) {
+  if (!replies_) return;
+  for (Reply& reply : *replies_) {
     if (!reply.ready || reply.commit_seq <= commits_.committed()) continue;
     // The change may still be stored later, but it was not acknowledged: an inbox reply
     // replaced here leaves its messages unread.
@@ -345,7 +362,8 @@ void Channel::give_up_on_commits() {
     reply.ids.clear();
     pending_reply_bytes_ -= reply.text.size();
     reply.text.clear();
-    if (!reply.is_push) reply.text = wire_->frame(*store_stall_reply_).value_or(std::string());
+    if (!reply.is_push)
+      reply.text = wire_->frame(std::string(*store_stall_reply_)).value_or(std::string());
     if (reply.close_after) reply.text += wire_->farewell(*reply.close_after);
     pending_reply_bytes_ += reply.text.size();
     reply.commit_seq = 0;
@@ -364,10 +382,12 @@ void Channel::begin_linger(CloseReason reason) {
 }
 
 void Channel::release() {
-  for (const Reply& reply : replies_) {
-    if (!reply.ids.empty()) on_lost(reply.ids);
+  if (replies_) {
+    for (const Reply& reply : *replies_) {
+      if (!reply.ids.empty()) on_lost(reply.ids);
+    }
   }
-  replies_.clear();
+  replies_.reset();
   pending_reply_bytes_ = 0;
   on_closed(reason_);
 }

@@ -96,12 +96,15 @@ class Channel : public std::enable_shared_from_this<Channel> {
   std::uint64_t reserve();
   // Once the store stalls (CommitGate::stalled), what waits for a commit is answered with
   // `reply` instead (pushes are dropped). A channel that never calls this waits on (realm-link
-  // frames must not leave before their commit).
-  void answer_store_stall_with(std::string reply) { store_stall_reply_ = std::move(reply); }
+  // frames must not leave before their commit). `reply` outlives the channel (a view is kept:
+  // one text serves every connection).
+  void answer_store_stall_with(std::string_view reply) { store_stall_reply_ = reply; }
   // A name for the logs, e.g. "client 7 (127.0.0.1:40102)".
   void set_label(std::string label) { label_ = std::move(label); }
   const std::string& label() const { return label_; }
   const Stream& stream() const { return stream_; }
+  // Whether the channel holds a reply queue now (tests: an idle channel holds none).
+  bool holds_reply_queue() const { return replies_ != nullptr; }
   asio::ip::tcp::socket::executor_type executor() { return stream_.tcp().get_executor(); }
   // No request handed over by `deadline` ends the connection (on_timed_out with
   // CloseReason::idle_timeout); Clock::time_point::max(): none. Replaces the one set before.
@@ -135,6 +138,9 @@ class Channel : public std::enable_shared_from_this<Channel> {
   asio::awaitable<void> write_front(std::size_t count, std::vector<asio::const_buffer>& buffers);
   // Queues a reply whose text is in its wire form already.
   void enqueue(Reply reply);
+  // The reply queue, made if there is none.
+  std::deque<Reply>& replies();
+  std::size_t queued_count() const { return replies_ ? replies_->size() : 0; }
   // Replies at the front of the queue that may be written now.
   std::size_t sendable_count() const;
   void wait_for_commit(std::uint64_t seq);
@@ -160,16 +166,21 @@ class Channel : public std::enable_shared_from_this<Channel> {
   CommitGate& commits_;
   std::unique_ptr<WireFormat> wire_;
   std::string label_ = "connection";
-  std::optional<std::string> store_stall_reply_;
+  std::optional<std::string_view> store_stall_reply_;
   // The request being handed over; a member, so that its capacity serves every request (at
   // pipeline 1 each read holds one request, and a local would allocate for each).
   std::string request_;
 
-  std::deque<Reply> replies_;      // a deque: queued texts stay put while a write is in flight
-  std::uint64_t front_place_ = 0;  // the place number of replies_.front()
+  // The replies queued (a deque: queued texts stay put while a write is in flight). Made at the
+  // first reply and dropped whenever the writer sleeps with none queued: even empty, a
+  // std::deque holds 544 bytes, and most connections are idle most of the time.
+  std::unique_ptr<std::deque<Reply>> replies_;
+  std::uint64_t front_place_ = 0;  // the place number of the first reply queued
   std::size_t pending_reply_bytes_ = 0;
-  asio::steady_timer wake_;         // the writer sleeps on it until its deadline; cancel() wakes it
-  asio::steady_timer reader_wake_;  // a reader paused for back-pressure sleeps on it
+  asio::steady_timer wake_;  // the writer sleeps on it until its deadline; cancel() wakes it
+  // A reader paused for back-pressure sleeps on it; made at the first pause (an idle
+  // connection has none).
+  std::unique_ptr<asio::steady_timer> reader_wake_;
   bool reader_paused_ = false;
   Clock::time_point wake_deadline_ = Clock::time_point::max();  // what wake_ is set to
   std::uint64_t waiting_for_seq_ = 0;

@@ -17,10 +17,13 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
+#include "federation/frames.hpp"
 #include "support/delivery_checks.hpp"
 #include "support/free_port.hpp"
+#include "support/hand_made_peer.hpp"
 #include "support/line_client.hpp"
 #include "support/poll.hpp"
 #include "support/postgres_server.hpp"
@@ -391,4 +394,61 @@ TEST_CASE("the admin endpoint of a standby says so; after the takeover it says o
   CHECK(admin_get(standby.admin_port(), "/healthz").starts_with("HTTP/1.1 200"));
   CHECK(admin_get(standby.admin_port(), "/metrics").find("\nrealmchat_is_primary 1") !=
         std::string::npos);
+}
+
+namespace {
+
+namespace federation = chat::federation;
+namespace frames = chat::frames;
+
+// The first route announcement on a link from the hand-made peer.
+frames::Route first_announcement(LineClient& link) {
+  return std::get<frames::Route>(test_support::next_frame(link, "route"));
+}
+
+// Announces a realm z behind the hand-made peer, with `key` as z's signing key.
+void announce_z(LineClient& link, const std::string& key) {
+  link.send(federation::encode(
+      frames::Route{.via_others = true, .routes = {{"x"}, {"x", "z"}}, .keys = {{"z", key}}}));
+}
+
+}  // namespace
+
+TEST_CASE("a standby with a data_dir of its own serves with the holder's signing key and pins") {
+  // The holder and the standby share only the database: each has a data_dir of its own (as on
+  // two machines). x, a realm written by hand, links to whichever serves.
+  const PostgresRealm realm("failover_identity");
+  TempDir holder_dir;
+  RealmdProcess holder(holder_dir.path(), realm.config(holder_dir, "holder"));
+  holder.start();
+  TempDir standby_dir;
+  RealmdProcess standby(standby_dir.path(), realm.config(standby_dir, "standby"));
+  standby.start_standby();
+  const test_support::HandMadePeer x{.name = "x", .secret = "test-secret"};
+
+  std::string holder_key;
+  {
+    LineClient link(holder.peer_port());
+    x.dial(link, realm.name);
+    holder_key = first_announcement(link).keys[realm.name];
+    announce_z(link, std::string(64, 'a'));
+    REQUIRE(test_support::eventually([&] {
+      return holder.log().find("pinned the signing key of realm z (stored)") != std::string::npos;
+    }));
+  }
+  REQUIRE(holder_key.size() == 64);
+  holder.kill9();
+  REQUIRE(standby.wait_serving(10s));
+
+  LineClient link(standby.peer_port());
+  x.dial(link, realm.name);
+  // A realm that pinned the holder's key accepts what the new holder signs.
+  CHECK(first_announcement(link).keys[realm.name] == holder_key);
+  CHECK(standby.log().find("signing key " + holder_key + " (from the store)") != std::string::npos);
+  // The holder's pin holds at the standby: another key for z is not taken.
+  announce_z(link, std::string(64, 'b'));
+  CHECK(test_support::eventually([&] {
+    return standby.log().find("carries another signing key for realm z: kept the pinned one") !=
+           std::string::npos;
+  }));
 }

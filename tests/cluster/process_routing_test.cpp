@@ -4,9 +4,11 @@
 // reached through others. Every message answered OK must arrive exactly once; each case prints
 // sent / delivered / lost / duplicated.
 #include <doctest/doctest.h>
+#include <sodium.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -29,6 +31,7 @@
 using test_support::eventually;
 using test_support::LineClient;
 using test_support::login;
+using test_support::next_frame;
 using test_support::realm_entry;
 using test_support::RealmdProcess;
 using test_support::Tally;
@@ -342,20 +345,6 @@ namespace {
 namespace federation = chat::federation;
 namespace frames = chat::frames;
 
-// The next frame of type `type` on a hand-made peer's link; pings are answered, anything else
-// (announcements repeated, acks) skipped.
-frames::Frame next_frame(LineClient& link, std::string_view type) {
-  for (;;) {
-    const federation::DecodeResult decoded = federation::decode(link.expect_line(10s));
-    REQUIRE_MESSAGE(decoded.ok(), decoded.error);
-    if (std::holds_alternative<frames::Ping>(*decoded.frame)) {
-      link.send(federation::encode(frames::Pong{}));
-      continue;
-    }
-    if (federation::type_name(*decoded.frame) == type) return *decoded.frame;
-  }
-}
-
 // Takes the next fwd from `from` (acking it there) and hands it to `to` under `hop_id`,
 // changed by `change` on the way.
 void relay_one(LineClient& from, LineClient& to, std::uint64_t hop_id,
@@ -421,4 +410,98 @@ TEST_CASE("a relay that alters a message: the destination refuses it, the sender
   CHECK(arrived == std::vector<std::string>{"asli"});
   CHECK(realms["e"]->log().find("bad signature") != std::string::npos);
   MESSAGE("sent=3 delivered=" << arrived.size() << " refused (altered)=2 lost=0 duplicated=0");
+}
+
+TEST_CASE("a key pinned before a kill -9 is still pinned after the restart") {
+  // e is a real realm; x, linked to it, is this test: it announces a realm a behind it, with
+  // a's key. After e's kill -9 and restart, x announces another key for a: e keeps the first.
+  TempDir dir;
+  RealmdProcess e(dir.path(), RealmdProcess::config_yaml("e", dir.path() / "data"));
+  e.start();
+  const test_support::HandMadePeer x{.name = "x", .secret = "test-secret"};
+  const std::string first_key(64, 'a'), second_key(64, 'b');
+  const auto announce_a = [&](LineClient& link, const std::string& key) {
+    link.send(federation::encode(
+        frames::Route{.via_others = true, .routes = {{"x"}, {"x", "a"}}, .keys = {{"a", key}}}));
+  };
+  const std::string pinned_a = "pinned the signing key of realm a (stored)";
+  {
+    LineClient to_e(e.peer_port());
+    x.dial(to_e, "e");
+    announce_a(to_e, first_key);
+    REQUIRE(eventually([&] { return e.log().find(pinned_a) != std::string::npos; }));
+  }
+  e.kill9();
+  e.start();
+  LineClient to_e(e.peer_port());
+  x.dial(to_e, "e");
+  announce_a(to_e, second_key);
+  CHECK(eventually([&] {
+    return e.log().find("carries another signing key for realm a: kept the pinned one") !=
+           std::string::npos;
+  }));
+  CHECK(e.log().find(pinned_a) == std::string::npos);
+}
+
+namespace {
+
+std::string hex_of(const unsigned char* bytes, std::size_t size) {
+  std::string hex(size * 2 + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), bytes, size);
+  hex.pop_back();
+  return hex;
+}
+
+// The key `realm` announces for itself on a new link from the hand-made peer `x`.
+std::string announced_own_key(const RealmdProcess& realm, const std::string& name,
+                              const test_support::HandMadePeer& x) {
+  LineClient link(realm.peer_port());
+  x.dial(link, name);
+  const auto routes = std::get<frames::Route>(next_frame(link, "route"));
+  return routes.keys.contains(name) ? routes.keys.at(name) : std::string();
+}
+
+}  // namespace
+
+TEST_CASE("an older realmd's key and pins in data_dir are imported into the store, then not read") {
+  // What a realmd before the identity moved into the store left: realm.sign.key, realm.pins.
+  REQUIRE(sodium_init() >= 0);
+  unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
+  unsigned char secret_key[crypto_sign_SECRETKEYBYTES];
+  crypto_sign_keypair(public_key, secret_key);
+  TempDir dir;
+  const std::filesystem::path data = dir.path() / "data";
+  std::filesystem::create_directories(data);
+  std::ofstream(data / "realm.sign.key") << hex_of(secret_key, sizeof secret_key) << "\n";
+  std::ofstream(data / "realm.pins") << "a " << std::string(64, 'a') << "\n";
+  const std::string expected_key = hex_of(public_key, sizeof public_key);
+
+  RealmdProcess e(dir.path(), RealmdProcess::config_yaml("e", data));
+  const test_support::HandMadePeer x{.name = "x", .secret = "test-secret"};
+  const auto keeps_pin_of_a = [&] {
+    LineClient link(e.peer_port());
+    x.dial(link, "e");
+    link.send(federation::encode(frames::Route{
+        .via_others = true, .routes = {{"x"}, {"x", "a"}}, .keys = {{"a", std::string(64, 'b')}}}));
+    return eventually([&] {
+      return e.log().find("carries another signing key for realm a: kept the pinned one") !=
+             std::string::npos;
+    });
+  };
+  e.start();
+  CHECK(announced_own_key(e, "e", x) == expected_key);
+  CHECK(e.log().find("realm.sign.key (imported)") != std::string::npos);
+  CHECK(e.log().find("imported 1 pinned keys") != std::string::npos);
+  CHECK(keeps_pin_of_a());
+
+  // The files are no longer read (nor written): the store holds both now.
+  CHECK(e.terminate() == 0);
+  std::filesystem::remove(data / "realm.sign.key");
+  std::filesystem::remove(data / "realm.pins");
+  e.start();
+  CHECK(announced_own_key(e, "e", x) == expected_key);
+  CHECK(e.log().find("imported") == std::string::npos);
+  CHECK(keeps_pin_of_a());
+  CHECK_FALSE(std::filesystem::exists(data / "realm.sign.key"));
+  CHECK_FALSE(std::filesystem::exists(data / "realm.pins"));
 }

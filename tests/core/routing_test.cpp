@@ -251,3 +251,42 @@ TEST_CASE("a message waiting for its key is still waiting after a restart") {
   CHECK(stored(key_came) == 1);
   CHECK(count<store::DeleteOutbox>(key_came) == 1);
 }
+
+TEST_CASE(
+    "a key learnt is stored with the announcement that taught it, and pinned after a "
+    "restart") {
+  VerifyingNode e;
+  core::Outcome key_came = e.announce({{"d", "kd"}, {"a", "ka"}});
+  REQUIRE(count<store::PutPin>(key_came) == 1);  // d's was pinned (and stored) before
+  for (const auto& m : key_came.mutations) {
+    if (const auto* pin = std::get_if<store::PutPin>(&m)) {
+      CHECK(pin->pin == store::PinRecord{"a", "ka"});
+    }
+  }
+  // Announced again, or with another key: nothing more to store.
+  CHECK(count<store::PutPin>(e.announce({{"d", "kd"}, {"a", "kx"}})) == 0);
+
+  store::Snapshot snapshot;
+  snapshot.pins = {{"d", "kd"}, {"a", "ka"}};
+  VerifyingNode restarted(10000, snapshot);
+  CHECK(restarted.realm.state().routing().keys.at("a") == "ka");
+  // A message signed by the pinned key is taken at once, not held for the key.
+  CHECK(stored(restarted.realm.peer_frame("d", signed_by("ka", 1, 1))) == 1);
+  // Another key announced for a after the restart does not replace the one pinned before.
+  core::Outcome other = restarted.announce({{"d", "kd"}, {"a", "kx"}});
+  CHECK(count<store::PutPin>(other) == 0);
+  CHECK(restarted.realm.state().routing().keys.at("a") == "ka");
+}
+
+TEST_CASE("a key pinned in the settings (the config) wins over one pinned earlier and stored") {
+  core::RealmSettings settings = VerifyingNode::settings(10000);
+  settings.pinned_keys = {{"a", "kconfig"}};
+  int tokens = 0;
+  core::Realm realm(settings, VerifyingNode::environment(tokens));
+  realm.set_public_key("ke");
+  store::Snapshot snapshot;
+  snapshot.pins = {{"a", "klearnt"}, {"e", "kforged"}};
+  realm.load(snapshot);
+  CHECK(realm.state().routing().keys.at("a") == "kconfig");
+  CHECK(realm.state().routing().keys.at("e") == "ke");  // its own key is its own
+}

@@ -150,3 +150,25 @@ TEST_CASE("framer: a long run of short lines keeps the buffer compact") {
     CHECK(framer.pending_bytes() == 4);
   }
 }
+
+TEST_CASE("framer: a long line, once returned, leaves no large buffer; later lines still parse") {
+  LineFramer framer(64 * 1024);
+  const std::string long_line(20000, 'x');
+  // Half a long line is kept whole (the buffer is freed only when it holds no partial line).
+  framer.feed(long_line.substr(0, 10000));
+  Status last{};
+  CHECK(drain(framer, last).empty());
+  CHECK(last == Status::need_more);
+  framer.feed(long_line.substr(10000) + "\n");
+  CHECK(drain(framer, last) == std::vector<std::string>{long_line});
+  CHECK(last == Status::need_more);
+  CHECK(framer.buffer_capacity() <= LineFramer::kept_capacity);
+  // A request split across many reads after the release.
+  std::vector<std::string> lines;
+  for (const char c : std::string("send b hello\r\ninbox\n")) {
+    framer.feed(std::string_view(&c, 1));
+    append(lines, drain(framer, last));
+  }
+  CHECK(lines == std::vector<std::string>{"send b hello", "inbox"});
+  CHECK(framer.pending_bytes() == 0);
+}

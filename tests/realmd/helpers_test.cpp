@@ -11,6 +11,7 @@
 #include <asio/ssl/context.hpp>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -62,6 +63,7 @@ class PolicyNotingStore final : public chat::store::Store {
 
   chat::store::Snapshot load_streaming(const chat::store::UnreadSink&) override { return {}; }
   void commit(std::span<const chat::store::Mutation>) override {}
+  std::string signing_key(const std::function<std::string()>& make) override { return make(); }
   std::unique_ptr<chat::store::HistoryReader> open_history_reader() override {
     return std::make_unique<Reader>(policy);
   }

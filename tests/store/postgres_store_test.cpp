@@ -35,11 +35,11 @@ void commit(Store& store, const std::vector<Mutation>& batch) {
 
 }  // namespace
 
-TEST_CASE("PostgresStore creates schema version 3 and refuses a newer one") {
+TEST_CASE("PostgresStore creates schema version 4 and refuses a newer one") {
   auto& server = shared_postgres();
   PostgresStore store(server.url(), "schema_check");
-  CHECK(server.query("SELECT version FROM realmchat.schema_version") == "3");
-  CHECK(server.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'realmchat'") == "13");
+  CHECK(server.query("SELECT version FROM realmchat.schema_version") == "4");
+  CHECK(server.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'realmchat'") == "15");
   // Version 2: the outbox keeps a routed message's envelope.
   CHECK(server.query("SELECT count(*) FROM information_schema.columns WHERE table_schema = "
                      "'realmchat' AND table_name = 'outbox' AND column_name = 'route'") == "1");
@@ -47,11 +47,33 @@ TEST_CASE("PostgresStore creates schema version 3 and refuses a newer one") {
   CHECK(server.query("SELECT count(*) FROM pg_indexes WHERE schemaname = 'realmchat' AND "
                      "tablename = 'messages'") == "1");
 
-  server.query("UPDATE realmchat.schema_version SET version = 4");
+  // Version 4: the realm's identity.
+  CHECK(server.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'realmchat' AND "
+                     "tablename IN ('signing_keys', 'pins')") == "2");
+
+  server.query("UPDATE realmchat.schema_version SET version = 5");
   CHECK_THROWS_WITH_AS(PostgresStore(server.url(), "schema_check"),
-                       "the database has realmchat schema version 4, newer than this program's 3",
+                       "the database has realmchat schema version 5, newer than this program's 4",
                        StoreError);
-  server.query("UPDATE realmchat.schema_version SET version = 3");
+  server.query("UPDATE realmchat.schema_version SET version = 4");
+}
+
+TEST_CASE("PostgresStore upgrades a version 3 database (identity in files) in place") {
+  auto& server = shared_postgres();
+  {
+    PostgresStore store(server.url(), "upgrade_4");
+    commit(store, {PutSession{{"ab12", "messi"}}});
+  }
+  server.query(
+      "DROP TABLE realmchat.signing_keys; DROP TABLE realmchat.pins; "
+      "UPDATE realmchat.schema_version SET version = 3");
+
+  PostgresStore store(server.url(), "upgrade_4");
+  CHECK(server.query("SELECT version FROM realmchat.schema_version") == "4");
+  CHECK(store.load().sessions == std::vector<SessionRecord>{{"ab12", "messi"}});
+  CHECK(store.signing_key([] { return std::string("made"); }) == "made");
+  commit(store, {PutPin{{"beta", std::string(64, 'b')}}});
+  CHECK(store.load().pins == std::vector<PinRecord>{{"beta", std::string(64, 'b')}});
 }
 
 TEST_CASE("realms sharing one database see only their own rows") {

@@ -61,7 +61,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 7") {
+TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 8") {
   TempDir dir;
   const auto data_dir = dir.path() / "data" / "alpha";
   { SqliteStore store(data_dir, false); }
@@ -70,7 +70,7 @@ TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema ver
   REQUIRE(std::filesystem::exists(file));
   RawDatabase db(file);
   CHECK(db.query("PRAGMA journal_mode") == "wal");
-  CHECK(db.query("PRAGMA user_version") == "7");
+  CHECK(db.query("PRAGMA user_version") == "8");
   // Version 7: no second index on the inbox (a fetched row is deleted).
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
                  "tbl_name = 'messages'") == "0");
@@ -78,6 +78,50 @@ TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema ver
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'seen_epochs'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'sessions'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'history_archive'") == "1");
+  // Version 8: the realm's identity.
+  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'signing_key'") == "1");
+  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'pins'") == "1");
+}
+
+TEST_CASE(
+    "SqliteStore keeps realm.db and its WAL files to their owner (the signing key is in it)") {
+  using std::filesystem::perms;
+  TempDir dir;
+  const auto file = dir.path() / SqliteStore::file_name;
+  {
+    // As an older realmd left it: readable by all.
+    SqliteStore store(dir.path(), false);
+    std::filesystem::permissions(
+        file, perms::owner_read | perms::owner_write | perms::group_read | perms::others_read);
+  }
+  SqliteStore store(dir.path(), false);
+  store.signing_key([] { return std::string("secret"); });
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::filesystem::path part = file.string() + suffix;
+    REQUIRE_MESSAGE(std::filesystem::exists(part), part);
+    CHECK_MESSAGE((std::filesystem::status(part).permissions() &
+                   (perms::group_all | perms::others_all)) == perms::none,
+                  part);
+  }
+}
+
+TEST_CASE("SqliteStore upgrades a version 7 database (identity in files), keeping its rows") {
+  TempDir dir;
+  {
+    SqliteStore store(dir.path(), false);
+    const std::vector<Mutation> batch = {PutSession{{"ab12", "messi"}}};
+    store.commit(batch);
+  }
+  RawDatabase(dir.path() / SqliteStore::file_name)
+      .execute("DROP TABLE signing_key; DROP TABLE pins; PRAGMA user_version = 7;");
+
+  SqliteStore store(dir.path(), false);
+  CHECK(store.load().sessions == std::vector<SessionRecord>{{"ab12", "messi"}});
+  CHECK(store.signing_key([] { return std::string("made"); }) == "made");
+  const std::vector<Mutation> batch = {PutPin{{"beta", std::string(64, 'b')}}};
+  store.commit(batch);
+  CHECK(store.load().pins == std::vector<PinRecord>{{"beta", std::string(64, 'b')}});
+  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "8");
 }
 
 TEST_CASE("SqliteStore upgrades a version 3 database (no history), keeping its unread rows") {
@@ -113,7 +157,7 @@ TEST_CASE("SqliteStore upgrades a version 3 database (no history), keeping its u
   HistoryQuery query;
   query.conversation = "u/a/b";
   CHECK(store.open_history_reader()->read_history(query).messages.size() == 1);
-  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "7");
+  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "8");
 }
 
 TEST_CASE(
@@ -148,18 +192,18 @@ TEST_CASE(
   CHECK(snapshot.refused[0].error == "User tidak ditemukan");
   CHECK(snapshot.sessions == std::vector<SessionRecord>{{"ab12", "messi"}});
   CHECK(snapshot.max_id == 5);
-  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "7");
+  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "8");
   CHECK(snapshot.outbox[0].route.empty());
 }
 
 TEST_CASE("SqliteStore refuses a schema newer than its own") {
   TempDir dir;
   { SqliteStore store(dir.path(), false); }
-  RawDatabase(dir.path() / SqliteStore::file_name).execute("PRAGMA user_version = 8");
+  RawDatabase(dir.path() / SqliteStore::file_name).execute("PRAGMA user_version = 9");
 
   CHECK_THROWS_WITH_AS(
       SqliteStore(dir.path(), false),
-      ((dir.path() / "realm.db").string() + " has schema version 8, newer than this program's 7")
+      ((dir.path() / "realm.db").string() + " has schema version 9, newer than this program's 8")
           .c_str(),
       StoreError);
 }

@@ -26,11 +26,18 @@ struct SqliteBackend {
   TempDir dir;
   std::unique_ptr<SqliteStore> store = std::make_unique<SqliteStore>(dir.path(), false);
 
+  std::unique_ptr<SqliteStore> second;
+
   Store& current() { return *store; }
   Store& reopen() {
     store.reset();
     store = std::make_unique<SqliteStore>(dir.path(), false);
     return *store;
+  }
+  // Another process's store of the same realm, open at the same time.
+  Store& rival() {
+    if (!second) second = std::make_unique<SqliteStore>(dir.path(), false);
+    return *second;
   }
 };
 
@@ -45,11 +52,18 @@ struct PostgresBackend {
     static int realms = 0;
     return "contract" + std::to_string(++realms);
   }
+  std::unique_ptr<PostgresStore> second;
+
   Store& current() { return *store; }
   Store& reopen() {
     store.reset();
     store = std::make_unique<PostgresStore>(test_support::shared_postgres().url(), realm);
     return *store;
+  }
+  Store& rival() {
+    if (!second)
+      second = std::make_unique<PostgresStore>(test_support::shared_postgres().url(), realm);
+    return *second;
   }
 };
 
@@ -58,6 +72,7 @@ struct MemoryBackend {
 
   Store& current() { return store; }
   Store& reopen() { return store; }
+  Store& rival() { return store; }
 };
 
 void commit(Store& store, const std::vector<Mutation>& batch) {
@@ -149,6 +164,7 @@ TEST_CASE_TEMPLATE("a new store loads an empty snapshot", Backend, SqliteBackend
   CHECK(snapshot.seen.empty());
   CHECK(snapshot.peers.empty());
   CHECK(snapshot.refused.empty());
+  CHECK(snapshot.pins.empty());
   CHECK(snapshot.max_id == 0);
 }
 
@@ -465,6 +481,58 @@ TEST_CASE_TEMPLATE("PutPeer replaces a peer by name and keeps its place", Backen
   CHECK(snapshot.peers[0].port == 7000);
   CHECK(snapshot.peers[1].name == "beta");
   CHECK(snapshot.peers[1].port == 9890);
+}
+
+TEST_CASE_TEMPLATE("the signing key: made once, kept across a restart", Backend, SqliteBackend,
+                   MemoryBackend, PostgresBackend) {
+  Backend backend;
+  int made = 0;
+  const auto make = [&made] {
+    ++made;
+    return "key" + std::to_string(made);
+  };
+  CHECK(backend.current().signing_key(make) == "key1");
+  CHECK(backend.current().signing_key(make) == "key1");
+  CHECK(backend.reopen().signing_key(make) == "key1");
+  CHECK(made == 1);
+}
+
+TEST_CASE_TEMPLATE("the signing key: of two processes racing to make it, the first stored wins",
+                   Backend, SqliteBackend, MemoryBackend, PostgresBackend) {
+  Backend backend;
+  // While this process makes its key, the other stores one: it is the one both keep.
+  const std::string kept = backend.current().signing_key([&backend] {
+    CHECK(backend.rival().signing_key([] { return std::string("rival's"); }) == "rival's");
+    return std::string("mine");
+  });
+  CHECK(kept == "rival's");
+  CHECK(backend.rival().signing_key([] { return std::string("another"); }) == "rival's");
+  CHECK(backend.reopen().signing_key([] { return std::string("another"); }) == "rival's");
+}
+
+TEST_CASE_TEMPLATE(
+    "pins: the first key pinned for a realm is kept, in pinning order, across a "
+    "restart",
+    Backend, SqliteBackend, MemoryBackend, PostgresBackend) {
+  Backend backend;
+  const std::string gamma_key(64, 'c'), beta_key(64, 'b'), other_key(64, 'f');
+  commit(backend.current(), {PutPin{{"gamma", gamma_key}}, PutPin{{"beta", beta_key}}});
+  // A second pin for a realm, in a later batch or the same one, changes nothing.
+  commit(backend.current(),
+         {PutPin{{"beta", other_key}}, PutPin{{"delta", other_key}}, PutPin{{"delta", beta_key}}});
+
+  CHECK(backend.reopen().load().pins ==
+        std::vector<PinRecord>{{"gamma", gamma_key}, {"beta", beta_key}, {"delta", other_key}});
+}
+
+TEST_CASE_TEMPLATE("a pin in a failing batch is not kept", Backend, SqliteBackend, MemoryBackend,
+                   PostgresBackend) {
+  Backend backend;
+  commit(backend.current(), {PutUser{user("messi")}});
+  CHECK_THROWS_AS(
+      commit(backend.current(), {PutPin{{"beta", std::string(64, 'b')}}, PutUser{user("messi")}}),
+      MutationRejected);
+  CHECK(backend.reopen().load().pins.empty());
 }
 
 TEST_CASE_TEMPLATE("sessions load in creation order; DeleteSession forgets one, in batch order",

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "federation/frames.hpp"
@@ -58,6 +59,24 @@ inline std::string expect_frame(LineClient& line,
   for (;;) {
     std::string frame = line.expect_line(timeout);
     if (!frame.starts_with(R"({"t":"route")")) return frame;
+  }
+}
+
+// The next frame of type `type` ("fwd", "route", ...) from a realm on a hand-made peer's link;
+// pings are answered, anything else (announcements repeated, acks) skipped. Throws for a
+// frame that does not decode, or when none comes within `timeout` (each).
+inline chat::frames::Frame next_frame(
+    LineClient& line, std::string_view type,
+    std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  namespace f = chat::federation;
+  for (;;) {
+    const f::DecodeResult decoded = f::decode(line.expect_line(timeout));
+    if (!decoded.ok()) throw std::runtime_error("a frame that does not decode: " + decoded.error);
+    if (std::holds_alternative<chat::frames::Ping>(*decoded.frame)) {
+      line.send(f::encode(chat::frames::Pong{}));
+      continue;
+    }
+    if (f::type_name(*decoded.frame) == type) return *decoded.frame;
   }
 }
 

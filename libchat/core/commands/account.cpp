@@ -16,14 +16,17 @@ namespace {
 using Pending = Connection::PendingPassword;
 
 // Drops failures older than the window, then tells whether attempts are locked.
-bool locked(std::deque<Clock::time_point>& failures, Clock::time_point locked_until,
+bool locked(std::vector<Clock::time_point>& failures, Clock::time_point locked_until,
             const RealmSettings& settings, Clock::time_point now) {
-  while (!failures.empty() && now - failures.front() >= settings.failed_auth_window)
-    failures.pop_front();
+  // Oldest first: the expired ones are a prefix.
+  const auto first_kept = std::find_if(failures.begin(), failures.end(), [&](Clock::time_point t) {
+    return now - t < settings.failed_auth_window;
+  });
+  failures.erase(failures.begin(), first_kept);
   return now < locked_until;
 }
 
-void count_failure(std::deque<Clock::time_point>& failures, Clock::time_point& locked_until,
+void count_failure(std::vector<Clock::time_point>& failures, Clock::time_point& locked_until,
                    const RealmSettings& settings, Clock::time_point now) {
   failures.push_back(now);
   if (failures.size() >= static_cast<std::size_t>(settings.max_failed_auths)) {
@@ -95,7 +98,7 @@ void auth(Request& req) {
   Pending pending;
   pending.kind = Pending::Kind::auth;
   pending.user.username = username;
-  conn.pending = std::move(pending);
+  conn.pending = std::make_unique<Pending>(std::move(pending));
   req.out.password =
       PasswordJob{PasswordJob::Kind::verify, std::string(req.params[1]), user->record.password_hash,
                   slowed ? req.settings.auth_slowdown : std::chrono::milliseconds{0}};
@@ -108,7 +111,7 @@ void register_user(Request& req) {
   pending.user.username = req.params[0];
   pending.user.nama = req.params[2];
   pending.user.negara = req.params[3];
-  req.conn.pending = std::move(pending);
+  req.conn.pending = std::make_unique<Pending>(std::move(pending));
   req.out.password = PasswordJob{PasswordJob::Kind::hash, std::string(req.params[1]), {}};
 }
 

@@ -92,6 +92,8 @@ class EchoChannel final : public Channel {
     if (answers_stall) answer_store_stall_with("stalled");
   }
 
+  using Channel::holds_reply_queue;
+
   std::vector<std::string> requests;
   std::vector<std::uint64_t> written;
   std::vector<std::uint64_t> lost;
@@ -286,5 +288,23 @@ TEST_CASE("a stalled gate: replies waiting for a commit become the stall reply")
   c.gate.stall();
   REQUIRE(c.run_until([&] { return c.received == "stalled\n"; }));
   CHECK(c.channel->lost == std::vector<std::uint64_t>{1});
+  CHECK(c.channel->phase() == Phase::reading);
+}
+
+TEST_CASE("after a burst, an idle channel holds no reply queue, and serves the next request") {
+  Connection c;
+  CHECK_FALSE(c.channel->holds_reply_queue());
+  c.send("a\nb\nc\n");
+  REQUIRE(c.run_until([&] { return c.channel->requests.size() == 3; }));
+  CHECK(c.channel->holds_reply_queue());  // three replies wait for their commit
+  c.gate.commit(3);
+  REQUIRE(c.run_until([&] { return c.received == "re:a\nre:b\nre:c\n"; }));
+  c.settle();
+  CHECK_FALSE(c.channel->holds_reply_queue());
+  c.send("d\n");
+  REQUIRE(c.run_until([&] { return c.channel->requests.size() == 4; }));
+  c.gate.commit(4);
+  REQUIRE(c.run_until([&] { return c.received == "re:a\nre:b\nre:c\nre:d\n"; }));
+  CHECK(c.channel->written == std::vector<std::uint64_t>{1, 2, 3, 4});
   CHECK(c.channel->phase() == Phase::reading);
 }
