@@ -23,6 +23,11 @@ MessageRecord message(std::uint64_t id, const std::string& recipient) {
           false};
 }
 
+HistoryRecord history(std::uint64_t id, const std::string& text) {
+  return {id,   "u:messi:ronaldo",      "ronaldo", "alpha", "messi", "",
+          text, "2026-12-01T08:00:00Z", false};
+}
+
 std::vector<std::uint64_t> unread_ids(const Snapshot& snapshot) {
   std::vector<std::uint64_t> ids;
   for (const MessageRecord& m : snapshot.unread) ids.push_back(m.id);
@@ -126,8 +131,7 @@ TEST_CASE("a send's message and history rows go as one statement per table") {
   std::vector<Mutation> batch;
   for (std::uint64_t id = 1; id <= 50; ++id) {
     batch.emplace_back(PutMessage{message(id, "messi")});
-    batch.emplace_back(PutHistory{{id, "u:messi:ronaldo", "ronaldo", "alpha", "messi", "",
-                                   "hi", "2026-12-01T08:00:00Z", false}});
+    batch.emplace_back(PutHistory{history(id, "hi")});
     batch.emplace_back(IndexHistory{id});
   }
   commit(store, batch);
@@ -137,8 +141,7 @@ TEST_CASE("a send's message and history rows go as one statement per table") {
   CHECK(server.query("SELECT count(DISTINCT cmin::text) || '/' || count(*) FROM "
                      "realmchat.history WHERE realm = 'one_statement'") == "1/50");
   // A failure in such a run still names its mutation: the second history row of id 51.
-  const HistoryRecord again{51, "u:messi:ronaldo", "ronaldo", "alpha", "messi", "",
-                            "again", "2026-12-01T08:00:01Z", false};
+  const HistoryRecord again = history(51, "again");
   try {
     store.commit(std::vector<Mutation>{PutMessage{message(51, "messi")}, PutHistory{again},
                                        PutMessage{message(52, "messi")}, PutHistory{again}});
