@@ -201,9 +201,12 @@ void PeerLink::on_closed(CloseReason reason) {
   timer_.cancel();
   if (failure_.empty() && dialed() && link_phase_ == LinkPhase::handshaking &&
       handshake_.proved() && reason == CloseReason::peer_closed) {
-    // The acceptor checks our proof before it says anything: a close now is its refusal.
-    failure_ = "handshake failed: closed by realm " + peer_ +
-               " before it authenticated (is federation.secret the same on both?)";
+    // The acceptor checks our proof (and over TLS, that our certificate names us) before it
+    // says anything: a close now is its refusal. The hint names what it may have refused.
+    failure_ = "handshake failed: closed by realm " + peer_ + " before it authenticated (" +
+               (stream().is_tls() ? "is federation.secret the same on both, and does our TLS "
+                                    "certificate name this realm?)"
+                                  : "is federation.secret the same on both?)");
   }
   if (failure_.empty()) failure_ = std::string(to_string(reason));
   if (link_phase_ == LinkPhase::linked) {
