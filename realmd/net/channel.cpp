@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <asio/co_spawn.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -50,15 +51,11 @@ Channel::Channel(Stream stream, Limits limits, CommitGate& commits,
 
 void Channel::start() {
   auto self = shared_from_this();
+  // The wire format may hold requests already (bytes read before it took the connection over).
   asio::co_spawn(
-      executor(), [self] { return self->read_loop(); },
+      executor(), [self] { return self->take_requests(/*after_read=*/false); },
       [self](std::exception_ptr error) { self->on_coroutine_exit(error, "reader"); });
-  asio::co_spawn(
-      executor(), [self] { return self->write_loop(); },
-      [self](std::exception_ptr error) {
-        self->on_coroutine_exit(error, "writer");
-        self->release();
-      });
+  asio::dispatch(executor(), [self] { self->run_writer(); });
 }
 
 void Channel::refuse(std::string reply, CloseReason reason) {
@@ -166,29 +163,53 @@ void Channel::fill(std::uint64_t place, std::string text, std::vector<std::uint6
   wake_writer();
 }
 
-asio::awaitable<void> Channel::read_loop() {
-  // The wire format may hold requests already (bytes read before it took the connection over).
-  co_await hand_over_requests();
-  while (phase_ != Phase::closed && input_ == Input::open) {
-    std::error_code ec;
-    const std::string_view bytes = co_await stream_.read(ec);
-    if (phase_ == Phase::closed) co_return;
-    if (ec == asio::error::eof) break;
-    if (ec) {
-      close(CloseReason::read_failed);
-      co_return;
-    }
-    // No further request will be handled: the bytes are dropped, but for the read that
-    // finish() let complete, whose WebSocket pings and closes are still answered.
-    if (phase_ != Phase::reading && input_ == Input::open) continue;
-    wire_->feed(bytes);
-    const bool handed_over_any = co_await hand_over_requests();
-    if (phase_ == Phase::closed) co_return;
-    track_partial_request(handed_over_any);
-  }
+asio::awaitable<void> Channel::take_requests(bool after_read) {
+  const bool handed_over_any = co_await hand_over_requests();
   if (phase_ == Phase::closed) co_return;
-  input_ = Input::ended;
-  wake_writer();
+  if (after_read) track_partial_request(handed_over_any);
+  read_more();
+}
+
+void Channel::read_more() {
+  if (phase_ == Phase::closed) return;
+  if (input_ != Input::open) {  // finish() let the last read complete
+    input_ = Input::ended;
+    wake_writer();
+    return;
+  }
+  reader_waits_ = true;
+  stream_.read_then([self = shared_from_this()](std::error_code ec, std::string_view bytes) {
+    self->reader_waits_ = false;
+    try {
+      self->on_input(ec, bytes);
+    } catch (...) {  // as a coroutine's would be: logged, and the channel closes
+      self->on_coroutine_exit(std::current_exception(), "reader");
+    }
+  });
+}
+
+void Channel::on_input(std::error_code ec, std::string_view bytes) {
+  if (phase_ == Phase::closed) return;
+  if (ec == asio::error::eof) {
+    input_ = Input::ended;
+    wake_writer();
+    return;
+  }
+  if (ec) {
+    close(CloseReason::read_failed);
+    return;
+  }
+  // No further request will be handled: the bytes are dropped, but for the read that
+  // finish() let complete, whose WebSocket pings and closes are still answered.
+  if (phase_ != Phase::reading && input_ == Input::open) {
+    read_more();
+    return;
+  }
+  wire_->feed(bytes);
+  auto self = shared_from_this();
+  asio::co_spawn(
+      executor(), [self] { return self->take_requests(/*after_read=*/true); },
+      [self](std::exception_ptr error) { self->on_coroutine_exit(error, "reader"); });
 }
 
 asio::awaitable<bool> Channel::hand_over_requests() {
@@ -243,54 +264,94 @@ std::size_t Channel::sendable_count() const {
   return count;
 }
 
-asio::awaitable<void> Channel::write_loop() {
-  std::vector<asio::const_buffer> buffers;
-  while (phase_ != Phase::closed) {
-    if (store_stall_reply_ && commits_.stalled()) give_up_on_commits();
-    if (const std::size_t count = sendable_count(); count > 0) {
-      co_await write_front(count, buffers);
-      continue;
-    }
-    if (input_ == Input::ended && (phase_ == Phase::lingering || queued_count() == 0)) {
-      // A format with its own goodbye (a WebSocket close frame) says it before closing.
-      if (phase_ != Phase::lingering) {
-        if (std::string bye = wire_->farewell(reason_); !bye.empty()) {
-          enqueue({.text = std::move(bye), .commit_seq = 0, .ids = {}, .close_after = reason_});
-          continue;
-        }
+void Channel::run_writer() {
+  try {
+    while (phase_ != Phase::closed) {
+      if (store_stall_reply_ && commits_.stalled()) give_up_on_commits();
+      if (const std::size_t count = sendable_count(); count > 0) {
+        if (!write_front(count)) return;  // write_rest() resumes the writer
+        continue;
       }
-      close(reason_);
-      break;
+      if (input_ == Input::ended && (phase_ == Phase::lingering || queued_count() == 0)) {
+        // A format with its own goodbye (a WebSocket close frame) says it before closing.
+        if (phase_ != Phase::lingering) {
+          if (std::string bye = wire_->farewell(reason_); !bye.empty()) {
+            enqueue({.text = std::move(bye), .commit_seq = 0, .ids = {}, .close_after = reason_});
+            continue;
+          }
+        }
+        close(reason_);
+        break;
+      }
+      if (phase_ != Phase::lingering && queued_count() > 0 && replies_->front().ready) {
+        wait_for_commit(replies_->front().commit_seq);
+      }
+      if (queued_count() == 0) replies_.reset();  // nothing to hold while asleep
+      if (write_buffers_.capacity() > kept_write_buffers) {
+        std::vector<asio::const_buffer>().swap(write_buffers_);
+      }
+      wake_deadline_ = phase_ == Phase::lingering ? linger_deadline_
+                                                  : std::min(request_deadline_, partial_deadline_);
+      wake_.expires_at(wake_deadline_);
+      writer_sleeps_ = true;
+      wake_.async_wait(
+          [self = shared_from_this()](std::error_code ec) { self->on_writer_woken(ec); });
+      return;
     }
-    if (phase_ != Phase::lingering && queued_count() > 0 && replies_->front().ready) {
-      wait_for_commit(replies_->front().commit_seq);
-    }
-    if (queued_count() == 0) replies_.reset();  // nothing to hold while asleep
-    if (buffers.capacity() > kept_write_buffers) std::vector<asio::const_buffer>().swap(buffers);
-    wake_deadline_ = phase_ == Phase::lingering ? linger_deadline_
-                                                : std::min(request_deadline_, partial_deadline_);
-    wake_.expires_at(wake_deadline_);
-    std::error_code ec;
-    co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    wake_deadline_ = Clock::time_point::max();
-    if (!ec) on_deadline();  // every other wake-up cancels
+  } catch (...) {  // as a coroutine's would be: logged, the channel closed, then released
+    on_coroutine_exit(std::current_exception(), "writer");
   }
+  release();
 }
 
-asio::awaitable<void> Channel::write_front(std::size_t count,
-                                           std::vector<asio::const_buffer>& buffers) {
-  // Every reply that may go now leaves in one write: pipelined requests cost one syscall.
-  buffers.clear();
-  for (std::size_t i = 0; i < count; ++i) buffers.push_back(asio::buffer((*replies_)[i].text));
-  std::error_code ec;
-  const std::size_t written = stream_.write_now(buffers, ec);
-  if (!ec && written < asio::buffer_size(buffers)) {
-    drop_front(buffers, written);
-    co_await stream_.write(buffers, ec);
+void Channel::on_writer_woken(std::error_code ec) {
+  writer_sleeps_ = false;
+  wake_deadline_ = Clock::time_point::max();
+  try {
+    if (!ec) on_deadline();  // every other wake-up cancels
+  } catch (...) {
+    on_coroutine_exit(std::current_exception(), "writer");
+    release();
+    return;
   }
+  run_writer();
+}
+
+bool Channel::write_front(std::size_t count) {
+  // Every reply that may go now leaves in one write: pipelined requests cost one syscall.
+  write_buffers_.clear();
+  for (std::size_t i = 0; i < count; ++i) {
+    write_buffers_.push_back(asio::buffer((*replies_)[i].text));
+  }
+  std::error_code ec;
+  const std::size_t written = stream_.write_now(write_buffers_, ec);
+  if (!ec && written < asio::buffer_size(write_buffers_)) {
+    drop_front(write_buffers_, written);
+    auto self = shared_from_this();
+    asio::co_spawn(
+        executor(), [self, count] { return self->write_rest(count); },
+        [self](std::exception_ptr error) {
+          if (!error) return;
+          self->on_coroutine_exit(error, "writer");
+          self->release();
+        });
+    return false;
+  }
+  retire_written(count, ec);
+  return true;
+}
+
+asio::awaitable<void> Channel::write_rest(std::size_t count) {
+  std::error_code ec;
+  co_await stream_.write(write_buffers_, ec);
+  retire_written(count, ec);
+  run_writer();
+}
+
+void Channel::retire_written(std::size_t count, std::error_code ec) {
   if (ec) {
     close(CloseReason::write_failed);
-    co_return;
+    return;
   }
   for (std::size_t i = 0; i < count; ++i) {
     Reply reply = std::move(replies_->front());
