@@ -50,12 +50,16 @@ Channel::Channel(Stream stream, Limits limits, CommitGate& commits,
       wake_(stream_.tcp().get_executor()) {}
 
 void Channel::start() {
-  auto self = shared_from_this();
   // The wire format may hold requests already (bytes read before it took the connection over).
+  spawn_reader(/*after_read=*/false);
+  asio::dispatch(executor(), [self = shared_from_this()] { self->run_writer(); });
+}
+
+void Channel::spawn_reader(bool after_read) {
+  auto self = shared_from_this();
   asio::co_spawn(
-      executor(), [self] { return self->take_requests(/*after_read=*/false); },
+      executor(), [self, after_read] { return self->take_requests(after_read); },
       [self](std::exception_ptr error) { self->on_coroutine_exit(error, "reader"); });
-  asio::dispatch(executor(), [self] { self->run_writer(); });
 }
 
 void Channel::refuse(std::string reply, CloseReason reason) {
@@ -164,8 +168,31 @@ void Channel::fill(std::uint64_t place, std::string text, std::vector<std::uint6
 }
 
 asio::awaitable<void> Channel::take_requests(bool after_read) {
-  const bool handed_over_any = co_await hand_over_requests();
+  // One coroutine frame per read: the back-pressure wait gets its own only when it waits.
+  bool handed_over_any = false;
+  std::string& request = request_;
+  while (phase_ == Phase::reading) {
+    if (reader_must_wait()) co_await wait_for_reader_room();
+    if (phase_ == Phase::closed) break;
+    const auto status = wire_->next(request);
+    if (status == WireFormat::Status::need_more) break;
+    if (status == WireFormat::Status::too_long) {
+      stop_taking_requests();
+      on_request_too_long();
+      break;
+    }
+    handed_over_any = true;
+    co_await on_request(request);
+    request.clear();
+  }
+  if (request.capacity() > kept_request_capacity) std::string().swap(request);
   if (phase_ == Phase::closed) co_return;
+  // After the replies to the requests before it: e.g. the answer to a WebSocket close frame.
+  const std::optional<CloseReason> ended = wire_->ended();
+  if (std::string control = wire_->take_control_bytes(); !control.empty() || ended) {
+    enqueue({.text = std::move(control), .commit_seq = 0, .ids = {}, .close_after = ended});
+    if (phase_ == Phase::closed) co_return;
+  }
   if (after_read) track_partial_request(handed_over_any);
   read_more();
 }
@@ -206,43 +233,13 @@ void Channel::on_input(std::error_code ec, std::string_view bytes) {
     return;
   }
   wire_->feed(bytes);
-  auto self = shared_from_this();
-  asio::co_spawn(
-      executor(), [self] { return self->take_requests(/*after_read=*/true); },
-      [self](std::exception_ptr error) { self->on_coroutine_exit(error, "reader"); });
-}
-
-asio::awaitable<bool> Channel::hand_over_requests() {
-  bool handed_over_any = false;
-  std::string& request = request_;
-  while (phase_ == Phase::reading) {
-    co_await wait_for_reader_room();
-    if (phase_ == Phase::closed) break;
-    const auto status = wire_->next(request);
-    if (status == WireFormat::Status::need_more) break;
-    if (status == WireFormat::Status::too_long) {
-      stop_taking_requests();
-      on_request_too_long();
-      break;
-    }
-    handed_over_any = true;
-    co_await on_request(request);
-    request.clear();
-  }
-  if (request.capacity() > kept_request_capacity) std::string().swap(request);
-  if (phase_ == Phase::closed) co_return handed_over_any;
-  // After the replies to the requests before it: e.g. the answer to a WebSocket close frame.
-  const std::optional<CloseReason> ended = wire_->ended();
-  if (std::string control = wire_->take_control_bytes(); !control.empty() || ended) {
-    enqueue({.text = std::move(control), .commit_seq = 0, .ids = {}, .close_after = ended});
-  }
-  co_return handed_over_any;
+  spawn_reader(/*after_read=*/true);
 }
 
 asio::awaitable<void> Channel::wait_for_reader_room() {
   // A client that pipelines requests faster than it reads their replies (e.g. many inbox
   // calls) is not dropped: its next request waits until it has read enough.
-  while (phase_ != Phase::closed && pending_reply_bytes_ > limits_.max_pending_reply_bytes / 2) {
+  while (reader_must_wait()) {
     reader_paused_ = true;
     if (!reader_wake_) reader_wake_ = std::make_unique<asio::steady_timer>(executor());
     reader_wake_->expires_at(Clock::time_point::max());

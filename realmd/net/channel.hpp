@@ -134,17 +134,19 @@ class Channel : public std::enable_shared_from_this<Channel> {
   virtual void on_timed_out(CloseReason reason) { close(reason); }
 
  private:
-  // The reader's coroutine: hands over the requests the wire format holds (after a read:
-  // `after_read`), then waits for the next input.
+  // The reader's coroutine: hands over the requests the wire format has complete, queues what
+  // the format sends on its own behalf (e.g. a WebSocket pong or close), keeps the
+  // partial-request clock (after a read: `after_read`), then waits for the next input.
   asio::awaitable<void> take_requests(bool after_read);
+  void spawn_reader(bool after_read);
   // Waits for input with a plain handler, or ends the input once finish() stopped it.
   void read_more();
   void on_input(std::error_code ec, std::string_view bytes);
-  // Hands over the requests the wire format has complete, then queues what the format sends on
-  // its own behalf (e.g. a WebSocket pong or close). Returns whether any request was handed over.
-  asio::awaitable<bool> hand_over_requests();
   // Back-pressure: returns once the unsent replies are under half their limit.
   asio::awaitable<void> wait_for_reader_room();
+  bool reader_must_wait() const {
+    return phase_ != Phase::closed && pending_reply_bytes_ > limits_.max_pending_reply_bytes / 2;
+  }
   // The writer: writes what may go, then sleeps on wake_ until a wake-up or a deadline; once
   // the channel closed, releases it.
   void run_writer();
