@@ -24,22 +24,23 @@ store::MessageRecord make_message_record(std::uint64_t id, std::string recipient
 }
 
 void store_message(RealmState& state, store::MessageRecord message, Outcome& out) {
-  out.mutations.emplace_back(store::PutMessage{message});
-  const store::MessageRecord& stored = state.add_unread(std::move(message)).record;
-  const std::vector<Watcher>* watchers = state.watchers(stored.recipient);
-  if (watchers == nullptr) return;
-  std::string event = protocol::reply::event_message(
-      {stored.shown_id(), stored.sender, stored.recipient, stored.text, stored.sender_realm,
-       stored.time, stored.group, stored.bounce});
-  bool reserved = state.reserve(stored);
-  for (const Watcher& watcher : *watchers) {
-    Push push{watcher.connection, event, {}};
-    if (reserved) {
-      push.fetched_after_write.push_back(stored.id);
-      reserved = false;  // the others see it too, but one write makes it fetched
+  // The inbox keeps its own compact copy; the record itself moves into the mutation.
+  state.add_unread(message);
+  if (const std::vector<Watcher>* watchers = state.watchers(message.recipient)) {
+    std::string event = protocol::reply::event_message(
+        {message.shown_id(), message.sender, message.recipient, message.text, message.sender_realm,
+         message.time, message.group, message.bounce});
+    bool reserved = state.reserve(message);
+    for (const Watcher& watcher : *watchers) {
+      Push push{watcher.connection, event, {}};
+      if (reserved) {
+        push.fetched_after_write.push_back(message.id);
+        reserved = false;  // the others see it too, but one write makes it fetched
+      }
+      out.pushes.push_back(std::move(push));
     }
-    out.pushes.push_back(std::move(push));
   }
+  out.mutations.emplace_back(store::PutMessage{std::move(message)});
 }
 
 namespace {

@@ -46,7 +46,7 @@ std::string realm_conversation(std::string_view realm, std::string_view remote_u
   return join({"r", realm, remote_user, local_user});
 }
 
-std::string conversation_of(const store::MessageRecord& message, std::string_view own_realm) {
+std::string conversation_of(const UnreadMessage& message, std::string_view own_realm) {
   if (!message.group.empty()) return group_conversation(message.group);
   if (message.sender_realm == own_realm)
     return user_conversation(message.sender, message.recipient);

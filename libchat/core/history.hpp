@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/inboxes.hpp"
 #include "core/outcome.hpp"
 #include "store/records.hpp"
 
@@ -30,7 +31,7 @@ std::string realm_conversation(std::string_view realm, std::string_view remote_u
                                std::string_view local_user);
 
 // The conversation an inbox message belongs to, for the recipient (own_realm: this realm).
-std::string conversation_of(const store::MessageRecord& message, std::string_view own_realm);
+std::string conversation_of(const UnreadMessage& message, std::string_view own_realm);
 // What `viewer` sees of conversation `key` (a user or realm conversation they are part of);
 // nothing for a group conversation or one `viewer` is not part of.
 std::optional<ConversationView> private_view(std::string_view key, std::string_view viewer,

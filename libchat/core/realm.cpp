@@ -101,6 +101,10 @@ Realm::Realm(RealmSettings settings, Environment env)
 
 Realm::~Realm() = default;
 
+void Realm::load_unread(const store::MessageRecord& message) {
+  state_->add_unread(message);
+}
+
 void Realm::set_public_key(const std::string& public_key) {
   settings_.public_key = public_key;
   state_->routing().keys[settings_.name] = public_key;
@@ -112,7 +116,7 @@ void Realm::load(const store::Snapshot& snapshot) {
     state_->add_group(group.name);
     for (const auto& member : group.members) state_->add_member(group.name, member);
   }
-  for (const auto& message : snapshot.unread) state_->add_unread(message);
+  for (const auto& message : snapshot.unread) load_unread(message);
   for (const auto& pin : snapshot.pins)
     state_->routing().keys.try_emplace(pin.realm, pin.public_key);
   for (const auto& conversation : snapshot.conversations) {

@@ -32,9 +32,12 @@ class Realm {
   // realmd reads it from the store as it starts serving (a standby on taking the lease).
   // Call before load().
   void set_public_key(const std::string& public_key);
-  // Restores the state that the store held at start. Keys pinned earlier do not replace those
-  // of the settings (the config's win).
+  // Restores the state that the store held at start (Snapshot::unread too, if any). Keys
+  // pinned earlier do not replace those of the settings (the config's win).
   void load(const store::Snapshot& snapshot);
+  // Restores one unread message: Store::load_streaming's sink, so that a million unread
+  // messages go into the inboxes without all being held at once first.
+  void load_unread(const store::MessageRecord& message);
 
   // Handles one request line (terminator removed). A line that needs no reply (blank) gives an
   // Outcome without reply and without password job.

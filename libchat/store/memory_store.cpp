@@ -282,7 +282,7 @@ std::unique_ptr<HistoryReader> MemoryStore::open_history_reader() {
   return std::make_unique<Reader>(*this);
 }
 
-Snapshot MemoryStore::load() {
+Snapshot MemoryStore::load_streaming(const UnreadSink& unread) {
   std::lock_guard lock(mutex_);
   Snapshot snapshot;
   snapshot.users = users_;
@@ -299,7 +299,7 @@ Snapshot MemoryStore::load() {
   }
 
   for (const auto& [id, message] : messages_) {
-    if (!message.fetched) snapshot.unread.push_back(message.record);
+    if (!message.fetched) unread(message.record);
   }
   for (const auto& [id, entry] : outbox_) snapshot.outbox.push_back(entry);
   for (const auto& [key, seen] : seen_) snapshot.seen.push_back(seen);

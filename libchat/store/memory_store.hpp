@@ -21,7 +21,7 @@ namespace chat::store {
 // same all-or-nothing batches and the same error messages as SqliteStore, without durability.
 class MemoryStore final : public Store {
  public:
-  Snapshot load() override;
+  Snapshot load_streaming(const UnreadSink& unread) override;
   void commit(std::span<const Mutation> batch) override;
   std::string signing_key(const std::function<std::string()>& make) override;
   std::unique_ptr<HistoryReader> open_history_reader() override;

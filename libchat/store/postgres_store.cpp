@@ -241,18 +241,32 @@ std::string number(std::uint64_t value) {
   return std::to_string(value);
 }
 
-// Sends the mutations of one batch, in batch order; consecutive ones of a kind that has a
-// multi-row statement go as one statement (unless one_per_statement).
+// The run a mutation may join: consecutive mutations of one run go as one statement per table.
+// Inserts into messages, history and outbox share a run: each table keeps the batch's order,
+// and no mutation of the run reads or deletes another table's rows. A `send` queues a message
+// and its history row, so runs of one kind would cost two one-row statements per message
+// (docs/performance.md "PostgreSQL per send").
+std::size_t run_kind(const Mutation& mutation) {
+  const bool insert = std::holds_alternative<PutMessage>(mutation) ||
+                      std::holds_alternative<PutHistory>(mutation) ||
+                      std::holds_alternative<PutOutbox>(mutation) ||
+                      std::holds_alternative<IndexHistory>(mutation);
+  return insert ? std::variant_size_v<Mutation> : mutation.index();
+}
+
+// Sends the mutations of one batch, in batch order but for the inserts of a run (above), which
+// go as one multi-row statement per table (unless one_per_statement).
 class BatchWriter {
  public:
   BatchWriter(Pipeline& pipeline, const std::string& realm, bool one_per_statement)
       : pipeline_(pipeline), realm_(realm), one_per_statement_(one_per_statement) {}
 
   void add(std::size_t index, const Mutation& mutation) {
-    if (mutation.index() != run_kind_ || one_per_statement_) flush();
+    const std::size_t kind = run_kind(mutation);
+    if (kind != run_kind_ || one_per_statement_) flush();
     if (run_.count == 0) run_.first = index;
     ++run_.count;
-    run_kind_ = mutation.index();
+    run_kind_ = kind;
     std::visit([this](const auto& m) { apply(m); }, mutation);
   }
 
@@ -298,7 +312,7 @@ class BatchWriter {
     history_.push_back(&m.message);
     max_id_ = std::max(max_id_, m.message.id);
   }
-  void apply(const IndexHistory&) { run_ = {}; }  // indexed as inserted
+  void apply(const IndexHistory&) {}  // indexed as inserted
   void apply(const PruneHistory& m) {
     single("prune_history", {realm_, m.older_than, number(m.scan)});
   }
@@ -628,7 +642,8 @@ std::uint64_t to_id(std::string_view text) {
 }
 
 void load_messages(RealmRows& rows, pg::Connection& connection, const std::string& realm,
-                   Snapshot& snapshot) {
+                   Snapshot& snapshot, const UnreadSink& unread) {
+  MessageRecord record;  // reused row after row: no allocation per row (as SqliteStore)
   // COPY, not SELECT: the unread messages are most of what a takeover reads.
   connection.copy_out(
       "SELECT id, recipient, sender, sender_realm, group_name, body, sent_at, bounce, "
@@ -636,9 +651,16 @@ void load_messages(RealmRows& rows, pg::Connection& connection, const std::strin
           connection.literal(realm) + " AND NOT fetched ORDER BY id",
       [&](const std::vector<std::string_view>& f) {
         if (f.size() != 9) throw StoreError("PostgreSQL: unexpected COPY row for messages");
-        snapshot.unread.push_back({to_id(f[0]), std::string(f[1]), std::string(f[2]),
-                                   std::string(f[3]), std::string(f[4]), std::string(f[5]),
-                                   std::string(f[6]), f[7] == "t", to_id(f[8])});
+        record.id = to_id(f[0]);
+        record.recipient.assign(f[1]);
+        record.sender.assign(f[2]);
+        record.sender_realm.assign(f[3]);
+        record.group.assign(f[4]);
+        record.text.assign(f[5]);
+        record.time.assign(f[6]);
+        record.bounce = f[7] == "t";
+        record.history_id = to_id(f[8]);
+        unread(record);
       });
   rows.each(
       "SELECT h.conversation, h.id, h.sent_at, c.n FROM (SELECT conversation, max(id) AS last, "
@@ -695,12 +717,12 @@ void load_federation(RealmRows& rows, Snapshot& snapshot) {
 
 }  // namespace
 
-Snapshot PostgresStore::load() {
+Snapshot PostgresStore::load_streaming(const UnreadSink& unread) {
   impl_->connect();
   RealmRows rows(impl_->connection, impl_->realm);
   Snapshot snapshot;
   load_accounts(rows, snapshot);
-  load_messages(rows, impl_->connection, impl_->realm, snapshot);
+  load_messages(rows, impl_->connection, impl_->realm, snapshot, unread);
   load_federation(rows, snapshot);
   return snapshot;
 }

@@ -32,7 +32,7 @@ class PostgresStore final : public Store {
   PostgresStore(const PostgresStore&) = delete;
   PostgresStore& operator=(const PostgresStore&) = delete;
 
-  Snapshot load() override;
+  Snapshot load_streaming(const UnreadSink& unread) override;
   void commit(std::span<const Mutation> batch) override;
   std::string signing_key(const std::function<std::string()>& make) override;
   void fence(std::uint64_t epoch) override;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <unordered_map>
 #include <utility>
@@ -251,10 +252,12 @@ class Statement {
     throw StoreError(message, permanent);
   }
 
-  std::string text(int column) const {
+  std::string text(int column) const { return std::string(view(column)); }
+  // The column's text, valid until the next step or reset.
+  std::string_view view(int column) const {
     const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), column));
     if (data == nullptr) return {};
-    return std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), column)));
+    return {data, static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), column))};
   }
   std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_.get(), column); }
   std::uint64_t id(int column) const { return static_cast<std::uint64_t>(integer(column)); }
@@ -340,17 +343,26 @@ void load_accounts(sqlite3* db, Snapshot& snapshot) {
       });
 }
 
-// The unread inbox entries, and each history conversation's newest message and count.
-void load_messages(sqlite3* db, Snapshot& snapshot) {
-  snapshot.unread.reserve(static_cast<std::size_t>(
-      query_integer(db, "SELECT count(*) FROM messages WHERE fetched = 0")));
-  Statement unread(db,
-                   "SELECT id, recipient, sender, sender_realm, group_name, text, time, bounce, "
-                   "history_id FROM messages WHERE fetched = 0 ORDER BY id");
-  while (unread.next_row()) {
-    snapshot.unread.push_back({unread.id(0), unread.text(1), unread.text(2), unread.text(3),
-                               unread.text(4), unread.text(5), unread.text(6),
-                               unread.integer(7) != 0, unread.id(8)});
+// The unread inbox entries, one at a time to `unread`, and each history conversation's newest
+// message and count.
+void load_messages(sqlite3* db, Snapshot& snapshot, const UnreadSink& unread) {
+  Statement rows(db,
+                 "SELECT id, recipient, sender, sender_realm, group_name, text, time, bounce, "
+                 "history_id FROM messages WHERE fetched = 0 ORDER BY id");
+  // One record, assigned row after row: its strings keep their buffers, so a row costs no
+  // allocation here (a million rows at start, docs/performance.md).
+  MessageRecord record;
+  while (rows.next_row()) {
+    record.id = rows.id(0);
+    record.recipient.assign(rows.view(1));
+    record.sender.assign(rows.view(2));
+    record.sender_realm.assign(rows.view(3));
+    record.group.assign(rows.view(4));
+    record.text.assign(rows.view(5));
+    record.time.assign(rows.view(6));
+    record.bounce = rows.integer(7) != 0;
+    record.history_id = rows.id(8);
+    unread(record);
   }
   // The archive's key (conversation, id) gives each conversation's newest id and count in
   // one pass.
@@ -815,7 +827,7 @@ std::unique_ptr<HistoryReader> SqliteStore::open_history_reader() {
   return std::make_unique<SqliteHistoryReader>(impl_->path);
 }
 
-Snapshot SqliteStore::load() {
+Snapshot SqliteStore::load_streaming(const UnreadSink& unread) {
   // What the last run stored after its last IndexHistory (a crash, a stop) is indexed now.
   if (impl_->history_indexed < impl_->max_id) {
     commit(std::vector<Mutation>{IndexHistory{impl_->max_id}});
@@ -823,7 +835,7 @@ Snapshot SqliteStore::load() {
   sqlite3* db = impl_->db.get();
   Snapshot snapshot;
   load_accounts(db, snapshot);
-  load_messages(db, snapshot);
+  load_messages(db, snapshot, unread);
   load_federation(db, snapshot);
   snapshot.max_id = stored_max_id(db);
   return snapshot;

@@ -23,7 +23,7 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  Snapshot load() override;
+  Snapshot load_streaming(const UnreadSink& unread) override;
   void commit(std::span<const Mutation> batch) override;
   std::string signing_key(const std::function<std::string()>& make) override;
   std::unique_ptr<HistoryReader> open_history_reader() override;

@@ -6,6 +6,8 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "store/records.hpp"
 
@@ -35,6 +37,10 @@ struct FencedError : StoreError {
   using StoreError::StoreError;
 };
 
+// Receives the unread messages of Store::load_streaming one at a time. The record is valid
+// only during the call (the store reuses it for the next row).
+using UnreadSink = std::function<void(const MessageRecord&)>;
+
 // Reads history for `history` requests, on a thread of its own (realmd's history readers):
 // it may run concurrently with Store::commit() on the commit thread and with other readers,
 // and sees every transaction that commit() has returned from. One reader is used by one
@@ -51,7 +57,18 @@ class HistoryReader {
 class Store {
  public:
   virtual ~Store() = default;
-  virtual Snapshot load() = 0;
+  // Everything the realm restores at start (Snapshot::unread included).
+  Snapshot load() {
+    std::vector<MessageRecord> messages;
+    Snapshot snapshot =
+        load_streaming([&](const MessageRecord& message) { messages.push_back(message); });
+    snapshot.unread = std::move(messages);
+    return snapshot;
+  }
+  // The same, but the unread messages go to `unread` one at a time, by id ascending, instead
+  // of into Snapshot::unread (left empty): nothing holds all of them at once, which at a
+  // million unread was as much memory as the inboxes (docs/performance.md).
+  virtual Snapshot load_streaming(const UnreadSink& unread) = 0;
   // Applies every mutation of the batch in one transaction; durable when it returns
   // (per the configured durability). Throws StoreError and applies nothing on failure.
   virtual void commit(std::span<const Mutation> batch) = 0;

@@ -228,6 +228,54 @@ TEST_CASE("history and conversations survive a restart; ids continue") {
   CHECK(new_id);
 }
 
+TEST_CASE("after a restart streamed from the store, inbox and conversations answer as before") {
+  World w;
+  w.h.run(w.messi, "addgroup kominfo");
+  w.h.run(w.henderson, "joingroup kominfo");
+  w.h.run(w.messi, "send henderson satu");      // 1
+  w.h.run(w.lineker, "send henderson dua");     // 2
+  w.h.run(w.henderson, "inbox");                // 1 and 2 fetched: not unread after it
+  w.h.run(w.messi, "send henderson tiga");      // 3
+  w.h.run(w.messi, "sendgroup kominfo rapat");  // 4 (henderson's entry 5)
+  w.h.run(w.lineker, "send henderson empat");   // 6
+  w.h.run(w.henderson, "send messi lima");      // 7, messi's inbox
+  // The replies before the restart, lost: what they hand out stays unread.
+  auto ask = [](core::Realm& realm, Connection& conn, std::string_view line) {
+    core::Outcome out = realm.handle(conn, line);
+    realm.reply_lost(out.fetched_after_write);
+    return out.reply;
+  };
+  const std::string henderson_inbox = ask(w.h.realm(), w.henderson, "inbox");
+  CHECK(henderson_inbox ==
+        R"({"status":"OK","messages":{"messi":[)" + msg(3, "messi", "henderson", "tiga") + "," +
+            msg(4, "messi", "henderson", "rapat", "kominfo") + R"(],"lineker":[)" +
+            msg(6, "lineker", "henderson", "empat") + "]}}");
+  const std::string messi_inbox = ask(w.h.realm(), w.messi, "inbox");
+  CHECK(messi_inbox == R"({"status":"OK","messages":{"henderson":[)" +
+                           msg(7, "henderson", "messi", "lima") + "]}}");
+  const std::string conversations = ask(w.h.realm(), w.henderson, "conversations");
+
+  int tokens = 100;
+  core::Realm restarted(alpha_settings(), core::testing::test_environment(tokens));
+  std::vector<std::uint64_t> streamed;
+  const store::Snapshot snapshot =
+      w.h.store.load_streaming([&](const store::MessageRecord& message) {
+        streamed.push_back(message.id);
+        restarted.load_unread(message);
+      });
+  restarted.load(snapshot);
+  CHECK(streamed == std::vector<std::uint64_t>{3, 5, 6, 7});
+  Connection henderson{9}, messi{10};
+  for (auto [conn, name] : {std::pair{&henderson, "henderson"}, std::pair{&messi, "messi"}}) {
+    core::Outcome out = restarted.handle(*conn, std::string("auth ") + name + " surabaya");
+    REQUIRE(out.password);
+    restarted.resume(*conn, {out.password->hash == "fake$surabaya", {}});
+  }
+  CHECK(ask(restarted, henderson, "inbox") == henderson_inbox);
+  CHECK(ask(restarted, messi, "inbox") == messi_inbox);
+  CHECK(ask(restarted, henderson, "conversations") == conversations);
+}
+
 TEST_CASE("retention by count: each conversation keeps its newest, trimmed in bounded passes") {
   World w(alpha_settings({.max_age_days = 0, .max_per_conversation = 3, .batch = 2}));
   for (int i = 1; i <= 7; ++i) w.h.run(w.messi, "send henderson m" + std::to_string(i));

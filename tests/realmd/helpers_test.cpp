@@ -61,7 +61,7 @@ class PolicyNotingStore final : public chat::store::Store {
  public:
   std::atomic<int> policy{-1};
 
-  chat::store::Snapshot load() override { return {}; }
+  chat::store::Snapshot load_streaming(const chat::store::UnreadSink&) override { return {}; }
   void commit(std::span<const chat::store::Mutation>) override {}
   std::string signing_key(const std::function<std::string()>& make) override { return make(); }
   std::unique_ptr<chat::store::HistoryReader> open_history_reader() override {

@@ -23,6 +23,11 @@ MessageRecord message(std::uint64_t id, const std::string& recipient) {
           false};
 }
 
+HistoryRecord history(std::uint64_t id, const std::string& text) {
+  return {id,   "u:messi:ronaldo",      "ronaldo", "alpha", "messi", "",
+          text, "2026-12-01T08:00:00Z", false};
+}
+
 std::vector<std::uint64_t> unread_ids(const Snapshot& snapshot) {
   std::vector<std::uint64_t> ids;
   for (const MessageRecord& m : snapshot.unread) ids.push_back(m.id);
@@ -117,6 +122,34 @@ TEST_CASE("a large batch commits in one transaction (statements sent in chunks)"
              " tab\there cr\r vt\v ff\f bs\b ctl\x01 end";
   commit(store, {PutMessage{odd}});
   CHECK(store.load().unread.back().text == odd.text);  // through COPY's escapes too
+}
+
+TEST_CASE("a send's message and history rows go as one statement per table") {
+  auto& server = shared_postgres();
+  PostgresStore store(server.url(), "one_statement");
+  // As realmd queues sends: each message's inbox entry, then its history row.
+  std::vector<Mutation> batch;
+  for (std::uint64_t id = 1; id <= 50; ++id) {
+    batch.emplace_back(PutMessage{message(id, "messi")});
+    batch.emplace_back(PutHistory{history(id, "hi")});
+    batch.emplace_back(IndexHistory{id});
+  }
+  commit(store, batch);
+  // Rows of one statement share its command id (cmin) in the transaction.
+  CHECK(server.query("SELECT count(DISTINCT cmin::text) FROM realmchat.messages WHERE realm = "
+                     "'one_statement'") == "1");
+  CHECK(server.query("SELECT count(DISTINCT cmin::text) || '/' || count(*) FROM "
+                     "realmchat.history WHERE realm = 'one_statement'") == "1/50");
+  // A failure in such a run still names its mutation: the second history row of id 51.
+  const HistoryRecord again = history(51, "again");
+  try {
+    store.commit(std::vector<Mutation>{PutMessage{message(51, "messi")}, PutHistory{again},
+                                       PutMessage{message(52, "messi")}, PutHistory{again}});
+    FAIL("a duplicate history id was stored");
+  } catch (const MutationRejected& e) {
+    CHECK(e.index == 3);
+  }
+  CHECK(store.load().unread.size() == 50);
 }
 
 TEST_CASE("the lease: one holder at a time, taken over after expiry with a higher epoch") {

@@ -290,6 +290,38 @@ TEST_CASE_TEMPLATE("a failing batch applies nothing and the store stays usable",
   CHECK(snapshot.max_id == 10);
 }
 
+TEST_CASE_TEMPLATE("load_streaming hands each unread message once, by id, and holds none", Backend,
+                   SqliteBackend, MemoryBackend, PostgresBackend) {
+  Backend backend;
+  // Every field set, and a long row before short ones: the store reuses one record for all
+  // rows, so a field left over from the row before would show here.
+  MessageRecord long_one = message(1, "henderson");
+  long_one.sender = "a_sender_with_a_long_name";
+  long_one.sender_realm = "beta";
+  long_one.group = "sepakbola";
+  long_one.text = std::string(300, 'x') + " \u00e9 \"quoted\"";
+  long_one.time = "not a time at all, from a peer";
+  long_one.bounce = true;
+  long_one.history_id = 77;
+  const MessageRecord short_one = message(2, "messi");
+  const MessageRecord later = message(5, "henderson");
+  commit(backend.current(), {PutMessage{long_one}, PutMessage{short_one}, PutMessage{later},
+                             PutMessage{message(3, "messi")}});
+  commit(backend.current(), {MarkFetched{{3}}});
+
+  std::vector<MessageRecord> streamed;
+  const Snapshot snapshot = backend.reopen().load_streaming(
+      [&](const MessageRecord& record) { streamed.push_back(record); });
+  CHECK(snapshot.unread.empty());
+  REQUIRE(streamed.size() == 3);
+  check_message(streamed[0], long_one);
+  CHECK(streamed[0].history_id == 77);
+  check_message(streamed[1], short_one);
+  CHECK(streamed[1].history_id == 0);
+  check_message(streamed[2], later);
+  CHECK(snapshot.max_id == 5);
+}
+
 TEST_CASE_TEMPLATE("MarkFetched removes messages from the unread ones", Backend, SqliteBackend,
                    MemoryBackend, PostgresBackend) {
   Backend backend;

@@ -25,30 +25,25 @@ void deliver_to_group(Request& req, std::string_view name, const Group& group) {
       group.members, req.user, req.out);
 }
 
-std::vector<protocol::reply::SenderMessages> take_unread(RealmState& state,
-                                                         const RealmSettings& settings,
-                                                         std::string_view user,
-                                                         std::string_view realm,
-                                                         std::vector<std::uint64_t>& reserved) {
-  std::vector<protocol::reply::SenderMessages> by_sender;
+UnreadReply take_unread(RealmState& state, const RealmSettings& settings, std::string_view user,
+                        std::string_view realm, std::vector<std::uint64_t>& reserved) {
+  UnreadReply unread;
+  unread.messages = state.reserve_unread(user, realm, settings.max_inbox_reply_bytes);
   std::unordered_map<std::string_view, std::size_t> index;  // sender -> position in by_sender
-  for (const InboxMessage* message :
-       state.reserve_unread(user, realm, settings.max_inbox_reply_bytes)) {
-    const store::MessageRecord& m = message->record;
-    auto [it, added] = index.try_emplace(m.sender, by_sender.size());
-    if (added) by_sender.push_back({m.sender, {}});
-    by_sender[it->second].messages.push_back(
-        {m.shown_id(), m.sender, m.recipient, m.text, m.sender_realm, m.time, m.group, m.bounce});
+  for (const UnreadMessage& m : unread.messages) {
+    auto [it, added] = index.try_emplace(m.sender, unread.by_sender.size());
+    if (added) unread.by_sender.push_back({m.sender, {}});
+    unread.by_sender[it->second].messages.push_back(m.view());
     reserved.push_back(m.id);
   }
-  return by_sender;
+  return unread;
 }
 
 Completion realm_inbox(RealmState& state, const RealmSettings& settings, std::string_view user,
                        std::string_view realm, bool synced) {
   Completion done;
-  auto by_sender = take_unread(state, settings, user, realm, done.fetched_after_write);
-  done.reply = protocol::reply::ok_realm_inbox(realm, by_sender, synced);
+  UnreadReply unread = take_unread(state, settings, user, realm, done.fetched_after_write);
+  done.reply = protocol::reply::ok_realm_inbox(realm, unread.by_sender, synced);
   return done;
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/command_table.hpp"
+#include "core/inboxes.hpp"
 #include "protocol/reply.hpp"
 
 // Small pieces shared by the handler families.
@@ -28,15 +29,16 @@ void deliver(Request& req, std::string_view recipient);
 // group's history.
 void deliver_to_group(Request& req, std::string_view name, const Group& group);
 
-// Reserves the user's unread messages that came from `realm` and groups them by sender
-// (senders in order of their oldest message, each list oldest first). The reserved ids are
-// appended to `reserved` (the reply's fetched_after_write). The views point into `state`:
-// write the reply before changing it.
-std::vector<protocol::reply::SenderMessages> take_unread(RealmState& state,
-                                                         const RealmSettings& settings,
-                                                         std::string_view user,
-                                                         std::string_view realm,
-                                                         std::vector<std::uint64_t>& reserved);
+// The user's unread messages that came from `realm`, reserved, grouped by sender (senders in
+// order of their oldest message, each list oldest first). The views of `by_sender` point into
+// `messages` and `state`: write the reply before changing either.
+struct UnreadReply {
+  std::vector<UnreadMessage> messages;
+  std::vector<protocol::reply::SenderMessages> by_sender;
+};
+// The reserved ids are appended to `reserved` (the reply's fetched_after_write).
+UnreadReply take_unread(RealmState& state, const RealmSettings& settings, std::string_view user,
+                        std::string_view realm, std::vector<std::uint64_t>& reserved);
 
 // The getrealminbox reply for `user` and messages from `realm`.
 Completion realm_inbox(RealmState& state, const RealmSettings& settings, std::string_view user,

@@ -150,9 +150,9 @@ void conversations(Request& req) {
             [](const Listed& a, const Listed& b) { return a.info->last_id > b.info->last_id; });
 
   StringMap<std::uint64_t> unread;
-  for (const store::MessageRecord* message : req.state.unread_messages(req.user)) {
-    ++unread[conversation_of(*message, req.settings.name)];
-  }
+  req.state.for_each_unread(req.user, [&](const UnreadMessage& message) {
+    ++unread[conversation_of(message, req.settings.name)];
+  });
   std::vector<protocol::reply::ConversationEntry> entries;
   entries.reserve(listed.size());
   for (const Listed& c : listed) {

@@ -5,8 +5,9 @@
 namespace chat::core::commands {
 
 void inbox(Request& req) {
-  req.out.reply = protocol::reply::ok_inbox(take_unread(
-      req.state, req.settings, req.user, req.settings.name, req.out.fetched_after_write));
+  req.out.reply = protocol::reply::ok_inbox(
+      take_unread(req.state, req.settings, req.user, req.settings.name, req.out.fetched_after_write)
+          .by_sender);
 }
 
 }  // namespace chat::core::commands
