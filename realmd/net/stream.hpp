@@ -44,7 +44,8 @@ class Stream {
   // Waits for bytes, then calls `handler(std::error_code, std::string_view bytes)`: a view valid
   // until the next read; an empty view with the error code set at the end (asio::error::eof
   // when the peer closed, cleanly or not). A plain completion handler, not a coroutine: a
-  // connection waiting for its next request holds only this small operation.
+  // connection waiting for its next request holds only this small operation. The stream stays
+  // put until the handler has run (it keeps a pointer to it).
   template <typename Handler>
   void read_then(Handler handler);
   // Writes every byte of `buffers`.
