@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <asio/co_spawn.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -49,16 +50,16 @@ Channel::Channel(Stream stream, Limits limits, CommitGate& commits,
       wake_(stream_.tcp().get_executor()) {}
 
 void Channel::start() {
+  // The wire format may hold requests already (bytes read before it took the connection over).
+  spawn_reader(/*after_read=*/false);
+  asio::dispatch(executor(), [self = shared_from_this()] { self->run_writer(); });
+}
+
+void Channel::spawn_reader(bool after_read) {
   auto self = shared_from_this();
   asio::co_spawn(
-      executor(), [self] { return self->read_loop(); },
+      executor(), [self, after_read] { return self->take_requests(after_read); },
       [self](std::exception_ptr error) { self->on_coroutine_exit(error, "reader"); });
-  asio::co_spawn(
-      executor(), [self] { return self->write_loop(); },
-      [self](std::exception_ptr error) {
-        self->on_coroutine_exit(error, "writer");
-        self->release();
-      });
 }
 
 void Channel::refuse(std::string reply, CloseReason reason) {
@@ -166,36 +167,12 @@ void Channel::fill(std::uint64_t place, std::string text, std::vector<std::uint6
   wake_writer();
 }
 
-asio::awaitable<void> Channel::read_loop() {
-  // The wire format may hold requests already (bytes read before it took the connection over).
-  co_await hand_over_requests();
-  while (phase_ != Phase::closed && input_ == Input::open) {
-    std::error_code ec;
-    const std::string_view bytes = co_await stream_.read(ec);
-    if (phase_ == Phase::closed) co_return;
-    if (ec == asio::error::eof) break;
-    if (ec) {
-      close(CloseReason::read_failed);
-      co_return;
-    }
-    // No further request will be handled: the bytes are dropped, but for the read that
-    // finish() let complete, whose WebSocket pings and closes are still answered.
-    if (phase_ != Phase::reading && input_ == Input::open) continue;
-    wire_->feed(bytes);
-    const bool handed_over_any = co_await hand_over_requests();
-    if (phase_ == Phase::closed) co_return;
-    track_partial_request(handed_over_any);
-  }
-  if (phase_ == Phase::closed) co_return;
-  input_ = Input::ended;
-  wake_writer();
-}
-
-asio::awaitable<bool> Channel::hand_over_requests() {
+asio::awaitable<void> Channel::take_requests(bool after_read) {
+  // One coroutine frame per read: the back-pressure wait gets its own only when it waits.
   bool handed_over_any = false;
   std::string& request = request_;
   while (phase_ == Phase::reading) {
-    co_await wait_for_reader_room();
+    if (reader_must_wait()) co_await wait_for_reader_room();
     if (phase_ == Phase::closed) break;
     const auto status = wire_->next(request);
     if (status == WireFormat::Status::need_more) break;
@@ -209,19 +186,60 @@ asio::awaitable<bool> Channel::hand_over_requests() {
     request.clear();
   }
   if (request.capacity() > kept_request_capacity) std::string().swap(request);
-  if (phase_ == Phase::closed) co_return handed_over_any;
+  if (phase_ == Phase::closed) co_return;
   // After the replies to the requests before it: e.g. the answer to a WebSocket close frame.
   const std::optional<CloseReason> ended = wire_->ended();
   if (std::string control = wire_->take_control_bytes(); !control.empty() || ended) {
     enqueue({.text = std::move(control), .commit_seq = 0, .ids = {}, .close_after = ended});
+    if (phase_ == Phase::closed) co_return;
   }
-  co_return handed_over_any;
+  if (after_read) track_partial_request(handed_over_any);
+  read_more();
+}
+
+void Channel::read_more() {
+  if (phase_ == Phase::closed) return;
+  if (input_ != Input::open) {  // finish() let the last read complete
+    input_ = Input::ended;
+    wake_writer();
+    return;
+  }
+  reader_waits_ = true;
+  stream_.read_then([self = shared_from_this()](std::error_code ec, std::string_view bytes) {
+    self->reader_waits_ = false;
+    try {
+      self->on_input(ec, bytes);
+    } catch (...) {  // as a coroutine's would be: logged, and the channel closes
+      self->on_coroutine_exit(std::current_exception(), "reader");
+    }
+  });
+}
+
+void Channel::on_input(std::error_code ec, std::string_view bytes) {
+  if (phase_ == Phase::closed) return;
+  if (ec == asio::error::eof) {
+    input_ = Input::ended;
+    wake_writer();
+    return;
+  }
+  if (ec) {
+    close(CloseReason::read_failed);
+    return;
+  }
+  // No further request will be handled: the bytes are dropped, but for the read that
+  // finish() let complete, whose WebSocket pings and closes are still answered.
+  if (phase_ != Phase::reading && input_ == Input::open) {
+    read_more();
+    return;
+  }
+  wire_->feed(bytes);
+  spawn_reader(/*after_read=*/true);
 }
 
 asio::awaitable<void> Channel::wait_for_reader_room() {
   // A client that pipelines requests faster than it reads their replies (e.g. many inbox
   // calls) is not dropped: its next request waits until it has read enough.
-  while (phase_ != Phase::closed && pending_reply_bytes_ > limits_.max_pending_reply_bytes / 2) {
+  while (reader_must_wait()) {
     reader_paused_ = true;
     if (!reader_wake_) reader_wake_ = std::make_unique<asio::steady_timer>(executor());
     reader_wake_->expires_at(Clock::time_point::max());
@@ -243,54 +261,94 @@ std::size_t Channel::sendable_count() const {
   return count;
 }
 
-asio::awaitable<void> Channel::write_loop() {
-  std::vector<asio::const_buffer> buffers;
-  while (phase_ != Phase::closed) {
-    if (store_stall_reply_ && commits_.stalled()) give_up_on_commits();
-    if (const std::size_t count = sendable_count(); count > 0) {
-      co_await write_front(count, buffers);
-      continue;
-    }
-    if (input_ == Input::ended && (phase_ == Phase::lingering || queued_count() == 0)) {
-      // A format with its own goodbye (a WebSocket close frame) says it before closing.
-      if (phase_ != Phase::lingering) {
-        if (std::string bye = wire_->farewell(reason_); !bye.empty()) {
-          enqueue({.text = std::move(bye), .commit_seq = 0, .ids = {}, .close_after = reason_});
-          continue;
-        }
+void Channel::run_writer() {
+  try {
+    while (phase_ != Phase::closed) {
+      if (store_stall_reply_ && commits_.stalled()) give_up_on_commits();
+      if (const std::size_t count = sendable_count(); count > 0) {
+        if (!write_front(count)) return;  // write_rest() resumes the writer
+        continue;
       }
-      close(reason_);
-      break;
+      if (input_ == Input::ended && (phase_ == Phase::lingering || queued_count() == 0)) {
+        // A format with its own goodbye (a WebSocket close frame) says it before closing.
+        if (phase_ != Phase::lingering) {
+          if (std::string bye = wire_->farewell(reason_); !bye.empty()) {
+            enqueue({.text = std::move(bye), .commit_seq = 0, .ids = {}, .close_after = reason_});
+            continue;
+          }
+        }
+        close(reason_);
+        break;
+      }
+      if (phase_ != Phase::lingering && queued_count() > 0 && replies_->front().ready) {
+        wait_for_commit(replies_->front().commit_seq);
+      }
+      if (queued_count() == 0) replies_.reset();  // nothing to hold while asleep
+      if (write_buffers_.capacity() > kept_write_buffers) {
+        std::vector<asio::const_buffer>().swap(write_buffers_);
+      }
+      wake_deadline_ = phase_ == Phase::lingering ? linger_deadline_
+                                                  : std::min(request_deadline_, partial_deadline_);
+      wake_.expires_at(wake_deadline_);
+      writer_sleeps_ = true;
+      wake_.async_wait(
+          [self = shared_from_this()](std::error_code ec) { self->on_writer_woken(ec); });
+      return;
     }
-    if (phase_ != Phase::lingering && queued_count() > 0 && replies_->front().ready) {
-      wait_for_commit(replies_->front().commit_seq);
-    }
-    if (queued_count() == 0) replies_.reset();  // nothing to hold while asleep
-    if (buffers.capacity() > kept_write_buffers) std::vector<asio::const_buffer>().swap(buffers);
-    wake_deadline_ = phase_ == Phase::lingering ? linger_deadline_
-                                                : std::min(request_deadline_, partial_deadline_);
-    wake_.expires_at(wake_deadline_);
-    std::error_code ec;
-    co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    wake_deadline_ = Clock::time_point::max();
-    if (!ec) on_deadline();  // every other wake-up cancels
+  } catch (...) {  // as a coroutine's would be: logged, the channel closed, then released
+    on_coroutine_exit(std::current_exception(), "writer");
   }
+  release();
 }
 
-asio::awaitable<void> Channel::write_front(std::size_t count,
-                                           std::vector<asio::const_buffer>& buffers) {
-  // Every reply that may go now leaves in one write: pipelined requests cost one syscall.
-  buffers.clear();
-  for (std::size_t i = 0; i < count; ++i) buffers.push_back(asio::buffer((*replies_)[i].text));
-  std::error_code ec;
-  const std::size_t written = stream_.write_now(buffers, ec);
-  if (!ec && written < asio::buffer_size(buffers)) {
-    drop_front(buffers, written);
-    co_await stream_.write(buffers, ec);
+void Channel::on_writer_woken(std::error_code ec) {
+  writer_sleeps_ = false;
+  wake_deadline_ = Clock::time_point::max();
+  try {
+    if (!ec) on_deadline();  // every other wake-up cancels
+  } catch (...) {
+    on_coroutine_exit(std::current_exception(), "writer");
+    release();
+    return;
   }
+  run_writer();
+}
+
+bool Channel::write_front(std::size_t count) {
+  // Every reply that may go now leaves in one write: pipelined requests cost one syscall.
+  write_buffers_.clear();
+  for (std::size_t i = 0; i < count; ++i) {
+    write_buffers_.push_back(asio::buffer((*replies_)[i].text));
+  }
+  std::error_code ec;
+  const std::size_t written = stream_.write_now(write_buffers_, ec);
+  if (!ec && written < asio::buffer_size(write_buffers_)) {
+    drop_front(write_buffers_, written);
+    auto self = shared_from_this();
+    asio::co_spawn(
+        executor(), [self, count] { return self->write_rest(count); },
+        [self](std::exception_ptr error) {
+          if (!error) return;
+          self->on_coroutine_exit(error, "writer");
+          self->release();
+        });
+    return false;
+  }
+  retire_written(count, ec);
+  return true;
+}
+
+asio::awaitable<void> Channel::write_rest(std::size_t count) {
+  std::error_code ec;
+  co_await stream_.write(write_buffers_, ec);
+  retire_written(count, ec);
+  run_writer();
+}
+
+void Channel::retire_written(std::size_t count, std::error_code ec) {
   if (ec) {
     close(CloseReason::write_failed);
-    co_return;
+    return;
   }
   for (std::size_t i = 0; i < count; ++i) {
     Reply reply = std::move(replies_->front());

@@ -21,11 +21,16 @@ namespace realmd {
 
 // One connection that carries requests and replies (a client's lines over TCP or WebSocket
 // messages, or a realm link's frame lines; plain or TLS, as its Stream is):
-// a reader coroutine cuts the byte stream into requests with the connection's WireFormat and
-// hands them to the subclass one at a time; a writer coroutine sends the replies strictly in the
-// order they were pushed, each only once its commit gate has committed everything queued before
-// it (docs/design.md §3). Pushing only enqueues. Single-threaded: everything runs on the
+// a reader cuts the byte stream into requests with the connection's WireFormat and hands them
+// to the subclass one at a time; a writer sends the replies strictly in the order they were
+// pushed, each only once its commit gate has committed everything queued before it
+// (docs/design.md §3). Pushing only enqueues. Single-threaded: everything runs on the
 // connection's executor (the realm's event loop).
+//
+// An idle connection holds no coroutine (docs/performance.md, "Idle connections"): the reader
+// waits for input with a plain completion handler and runs a coroutine only while it hands
+// requests over; the writer is plain code that sleeps on its timer (a plain handler too) and
+// runs a coroutine only for a write the socket did not take at once.
 //
 // Its life is one Phase, which only moves forward:
 //   reading -> finishing    finish(), a reply that closes (close_after), a request too long
@@ -105,6 +110,8 @@ class Channel : public std::enable_shared_from_this<Channel> {
   const Stream& stream() const { return stream_; }
   // Whether the channel holds a reply queue now (tests: an idle channel holds none).
   bool holds_reply_queue() const { return replies_ != nullptr; }
+  // Whether the reader waits for input and the writer sleeps, neither in a coroutine (tests).
+  bool waits_without_coroutine() const { return reader_waits_ && writer_sleeps_; }
   asio::ip::tcp::socket::executor_type executor() { return stream_.tcp().get_executor(); }
   // No request handed over by `deadline` ends the connection (on_timed_out with
   // CloseReason::idle_timeout); Clock::time_point::max(): none. Replaces the one set before.
@@ -127,15 +134,29 @@ class Channel : public std::enable_shared_from_this<Channel> {
   virtual void on_timed_out(CloseReason reason) { close(reason); }
 
  private:
-  asio::awaitable<void> read_loop();
-  // Hands over the requests the wire format has complete, then queues what the format sends on
-  // its own behalf (e.g. a WebSocket pong or close). Returns whether any request was handed over.
-  asio::awaitable<bool> hand_over_requests();
+  // The reader's coroutine: hands over the requests the wire format has complete, queues what
+  // the format sends on its own behalf (e.g. a WebSocket pong or close), keeps the
+  // partial-request clock (after a read: `after_read`), then waits for the next input.
+  asio::awaitable<void> take_requests(bool after_read);
+  void spawn_reader(bool after_read);
+  // Waits for input with a plain handler, or ends the input once finish() stopped it.
+  void read_more();
+  void on_input(std::error_code ec, std::string_view bytes);
   // Back-pressure: returns once the unsent replies are under half their limit.
   asio::awaitable<void> wait_for_reader_room();
-  asio::awaitable<void> write_loop();
-  // Writes the first `count` replies (all sendable) in one go, then retires them.
-  asio::awaitable<void> write_front(std::size_t count, std::vector<asio::const_buffer>& buffers);
+  bool reader_must_wait() const {
+    return phase_ != Phase::closed && pending_reply_bytes_ > limits_.max_pending_reply_bytes / 2;
+  }
+  // The writer: writes what may go, then sleeps on wake_ until a wake-up or a deadline; once
+  // the channel closed, releases it.
+  void run_writer();
+  void on_writer_woken(std::error_code ec);
+  // Writes the first `count` replies (all sendable) in one go and retires them; false when the
+  // socket did not take them at once and a write continues in the background (it resumes the
+  // writer when done).
+  bool write_front(std::size_t count);
+  asio::awaitable<void> write_rest(std::size_t count);
+  void retire_written(std::size_t count, std::error_code ec);
   // Queues a reply whose text is in its wire form already.
   void enqueue(Reply reply);
   // The reply queue, made if there is none.
@@ -170,6 +191,8 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // The request being handed over; a member, so that its capacity serves every request (at
   // pipeline 1 each read holds one request, and a local would allocate for each).
   std::string request_;
+  // The writer's buffer list, kept between writes (see kept_write_buffers).
+  std::vector<asio::const_buffer> write_buffers_;
 
   // The replies queued (a deque: queued texts stay put while a write is in flight). Made at the
   // first reply and dropped whenever the writer sleeps with none queued: even empty, a
@@ -182,6 +205,8 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // connection has none).
   std::unique_ptr<asio::steady_timer> reader_wake_;
   bool reader_paused_ = false;
+  bool reader_waits_ = false;   // a read with a plain handler is pending
+  bool writer_sleeps_ = false;  // the writer waits on wake_
   Clock::time_point wake_deadline_ = Clock::time_point::max();  // what wake_ is set to
   std::uint64_t waiting_for_seq_ = 0;
 

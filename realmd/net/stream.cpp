@@ -32,7 +32,7 @@ bool is_ip_address(const std::string& host) {
 }  // namespace
 
 Stream::Stream(tcp::socket socket) : plain_(std::move(socket)) {
-  // read() waits for readability, then reads what is there without blocking.
+  // read_then() waits for readability, then reads what is there without blocking.
   std::error_code ignored;
   plain_.non_blocking(true, ignored);
 }
@@ -84,29 +84,26 @@ bool Stream::certificate_names(std::string_view name) const {
   return names;
 }
 
-asio::awaitable<std::string_view> Stream::read(std::error_code& ec) {
-  if (tls_) {
-    if (!tls_buffer_) tls_buffer_ = std::make_unique<char[]>(tls_read_bytes);
-    const std::size_t n =
-        co_await tls_->async_read_some(asio::buffer(tls_buffer_.get(), tls_read_bytes),
-                                       asio::redirect_error(asio::use_awaitable, ec));
-    // A peer that closes the TCP connection without TLS's close_notify ends its stream too:
-    // every request it sent was whole or is dropped, as for plain TCP.
-    if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
-    co_return std::string_view(tls_buffer_.get(), ec ? 0 : n);
+asio::mutable_buffer Stream::tls_read_buffer() {
+  if (!tls_buffer_) tls_buffer_ = std::make_unique<char[]>(tls_read_bytes);
+  return asio::buffer(tls_buffer_.get(), tls_read_bytes);
+}
+
+std::string_view Stream::tls_bytes_read(std::error_code& ec, std::size_t n) const {
+  // A peer that closes the TCP connection without TLS's close_notify ends its stream too:
+  // every request it sent was whole or is dropped, as for plain TCP.
+  if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
+  return std::string_view(tls_buffer_.get(), ec ? 0 : n);
+}
+
+std::optional<std::string_view> Stream::read_ready(std::error_code& ec) {
+  const std::size_t n = plain_.read_some(asio::buffer(plain_read_buffer), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec.clear();
+    return std::nullopt;
   }
-  while (!ec) {
-    co_await plain_.async_wait(tcp::socket::wait_read,
-                               asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) break;
-    const std::size_t n = plain_.read_some(asio::buffer(plain_read_buffer), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      ec.clear();
-      continue;
-    }
-    if (!ec) co_return std::string_view(plain_read_buffer.data(), n);
-  }
-  co_return std::string_view();
+  if (ec) return std::string_view();
+  return std::string_view(plain_read_buffer.data(), n);
 }
 
 asio::awaitable<void> Stream::write(const std::vector<asio::const_buffer>& buffers,

@@ -41,9 +41,13 @@ class Stream {
   // false without TLS or without a certificate.
   bool certificate_names(std::string_view name) const;
 
-  // Waits for bytes and returns them: a view valid until the next read. An empty view with `ec`
-  // set at the end: asio::error::eof when the peer closed, cleanly or not.
-  asio::awaitable<std::string_view> read(std::error_code& ec);
+  // Waits for bytes, then calls `handler(std::error_code, std::string_view bytes)`: a view valid
+  // until the next read; an empty view with the error code set at the end (asio::error::eof
+  // when the peer closed, cleanly or not). A plain completion handler, not a coroutine: a
+  // connection waiting for its next request holds only this small operation. The stream stays
+  // put until the handler has run (it keeps a pointer to it).
+  template <typename Handler>
+  void read_then(Handler handler);
   // Writes every byte of `buffers`.
   asio::awaitable<void> write(const std::vector<asio::const_buffer>& buffers, std::error_code& ec);
   // Writes what the socket takes at once, without waiting, and returns the bytes written (over
@@ -57,11 +61,41 @@ class Stream {
   void close();
 
  private:
+  // The buffer a TLS read lands in, made at the first.
+  asio::mutable_buffer tls_read_buffer();
+  // The bytes of a TLS read that completed with `ec`; the peer's close without close_notify
+  // becomes asio::error::eof.
+  std::string_view tls_bytes_read(std::error_code& ec, std::size_t n) const;
+  // Reads what a readable plain socket holds, without blocking; nullopt when nothing was there
+  // after all (wait again).
+  std::optional<std::string_view> read_ready(std::error_code& ec);
+
   asio::ip::tcp::socket plain_;     // without TLS; moved into tls_ with it
   std::unique_ptr<TlsStream> tls_;  // a pointer: keeps Stream movable and small without TLS
   // TLS reads land here; plain reads use a buffer shared by the thread, since a plain
   // connection waits for readability first and holds no buffer while idle.
   std::unique_ptr<char[]> tls_buffer_;
 };
+
+template <typename Handler>
+void Stream::read_then(Handler handler) {
+  if (tls_) {
+    tls_->async_read_some(tls_read_buffer(), [this, handler = std::move(handler)](
+                                                 std::error_code ec, std::size_t n) mutable {
+      const std::string_view bytes = tls_bytes_read(ec, n);
+      handler(ec, bytes);
+    });
+    return;
+  }
+  plain_.async_wait(asio::ip::tcp::socket::wait_read,
+                    [this, handler = std::move(handler)](std::error_code ec) mutable {
+                      std::optional<std::string_view> bytes;
+                      if (!ec && !(bytes = read_ready(ec))) {
+                        read_then(std::move(handler));
+                        return;
+                      }
+                      handler(ec, ec ? std::string_view() : *bytes);
+                    });
+}
 
 }  // namespace realmd

@@ -82,17 +82,24 @@ class FakeGate final : public realmd::CommitGate {
 // Answers request `x` with `re:x` once the next commit is done; `quit` is answered and closes.
 class EchoChannel final : public Channel {
  public:
-  EchoChannel(realmd::Stream stream, FakeGate& gate, bool answers_stall)
+  EchoChannel(realmd::Stream stream, FakeGate& gate, bool answers_stall,
+              std::chrono::milliseconds partial_request_timeout)
       : Channel(std::move(stream),
                 Limits{.max_request_bytes = 16,
                        .max_pending_reply_bytes = 1 << 16,
-                       .partial_request_timeout = std::chrono::milliseconds(0)},
+                       .partial_request_timeout = partial_request_timeout},
                 gate, "\n"),
         gate_(gate) {
     if (answers_stall) answer_store_stall_with("stalled");
   }
 
+  using Channel::expect_request_by;
   using Channel::holds_reply_queue;
+  using Channel::waits_without_coroutine;
+  // A push not answering a request (e.g. a message to a watcher), committed already.
+  void push_event(std::string text) {
+    push({.text = std::move(text), .commit_seq = 0, .ids = {}, .close_after = {}, .is_push = true});
+  }
 
   std::vector<std::string> requests;
   std::vector<std::uint64_t> written;
@@ -128,11 +135,14 @@ class EchoChannel final : public Channel {
 
 // One channel on the accepting side of a loopback connection; the test is its peer.
 struct Connection {
-  explicit Connection(bool answers_stall = false) : peer(io) {
+  explicit Connection(bool answers_stall = false,
+                      std::chrono::milliseconds partial_request_timeout = {})
+      : peer(io) {
     tcp::acceptor acceptor(io, {asio::ip::address_v4::loopback(), 0});
     peer.connect(acceptor.local_endpoint());
     peer.non_blocking(true);
-    channel = std::make_shared<EchoChannel>(realmd::Stream(acceptor.accept()), gate, answers_stall);
+    channel = std::make_shared<EchoChannel>(realmd::Stream(acceptor.accept()), gate, answers_stall,
+                                            partial_request_timeout);
     channel->start();
   }
 
@@ -307,4 +317,71 @@ TEST_CASE("after a burst, an idle channel holds no reply queue, and serves the n
   REQUIRE(c.run_until([&] { return c.received == "re:a\nre:b\nre:c\nre:d\n"; }));
   CHECK(c.channel->written == std::vector<std::uint64_t>{1, 2, 3, 4});
   CHECK(c.channel->phase() == Phase::reading);
+}
+
+// An idle channel holds no coroutine (docs/performance.md, "Idle connections"): its reader waits
+// for input and its writer sleeps with plain handlers; these cases leave that state each way.
+TEST_CASE("idle: no coroutine; a request arriving byte by byte after it is served") {
+  Connection c(false, std::chrono::seconds(30));
+  c.settle();
+  CHECK(c.channel->waits_without_coroutine());
+  for (const char byte : std::string("abc\n")) {
+    c.send(std::string(1, byte));
+    c.settle();
+  }
+  REQUIRE(c.run_until([&] { return c.channel->requests.size() == 1; }));
+  CHECK(c.channel->requests.front() == "abc");
+  c.gate.commit(1);
+  REQUIRE(c.run_until([&] { return c.received == "re:abc\n"; }));
+  c.settle();
+  CHECK(c.channel->waits_without_coroutine());
+  CHECK(c.channel->phase() == Phase::reading);
+}
+
+TEST_CASE("idle: a request begun and not finished still ends the connection in time") {
+  Connection c(false, std::chrono::milliseconds(50));
+  c.send("ab");
+  REQUIRE(c.run_until([&] { return c.channel->closed_for.has_value(); }));
+  CHECK(*c.channel->closed_for == CloseReason::partial_request_timeout);
+}
+
+TEST_CASE("idle: no request by the deadline ends the connection") {
+  Connection c;
+  c.settle();
+  REQUIRE(c.channel->waits_without_coroutine());
+  c.channel->expect_request_by(Channel::Clock::now() + std::chrono::milliseconds(20));
+  REQUIRE(c.run_until([&] { return c.channel->closed_for.has_value(); }));
+  CHECK(*c.channel->closed_for == CloseReason::idle_timeout);
+}
+
+TEST_CASE("idle: close, and the channel is released with nothing lost") {
+  Connection c;
+  c.settle();
+  REQUIRE(c.channel->waits_without_coroutine());
+  c.channel->close(CloseReason::server_stopping);
+  REQUIRE(c.run_until([&] { return c.channel->closed_for.has_value() && c.peer_saw_eof; }));
+  CHECK(*c.channel->closed_for == CloseReason::server_stopping);
+  CHECK(c.channel->lost.empty());
+  c.settle();
+  CHECK(c.channel.use_count() == 1);  // no handler holds it any longer
+}
+
+TEST_CASE("idle: a push goes out, and the channel falls idle again") {
+  Connection c;
+  c.settle();
+  REQUIRE(c.channel->waits_without_coroutine());
+  c.channel->push_event("event");
+  REQUIRE(c.run_until([&] { return c.received == "event\n"; }));
+  c.settle();
+  CHECK(c.channel->waits_without_coroutine());
+  CHECK_FALSE(c.channel->holds_reply_queue());
+}
+
+TEST_CASE("idle: finish wakes the waiting reader, and the channel closes for its reason") {
+  Connection c;
+  c.settle();
+  REQUIRE(c.channel->waits_without_coroutine());
+  c.channel->finish(CloseReason::server_stopping);
+  REQUIRE(c.run_until([&] { return c.channel->closed_for.has_value() && c.peer_saw_eof; }));
+  CHECK(*c.channel->closed_for == CloseReason::server_stopping);
 }
