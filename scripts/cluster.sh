@@ -95,8 +95,12 @@ running_pid() {
 
 # Polls until PID is gone or DEADLINE_S seconds pass.
 wait_gone() {
-  local pid=$1 name=$2 deadline=$((SECONDS + $3))
-  while is_realmd "$pid" "$name"; do
+  local pid=$1 name=$2 deadline=$((SECONDS + $3)) cmdline
+  while is_alive "$pid"; do
+    # A dying process gives up its memory (its command line reads empty) before it closes its
+    # sockets: until it is gone its port is still taken, and a restart would find it so.
+    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || break
+    [[ -z $cmdline || $cmdline == *realmd*"realm-$name.yaml"* ]] || break # the pid was reused
     ((SECONDS < deadline)) || return 1
     sleep 0.1
   done

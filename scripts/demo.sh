@@ -236,6 +236,9 @@ act_live_delivery() {
 # ${watch_seconds} s:  build/bin/chatclient --realm beta --watch-for ${watch_seconds} -c 'auth jokowi 123' -c watch
 # (the explicit watch answers once the watch is on). messi writes; beta pushes the message."
   output="$(watch_output)"
+  # Emptied here, not only by the redirection below: that runs in the background job, maybe
+  # after the wait below has read the last run's "ok: Watching" from the file.
+  : >"$output"
   "$REALMCHAT_BIN/chatclient" --realm beta --watch-for "$watch_seconds" \
     -c "auth jokowi 123" -c watch </dev/null >"$output" 2>&1 &
   watcher_pid=$!
