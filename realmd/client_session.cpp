@@ -7,8 +7,8 @@
 #include <asio/use_awaitable.hpp>
 
 #include "commit_queue.hpp"
-#include "net/endpoint_formatter.hpp"
 #include "history_readers.hpp"
+#include "net/endpoint_formatter.hpp"
 #include "ops/logging.hpp"
 #include "ops/metrics.hpp"
 #include "outcome_runner.hpp"

@@ -19,6 +19,7 @@
 
 #include "config/realm_config.hpp"
 #include "data_dir_lock.hpp"
+#include "net/tls_contexts.hpp"
 #include "ops/logging.hpp"
 #include "ops/service_notifier.hpp"
 #include "ops/version_info.hpp"
@@ -26,7 +27,6 @@
 #include "store/postgres_lease.hpp"
 #include "store/postgres_store.hpp"
 #include "store/sqlite_store.hpp"
-#include "net/tls_contexts.hpp"
 
 namespace {
 

@@ -9,11 +9,11 @@
 #include "core/commands/common.hpp"
 #include "core/delivery.hpp"
 #include "core/history.hpp"
-#include "protocol/names.hpp"
 #include "core/realm.hpp"
 #include "core/realm_state.hpp"
 #include "core/routing.hpp"
 #include "protocol/messages.hpp"
+#include "protocol/names.hpp"
 #include "protocol/reply.hpp"
 
 namespace chat::core {

@@ -9,9 +9,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "protocol/names.hpp"
 #include "core/route_table.hpp"
 #include "protocol/command_parser.hpp"
+#include "protocol/names.hpp"
 
 namespace chat::federation {
 

@@ -56,8 +56,8 @@ class Handshake {
   struct Step {
     std::vector<std::string> send;  // encoded frame lines to send, in order (no "\n")
     State state = State::waiting;
-    std::string failure;  // why, when failed (for the log)
-    std::string peer;     // the peer's realm name once its hello was accepted
+    std::string failure;              // why, when failed (for the log)
+    std::string peer;                 // the peer's realm name once its hello was accepted
     std::uint64_t peer_epoch = 0;     // from the peer's hello
     std::uint64_t peer_max_text = 0;  // from the peer's hello
   };

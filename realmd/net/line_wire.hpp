@@ -4,8 +4,8 @@
 #include <string>
 #include <string_view>
 
-#include "protocol/line_framer.hpp"
 #include "net/wire_format.hpp"
+#include "protocol/line_framer.hpp"
 
 namespace realmd {
 

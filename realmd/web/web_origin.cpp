@@ -17,8 +17,7 @@ bool same_origin(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-bool websocket_origin_allowed(const HttpRequest& request,
-                              const std::vector<std::string>& allowed) {
+bool websocket_origin_allowed(const HttpRequest& request, const std::vector<std::string>& allowed) {
   if (request.headers.find("origin") == request.headers.end()) return true;
   const std::string_view origin = request.header("origin");
   const std::string_view host = request.header("host");

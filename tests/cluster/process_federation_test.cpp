@@ -221,8 +221,9 @@ TEST_CASE("a peer added with addrealm HOST PORT is linked again after a restart"
   CHECK(inbox.find(R"("msg":"lagi")") != std::string::npos);
 }
 
-TEST_CASE("a sender whose store was wiped is not taken for a duplicate (epochs; regression: its "
-          "new messages were acked 'sent' and silently dropped)") {
+TEST_CASE(
+    "a sender whose store was wiped is not taken for a duplicate (epochs; regression: its "
+    "new messages were acked 'sent' and silently dropped)") {
   RealmCluster p = pair();
   p["alpha"].start();
   p["beta"].start();

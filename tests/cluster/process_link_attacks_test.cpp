@@ -12,10 +12,10 @@
 
 #include "federation/frames.hpp"
 #include "support/delivery_checks.hpp"
+#include "support/free_port.hpp"
 #include "support/hand_made_peer.hpp"
 #include "support/line_client.hpp"
 #include "support/poll.hpp"
-#include "support/free_port.hpp"
 #include "support/realmd_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -96,13 +96,15 @@ TEST_CASE("the version-1 relay: no realm signs for a party it has not verified")
   CHECK_FALSE(linked(*messi, "beta"));
   CHECK(messi->request("getrealminbox beta", 30s).find("forged") == std::string::npos);
   // The refusal is in alpha's log with the attacker's address, and no secret.
-  CHECK(eventually([&] { return alpha.log().find("wrong mac from realm beta") != std::string::npos; }));
+  CHECK(eventually(
+      [&] { return alpha.log().find("wrong mac from realm beta") != std::string::npos; }));
   CHECK(alpha.log().find("127.0.0.1:") != std::string::npos);
   CHECK(alpha.log().find("test-secret") == std::string::npos);
 }
 
-TEST_CASE("an out-of-range or zero id from a linked peer closes that link only (regression: the "
-          "realm answered every client 'Gagal menyimpan' until restarted)") {
+TEST_CASE(
+    "an out-of-range or zero id from a linked peer closes that link only (regression: the "
+    "realm answered every client 'Gagal menyimpan' until restarted)") {
   test_support::TempDir dir;
   RealmdProcess alpha(dir.path(), RealmdProcess::config_yaml("alpha", dir.path() / "data", users));
   alpha.start();

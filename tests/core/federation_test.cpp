@@ -591,7 +591,8 @@ TEST_CASE("a realm whose store was wiped is not taken for a duplicate (epochs, r
   w.c.run("beta", jokowi, "register jokowi 123 joko_widodo indonesia");
   w.c.link_up("alpha", "beta");
   for (int i = 0; i < 3; ++i) {
-    std::string wait = w.c.run("beta", jokowi, "sendprivaterealm alpha messi new" + std::to_string(i));
+    std::string wait =
+        w.c.run("beta", jokowi, "sendprivaterealm alpha messi new" + std::to_string(i));
     w.c.flush();
     CHECK(w.c.completed("beta", wait) == ok("Message sent to user in realm"));
   }
@@ -673,8 +674,9 @@ TEST_CASE("a message longer than the receiver takes is refused and bounced, neve
     CHECK(w.c.node("alpha").store.load().outbox.empty());
     std::string fetch = w.c.run("alpha", w.messi, "getrealminbox beta");
     w.c.flush();
-    CHECK(w.c.completed("alpha", fetch).find(
-              "Pesan untuk jokowi tidak terkirim: Pesan terlalu panjang") != std::string::npos);
+    CHECK(w.c.completed("alpha", fetch)
+              .find("Pesan untuk jokowi tidak terkirim: Pesan terlalu panjang") !=
+          std::string::npos);
     std::string got = w.c.run("beta", w.jokowi, "getrealminbox alpha");
     w.c.flush();
     CHECK(w.c.completed("beta", got).find("\"short\"") != std::string::npos);

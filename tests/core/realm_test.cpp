@@ -151,8 +151,9 @@ TEST_CASE("parameters: names, fields, surplus and missing ones") {
   CHECK(w.h.run(w.messi, "send henderson " + std::string(64, 'x')) == ok("Message sent"));
 }
 
-TEST_CASE("a request is one line of UTF-8: bad bytes or a line break inside are a bad parameter "
-          "before anything else, and change nothing") {
+TEST_CASE(
+    "a request is one line of UTF-8: bad bytes or a line break inside are a bad parameter "
+    "before anything else, and change nothing") {
   World w;
   const std::size_t committed = w.h.committed.size();
   using namespace std::string_literals;
@@ -279,12 +280,12 @@ TEST_CASE("auth: 5 failures in 60 s lock that username from that address for 60 
   // Other users are not locked out.
   CHECK(w.h.run(honest, "auth henderson surabaya").find(R"("status":"OK")") != std::string::npos);
   w.h.advance(std::chrono::seconds(61));
-  CHECK(w.h.run(same_address, "auth messi surabaya").find(R"("status":"OK")") !=
-        std::string::npos);
+  CHECK(w.h.run(same_address, "auth messi surabaya").find(R"("status":"OK")") != std::string::npos);
 }
 
-TEST_CASE("auth: a lockout never refuses the right password from another address "
-          "(regression: anyone could lock anyone out)") {
+TEST_CASE(
+    "auth: a lockout never refuses the right password from another address "
+    "(regression: anyone could lock anyone out)") {
   World w;
   for (int i = 0; i < 5; ++i) {
     Connection attacker{200 + static_cast<std::uint64_t>(i)};
@@ -474,8 +475,9 @@ TEST_CASE("a token stays valid across a restart (load) until logout, by token or
   CHECK(restarted.run(course, "inbox " + token(1)) == error("Session tidak ditemukan"));
 }
 
-TEST_CASE("a session ended from another connection ends its watch and its online at once "
-          "(regression: pushes went on and marked the owner's messages read)") {
+TEST_CASE(
+    "a session ended from another connection ends its watch and its online at once "
+    "(regression: pushes went on and marked the owner's messages read)") {
   World w;
   CHECK(w.h.run(w.messi, "watch") == ok("Watching"));
   Connection course{70};
@@ -555,8 +557,9 @@ TEST_CASE("a message of blanks only is a bad parameter, tabs included (regressio
   CHECK(w.h.run(w.messi, "send henderson \tindented") == ok("Message sent"));
 }
 
-TEST_CASE("watch TOKEN on a connection without a session binds that session: a resumed client "
-          "is live again, and the watch ends with the session") {
+TEST_CASE(
+    "watch TOKEN on a connection without a session binds that session: a resumed client "
+    "is live again, and the watch ends with the session") {
   World w;
   Connection resumed{80};
   CHECK(w.h.run(resumed, "watch " + token(2)) == ok("Watching"));  // henderson's token

@@ -148,7 +148,8 @@ TEST_CASE("decode rejects missing and ill-typed fields") {
         R"(field "text" is not a string in msg frame)");
   // The first bad field is the one reported.
   CHECK(
-      decode_error(R"({"t":"msg","id":"x","epoch":7,"kind":"?","from":"","to":"b","text":"x","time":"t"})") ==
+      decode_error(
+          R"({"t":"msg","id":"x","epoch":7,"kind":"?","from":"","to":"b","text":"x","time":"t"})") ==
       R"(field "id" is not an unsigned integer in msg frame)");
 }
 
@@ -198,8 +199,8 @@ TEST_CASE("decode bounds and checks text") {
 
 TEST_CASE("decode checks the timestamp shape") {
   const auto msg_with_time = [](const std::string& time) {
-    return R"({"t":"msg","id":1,"epoch":7,"kind":"private","from":"a","to":"b","text":"x","time":")" + time +
-           R"("})";
+    return R"({"t":"msg","id":1,"epoch":7,"kind":"private","from":"a","to":"b","text":"x","time":")" +
+           time + R"("})";
   };
   CHECK(decode(msg_with_time(std::string(64, '1'))).ok());
   for (const std::string& bad : {std::string(), std::string(65, '1'), std::string("2026\\n"),
@@ -209,16 +210,17 @@ TEST_CASE("decode checks the timestamp shape") {
   }
 }
 
-TEST_CASE("ids and epochs are checked at decode: 1..2^53-1 (regression: an id past SQLite's "
-          "INTEGER stalled the realm's store)") {
+TEST_CASE(
+    "ids and epochs are checked at decode: 1..2^53-1 (regression: an id past SQLite's "
+    "INTEGER stalled the realm's store)") {
   const auto msg_with_id = [](const std::string& id, const std::string& epoch = "7") {
     return R"({"t":"msg","id":)" + id + R"(,"epoch":)" + epoch +
            R"(,"kind":"private","from":"a","to":"b","text":"x","time":"t"})";
   };
   CHECK(decode(msg_with_id("1")).ok());
   CHECK(decode(msg_with_id("9007199254740991")).ok());  // 2^53 - 1
-  for (const std::string bad : {"0", "9007199254740992", "9223372036854775808",
-                                "18446744073709551615"}) {
+  for (const std::string bad :
+       {"0", "9007199254740992", "9223372036854775808", "18446744073709551615"}) {
     CAPTURE(bad);
     CHECK(decode_error(msg_with_id(bad)) == R"(field "id" is not an id in 1..2^53-1 in msg frame)");
   }
@@ -232,7 +234,8 @@ TEST_CASE("ids and epochs are checked at decode: 1..2^53-1 (regression: an id pa
   CHECK(decode(msg_with_id("1", "0")).ok());
   CHECK(decode_error(msg_with_id("1", "9007199254740992")) ==
         R"(field "epoch" is not a number in 0..2^53-1 in msg frame)");
-  CHECK(decode_error(R"({"t":"msg","id":1,"kind":"private","from":"a","to":"b","text":"x","time":"t"})") ==
+  CHECK(decode_error(
+            R"({"t":"msg","id":1,"kind":"private","from":"a","to":"b","text":"x","time":"t"})") ==
         R"(missing field "epoch" in msg frame)");
 }
 

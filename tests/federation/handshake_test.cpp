@@ -20,8 +20,8 @@ Handshake::Own own(std::string name, std::uint64_t epoch = 11) {
 }
 
 Hello hello_from(std::string realm, std::string nonce, std::uint32_t v = 2) {
-  return Hello{.v = v, .realm = std::move(realm), .nonce = std::move(nonce), .epoch = 5,
-               .max_text = 16384};
+  return Hello{
+      .v = v, .realm = std::move(realm), .nonce = std::move(nonce), .epoch = 5, .max_text = 16384};
 }
 
 NonceSource fixed_nonce(char digit) {
@@ -190,8 +190,7 @@ TEST_CASE("a dialer's mac is only good for its own connection and role") {
   REQUIRE(auth.send.size() == 1);
 
   SUBCASE("replayed to another connection (another acceptor nonce)") {
-    Handshake beta2 =
-        Handshake::accepting(own("beta"), secret, known({"alpha"}), fixed_nonce('c'));
+    Handshake beta2 = Handshake::accepting(own("beta"), secret, known({"alpha"}), fixed_nonce('c'));
     beta2.on_frame(decoded(alpha.start()));
     const Handshake::Step replayed = beta2.on_frame(decoded(auth.send[0]));
     CHECK(replayed.state == State::failed);

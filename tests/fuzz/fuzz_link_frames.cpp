@@ -3,7 +3,8 @@
 // the same line again), and a refusal must give a printable reason. Decoded frames go to the
 // current handshake session, none of which may ever authenticate: the fuzzer does not know the
 // secret, and an accepting session may never send a mac at all (handshake v2: the acceptor
-// signs only after it verified the dialer, which the fuzzer cannot make it do). Control lines model an attacker who can also use what alpha itself says:
+// signs only after it verified the dialer, which the fuzzer cannot make it do). Control lines model
+// an attacker who can also use what alpha itself says:
 //   @0 @1 @2         switch to session 0 or 1 (alpha accepting) or 2 (alpha dialing beta)
 //   @reflect         send the current session the last auth line any session sent
 //   @hello NAME K    send a hello from NAME that carries session K's own nonce

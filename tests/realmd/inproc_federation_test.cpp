@@ -410,8 +410,8 @@ TEST_CASE("keepalive: pings come when nothing is sent; a silent peer is dropped"
   User messi(w.port(w.alpha), "messi", "surabaya");
   LineClient zeta(w.alpha.config.peer_listen.port);
   // A realm written by hand: the right secret, so it links (alpha accepts any realm name).
-  const auto alpha_hello = test_support::HandMadePeer{.name = "zeta", .secret = secret}.dial(
-      zeta, "alpha");
+  const auto alpha_hello =
+      test_support::HandMadePeer{.name = "zeta", .secret = secret}.dial(zeta, "alpha");
   CHECK(alpha_hello.realm == "alpha");
   auto last_answer = std::chrono::steady_clock::now();
   REQUIRE(eventually([&] { return linked(messi, "zeta"); }));

@@ -257,8 +257,9 @@ TEST_CASE("inbox replies lost to a reset are returned again, never twice") {
   CHECK(returned.size() == big_inbox_messages);
 }
 
-TEST_CASE("a client that asks for more than the reply limit at once is slowed, not dropped "
-          "(back-pressure); every message comes once") {
+TEST_CASE(
+    "a client that asks for more than the reply limit at once is slowed, not dropped "
+    "(back-pressure); every message comes once") {
   TempDir dir;
   RunningRealm realm(dir.path());
   const std::string token = fill_big_inbox(realm.port());
@@ -323,8 +324,9 @@ TEST_CASE("a graceful stop keeps every acknowledged change") {
   CHECK(inbox.find(R"("msg":"s49")") != std::string::npos);
 }
 
-TEST_CASE("escape-heavy inbox replies are capped by what is written, and a client that "
-          "pipelines many inbox calls is slowed, not dropped (regression)") {
+TEST_CASE(
+    "escape-heavy inbox replies are capped by what is written, and a client that "
+    "pipelines many inbox calls is slowed, not dropped (regression)") {
   TempDir dir;
   RunningRealm realm(dir.path());
   LineClient messi(realm.port());
@@ -335,7 +337,8 @@ TEST_CASE("escape-heavy inbox replies are capped by what is written, and a clien
   constexpr int messages = 130;
   const std::string controls(16 * 1024 - 8, '\x01');
   std::string sends;
-  for (int i = 0; i < messages; ++i) sends += "send bob " + std::to_string(1000 + i) + controls + "\n";
+  for (int i = 0; i < messages; ++i)
+    sends += "send bob " + std::to_string(1000 + i) + controls + "\n";
   messi.send_raw(sends);
   for (int i = 0; i < messages; ++i) REQUIRE(messi.expect_reply() == ok("Message sent"));
 
@@ -393,8 +396,9 @@ TEST_CASE("a failing store is retried: replies wait, then get an error, then it 
   CHECK(realm.stop() == 0);
 }
 
-TEST_CASE("one mutation the store can never take is dropped, not retried forever (regression: "
-          "one bad peer frame stalled every client)") {
+TEST_CASE(
+    "one mutation the store can never take is dropped, not retried forever (regression: "
+    "one bad peer frame stalled every client)") {
   TempDir dir;
   auto store = std::make_unique<chat::store::MemoryStore>();
   chat::store::MemoryStore& memory = *store;

@@ -202,16 +202,18 @@ TEST_CASE("a graceful stop says going away (1001)") {
   expect_close(client, 1001);
 }
 
-TEST_CASE("a WebSocket from another site's page is refused; the page's own origin is served "
-          "(regression: any page could talk to the realm as its visitor)") {
+TEST_CASE(
+    "a WebSocket from another site's page is refused; the page's own origin is served "
+    "(regression: any page could talk to the realm as its visitor)") {
   RunningRealm realm;
   const std::string host = "127.0.0.1:" + std::to_string(realm.web_port());
   // The response head (an accepted upgrade keeps the connection open: read up to its end).
   const auto upgrade = [&](const std::string& origin_header) {
     LineClient client(realm.web_port());
-    client.send_raw("GET /ws HTTP/1.1\r\nHost: " + host +
-                    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + origin_header +
-                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    client.send_raw(
+        "GET /ws HTTP/1.1\r\nHost: " + host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        origin_header +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
     return client.expect_reply() + "\r\n";
   };
   CHECK(upgrade("Origin: http://evil.example\r\n").starts_with("HTTP/1.1 403 Forbidden\r\n"));

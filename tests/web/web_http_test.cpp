@@ -242,8 +242,9 @@ TEST_CASE("WebSocket origins: none, the page's own and the configured ones; noth
   CHECK(status_line(realmd::answer_forbidden_origin()) == "HTTP/1.1 403 Forbidden");
 }
 
-TEST_CASE("a bare CR in a request head is a bad request (found by fuzz_web_http: http-parser "
-          "took it for a line end and read the rest as a body)") {
+TEST_CASE(
+    "a bare CR in a request head is a bad request (found by fuzz_web_http: http-parser "
+    "took it for a line end and read the rest as a body)") {
   CHECK_FALSE(
       parse_http_request("POST /ws HTTP/1.1\r\nContent-Length: 4\r\n\r4\r\n\r\n").has_value());
   CHECK_FALSE(parse_http_request("GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n").has_value());
