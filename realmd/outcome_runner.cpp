@@ -1,6 +1,9 @@
 #include "outcome_runner.hpp"
 
+#include <string>
 #include <utility>
+#include <variant>
+#include <vector>
 
 #include "commit_queue.hpp"
 #include "links/peer_links.hpp"
@@ -12,6 +15,13 @@ OutcomeRunner::OutcomeRunner(CommitQueue& commits, ReplyWaits& waits, PeerLinks&
     : commits_(commits), waits_(waits), links_(links), push_(std::move(push)) {}
 
 std::uint64_t OutcomeRunner::run(chat::core::Outcome& outcome) {
+  // A key pinned now is logged once its PutPin is committed.
+  std::vector<std::string> pinned;
+  for (const chat::store::Mutation& mutation : outcome.mutations) {
+    if (const auto* pin = std::get_if<chat::store::PutPin>(&mutation)) {
+      pinned.push_back(pin->pin.realm);
+    }
+  }
   const std::uint64_t seq = commits_.enqueue(std::move(outcome.mutations));
   outcome.mutations.clear();
   waits_.complete(outcome.completions, seq);
@@ -27,8 +37,7 @@ std::uint64_t OutcomeRunner::run(chat::core::Outcome& outcome) {
   outcome.pushes.clear();
   if (outcome.announce_routes) links_.announce_soon();
   outcome.announce_routes = false;
-  for (const auto& [realm, key] : outcome.pinned) links_.pinned(realm, seq);
-  outcome.pinned.clear();
+  for (const std::string& realm : pinned) links_.pinned(realm, seq);
   return seq;
 }
 

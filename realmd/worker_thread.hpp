@@ -10,9 +10,6 @@
 
 namespace realmd {
 
-// A thread of its own that runs one loop until stop() (the commit queue's, the lease keeper's):
-// besides the thread, the stop flag and the lock and condition the loop waits under, so that
-// stop() wakes the loop at once wherever it waits.
 // Names the calling thread (Linux: at most 15 characters, longer names are cut), so that an
 // operator's `top -H -p PID` tells realmd's threads apart.
 inline void name_this_thread(const char* name) {
@@ -21,6 +18,9 @@ inline void name_this_thread(const char* name) {
   pthread_setname_np(pthread_self(), cut);
 }
 
+// A thread of its own that runs one loop until stop() (the commit queue's, the lease keeper's):
+// besides the thread, the stop flag and the lock and condition the loop waits under, so that
+// stop() wakes the loop at once wherever it waits.
 class WorkerThread {
  public:
   WorkerThread() = default;

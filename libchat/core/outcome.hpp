@@ -94,9 +94,6 @@ struct Outcome {
   // at most settings' route_interval, folding every change made meanwhile into one
   // announcement per link (the damping of a flap storm).
   bool announce_routes = false;
-  // Signing keys of other realms learnt (and pinned) now, each also a store::PutPin in
-  // `mutations` (realm, public key): realmd logs them once committed.
-  std::vector<std::pair<std::string, std::string>> pinned;
 
   // Security events for the operator's log (failed logins, lockouts, admin actions): realmd
   // logs each with the connection's address. Never a password, token or secret.

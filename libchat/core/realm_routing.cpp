@@ -200,7 +200,6 @@ void Realm::learn_keys(const Peer& peer, const frames::Route& announcement, Outc
       // Committed with what the announcement changes, so that nothing done because of the key
       // is acknowledged before the pin is durable.
       out.mutations.push_back(store::PutPin{{realm, key->second}});
-      out.pinned.emplace_back(realm, key->second);
     } else if (pinned->second != key->second) {
       out.audit.push_back("route announcement from realm " + peer.name +
                           " carries another signing key for realm " + realm +
