@@ -21,28 +21,57 @@ namespace {
 // alone does not promise (nice 19 readers still tripled send's p99 beside a history load:
 // docs/performance.md). A reader still gets a small share of a saturated machine, so history
 // is slow there but never starves. Linux applies the policy per thread.
-void set_priority(chat::config::ReaderPriority priority) {
-  if (priority == chat::config::ReaderPriority::normal) return;
+void enter_lane(ReaderLane lane) {
+  if (lane == ReaderLane::normal) return;
   const sched_param param{};
   if (sched_setscheduler(static_cast<pid_t>(gettid()), SCHED_IDLE, &param) != 0) {
     spdlog::warn("history reader: cannot run in the background (SCHED_IDLE)");
   }
 }
 
+bool serves(chat::config::ReaderPriority priority, ReaderLane lane) {
+  return priority == chat::config::ReaderPriority::adaptive ||
+         lane_for(priority, /*writes_flowing=*/false) == lane;
+}
+
 }  // namespace
 
+ReaderLane lane_for(chat::config::ReaderPriority priority, bool writes_flowing) {
+  switch (priority) {
+    case chat::config::ReaderPriority::normal:
+      return ReaderLane::normal;
+    case chat::config::ReaderPriority::background:
+      return ReaderLane::background;
+    case chat::config::ReaderPriority::adaptive:
+      break;
+  }
+  // Alone, history takes the cores; beside writes, the writes go first.
+  return writes_flowing ? ReaderLane::background : ReaderLane::normal;
+}
+
 HistoryReaders::HistoryReaders(asio::io_context& loop, chat::store::Store& store,
-                               std::size_t threads, chat::config::ReaderPriority priority)
-    : loop_(loop), store_(store), thread_count_(threads == 0 ? 1 : threads), priority_(priority) {}
+                               std::size_t threads, chat::config::ReaderPriority priority,
+                               WritesFlowing writes_flowing)
+    : loop_(loop),
+      store_(store),
+      thread_count_(threads == 0 ? 1 : threads),
+      priority_(priority),
+      writes_flowing_(std::move(writes_flowing)) {}
 
 HistoryReaders::~HistoryReaders() {
   stop();
 }
 
 void HistoryReaders::start() {
-  for (std::size_t i = 0; i < thread_count_; ++i) readers_.push_back(store_.open_history_reader());
-  for (auto& reader : readers_) {
-    threads_.emplace_back([this, &reader = *reader] { run(reader); });
+  for (const ReaderLane lane : {ReaderLane::normal, ReaderLane::background}) {
+    if (serves(priority_, lane)) start_lane(lane);
+  }
+}
+
+void HistoryReaders::start_lane(ReaderLane lane) {
+  for (std::size_t i = 0; i < thread_count_; ++i) {
+    readers_.push_back(store_.open_history_reader());
+    threads_.emplace_back([this, lane, &reader = *readers_.back()] { run(reader, lane); });
   }
 }
 
@@ -51,31 +80,35 @@ void HistoryReaders::stop() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  wanted_.notify_all();
+  for (Lane& each : lanes_) each.wanted.notify_all();
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
   readers_.clear();
 }
 
 void HistoryReaders::read(chat::store::HistoryQuery query, Done done) {
+  const bool writing = priority_ == chat::config::ReaderPriority::adaptive && writes_flowing_ &&
+                       writes_flowing_();
+  Lane& to = lane(lane_for(priority_, writing));
   {
     std::lock_guard lock(mutex_);
-    jobs_.push_back({std::move(query), std::move(done)});
+    to.jobs.push_back({std::move(query), std::move(done)});
   }
-  wanted_.notify_one();
+  to.wanted.notify_one();
 }
 
-void HistoryReaders::run(chat::store::HistoryReader& reader) {
-  name_this_thread("history");
-  set_priority(priority_);
+void HistoryReaders::run(chat::store::HistoryReader& reader, ReaderLane lane) {
+  name_this_thread(lane == ReaderLane::normal ? "history" : "history-bg");
+  enter_lane(lane);
+  Lane& mine = this->lane(lane);
   for (;;) {
     Job job;
     {
       std::unique_lock lock(mutex_);
-      wanted_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-      if (jobs_.empty()) return;  // stopping, and every read is done
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
+      mine.wanted.wait(lock, [&] { return stopping_ || !mine.jobs.empty(); });
+      if (mine.jobs.empty()) return;  // stopping, and every read is done
+      job = std::move(mine.jobs.front());
+      mine.jobs.pop_front();
     }
     std::string reply;
     try {
