@@ -2,9 +2,13 @@
 
 #include <sched.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <asio/post.hpp>
+#include <cerrno>
+#include <cstdint>
+#include <system_error>
 #include <utility>
 
 #include "core/history.hpp"
@@ -56,13 +60,18 @@ HistoryReaders::HistoryReaders(asio::io_context& loop, chat::store::Store& store
       store_(store),
       thread_count_(threads == 0 ? 1 : threads),
       priority_(priority),
-      writes_flowing_(std::move(writes_flowing)) {}
+      writes_flowing_(std::move(writes_flowing)),
+      wake_(loop) {}
 
 HistoryReaders::~HistoryReaders() {
   stop();
 }
 
 void HistoryReaders::start() {
+  const int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "history readers: eventfd");
+  wake_.assign(fd);
+  wait_for_replies();
   for (const ReaderLane lane : {ReaderLane::normal, ReaderLane::background}) {
     if (serves(priority_, lane)) start_lane(lane);
   }
@@ -84,6 +93,50 @@ void HistoryReaders::stop() {
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
   readers_.clear();
+  std::error_code ignored;
+  wake_.close(ignored);
+  // The last replies, if the loop runs on: no reader is left to hold anything meanwhile.
+  std::vector<Reply> left;
+  {
+    std::lock_guard lock(replies_mutex_);
+    left.swap(replies_);
+  }
+  for (Reply& reply : left) {
+    asio::post(loop_, [reply = std::move(reply)]() mutable { reply.done(std::move(reply.text)); });
+  }
+}
+
+void HistoryReaders::hand_back(Reply reply) {
+  bool first = false;
+  {
+    std::lock_guard lock(replies_mutex_);
+    first = replies_.empty();
+    replies_.push_back(std::move(reply));
+  }
+  if (!first) return;  // the loop is woken already and takes this one with the rest
+  const std::uint64_t one = 1;
+  // Fails only when the counter is full (EAGAIN), and then the loop is woken anyway.
+  [[maybe_unused]] const ssize_t ignored = ::write(wake_.native_handle(), &one, sizeof one);
+}
+
+void HistoryReaders::wait_for_replies() {
+  wake_.async_wait(asio::posix::stream_descriptor::wait_read, [this](std::error_code ec) {
+    if (ec) return;  // closed: stop() hands the rest over
+    take_replies();
+    wait_for_replies();
+  });
+}
+
+void HistoryReaders::take_replies() {
+  std::uint64_t count = 0;
+  // Read before taking: a reply queued after this read wakes the loop again.
+  [[maybe_unused]] const ssize_t ignored = ::read(wake_.native_handle(), &count, sizeof count);
+  std::vector<Reply> ready;
+  {
+    std::lock_guard lock(replies_mutex_);
+    ready.swap(replies_);
+  }
+  for (Reply& reply : ready) reply.done(std::move(reply.text));
 }
 
 void HistoryReaders::read(chat::store::HistoryQuery query, Done done) {
@@ -117,9 +170,7 @@ void HistoryReaders::run(chat::store::HistoryReader& reader, ReaderLane lane) {
       spdlog::error("history read of {} failed: {}", job.query.conversation, e.what());
       reply = chat::protocol::reply::error(chat::protocol::text::store_failed);
     }
-    asio::post(loop_, [done = std::move(job.done), reply = std::move(reply)]() mutable {
-      done(std::move(reply));
-    });
+    hand_back({std::move(job.done), std::move(reply)});
   }
 }
 

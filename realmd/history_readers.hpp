@@ -1,5 +1,6 @@
 #pragma once
 #include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -30,6 +31,13 @@ ReaderLane lane_for(chat::config::ReaderPriority priority, bool writes_flowing);
 // The queues need no bound of their own: a session has at most a few reads queued
 // (ClientSession's max_history_reads_per_connection) and connections are bounded.
 //
+// Replies go back to the loop through a queue of their own and an eventfd, not asio::post: a
+// post holds the io_context's mutex across the syscall that wakes the loop, and a reader in
+// the background is preempted by the loop it wakes right there, mutex held; the loop then
+// waited for it behind every runnable thread on the machine (docs/performance.md
+// "History, session 6"). The eventfd is written only when the queue was empty: one wake-up
+// per batch of replies.
+//
 // A thread keeps its policy for life: an unprivileged process may enter SCHED_IDLE but not
 // leave it (Linux asks for CAP_SYS_NICE or an RLIMIT_NICE of 20), so `adaptive` switches
 // lanes per read, not a thread's policy.
@@ -48,7 +56,7 @@ class HistoryReaders {
 
   // Opens the readers (throws chat::store::StoreError) and starts the threads.
   void start();
-  // Finishes the reads queued (their replies are posted to the loop), then ends the threads.
+  // Finishes the reads queued (their replies still come on the loop), then ends the threads.
   void stop();
 
   // Queues a read of `query`; `done` runs on the loop once it is read.
@@ -65,7 +73,17 @@ class HistoryReaders {
     std::condition_variable wanted;
   };
 
+  struct Reply {
+    Done done;
+    std::string text;
+  };
+
   void start_lane(ReaderLane lane);
+  // Reader side: queues a reply, and wakes the loop when it is the first.
+  void hand_back(Reply reply);
+  // Loop side: waits for the wake-up, then runs the replies queued.
+  void wait_for_replies();
+  void take_replies();
   void run(chat::store::HistoryReader& reader, ReaderLane lane);
   Lane& lane(ReaderLane which) { return lanes_[static_cast<std::size_t>(which)]; }
 
@@ -80,6 +98,10 @@ class HistoryReaders {
   std::mutex mutex_;
   Lane lanes_[2];
   bool stopping_ = false;
+
+  asio::posix::stream_descriptor wake_;  // an eventfd
+  std::mutex replies_mutex_;
+  std::vector<Reply> replies_;  // read, not yet handed to the loop
 };
 
 }  // namespace realmd

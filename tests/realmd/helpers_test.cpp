@@ -198,3 +198,18 @@ TEST_CASE("HistoryReaders: adaptive reads run at normal policy until writes flow
   CHECK(policy_of_a_read(loop, readers, store) == SCHED_OTHER);
   readers.stop();
 }
+
+TEST_CASE("HistoryReaders: every reply comes back on the loop, also those read as stop() drains") {
+  asio::io_context loop;
+  PolicyNotingStore store;
+  realmd::HistoryReaders readers(loop, store, 2, chat::config::ReaderPriority::adaptive);
+  readers.start();
+  constexpr int reads = 200;
+  int replied = 0;
+  for (int i = 0; i < reads; ++i) readers.read({}, [&](std::string) { ++replied; });
+  CHECK(run_until(loop, [&] { return replied == reads; }));  // batched wake-ups lose none
+
+  for (int i = 0; i < reads; ++i) readers.read({}, [&](std::string) { ++replied; });
+  readers.stop();  // reads them all, with the loop not running meanwhile
+  CHECK(run_until(loop, [&] { return replied == 2 * reads; }));
+}
