@@ -140,8 +140,8 @@ void HistoryReaders::take_replies() {
 }
 
 void HistoryReaders::read(chat::store::HistoryQuery query, Done done) {
-  const bool writing = priority_ == chat::config::ReaderPriority::adaptive && writes_flowing_ &&
-                       writes_flowing_();
+  const bool writing =
+      priority_ == chat::config::ReaderPriority::adaptive && writes_flowing_ && writes_flowing_();
   Lane& to = lane(lane_for(priority_, writing));
   {
     std::lock_guard lock(mutex_);

@@ -88,7 +88,7 @@ TEST_CASE("a lease renewed in time wakes nothing: the reply waits for its commit
   CHECK(queue.stop());
 }
 
-TEST_CASE("wrote_within: nothing written before the first commit; a commit marks the realm writing") {
+TEST_CASE("wrote_within: false before the first commit; a commit marks the realm writing") {
   asio::io_context loop;
   chat::store::MemoryStore store;
   CommitQueue queue(loop, store);

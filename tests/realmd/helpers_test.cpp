@@ -184,7 +184,7 @@ TEST_CASE("lane_for: adaptive reads go to the background only while writes flow"
   }
 }
 
-TEST_CASE("HistoryReaders: adaptive reads run at normal policy until writes flow, then SCHED_IDLE") {
+TEST_CASE("HistoryReaders: adaptive reads run at normal policy, SCHED_IDLE while writes flow") {
   asio::io_context loop;
   PolicyNotingStore store;
   bool writing = false;
