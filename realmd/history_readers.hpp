@@ -54,7 +54,8 @@ class HistoryReaders {
   HistoryReaders(const HistoryReaders&) = delete;
   HistoryReaders& operator=(const HistoryReaders&) = delete;
 
-  // Opens the readers (throws chat::store::StoreError) and starts the threads.
+  // Opens the readers (throws chat::store::StoreError; std::system_error without an eventfd)
+  // and starts the threads.
   void start();
   // Finishes the reads queued (their replies still come on the loop), then ends the threads.
   void stop();
