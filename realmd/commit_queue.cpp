@@ -48,13 +48,31 @@ std::uint64_t CommitQueue::enqueue(std::vector<chat::store::Mutation> batch) {
     pending_seq_ = seq;
     backlog = pending_.size();
   }
-  worker_.wake().notify_one();
+  release_soon();
   // Once per doubling, not per request: a store that is down can queue for a long time.
   if (backlog > std::max(backlog_warning, 2 * backlog_warned_)) {
     spdlog::warn("commit queue: {} mutations waiting for the store", backlog);
     backlog_warned_ = backlog;
   }
   return seq;
+}
+
+// The commit thread is not woken by each enqueue: a burst the loop handles in one go (the
+// frames of one read from a realm link, the requests of many connections that were ready
+// together) would otherwise go in commits of one request each, several times the store's cost
+// per mutation of one commit for the burst, taking the core the loop needs (docs/performance.md
+// "Realm p16, session 6"). Posted, the release runs after the handlers ready now.
+void CommitQueue::release_soon() {
+  if (release_posted_) return;
+  release_posted_ = true;
+  asio::post(loop_, [this] {
+    release_posted_ = false;
+    {
+      std::lock_guard lock(worker_.mutex());
+      released_seq_ = enqueued_;
+    }
+    worker_.wake().notify_one();
+  });
 }
 
 void CommitQueue::when_committed(std::uint64_t seq, std::function<void()> wake) {
@@ -127,7 +145,9 @@ bool CommitQueue::take_queued(std::vector<chat::store::Mutation>& batch, std::ui
                               bool& last_attempt) {
   std::unique_lock lock(worker_.mutex());
   if (batch.empty()) {
-    worker_.wake().wait(lock, [this] { return worker_.stopping() || !pending_.empty(); });
+    worker_.wake().wait(lock, [this, seq] {
+      return worker_.stopping() || (!pending_.empty() && released_seq_ > seq);
+    });
   }
   // What was queued meanwhile goes behind the batch (after a failure: behind the failed one), in
   // the same transaction.

@@ -118,6 +118,8 @@ class CommitQueue final : public CommitGate {
   // was not renewed by then.
   void watch_lease();
   void mark_committed(std::uint64_t seq);
+  // Lets the commit thread take what is queued, once the loop has run what was ready before.
+  void release_soon();
 
   asio::io_context& loop_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;  // until stop()
@@ -133,11 +135,13 @@ class CommitQueue final : public CommitGate {
   std::function<LeaseClock::time_point()> valid_until_;
   asio::steady_timer lease_timer_;
   bool lease_timer_armed_ = false;
+  bool release_posted_ = false;  // a release_soon() handler is queued on the loop
 
   // Shared with the commit thread, under worker_.mutex().
   std::vector<chat::store::Mutation> pending_;
-  std::uint64_t pending_seq_ = 0;  // sequence number of the last batch in pending_
-  bool stopped_clean_ = true;      // written by the commit thread before it ends
+  std::uint64_t pending_seq_ = 0;   // sequence number of the last batch in pending_
+  std::uint64_t released_seq_ = 0;  // the commit thread may take batches up to this one
+  bool stopped_clean_ = true;       // written by the commit thread before it ends
   // When the last commit attempt began (steady clock ticks), for wrote_within().
   static constexpr auto no_batch_yet = std::numeric_limits<std::chrono::steady_clock::rep>::min();
   std::atomic<std::chrono::steady_clock::rep> batch_began_{no_batch_yet};

@@ -5,7 +5,10 @@
 #include <doctest/doctest.h>
 
 #include <asio/io_context.hpp>
+#include <atomic>
 #include <chrono>
+#include <thread>
+#include <vector>
 
 #include "store/memory_store.hpp"
 
@@ -104,4 +107,43 @@ TEST_CASE("wrote_within: false before the first commit; a commit marks the realm
   CHECK(queue.wrote_within(1h));
   CHECK_FALSE(queue.wrote_within(0ns));  // the commit began before now
   CHECK(queue.stop());
+}
+
+TEST_CASE("what the loop queues in one turn goes to the store in one commit") {
+  asio::io_context loop;
+  chat::store::MemoryStore store;
+  CommitQueue queue(loop, store);
+  std::atomic<int> commits{0};
+  std::atomic<std::size_t> first_batch{0};
+  queue.on_committed([&](const std::vector<chat::store::Mutation>& batch, double) {
+    if (commits++ == 0) first_batch = batch.size();
+  });
+  queue.start();
+  // The loop's turn: one request queued, then (the commit thread has had every chance to take
+  // it alone) the rest of the burst.
+  queue.enqueue({a_user("messi")});
+  std::this_thread::sleep_for(100ms);
+  CHECK(commits == 0);  // not released before the loop has run what was ready
+  std::uint64_t seq = 0;
+  for (const char* name : {"ronaldo", "neymar", "mbappe"}) seq = queue.enqueue({a_user(name)});
+  run_until(
+      loop, [&] { return queue.committed() >= seq; }, 10s);
+  REQUIRE(queue.committed() >= seq);
+  CHECK(commits == 1);
+  CHECK(first_batch == 4);
+  CHECK(queue.stop());
+}
+
+TEST_CASE("stop commits what was queued, though the loop never released it") {
+  asio::io_context loop;
+  chat::store::MemoryStore store;
+  CommitQueue queue(loop, store);
+  std::atomic<std::size_t> committed_mutations{0};
+  queue.on_committed([&](const std::vector<chat::store::Mutation>& batch, double) {
+    committed_mutations += batch.size();
+  });
+  queue.start();
+  queue.enqueue({a_user("messi"), a_user("ronaldo")});
+  CHECK(queue.stop());
+  CHECK(committed_mutations == 2);
 }
