@@ -46,9 +46,10 @@ std::uint64_t CommitQueue::enqueue(std::vector<chat::store::Mutation> batch) {
     pending_.insert(pending_.end(), std::make_move_iterator(batch.begin()),
                     std::make_move_iterator(batch.end()));
     pending_seq_ = seq;
+    if (!holding_) released_seq_ = seq;
     backlog = pending_.size();
   }
-  release_soon();
+  if (!holding_) worker_.wake().notify_one();
   // Once per doubling, not per request: a store that is down can queue for a long time.
   if (backlog > std::max(backlog_warning, 2 * backlog_warned_)) {
     spdlog::warn("commit queue: {} mutations waiting for the store", backlog);
@@ -57,22 +58,17 @@ std::uint64_t CommitQueue::enqueue(std::vector<chat::store::Mutation> batch) {
   return seq;
 }
 
-// The commit thread is not woken by each enqueue: a burst the loop handles in one go (the
-// frames of one read from a realm link, the requests of many connections that were ready
-// together) would otherwise go in commits of one request each, several times the store's cost
-// per mutation of one commit for the burst, taking the core the loop needs (docs/performance.md
-// "Realm p16, session 6"). Posted, the release runs after the handlers ready now.
-void CommitQueue::release_soon() {
-  if (release_posted_) return;
-  release_posted_ = true;
-  asio::post(loop_, [this] {
-    release_posted_ = false;
-    {
-      std::lock_guard lock(worker_.mutex());
-      released_seq_ = enqueued_;
-    }
-    worker_.wake().notify_one();
-  });
+// A link's read holds hundreds of frames. Woken at each enqueue, the commit thread would take
+// them one or two at a time while the loop hands over the rest, at several times the store's
+// cost per mutation of one commit for the burst, on the core the loop needs.
+void CommitQueue::release_queued() {
+  holding_ = false;
+  {
+    std::lock_guard lock(worker_.mutex());
+    if (released_seq_ == pending_seq_) return;
+    released_seq_ = pending_seq_;
+  }
+  worker_.wake().notify_one();
 }
 
 void CommitQueue::when_committed(std::uint64_t seq, std::function<void()> wake) {

@@ -87,6 +87,10 @@ class CommitQueue final : public CommitGate {
   // Calls `wake` on the loop once `seq` is committed or the queue stalls, whichever is first
   // (at once if either holds already).
   void when_committed_or_stalled(std::uint64_t seq, std::function<void()> wake) override;
+  // From hold() until release_queued(), what is queued waits for the release; otherwise each
+  // enqueue lets the commit thread take it at once.
+  void hold() override { holding_ = true; }
+  void release_queued() override;
 
  private:
   struct Waiter {
@@ -118,8 +122,6 @@ class CommitQueue final : public CommitGate {
   // was not renewed by then.
   void watch_lease();
   void mark_committed(std::uint64_t seq);
-  // Lets the commit thread take what is queued, once the loop has run what was ready before.
-  void release_soon();
 
   asio::io_context& loop_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;  // until stop()
@@ -135,7 +137,7 @@ class CommitQueue final : public CommitGate {
   std::function<LeaseClock::time_point()> valid_until_;
   asio::steady_timer lease_timer_;
   bool lease_timer_armed_ = false;
-  bool release_posted_ = false;  // a release_soon() handler is queued on the loop
+  bool holding_ = false;  // between hold() and release_queued()
 
   // Shared with the commit thread, under worker_.mutex().
   std::vector<chat::store::Mutation> pending_;

@@ -109,7 +109,7 @@ TEST_CASE("wrote_within: false before the first commit; a commit marks the realm
   CHECK(queue.stop());
 }
 
-TEST_CASE("what the loop queues in one turn goes to the store in one commit") {
+TEST_CASE("held: nothing queued is committed until the release, then all of it in one commit") {
   asio::io_context loop;
   chat::store::MemoryStore store;
   CommitQueue queue(loop, store);
@@ -119,22 +119,29 @@ TEST_CASE("what the loop queues in one turn goes to the store in one commit") {
     if (commits++ == 0) first_batch = batch.size();
   });
   queue.start();
-  // The loop's turn: one request queued, then (the commit thread has had every chance to take
-  // it alone) the rest of the burst.
+  queue.hold();  // a link's reader handing over a burst
   queue.enqueue({a_user("messi")});
+  // The commit thread has every chance to take the first request alone; it must not.
   std::this_thread::sleep_for(100ms);
-  CHECK(commits == 0);  // not released before the loop has run what was ready
+  CHECK(commits == 0);
   std::uint64_t seq = 0;
   for (const char* name : {"ronaldo", "neymar", "mbappe"}) seq = queue.enqueue({a_user(name)});
+  queue.release_queued();
   run_until(
       loop, [&] { return queue.committed() >= seq; }, 10s);
   REQUIRE(queue.committed() >= seq);
   CHECK(commits == 1);
   CHECK(first_batch == 4);
+
+  // Not held: an enqueue is committed without a release.
+  const std::uint64_t next = queue.enqueue({a_user("salah")});
+  run_until(
+      loop, [&] { return queue.committed() >= next; }, 10s);
+  CHECK(queue.committed() >= next);
   CHECK(queue.stop());
 }
 
-TEST_CASE("stop commits what was queued, though the loop never released it") {
+TEST_CASE("stop commits what was queued while held") {
   asio::io_context loop;
   chat::store::MemoryStore store;
   CommitQueue queue(loop, store);
@@ -143,6 +150,7 @@ TEST_CASE("stop commits what was queued, though the loop never released it") {
     committed_mutations += batch.size();
   });
   queue.start();
+  queue.hold();
   queue.enqueue({a_user("messi"), a_user("ronaldo")});
   CHECK(queue.stop());
   CHECK(committed_mutations == 2);
