@@ -233,6 +233,28 @@ TEST_CASE("a send's message and history rows go as one statement per table") {
   CHECK(store.load().unread.size() == 50);
 }
 
+TEST_CASE("a commit starts with one statement for the fence and the batch's meta rows") {
+  auto& server = shared_postgres();
+  const std::string url = server.url();
+  PostgresLease lease(url, "start_batch", "one", std::chrono::milliseconds(5000));
+  const auto epoch = lease.try_acquire();
+  REQUIRE(epoch.has_value());
+  PostgresStore store(url, "start_batch");
+  store.fence(*epoch);
+  commit(store, {PutMessage{message(7, "messi")}, PutHistory{history(7, "hi")}});
+  // The marker and the highest id: one statement (one cmin), before the batch's rows.
+  CHECK(server.query("SELECT count(*) || ' rows, ' || count(DISTINCT cmin::text) || ' cmin' FROM "
+                     "realmchat.meta WHERE realm = 'start_batch'") == "2 rows, 1 cmin");
+  CHECK(server.query("SELECT (SELECT max(cmin::text::int) FROM realmchat.meta WHERE realm = "
+                     "'start_batch') < (SELECT min(cmin::text::int) FROM realmchat.messages "
+                     "WHERE realm = 'start_batch')") == "t");
+  // A batch that stores no id leaves max_id as it was.
+  commit(store, {MarkFetched{{7}}});
+  CHECK(server.query("SELECT value FROM realmchat.meta WHERE realm = 'start_batch' AND key = "
+                     "'max_id'") == "7");
+  CHECK(store.load().max_id == 7);
+}
+
 TEST_CASE("the lease: one holder at a time, taken over after expiry with a higher epoch") {
   const std::string url = shared_postgres().url();
   PostgresLease first(url, "lease_realm", "first", std::chrono::milliseconds(300));
