@@ -23,27 +23,28 @@ store::MessageRecord make_message_record(std::uint64_t id, std::string recipient
   return record;
 }
 
-void store_message(RealmState& state, store::MessageRecord message, Outcome& out) {
-  // The inbox keeps its own compact copy; the record itself moves into the mutation.
-  state.add_unread(message);
-  if (const std::vector<Watcher>* watchers = state.watchers(message.recipient)) {
-    std::string event = protocol::reply::event_message(
-        {message.shown_id(), message.sender, message.recipient, message.text, message.sender_realm,
-         message.time, message.group, message.bounce});
-    bool reserved = state.reserve(message);
-    for (const Watcher& watcher : *watchers) {
-      Push push{watcher.connection, event, {}};
-      if (reserved) {
-        push.fetched_after_write.push_back(message.id);
-        reserved = false;  // the others see it too, but one write makes it fetched
-      }
-      out.pushes.push_back(std::move(push));
-    }
-  }
-  out.mutations.emplace_back(store::PutMessage{std::move(message)});
-}
-
 namespace {
+
+// Puts `message` in its recipient's inbox in memory and pushes it to the recipient's watching
+// connections; the caller queues the mutation that stores it.
+void add_to_inbox(RealmState& state, const store::MessageRecord& message, Outcome& out) {
+  // The inbox keeps its own compact copy.
+  state.add_unread(message);
+  const std::vector<Watcher>* watchers = state.watchers(message.recipient);
+  if (watchers == nullptr) return;
+  std::string event = protocol::reply::event_message(
+      {message.shown_id(), message.sender, message.recipient, message.text, message.sender_realm,
+       message.time, message.group, message.bounce});
+  bool reserved = state.reserve(message);
+  for (const Watcher& watcher : *watchers) {
+    Push push{watcher.connection, event, {}};
+    if (reserved) {
+      push.fetched_after_write.push_back(message.id);
+      reserved = false;  // the others see it too, but one write makes it fetched
+    }
+    out.pushes.push_back(std::move(push));
+  }
+}
 
 store::HistoryRecord history_record(const store::MessageRecord& message, std::string conversation) {
   return {message.id,        std::move(conversation), message.sender, message.sender_realm,
@@ -52,6 +53,11 @@ store::HistoryRecord history_record(const store::MessageRecord& message, std::st
 }
 
 }  // namespace
+
+void store_message(RealmState& state, store::MessageRecord message, Outcome& out) {
+  add_to_inbox(state, message, out);
+  out.mutations.emplace_back(store::PutMessage{std::move(message)});
+}
 
 void store_private_message(RealmState& state, store::MessageRecord message,
                            std::string conversation, Outcome& out) {
@@ -76,13 +82,19 @@ void store_group_message(RealmState& state, store::MessageRecord message,
   message.recipient = message.group;
   record_history(state, history_record(message, group_conversation(message.group)), out);
   message.history_id = message.id;
-  out.mutations.reserve(out.mutations.size() + members.size());
+  // One mutation for all the members (store::PutGroupMessage): the record is reused for each
+  // inbox entry, its text and time copied into no mutation of their own.
+  std::vector<store::GroupDelivery> deliveries;
+  deliveries.reserve(members.size());
   for (const std::string& member : members) {
     if (member == skip) continue;
     message.id = state.next_id();
     message.recipient = member;
-    store_message(state, message, out);
+    add_to_inbox(state, message, out);
+    deliveries.push_back({message.id, member});
   }
+  if (deliveries.empty()) return;
+  out.mutations.emplace_back(store::PutGroupMessage{std::move(message), std::move(deliveries)});
 }
 
 }  // namespace chat::core

@@ -84,6 +84,15 @@ void MemoryStore::apply(const PutMessage& m, UndoLog& undo) {
   undo.emplace_back([this, id = m.message.id] { messages_.erase(id); });
 }
 
+void MemoryStore::apply(const PutGroupMessage& m, UndoLog& undo) {
+  for (const GroupDelivery& d : m.deliveries) {
+    MessageRecord row = m.message;
+    row.id = d.id;
+    row.recipient = d.recipient;
+    apply(PutMessage{std::move(row)}, undo);
+  }
+}
+
 void MemoryStore::apply(const MarkFetched& m, UndoLog& undo) {
   std::vector<std::uint64_t> marked;
   for (std::uint64_t id : m.ids) {

@@ -52,6 +52,7 @@ class MemoryStore final : public Store {
   void apply(const PutGroup& m, UndoLog& undo);
   void apply(const PutMember& m, UndoLog& undo);
   void apply(const PutMessage& m, UndoLog& undo);
+  void apply(const PutGroupMessage& m, UndoLog& undo);
   void apply(const MarkFetched& m, UndoLog& undo);
   void apply(const PutOutbox& m, UndoLog& undo);
   void apply(const DeleteOutbox& m, UndoLog& undo);

@@ -251,6 +251,7 @@ std::string number(std::uint64_t value) {
 // (docs/performance.md "PostgreSQL per send").
 std::size_t run_kind(const Mutation& mutation) {
   const bool insert = std::holds_alternative<PutMessage>(mutation) ||
+                      std::holds_alternative<PutGroupMessage>(mutation) ||
                       std::holds_alternative<PutHistory>(mutation) ||
                       std::holds_alternative<PutOutbox>(mutation) ||
                       std::holds_alternative<IndexHistory>(mutation);
@@ -284,6 +285,8 @@ class BatchWriter {
     }
     if (!seen_.empty()) send_seen();
     messages_.clear();
+    message_ids_.clear();
+    message_recipients_.clear();
     history_.clear();
     outbox_.clear();
     fetched_.clear();
@@ -300,7 +303,16 @@ class BatchWriter {
     run_ = {};
   }
 
-  void apply(const PutMessage& m) { messages_.push_back(&m.message); }
+  void apply(const PutMessage& m) { add_message(m.message, m.message.id, m.message.recipient); }
+  void apply(const PutGroupMessage& m) {
+    for (const GroupDelivery& d : m.deliveries) add_message(m.message, d.id, d.recipient);
+  }
+  // One inbox row: `r` with its own id and recipient.
+  void add_message(const MessageRecord& r, std::uint64_t id, std::string_view recipient) {
+    messages_.push_back(&r);
+    message_ids_.push_back(id);
+    message_recipients_.push_back(recipient);
+  }
   void apply(const PutOutbox& m) { outbox_.push_back(&m.entry); }
   void apply(const MarkFetched& m) { fetched_.insert(fetched_.end(), m.ids.begin(), m.ids.end()); }
   void apply(const PutHistory& m) { history_.push_back(&m.message); }
@@ -381,11 +393,12 @@ class BatchWriter {
   void send_messages() {
     using R = MessageRecord;
     const auto& m = messages_;
-    pipeline_.send("put_messages",
-                   {realm_, column(m, &R::id), column(m, &R::recipient), column(m, &R::sender),
-                    column(m, &R::sender_realm), column(m, &R::group), column(m, &R::text),
-                    column(m, &R::time), bounce_array(m), column(m, &R::history_id)},
-                   run_);
+    pipeline_.send(
+        "put_messages",
+        {realm_, pg::id_array(message_ids_), pg::text_array(message_recipients_),
+         column(m, &R::sender), column(m, &R::sender_realm), column(m, &R::group),
+         column(m, &R::text), column(m, &R::time), bounce_array(m), column(m, &R::history_id)},
+        run_);
   }
 
   void send_history() {
@@ -428,7 +441,11 @@ class BatchWriter {
   const bool one_per_statement_;
   std::size_t run_kind_ = std::variant_npos;
   Origin run_;  // the mutations the statements being gathered carry
+  // The inbox rows of the run: each row's record, and its id and recipient (a group message's
+  // record is shared by its deliveries).
   std::vector<const MessageRecord*> messages_;
+  std::vector<std::uint64_t> message_ids_;
+  std::vector<std::string_view> message_recipients_;
   std::vector<const HistoryRecord*> history_;
   std::vector<const OutboxRecord*> outbox_;
   std::vector<std::uint64_t> fetched_;
@@ -442,11 +459,15 @@ class BatchWriter {
 std::uint64_t max_id_of(std::span<const Mutation> batch) {
   std::uint64_t max_id = 0;
   for (const Mutation& mutation : batch) {
-    if (const auto* m = std::get_if<PutMessage>(&mutation))
+    if (const auto* m = std::get_if<PutMessage>(&mutation)) {
       max_id = std::max(max_id, m->message.id);
-    if (const auto* h = std::get_if<PutHistory>(&mutation))
+    } else if (const auto* g = std::get_if<PutGroupMessage>(&mutation)) {
+      for (const GroupDelivery& d : g->deliveries) max_id = std::max(max_id, d.id);
+    } else if (const auto* h = std::get_if<PutHistory>(&mutation)) {
       max_id = std::max(max_id, h->message.id);
-    if (const auto* o = std::get_if<PutOutbox>(&mutation)) max_id = std::max(max_id, o->entry.id);
+    } else if (const auto* o = std::get_if<PutOutbox>(&mutation)) {
+      max_id = std::max(max_id, o->entry.id);
+    }
   }
   return max_id;
 }

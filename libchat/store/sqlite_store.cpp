@@ -591,9 +591,16 @@ struct SqliteStore::Impl {
     insert_member.bind(1, m.group).bind(2, m.user).bind(3, counters.next_member_seq++).run();
   }
   void apply(const PutMessage& m, BatchCounters& counters) {
-    const MessageRecord& r = m.message;
-    insert_message.bind_id(1, r.id)
-        .bind(2, r.recipient)
+    put_message(m.message, m.message.id, m.message.recipient, counters);
+  }
+  void apply(const PutGroupMessage& m, BatchCounters& counters) {
+    for (const GroupDelivery& d : m.deliveries) put_message(m.message, d.id, d.recipient, counters);
+  }
+  // One inbox row: `r` with its own id and recipient.
+  void put_message(const MessageRecord& r, std::uint64_t id, const std::string& recipient,
+                   BatchCounters& counters) {
+    insert_message.bind_id(1, id)
+        .bind(2, recipient)
         .bind(3, r.sender)
         .bind(4, r.sender_realm)
         .bind(5, r.group)
@@ -602,7 +609,7 @@ struct SqliteStore::Impl {
         .bind(8, std::int64_t{r.bounce})
         .bind_id(9, r.history_id)
         .run();
-    counters.max_id = std::max(counters.max_id, r.id);
+    counters.max_id = std::max(counters.max_id, id);
   }
   void apply(const MarkFetched& m, BatchCounters&) {
     for (std::uint64_t id : m.ids) mark_fetched.bind_id(1, id).run();

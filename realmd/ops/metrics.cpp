@@ -126,9 +126,13 @@ bool Metrics::is_ok(std::string_view reply) {
 }
 
 void Metrics::committed(const std::vector<chat::store::Mutation>& batch, double seconds) {
-  const auto messages = std::count_if(batch.begin(), batch.end(), [](const auto& mutation) {
-    return std::holds_alternative<chat::store::PutMessage>(mutation);
-  });
+  std::size_t messages = 0;  // inbox entries: one per PutMessage, one per group delivery
+  for (const chat::store::Mutation& mutation : batch) {
+    if (std::holds_alternative<chat::store::PutMessage>(mutation)) ++messages;
+    if (const auto* group = std::get_if<chat::store::PutGroupMessage>(&mutation)) {
+      messages += group->deliveries.size();
+    }
+  }
   if (messages > 0) messages_stored_.Increment(static_cast<double>(messages));
   commit_batch_size_.Observe(static_cast<double>(batch.size()));
   commit_duration_.Observe(seconds);

@@ -229,6 +229,32 @@ TEST_CASE("groups: addgroup, joingroup, sendgroup reach every member but the sen
   CHECK(w.h.run(w.lineker, "inbox") == R"({"status":"OK","messages":{}})");
 }
 
+TEST_CASE("a group message is one store mutation for all its members, text held once") {
+  World w;
+  w.h.run(w.messi, "addgroup kominfo");
+  w.h.run(w.henderson, "joingroup kominfo");
+  w.h.run(w.lineker, "joingroup kominfo");
+  const std::size_t before = w.h.committed.size();
+  CHECK(w.h.run(w.messi, "sendgroup kominfo rapat jam 9") == ok("Message sent to group"));
+  // Its history row, then one PutGroupMessage: no PutMessage per member.
+  REQUIRE(w.h.committed.size() == before + 2);
+  const auto& history = std::get<store::PutHistory>(w.h.committed[before]).message;
+  const auto& group = std::get<store::PutGroupMessage>(w.h.committed[before + 1]);
+  CHECK(group.message.text == "rapat jam 9");
+  CHECK(group.message.group == "kominfo");
+  CHECK(group.message.sender == "messi");
+  CHECK(group.message.history_id == history.id);
+  REQUIRE(group.deliveries.size() == 2);  // every member but the sender
+  CHECK(group.deliveries[0].recipient == "henderson");
+  CHECK(group.deliveries[1].recipient == "lineker");
+  CHECK(group.deliveries[0].id > history.id);
+  CHECK(group.deliveries[1].id == group.deliveries[0].id + 1);
+  // The members' inboxes have it under the history id.
+  const std::string shown = R"("id":)" + std::to_string(history.id);
+  CHECK(w.h.run(w.henderson, "inbox").find(shown) != std::string::npos);
+  CHECK(w.h.run(w.lineker, "inbox").find(shown) != std::string::npos);
+}
+
 TEST_CASE("info: the user's data, online state, never the password") {
   World w;
   CHECK(

@@ -667,6 +667,34 @@ TEST_CASE_TEMPLATE("an unread group entry keeps the history id it points at", Ba
   CHECK(snapshot.unread[0].shown_id() == 20);
 }
 
+TEST_CASE_TEMPLATE("a group message is an inbox row per delivery, all of one record", Backend,
+                   SqliteBackend, MemoryBackend, PostgresBackend) {
+  Backend backend;
+  MessageRecord shared = message(0, "");
+  shared.sender = "ronaldo";
+  shared.sender_realm = "beta";
+  shared.group = "kominfo";
+  shared.text = "rapat\tjam 9 \\ \"semua\"";
+  shared.history_id = 20;
+  commit(backend.current(),
+         {PutMessage{message(19, "messi")},
+          PutGroupMessage{shared, {{21, "henderson"}, {22, "messi"}, {23, "lineker"}}}});
+  // One delivery's id is taken: the whole batch fails, none of its rows is kept.
+  CHECK_THROWS_AS(commit(backend.current(), {PutGroupMessage{shared, {{24, "a"}, {19, "b"}}}}),
+                  StoreError);
+  const Snapshot snapshot = backend.reopen().load();
+  CHECK(unread_ids(snapshot) == std::vector<std::uint64_t>{19, 21, 22, 23});
+  const std::vector<std::string> recipients = {"henderson", "messi", "lineker"};
+  for (std::size_t i = 0; i < recipients.size(); ++i) {
+    MessageRecord expected = shared;
+    expected.id = 21 + i;
+    expected.recipient = recipients[i];
+    check_message(snapshot.unread[1 + i], expected);
+    CHECK(snapshot.unread[1 + i].history_id == 20);
+  }
+  CHECK(snapshot.max_id == 23);
+}
+
 TEST_CASE_TEMPLATE("retention by age looks at the oldest `scan` messages only", Backend,
                    SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
