@@ -151,6 +151,7 @@ bool CommitQueue::take_queued(std::vector<chat::store::Mutation>& batch, std::ui
 CommitQueue::Attempt CommitQueue::try_commit(std::vector<chat::store::Mutation>& batch,
                                              Outage& outage, bool last_attempt) {
   const auto commit_began = Clock::now();
+  batch_began_.store(commit_began.time_since_epoch().count(), std::memory_order_relaxed);
   try {
     store_.commit(batch);
     if (on_committed_) {

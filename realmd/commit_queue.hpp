@@ -2,10 +2,12 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -62,6 +64,13 @@ class CommitQueue final : public CommitGate {
   std::uint64_t enqueue(std::vector<chat::store::Mutation> batch);
   // The highest sequence number known to be committed.
   std::uint64_t committed() const override { return committed_; }
+  // Whether the commit thread began committing a batch within `window` before now: the realm is
+  // writing (any thread may ask; how adaptive history readers tell, HistoryReaders).
+  bool wrote_within(std::chrono::steady_clock::duration window) const {
+    const auto began = batch_began_.load(std::memory_order_relaxed);
+    if (began == no_batch_yet) return false;
+    return std::chrono::steady_clock::now().time_since_epoch().count() - began < window.count();
+  }
   using LeaseClock = std::chrono::steady_clock;
   // True while the store has been failing for `stall_after` or longer, or while a lease the
   // store needs is not known valid (require_lease).
@@ -129,6 +138,9 @@ class CommitQueue final : public CommitGate {
   std::vector<chat::store::Mutation> pending_;
   std::uint64_t pending_seq_ = 0;  // sequence number of the last batch in pending_
   bool stopped_clean_ = true;      // written by the commit thread before it ends
+  // When the last commit attempt began (steady clock ticks), for wrote_within().
+  static constexpr auto no_batch_yet = std::numeric_limits<std::chrono::steady_clock::rep>::min();
+  std::atomic<std::chrono::steady_clock::rep> batch_began_{no_batch_yet};
 
   std::function<void(const std::vector<chat::store::Mutation>&, double)> on_committed_;
   WorkerThread worker_;  // the commit thread; last: it ends before the rest goes

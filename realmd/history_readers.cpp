@@ -2,9 +2,13 @@
 
 #include <sched.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <asio/post.hpp>
+#include <cerrno>
+#include <cstdint>
+#include <system_error>
 #include <utility>
 
 #include "core/history.hpp"
@@ -21,28 +25,62 @@ namespace {
 // alone does not promise (nice 19 readers still tripled send's p99 beside a history load:
 // docs/performance.md). A reader still gets a small share of a saturated machine, so history
 // is slow there but never starves. Linux applies the policy per thread.
-void set_priority(chat::config::ReaderPriority priority) {
-  if (priority == chat::config::ReaderPriority::normal) return;
+void enter_lane(ReaderLane lane) {
+  if (lane == ReaderLane::normal) return;
   const sched_param param{};
   if (sched_setscheduler(static_cast<pid_t>(gettid()), SCHED_IDLE, &param) != 0) {
     spdlog::warn("history reader: cannot run in the background (SCHED_IDLE)");
   }
 }
 
+bool serves(chat::config::ReaderPriority priority, ReaderLane lane) {
+  return priority == chat::config::ReaderPriority::adaptive ||
+         lane_for(priority, /*writes_flowing=*/false) == lane;
+}
+
 }  // namespace
 
+ReaderLane lane_for(chat::config::ReaderPriority priority, bool writes_flowing) {
+  switch (priority) {
+    case chat::config::ReaderPriority::normal:
+      return ReaderLane::normal;
+    case chat::config::ReaderPriority::background:
+      return ReaderLane::background;
+    case chat::config::ReaderPriority::adaptive:
+      break;
+  }
+  // Alone, history takes the cores; beside writes, the writes go first.
+  return writes_flowing ? ReaderLane::background : ReaderLane::normal;
+}
+
 HistoryReaders::HistoryReaders(asio::io_context& loop, chat::store::Store& store,
-                               std::size_t threads, chat::config::ReaderPriority priority)
-    : loop_(loop), store_(store), thread_count_(threads == 0 ? 1 : threads), priority_(priority) {}
+                               std::size_t threads, chat::config::ReaderPriority priority,
+                               WritesFlowing writes_flowing)
+    : loop_(loop),
+      store_(store),
+      thread_count_(threads == 0 ? 1 : threads),
+      priority_(priority),
+      writes_flowing_(std::move(writes_flowing)),
+      wake_(loop) {}
 
 HistoryReaders::~HistoryReaders() {
   stop();
 }
 
 void HistoryReaders::start() {
-  for (std::size_t i = 0; i < thread_count_; ++i) readers_.push_back(store_.open_history_reader());
-  for (auto& reader : readers_) {
-    threads_.emplace_back([this, &reader = *reader] { run(reader); });
+  const int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "history readers: eventfd");
+  wake_.assign(fd);
+  wait_for_replies();
+  for (const ReaderLane lane : {ReaderLane::normal, ReaderLane::background}) {
+    if (serves(priority_, lane)) start_lane(lane);
+  }
+}
+
+void HistoryReaders::start_lane(ReaderLane lane) {
+  for (std::size_t i = 0; i < thread_count_; ++i) {
+    readers_.push_back(store_.open_history_reader());
+    threads_.emplace_back([this, lane, &reader = *readers_.back()] { run(reader, lane); });
   }
 }
 
@@ -51,31 +89,79 @@ void HistoryReaders::stop() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  wanted_.notify_all();
+  for (Lane& each : lanes_) each.wanted.notify_all();
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
   readers_.clear();
+  std::error_code ignored;
+  wake_.close(ignored);
+  // The last replies, if the loop runs on: no reader is left to hold anything meanwhile.
+  std::vector<Reply> left;
+  {
+    std::lock_guard lock(replies_mutex_);
+    left.swap(replies_);
+  }
+  for (Reply& reply : left) {
+    asio::post(loop_, [reply = std::move(reply)]() mutable { reply.done(std::move(reply.text)); });
+  }
+}
+
+void HistoryReaders::hand_back(Reply reply) {
+  bool first = false;
+  {
+    std::lock_guard lock(replies_mutex_);
+    first = replies_.empty();
+    replies_.push_back(std::move(reply));
+  }
+  if (!first) return;  // the loop is woken already and takes this one with the rest
+  const std::uint64_t one = 1;
+  // Fails only when the counter is full (EAGAIN), and then the loop is woken anyway.
+  [[maybe_unused]] const ssize_t ignored = ::write(wake_.native_handle(), &one, sizeof one);
+}
+
+void HistoryReaders::wait_for_replies() {
+  wake_.async_wait(asio::posix::stream_descriptor::wait_read, [this](std::error_code ec) {
+    if (ec) return;  // closed: stop() hands the rest over
+    take_replies();
+    wait_for_replies();
+  });
+}
+
+void HistoryReaders::take_replies() {
+  std::uint64_t count = 0;
+  // Read before taking: a reply queued after this read wakes the loop again.
+  [[maybe_unused]] const ssize_t ignored = ::read(wake_.native_handle(), &count, sizeof count);
+  std::vector<Reply> ready;
+  {
+    std::lock_guard lock(replies_mutex_);
+    ready.swap(replies_);
+  }
+  for (Reply& reply : ready) reply.done(std::move(reply.text));
 }
 
 void HistoryReaders::read(chat::store::HistoryQuery query, Done done) {
+  const bool writing =
+      priority_ == chat::config::ReaderPriority::adaptive && writes_flowing_ && writes_flowing_();
+  Lane& to = lane(lane_for(priority_, writing));
   {
     std::lock_guard lock(mutex_);
-    jobs_.push_back({std::move(query), std::move(done)});
+    to.jobs.push_back({std::move(query), std::move(done)});
   }
-  wanted_.notify_one();
+  to.wanted.notify_one();
 }
 
-void HistoryReaders::run(chat::store::HistoryReader& reader) {
-  name_this_thread("history");
-  set_priority(priority_);
+void HistoryReaders::run(chat::store::HistoryReader& reader, ReaderLane lane) {
+  name_this_thread(lane == ReaderLane::normal ? "history" : "history-bg");
+  enter_lane(lane);
+  Lane& mine = this->lane(lane);
   for (;;) {
     Job job;
     {
       std::unique_lock lock(mutex_);
-      wanted_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-      if (jobs_.empty()) return;  // stopping, and every read is done
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
+      mine.wanted.wait(lock, [&] { return stopping_ || !mine.jobs.empty(); });
+      if (mine.jobs.empty()) return;  // stopping, and every read is done
+      job = std::move(mine.jobs.front());
+      mine.jobs.pop_front();
     }
     std::string reply;
     try {
@@ -84,9 +170,7 @@ void HistoryReaders::run(chat::store::HistoryReader& reader) {
       spdlog::error("history read of {} failed: {}", job.query.conversation, e.what());
       reply = chat::protocol::reply::error(chat::protocol::text::store_failed);
     }
-    asio::post(loop_, [done = std::move(job.done), reply = std::move(reply)]() mutable {
-      done(std::move(reply));
-    });
+    hand_back({std::move(job.done), std::move(reply)});
   }
 }
 

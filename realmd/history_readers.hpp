@@ -1,5 +1,6 @@
 #pragma once
 #include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -15,27 +16,48 @@
 
 namespace realmd {
 
-// Reads history pages off the event loop (docs/architecture.md "History"): a few threads, each
-// with a store::HistoryReader of its own (for SQLite, a read-only connection, which WAL lets
-// read while the commit thread writes), take reads from one queue in arrival order, build the
-// reply there and hand it back on the loop. History is far larger than memory can hold; a slow
-// read holds up only the history replies queued behind it, never the loop. The queue needs no
-// bound of its own: a session has at most a few reads queued (ClientSession's
-// max_history_reads_per_connection) and connections are bounded.
+// Which threads serve a history read: those of normal scheduling policy, or those in the
+// background (SCHED_IDLE: every runnable thread of normal policy goes first).
+enum class ReaderLane { normal, background };
+
+// The lane of a read at `priority` while the realm is writing (`writes_flowing`) or not.
+ReaderLane lane_for(chat::config::ReaderPriority priority, bool writes_flowing);
+
+// Reads history pages off the event loop (docs/architecture.md "History"): a few threads per
+// lane, each with a store::HistoryReader of its own (for SQLite, a read-only connection, which
+// WAL lets read while the commit thread writes), take reads from their lane's queue in arrival
+// order, build the reply there and hand it back on the loop. History is far larger than memory
+// can hold; a slow read holds up only the history replies queued behind it, never the loop.
+// The queues need no bound of their own: a session has at most a few reads queued
+// (ClientSession's max_history_reads_per_connection) and connections are bounded.
+//
+// Replies go back to the loop through a queue of their own and an eventfd, not asio::post: a
+// post holds the io_context's mutex across the syscall that wakes the loop, and a reader in
+// the background is preempted by the loop it wakes right there, mutex held; the loop then
+// waited for it behind every runnable thread on the machine (docs/performance.md
+// "History, session 6"). The eventfd is written only when the queue was empty: one wake-up
+// per batch of replies.
+//
+// A thread keeps its policy for life: an unprivileged process may enter SCHED_IDLE but not
+// leave it (Linux asks for CAP_SYS_NICE or an RLIMIT_NICE of 20), so `adaptive` switches
+// lanes per read, not a thread's policy.
 class HistoryReaders {
  public:
   // Called on the loop with the reply text (the page, or the store error).
   using Done = std::function<void(std::string reply)>;
+  // Asked on the loop at each read, for `adaptive`: whether the realm is writing now.
+  using WritesFlowing = std::function<bool()>;
 
   HistoryReaders(asio::io_context& loop, chat::store::Store& store, std::size_t threads,
-                 chat::config::ReaderPriority priority);
+                 chat::config::ReaderPriority priority, WritesFlowing writes_flowing = {});
   ~HistoryReaders();
   HistoryReaders(const HistoryReaders&) = delete;
   HistoryReaders& operator=(const HistoryReaders&) = delete;
 
-  // Opens the readers (throws chat::store::StoreError) and starts the threads.
+  // Opens the readers (throws chat::store::StoreError; std::system_error without an eventfd)
+  // and starts the threads.
   void start();
-  // Finishes the reads queued (their replies are posted to the loop), then ends the threads.
+  // Finishes the reads queued (their replies still come on the loop), then ends the threads.
   void stop();
 
   // Queues a read of `query`; `done` runs on the loop once it is read.
@@ -46,20 +68,41 @@ class HistoryReaders {
     chat::store::HistoryQuery query;
     Done done;
   };
+  // A queue and the threads that serve it, all at the lane's policy.
+  struct Lane {
+    std::deque<Job> jobs;
+    std::condition_variable wanted;
+  };
 
-  void run(chat::store::HistoryReader& reader);
+  struct Reply {
+    Done done;
+    std::string text;
+  };
+
+  void start_lane(ReaderLane lane);
+  // Reader side: queues a reply, and wakes the loop when it is the first.
+  void hand_back(Reply reply);
+  // Loop side: waits for the wake-up, then runs the replies queued.
+  void wait_for_replies();
+  void take_replies();
+  void run(chat::store::HistoryReader& reader, ReaderLane lane);
+  Lane& lane(ReaderLane which) { return lanes_[static_cast<std::size_t>(which)]; }
 
   asio::io_context& loop_;
   chat::store::Store& store_;
-  std::size_t thread_count_;
+  std::size_t thread_count_;  // per lane
   chat::config::ReaderPriority priority_;
+  WritesFlowing writes_flowing_;
   std::vector<std::unique_ptr<chat::store::HistoryReader>> readers_;
   std::vector<std::thread> threads_;
 
   std::mutex mutex_;
-  std::condition_variable wanted_;
-  std::deque<Job> jobs_;
+  Lane lanes_[2];
   bool stopping_ = false;
+
+  asio::posix::stream_descriptor wake_;  // an eventfd
+  std::mutex replies_mutex_;
+  std::vector<Reply> replies_;  // read, not yet handed to the loop
 };
 
 }  // namespace realmd

@@ -50,6 +50,11 @@ constexpr std::chrono::seconds web_handshake_time{10};
 // one slice's move at most, not for the whole backlog (slice sizes: docs/performance.md).
 constexpr std::chrono::milliseconds index_interval{2000};
 constexpr std::size_t index_slice_ids = 50000;
+// `history.reader_priority: adaptive`: a commit begun this recently means writes are flowing,
+// and history reads go to the background readers. Sends at any rate worth protecting commit
+// far more often (a commit per few ms); a quiet realm hands history the cores 50 ms after its
+// last write.
+constexpr std::chrono::milliseconds writes_flowing_window{50};
 
 chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config) {
   chat::core::RealmSettings settings;
@@ -95,7 +100,8 @@ RealmServer::RealmServer(asio::io_context& io, chat::config::RealmConfig config,
              }),
       outcomes_(commits_, waits_, peer_links_,
                 [this](chat::core::Push& push, std::uint64_t seq) { push_event(push, seq); }),
-      history_(io, *store_, config_.history.reader_threads, config_.history.reader_priority),
+      history_(io, *store_, config_.history.reader_threads, config_.history.reader_priority,
+               [this] { return commits_.wrote_within(writes_flowing_window); }),
       client_services_{.realm = realm_,
                        .metrics = metrics_,
                        .commits = commits_,

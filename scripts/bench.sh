@@ -18,8 +18,8 @@
 #                               server the script starts and stops), beside the SQLite rows
 # Options: --bin DIR (binaries; default build/bin), --rounds N, --duration S,
 #          --only W[,W..] (send inbox sendgroup realm route auth idle history), --keep (keep
-#          run/bench/PID), --history-priority background|normal (the realms' history
-#          reader_priority; default: the config's default, background)
+#          run/bench/PID), --history-priority adaptive|background|normal (the realms'
+#          history reader_priority; default: the config's default, adaptive)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

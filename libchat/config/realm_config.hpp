@@ -66,9 +66,10 @@ struct TlsConfig {
   bool peers = true;
 };
 
-// How history reader threads compete for the CPU: `background` (SCHED_IDLE: every thread of
-// normal policy goes first, so a history load does not slow sends) or `normal`.
-enum class ReaderPriority { background, normal };
+// How history reads compete for the CPU: `background` (SCHED_IDLE: every thread of normal
+// policy goes first, so a history load does not slow sends), `normal`, or `adaptive` (normal
+// while the realm writes nothing, in the background while writes flow).
+enum class ReaderPriority { adaptive, background, normal };
 
 // `history:` (docs/operations.md): how long messages are kept after they are read, and how
 // history is read. Zero keeps: by default every message is kept for good.
@@ -76,7 +77,7 @@ struct HistoryConfig {
   std::uint32_t max_age_days = 0;          // older messages are pruned
   std::uint64_t max_per_conversation = 0;  // only the newest this many are kept
   std::size_t reader_threads = 2;          // threads reading history pages off the event loop
-  ReaderPriority reader_priority = ReaderPriority::background;
+  ReaderPriority reader_priority = ReaderPriority::adaptive;
   // How often a retention pass runs (each deletes at most a bounded batch).
   std::chrono::milliseconds prune_interval{10'000};
 };

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <set>
@@ -261,17 +262,22 @@ constexpr std::pair<std::string_view, Durability> durabilities[] = {
 constexpr std::pair<std::string_view, PasswordCost> password_costs[] = {
     {"interactive", PasswordCost::interactive}, {"min", PasswordCost::min}};
 constexpr std::pair<std::string_view, ReaderPriority> reader_priorities[] = {
-    {"background", ReaderPriority::background}, {"normal", ReaderPriority::normal}};
+    {"adaptive", ReaderPriority::adaptive},
+    {"background", ReaderPriority::background},
+    {"normal", ReaderPriority::normal}};
 
 // The value of one of `choices` (pairs of name and value) that `node` names; the error lists
-// the names ("a or b").
+// the names ("a or b", "a, b or c").
 template <typename Choices>
 auto parse_choice(const YAML::Node& node, const std::string& key, const Choices& choices) {
   const std::string text = parse_scalar(node, key);
   std::string expected;
-  for (const auto& [name, value] : choices) {
+  const std::size_t count = std::size(choices);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto& [name, value] = choices[i];
     if (text == name) return value;
-    expected += (expected.empty() ? "" : " or ") + std::string(name);
+    if (i > 0) expected += i + 1 == count ? " or " : ", ";
+    expected += name;
   }
   fail_value(key, expected, text);
 }

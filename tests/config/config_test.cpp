@@ -386,7 +386,7 @@ TEST_CASE("history: retention keys default to keeping everything; values are che
   CHECK(defaults.history.max_age_days == 0);
   CHECK(defaults.history.max_per_conversation == 0);
   CHECK(defaults.history.reader_threads == 2);
-  CHECK(defaults.history.reader_priority == chat::config::ReaderPriority::background);
+  CHECK(defaults.history.reader_priority == chat::config::ReaderPriority::adaptive);
   CHECK(defaults.history.prune_interval == std::chrono::milliseconds(10'000));
   const RealmConfig set = load_config_text(
       "realm: {name: a}\nhistory: {max_age_days: 90, max_per_conversation: 10000, "
@@ -405,7 +405,9 @@ TEST_CASE("history: retention keys default to keeping everything; values are che
   CHECK(error_of("realm: {name: a}\nhistory: {reader_threads: 65}\n") ==
         "history.reader_threads: expected 1 to 64, got '65'");
   CHECK(error_of("realm: {name: a}\nhistory: {reader_priority: low}\n") ==
-        "history.reader_priority: expected background or normal, got 'low'");
+        "history.reader_priority: expected adaptive, background or normal, got 'low'");
+  CHECK(load_config_text("realm: {name: a}\nhistory: {reader_priority: background}\n")
+            .history.reader_priority == chat::config::ReaderPriority::background);
   CHECK(error_of("realm: {name: a}\nhistory: {prune_interval_ms: 86400001}\n") ==
         "history.prune_interval_ms: expected at most 86400000 (a day), got '86400001'");
   CHECK(error_of("realm: {name: a}\nhistory: {max_days: 1}\n") == "unknown key 'history.max_days'");

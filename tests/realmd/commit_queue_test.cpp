@@ -87,3 +87,21 @@ TEST_CASE("a lease renewed in time wakes nothing: the reply waits for its commit
   CHECK(queue.committed() >= seq);
   CHECK(queue.stop());
 }
+
+TEST_CASE("wrote_within: false before the first commit; a commit marks the realm writing") {
+  asio::io_context loop;
+  chat::store::MemoryStore store;
+  CommitQueue queue(loop, store);
+  queue.start();
+  CHECK_FALSE(queue.wrote_within(1h));
+  queue.enqueue({});  // an empty batch is no write
+  CHECK_FALSE(queue.wrote_within(1h));
+
+  const std::uint64_t seq = queue.enqueue({a_user("messi")});
+  run_until(
+      loop, [&] { return queue.committed() >= seq; }, 10s);
+  REQUIRE(queue.committed() >= seq);
+  CHECK(queue.wrote_within(1h));
+  CHECK_FALSE(queue.wrote_within(0ns));  // the commit began before now
+  CHECK(queue.stop());
+}

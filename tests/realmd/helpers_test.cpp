@@ -1,6 +1,6 @@
 // realmd's small shared helpers: the co_spawn completion that logs (net/coroutine_exit.hpp),
 // the accepting TLS handshake a stop cuts short (net/tls_accept.hpp), the worker thread
-// whose stop wakes its loop (worker_thread.hpp), and the history readers' priority.
+// whose stop wakes its loop (worker_thread.hpp), and the history readers' priority and lanes.
 #include <doctest/doctest.h>
 #include <sched.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -82,17 +82,24 @@ class PolicyNotingStore final : public chat::store::Store {
   };
 };
 
+// The policy `readers` ran one read with; -1 if the reply never came.
+int policy_of_a_read(asio::io_context& loop, realmd::HistoryReaders& readers,
+                     PolicyNotingStore& store) {
+  store.policy = -1;
+  bool replied = false;
+  readers.read({}, [&](std::string) { replied = true; });
+  return run_until(loop, [&] { return replied; }) ? store.policy.load() : -1;
+}
+
 // The policy the readers ran a read with, at `priority`; -1 if the reply never came.
 int reader_policy(chat::config::ReaderPriority priority) {
   asio::io_context loop;
   PolicyNotingStore store;
   realmd::HistoryReaders readers(loop, store, 1, priority);
   readers.start();
-  bool replied = false;
-  readers.read({}, [&](std::string) { replied = true; });
-  const bool came = run_until(loop, [&] { return replied; });
+  const int policy = policy_of_a_read(loop, readers, store);
   readers.stop();
-  return came ? store.policy.load() : -1;
+  return policy;
 }
 
 }  // namespace
@@ -164,4 +171,45 @@ TEST_CASE("WorkerThread: stop() wakes a loop that waits for work, and joins it")
 TEST_CASE("HistoryReaders: background readers run SCHED_IDLE, normal ones the default policy") {
   CHECK(reader_policy(chat::config::ReaderPriority::background) == SCHED_IDLE);
   CHECK(reader_policy(chat::config::ReaderPriority::normal) == SCHED_OTHER);
+}
+
+TEST_CASE("lane_for: adaptive reads go to the background only while writes flow") {
+  using chat::config::ReaderPriority;
+  using realmd::ReaderLane;
+  CHECK(realmd::lane_for(ReaderPriority::adaptive, false) == ReaderLane::normal);
+  CHECK(realmd::lane_for(ReaderPriority::adaptive, true) == ReaderLane::background);
+  for (const bool writing : {false, true}) {
+    CHECK(realmd::lane_for(ReaderPriority::background, writing) == ReaderLane::background);
+    CHECK(realmd::lane_for(ReaderPriority::normal, writing) == ReaderLane::normal);
+  }
+}
+
+TEST_CASE("HistoryReaders: adaptive reads run at normal policy, SCHED_IDLE while writes flow") {
+  asio::io_context loop;
+  PolicyNotingStore store;
+  bool writing = false;
+  realmd::HistoryReaders readers(loop, store, 1, chat::config::ReaderPriority::adaptive,
+                                 [&] { return writing; });
+  readers.start();
+  CHECK(policy_of_a_read(loop, readers, store) == SCHED_OTHER);
+  writing = true;
+  CHECK(policy_of_a_read(loop, readers, store) == SCHED_IDLE);
+  writing = false;  // and back: an unprivileged thread could not leave SCHED_IDLE itself
+  CHECK(policy_of_a_read(loop, readers, store) == SCHED_OTHER);
+  readers.stop();
+}
+
+TEST_CASE("HistoryReaders: every reply comes back on the loop, also those read as stop() drains") {
+  asio::io_context loop;
+  PolicyNotingStore store;
+  realmd::HistoryReaders readers(loop, store, 2, chat::config::ReaderPriority::adaptive);
+  readers.start();
+  constexpr int reads = 200;
+  int replied = 0;
+  for (int i = 0; i < reads; ++i) readers.read({}, [&](std::string) { ++replied; });
+  CHECK(run_until(loop, [&] { return replied == reads; }));  // batched wake-ups lose none
+
+  for (int i = 0; i < reads; ++i) readers.read({}, [&](std::string) { ++replied; });
+  readers.stop();  // reads them all, with the loop not running meanwhile
+  CHECK(run_until(loop, [&] { return replied == 2 * reads; }));
 }
