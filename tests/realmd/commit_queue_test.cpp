@@ -6,6 +6,9 @@
 
 #include <asio/io_context.hpp>
 #include <chrono>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "store/memory_store.hpp"
 
@@ -28,7 +31,114 @@ void run_until(asio::io_context& loop, Predicate done, std::chrono::milliseconds
   }
 }
 
+// A MemoryStore that says whether its commits are cheap and records the thread of each commit.
+class RecordingStore final : public chat::store::Store {
+ public:
+  explicit RecordingStore(bool cheap) : cheap_(cheap) {}
+  chat::store::Snapshot load_streaming(const chat::store::UnreadSink& unread) override {
+    return inner.load_streaming(unread);
+  }
+  void commit(std::span<const chat::store::Mutation> batch) override {
+    {
+      std::lock_guard lock(mutex_);
+      threads_.push_back(std::this_thread::get_id());
+    }
+    inner.commit(batch);
+  }
+  bool commits_cheaply() const override { return cheap_; }
+  std::string signing_key(const std::function<std::string()>& make) override {
+    return inner.signing_key(make);
+  }
+  std::unique_ptr<chat::store::HistoryReader> open_history_reader() override {
+    return inner.open_history_reader();
+  }
+  // The threads commit() was called on, failed attempts included.
+  std::vector<std::thread::id> threads() {
+    std::lock_guard lock(mutex_);
+    return threads_;
+  }
+
+  chat::store::MemoryStore inner;
+
+ private:
+  const bool cheap_;
+  std::mutex mutex_;
+  std::vector<std::thread::id> threads_;
+};
+
 }  // namespace
+
+TEST_CASE("a small batch on a cheap store is committed on the loop, one turn's requests at once") {
+  asio::io_context loop;
+  RecordingStore store(/*cheap=*/true);
+  CommitQueue queue(loop, store);
+  queue.start();
+  queue.enqueue({a_user("messi")});
+  const std::uint64_t seq = queue.enqueue({a_user("henderson")});
+  std::uint64_t seen_on_wake = 0;
+  queue.when_committed(seq, [&] { seen_on_wake = queue.committed(); });
+  run_until(
+      loop, [&] { return queue.committed() >= seq; }, 10s);
+  REQUIRE(queue.committed() == seq);
+  CHECK(seen_on_wake == seq);
+  // Both requests of the turn in one commit, on this thread (the one running the loop).
+  CHECK(store.threads() == std::vector<std::thread::id>{std::this_thread::get_id()});
+  CHECK(store.inner.load().users.size() == 2);
+  CHECK(queue.stop());
+}
+
+TEST_CASE("a store that is not cheap, or a large batch, is committed on the commit thread") {
+  for (const bool cheap : {false, true}) {
+    CAPTURE(cheap);
+    asio::io_context loop;
+    RecordingStore store(cheap);
+    CommitQueue queue(loop, store);
+    queue.start();
+    std::vector<chat::store::Mutation> batch;
+    // Over the loop's limit when the store is cheap; one user when it is not.
+    const std::size_t users = cheap ? CommitQueue::max_inline_batch + 1 : 1;
+    for (std::size_t i = 0; i < users; ++i) {
+      batch.push_back(chat::store::PutUser{{"user" + std::to_string(i), "fake$x", "u", "id"}});
+    }
+    const std::uint64_t seq = queue.enqueue(std::move(batch));
+    run_until(
+        loop, [&] { return queue.committed() >= seq; }, 10s);
+    REQUIRE(queue.committed() == seq);
+    const std::vector<std::thread::id> threads = store.threads();
+    REQUIRE(threads.size() == 1);
+    CHECK(threads[0] != std::this_thread::get_id());
+    CHECK(store.inner.load().users.size() == users);
+    CHECK(queue.stop());
+  }
+}
+
+TEST_CASE("a failed commit on the loop is retried by the commit thread: nothing is lost") {
+  asio::io_context loop;
+  RecordingStore store(/*cheap=*/true);
+  store.inner.fail_next_commits(true);
+  CommitQueue queue(loop, store);
+  queue.start();
+  const std::uint64_t first = queue.enqueue({a_user("messi")});
+  run_until(
+      loop, [&] { return store.threads().size() >= 2; }, 10s);
+  // The loop tried once; the thread has the batch and retries it.
+  const std::vector<std::thread::id> tried = store.threads();
+  REQUIRE(tried.size() >= 2);
+  CHECK(tried[0] == std::this_thread::get_id());
+  CHECK(tried[1] != std::this_thread::get_id());
+  CHECK(queue.committed() < first);
+  // Queued while the thread retries: behind the failed batch, never on the loop before it.
+  const std::uint64_t second = queue.enqueue({a_user("henderson")});
+  store.inner.fail_next_commits(false);
+  run_until(
+      loop, [&] { return queue.committed() >= second; }, 10s);
+  CHECK(queue.committed() == second);
+  for (std::size_t i = 1; i < store.threads().size(); ++i) {
+    CHECK(store.threads()[i] != std::this_thread::get_id());
+  }
+  CHECK(store.inner.load().users.size() == 2);
+  CHECK(queue.stop());
+}
 
 TEST_CASE("a reply waiting for a failing commit is woken when the lease lapses") {
   asio::io_context loop;
