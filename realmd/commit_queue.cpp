@@ -18,6 +18,7 @@ CommitQueue::CommitQueue(asio::io_context& loop, chat::store::Store& store)
     : loop_(loop),
       work_(asio::make_work_guard(loop)),
       store_(store),
+      commit_on_loop_(store.commits_cheaply()),
       stall_timer_(loop),
       lease_timer_(loop) {}
 
@@ -46,10 +47,14 @@ std::uint64_t CommitQueue::enqueue(std::vector<chat::store::Mutation> batch) {
     pending_.insert(pending_.end(), std::make_move_iterator(batch.begin()),
                     std::make_move_iterator(batch.end()));
     pending_seq_ = seq;
-    if (!holding_) released_seq_ = seq;
     backlog = pending_.size();
   }
-  if (!holding_) worker_.wake().notify_one();
+  if (!commit_on_loop_) {
+    worker_.wake().notify_one();
+  } else if (!flush_posted_) {
+    flush_posted_ = true;
+    asio::post(loop_, [this] { flush(); });
+  }
   // Once per doubling, not per request: a store that is down can queue for a long time.
   if (backlog > std::max(backlog_warning, 2 * backlog_warned_)) {
     spdlog::warn("commit queue: {} mutations waiting for the store", backlog);
@@ -58,17 +63,50 @@ std::uint64_t CommitQueue::enqueue(std::vector<chat::store::Mutation> batch) {
   return seq;
 }
 
-// A link's read holds hundreds of frames. Woken at each enqueue, the commit thread would take
-// them one or two at a time while the loop hands over the rest, at several times the store's
-// cost per mutation of one commit for the burst, on the core the loop needs.
-void CommitQueue::release_queued() {
-  holding_ = false;
+void CommitQueue::flush() {
+  flush_posted_ = false;
+  std::vector<chat::store::Mutation> batch;
+  std::uint64_t seq = 0;
   {
     std::lock_guard lock(worker_.mutex());
-    if (released_seq_ == pending_seq_) return;
-    released_seq_ = pending_seq_;
+    if (pending_.empty()) return;
+    // The thread takes pending_ itself once it is done with what it holds.
+    if (thread_busy_) return;
+    if (pending_.size() > max_inline_batch || worker_.stopping()) {
+      worker_.wake().notify_one();
+      return;
+    }
+    batch.swap(pending_);
+    seq = pending_seq_;
   }
-  worker_.wake().notify_one();
+  // The thread is idle and pending_ is empty: nothing else commits until this returns (both
+  // are changed only here, on the loop, and by the thread once it has been woken).
+  try {
+    commit_timed(batch);
+  } catch (const chat::store::StoreError&) {
+    // Nothing was applied: the batch goes back first in line, and the thread retries it (and
+    // logs, drops a refused mutation, stalls) exactly as for its own commits.
+    {
+      std::lock_guard lock(worker_.mutex());
+      batch.insert(batch.end(), std::make_move_iterator(pending_.begin()),
+                   std::make_move_iterator(pending_.end()));
+      pending_.swap(batch);
+      thread_busy_ = true;  // the thread's from now on: no flush takes it back meanwhile
+    }
+    worker_.wake().notify_one();
+    return;
+  }
+  backlog_warned_ = 0;
+  mark_committed(seq);
+}
+
+void CommitQueue::commit_timed(const std::vector<chat::store::Mutation>& batch) {
+  const auto commit_began = Clock::now();
+  batch_began_.store(commit_began.time_since_epoch().count(), std::memory_order_relaxed);
+  store_.commit(batch);
+  if (on_committed_) {
+    on_committed_(batch, std::chrono::duration<double>(Clock::now() - commit_began).count());
+  }
 }
 
 void CommitQueue::when_committed(std::uint64_t seq, std::function<void()> wake) {
@@ -125,10 +163,13 @@ void CommitQueue::commit_loop() {
     bool last_attempt = false;
     if (!take_queued(batch, seq, last_attempt)) return;  // stopping, and everything is committed
     switch (try_commit(batch, outage, last_attempt)) {
-      case Attempt::committed:
+      case Attempt::committed: {
         report_committed(seq, batch.size(), outage);
         batch.clear();
+        std::lock_guard lock(worker_.mutex());
+        thread_busy_ = false;
         break;
+      }
       case Attempt::retry:
         break;
       case Attempt::given_up:
@@ -141,9 +182,7 @@ bool CommitQueue::take_queued(std::vector<chat::store::Mutation>& batch, std::ui
                               bool& last_attempt) {
   std::unique_lock lock(worker_.mutex());
   if (batch.empty()) {
-    worker_.wake().wait(lock, [this, seq] {
-      return worker_.stopping() || (!pending_.empty() && released_seq_ > seq);
-    });
+    worker_.wake().wait(lock, [this] { return worker_.stopping() || !pending_.empty(); });
   }
   // What was queued meanwhile goes behind the batch (after a failure: behind the failed one), in
   // the same transaction.
@@ -160,19 +199,15 @@ bool CommitQueue::take_queued(std::vector<chat::store::Mutation>& batch, std::ui
     seq = pending_seq_;
   }
   if (batch.empty()) return false;
+  thread_busy_ = true;
   last_attempt = worker_.stopping();
   return true;
 }
 
 CommitQueue::Attempt CommitQueue::try_commit(std::vector<chat::store::Mutation>& batch,
                                              Outage& outage, bool last_attempt) {
-  const auto commit_began = Clock::now();
-  batch_began_.store(commit_began.time_since_epoch().count(), std::memory_order_relaxed);
   try {
-    store_.commit(batch);
-    if (on_committed_) {
-      on_committed_(batch, std::chrono::duration<double>(Clock::now() - commit_began).count());
-    }
+    commit_timed(batch);
     return Attempt::committed;
   } catch (const chat::store::MutationRejected& e) {
     // The data, not the disk: that one mutation can never be stored. Dropping it (loudly)
@@ -259,6 +294,8 @@ void CommitQueue::wake_stall_waiters() {
 }
 
 void CommitQueue::mark_committed(std::uint64_t seq) {
+  // The thread's report of an earlier batch may arrive after the loop committed a later one.
+  if (seq <= committed_) return;
   committed_ = seq;
   backlog_warned_ = 0;
   auto end = waiters_.upper_bound(seq);

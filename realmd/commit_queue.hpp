@@ -31,6 +31,15 @@ namespace realmd {
 // an error instead of waiting on, and clients' new requests are refused (ClientSession);
 // realm-link frames keep waiting. The outage and the recovery are logged once each.
 //
+// A store whose commits are cheap (Store::commits_cheaply: SQLite without a disk sync) has a
+// small batch committed on the event loop instead, when the commit thread is idle: once per
+// turn of the loop (a posted flush runs after the handlers that were ready), everything those
+// handlers queued goes in one transaction, and the replies are released at once, with no
+// wake-up of the thread and none back (at pipeline 1 those hand-offs were a quarter of a send's
+// CPU and a third runnable thread on the reply's path: docs/performance.md). A large batch, a
+// busy thread, a failing store or a stop leave the work to the thread, as before; a failed
+// inline commit hands its batch to the thread, first in line, so retries stay in one place.
+//
 // Everything but the commit itself runs on the event loop thread. Channels see it only as their
 // CommitGate.
 class CommitQueue final : public CommitGate {
@@ -41,6 +50,9 @@ class CommitQueue final : public CommitGate {
   static constexpr std::chrono::milliseconds retry_first{100};
   static constexpr std::chrono::milliseconds retry_cap{2000};
   static constexpr std::chrono::seconds stall_after{5};
+  // The largest batch committed on the loop: beyond it the loop would stop reading requests
+  // for longer than the hand-off costs (a p1 turn of 50 sends queues about 100 mutations).
+  static constexpr std::size_t max_inline_batch = 128;
 
   CommitQueue(asio::io_context& loop, chat::store::Store& store);
   ~CommitQueue() override;
@@ -87,10 +99,6 @@ class CommitQueue final : public CommitGate {
   // Calls `wake` on the loop once `seq` is committed or the queue stalls, whichever is first
   // (at once if either holds already).
   void when_committed_or_stalled(std::uint64_t seq, std::function<void()> wake) override;
-  // From hold() until release_queued(), what is queued waits for the release; otherwise each
-  // enqueue lets the commit thread take it at once.
-  void hold() override { holding_ = true; }
-  void release_queued() override;
 
  private:
   struct Waiter {
@@ -100,6 +108,12 @@ class CommitQueue final : public CommitGate {
 
   struct Outage;
   enum class Attempt { committed, retry, given_up };
+
+  // The loop's side of committing: after the turn's handlers, commit what they queued on the
+  // loop if that is allowed now (see the class comment), else wake the thread.
+  void flush();
+  // Commits `batch` (timing it for wrote_within and the on_committed hook); throws StoreError.
+  void commit_timed(const std::vector<chat::store::Mutation>& batch);
 
   // The commit thread: its loop and the loop's steps.
   void commit_loop();
@@ -126,6 +140,7 @@ class CommitQueue final : public CommitGate {
   asio::io_context& loop_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;  // until stop()
   chat::store::Store& store_;
+  const bool commit_on_loop_;  // store_.commits_cheaply()
 
   // Loop thread only.
   std::uint64_t enqueued_ = 0;
@@ -137,13 +152,13 @@ class CommitQueue final : public CommitGate {
   std::function<LeaseClock::time_point()> valid_until_;
   asio::steady_timer lease_timer_;
   bool lease_timer_armed_ = false;
-  bool holding_ = false;  // between hold() and release_queued()
+  bool flush_posted_ = false;
 
   // Shared with the commit thread, under worker_.mutex().
   std::vector<chat::store::Mutation> pending_;
-  std::uint64_t pending_seq_ = 0;   // sequence number of the last batch in pending_
-  std::uint64_t released_seq_ = 0;  // the commit thread may take batches up to this one
-  bool stopped_clean_ = true;       // written by the commit thread before it ends
+  std::uint64_t pending_seq_ = 0;  // sequence number of the last batch in pending_
+  bool stopped_clean_ = true;      // written by the commit thread before it ends
+  bool thread_busy_ = false;       // the thread holds a batch: committing it or retrying it
   // When the last commit attempt began (steady clock ticks), for wrote_within().
   static constexpr auto no_batch_yet = std::numeric_limits<std::chrono::steady_clock::rep>::min();
   std::atomic<std::chrono::steady_clock::rep> batch_began_{no_batch_yet};

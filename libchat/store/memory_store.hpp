@@ -23,6 +23,7 @@ class MemoryStore final : public Store {
  public:
   Snapshot load_streaming(const UnreadSink& unread) override;
   void commit(std::span<const Mutation> batch) override;
+  bool commits_cheaply() const override { return true; }
   std::string signing_key(const std::function<std::string()>& make) override;
   std::unique_ptr<HistoryReader> open_history_reader() override;
 

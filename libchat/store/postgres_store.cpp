@@ -26,13 +26,20 @@ namespace {
 
 using pg::Result;
 
+// The condition that reaches a conversation's rows through the index history_by_conversation_key
+// (postgres_schema.cpp), with $1 the realm and $2 the conversation.
+#define CONVERSATION_KEY                               \
+  "realmchat.conversation_key(realm, conversation) = " \
+  "realmchat.conversation_key($1, $2)"
+
 // Prepared statements, by name. $1 is always the realm.
 struct NamedSql {
   const char* name;
   const char* sql;
 };
 constexpr NamedSql prepared_statements[] = {
-    {"fence", "SELECT realmchat.fence($1, $2)"},
+    // The fence, the batch's marker and its highest id (postgres_schema.cpp).
+    {"start_batch", "SELECT realmchat.start_batch($1, $2, $3, $4)"},
     {"put_user",
      "INSERT INTO realmchat.users(realm, username, password_hash, nama, negara) "
      "VALUES($1, $2, $3, $4, $5)"},
@@ -54,9 +61,9 @@ constexpr NamedSql prepared_statements[] = {
      "realmchat.history WHERE realm = $1 ORDER BY id LIMIT $3) AND sent_at < $2"},
     // Everything up to the (keep+1)-th newest; nothing when there are no more than `keep`.
     {"trim_conversation",
-     "DELETE FROM realmchat.history WHERE realm = $1 AND conversation = $2 AND id <= "
-     "(SELECT id FROM realmchat.history WHERE realm = $1 AND conversation = $2 "
-     "ORDER BY id DESC LIMIT 1 OFFSET $3)"},
+     "DELETE FROM realmchat.history WHERE realm = $1 AND conversation = $2 AND " CONVERSATION_KEY
+     " AND id <= (SELECT id FROM realmchat.history WHERE realm = $1 AND conversation = $2 "
+     "AND " CONVERSATION_KEY " ORDER BY id DESC LIMIT 1 OFFSET $3)"},
     {"put_outbox",
      "INSERT INTO realmchat.outbox(realm, id, epoch, peer, kind, sender, target, body, sent_at, "
      "route) SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], "
@@ -92,10 +99,6 @@ constexpr NamedSql prepared_statements[] = {
     {"put_signing_key",
      "INSERT INTO realmchat.signing_keys(realm, secret) VALUES($1, $2) "
      "ON CONFLICT(realm) DO NOTHING"},
-    {"save_meta",
-     "INSERT INTO realmchat.meta AS m(realm, key, value) VALUES($1, $2, $3) "
-     "ON CONFLICT(realm, key) DO UPDATE SET value = "
-     "CASE WHEN $2 = 'max_id' THEN greatest(m.value, excluded.value) ELSE excluded.value END"},
     {"read_meta", "SELECT value FROM realmchat.meta WHERE realm = $1 AND key = $2"},
 };
 
@@ -104,7 +107,7 @@ constexpr NamedSql prepared_statements[] = {
 constexpr int rows_per_chunk = 256;
 
 // Which mutations of the batch a statement carries: [first, first + count). None for BEGIN,
-// the fence, the meta rows and COMMIT.
+// start_batch and COMMIT.
 struct Origin {
   std::size_t first = 0;
   std::size_t count = 0;
@@ -293,8 +296,6 @@ class BatchWriter {
     run_ = {};
   }
 
-  std::uint64_t max_id() const { return max_id_; }
-
  private:
   // A statement of its own for this one mutation.
   void single(const char* statement, const std::vector<std::string>& params) {
@@ -311,17 +312,10 @@ class BatchWriter {
     messages_.push_back(&r);
     message_ids_.push_back(id);
     message_recipients_.push_back(recipient);
-    max_id_ = std::max(max_id_, id);
   }
-  void apply(const PutOutbox& m) {
-    outbox_.push_back(&m.entry);
-    max_id_ = std::max(max_id_, m.entry.id);
-  }
+  void apply(const PutOutbox& m) { outbox_.push_back(&m.entry); }
   void apply(const MarkFetched& m) { fetched_.insert(fetched_.end(), m.ids.begin(), m.ids.end()); }
-  void apply(const PutHistory& m) {
-    history_.push_back(&m.message);
-    max_id_ = std::max(max_id_, m.message.id);
-  }
+  void apply(const PutHistory& m) { history_.push_back(&m.message); }
   void apply(const IndexHistory&) {}  // indexed as inserted
   void apply(const PruneHistory& m) {
     single("prune_history", {realm_, m.older_than, number(m.scan)});
@@ -458,20 +452,37 @@ class BatchWriter {
   std::vector<std::uint64_t> deleted_ids_;
   std::vector<std::string_view> deleted_peers_;
   std::map<std::pair<std::string, std::uint64_t>, SeenRecord> seen_;
-  std::uint64_t max_id_ = 0;
 };
+
+// The highest id the batch stores (0: none), kept in meta so that ids never go back even once
+// those rows are gone.
+std::uint64_t max_id_of(std::span<const Mutation> batch) {
+  std::uint64_t max_id = 0;
+  for (const Mutation& mutation : batch) {
+    if (const auto* m = std::get_if<PutMessage>(&mutation)) {
+      max_id = std::max(max_id, m->message.id);
+    } else if (const auto* g = std::get_if<PutGroupMessage>(&mutation)) {
+      for (const GroupDelivery& d : g->deliveries) max_id = std::max(max_id, d.id);
+    } else if (const auto* h = std::get_if<PutHistory>(&mutation)) {
+      max_id = std::max(max_id, h->message.id);
+    } else if (const auto* o = std::get_if<PutOutbox>(&mutation)) {
+      max_id = std::max(max_id, o->entry.id);
+    }
+  }
+  return max_id;
+}
 
 }  // namespace
 
 void PostgresStore::Impl::run(std::span<const Mutation> batch, std::uint64_t marker,
                               bool one_per_statement) {
   Pipeline pipeline(connection);
-  if (epoch) pipeline.send("fence", {realm, number(*epoch)});
+  // Epoch 0: no lease to check (epochs start at 1).
+  pipeline.send("start_batch",
+                {realm, number(epoch.value_or(0)), number(max_id_of(batch)), number(marker)});
   BatchWriter writer(pipeline, realm, one_per_statement);
   for (std::size_t i = 0; i < batch.size(); ++i) writer.add(i, batch[i]);
   writer.flush();
-  if (writer.max_id() > 0) pipeline.send("save_meta", {realm, "max_id", number(writer.max_id())});
-  pipeline.send("save_meta", {realm, "batch", number(marker)});
   pipeline.commit();
 }
 
@@ -498,14 +509,14 @@ class PostgresHistoryReader final : public HistoryReader {
   }
 
   // The newest `limit` + 1 below `before`, newest first: one more than asked says `more`.
-  // The index on (realm, conversation, id) finds them as soon as they are committed, so the
-  // query's unindexed ids are not needed.
+  // The conversation index finds them as soon as they are committed, so the query's unindexed
+  // ids are not needed.
   HistoryPage read_history(const HistoryQuery& query) override {
     connection_.ensure();
     const Result rows = connection_.exec(
         "SELECT id, conversation, sender, sender_realm, recipient, group_name, body, sent_at, "
-        "bounce FROM realmchat.history WHERE realm = $1 AND conversation = $2 AND "
-        "($3 = 0 OR id < $3) ORDER BY id DESC LIMIT $4",
+        "bounce FROM realmchat.history WHERE realm = $1 AND conversation = $2 AND " CONVERSATION_KEY
+        " AND ($3 = 0 OR id < $3) ORDER BY id DESC LIMIT $4",
         {realm_, query.conversation, std::to_string(query.before),
          std::to_string(query.limit + 1)});
     HistoryPage page;

@@ -781,7 +781,7 @@ struct SqliteStore::Impl {
 };
 
 SqliteStore::SqliteStore(std::filesystem::path data_dir, bool fsync)
-    : impl_(std::make_unique<Impl>(prepare_data_dir(data_dir), fsync)) {}
+    : impl_(std::make_unique<Impl>(prepare_data_dir(data_dir), fsync)), fsync_(fsync) {}
 
 SqliteStore::~SqliteStore() = default;
 

@@ -25,12 +25,14 @@ class SqliteStore final : public Store {
 
   Snapshot load_streaming(const UnreadSink& unread) override;
   void commit(std::span<const Mutation> batch) override;
+  bool commits_cheaply() const override { return !fsync_; }
   std::string signing_key(const std::function<std::string()>& make) override;
   std::unique_ptr<HistoryReader> open_history_reader() override;
 
  private:
   struct Impl;  // keeps sqlite3.h out of this header
   std::unique_ptr<Impl> impl_;
+  bool fsync_ = false;
 };
 
 }  // namespace chat::store

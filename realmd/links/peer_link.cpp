@@ -58,7 +58,6 @@ PeerLink::PeerLink(Stream stream, std::uint64_t id, Limits limits, PeerLinkServi
       timer_(executor()) {
   set_label(dialed_peer_ ? fmt::format("link {} to {} ({})", id_, peer_, remote_)
                          : fmt::format("link {} from {}", id_, remote_));
-  commit_each_burst_whole();  // a read holds hundreds of msg or ack frames
 }
 
 void PeerLink::open() {

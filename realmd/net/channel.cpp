@@ -180,30 +180,13 @@ asio::awaitable<void> Channel::take_requests(bool after_read) {
   bool handed_over_any = false;
   std::size_t handled_this_turn = 0;
   std::string& request = request_;
-  // Held only between suspensions (released before each), and released however this ends.
-  struct Hold {
-    CommitGate* gate = nullptr;
-    void begin(CommitGate& g) {
-      if (gate == nullptr) g.hold();
-      gate = &g;
-    }
-    void end() {
-      if (gate != nullptr) gate->release_queued();
-      gate = nullptr;
-    }
-    ~Hold() { end(); }
-  } hold;
   while (phase_ == Phase::reading) {
     if (handled_this_turn == requests_per_turn) {
       handled_this_turn = 0;
-      hold.end();
       co_await asio::post(executor(), asio::use_awaitable);
       if (phase_ != Phase::reading) break;
     }
-    if (reader_must_wait()) {
-      hold.end();  // the replies it waits to write may wait for that commit
-      co_await wait_for_reader_room();
-    }
+    if (reader_must_wait()) co_await wait_for_reader_room();
     if (phase_ == Phase::closed) break;
     const auto status = wire_->next(request);
     if (status == WireFormat::Status::need_more) break;
@@ -214,11 +197,9 @@ asio::awaitable<void> Channel::take_requests(bool after_read) {
     }
     handed_over_any = true;
     ++handled_this_turn;
-    if (holds_commits_) hold.begin(commits_);
     co_await on_request(request);
     request.clear();
   }
-  hold.end();
   if (request.capacity() > kept_request_capacity) std::string().swap(request);
   if (phase_ == Phase::closed) co_return;
   // After the replies to the requests before it: e.g. the answer to a WebSocket close frame.

@@ -104,11 +104,6 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // frames must not leave before their commit). `reply` outlives the channel (a view is kept:
   // one text serves every connection).
   void answer_store_stall_with(std::string_view reply) { store_stall_reply_ = reply; }
-  // The requests of one read are committed together, not from the first as they come
-  // (CommitGate::hold): for a realm link, whose reads hold hundreds of frames. A client's
-  // read holds at most its pipeline, and its first request is committed at once. Only for a
-  // channel whose on_request never suspends (the hold would span it).
-  void commit_each_burst_whole() { holds_commits_ = true; }
   // A name for the logs, e.g. "client 7 (127.0.0.1:40102)".
   void set_label(std::string label) { label_ = std::move(label); }
   const std::string& label() const { return label_; }
@@ -193,7 +188,6 @@ class Channel : public std::enable_shared_from_this<Channel> {
   std::unique_ptr<WireFormat> wire_;
   std::string label_ = "connection";
   std::optional<std::string_view> store_stall_reply_;
-  bool holds_commits_ = false;  // commit_each_burst_whole()
   // The request being handed over; a member, so that its capacity serves every request (at
   // pipeline 1 each read holds one request, and a local would allocate for each).
   std::string request_;

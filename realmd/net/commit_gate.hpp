@@ -20,11 +20,6 @@ class CommitGate {
   // Calls `wake` on the loop once `seq` is committed or the gate stalls, whichever is first
   // (at once if either holds already).
   virtual void when_committed_or_stalled(std::uint64_t seq, std::function<void()> wake) = 0;
-  // From hold() to release_queued() nothing queued is committed yet: a channel's reader holds
-  // while it hands over a burst, so that the burst is one commit rather than one per request
-  // (docs/performance.md "Realm p16, session 6"). Both on the loop.
-  virtual void hold() = 0;
-  virtual void release_queued() = 0;
 
  protected:
   CommitGate() = default;

@@ -5,8 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <asio/io_context.hpp>
-#include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -31,7 +31,135 @@ void run_until(asio::io_context& loop, Predicate done, std::chrono::milliseconds
   }
 }
 
+// A MemoryStore that says whether its commits are cheap and records the thread of each commit.
+class RecordingStore final : public chat::store::Store {
+ public:
+  explicit RecordingStore(bool cheap) : cheap_(cheap) {}
+  chat::store::Snapshot load_streaming(const chat::store::UnreadSink& unread) override {
+    return inner.load_streaming(unread);
+  }
+  void commit(std::span<const chat::store::Mutation> batch) override {
+    {
+      std::lock_guard lock(mutex_);
+      threads_.push_back(std::this_thread::get_id());
+    }
+    inner.commit(batch);
+  }
+  bool commits_cheaply() const override { return cheap_; }
+  std::string signing_key(const std::function<std::string()>& make) override {
+    return inner.signing_key(make);
+  }
+  std::unique_ptr<chat::store::HistoryReader> open_history_reader() override {
+    return inner.open_history_reader();
+  }
+  // The threads commit() was called on, failed attempts included.
+  std::vector<std::thread::id> threads() {
+    std::lock_guard lock(mutex_);
+    return threads_;
+  }
+
+  chat::store::MemoryStore inner;
+
+ private:
+  const bool cheap_;
+  std::mutex mutex_;
+  std::vector<std::thread::id> threads_;
+};
+
 }  // namespace
+
+// Commits rounds of two requests until one is committed on the loop (the thread takes what is
+// queued whenever it looks: at its start, or right after a commit of its own, so a round may go
+// to it). Returns whether one was; after it, the thread waits for work. Each round's two
+// requests, queued in one turn, must be one commit when the loop commits them.
+bool commit_a_round_on_the_loop(asio::io_context& loop, CommitQueue& queue, RecordingStore& store) {
+  static int users = 0;
+  for (int round = 0; round < 100; ++round) {
+    const std::size_t commits_before = store.threads().size();
+    const std::string number = std::to_string(++users);
+    queue.enqueue({a_user(("a_" + number).c_str())});
+    const std::uint64_t seq = queue.enqueue({a_user(("b_" + number).c_str())});
+    std::uint64_t seen_on_wake = 0;
+    queue.when_committed(seq, [&] { seen_on_wake = queue.committed(); });
+    run_until(
+        loop, [&] { return queue.committed() >= seq; }, 10s);
+    REQUIRE(queue.committed() == seq);
+    CHECK(seen_on_wake == seq);
+    const std::vector<std::thread::id> threads = store.threads();
+    if (threads.back() == std::this_thread::get_id()) {
+      CHECK(threads.size() == commits_before + 1);
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST_CASE("a small batch on a cheap store is committed on the loop, one turn's requests at once") {
+  asio::io_context loop;
+  RecordingStore store(/*cheap=*/true);
+  CommitQueue queue(loop, store);
+  queue.start();
+  CHECK(commit_a_round_on_the_loop(loop, queue, store));
+  CHECK(queue.stop());
+}
+
+TEST_CASE("a store that is not cheap, or a large batch, is committed on the commit thread") {
+  for (const bool cheap : {false, true}) {
+    CAPTURE(cheap);
+    asio::io_context loop;
+    RecordingStore store(cheap);
+    CommitQueue queue(loop, store);
+    queue.start();
+    std::vector<chat::store::Mutation> batch;
+    // Over the loop's limit when the store is cheap; one user when it is not.
+    const std::size_t users = cheap ? CommitQueue::max_inline_batch + 1 : 1;
+    for (std::size_t i = 0; i < users; ++i) {
+      std::string name = "user_";
+      name += std::to_string(i);
+      batch.push_back(chat::store::PutUser{{name, "fake$x", "u", "id"}});
+    }
+    const std::uint64_t seq = queue.enqueue(std::move(batch));
+    run_until(
+        loop, [&] { return queue.committed() >= seq; }, 10s);
+    REQUIRE(queue.committed() == seq);
+    const std::vector<std::thread::id> threads = store.threads();
+    REQUIRE(threads.size() == 1);
+    CHECK(threads[0] != std::this_thread::get_id());
+    CHECK(store.inner.load().users.size() == users);
+    CHECK(queue.stop());
+  }
+}
+
+TEST_CASE("a failed commit on the loop is retried by the commit thread: nothing is lost") {
+  asio::io_context loop;
+  RecordingStore store(/*cheap=*/true);
+  CommitQueue queue(loop, store);
+  queue.start();
+  REQUIRE(commit_a_round_on_the_loop(loop, queue, store));  // the thread waits for work now
+  const std::size_t users_before = store.inner.load().users.size();
+  const std::size_t earlier = store.threads().size();
+  store.inner.fail_next_commits(true);
+  const std::uint64_t first = queue.enqueue({a_user("messi")});
+  run_until(
+      loop, [&] { return store.threads().size() >= earlier + 2; }, 10s);
+  // The loop tried once; the thread has the batch and retries it.
+  const std::vector<std::thread::id> tried = store.threads();
+  REQUIRE(tried.size() >= earlier + 2);
+  CHECK(tried[earlier] == std::this_thread::get_id());
+  CHECK(tried[earlier + 1] != std::this_thread::get_id());
+  CHECK(queue.committed() < first);
+  // Queued while the thread retries: behind the failed batch, never on the loop before it.
+  const std::uint64_t second = queue.enqueue({a_user("henderson")});
+  store.inner.fail_next_commits(false);
+  run_until(
+      loop, [&] { return queue.committed() >= second; }, 10s);
+  CHECK(queue.committed() == second);
+  for (std::size_t i = earlier + 1; i < store.threads().size(); ++i) {
+    CHECK(store.threads()[i] != std::this_thread::get_id());
+  }
+  CHECK(store.inner.load().users.size() == users_before + 2);
+  CHECK(queue.stop());
+}
 
 TEST_CASE("a reply waiting for a failing commit is woken when the lease lapses") {
   asio::io_context loop;
@@ -107,51 +235,4 @@ TEST_CASE("wrote_within: false before the first commit; a commit marks the realm
   CHECK(queue.wrote_within(1h));
   CHECK_FALSE(queue.wrote_within(0ns));  // the commit began before now
   CHECK(queue.stop());
-}
-
-TEST_CASE("held: nothing queued is committed until the release, then all of it in one commit") {
-  asio::io_context loop;
-  chat::store::MemoryStore store;
-  CommitQueue queue(loop, store);
-  std::atomic<int> commits{0};
-  std::atomic<std::size_t> first_batch{0};
-  queue.on_committed([&](const std::vector<chat::store::Mutation>& batch, double) {
-    if (commits++ == 0) first_batch = batch.size();
-  });
-  queue.start();
-  queue.hold();  // a link's reader handing over a burst
-  queue.enqueue({a_user("messi")});
-  // The commit thread has every chance to take the first request alone; it must not.
-  std::this_thread::sleep_for(100ms);
-  CHECK(commits == 0);
-  std::uint64_t seq = 0;
-  for (const char* name : {"ronaldo", "neymar", "mbappe"}) seq = queue.enqueue({a_user(name)});
-  queue.release_queued();
-  run_until(
-      loop, [&] { return queue.committed() >= seq; }, 10s);
-  REQUIRE(queue.committed() >= seq);
-  CHECK(commits == 1);
-  CHECK(first_batch == 4);
-
-  // Not held: an enqueue is committed without a release.
-  const std::uint64_t next = queue.enqueue({a_user("salah")});
-  run_until(
-      loop, [&] { return queue.committed() >= next; }, 10s);
-  CHECK(queue.committed() >= next);
-  CHECK(queue.stop());
-}
-
-TEST_CASE("stop commits what was queued while held") {
-  asio::io_context loop;
-  chat::store::MemoryStore store;
-  CommitQueue queue(loop, store);
-  std::atomic<std::size_t> committed_mutations{0};
-  queue.on_committed([&](const std::vector<chat::store::Mutation>& batch, double) {
-    committed_mutations += batch.size();
-  });
-  queue.start();
-  queue.hold();
-  queue.enqueue({a_user("messi"), a_user("ronaldo")});
-  CHECK(queue.stop());
-  CHECK(committed_mutations == 2);
 }

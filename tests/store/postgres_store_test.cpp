@@ -38,12 +38,34 @@ void commit(Store& store, const std::vector<Mutation>& batch) {
   store.commit(batch);
 }
 
+HistoryQuery newest(const std::string& conversation, std::size_t limit) {
+  HistoryQuery query;
+  query.conversation = conversation;
+  query.limit = limit;
+  return query;
+}
+
+std::vector<std::uint64_t> page_ids(const HistoryPage& page) {
+  std::vector<std::uint64_t> ids;
+  for (const HistoryRecord& m : page.messages) ids.push_back(m.id);
+  return ids;
+}
+
+// history's indexes with the types of their keys, by name: "name(type,type) ...".
+std::string history_indexes(const test_support::PostgresServer& server) {
+  return server.query(
+      "SELECT string_agg(name || '(' || types || ')', ' ' ORDER BY name) FROM (SELECT "
+      "c.relname AS name, (SELECT string_agg(format_type(a.atttypid, NULL), ',' ORDER BY "
+      "a.attnum) FROM pg_attribute a WHERE a.attrelid = c.oid) AS types FROM pg_index i JOIN "
+      "pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'realmchat.history'::regclass) x");
+}
+
 }  // namespace
 
-TEST_CASE("PostgresStore creates schema version 4 and refuses a newer one") {
+TEST_CASE("PostgresStore creates schema version 5 and refuses a newer one") {
   auto& server = shared_postgres();
   PostgresStore store(server.url(), "schema_check");
-  CHECK(server.query("SELECT version FROM realmchat.schema_version") == "4");
+  CHECK(server.query("SELECT version FROM realmchat.schema_version") == "5");
   CHECK(server.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'realmchat'") == "15");
   // Version 2: the outbox keeps a routed message's envelope.
   CHECK(server.query("SELECT count(*) FROM information_schema.columns WHERE table_schema = "
@@ -56,11 +78,15 @@ TEST_CASE("PostgresStore creates schema version 4 and refuses a newer one") {
   CHECK(server.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'realmchat' AND "
                      "tablename IN ('signing_keys', 'pins')") == "2");
 
-  server.query("UPDATE realmchat.schema_version SET version = 5");
+  // Version 5: history's conversation index is keyed by integers (a hash and the id).
+  CHECK(history_indexes(server) ==
+        "history_by_conversation_key(bigint,bigint) history_pkey(text,bigint)");
+
+  server.query("UPDATE realmchat.schema_version SET version = 6");
   CHECK_THROWS_WITH_AS(PostgresStore(server.url(), "schema_check"),
-                       "the database has realmchat schema version 5, newer than this program's 4",
+                       "the database has realmchat schema version 6, newer than this program's 5",
                        StoreError);
-  server.query("UPDATE realmchat.schema_version SET version = 4");
+  server.query("UPDATE realmchat.schema_version SET version = 5");
 }
 
 TEST_CASE("PostgresStore upgrades a version 3 database (identity in files) in place") {
@@ -74,11 +100,69 @@ TEST_CASE("PostgresStore upgrades a version 3 database (identity in files) in pl
       "UPDATE realmchat.schema_version SET version = 3");
 
   PostgresStore store(server.url(), "upgrade_4");
-  CHECK(server.query("SELECT version FROM realmchat.schema_version") == "4");
+  CHECK(server.query("SELECT version FROM realmchat.schema_version") == "5");
   CHECK(store.load().sessions == std::vector<SessionRecord>{{"ab12", "messi"}});
   CHECK(store.signing_key([] { return std::string("made"); }) == "made");
   commit(store, {PutPin{{"beta", std::string(64, 'b')}}});
   CHECK(store.load().pins == std::vector<PinRecord>{{"beta", std::string(64, 'b')}});
+}
+
+TEST_CASE("PostgresStore upgrades a version 4 database (text conversation index) in place") {
+  auto& server = shared_postgres();
+  {
+    PostgresStore store(server.url(), "upgrade_5");
+    commit(store, {PutHistory{history(1, "before")}, PutHistory{history(2, "before")}});
+  }
+  // Version 4's conversation index, on the texts.
+  server.query(
+      "DROP INDEX realmchat.history_by_conversation_key; "
+      "DROP FUNCTION realmchat.conversation_key(text, text); "
+      "CREATE INDEX history_by_conversation ON realmchat.history(realm, conversation, id); "
+      "UPDATE realmchat.schema_version SET version = 4");
+  REQUIRE(history_indexes(server) ==
+          "history_by_conversation(text,text,bigint) history_pkey(text,bigint)");
+
+  PostgresStore store(server.url(), "upgrade_5");
+  CHECK(server.query("SELECT version FROM realmchat.schema_version") == "5");
+  CHECK(history_indexes(server) ==
+        "history_by_conversation_key(bigint,bigint) history_pkey(text,bigint)");
+  // The rows from before the upgrade are in the new index, beside those written after it.
+  commit(store, {PutHistory{history(3, "after")}, TrimConversation{"u:messi:ronaldo", 2}});
+  CHECK(page_ids(store.open_history_reader()->read_history(newest("u:messi:ronaldo", 50))) ==
+        std::vector<std::uint64_t>{2, 3});
+}
+
+TEST_CASE("history pages and trims reach a conversation through its integer-keyed index") {
+  auto& server = shared_postgres();
+  PostgresStore store(server.url(), "key_index");
+  // 100 conversations of 50 messages: enough rows that the planner uses an index at all.
+  std::vector<Mutation> batch;
+  for (std::uint64_t id = 1; id <= 5000; ++id) {
+    HistoryRecord record = history(id, "hi");
+    if (id % 100 != 0) record.conversation = "u:messi:player" + std::to_string(id % 100);
+    batch.emplace_back(PutHistory{record});
+  }
+  commit(store, batch);
+  server.query("ANALYZE realmchat.history");
+  const auto scans = [&] {
+    return std::stoll(
+        server.query("SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = "
+                     "'history_by_conversation_key'"));
+  };
+  const long long before = scans();
+  auto reader = store.open_history_reader();
+  CHECK(page_ids(reader->read_history(newest("u:messi:ronaldo", 2))) ==
+        std::vector<std::uint64_t>{4900, 5000});
+  // A backend's statistics reach other sessions when it goes idle, but at most once a second:
+  // one that flushed less than a second before flushes again only after 10 s idle (PostgreSQL
+  // 15's PGSTAT_IDLE_INTERVAL), so the deadline is well past that (seen on a busy machine).
+  constexpr auto stats_deadline = std::chrono::seconds(30);
+  CHECK(test_support::eventually([&] { return scans() > before; }, stats_deadline));
+  const long long after_read = scans();
+  commit(store, {TrimConversation{"u:messi:ronaldo", 10}});
+  CHECK(test_support::eventually([&] { return scans() > after_read; }, stats_deadline));
+  CHECK(reader->read_history(newest("u:messi:ronaldo", 50)).messages.size() == 10);
+  CHECK(reader->read_history(newest("u:messi:player7", 50)).messages.size() == 50);
 }
 
 TEST_CASE("realms sharing one database see only their own rows") {
@@ -152,6 +236,28 @@ TEST_CASE("a send's message and history rows go as one statement per table") {
   CHECK(store.load().unread.size() == 50);
 }
 
+TEST_CASE("a commit starts with one statement for the fence and the batch's meta rows") {
+  auto& server = shared_postgres();
+  const std::string url = server.url();
+  PostgresLease lease(url, "start_batch", "one", std::chrono::milliseconds(5000));
+  const auto epoch = lease.try_acquire();
+  REQUIRE(epoch.has_value());
+  PostgresStore store(url, "start_batch");
+  store.fence(*epoch);
+  commit(store, {PutMessage{message(7, "messi")}, PutHistory{history(7, "hi")}});
+  // The marker and the highest id: one statement (one cmin), before the batch's rows.
+  CHECK(server.query("SELECT count(*) || ' rows, ' || count(DISTINCT cmin::text) || ' cmin' FROM "
+                     "realmchat.meta WHERE realm = 'start_batch'") == "2 rows, 1 cmin");
+  CHECK(server.query("SELECT (SELECT max(cmin::text::int) FROM realmchat.meta WHERE realm = "
+                     "'start_batch') < (SELECT min(cmin::text::int) FROM realmchat.messages "
+                     "WHERE realm = 'start_batch')") == "t");
+  // A batch that stores no id leaves max_id as it was.
+  commit(store, {MarkFetched{{7}}});
+  CHECK(server.query("SELECT value FROM realmchat.meta WHERE realm = 'start_batch' AND key = "
+                     "'max_id'") == "7");
+  CHECK(store.load().max_id == 7);
+}
+
 TEST_CASE("the lease: one holder at a time, taken over after expiry with a higher epoch") {
   const std::string url = shared_postgres().url();
   PostgresLease first(url, "lease_realm", "first", std::chrono::milliseconds(300));
@@ -183,13 +289,14 @@ TEST_CASE("fencing: a commit under an old epoch fails and applies nothing") {
   std::optional<std::uint64_t> new_epoch;
   REQUIRE(
       test_support::eventually([&] { return (new_epoch = new_lease.try_acquire()).has_value(); }));
-  CHECK_THROWS_AS(commit(old_holder, {PutMessage{message(2, "messi")}}), FencedError);
-  CHECK_THROWS_AS(commit(old_holder, {PutMessage{message(3, "messi")}}), FencedError);
-
   PostgresStore new_holder(url, "fenced_realm");
   new_holder.fence(*new_epoch);
   CHECK(unread_ids(new_holder.load()) == std::vector<std::uint64_t>{1});
   commit(new_holder, {PutMessage{message(2, "messi")}});
+  // The fence is the first statement of a commit: the old holder's row of an id the new holder
+  // stored meanwhile fails on the fence, not as a duplicate (which would blame the mutation).
+  CHECK_THROWS_AS(commit(old_holder, {PutMessage{message(2, "messi")}}), FencedError);
+  CHECK_THROWS_AS(commit(old_holder, {PutMessage{message(3, "messi")}}), FencedError);
   CHECK(unread_ids(new_holder.load()) == std::vector<std::uint64_t>{1, 2});
 }
 
