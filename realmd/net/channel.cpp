@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/dispatch.hpp>
-#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -24,13 +23,6 @@ constexpr std::chrono::seconds linger_time{2};
 // drained, so an idle connection does not hold what one long request or burst needed.
 constexpr std::size_t kept_request_capacity = 4096;
 constexpr std::size_t kept_write_buffers = 64;
-
-// Requests handled from one read before the reader lets the loop run what else is ready: the
-// commit of those handled so far among it, and the writes of the replies it allows. A realm
-// link's read holds hundreds of frames; handled in one go they would reach the store in one
-// commit and leave in one write, and the two realms would take turns with all messages in
-// flight instead of working at once (docs/performance.md "Realm p16, session 6").
-constexpr std::size_t requests_per_turn = 64;
 
 // Removes the first `bytes` bytes from `buffers` (those written already).
 void drop_front(std::vector<asio::const_buffer>& buffers, std::size_t bytes) {
@@ -178,14 +170,8 @@ void Channel::fill(std::uint64_t place, std::string text, std::vector<std::uint6
 asio::awaitable<void> Channel::take_requests(bool after_read) {
   // One coroutine frame per read: the back-pressure wait gets its own only when it waits.
   bool handed_over_any = false;
-  std::size_t handled_this_turn = 0;
   std::string& request = request_;
   while (phase_ == Phase::reading) {
-    if (handled_this_turn == requests_per_turn) {
-      handled_this_turn = 0;
-      co_await asio::post(executor(), asio::use_awaitable);
-      if (phase_ != Phase::reading) break;
-    }
     if (reader_must_wait()) co_await wait_for_reader_room();
     if (phase_ == Phase::closed) break;
     const auto status = wire_->next(request);
@@ -196,7 +182,6 @@ asio::awaitable<void> Channel::take_requests(bool after_read) {
       break;
     }
     handed_over_any = true;
-    ++handled_this_turn;
     co_await on_request(request);
     request.clear();
   }
