@@ -72,7 +72,8 @@ void CommitQueue::flush() {
     if (pending_.empty()) return;
     // The thread takes pending_ itself once it is done with what it holds.
     if (thread_busy_) return;
-    if (pending_.size() > max_inline_batch || worker_.stopping()) {
+    if (pending_.size() > max_inline_batch || worker_.stopping() ||
+        std::any_of(pending_.begin(), pending_.end(), chat::store::is_bulk)) {
       worker_.wake().notify_one();
       return;
     }

@@ -36,8 +36,9 @@ namespace realmd {
 // turn of the loop (a posted flush runs after the handlers that were ready), everything those
 // handlers queued goes in one transaction, and the replies are released at once, with no
 // wake-up of the thread and none back (at pipeline 1 those hand-offs were a quarter of a send's
-// CPU and a third runnable thread on the reply's path: docs/performance.md). A large batch, a
-// busy thread, a failing store or a stop leave the work to the thread, as before; a failed
+// CPU and a third runnable thread on the reply's path: docs/performance.md). A large batch,
+// bulk work (store::is_bulk: a history index slice moves up to 50,000 rows), a busy thread, a
+// failing store or a stop leave the work to the thread, as before; a failed
 // inline commit hands its batch to the thread, first in line, so retries stay in one place.
 //
 // Everything but the commit itself runs on the event loop thread. Channels see it only as their

@@ -254,6 +254,15 @@ using Mutation =
                  DeleteOutbox, PutSeen, DeleteSeen, PutPeer, PutRefused, DeleteRefused, PutSession,
                  DeleteSession, PutHistory, IndexHistory, PruneHistory, TrimConversation, PutPin>;
 
+// Whether a mutation's cost is bounded by a row or two (false) or is bulk work over many rows
+// (true: indexing a slice of history, a retention pass, a conversation's trim), so that realmd
+// never commits bulk work on its event loop (realmd/commit_queue.hpp).
+inline bool is_bulk(const Mutation& mutation) {
+  return std::holds_alternative<IndexHistory>(mutation) ||
+         std::holds_alternative<PruneHistory>(mutation) ||
+         std::holds_alternative<TrimConversation>(mutation);
+}
+
 // Everything load() restores at start.
 struct Snapshot {
   std::vector<UserRecord> users;

@@ -103,6 +103,24 @@ TEST_CASE("a small batch on a cheap store is committed on the loop, one turn's r
   CHECK(queue.stop());
 }
 
+TEST_CASE("bulk work is committed on the commit thread, never on the loop") {
+  asio::io_context loop;
+  RecordingStore store(/*cheap=*/true);
+  CommitQueue queue(loop, store);
+  queue.start();
+  REQUIRE(commit_a_round_on_the_loop(loop, queue, store));  // the thread waits for work now
+  const std::size_t earlier = store.threads().size();
+  queue.enqueue({a_user("messi")});
+  const std::uint64_t seq = queue.enqueue({chat::store::IndexHistory{1}});
+  run_until(
+      loop, [&] { return queue.committed() >= seq; }, 10s);
+  REQUIRE(queue.committed() == seq);
+  const std::vector<std::thread::id> threads = store.threads();
+  REQUIRE(threads.size() == earlier + 1);
+  CHECK(threads.back() != std::this_thread::get_id());
+  CHECK(queue.stop());
+}
+
 TEST_CASE("a store that is not cheap, or a large batch, is committed on the commit thread") {
   for (const bool cheap : {false, true}) {
     CAPTURE(cheap);
