@@ -599,7 +599,7 @@ sum_errors() {
   awk -F'\t' -v w="$1" -v p="$2" -v t="$3" \
     '$1 == w && $2 == p && $3 == t { s += $10 } END { print s + 0 }' "$results"
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.3f", a / b }'; }
 # verdict VALUE OP GOAL: PASS / MISS for a measured value against its goal.
 verdict() {
   awk -v v="$1" -v op="$2" -v g="$3" 'BEGIN {
