@@ -97,7 +97,6 @@ void CommitQueue::flush() {
     worker_.wake().notify_one();
     return;
   }
-  backlog_warned_ = 0;
   mark_committed(seq);
 }
 

@@ -81,7 +81,7 @@ class Store {
   // Whether commit() of a small batch is cheap and bounded: no disk sync and no network round
   // trip (SQLite without `durability: fsync`, MemoryStore). realmd then commits small batches
   // on its event loop while the commit thread is idle, sparing each reply two thread hand-offs
-  // (docs/architecture.md "Group commit"); otherwise every commit runs on the commit thread.
+  // (docs/architecture.md "Threading"); otherwise every commit runs on the commit thread.
   virtual bool commits_cheaply() const { return false; }
   // For a store several processes share (PostgresStore): from now on every commit checks, in
   // its own transaction, that `epoch` is still the realm's lease epoch, and throws FencedError

@@ -31,6 +31,14 @@ void run_until(asio::io_context& loop, Predicate done, std::chrono::milliseconds
   }
 }
 
+// Runs `loop` until `seq` is committed (at most 10 s); the sequence number committed then.
+std::uint64_t run_until_committed(asio::io_context& loop, const CommitQueue& queue,
+                                  std::uint64_t seq) {
+  run_until(
+      loop, [&] { return queue.committed() >= seq; }, 10s);
+  return queue.committed();
+}
+
 // A MemoryStore that says whether its commits are cheap and records the thread of each commit.
 class RecordingStore final : public chat::store::Store {
  public:
@@ -81,9 +89,7 @@ bool commit_a_round_on_the_loop(asio::io_context& loop, CommitQueue& queue, Reco
     const std::uint64_t seq = queue.enqueue({a_user(("b_" + number).c_str())});
     std::uint64_t seen_on_wake = 0;
     queue.when_committed(seq, [&] { seen_on_wake = queue.committed(); });
-    run_until(
-        loop, [&] { return queue.committed() >= seq; }, 10s);
-    REQUIRE(queue.committed() == seq);
+    REQUIRE(run_until_committed(loop, queue, seq) == seq);
     CHECK(seen_on_wake == seq);
     const std::vector<std::thread::id> threads = store.threads();
     if (threads.back() == std::this_thread::get_id()) {
@@ -112,9 +118,7 @@ TEST_CASE("bulk work is committed on the commit thread, never on the loop") {
   const std::size_t earlier = store.threads().size();
   queue.enqueue({a_user("messi")});
   const std::uint64_t seq = queue.enqueue({chat::store::IndexHistory{1}});
-  run_until(
-      loop, [&] { return queue.committed() >= seq; }, 10s);
-  REQUIRE(queue.committed() == seq);
+  REQUIRE(run_until_committed(loop, queue, seq) == seq);
   const std::vector<std::thread::id> threads = store.threads();
   REQUIRE(threads.size() == earlier + 1);
   CHECK(threads.back() != std::this_thread::get_id());
@@ -137,9 +141,7 @@ TEST_CASE("a store that is not cheap, or a large batch, is committed on the comm
       batch.push_back(chat::store::PutUser{{name, "fake$x", "u", "id"}});
     }
     const std::uint64_t seq = queue.enqueue(std::move(batch));
-    run_until(
-        loop, [&] { return queue.committed() >= seq; }, 10s);
-    REQUIRE(queue.committed() == seq);
+    REQUIRE(run_until_committed(loop, queue, seq) == seq);
     const std::vector<std::thread::id> threads = store.threads();
     REQUIRE(threads.size() == 1);
     CHECK(threads[0] != std::this_thread::get_id());
@@ -169,9 +171,7 @@ TEST_CASE("a failed commit on the loop is retried by the commit thread: nothing 
   // Queued while the thread retries: behind the failed batch, never on the loop before it.
   const std::uint64_t second = queue.enqueue({a_user("henderson")});
   store.inner.fail_next_commits(false);
-  run_until(
-      loop, [&] { return queue.committed() >= second; }, 10s);
-  CHECK(queue.committed() == second);
+  CHECK(run_until_committed(loop, queue, second) == second);
   for (std::size_t i = earlier + 1; i < store.threads().size(); ++i) {
     CHECK(store.threads()[i] != std::this_thread::get_id());
   }
@@ -247,9 +247,7 @@ TEST_CASE("wrote_within: false before the first commit; a commit marks the realm
   CHECK_FALSE(queue.wrote_within(1h));
 
   const std::uint64_t seq = queue.enqueue({a_user("messi")});
-  run_until(
-      loop, [&] { return queue.committed() >= seq; }, 10s);
-  REQUIRE(queue.committed() >= seq);
+  REQUIRE(run_until_committed(loop, queue, seq) >= seq);
   CHECK(queue.wrote_within(1h));
   CHECK_FALSE(queue.wrote_within(0ns));  // the commit began before now
   CHECK(queue.stop());
