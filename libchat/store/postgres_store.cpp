@@ -32,7 +32,10 @@ using pg::Result;
   "realmchat.conversation_key(realm, conversation) = " \
   "realmchat.conversation_key($1, $2)"
 
-// Prepared statements, by name. $1 is always the realm.
+// Prepared statements, by name. $1 is always the realm. A batch's rows arrive as one array per
+// column, zipped by `unnest` calls in the select list (run in lockstep, a row per element)
+// rather than by one `unnest(a, b, ...)` in FROM, which is a function scan that copies every
+// row into a tuplestore before the insert reads it (docs/performance.md "PostgreSQL, session 7").
 struct NamedSql {
   const char* name;
   const char* sql;
@@ -47,14 +50,16 @@ constexpr NamedSql prepared_statements[] = {
     {"put_member", "INSERT INTO realmchat.members(realm, group_name, username) VALUES($1, $2, $3)"},
     {"put_messages",
      "INSERT INTO realmchat.messages(realm, id, recipient, sender, sender_realm, group_name, "
-     "body, sent_at, bounce, history_id) SELECT $1, * FROM unnest($2::bigint[], $3::text[], "
-     "$4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::bigint[])"},
+     "body, sent_at, bounce, history_id) SELECT $1, unnest($2::bigint[]), unnest($3::text[]), "
+     "unnest($4::text[]), unnest($5::text[]), unnest($6::text[]), unnest($7::text[]), "
+     "unnest($8::text[]), unnest($9::boolean[]), unnest($10::bigint[])"},
     // A fetched entry leaves the inbox; the message stays in history.
     {"mark_fetched", "DELETE FROM realmchat.messages WHERE realm = $1 AND id = ANY($2::bigint[])"},
     {"put_history",
      "INSERT INTO realmchat.history(realm, id, conversation, sender, sender_realm, recipient, "
-     "group_name, body, sent_at, bounce) SELECT $1, * FROM unnest($2::bigint[], $3::text[], "
-     "$4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::boolean[])"},
+     "group_name, body, sent_at, bounce) SELECT $1, unnest($2::bigint[]), unnest($3::text[]), "
+     "unnest($4::text[]), unnest($5::text[]), unnest($6::text[]), unnest($7::text[]), "
+     "unnest($8::text[]), unnest($9::text[]), unnest($10::boolean[])"},
     // Of the `scan` oldest messages (by id), those older than the bound.
     {"prune_history",
      "DELETE FROM realmchat.history WHERE realm = $1 AND id IN (SELECT id FROM "
@@ -66,8 +71,9 @@ constexpr NamedSql prepared_statements[] = {
      "AND " CONVERSATION_KEY " ORDER BY id DESC LIMIT 1 OFFSET $3)"},
     {"put_outbox",
      "INSERT INTO realmchat.outbox(realm, id, epoch, peer, kind, sender, target, body, sent_at, "
-     "route) SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], "
-     "$6::text[], $7::text[], $8::text[], $9::text[], $10::text[])"},
+     "route) SELECT $1, unnest($2::bigint[]), unnest($3::bigint[]), unnest($4::text[]), "
+     "unnest($5::text[]), unnest($6::text[]), unnest($7::text[]), unnest($8::text[]), "
+     "unnest($9::text[]), unnest($10::text[])"},
     {"delete_outbox",
      "DELETE FROM realmchat.outbox WHERE realm = $1 AND (id, peer) IN "
      "(SELECT * FROM unnest($2::bigint[], $3::text[]))"},
