@@ -18,8 +18,9 @@ namespace test_support {
 //
 // Never the same port twice in one process: the probe closes its socket at once, so without
 // this record two realms of one test (picked before either binds) could both be given the
-// same free port, and the second to start fails with "Address already in use" (seen in CI:
-// one inproc_federation run in a few hundred).
+// same free port, and the second to start would fail with "Address already in use" (about
+// one three-realm test in 4,000; the same error showed in runs of one test binary that
+// overlapped, where only separate ranges or network namespaces help).
 inline std::uint16_t free_port() {
   static std::mutex mutex;
   static std::unordered_set<std::uint16_t> handed_out;
