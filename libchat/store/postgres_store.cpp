@@ -76,11 +76,12 @@ constexpr NamedSql prepared_statements[] = {
      "unnest($9::text[]), unnest($10::text[])"},
     {"delete_outbox",
      "DELETE FROM realmchat.outbox WHERE realm = $1 AND (id, peer) IN "
-     "(SELECT * FROM unnest($2::bigint[], $3::text[]))"},
+     "(SELECT unnest($2::bigint[]), unnest($3::text[]))"},
     // The highest id wins, the latest touch wins (SqliteStore's upsert).
     {"put_seen",
      "INSERT INTO realmchat.seen AS s(realm, origin, epoch, max_id, touched) "
-     "SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) "
+     "SELECT $1, unnest($2::text[]), unnest($3::bigint[]), unnest($4::bigint[]), "
+     "unnest($5::bigint[]) "
      "ON CONFLICT(realm, origin, epoch) DO UPDATE SET "
      "max_id = greatest(s.max_id, excluded.max_id), touched = excluded.touched"},
     {"delete_seen", "DELETE FROM realmchat.seen WHERE realm = $1 AND origin = $2 AND epoch = $3"},

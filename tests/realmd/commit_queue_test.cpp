@@ -100,20 +100,23 @@ bool commit_a_round_on_the_loop(asio::io_context& loop, CommitQueue& queue, Reco
   return false;
 }
 
-TEST_CASE("a small batch on a cheap store is committed on the loop, one turn's requests at once") {
+// A started CommitQueue on a cheap RecordingStore: the loop may commit small batches itself.
+struct CheapStoreQueue {
   asio::io_context loop;
-  RecordingStore store(/*cheap=*/true);
-  CommitQueue queue(loop, store);
-  queue.start();
+  RecordingStore store{/*cheap=*/true};
+  CommitQueue queue{loop, store};
+  CheapStoreQueue() { queue.start(); }
+};
+
+TEST_CASE_FIXTURE(CheapStoreQueue,
+                  "a small batch on a cheap store is committed on the loop, one turn's requests "
+                  "at once") {
   CHECK(commit_a_round_on_the_loop(loop, queue, store));
   CHECK(queue.stop());
 }
 
-TEST_CASE("bulk work is committed on the commit thread, never on the loop") {
-  asio::io_context loop;
-  RecordingStore store(/*cheap=*/true);
-  CommitQueue queue(loop, store);
-  queue.start();
+TEST_CASE_FIXTURE(CheapStoreQueue,
+                  "bulk work is committed on the commit thread, never on the loop") {
   REQUIRE(commit_a_round_on_the_loop(loop, queue, store));  // the thread waits for work now
   const std::size_t earlier = store.threads().size();
   queue.enqueue({a_user("messi")});
@@ -150,11 +153,8 @@ TEST_CASE("a store that is not cheap, or a large batch, is committed on the comm
   }
 }
 
-TEST_CASE("a failed commit on the loop is retried by the commit thread: nothing is lost") {
-  asio::io_context loop;
-  RecordingStore store(/*cheap=*/true);
-  CommitQueue queue(loop, store);
-  queue.start();
+TEST_CASE_FIXTURE(CheapStoreQueue,
+                  "a failed commit on the loop is retried by the commit thread: nothing is lost") {
   REQUIRE(commit_a_round_on_the_loop(loop, queue, store));  // the thread waits for work now
   const std::size_t users_before = store.inner.load().users.size();
   const std::size_t earlier = store.threads().size();
