@@ -1,6 +1,7 @@
 #include "net/channel.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <asio/co_spawn.hpp>
@@ -266,6 +267,7 @@ void Channel::run_writer() {
     while (phase_ != Phase::closed) {
       if (store_stall_reply_ && commits_.stalled()) give_up_on_commits();
       if (const std::size_t count = sendable_count(); count > 0) {
+        leave_pushes_unread_if_peer_closed(count);
         if (!write_front(count)) return;  // write_rest() resumes the writer
         continue;
       }
@@ -312,6 +314,32 @@ void Channel::on_writer_woken(std::error_code ec) {
     return;
   }
   run_writer();
+}
+
+void Channel::leave_pushes_unread_if_peer_closed(std::size_t count) {
+  const auto carries_messages = [](const Reply& reply) {
+    return reply.is_push && !reply.ids.empty();
+  };
+  if (std::none_of(replies_->begin(), replies_->begin() + static_cast<std::ptrdiff_t>(count),
+                   carries_messages) ||
+      !peer_has_closed()) {
+    return;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    Reply& reply = (*replies_)[i];
+    if (!carries_messages(reply)) continue;
+    on_lost(reply.ids);
+    reply.ids.clear();
+    pending_reply_bytes_ -= reply.text.size();
+    reply.text.clear();  // kept in the queue, empty: the places behind it stay where they are
+  }
+}
+
+bool Channel::peer_has_closed() {
+  if (input_ == Input::ended) return true;
+  // The peer's FIN may be queued behind nothing, not yet read: a peek of 0 bytes is the end.
+  char byte = 0;
+  return ::recv(stream_.tcp().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
 bool Channel::write_front(std::size_t count) {

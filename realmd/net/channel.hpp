@@ -151,6 +151,14 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // the channel closed, releases it.
   void run_writer();
   void on_writer_woken(std::error_code ec);
+  // A push of messages is marked read once the socket took it; to a peer that has closed its
+  // side it would be taken by the kernel and never read (a dropped client, a reloaded page),
+  // so such pushes among the first `count` replies are emptied and their messages left unread
+  // (on_lost), for the next session's inbox. A reply the peer asked for still goes: a client
+  // may half-close and wait for its answers.
+  void leave_pushes_unread_if_peer_closed(std::size_t count);
+  // The peer's FIN was read, or waits in the receive queue.
+  bool peer_has_closed();
   // Writes the first `count` replies (all sendable) in one go and retires them; false when the
   // socket did not take them at once and a write continues in the background (it resumes the
   // writer when done).

@@ -96,9 +96,14 @@ class EchoChannel final : public Channel {
   using Channel::expect_request_by;
   using Channel::holds_reply_queue;
   using Channel::waits_without_coroutine;
-  // A push not answering a request (e.g. a message to a watcher), committed already.
-  void push_event(std::string text) {
-    push({.text = std::move(text), .commit_seq = 0, .ids = {}, .close_after = {}, .is_push = true});
+  // A push not answering a request (e.g. a message to a watcher, `ids` its messages),
+  // committed already.
+  void push_event(std::string text, std::vector<std::uint64_t> ids = {}) {
+    push({.text = std::move(text),
+          .commit_seq = 0,
+          .ids = std::move(ids),
+          .close_after = {},
+          .is_push = true});
   }
 
   std::vector<std::string> requests;
@@ -266,6 +271,20 @@ TEST_CASE("the peer's EOF with a reply due: the reply still goes out, then peer_
   REQUIRE(c.run_until([&] { return c.channel->closed_for.has_value() && c.peer_saw_eof; }));
   CHECK(c.received == "re:a\n");
   CHECK(*c.channel->closed_for == CloseReason::peer_closed);
+}
+
+TEST_CASE("a push of messages to a peer that has closed is left unread, not written") {
+  Connection c;
+  c.channel->push_event("message 6", {6});
+  REQUIRE(c.run_until([&] { return c.received == "message 6\n"; }));
+  CHECK(c.channel->written == std::vector<std::uint64_t>{6});
+  // The peer goes (a dropped client, a reloaded page); its FIN waits unread in the channel's
+  // socket. The kernel would still take a write, and the message would count as read.
+  c.peer.close();
+  c.channel->push_event("message 7", {7});
+  REQUIRE(c.run_until([&] { return c.channel->closed_for.has_value(); }));
+  CHECK(c.channel->lost == std::vector<std::uint64_t>{7});
+  CHECK(c.channel->written == std::vector<std::uint64_t>{6});
 }
 
 TEST_CASE("close: at once, the unwritten replies reported lost") {
