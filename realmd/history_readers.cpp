@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <asio/post.hpp>
@@ -25,8 +26,7 @@ namespace {
 // alone does not promise (nice 19 readers still tripled send's p99 beside a history load:
 // docs/performance.md). A reader still gets a small share of a saturated machine, so history
 // is slow there but never starves. Linux applies the policy per thread.
-void enter_lane(ReaderLane lane) {
-  if (lane == ReaderLane::normal) return;
+void enter_background() {
   const sched_param param{};
   if (sched_setscheduler(static_cast<pid_t>(gettid()), SCHED_IDLE, &param) != 0) {
     spdlog::warn("history reader: cannot run in the background (SCHED_IDLE)");
@@ -36,6 +36,14 @@ void enter_lane(ReaderLane lane) {
 bool serves(chat::config::ReaderPriority priority, ReaderLane lane) {
   return priority == chat::config::ReaderPriority::adaptive ||
          lane_for(priority, /*writes_flowing=*/false) == lane;
+}
+
+// The CPU time this thread has used (a pause is sized by what the read cost, not by how long it
+// took: a read that waited for the CPU took nothing from anyone meanwhile).
+std::chrono::nanoseconds thread_cpu_time() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
 }
 
 }  // namespace
@@ -53,13 +61,32 @@ ReaderLane lane_for(chat::config::ReaderPriority priority, bool writes_flowing) 
   return writes_flowing ? ReaderLane::background : ReaderLane::normal;
 }
 
+LaneConduct conduct_of(ReaderLane lane, const chat::config::HistoryConfig& config) {
+  if (lane == ReaderLane::normal) return {};
+  if (config.reader_priority == chat::config::ReaderPriority::background) {
+    return {.idle_policy = true, .memory_map = false, .core_share = 1.0};
+  }
+  return {.idle_policy = false,
+          .memory_map = false,
+          .core_share = static_cast<double>(config.cpu_percent_while_writing) / 100.0};
+}
+
+std::chrono::nanoseconds pause_after(std::chrono::nanoseconds cpu, double core_share,
+                                     std::size_t threads) {
+  if (core_share >= 1.0 || threads == 0) return std::chrono::nanoseconds(0);
+  // Each thread busy for `cpu` out of every cpu + pause: threads * cpu / (cpu + pause) = share.
+  const double per_thread = core_share / static_cast<double>(threads);
+  return std::chrono::nanoseconds(
+      static_cast<std::int64_t>(static_cast<double>(cpu.count()) * (1.0 / per_thread - 1.0)));
+}
+
 HistoryReaders::HistoryReaders(asio::io_context& loop, chat::store::Store& store,
-                               std::size_t threads, chat::config::ReaderPriority priority,
+                               const chat::config::HistoryConfig& config,
                                WritesFlowing writes_flowing)
     : loop_(loop),
       store_(store),
-      thread_count_(threads == 0 ? 1 : threads),
-      priority_(priority),
+      config_(config),
+      thread_count_(config.reader_threads == 0 ? 1 : config.reader_threads),
       writes_flowing_(std::move(writes_flowing)),
       wake_(loop) {}
 
@@ -73,14 +100,17 @@ void HistoryReaders::start() {
   wake_.assign(fd);
   wait_for_replies();
   for (const ReaderLane lane : {ReaderLane::normal, ReaderLane::background}) {
-    if (serves(priority_, lane)) start_lane(lane);
+    if (serves(config_.reader_priority, lane)) start_lane(lane);
   }
 }
 
 void HistoryReaders::start_lane(ReaderLane lane) {
+  const LaneConduct conduct = conduct_of(lane, config_);
   for (std::size_t i = 0; i < thread_count_; ++i) {
-    readers_.push_back(store_.open_history_reader());
-    threads_.emplace_back([this, lane, &reader = *readers_.back()] { run(reader, lane); });
+    auto seat = std::make_unique<Seat>(
+        Seat{lane, conduct, store_.open_history_reader({.memory_map = conduct.memory_map})});
+    threads_.emplace_back([this, &seat = *seat] { run(seat); });
+    seats_.push_back(std::move(seat));
   }
 }
 
@@ -90,9 +120,10 @@ void HistoryReaders::stop() {
     stopping_ = true;
   }
   for (Lane& each : lanes_) each.wanted.notify_all();
+  stopped_.notify_all();
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
-  readers_.clear();
+  seats_.clear();
   std::error_code ignored;
   wake_.close(ignored);
   // The last replies, if the loop runs on: no reader is left to hold anything meanwhile.
@@ -140,9 +171,10 @@ void HistoryReaders::take_replies() {
 }
 
 void HistoryReaders::read(chat::store::HistoryQuery query, Done done) {
+  const chat::config::ReaderPriority priority = config_.reader_priority;
   const bool writing =
-      priority_ == chat::config::ReaderPriority::adaptive && writes_flowing_ && writes_flowing_();
-  Lane& to = lane(lane_for(priority_, writing));
+      priority == chat::config::ReaderPriority::adaptive && writes_flowing_ && writes_flowing_();
+  Lane& to = lane(lane_for(priority, writing));
   {
     std::lock_guard lock(mutex_);
     to.jobs.push_back({std::move(query), std::move(done)});
@@ -150,10 +182,10 @@ void HistoryReaders::read(chat::store::HistoryQuery query, Done done) {
   to.wanted.notify_one();
 }
 
-void HistoryReaders::run(chat::store::HistoryReader& reader, ReaderLane lane) {
-  name_this_thread(lane == ReaderLane::normal ? "history" : "history-bg");
-  enter_lane(lane);
-  Lane& mine = this->lane(lane);
+void HistoryReaders::run(const Seat& seat) {
+  name_this_thread(seat.lane == ReaderLane::normal ? "history" : "history-bg");
+  if (seat.conduct.idle_policy) enter_background();
+  Lane& mine = lane(seat.lane);
   for (;;) {
     Job job;
     {
@@ -163,15 +195,23 @@ void HistoryReaders::run(chat::store::HistoryReader& reader, ReaderLane lane) {
       job = std::move(mine.jobs.front());
       mine.jobs.pop_front();
     }
+    const std::chrono::nanoseconds started = thread_cpu_time();
     std::string reply;
     try {
-      reply = chat::core::history_reply(reader.read_history(job.query));
+      reply = chat::core::history_reply(seat.reader->read_history(job.query));
     } catch (const chat::store::StoreError& e) {
       spdlog::error("history read of {} failed: {}", job.query.conversation, e.what());
       reply = chat::protocol::reply::error(chat::protocol::text::store_failed);
     }
     hand_back({std::move(job.done), std::move(reply)});
+    pause_for(pause_after(thread_cpu_time() - started, seat.conduct.core_share, thread_count_));
   }
+}
+
+void HistoryReaders::pause_for(std::chrono::nanoseconds pause) {
+  if (pause.count() <= 0) return;
+  std::unique_lock lock(mutex_);
+  stopped_.wait_for(lock, pause, [this] { return stopping_; });
 }
 
 }  // namespace realmd

@@ -67,8 +67,8 @@ struct TlsConfig {
 };
 
 // How history reads compete for the CPU: `background` (SCHED_IDLE: every thread of normal
-// policy goes first, so a history load does not slow sends), `normal`, or `adaptive` (normal
-// while the realm writes nothing, in the background while writes flow).
+// policy goes first), `normal`, or `adaptive` (uncapped while the realm writes nothing, capped
+// at `cpu_percent_while_writing` of a core while writes flow).
 enum class ReaderPriority { adaptive, background, normal };
 
 // `history:` (docs/operations.md): how long messages are kept after they are read, and how
@@ -78,6 +78,8 @@ struct HistoryConfig {
   std::uint64_t max_per_conversation = 0;  // only the newest this many are kept
   std::size_t reader_threads = 2;          // threads reading history pages off the event loop
   ReaderPriority reader_priority = ReaderPriority::adaptive;
+  // `adaptive`: the percent of one core history reads may use while the realm writes.
+  unsigned cpu_percent_while_writing = 10;
   // How often a retention pass runs (each deletes at most a bounded batch).
   std::chrono::milliseconds prune_interval{10'000};
 };

@@ -66,9 +66,9 @@ constexpr std::string_view limits_keys[] = {"max_line_bytes",          "max_mess
                                             "unauthenticated_idle_ms", "partial_request_ms"};
 constexpr std::string_view tls_keys[] = {"certificate", "key", "ca", "clients", "peers"};
 constexpr std::string_view store_keys[] = {"url", "lease_ms"};
-constexpr std::string_view history_keys[] = {"max_age_days", "max_per_conversation",
-                                             "reader_threads", "reader_priority",
-                                             "prune_interval_ms"};
+constexpr std::string_view history_keys[] = {
+    "max_age_days",    "max_per_conversation",      "reader_threads",
+    "reader_priority", "cpu_percent_while_writing", "prune_interval_ms"};
 
 // Rejects keys outside `allowed` and repeated keys (yaml-cpp keeps both silently).
 void check_keys(const YAML::Node& map, const std::string& path, KeyList allowed) {
@@ -303,6 +303,12 @@ HistoryConfig parse_history(const YAML::Node& node, const std::string& path) {
   if (const auto priority = node["reader_priority"]) {
     history.reader_priority =
         parse_choice(priority, join_key(path, "reader_priority"), reader_priorities);
+  }
+  if (const auto percent = node["cpu_percent_while_writing"]) {
+    const std::string key = join_key(path, "cpu_percent_while_writing");
+    const std::size_t value = parse_positive(percent, key);
+    if (value > 100) fail_value(key, "1 to 100", percent.Scalar());
+    history.cpu_percent_while_writing = static_cast<unsigned>(value);
   }
   if (const auto interval = node["prune_interval_ms"]) {
     const std::string key = join_key(path, "prune_interval_ms");

@@ -287,7 +287,7 @@ class MemoryStore::Reader final : public HistoryReader {
   MemoryStore& store_;
 };
 
-std::unique_ptr<HistoryReader> MemoryStore::open_history_reader() {
+std::unique_ptr<HistoryReader> MemoryStore::open_reader(const HistoryReaderOptions&) {
   return std::make_unique<Reader>(*this);
 }
 

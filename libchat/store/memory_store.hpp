@@ -25,7 +25,6 @@ class MemoryStore final : public Store {
   void commit(std::span<const Mutation> batch) override;
   bool commits_cheaply() const override { return true; }
   std::string signing_key(const std::function<std::string()>& make) override;
-  std::unique_ptr<HistoryReader> open_history_reader() override;
 
   // While on, every commit() throws StoreError and applies nothing (to test failure paths).
   // Atomic: a test thread sets it while realmd's commit thread reads it.
@@ -42,6 +41,7 @@ class MemoryStore final : public Store {
   std::size_t injected_failures() const { return injected_failures_.load(); }
 
  private:
+  std::unique_ptr<HistoryReader> open_reader(const HistoryReaderOptions& options) override;
   struct StoredMessage {
     MessageRecord record;
     bool fetched = false;

@@ -550,7 +550,7 @@ class PostgresHistoryReader final : public HistoryReader {
 
 }  // namespace
 
-std::unique_ptr<HistoryReader> PostgresStore::open_history_reader() {
+std::unique_ptr<HistoryReader> PostgresStore::open_reader(const HistoryReaderOptions&) {
   return std::make_unique<PostgresHistoryReader>(impl_->url, impl_->realm, impl_->timeout);
 }
 

@@ -477,7 +477,7 @@ Database open_database(const std::filesystem::path& file, bool fsync) {
 
 // A read-only connection for a history reader: WAL lets it read while the commit thread
 // writes, and it sees every transaction committed before each read begins.
-Database open_reader(const std::filesystem::path& file) {
+Database open_read_only(const std::filesystem::path& file, const HistoryReaderOptions& options) {
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(file.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -489,20 +489,23 @@ Database open_reader(const std::filesystem::path& file) {
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, busy_timeout_ms);
   // Pages are read from a memory map rather than copied in by a pread() each (the top cost of
-  // a history page before), and the page cache is larger than the default 2 MiB.
-  execute(raw, "PRAGMA mmap_size=1073741824");
+  // a history page alone), unless the options say otherwise (see HistoryReaderOptions), and the
+  // page cache is larger than the default 2 MiB.
+  if (options.memory_map) execute(raw, "PRAGMA mmap_size=1073741824");
   execute(raw, "PRAGMA cache_size=-16384");
   return db;
 }
 
 class SqliteHistoryReader final : public HistoryReader {
  public:
-  explicit SqliteHistoryReader(const std::filesystem::path& file) : db_(open_reader(file)) {}
+  SqliteHistoryReader(const std::filesystem::path& file, const HistoryReaderOptions& options)
+      : db_(open_read_only(file, options)) {}
 
   // The newest limit + 1 messages below `before`: the not yet indexed ones the query lists
   // first, then the indexed ones up to indexed_up_to. One more than asked says whether older
   // ones exist.
   HistoryPage read_history(const HistoryQuery& query) override {
+    ReadTransaction snapshot(begin_, end_);
     HistoryPage result;
     const std::size_t wanted = query.limit + 1;
     for (auto id = query.recent.rbegin();
@@ -538,7 +541,28 @@ class SqliteHistoryReader final : public HistoryReader {
             s.text(5), s.text(6), s.text(7), s.integer(8) != 0};
   }
 
+  // One read transaction for the whole page: a statement outside one is a transaction of its
+  // own, and each takes and drops a WAL read lock (SQLite's process-wide shared-memory mutex,
+  // which the commit on the event loop takes too: docs/performance.md "History, session 8").
+  class ReadTransaction {
+   public:
+    ReadTransaction(Statement& begin, Statement& end) : end_(end) { begin.run(); }
+    ~ReadTransaction() {
+      try {
+        end_.run();
+      } catch (const StoreError&) {  // a read-only transaction has nothing to lose
+      }
+    }
+    ReadTransaction(const ReadTransaction&) = delete;
+    ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+   private:
+    Statement& end_;
+  };
+
   Database db_;
+  Statement begin_{db_.get(), "BEGIN"};
+  Statement end_{db_.get(), "COMMIT"};
   // A recent message may have been moved to the archive since the query was made.
   Statement by_id_{db_.get(),
                    "SELECT id, conversation, sender, sender_realm, recipient, group_name, text, "
@@ -830,8 +854,8 @@ std::string SqliteStore::signing_key(const std::function<std::string()>& make) {
   return query_text(db, stored);
 }
 
-std::unique_ptr<HistoryReader> SqliteStore::open_history_reader() {
-  return std::make_unique<SqliteHistoryReader>(impl_->path);
+std::unique_ptr<HistoryReader> SqliteStore::open_reader(const HistoryReaderOptions& options) {
+  return std::make_unique<SqliteHistoryReader>(impl_->path, options);
 }
 
 Snapshot SqliteStore::load_streaming(const UnreadSink& unread) {

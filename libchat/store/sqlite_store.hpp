@@ -27,9 +27,9 @@ class SqliteStore final : public Store {
   void commit(std::span<const Mutation> batch) override;
   bool commits_cheaply() const override { return !fsync_; }
   std::string signing_key(const std::function<std::string()>& make) override;
-  std::unique_ptr<HistoryReader> open_history_reader() override;
 
  private:
+  std::unique_ptr<HistoryReader> open_reader(const HistoryReaderOptions& options) override;
   struct Impl;  // keeps sqlite3.h out of this header
   std::unique_ptr<Impl> impl_;
   bool fsync_ = false;

@@ -52,6 +52,15 @@ class HistoryReader {
   virtual HistoryPage read_history(const HistoryQuery& query) = 0;
 };
 
+// How a HistoryReader reads; a store ignores what it has no use for.
+struct HistoryReaderOptions {
+  // SQLite: read pages through a memory map of the database file, not a pread() copy each.
+  // Faster alone (docs/performance.md "History, session 8"), but SQLite drops the whole map at
+  // every read transaction that follows a write, and each munmap() interrupts every core that
+  // runs a thread of realmd (a TLB shootdown): a reader beside writes wants it off.
+  bool memory_map = true;
+};
+
 // The durable store of one realm. Not thread-safe: realmd calls load() once at start and
 // then commit() only from its commit thread; history is read through HistoryReaders.
 class Store {
@@ -89,7 +98,13 @@ class Store {
   virtual void fence(std::uint64_t epoch) { (void)epoch; }
   // A new reader (e.g. its own database connection), opened on the thread that calls load().
   // A reader must not outlive its store. Throws StoreError.
-  virtual std::unique_ptr<HistoryReader> open_history_reader() = 0;
+  std::unique_ptr<HistoryReader> open_history_reader(const HistoryReaderOptions& options = {}) {
+    return open_reader(options);
+  }
+
+ private:
+  // open_history_reader(), without the default argument a virtual function should not have.
+  virtual std::unique_ptr<HistoryReader> open_reader(const HistoryReaderOptions& options) = 0;
 };
 
 }  // namespace chat::store

@@ -387,14 +387,17 @@ TEST_CASE("history: retention keys default to keeping everything; values are che
   CHECK(defaults.history.max_per_conversation == 0);
   CHECK(defaults.history.reader_threads == 2);
   CHECK(defaults.history.reader_priority == chat::config::ReaderPriority::adaptive);
+  CHECK(defaults.history.cpu_percent_while_writing == 10);
   CHECK(defaults.history.prune_interval == std::chrono::milliseconds(10'000));
   const RealmConfig set = load_config_text(
       "realm: {name: a}\nhistory: {max_age_days: 90, max_per_conversation: 10000, "
-      "reader_threads: 4, reader_priority: normal, prune_interval_ms: 500}\n");
+      "reader_threads: 4, reader_priority: normal, cpu_percent_while_writing: 50, "
+      "prune_interval_ms: 500}\n");
   CHECK(set.history.max_age_days == 90);
   CHECK(set.history.max_per_conversation == 10000);
   CHECK(set.history.reader_threads == 4);
   CHECK(set.history.reader_priority == chat::config::ReaderPriority::normal);
+  CHECK(set.history.cpu_percent_while_writing == 50);
   CHECK(set.history.prune_interval == std::chrono::milliseconds(500));
   CHECK(error_of("realm: {name: a}\nhistory: {max_age_days: 36501}\n") ==
         "history.max_age_days: expected 0 (keep) to 36500 days, got '36501'");
@@ -404,6 +407,10 @@ TEST_CASE("history: retention keys default to keeping everything; values are che
         "history.reader_threads: expected a positive integer, got '0'");
   CHECK(error_of("realm: {name: a}\nhistory: {reader_threads: 65}\n") ==
         "history.reader_threads: expected 1 to 64, got '65'");
+  CHECK(error_of("realm: {name: a}\nhistory: {cpu_percent_while_writing: 101}\n") ==
+        "history.cpu_percent_while_writing: expected 1 to 100, got '101'");
+  CHECK(error_of("realm: {name: a}\nhistory: {cpu_percent_while_writing: 0}\n") ==
+        "history.cpu_percent_while_writing: expected a positive integer, got '0'");
   CHECK(error_of("realm: {name: a}\nhistory: {reader_priority: low}\n") ==
         "history.reader_priority: expected adaptive, background or normal, got 'low'");
   CHECK(load_config_text("realm: {name: a}\nhistory: {reader_priority: background}\n")

@@ -57,8 +57,9 @@ class RecordingStore final : public chat::store::Store {
   std::string signing_key(const std::function<std::string()>& make) override {
     return inner.signing_key(make);
   }
-  std::unique_ptr<chat::store::HistoryReader> open_history_reader() override {
-    return inner.open_history_reader();
+  std::unique_ptr<chat::store::HistoryReader> open_reader(
+      const chat::store::HistoryReaderOptions& options) override {
+    return inner.open_history_reader(options);
   }
   // The threads commit() was called on, failed attempts included.
   std::vector<std::thread::id> threads() {

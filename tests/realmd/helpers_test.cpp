@@ -56,31 +56,45 @@ class CapturedLog {
   std::shared_ptr<spdlog::logger> previous_;
 };
 
-// A store whose history reader notes the scheduling policy of the thread that reads.
+// A store whose history reader notes the scheduling policy of the thread that reads, and
+// whether the reader was opened to read through a memory map.
 class PolicyNotingStore final : public chat::store::Store {
  public:
   std::atomic<int> policy{-1};
+  std::atomic<int> memory_mapped{-1};
 
   chat::store::Snapshot load_streaming(const chat::store::UnreadSink&) override { return {}; }
   void commit(std::span<const chat::store::Mutation>) override {}
   std::string signing_key(const std::function<std::string()>& make) override { return make(); }
-  std::unique_ptr<chat::store::HistoryReader> open_history_reader() override {
-    return std::make_unique<Reader>(policy);
-  }
 
  private:
+  std::unique_ptr<chat::store::HistoryReader> open_reader(
+      const chat::store::HistoryReaderOptions& options) override {
+    return std::make_unique<Reader>(*this, options.memory_map);
+  }
+
   class Reader final : public chat::store::HistoryReader {
    public:
-    explicit Reader(std::atomic<int>& policy) : policy_(policy) {}
+    Reader(PolicyNotingStore& store, bool memory_map) : store_(store), memory_map_(memory_map) {}
     chat::store::HistoryPage read_history(const chat::store::HistoryQuery&) override {
-      policy_ = sched_getscheduler(0);
+      store_.policy = sched_getscheduler(0);
+      store_.memory_mapped = memory_map_ ? 1 : 0;
       return {};
     }
 
    private:
-    std::atomic<int>& policy_;
+    PolicyNotingStore& store_;
+    bool memory_map_;
   };
 };
+
+chat::config::HistoryConfig history_config(std::size_t threads,
+                                           chat::config::ReaderPriority priority) {
+  chat::config::HistoryConfig config;
+  config.reader_threads = threads;
+  config.reader_priority = priority;
+  return config;
+}
 
 // The policy `readers` ran one read with; -1 if the reply never came.
 int policy_of_a_read(asio::io_context& loop, realmd::HistoryReaders& readers,
@@ -95,7 +109,7 @@ int policy_of_a_read(asio::io_context& loop, realmd::HistoryReaders& readers,
 int reader_policy(chat::config::ReaderPriority priority) {
   asio::io_context loop;
   PolicyNotingStore store;
-  realmd::HistoryReaders readers(loop, store, 1, priority);
+  realmd::HistoryReaders readers(loop, store, history_config(1, priority));
   readers.start();
   const int policy = policy_of_a_read(loop, readers, store);
   readers.stop();
@@ -184,25 +198,62 @@ TEST_CASE("lane_for: adaptive reads go to the background only while writes flow"
   }
 }
 
-TEST_CASE("HistoryReaders: adaptive reads run at normal policy, SCHED_IDLE while writes flow") {
+TEST_CASE("HistoryReaders: adaptive reads beside writes go unmapped, at normal policy") {
   asio::io_context loop;
   PolicyNotingStore store;
   bool writing = false;
-  realmd::HistoryReaders readers(loop, store, 1, chat::config::ReaderPriority::adaptive,
+  realmd::HistoryReaders readers(loop, store,
+                                 history_config(1, chat::config::ReaderPriority::adaptive),
                                  [&] { return writing; });
   readers.start();
   CHECK(policy_of_a_read(loop, readers, store) == SCHED_OTHER);
+  CHECK(store.memory_mapped == 1);
   writing = true;
-  CHECK(policy_of_a_read(loop, readers, store) == SCHED_IDLE);
-  writing = false;  // and back: an unprivileged thread could not leave SCHED_IDLE itself
+  // Not SCHED_IDLE: a reader preempted inside SQLite's process-wide mutex held up the loop's
+  // commits; not mapped: SQLite drops the map at every read after a write.
   CHECK(policy_of_a_read(loop, readers, store) == SCHED_OTHER);
+  CHECK(store.memory_mapped == 0);
+  writing = false;
+  CHECK(policy_of_a_read(loop, readers, store) == SCHED_OTHER);
+  CHECK(store.memory_mapped == 1);
   readers.stop();
+}
+
+TEST_CASE("conduct_of: the background lane reads unmapped; adaptive paces it, background idles") {
+  using chat::config::ReaderPriority;
+  using realmd::ReaderLane;
+  chat::config::HistoryConfig config = history_config(2, ReaderPriority::adaptive);
+  config.cpu_percent_while_writing = 25;
+  const realmd::LaneConduct alone = realmd::conduct_of(ReaderLane::normal, config);
+  CHECK_FALSE(alone.idle_policy);
+  CHECK(alone.memory_map);
+  CHECK(alone.core_share == 1.0);
+  const realmd::LaneConduct beside = realmd::conduct_of(ReaderLane::background, config);
+  CHECK_FALSE(beside.idle_policy);
+  CHECK_FALSE(beside.memory_map);
+  CHECK(beside.core_share == doctest::Approx(0.25));
+  config.reader_priority = ReaderPriority::background;
+  const realmd::LaneConduct idle = realmd::conduct_of(ReaderLane::background, config);
+  CHECK(idle.idle_policy);
+  CHECK_FALSE(idle.memory_map);
+  CHECK(idle.core_share == 1.0);
+}
+
+TEST_CASE("pause_after: the lane's threads together stay within their share of a core") {
+  using std::chrono::microseconds;
+  // Alone on the lane at 10%: busy 100 us, then 900 us paused.
+  CHECK(realmd::pause_after(microseconds(100), 0.10, 1) == microseconds(900));
+  // Two threads share the 10%: each at 5%, 100 us busy then 1,900 us paused.
+  CHECK(realmd::pause_after(microseconds(100), 0.10, 2) == microseconds(1900));
+  // A whole core (or more): never paused.
+  CHECK(realmd::pause_after(microseconds(100), 1.0, 2).count() == 0);
 }
 
 TEST_CASE("HistoryReaders: every reply comes back on the loop, also those read as stop() drains") {
   asio::io_context loop;
   PolicyNotingStore store;
-  realmd::HistoryReaders readers(loop, store, 2, chat::config::ReaderPriority::adaptive);
+  realmd::HistoryReaders readers(loop, store,
+                                 history_config(2, chat::config::ReaderPriority::adaptive));
   readers.start();
   constexpr int reads = 200;
   int replied = 0;

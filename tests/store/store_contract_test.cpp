@@ -598,7 +598,12 @@ TEST_CASE_TEMPLATE("history pages by id: newest LIMIT below BEFORE, oldest first
   }
   commit(backend.current(), batch);
   index_up_to(backend.current(), 240);
-  auto reader = backend.current().open_history_reader();
+  bool memory_map = true;  // HistoryReaderOptions: the same pages either way
+  SUBCASE("read through a memory map") {}
+  SUBCASE("read without one") {
+    memory_map = false;
+  }
+  auto reader = backend.current().open_history_reader({.memory_map = memory_map});
 
   HistoryPage newest = reader->read_history(page_query("u/a/b", 0, 50));
   CHECK(page_ids(newest) == id_range(141, 239, 2));
@@ -821,7 +826,12 @@ TEST_CASE_TEMPLATE("messages not indexed yet are found through the query's recen
     batch.push_back(PutHistory{history_message(id, id % 2 == 1 ? "u/a/b" : "g/x")});
   }
   commit(backend.current(), batch);
-  auto reader = backend.current().open_history_reader();
+  bool memory_map = true;
+  SUBCASE("read through a memory map") {}
+  SUBCASE("read without one") {
+    memory_map = false;
+  }
+  auto reader = backend.current().open_history_reader({.memory_map = memory_map});
   // Indexed up to 10; 11..29 (odd) are the conversation's recent ones.
   const std::vector<std::uint64_t> recent = {11, 13, 15, 17, 19, 21, 23, 25, 27, 29};
   HistoryPage page = reader->read_history({"u/a/b", 0, 4, 10, {23, 25, 27, 29}});
@@ -838,6 +848,10 @@ TEST_CASE_TEMPLATE("messages not indexed yet are found through the query's recen
   page = reader->read_history({"u/a/b", 0, 50, 10, recent});
   CHECK(page_ids(page) == id_range(1, 29, 2));
   CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 50))) == id_range(1, 29, 2));
+  // Each read sees every commit before it: a page's read transaction ends with the page.
+  commit(backend.current(), {PutHistory{history_message(31, "u/a/b")}, IndexHistory{31}});
+  CHECK(page_ids(reader->read_history(page_query("u/a/b", 0, 2))) ==
+        std::vector<std::uint64_t>{29, 31});
 }
 
 }  // namespace chat::store
