@@ -195,7 +195,8 @@ void HistoryReaders::run(const Seat& seat) {
       job = std::move(mine.jobs.front());
       mine.jobs.pop_front();
     }
-    const std::chrono::nanoseconds started = thread_cpu_time();
+    const bool paced = seat.conduct.core_share < 1.0;
+    const std::chrono::nanoseconds started = paced ? thread_cpu_time() : std::chrono::nanoseconds();
     std::string reply;
     try {
       reply = chat::core::history_reply(seat.reader->read_history(job.query));
@@ -204,7 +205,9 @@ void HistoryReaders::run(const Seat& seat) {
       reply = chat::protocol::reply::error(chat::protocol::text::store_failed);
     }
     hand_back({std::move(job.done), std::move(reply)});
-    pause_for(pause_after(thread_cpu_time() - started, seat.conduct.core_share, thread_count_));
+    if (paced) {
+      pause_for(pause_after(thread_cpu_time() - started, seat.conduct.core_share, thread_count_));
+    }
   }
 }
 
