@@ -1,10 +1,10 @@
 #include "protocol/reply.hpp"
 
-#include <algorithm>
-#include <cassert>
-#include <charconv>
+#include <rapidjson/allocators.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <cstddef>
-#include <cstdint>
 
 #include "protocol/messages.hpp"
 
@@ -14,81 +14,36 @@ namespace {
 constexpr std::string_view ok_status = "OK";
 constexpr std::string_view error_status = "ERROR";
 
-// Appends `text` as a JSON string, escaped exactly as RapidJSON's Writer escapes (its escape
-// table): control bytes as \b \t \n \f \r or \u00XX (upper-case hex), '"' and '\\' with a
-// backslash, every other byte (UTF-8, '/', DEL) as it is. Runs of plain bytes go in one append.
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char hex_digits[] = "0123456789ABCDEF";
-  out += '"';
-  const char* run = text.data();
-  const char* const end = text.data() + text.size();
-  for (const char* at = run; at != end; ++at) {
-    const auto byte = static_cast<unsigned char>(*at);
-    if (byte >= 0x20 && byte != '"' && byte != '\\') continue;
-    out.append(run, static_cast<std::size_t>(at - run));
-    run = at + 1;
-    out += '\\';
-    switch (byte) {
-      case '"':
-        out += '"';
-        break;
-      case '\\':
-        out += '\\';
-        break;
-      case '\b':
-        out += 'b';
-        break;
-      case '\t':
-        out += 't';
-        break;
-      case '\n':
-        out += 'n';
-        break;
-      case '\f':
-        out += 'f';
-        break;
-      case '\r':
-        out += 'r';
-        break;
-      default:
-        out += "u00";
-        out += hex_digits[byte >> 4];
-        out += hex_digits[byte & 0xF];
-    }
-  }
-  out.append(run, static_cast<std::size_t>(end - run));
-  out += '"';
+using Allocator = rapidjson::MemoryPoolAllocator<>;
+using Buffer = rapidjson::GenericStringBuffer<rapidjson::UTF8<>, Allocator>;
+
+// A reply with room for the terminator the connection appends: appending it does not
+// reallocate (one allocation per reply, not two).
+std::string with_room_for_terminator(std::string_view reply) {
+  std::string out;
+  out.reserve(reply.size() + terminator.size());
+  out.assign(reply);
+  return out;
 }
 
-// One reply object, written compact, straight into the string it returns. Strings go in with
-// their lengths, so any byte is kept and control characters (CR and LF among them) come out
-// escaped. Not RapidJSON's Writer, though it writes the same bytes (unit_protocol compares
-// them): the Writer puts each byte of a string through its escape table one call at a time (its
-// SIMD scan serves only its default buffer), into a buffer copied again into the reply; that
-// was a quarter of a history reader's CPU per page (docs/performance.md "History, session 8").
+// One reply object, written compact. Strings go in with their lengths, so any byte is kept
+// and control characters (CR and LF among them) come out escaped.
 class ReplyWriter {
  public:
-  // `expected_bytes`: about how long the reply will be (it is reserved at once).
-  explicit ReplyWriter(std::string_view status, std::size_t expected_bytes = 0) {
-    begin("status", status, expected_bytes);
+  explicit ReplyWriter(std::string_view status) {
+    writer_.StartObject();
+    field("status", status);
   }
   // A pushed event rather than a reply: {"event":NAME,...}, no "status".
   struct EventTag {};
   static constexpr EventTag event{};
-  ReplyWriter(EventTag, std::string_view name, std::size_t expected_bytes = 0) {
-    begin("event", name, expected_bytes);
+  ReplyWriter(EventTag, std::string_view name) {
+    writer_.StartObject();
+    field("event", name);
   }
 
-  void key(std::string_view name) {
-    separate();
-    append_json_string(out_, name);
-    out_ += ':';
-    after_key_ = true;
-  }
-  void string(std::string_view value) {
-    begin_value();
-    append_json_string(out_, value);
-  }
+  void key(std::string_view name) { writer_.Key(name.data(), size_of(name), true); }
+  void string(std::string_view value) { writer_.String(value.data(), size_of(value), true); }
 
   void field(std::string_view name, std::string_view value) {
     key(name);
@@ -97,67 +52,36 @@ class ReplyWriter {
   // Distinct names, not overloads: a string literal would silently pick a bool overload.
   void flag(std::string_view name, bool value) {
     key(name);
-    begin_value();
-    out_ += value ? "true" : "false";
+    writer_.Bool(value);
   }
   void number(std::string_view name, std::uint64_t value) {
     key(name);
-    begin_value();
-    char digits[20];
-    const auto [end, error] = std::to_chars(digits, digits + sizeof digits, value);
-    (void)error;  // 20 digits hold any std::uint64_t
-    out_.append(digits, end);
+    writer_.Uint64(value);
   }
 
-  void start_object() { open('{'); }
-  void end_object() { close('}'); }
-  void start_array() { open('['); }
-  void end_array() { close(']'); }
+  void start_object() { writer_.StartObject(); }
+  void end_object() { writer_.EndObject(); }
+  void start_array() { writer_.StartArray(); }
+  void end_array() { writer_.EndArray(); }
 
   std::string finish() {
-    end_object();
-    // Room for the terminator the connection appends: appending it does not reallocate.
-    out_.reserve(out_.size() + terminator.size());
-    return std::move(out_);
+    writer_.EndObject();
+    return with_room_for_terminator(std::string_view(buffer_.GetString(), buffer_.GetSize()));
   }
 
  private:
-  // {"KEY":VALUE, with the room reserved.
-  void begin(std::string_view key, std::string_view value, std::size_t expected_bytes) {
-    out_.reserve(std::max<std::size_t>(expected_bytes, 128) + terminator.size());
-    start_object();
-    field(key, value);
+  static rapidjson::SizeType size_of(std::string_view s) {
+    return static_cast<rapidjson::SizeType>(s.size());
   }
 
-  // A value's comma: none right after its key, nor for the first item of an object or array.
-  void begin_value() {
-    if (after_key_) {
-      after_key_ = false;
-    } else {
-      separate();
-    }
-  }
-  void separate() {
-    const std::uint64_t level = std::uint64_t{1} << depth_;
-    if ((has_items_ & level) != 0) out_ += ',';
-    has_items_ |= level;
-  }
-  void open(char bracket) {
-    begin_value();
-    out_ += bracket;
-    ++depth_;
-    assert(depth_ < 64);
-    has_items_ &= ~(std::uint64_t{1} << depth_);
-  }
-  void close(char bracket) {
-    out_ += bracket;
-    --depth_;
-  }
-
-  std::string out_;
-  unsigned depth_ = 0;           // nesting: 0 outside the reply object
-  std::uint64_t has_items_ = 0;  // bit d: the object or array at depth d has an item already
-  bool after_key_ = false;       // a key was written, its value not yet
+  // The output and the writer's nesting stack start in this arena, not on the heap: a short
+  // reply (most are) costs one allocation, the returned string. Longer ones grow into heap
+  // chunks that the allocator frees with the writer.
+  alignas(std::max_align_t) char arena_[2048];
+  Allocator allocator_{arena_, sizeof arena_};
+  Buffer buffer_{&allocator_};
+  rapidjson::Writer<Buffer, rapidjson::UTF8<>, rapidjson::UTF8<>, Allocator> writer_{buffer_,
+                                                                                     &allocator_};
 };
 
 // True when `text` is written into a JSON string as it is (nothing to escape).
@@ -267,41 +191,15 @@ std::string ok_registered(std::string_view token) {
   return ok_message_and(text::user_registered, "tokenid", token);
 }
 
-namespace {
-
-// About how long a message's JSON is: its fields as they are plus the keys (an escape, rare,
-// grows the reply once). Not message_bytes(), which reads every byte to be exact.
-std::size_t message_estimate(const MessageView& m) {
-  constexpr std::size_t keys_and_id = 128;
-  return keys_and_id + m.from.size() + m.to.size() + m.text.size() + m.realm.size() +
-         m.time.size() + m.group.size();
-}
-
-// Room for the messages of a reply.
-std::size_t messages_estimate(const std::vector<MessageView>& messages) {
-  std::size_t bytes = 0;
-  for (const MessageView& message : messages) bytes += message_estimate(message);
-  return bytes;
-}
-std::size_t messages_estimate(const std::vector<SenderMessages>& by_sender) {
-  std::size_t bytes = 0;
-  for (const SenderMessages& sender : by_sender) {
-    bytes += sender.sender.size() + 8 + messages_estimate(sender.messages);
-  }
-  return bytes;
-}
-
-}  // namespace
-
 std::string ok_inbox(const std::vector<SenderMessages>& by_sender) {
-  ReplyWriter out(ok_status, messages_estimate(by_sender));
+  ReplyWriter out(ok_status);
   write_messages(out, by_sender);
   return out.finish();
 }
 
 std::string ok_realm_inbox(std::string_view realm, const std::vector<SenderMessages>& by_sender,
                            bool synced) {
-  ReplyWriter out(ok_status, messages_estimate(by_sender));
+  ReplyWriter out(ok_status);
   out.field("realm", realm);
   write_messages(out, by_sender);
   out.flag("synced", synced);
@@ -333,7 +231,7 @@ std::string ok_queued() {
 }
 
 std::string event_message(const MessageView& message) {
-  ReplyWriter out(ReplyWriter::event, "message", message_estimate(message));
+  ReplyWriter out(ReplyWriter::event, "message");
   out.key("message");
   write_message(out, message);
   return out.finish();
@@ -358,7 +256,7 @@ std::string ok_realms(const std::vector<RealmView>& realms) {
 }
 
 std::string ok_history(const std::vector<MessageView>& messages, bool more) {
-  ReplyWriter out(ok_status, messages_estimate(messages));
+  ReplyWriter out(ok_status);
   write_array(out, "messages", messages, write_message);
   out.flag("more", more);
   return out.finish();
