@@ -152,7 +152,8 @@ class Channel : public std::enable_shared_from_this<Channel> {
   void run_writer();
   void on_writer_woken(std::error_code ec);
   // A push of messages is marked read once the socket took it; to a peer that has closed its
-  // side it would be taken by the kernel and never read (a dropped client, a reloaded page),
+  // side (its FIN has arrived) it would be taken by the kernel and never read (a client that
+  // quit or dropped; a WebSocket close frame not yet read is data, not the end),
   // so such pushes among the first `count` replies are emptied and their messages left unread
   // (on_lost), for the next session's inbox. A reply the peer asked for still goes: a client
   // may half-close and wait for its answers.
