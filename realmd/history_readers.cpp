@@ -3,7 +3,6 @@
 #include <sched.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <asio/post.hpp>
@@ -38,14 +37,6 @@ bool serves(chat::config::ReaderPriority priority, ReaderLane lane) {
          lane_for(priority, /*writes_flowing=*/false) == lane;
 }
 
-// The CPU time this thread has used (a pause is sized by what the read cost, not by how long it
-// took: a read that waited for the CPU took nothing from anyone meanwhile).
-std::chrono::nanoseconds thread_cpu_time() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
-}
-
 }  // namespace
 
 ReaderLane lane_for(chat::config::ReaderPriority priority, bool writes_flowing) {
@@ -71,13 +62,14 @@ LaneConduct conduct_of(ReaderLane lane, const chat::config::HistoryConfig& confi
           .core_share = static_cast<double>(config.cpu_percent_while_writing) / 100.0};
 }
 
-std::chrono::nanoseconds pause_after(std::chrono::nanoseconds cpu, double core_share,
+std::chrono::nanoseconds pause_after(std::chrono::nanoseconds busy, double core_share,
                                      std::size_t threads) {
   if (core_share >= 1.0 || threads == 0) return std::chrono::nanoseconds(0);
-  // Each thread busy for `cpu` out of every cpu + pause: threads * cpu / (cpu + pause) = share.
+  // Each thread busy for `busy` out of every busy + pause: threads * busy / (busy + pause) =
+  // share.
   const double per_thread = core_share / static_cast<double>(threads);
   return std::chrono::nanoseconds(
-      static_cast<std::int64_t>(static_cast<double>(cpu.count()) * (1.0 / per_thread - 1.0)));
+      static_cast<std::int64_t>(static_cast<double>(busy.count()) * (1.0 / per_thread - 1.0)));
 }
 
 HistoryReaders::HistoryReaders(asio::io_context& loop, chat::store::Store& store,
@@ -195,8 +187,12 @@ void HistoryReaders::run(const Seat& seat) {
       job = std::move(mine.jobs.front());
       mine.jobs.pop_front();
     }
+    // The read's time as it passed, not the thread's CPU time: it also holds what a read costs
+    // elsewhere (a PostgreSQL backend's work), and under contention, when the sends need the
+    // cores, a read that waited for one is paced the longer.
     const bool paced = seat.conduct.core_share < 1.0;
-    const std::chrono::nanoseconds started = paced ? thread_cpu_time() : std::chrono::nanoseconds();
+    const auto started =
+        paced ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     std::string reply;
     try {
       reply = chat::core::history_reply(seat.reader->read_history(job.query));
@@ -206,7 +202,8 @@ void HistoryReaders::run(const Seat& seat) {
     }
     hand_back({std::move(job.done), std::move(reply)});
     if (paced) {
-      pause_for(pause_after(thread_cpu_time() - started, seat.conduct.core_share, thread_count_));
+      pause_for(pause_after(std::chrono::steady_clock::now() - started, seat.conduct.core_share,
+                            thread_count_));
     }
   }
 }

@@ -35,9 +35,10 @@ struct LaneConduct {
 // The normal lane reads mapped, unpaced.
 LaneConduct conduct_of(ReaderLane lane, const chat::config::HistoryConfig& config);
 
-// How long a reader pauses after a read that took `cpu` of its thread's time, so that the
-// `threads` of a lane together use at most `core_share` of one core.
-std::chrono::nanoseconds pause_after(std::chrono::nanoseconds cpu, double core_share,
+// How long a reader pauses after a read that kept it busy for `busy`, so that the `threads` of
+// a lane together read at most `core_share` of the time of one thread (and so use at most that
+// share of one core, here or in the store's server).
+std::chrono::nanoseconds pause_after(std::chrono::nanoseconds busy, double core_share,
                                      std::size_t threads);
 
 // Reads history pages off the event loop (docs/architecture.md "History"): a few threads per
