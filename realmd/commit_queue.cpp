@@ -103,7 +103,14 @@ void CommitQueue::flush() {
 void CommitQueue::commit_timed(const std::vector<chat::store::Mutation>& batch) {
   const auto commit_began = Clock::now();
   batch_began_.store(commit_began.time_since_epoch().count(), std::memory_order_relaxed);
-  store_.commit(batch);
+  committing_.store(true, std::memory_order_relaxed);
+  try {
+    store_.commit(batch);
+  } catch (...) {
+    committing_.store(false, std::memory_order_relaxed);
+    throw;
+  }
+  committing_.store(false, std::memory_order_relaxed);
   if (on_committed_) {
     on_committed_(batch, std::chrono::duration<double>(Clock::now() - commit_began).count());
   }

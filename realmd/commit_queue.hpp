@@ -77,9 +77,11 @@ class CommitQueue final : public CommitGate {
   std::uint64_t enqueue(std::vector<chat::store::Mutation> batch);
   // The highest sequence number known to be committed.
   std::uint64_t committed() const override { return committed_; }
-  // Whether the commit thread began committing a batch within `window` before now: the realm is
-  // writing (any thread may ask; how adaptive history readers tell, HistoryReaders).
+  // Whether a commit is running now or began within `window` before now: the realm is writing
+  // (any thread may ask; how adaptive history readers tell, HistoryReaders). A commit that runs
+  // long (a big batch, a slow disk) is writing all the while, not only at its start.
   bool wrote_within(std::chrono::steady_clock::duration window) const {
+    if (committing_.load(std::memory_order_relaxed)) return true;
     const auto began = batch_began_.load(std::memory_order_relaxed);
     if (began == no_batch_yet) return false;
     return std::chrono::steady_clock::now().time_since_epoch().count() - began < window.count();
@@ -163,6 +165,7 @@ class CommitQueue final : public CommitGate {
   // When the last commit attempt began (steady clock ticks), for wrote_within().
   static constexpr auto no_batch_yet = std::numeric_limits<std::chrono::steady_clock::rep>::min();
   std::atomic<std::chrono::steady_clock::rep> batch_began_{no_batch_yet};
+  std::atomic<bool> committing_{false};  // a commit attempt is running, for wrote_within()
 
   std::function<void(const std::vector<chat::store::Mutation>&, double)> on_committed_;
   WorkerThread worker_;  // the commit thread; last: it ends before the rest goes

@@ -50,10 +50,10 @@ constexpr std::chrono::seconds web_handshake_time{10};
 // one slice's move at most, not for the whole backlog (slice sizes: docs/performance.md).
 constexpr std::chrono::milliseconds index_interval{2000};
 constexpr std::size_t index_slice_ids = 50000;
-// `history.reader_priority: adaptive`: a commit begun this recently means writes are flowing,
-// and history reads go to the background readers. Sends at any rate worth protecting commit
-// far more often (a commit per few ms); a quiet realm hands history the cores 50 ms after its
-// last write.
+// `history.reader_priority: adaptive`: a commit running, or begun this recently, means writes
+// are flowing, and history reads go to the background readers. Sends at any rate worth
+// protecting commit far more often (a commit per few ms); a quiet realm hands history the cores
+// 50 ms after its last write.
 constexpr std::chrono::milliseconds writes_flowing_window{50};
 
 chat::core::RealmSettings settings_from(const chat::config::RealmConfig& config) {

@@ -6,6 +6,7 @@
 
 #include <asio/io_context.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -235,6 +236,61 @@ TEST_CASE("a lease renewed in time wakes nothing: the reply waits for its commit
       loop, [&] { return woken; }, 10s);
   CHECK(woken);
   CHECK(queue.committed() >= seq);
+  CHECK(queue.stop());
+}
+
+// A MemoryStore whose commits wait until the test lets them through.
+class GatedStore final : public chat::store::Store {
+ public:
+  chat::store::Snapshot load_streaming(const chat::store::UnreadSink& unread) override {
+    return inner_.load_streaming(unread);
+  }
+  void commit(std::span<const chat::store::Mutation> batch) override {
+    std::unique_lock lock(mutex_);
+    committing_ = true;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return open_; });
+    committing_ = false;
+    inner_.commit(batch);
+  }
+  std::string signing_key(const std::function<std::string()>& make) override {
+    return inner_.signing_key(make);
+  }
+  // Waits (at most `within`) until a commit has begun and waits at the gate.
+  bool wait_until_committing(std::chrono::milliseconds within) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, within, [&] { return committing_; });
+  }
+  void open() {
+    std::lock_guard lock(mutex_);
+    open_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  std::unique_ptr<chat::store::HistoryReader> open_reader(
+      const chat::store::HistoryReaderOptions& options) override {
+    return inner_.open_history_reader(options);
+  }
+
+  chat::store::MemoryStore inner_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool committing_ = false;
+  bool open_ = false;
+};
+
+TEST_CASE("wrote_within: a commit still running marks the realm writing, however long it runs") {
+  asio::io_context loop;
+  GatedStore store;
+  CommitQueue queue(loop, store);
+  queue.start();
+  const std::uint64_t seq = queue.enqueue({a_user("messi")});
+  REQUIRE(store.wait_until_committing(10s));
+  CHECK(queue.wrote_within(0ns));  // it began before now, and it is not done
+  store.open();
+  REQUIRE(run_until_committed(loop, queue, seq) >= seq);
+  CHECK_FALSE(queue.wrote_within(0ns));
   CHECK(queue.stop());
 }
 
