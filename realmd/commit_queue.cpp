@@ -12,6 +12,20 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Holds `flag` up for as long as it lives, however the scope is left (a commit may throw).
+class RaisedWhileInScope {
+ public:
+  explicit RaisedWhileInScope(std::atomic<bool>& flag) : flag_(flag) {
+    flag_.store(true, std::memory_order_relaxed);
+  }
+  ~RaisedWhileInScope() { flag_.store(false, std::memory_order_relaxed); }
+  RaisedWhileInScope(const RaisedWhileInScope&) = delete;
+  RaisedWhileInScope& operator=(const RaisedWhileInScope&) = delete;
+
+ private:
+  std::atomic<bool>& flag_;
+};
+
 }  // namespace
 
 CommitQueue::CommitQueue(asio::io_context& loop, chat::store::Store& store)
@@ -103,14 +117,10 @@ void CommitQueue::flush() {
 void CommitQueue::commit_timed(const std::vector<chat::store::Mutation>& batch) {
   const auto commit_began = Clock::now();
   batch_began_.store(commit_began.time_since_epoch().count(), std::memory_order_relaxed);
-  committing_.store(true, std::memory_order_relaxed);
-  try {
+  {
+    const RaisedWhileInScope running(committing_);
     store_.commit(batch);
-  } catch (...) {
-    committing_.store(false, std::memory_order_relaxed);
-    throw;
   }
-  committing_.store(false, std::memory_order_relaxed);
   if (on_committed_) {
     on_committed_(batch, std::chrono::duration<double>(Clock::now() - commit_began).count());
   }

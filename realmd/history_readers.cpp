@@ -19,10 +19,10 @@
 namespace realmd {
 namespace {
 
-// History pages are bulk reads beside interactive traffic. In the background their threads
-// run SCHED_IDLE: any runnable thread of normal policy (the event loop, the commit thread, the
-// clients) takes the core first, and one that wakes preempts a reader at once, which nice
-// alone does not promise (nice 19 readers still tripled send's p99 beside a history load:
+// `reader_priority: background`: history pages are bulk reads beside interactive traffic, and
+// their threads run SCHED_IDLE: any runnable thread of normal policy (the event loop, the commit
+// thread, the clients) takes the core first, and one that wakes preempts a reader at once, which
+// nice alone does not promise (nice 19 readers still tripled send's p99 beside a history load:
 // docs/performance.md). A reader still gets a small share of a saturated machine, so history
 // is slow there but never starves. Linux applies the policy per thread.
 void enter_background() {

@@ -36,12 +36,12 @@ class PostgresStore final : public Store {
   void commit(std::span<const Mutation> batch) override;
   std::string signing_key(const std::function<std::string()>& make) override;
   void fence(std::uint64_t epoch) override;
-  // A reader on a connection of its own: pages of a conversation through its index.
 
   // Creates or upgrades the schema on the database at `url` (the constructor does it too).
   static void prepare_schema(const std::string& url, std::chrono::milliseconds timeout);
 
  private:
+  // A reader on a connection of its own: pages of a conversation through its index.
   std::unique_ptr<HistoryReader> open_reader(const HistoryReaderOptions& options) override;
   struct Impl;  // keeps libpq-fe.h out of this header
   std::unique_ptr<Impl> impl_;

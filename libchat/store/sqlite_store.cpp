@@ -285,6 +285,17 @@ void execute(sqlite3* db, const char* sql) {
   }
 }
 
+// Rolls back the transaction still open on `db`, if any: an error may have ended it already
+// (disk full, I/O), and a read has nothing to keep. A failing ROLLBACK is not reported: the
+// caller's own error, or none, is the one that matters.
+void roll_back_if_open(sqlite3* db, Statement& rollback) noexcept {
+  if (sqlite3_get_autocommit(db) != 0) return;
+  try {
+    rollback.run();
+  } catch (const StoreError&) {
+  }
+}
+
 std::string query_text(sqlite3* db, const char* sql) {
   Statement query(db, sql);
   std::string value = query.next_row() ? query.text(0) : std::string();
@@ -505,7 +516,7 @@ class SqliteHistoryReader final : public HistoryReader {
   // first, then the indexed ones up to indexed_up_to. One more than asked says whether older
   // ones exist.
   HistoryPage read_history(const HistoryQuery& query) override {
-    ReadTransaction snapshot(begin_, end_);
+    ReadTransaction snapshot(db_.get(), begin_, end_);
     HistoryPage result;
     const std::size_t wanted = query.limit + 1;
     for (auto id = query.recent.rbegin();
@@ -544,25 +555,24 @@ class SqliteHistoryReader final : public HistoryReader {
   // One read transaction for the whole page: a statement outside one is a transaction of its
   // own, and each takes and drops a WAL read lock (SQLite's process-wide shared-memory mutex,
   // which the commit on the event loop takes too: docs/performance.md "History, session 8").
+  // It always ends, so that the next page sees every commit made meanwhile.
   class ReadTransaction {
    public:
-    ReadTransaction(Statement& begin, Statement& end) : end_(end) { begin.run(); }
-    ~ReadTransaction() {
-      try {
-        end_.run();
-      } catch (const StoreError&) {  // a read-only transaction has nothing to lose
-      }
+    ReadTransaction(sqlite3* db, Statement& begin, Statement& end) : db_(db), end_(end) {
+      begin.run();
     }
+    ~ReadTransaction() { roll_back_if_open(db_, end_); }
     ReadTransaction(const ReadTransaction&) = delete;
     ReadTransaction& operator=(const ReadTransaction&) = delete;
 
    private:
+    sqlite3* db_;
     Statement& end_;
   };
 
   Database db_;
   Statement begin_{db_.get(), "BEGIN"};
-  Statement end_{db_.get(), "COMMIT"};
+  Statement end_{db_.get(), "ROLLBACK"};  // a read has nothing to commit
   // A recent message may have been moved to the archive since the query was made.
   Statement by_id_{db_.get(),
                    "SELECT id, conversation, sender, sender_realm, recipient, group_name, text, "
@@ -828,14 +838,7 @@ void SqliteStore::commit(std::span<const Mutation> batch) {
     }
     s.commit.run();
   } catch (...) {
-    // Some errors (disk full, I/O) have already rolled back. A failing ROLLBACK is not
-    // reported: the original error is the one the caller needs.
-    if (sqlite3_get_autocommit(s.db.get()) == 0) {
-      try {
-        s.rollback.run();
-      } catch (const StoreError&) {
-      }
-    }
+    roll_back_if_open(s.db.get(), s.rollback);
     throw;
   }
   s.next_member_seq = counters.next_member_seq;

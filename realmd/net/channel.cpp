@@ -326,13 +326,15 @@ void Channel::leave_pushes_unread_if_peer_closed(std::size_t count) {
     return;
   }
   for (std::size_t i = 0; i < count; ++i) {
-    Reply& reply = (*replies_)[i];
-    if (!carries_messages(reply)) continue;
-    on_lost(reply.ids);
-    reply.ids.clear();
-    pending_reply_bytes_ -= reply.text.size();
-    reply.text.clear();  // kept in the queue, empty: the places behind it stay where they are
+    if (carries_messages((*replies_)[i])) withdraw((*replies_)[i]);
   }
+}
+
+void Channel::withdraw(Reply& reply) {
+  if (!reply.ids.empty()) on_lost(reply.ids);
+  reply.ids.clear();
+  pending_reply_bytes_ -= reply.text.size();
+  reply.text.clear();  // kept in the queue, empty: the places behind it stay where they are
 }
 
 bool Channel::peer_has_closed() {
@@ -444,10 +446,7 @@ void Channel::give_up_on_commits() {
     if (!reply.ready || reply.commit_seq <= commits_.committed()) continue;
     // The change may still be stored later, but it was not acknowledged: an inbox reply
     // replaced here leaves its messages unread.
-    if (!reply.ids.empty()) on_lost(reply.ids);
-    reply.ids.clear();
-    pending_reply_bytes_ -= reply.text.size();
-    reply.text.clear();
+    withdraw(reply);
     if (!reply.is_push)
       reply.text = wire_->frame(std::string(*store_stall_reply_)).value_or(std::string());
     if (reply.close_after) reply.text += wire_->farewell(*reply.close_after);

@@ -160,6 +160,9 @@ class Channel : public std::enable_shared_from_this<Channel> {
   void leave_pushes_unread_if_peer_closed(std::size_t count);
   // The peer's FIN was read, or waits in the receive queue.
   bool peer_has_closed();
+  // Takes a queued reply's text back, leaving its place empty, and reports its messages lost
+  // (they stay unread).
+  void withdraw(Reply& reply);
   // Writes the first `count` replies (all sendable) in one go and retires them; false when the
   // socket did not take them at once and a write continues in the background (it resumes the
   // writer when done).

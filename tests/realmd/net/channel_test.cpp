@@ -278,7 +278,7 @@ TEST_CASE("a push of messages to a peer that has closed is left unread, not writ
   c.channel->push_event("message 6", {6});
   REQUIRE(c.run_until([&] { return c.received == "message 6\n"; }));
   CHECK(c.channel->written == std::vector<std::uint64_t>{6});
-  // The peer goes (a dropped client, a reloaded page); its FIN waits unread in the channel's
+  // The peer goes (a client that quit or dropped); its FIN waits unread in the channel's
   // socket. The kernel would still take a write, and the message would count as read.
   c.peer.close();
   c.channel->push_event("message 7", {7});
