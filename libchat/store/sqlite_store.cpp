@@ -14,25 +14,20 @@
 #include <variant>
 #include <vector>
 
+#include "store/sqlite_history.hpp"
+#include "store/sqlite_statement.hpp"
 #include "store/wal_checkpointer.hpp"
 
 namespace chat::store {
 namespace {
 
-constexpr int busy_timeout_ms = 5000;
-
-// Errors of the data, not of the store: the same mutation would fail again on every retry.
-bool is_permanent(int code) {
-  switch (code & 0xff) {  // the primary code of an extended one
-    case SQLITE_CONSTRAINT:
-    case SQLITE_TOOBIG:
-    case SQLITE_RANGE:
-    case SQLITE_MISMATCH:
-      return true;
-    default:
-      return false;
-  }
-}
+using sqlite::Database;
+using sqlite::execute;
+using sqlite::HistoryWriter;
+using sqlite::query_integer;
+using sqlite::query_text;
+using sqlite::roll_back_if_open;
+using sqlite::Statement;
 
 // The schema is built by migrations, each run once in order by the user_version it starts
 // from (migrate()). Version 2 (version 1 lacked `refused`): every statement is IF NOT
@@ -184,139 +179,34 @@ CREATE TABLE IF NOT EXISTS pins(
   public_key TEXT NOT NULL);
 )sql";
 
+// Version 9: history in rows of many messages each (store/sqlite_history.hpp): a row per
+// message cost a send two B-tree inserts, and moving it into the conversation's order most of
+// a send's store CPU (docs/performance.md "History in chunks"). The rows of version 8's two
+// levels are converted, in the same transaction, by sqlite::convert_history_to_v9.
+
 // Each migration runs, in one transaction, on a database whose user_version is below `to`
-// (0 for a new file), and sets user_version to `to` (migrate()).
+// (0 for a new file): its SQL, then its conversion (if any), and sets user_version to `to`
+// (migrate()).
 struct Migration {
   std::int64_t to;
   const char* sql;
+  void (*convert)(sqlite3*) = nullptr;
 };
-constexpr Migration migration_steps[] = {{2, schema_sql},   {3, migrate_to_3}, {4, migrate_to_4},
-                                         {5, migrate_to_5}, {6, migrate_to_6}, {7, migrate_to_7},
-                                         {8, migrate_to_8}};
-static_assert(SqliteStore::current_schema_version == 8, "the last migration sets user_version = 8");
+const Migration migration_steps[] = {
+    {2, schema_sql},   {3, migrate_to_3},
+    {4, migrate_to_4}, {5, migrate_to_5},
+    {6, migrate_to_6}, {7, migrate_to_7},
+    {8, migrate_to_8}, {9, sqlite::history_v9_sql, sqlite::convert_history_to_v9}};
+static_assert(SqliteStore::current_schema_version == 9, "the last migration sets user_version = 9");
 
-struct DatabaseCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-using Database = std::unique_ptr<sqlite3, DatabaseCloser>;
-
-struct StatementFinalizer {
-  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
-};
-
-// A prepared statement, reset after each use so that it is prepared once and reused.
-// Text is bound without copying: a statement runs before the bound strings go away.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) {
-      throw StoreError(std::string("cannot prepare \"") + sql + "\": " + sqlite3_errmsg(db));
-    }
-    stmt_.reset(raw);
-  }
-
-  Statement& bind(int index, const std::string& text) {
-    check(sqlite3_bind_text(stmt_.get(), index, text.data(), static_cast<int>(text.size()),
-                            SQLITE_STATIC));
-    return *this;
-  }
-  Statement& bind(int index, std::int64_t number) {
-    check(sqlite3_bind_int64(stmt_.get(), index, number));
-    return *this;
-  }
-  Statement& bind_id(int index, std::uint64_t id) {
-    if (id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      throw StoreError("id " + std::to_string(id) + " does not fit an SQLite INTEGER", true);
-    }
-    return bind(index, static_cast<std::int64_t>(id));
-  }
-
-  // Runs to completion, skipping any rows (PRAGMAs return some).
-  void run() {
-    while (next_row()) {
-    }
-  }
-
-  // Steps once: true while a row is available. Resets when done or on error.
-  bool next_row() {
-    const int rc = sqlite3_step(stmt_.get());
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) {
-      reset();
-      return false;
-    }
-    std::string message = sqlite3_errmsg(db_);  // before reset() can replace it
-    const bool permanent = is_permanent(sqlite3_extended_errcode(db_));
-    reset();
-    throw StoreError(message, permanent);
-  }
-
-  std::string text(int column) const { return std::string(view(column)); }
-  // The column's text, valid until the next step or reset.
-  std::string_view view(int column) const {
-    const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), column));
-    if (data == nullptr) return {};
-    return {data, static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), column))};
-  }
-  std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_.get(), column); }
-  std::uint64_t id(int column) const { return static_cast<std::uint64_t>(integer(column)); }
-
-  void reset() {
-    sqlite3_reset(stmt_.get());
-    sqlite3_clear_bindings(stmt_.get());
-  }
-
- private:
-  void check(int rc) {
-    if (rc != SQLITE_OK) throw StoreError(sqlite3_errmsg(db_), is_permanent(rc));
-  }
-
-  sqlite3* db_;
-  std::unique_ptr<sqlite3_stmt, StatementFinalizer> stmt_;
-};
-
-void execute(sqlite3* db, const char* sql) {
-  char* error = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &error) != SQLITE_OK) {
-    std::string message = error != nullptr ? error : sqlite3_errmsg(db);
-    sqlite3_free(error);
-    throw StoreError(message);
-  }
-}
-
-// Rolls back the transaction still open on `db`, if any: an error may have ended it already
-// (disk full, I/O), and a read has nothing to keep. A failing ROLLBACK is not reported: the
-// caller's own error, or none, is the one that matters.
-void roll_back_if_open(sqlite3* db, Statement& rollback) noexcept {
-  if (sqlite3_get_autocommit(db) != 0) return;
-  try {
-    rollback.run();
-  } catch (const StoreError&) {
-  }
-}
-
-std::string query_text(sqlite3* db, const char* sql) {
-  Statement query(db, sql);
-  std::string value = query.next_row() ? query.text(0) : std::string();
-  query.reset();
-  return value;
-}
-
-std::int64_t query_integer(sqlite3* db, const char* sql) {
-  Statement query(db, sql);
-  const std::int64_t value = query.next_row() ? query.integer(0) : 0;
-  query.reset();
-  return value;
-}
-
+// History's chunks hold no id above meta's history_indexed, so they need no scan here.
 std::uint64_t stored_max_id(sqlite3* db) {
-  return static_cast<std::uint64_t>(query_integer(db, R"sql(
+  const auto rows = static_cast<std::uint64_t>(query_integer(db, R"sql(
     SELECT max((SELECT coalesce(max(id), 0) FROM messages),
                (SELECT coalesce(max(id), 0) FROM outbox),
-               (SELECT coalesce(max(id), 0) FROM history),
-               (SELECT coalesce(max(id), 0) FROM history_archive),
-               (SELECT coalesce(max(value), 0) FROM meta WHERE key = 'max_id')))sql"));
+               (SELECT coalesce(max(value), 0) FROM meta
+                WHERE key IN ('max_id', 'history_indexed'))))sql"));
+  return std::max(rows, sqlite::newest_recent_id(db));
 }
 
 // Every row of `sql`, each made into a record by `make`.
@@ -375,17 +265,7 @@ void load_messages(sqlite3* db, Snapshot& snapshot, const UnreadSink& unread) {
     record.history_id = rows.id(8);
     unread(record);
   }
-  // The archive's key (conversation, id) gives each conversation's newest id and count in
-  // one pass.
-  snapshot.conversations = select_all<ConversationSummary>(
-      db,
-      "SELECT h.conversation, h.id, h.time, c.n FROM "
-      "(SELECT conversation, max(id) AS last, count(*) AS n "
-      "FROM history_archive GROUP BY conversation) AS c "
-      "JOIN history_archive AS h ON h.conversation = c.conversation AND h.id = c.last",
-      [](const Statement& r) {
-        return ConversationSummary{r.text(0), r.id(1), r.text(2), r.id(3)};
-      });
+  snapshot.conversations = sqlite::load_conversations(db);
 }
 
 // The outbox, dedup marks, peers added at run time and refusals.
@@ -443,9 +323,16 @@ std::filesystem::path prepare_data_dir(const std::filesystem::path& data_dir) {
 }
 
 void migrate(sqlite3* db, const Migration& migration) {
-  const std::string script = std::string("BEGIN IMMEDIATE;") + migration.sql +
-                             "PRAGMA user_version = " + std::to_string(migration.to) + ";\nCOMMIT;";
-  execute(db, script.c_str());
+  execute(db, "BEGIN IMMEDIATE");
+  try {
+    execute(db, migration.sql);
+    if (migration.convert != nullptr) migration.convert(db);
+    execute(db, ("PRAGMA user_version = " + std::to_string(migration.to)).c_str());
+    execute(db, "COMMIT");
+  } catch (...) {
+    if (sqlite3_get_autocommit(db) == 0) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
 }
 
 Database open_database(const std::filesystem::path& file, bool fsync) {
@@ -459,7 +346,7 @@ Database open_database(const std::filesystem::path& file, bool fsync) {
                      (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, busy_timeout_ms);
+  sqlite3_busy_timeout(raw, sqlite::busy_timeout_ms);
 
   // WAL: a commit appends to the log instead of rewriting pages, and NORMAL syncs only at
   // checkpoints, which still survives a process crash (power loss needs FULL).
@@ -486,110 +373,11 @@ Database open_database(const std::filesystem::path& file, bool fsync) {
   return db;
 }
 
-// A read-only connection for a history reader: WAL lets it read while the commit thread
-// writes, and it sees every transaction committed before each read begins.
-Database open_read_only(const std::filesystem::path& file, const HistoryReaderOptions& options) {
-  sqlite3* raw = nullptr;
-  const int rc =
-      sqlite3_open_v2(file.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-  Database db(raw);
-  if (rc != SQLITE_OK) {
-    throw StoreError("cannot open " + file.string() + " for reading: " +
-                     (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  }
-  sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, busy_timeout_ms);
-  // Pages are read from a memory map rather than copied in by a pread() each (the top cost of
-  // a history page alone), unless the options say otherwise (see HistoryReaderOptions), and the
-  // page cache is larger than the default 2 MiB.
-  if (options.memory_map) execute(raw, "PRAGMA mmap_size=1073741824");
-  execute(raw, "PRAGMA cache_size=-16384");
-  return db;
-}
-
-class SqliteHistoryReader final : public HistoryReader {
- public:
-  SqliteHistoryReader(const std::filesystem::path& file, const HistoryReaderOptions& options)
-      : db_(open_read_only(file, options)) {}
-
-  // The newest limit + 1 messages below `before`: the not yet indexed ones the query lists
-  // first, then the indexed ones up to indexed_up_to. One more than asked says whether older
-  // ones exist.
-  HistoryPage read_history(const HistoryQuery& query) override {
-    ReadTransaction snapshot(db_.get(), begin_, end_);
-    HistoryPage result;
-    const std::size_t wanted = query.limit + 1;
-    for (auto id = query.recent.rbegin();
-         id != query.recent.rend() && result.messages.size() < wanted; ++id) {
-      if (query.before != 0 && *id >= query.before) continue;
-      by_id_.bind_id(1, *id);
-      if (by_id_.next_row()) {
-        result.messages.push_back(row(by_id_));
-        by_id_.reset();
-      }
-    }
-    std::uint64_t bound = query.before == 0 ? no_bound : query.before;
-    if (query.indexed_up_to < bound - 1) bound = query.indexed_up_to + 1;
-    if (result.messages.size() < wanted && bound > 1) {
-      page_.bind(1, query.conversation)
-          .bind_id(2, bound)
-          .bind_id(3, wanted - result.messages.size());
-      while (page_.next_row()) result.messages.push_back(row(page_));
-    }
-    if (result.messages.size() > query.limit) {
-      result.more = true;
-      result.messages.pop_back();
-    }
-    std::reverse(result.messages.begin(), result.messages.end());  // oldest first
-    return result;
-  }
-
- private:
-  static constexpr std::uint64_t no_bound = std::numeric_limits<std::int64_t>::max();
-
-  static HistoryRecord row(const Statement& s) {
-    return {s.id(0),   s.text(1), s.text(2), s.text(3),        s.text(4),
-            s.text(5), s.text(6), s.text(7), s.integer(8) != 0};
-  }
-
-  // One read transaction for the whole page: a statement outside one is a transaction of its
-  // own, and each takes and drops a WAL read lock (SQLite's process-wide shared-memory mutex,
-  // which the commit on the event loop takes too: docs/performance.md "History, session 8").
-  // It always ends, so that the next page sees every commit made meanwhile.
-  class ReadTransaction {
-   public:
-    ReadTransaction(sqlite3* db, Statement& begin, Statement& end) : db_(db), end_(end) {
-      begin.run();
-    }
-    ~ReadTransaction() { roll_back_if_open(db_, end_); }
-    ReadTransaction(const ReadTransaction&) = delete;
-    ReadTransaction& operator=(const ReadTransaction&) = delete;
-
-   private:
-    sqlite3* db_;
-    Statement& end_;
-  };
-
-  Database db_;
-  Statement begin_{db_.get(), "BEGIN"};
-  Statement end_{db_.get(), "ROLLBACK"};  // a read has nothing to commit
-  // A recent message may have been moved to the archive since the query was made.
-  Statement by_id_{db_.get(),
-                   "SELECT id, conversation, sender, sender_realm, recipient, group_name, text, "
-                   "time, bounce FROM history WHERE id = ?1 UNION ALL "
-                   "SELECT id, conversation, sender, sender_realm, recipient, group_name, text, "
-                   "time, bounce FROM history_archive WHERE id = ?1"};
-  Statement page_{db_.get(),
-                  "SELECT id, conversation, sender, sender_realm, recipient, group_name, text, "
-                  "time, bounce FROM history_archive WHERE conversation = ?1 AND id < ?2 "
-                  "ORDER BY id DESC LIMIT ?3"};
-};
-
 // What a batch changes besides rows; adopted by the store only when the batch commits.
+// (History's own are HistoryWriter's.)
 struct BatchCounters {
   std::int64_t next_member_seq;
   std::uint64_t max_id;
-  std::uint64_t history_indexed;
 };
 
 }  // namespace
@@ -605,10 +393,10 @@ struct SqliteStore::Impl {
         db(open_database(file, fsync)),
         next_member_seq(query_integer(db.get(), "SELECT coalesce(max(seq), 0) + 1 FROM members")),
         max_id(stored_max_id(db.get())),
-        history_indexed(
-            static_cast<std::uint64_t>(query_integer(db.get(),
-                                                     "SELECT coalesce(max(value), 0) FROM meta "
-                                                     "WHERE key = 'history_indexed'"))),
+        history(db.get(),
+                static_cast<std::uint64_t>(query_integer(db.get(),
+                                                         "SELECT coalesce(max(value), 0) FROM meta "
+                                                         "WHERE key = 'history_indexed'"))),
         checkpointer(file, fsync, checkpoint_pages) {
     checkpointer.watch(db.get());
   }
@@ -700,41 +488,17 @@ struct SqliteStore::Impl {
     insert_pin.bind(1, m.pin.realm).bind(2, m.pin.public_key).run();
   }
   void apply(const PutHistory& m, BatchCounters& counters) {
-    const HistoryRecord& r = m.message;
-    insert_history.bind_id(1, r.id)
-        .bind(2, r.conversation)
-        .bind(3, r.sender)
-        .bind(4, r.sender_realm)
-        .bind(5, r.recipient)
-        .bind(6, r.group)
-        .bind(7, r.text)
-        .bind(8, r.time)
-        .bind(9, std::int64_t{r.bounce})
-        .run();
-    counters.max_id = std::max(counters.max_id, r.id);
+    history.put(m.message);
+    counters.max_id = std::max(counters.max_id, m.message.id);
   }
-  void apply(const IndexHistory& m, BatchCounters& counters) {
-    if (m.up_to <= counters.history_indexed) return;
-    // Sorted by conversation: consecutive entries land in the same index pages.
-    index_history.bind_id(1, counters.history_indexed).bind_id(2, m.up_to).run();
-    drop_indexed.bind_id(1, counters.history_indexed).bind_id(2, m.up_to).run();
-    counters.history_indexed = m.up_to;
-  }
-  void apply(const PruneHistory& m, BatchCounters&) {
-    prune_archive.bind(1, m.older_than).bind_id(2, m.scan).run();
-    prune_history.bind(1, m.older_than).bind_id(2, m.scan).run();
-  }
-  void apply(const TrimConversation& m, BatchCounters& counters) {
-    // Counting goes by the archive: what is stored so far moves there first.
-    apply(IndexHistory{counters.max_id}, counters);
-    trim_conversation.bind(1, m.conversation).bind_id(2, m.keep).run();
-  }
+  void apply(const IndexHistory& m, BatchCounters&) { history.index(m.up_to); }
+  void apply(const PruneHistory& m, BatchCounters&) { history.prune(m.older_than, m.scan); }
+  void apply(const TrimConversation& m, BatchCounters&) { history.trim(m.conversation, m.keep); }
 
   std::filesystem::path path;
   Database db;
-  std::int64_t next_member_seq;   // members.seq keeps join order
-  std::uint64_t max_id;           // highest id committed, as recorded in meta
-  std::uint64_t history_indexed;  // history ids up to this are in history_archive
+  std::int64_t next_member_seq;  // members.seq keeps join order
+  std::uint64_t max_id;          // highest id committed, as recorded in meta
 
   // Prepared once: commit() runs them thousands of times per batch.
   Statement begin{db.get(), "BEGIN IMMEDIATE"};
@@ -780,36 +544,14 @@ struct SqliteStore::Impl {
   Statement insert_pin{db.get(),
                        "INSERT INTO pins(realm, public_key) VALUES(?1, ?2) "
                        "ON CONFLICT(realm) DO NOTHING"};
-  Statement insert_history{db.get(),
-                           "INSERT INTO history(id, conversation, sender, sender_realm, recipient, "
-                           "group_name, text, time, bounce) "
-                           "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
-  Statement index_history{db.get(),
-                          "INSERT INTO history_archive(conversation, id, sender, sender_realm, "
-                          "recipient, group_name, text, time, bounce) "
-                          "SELECT conversation, id, sender, sender_realm, recipient, group_name, "
-                          "text, time, bounce FROM history WHERE id > ?1 AND id <= ?2 "
-                          "ORDER BY conversation, id"};
-  Statement drop_indexed{db.get(), "DELETE FROM history WHERE id > ?1 AND id <= ?2"};
   Statement save_history_indexed{
       db.get(),
       "INSERT INTO meta(key, value) VALUES('history_indexed', ?1) "
       "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)"};
-  // Only the `scan` oldest messages of each level are looked at (by id: no index on time).
-  Statement prune_archive{db.get(),
-                          "DELETE FROM history_archive WHERE id IN "
-                          "(SELECT id FROM history_archive ORDER BY id LIMIT ?2) AND time < ?1"};
-  Statement prune_history{db.get(),
-                          "DELETE FROM history WHERE id IN "
-                          "(SELECT id FROM history ORDER BY id LIMIT ?2) AND time < ?1"};
-  // Everything up to the (keep+1)-th newest; nothing when there are no more than `keep`.
-  Statement trim_conversation{db.get(),
-                              "DELETE FROM history_archive WHERE conversation = ?1 AND id <= "
-                              "(SELECT id FROM history_archive WHERE conversation = ?1 "
-                              "ORDER BY id DESC LIMIT 1 OFFSET ?2)"};
   Statement save_max_id{db.get(),
                         "INSERT INTO meta(key, value) VALUES('max_id', ?1) "
                         "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)"};
+  HistoryWriter history;  // history's rows (its statements prepared on `db`)
   // Last: it goes first, before the connection it watches closes.
   WalCheckpointer checkpointer;
 };
@@ -821,7 +563,8 @@ SqliteStore::~SqliteStore() = default;
 
 void SqliteStore::commit(std::span<const Mutation> batch) {
   Impl& s = *impl_;
-  BatchCounters counters{s.next_member_seq, s.max_id, s.history_indexed};
+  BatchCounters counters{s.next_member_seq, s.max_id};
+  s.history.begin();
   s.begin.run();
   try {
     for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -832,9 +575,10 @@ void SqliteStore::commit(std::span<const Mutation> batch) {
         throw;
       }
     }
+    s.history.flush();
     if (counters.max_id > s.max_id) s.save_max_id.bind_id(1, counters.max_id).run();
-    if (counters.history_indexed > s.history_indexed) {
-      s.save_history_indexed.bind_id(1, counters.history_indexed).run();
+    if (s.history.indexed_changed()) {
+      s.save_history_indexed.bind_id(1, s.history.indexed()).run();
     }
     s.commit.run();
   } catch (...) {
@@ -843,7 +587,7 @@ void SqliteStore::commit(std::span<const Mutation> batch) {
   }
   s.next_member_seq = counters.next_member_seq;
   s.max_id = counters.max_id;
-  s.history_indexed = counters.history_indexed;
+  s.history.adopt();
 }
 
 std::string SqliteStore::signing_key(const std::function<std::string()>& make) {
@@ -858,13 +602,17 @@ std::string SqliteStore::signing_key(const std::function<std::string()>& make) {
 }
 
 std::unique_ptr<HistoryReader> SqliteStore::open_reader(const HistoryReaderOptions& options) {
-  return std::make_unique<SqliteHistoryReader>(impl_->path, options);
+  return sqlite::open_history_reader(impl_->path, options);
 }
 
 Snapshot SqliteStore::load_streaming(const UnreadSink& unread) {
-  // What the last run stored after its last IndexHistory (a crash, a stop) is indexed now.
-  if (impl_->history_indexed < impl_->max_id) {
-    commit(std::vector<Mutation>{IndexHistory{impl_->max_id}});
+  // What the last run stored after its last IndexHistory (a crash) is moved now, in slices of
+  // ids as realmd's passes go, so that a large backlog is never all in memory at once.
+  constexpr std::uint64_t slice_ids = 50000;
+  HistoryWriter& history = impl_->history;
+  while (history.indexed() < history.last_stored()) {
+    commit(std::vector<Mutation>{
+        IndexHistory{std::min(history.last_stored(), history.indexed() + slice_ids)}});
   }
   sqlite3* db = impl_->db.get();
   Snapshot snapshot;

@@ -9,11 +9,12 @@ namespace chat::store {
 
 // The realm's durable store: one SQLite database in WAL mode at data_dir/realm.db
 // (docs/design.md §4). Unread messages are in `messages` (load() returns them); every message is
-// kept once in `history`, read by history readers on connections of their own.
+// kept once in history (store/sqlite_history.hpp: rows of many messages each), read by history
+// readers on connections of their own.
 class SqliteStore final : public Store {
  public:
   static constexpr const char* file_name = "realm.db";
-  static constexpr int current_schema_version = 8;
+  static constexpr int current_schema_version = 9;
 
   // Creates data_dir when missing and the schema when new. fsync = true selects
   // synchronous=FULL (a commit survives power loss); false selects NORMAL (a commit survives

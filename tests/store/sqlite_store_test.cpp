@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -55,13 +56,32 @@ MessageRecord message(std::uint64_t id) {
           false};
 }
 
+// History as versions 4 to 8 kept it (a row per message in two tables), in place of version 9's.
+void make_history_of_version_8(RawDatabase& db) {
+  db.execute(R"sql(
+    DROP TABLE history_recent;
+    DROP TABLE history_chunks;
+    CREATE TABLE history(id INTEGER PRIMARY KEY, conversation TEXT NOT NULL,
+      sender TEXT NOT NULL, sender_realm TEXT NOT NULL, recipient TEXT NOT NULL,
+      group_name TEXT NOT NULL, text TEXT NOT NULL, time TEXT NOT NULL, bounce INTEGER NOT NULL);
+    CREATE TABLE history_archive(conversation TEXT NOT NULL, id INTEGER NOT NULL,
+      sender TEXT NOT NULL, sender_realm TEXT NOT NULL, recipient TEXT NOT NULL,
+      group_name TEXT NOT NULL, text TEXT NOT NULL, time TEXT NOT NULL, bounce INTEGER NOT NULL,
+      PRIMARY KEY(conversation, id)) WITHOUT ROWID;
+    CREATE UNIQUE INDEX history_archive_by_id ON history_archive(id);
+    CREATE TRIGGER history_id_unique BEFORE INSERT ON history
+      WHEN EXISTS (SELECT 1 FROM history_archive WHERE id = NEW.id)
+      BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: history.id'); END;
+    PRAGMA user_version = 8;)sql");
+}
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace
 
-TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 8") {
+TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema version 9") {
   TempDir dir;
   const auto data_dir = dir.path() / "data" / "alpha";
   { SqliteStore store(data_dir, false); }
@@ -70,17 +90,21 @@ TEST_CASE("SqliteStore creates data_dir and realm.db in WAL mode with schema ver
   REQUIRE(std::filesystem::exists(file));
   RawDatabase db(file);
   CHECK(db.query("PRAGMA journal_mode") == "wal");
-  CHECK(db.query("PRAGMA user_version") == "8");
+  CHECK(db.query("PRAGMA user_version") == "9");
   // Version 7: no second index on the inbox (a fetched row is deleted).
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
                  "tbl_name = 'messages'") == "0");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'refused_epochs'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'seen_epochs'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'sessions'") == "1");
-  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'history_archive'") == "1");
   // Version 8: the realm's identity.
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'signing_key'") == "1");
   CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name = 'pins'") == "1");
+  // Version 9: history in rows of many messages; version 4's tables are gone.
+  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name IN ('history_recent', "
+                 "'history_chunks', 'history_chunks_by_conversation')") == "3");
+  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name IN ('history', "
+                 "'history_archive', 'history_id_unique')") == "0");
 }
 
 TEST_CASE(
@@ -112,8 +136,11 @@ TEST_CASE("SqliteStore upgrades a version 7 database (identity in files), keepin
     const std::vector<Mutation> batch = {PutSession{{"ab12", "messi"}}};
     store.commit(batch);
   }
-  RawDatabase(dir.path() / SqliteStore::file_name)
-      .execute("DROP TABLE signing_key; DROP TABLE pins; PRAGMA user_version = 7;");
+  {
+    RawDatabase db(dir.path() / SqliteStore::file_name);
+    make_history_of_version_8(db);
+    db.execute("DROP TABLE signing_key; DROP TABLE pins; PRAGMA user_version = 7;");
+  }
 
   SqliteStore store(dir.path(), false);
   CHECK(store.load().sessions == std::vector<SessionRecord>{{"ab12", "messi"}});
@@ -121,7 +148,87 @@ TEST_CASE("SqliteStore upgrades a version 7 database (identity in files), keepin
   const std::vector<Mutation> batch = {PutPin{{"beta", std::string(64, 'b')}}};
   store.commit(batch);
   CHECK(store.load().pins == std::vector<PinRecord>{{"beta", std::string(64, 'b')}});
-  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "8");
+  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "9");
+}
+
+TEST_CASE("SqliteStore upgrades a version 8 database, its history moved into chunks") {
+  TempDir dir;
+  { SqliteStore store(dir.path(), false); }
+  {
+    RawDatabase db(dir.path() / SqliteStore::file_name);
+    make_history_of_version_8(db);
+    // 1..150 moved into the archive (two conversations, the second with a group message that
+    // bounced), 151..154 not yet; the texts need escapes in JSON and are not ASCII.
+    std::string rows;
+    for (int id = 1; id <= 154; ++id) {
+      const bool group = id % 3 == 0;
+      const std::string values =
+          "(" + std::string(group ? "'g/kominfo'" : "'u/a/b'") + ", " + std::to_string(id) +
+          ", 'a', 'alpha', " + (group ? "'kominfo'" : "'b'") + ", " + (group ? "'kominfo'" : "''") +
+          ", 'pesan \"" + std::to_string(id) + "\" caf\u00e9', '2026-11-26T10:00:00Z', " +
+          (id == 150 ? "1" : "0") + ")";
+      const std::string table = id <= 150 ? "history_archive(conversation, id, sender, "
+                                            "sender_realm, recipient, group_name, text, time, "
+                                            "bounce)"
+                                          : "history(conversation, id, sender, sender_realm, "
+                                            "recipient, group_name, text, time, bounce)";
+      rows += "INSERT INTO " + table + " VALUES" + values + ";";
+    }
+    rows +=
+        "INSERT INTO meta(key, value) VALUES('history_indexed', 150), ('max_id', 154) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value;";
+    db.execute(rows.c_str());
+  }
+  SqliteStore store(dir.path(), false);
+  RawDatabase db(dir.path() / SqliteStore::file_name);
+  CHECK(db.query("PRAGMA user_version") == "9");
+  CHECK(db.query("SELECT count(*) FROM sqlite_schema WHERE name IN ('history', "
+                 "'history_archive', 'history_id_unique')") == "0");
+  CHECK(db.query("SELECT count(*) FROM history_recent") == "1");  // 151..154: one row
+  // 100 messages of u/a/b in chunks of 64, 50 of g/kominfo in one.
+  CHECK(db.query("SELECT group_concat(count) FROM (SELECT count FROM history_chunks "
+                 "ORDER BY conversation, first_id)") == "50,64,36");
+
+  // Before load(): the messages not yet indexed are found by id.
+  auto reader = store.open_history_reader();
+  HistoryQuery query;
+  query.conversation = "u/a/b";
+  query.limit = 5;
+  query.indexed_up_to = 150;
+  query.recent = {151, 152, 154};
+  HistoryPage page = reader->read_history(query);
+  REQUIRE(page.messages.size() == 5);
+  CHECK(page.messages.front().id == 148);
+  CHECK(page.messages.back().id == 154);
+  CHECK(page.messages.back().text == "pesan \"154\" caf\u00e9");
+  CHECK(page.more);
+  query.conversation = "g/kominfo";
+  query.recent = {153};
+  query.limit = 2;
+  page = reader->read_history(query);
+  REQUIRE(page.messages.size() == 2);
+  CHECK(page.messages[0].id == 150);
+  CHECK(page.messages[0].bounce);
+  CHECK(page.messages[0].group == "kominfo");
+  CHECK(page.messages[1].id == 153);
+
+  const Snapshot snapshot = store.load();  // indexes 151..154
+  CHECK(snapshot.max_id == 154);
+  std::vector<ConversationSummary> conversations = snapshot.conversations;
+  std::sort(conversations.begin(), conversations.end(),
+            [](const auto& a, const auto& b) { return a.conversation < b.conversation; });
+  CHECK(conversations ==
+        std::vector<ConversationSummary>{{"g/kominfo", 153, "2026-11-26T10:00:00Z", 51},
+                                         {"u/a/b", 154, "2026-11-26T10:00:00Z", 103}});
+  CHECK(db.query("SELECT count(*) FROM history_recent") == "0");
+  // An id at or below the last one stored is refused for good.
+  const std::vector<Mutation> again = {PutHistory{{154, "u/a/b", "a", "alpha", "b", "", "x", "t"}}};
+  try {
+    store.commit(again);
+    FAIL("history id 154 was stored twice");
+  } catch (const MutationRejected& e) {
+    CHECK(e.index == 0);
+  }
 }
 
 TEST_CASE("SqliteStore upgrades a version 3 database (no history), keeping its unread rows") {
@@ -130,8 +237,8 @@ TEST_CASE("SqliteStore upgrades a version 3 database (no history), keeping its u
   {
     RawDatabase db(dir.path() / SqliteStore::file_name);
     db.execute(R"sql(
-      DROP TABLE history;
-      DROP TABLE history_archive;
+      DROP TABLE history_recent;
+      DROP TABLE history_chunks;
       DROP TABLE messages;
       CREATE TABLE messages(id INTEGER PRIMARY KEY, recipient TEXT NOT NULL,
         sender TEXT NOT NULL, sender_realm TEXT NOT NULL, group_name TEXT NOT NULL,
@@ -157,7 +264,7 @@ TEST_CASE("SqliteStore upgrades a version 3 database (no history), keeping its u
   HistoryQuery query;
   query.conversation = "u/a/b";
   CHECK(store.open_history_reader()->read_history(query).messages.size() == 1);
-  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "8");
+  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "9");
 }
 
 TEST_CASE(
@@ -192,18 +299,18 @@ TEST_CASE(
   CHECK(snapshot.refused[0].error == "User tidak ditemukan");
   CHECK(snapshot.sessions == std::vector<SessionRecord>{{"ab12", "messi"}});
   CHECK(snapshot.max_id == 5);
-  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "8");
+  CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "9");
   CHECK(snapshot.outbox[0].route.empty());
 }
 
 TEST_CASE("SqliteStore refuses a schema newer than its own") {
   TempDir dir;
   { SqliteStore store(dir.path(), false); }
-  RawDatabase(dir.path() / SqliteStore::file_name).execute("PRAGMA user_version = 9");
+  RawDatabase(dir.path() / SqliteStore::file_name).execute("PRAGMA user_version = 10");
 
   CHECK_THROWS_WITH_AS(
       SqliteStore(dir.path(), false),
-      ((dir.path() / "realm.db").string() + " has schema version 9, newer than this program's 8")
+      ((dir.path() / "realm.db").string() + " has schema version 10, newer than this program's 9")
           .c_str(),
       StoreError);
 }
