@@ -38,10 +38,12 @@ fi
 
 # Input size limits: the client target's framer allows 256-byte lines, so 4096 bytes hold many
 # requests and an over-long one; a link frame line is short; an HTTP head is at most 8 KiB
-# (past that: 431); the reply printer's splitter overflows past 512 bytes.
+# (past that: 431); the reply printer's splitter overflows past 512 bytes; a history blob of a
+# few records is enough to reach every branch of its reader.
 declare -A max_len=([fuzz_client_lines]=4096 [fuzz_link_frames]=2048 [fuzz_peer_frames]=2048
-  [fuzz_web_http]=9000 [fuzz_reply_printer]=4096)
-targets=(fuzz_client_lines fuzz_link_frames fuzz_peer_frames fuzz_web_http fuzz_reply_printer)
+  [fuzz_web_http]=9000 [fuzz_reply_printer]=4096 [fuzz_history_blob]=1024)
+targets=(fuzz_client_lines fuzz_link_frames fuzz_peer_frames fuzz_web_http fuzz_reply_printer
+  fuzz_history_blob)
 # Past either, the found part of a corpus is minimised.
 max_found_files=200
 max_corpus_bytes=$((512 * 1024))
