@@ -174,8 +174,7 @@ std::vector<ConversationSummary> load_conversations(sqlite3* db) {
 // --- writing ---
 
 HistoryWriter::HistoryWriter(sqlite3* db, std::uint64_t indexed)
-    : db_(db),
-      insert_recent_(db,
+    : insert_recent_(db,
                      "INSERT INTO history_recent(first_id, last_id, records) VALUES(?1, ?2, ?3)"),
       select_recent_(db,
                      "SELECT records FROM history_recent WHERE first_id <= ?1 ORDER BY first_id"),

@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "store/history_blob.hpp"
 #include "store/records.hpp"
@@ -80,7 +81,6 @@ class HistoryWriter {
   // Retention works on the chunks only: what the recent level holds is moved there first.
   void index_everything();
 
-  sqlite3* db_;
   Counters committed_;
   Counters batch_;
   std::string pending_;  // recent records of this batch not written yet
