@@ -6,7 +6,8 @@
 //   of up to `recent_records` messages of one commit batch.
 // - `history_chunks`: each conversation's messages in id order, a row per run of up to
 //   `chunk_records` of them (or `chunk_bytes`), keyed by its first id and indexed by
-//   (conversation, first id): a page is one or two rows.
+//   (conversation, first id) with the columns the conversation list needs: a page is one or
+//   two rows.
 //
 // IndexHistory moves records from the first level to the second, appending each conversation's
 // to its newest chunk while that has room. A conversation's chunks never overlap in ids: every
@@ -40,6 +41,7 @@ std::uint64_t newest_recent_id(sqlite3* db);
 
 // Every conversation in the chunks: its newest id and time and its message count.
 std::vector<ConversationSummary> load_conversations(sqlite3* db);
+extern const char* const conversations_sql;  // the query it runs
 
 // Writes history inside SqliteStore's transactions. Its state changes only with a committed
 // batch: begin() starts a batch, then adopt() once it committed (a failed batch leaves nothing).

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "store/sqlite_history.hpp"
 #include "support/temp_dir.hpp"
 
 using test_support::TempDir;
@@ -149,6 +150,24 @@ TEST_CASE("SqliteStore upgrades a version 7 database (identity in files), keepin
   store.commit(batch);
   CHECK(store.load().pins == std::vector<PinRecord>{{"beta", std::string(64, 'b')}});
   CHECK(RawDatabase(dir.path() / SqliteStore::file_name).query("PRAGMA user_version") == "9");
+}
+
+TEST_CASE("SqliteStore's conversation list at start reads the conversation index alone") {
+  TempDir dir;
+  { SqliteStore store(dir.path(), false); }
+  // EXPLAIN QUERY PLAN's detail column: a scan of the chunks themselves would read every
+  // chunk's messages at start (a million messages: 0.25 s from a cold cache against 0.009).
+  const std::string plan = "EXPLAIN QUERY PLAN " + std::string(sqlite::conversations_sql);
+  sqlite3_stmt* raw = nullptr;
+  sqlite3* handle = nullptr;
+  REQUIRE(sqlite3_open_v2((dir.path() / SqliteStore::file_name).c_str(), &handle,
+                          SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> owner(handle, &sqlite3_close_v2);
+  REQUIRE(sqlite3_prepare_v2(handle, plan.c_str(), -1, &raw, nullptr) == SQLITE_OK);
+  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(raw, &sqlite3_finalize);
+  REQUIRE(sqlite3_step(raw) == SQLITE_ROW);
+  const std::string detail = reinterpret_cast<const char*>(sqlite3_column_text(raw, 3));
+  CHECK(detail == "SCAN history_chunks USING COVERING INDEX history_chunks_by_conversation");
 }
 
 TEST_CASE("SqliteStore upgrades a version 8 database, its history moved into chunks") {
