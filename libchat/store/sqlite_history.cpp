@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <queue>
 #include <type_traits>
 #include <unordered_map>
@@ -192,9 +193,10 @@ HistoryWriter::HistoryWriter(sqlite3* db, std::uint64_t indexed)
       chunks_by_first_id_(db,
                           "SELECT first_id, conversation, records FROM history_chunks "
                           "ORDER BY first_id"),
-      chunks_of_conversation_(db,
-                              "SELECT first_id, count, records FROM history_chunks "
-                              "WHERE conversation = ?1 ORDER BY first_id DESC"),
+      chunk_counts_(db,
+                    "SELECT first_id, count FROM history_chunks "
+                    "WHERE conversation = ?1 ORDER BY first_id DESC"),
+      chunk_records_(db, "SELECT records FROM history_chunks WHERE first_id = ?1"),
       delete_chunks_below_(db,
                            "DELETE FROM history_chunks WHERE conversation = ?1 AND first_id < ?2") {
   committed_.indexed = indexed;
@@ -339,27 +341,31 @@ void HistoryWriter::prune(const std::string& older_than, std::size_t scan) {
 
 void HistoryWriter::trim(const std::string& conversation, std::size_t keep) {
   index_everything();
-  // Newest first: the chunk holding the (keep+1)-th newest message is cut, older ones go.
+  // Newest first, by the counts alone: the chunk holding the (keep+1)-th newest message is cut,
+  // older ones go.
   std::size_t newer = 0;
-  std::uint64_t cut_first_id = 0;
-  std::string cut_records;
+  std::optional<std::uint64_t> cut_first_id;
   std::size_t cut_keeps = 0;
-  chunks_of_conversation_.bind(1, conversation);
-  while (chunks_of_conversation_.next_row()) {
-    const auto count = static_cast<std::size_t>(chunks_of_conversation_.integer(1));
+  chunk_counts_.bind(1, conversation);
+  while (chunk_counts_.next_row()) {
+    const auto count = static_cast<std::size_t>(chunk_counts_.integer(1));
     if (newer + count > keep) {
-      cut_first_id = chunks_of_conversation_.id(0);
-      cut_records.assign(chunks_of_conversation_.blob(2));
+      cut_first_id = chunk_counts_.id(0);
       cut_keeps = keep - newer;
-      chunks_of_conversation_.reset();
+      chunk_counts_.reset();
       break;
     }
     newer += count;
   }
-  if (cut_records.empty()) return;  // no more than `keep`
-  delete_chunks_below_.bind(1, conversation).bind_id(2, cut_first_id).run();
+  if (!cut_first_id) return;  // no more than `keep`
+  chunk_records_.bind_id(1, *cut_first_id);
+  if (!chunk_records_.next_row())
+    throw StoreError("history chunk " + std::to_string(*cut_first_id) + " vanished");
+  const std::string cut_records(chunk_records_.blob(0));
+  chunk_records_.reset();
+  delete_chunks_below_.bind(1, conversation).bind_id(2, *cut_first_id).run();
   std::vector<RecordView> records = decode(cut_records, Level::chunk, conversation);
-  delete_chunk_.bind_id(1, cut_first_id).run();
+  delete_chunk_.bind_id(1, *cut_first_id).run();
   const std::size_t keeps = std::min(cut_keeps, records.size());
   write_as_chunks(put_chunk_, conversation, Chunk{},
                   std::span<const RecordView>(records).last(keeps));

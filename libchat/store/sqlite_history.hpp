@@ -96,7 +96,8 @@ class HistoryWriter {
   Statement put_chunk_;
   Statement delete_chunk_;
   Statement chunks_by_first_id_;
-  Statement chunks_of_conversation_;
+  Statement chunk_counts_;  // a conversation's, newest first: its index alone
+  Statement chunk_records_;
   Statement delete_chunks_below_;
 };
 
