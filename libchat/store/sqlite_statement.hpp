@@ -23,6 +23,14 @@ struct DatabaseCloser {
 };
 using Database = std::unique_ptr<sqlite3, DatabaseCloser>;
 
+// An id as an SQLite INTEGER; throws StoreError (permanent) for one that does not fit.
+inline std::int64_t as_integer(std::uint64_t id) {
+  if (id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    throw StoreError("id " + std::to_string(id) + " does not fit an SQLite INTEGER", true);
+  }
+  return static_cast<std::int64_t>(id);
+}
+
 struct StatementFinalizer {
   void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
 };
@@ -51,12 +59,7 @@ class Statement {
     check(sqlite3_bind_int64(stmt_.get(), index, number));
     return *this;
   }
-  Statement& bind_id(int index, std::uint64_t id) {
-    if (id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      throw StoreError("id " + std::to_string(id) + " does not fit an SQLite INTEGER", true);
-    }
-    return bind(index, static_cast<std::int64_t>(id));
-  }
+  Statement& bind_id(int index, std::uint64_t id) { return bind(index, as_integer(id)); }
 
   // Runs to completion, skipping any rows (PRAGMAs return some).
   void run() {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -453,14 +454,32 @@ struct SqliteStore::Impl {
   void apply(const DeleteOutbox& m, BatchCounters&) {
     delete_outbox.bind_id(1, m.id).bind(2, m.peer).run();
   }
+  // A realm link's batch carries a mark per message, all for one (origin, epoch): they are
+  // merged and written once, before COMMIT (write_seen), as the highest id and the latest
+  // touch, which is what writing them one after the other leaves. Checked here, so that a
+  // mark that can never be stored is refused at its own index.
   void apply(const PutSeen& m, BatchCounters&) {
-    upsert_seen.bind(1, m.seen.origin)
-        .bind_id(2, m.seen.epoch)
-        .bind_id(3, m.seen.id)
-        .bind_id(4, m.seen.touched)
-        .run();
+    sqlite::as_integer(m.seen.epoch);
+    sqlite::as_integer(m.seen.id);
+    sqlite::as_integer(m.seen.touched);
+    auto [mark, added] = pending_seen.try_emplace({m.seen.origin, m.seen.epoch}, m.seen);
+    if (!added) {
+      mark->second.id = std::max(mark->second.id, m.seen.id);
+      mark->second.touched = m.seen.touched;
+    }
+  }
+  void write_seen() {
+    for (const auto& [key, mark] : pending_seen) {
+      upsert_seen.bind(1, mark.origin)
+          .bind_id(2, mark.epoch)
+          .bind_id(3, mark.id)
+          .bind_id(4, mark.touched)
+          .run();
+    }
+    pending_seen.clear();
   }
   void apply(const DeleteSeen& m, BatchCounters&) {
+    pending_seen.erase({m.origin, m.epoch});  // a mark of this batch before the delete goes too
     delete_seen.bind(1, m.origin).bind_id(2, m.epoch).run();
     delete_refused.bind(1, m.origin)
         .bind_id(2, m.epoch)
@@ -552,6 +571,7 @@ struct SqliteStore::Impl {
                         "INSERT INTO meta(key, value) VALUES('max_id', ?1) "
                         "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)"};
   HistoryWriter history;  // history's rows (its statements prepared on `db`)
+  std::map<std::pair<std::string, std::uint64_t>, SeenRecord> pending_seen;  // (origin, epoch)
   // Last: it goes first, before the connection it watches closes.
   WalCheckpointer checkpointer;
 };
@@ -565,6 +585,7 @@ void SqliteStore::commit(std::span<const Mutation> batch) {
   Impl& s = *impl_;
   BatchCounters counters{s.next_member_seq, s.max_id};
   s.history.begin();
+  s.pending_seen.clear();
   s.begin.run();
   try {
     for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -576,6 +597,7 @@ void SqliteStore::commit(std::span<const Mutation> batch) {
       }
     }
     s.history.flush();
+    s.write_seen();
     if (counters.max_id > s.max_id) s.save_max_id.bind_id(1, counters.max_id).run();
     if (s.history.indexed_changed()) {
       s.save_history_indexed.bind_id(1, s.history.indexed()).run();

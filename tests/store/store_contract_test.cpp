@@ -449,6 +449,30 @@ TEST_CASE_TEMPLATE("dedup marks and refusals are kept per (origin, epoch)", Back
   CHECK(snapshot.refused == Refused{{"beta", 7, 3, "User tidak ditemukan"}});
 }
 
+TEST_CASE_TEMPLATE("marks in one batch end as they would one commit after another", Backend,
+                   SqliteBackend, MemoryBackend, PostgresBackend) {
+  Backend backend;
+  commit(backend.current(), {PutSeen{{"beta", 9, 10, 100}}});
+  // A link's batch: a mark per message of one epoch (the highest id and the latest touch
+  // win), and another epoch marked, forgotten and marked again within the batch.
+  commit(backend.current(),
+         {PutSeen{{"beta", 7, 3, 101}}, PutSeen{{"beta", 9, 2, 102}}, PutSeen{{"beta", 7, 5, 103}},
+          DeleteSeen{"beta", 9}, PutSeen{{"beta", 7, 4, 104}}, PutSeen{{"beta", 9, 1, 105}}});
+  CHECK(backend.reopen().load().seen ==
+        std::vector<SeenRecord>{{"beta", 7, 5, 104}, {"beta", 9, 1, 105}});
+  // A failing batch keeps none of its marks.
+  commit(backend.current(), {PutUser{user("messi")}});
+  const std::vector<Mutation> batch = {PutSeen{{"beta", 7, 6, 106}}, PutUser{user("messi")}};
+  try {
+    backend.current().commit(batch);
+    FAIL("a duplicate user was stored");
+  } catch (const MutationRejected& e) {
+    CHECK(e.index == 1);
+  }
+  CHECK(backend.reopen().load().seen ==
+        std::vector<SeenRecord>{{"beta", 7, 5, 104}, {"beta", 9, 1, 105}});
+}
+
 TEST_CASE_TEMPLATE("a mutation that can never be stored is named by its index", Backend,
                    SqliteBackend, MemoryBackend, PostgresBackend) {
   Backend backend;
