@@ -273,7 +273,15 @@ void HistoryWriter::index(std::uint64_t up_to) {
   }
   if (!blobs.empty()) delete_recent_.bind_id(1, up_to).run();
   if (!rest.empty()) write_recent(rest_first, rest_last, rest);
-  for (const auto& [conversation, records] : moving) append_to_chunks(conversation, records);
+  // Conversations in the order of their first id moved: new chunks then go in by ascending
+  // first id (the table's key), filling its last pages as appends do, not splitting them.
+  std::vector<const std::pair<const std::string_view, std::vector<PackedRecord>>*> in_order;
+  in_order.reserve(moving.size());
+  for (const auto& group : moving) in_order.push_back(&group);
+  std::sort(in_order.begin(), in_order.end(), [](const auto* a, const auto* b) {
+    return a->second.front().id < b->second.front().id;
+  });
+  for (const auto* group : in_order) append_to_chunks(group->first, group->second);
   batch_.indexed = up_to;
 }
 
