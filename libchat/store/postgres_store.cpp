@@ -338,10 +338,7 @@ class BatchWriter {
   // id and the latest touch win, as they would one after the other.
   void apply(const PutSeen& m) {
     auto [it, added] = seen_.try_emplace({m.seen.origin, m.seen.epoch}, m.seen);
-    if (!added) {
-      it->second.id = std::max(it->second.id, m.seen.id);
-      it->second.touched = m.seen.touched;
-    }
+    if (!added) merge_later_mark(it->second, m.seen);
   }
   void apply(const DeleteSeen& m) {
     // Its refusals go with it (SqliteStore's DeleteSeen); one mutation, two statements.

@@ -192,6 +192,13 @@ struct SeenRecord {
 struct PutSeen {
   SeenRecord seen;
 };  // replaces the row of the same (origin, epoch)
+// Two marks of one (origin, epoch) in a batch, merged into `mark` as storing them one after the
+// other leaves the row: the highest id, the later touch. The stores write a batch's marks once
+// each (a realm link's batch carries one per message).
+inline void merge_later_mark(SeenRecord& mark, const SeenRecord& later) {
+  mark.id = mark.id > later.id ? mark.id : later.id;
+  mark.touched = later.touched;
+}
 // Forgets the mark of one (origin, epoch) and its refusals.
 struct DeleteSeen {
   std::string origin;

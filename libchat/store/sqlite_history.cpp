@@ -108,31 +108,12 @@ void convert_history_to_v9(sqlite3* db) {
     return RecordView{row.id(0),   row.view(1), row.view(2), row.view(3),        row.view(4),
                       row.view(5), row.view(6), row.view(7), row.integer(8) != 0};
   };
-  // Not yet indexed: runs of the recent level, in id order.
+  // Not yet indexed: into the recent level, as commits would have put them there.
   Statement recent(db, (std::string("SELECT ") + columns + " FROM history ORDER BY id").c_str());
-  Statement insert_recent(db,
-                          "INSERT INTO history_recent(first_id, last_id, records) "
-                          "VALUES(?1, ?2, ?3)");
-  std::string blob;
-  std::uint64_t first = 0;
-  std::uint64_t last = 0;
-  std::size_t count = 0;
-  auto write_run = [&] {
-    if (count == 0) return;
-    insert_recent.bind_id(1, first).bind_id(2, last).bind_blob(3, blob).run();
-    count = 0;
-  };
-  while (recent.next_row()) {
-    if (count == HistoryWriter::recent_records) write_run();
-    if (count == 0) {
-      history_blob::start(blob);
-      first = recent.id(0);
-    }
-    history_blob::append(blob, Level::recent, view_of(recent));
-    last = recent.id(0);
-    ++count;
-  }
-  write_run();
+  HistoryWriter writer(db, 0);
+  writer.begin();
+  while (recent.next_row()) writer.put(view_of(recent).record());
+  writer.flush();
   // The archive, conversation by conversation: its chunks.
   Statement archive(
       db, (std::string("SELECT ") + columns + " FROM history_archive ORDER BY conversation, id")

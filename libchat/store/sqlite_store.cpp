@@ -463,10 +463,7 @@ struct SqliteStore::Impl {
     sqlite::as_integer(m.seen.id);
     sqlite::as_integer(m.seen.touched);
     auto [mark, added] = pending_seen.try_emplace({m.seen.origin, m.seen.epoch}, m.seen);
-    if (!added) {
-      mark->second.id = std::max(mark->second.id, m.seen.id);
-      mark->second.touched = m.seen.touched;
-    }
+    if (!added) merge_later_mark(mark->second, m.seen);
   }
   void write_seen() {
     for (const auto& [key, mark] : pending_seen) {
@@ -630,7 +627,7 @@ std::unique_ptr<HistoryReader> SqliteStore::open_reader(const HistoryReaderOptio
 Snapshot SqliteStore::load_streaming(const UnreadSink& unread) {
   // What the last run stored after its last IndexHistory (a crash) is moved now, in slices of
   // ids as realmd's passes go, so that a large backlog is never all in memory at once.
-  constexpr std::uint64_t slice_ids = 50000;
+  constexpr std::uint64_t slice_ids = 50000;  // realmd's passes: realm_server.cpp index_slice_ids
   HistoryWriter& history = impl_->history;
   while (history.indexed() < history.last_stored()) {
     commit(std::vector<Mutation>{
