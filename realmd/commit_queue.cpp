@@ -79,7 +79,10 @@ std::uint64_t CommitQueue::enqueue(std::vector<chat::store::Mutation> batch) {
 
 void CommitQueue::flush() {
   flush_posted_ = false;
-  std::vector<chat::store::Mutation> batch;
+  // The loop's own batch vector, kept with its capacity: pending_ takes it in exchange, so
+  // neither grows again from nothing (a growth to thousands of mutations asks malloc for a
+  // large block, which first merges every small free block it kept: docs/performance.md).
+  std::vector<chat::store::Mutation>& batch = inline_batch_;
   std::uint64_t seq = 0;
   {
     std::lock_guard lock(worker_.mutex());
@@ -108,9 +111,11 @@ void CommitQueue::flush() {
       pending_.swap(batch);
       thread_busy_ = true;  // the thread's from now on: no flush takes it back meanwhile
     }
+    batch.clear();
     worker_.wake().notify_one();
     return;
   }
+  batch.clear();
   mark_committed(seq);
 }
 
@@ -316,10 +321,15 @@ void CommitQueue::mark_committed(std::uint64_t seq) {
   committed_ = seq;
   backlog_warned_ = 0;
   auto end = waiters_.upper_bound(seq);
+  // A kept vector, as the inline batch's (a wake may commit again: a nested call finds it
+  // taken and uses a new one).
   std::vector<std::function<void()>> ready;
+  ready.swap(ready_wakes_);
   for (auto it = waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second.wake));
   waiters_.erase(waiters_.begin(), end);
   for (auto& wake : ready) wake();
+  ready.clear();
+  if (ready.capacity() > ready_wakes_.capacity()) ready_wakes_.swap(ready);
 }
 
 }  // namespace realmd

@@ -156,6 +156,8 @@ class CommitQueue final : public CommitGate {
   asio::steady_timer lease_timer_;
   bool lease_timer_armed_ = false;
   bool flush_posted_ = false;
+  std::vector<chat::store::Mutation> inline_batch_;  // flush()'s, empty between flushes
+  std::vector<std::function<void()>> ready_wakes_;   // mark_committed()'s, empty between calls
 
   // Shared with the commit thread, under worker_.mutex().
   std::vector<chat::store::Mutation> pending_;

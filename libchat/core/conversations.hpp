@@ -32,9 +32,13 @@ class Conversations {
   // `user` takes part in user/realm conversation `key` (group ones go by membership).
   void add_participant(std::string_view user, const std::string& key);
   const Conversation* find_conversation(std::string_view key) const {
-    return find_value(conversations_, key);
+    const Entry* entry = find_value(conversations_, key);
+    return entry == nullptr ? nullptr : &entry->info;
   }
-  Conversation* find_conversation(std::string_view key) { return find_value(conversations_, key); }
+  Conversation* find_conversation(std::string_view key) {
+    Entry* entry = find_value(conversations_, key);
+    return entry == nullptr ? nullptr : &entry->info;
+  }
   const StringSet* private_conversations(std::string_view user) const {
     return find_value(private_conversations_, user);
   }
@@ -43,8 +47,13 @@ class Conversations {
   void set_conversation_limit(std::uint64_t limit);
   StringSet& over_limit() { return over_limit_; }
   // The store finds history messages by conversation once indexed (store::IndexHistory);
-  // until then their ids are kept here, per conversation.
-  std::uint64_t history_indexed_up_to() const { return history_indexed_up_to_; }
+  // until then their ids are kept here, per conversation. A store that finds them as they are
+  // stored (store::Snapshot::history_indexed_as_stored) needs no list: track_unindexed(false)
+  // keeps none, and everything counts as indexed.
+  void track_unindexed(bool on) { tracks_unindexed_ = on; }
+  std::uint64_t history_indexed_up_to() const {
+    return tracks_unindexed_ ? history_indexed_up_to_ : UINT64_MAX;
+  }
   void set_history_indexed_up_to(std::uint64_t id) { history_indexed_up_to_ = id; }
   // The newest `count` not yet indexed ids of `key` below `before` (0: no bound), ascending.
   std::vector<std::uint64_t> unindexed_ids(std::string_view key, std::uint64_t before,
@@ -55,14 +64,21 @@ class Conversations {
   std::size_t unindexed_count() const { return unindexed_.size(); }
 
  private:
-  StringMap<Conversation> conversations_;
+  // A conversation and its ids not indexed yet: unindexed[taken..] ascending (those before
+  // `taken` are indexed, and dropped once all are). One lookup per message finds both.
+  struct Entry {
+    Conversation info;
+    std::vector<std::uint64_t> unindexed;
+    std::size_t taken = 0;
+  };
+  StringMap<Entry> conversations_;
   StringMap<StringSet> private_conversations_;  // user -> keys of user/realm conversations
   std::uint64_t conversation_limit_ = 0;
   StringSet over_limit_;
+  bool tracks_unindexed_ = true;
   std::uint64_t history_indexed_up_to_ = 0;
-  // (id, conversation), by id; the key lives in conversations_ (never erased: it stays put).
-  std::deque<std::pair<std::uint64_t, const std::string*>> unindexed_;
-  StringMap<std::deque<std::uint64_t>> unindexed_by_conversation_;
+  // (id, its conversation), by id; entries are never erased, so the pointer stays valid.
+  std::deque<std::pair<std::uint64_t, Entry*>> unindexed_;
 };
 
 }  // namespace chat::core

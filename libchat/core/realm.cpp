@@ -168,6 +168,7 @@ void Realm::load(const store::Snapshot& snapshot) {
   }
   state_->set_last_id(snapshot.max_id);
   state_->set_history_indexed_up_to(snapshot.max_id);  // load() indexed everything
+  state_->track_unindexed(!snapshot.history_indexed_as_stored);
 }
 
 // The order of checks is docs/contract.md §1.3's: unknown command, parameters, session, then

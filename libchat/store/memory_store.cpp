@@ -294,6 +294,7 @@ std::unique_ptr<HistoryReader> MemoryStore::open_reader(const HistoryReaderOptio
 Snapshot MemoryStore::load_streaming(const UnreadSink& unread) {
   std::lock_guard lock(mutex_);
   Snapshot snapshot;
+  snapshot.history_indexed_as_stored = true;  // conversations_, at PutHistory
   snapshot.users = users_;
 
   std::unordered_map<std::string, std::size_t> group_index;

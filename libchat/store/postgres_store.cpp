@@ -751,6 +751,7 @@ Snapshot PostgresStore::load_streaming(const UnreadSink& unread) {
   impl_->connect();
   RealmRows rows(impl_->connection, impl_->realm);
   Snapshot snapshot;
+  snapshot.history_indexed_as_stored = true;  // by history_by_conversation_key, at insert
   load_accounts(rows, snapshot);
   load_messages(rows, impl_->connection, impl_->realm, snapshot, unread);
   load_federation(rows, snapshot);

@@ -285,6 +285,10 @@ struct Snapshot {
   // unindexed: afterwards every message up to max_id is findable by conversation.
   std::vector<ConversationSummary> conversations;
   std::uint64_t max_id = 0;  // highest message/outbox id ever used (0 if none)
+  // Whether the store finds a history message by conversation as soon as it is stored, so
+  // that IndexHistory does nothing and HistoryQuery::recent is not needed (MemoryStore,
+  // PostgresStore); SqliteStore indexes in bulk.
+  bool history_indexed_as_stored = false;
 };
 
 }  // namespace chat::store

@@ -334,3 +334,47 @@ TEST_CASE("index passes move the oldest unindexed messages in slices of at most 
   }
   CHECK(w.h.realm().index_pass(3).mutations.empty());
 }
+
+TEST_CASE("index passes keep each conversation's unindexed ids apart, slice after slice") {
+  World w;
+  std::vector<std::string> henderson, lineker;
+  for (int i = 1; i <= 9; ++i) {
+    const bool to_henderson = i % 3 != 0;
+    const std::string to = to_henderson ? "henderson" : "lineker";
+    w.h.run(w.messi, "send " + to + " m" + std::to_string(i));
+    (to_henderson ? henderson : lineker).push_back(msg(i, "messi", to, "m" + std::to_string(i)));
+  }
+  for (int pass = 0; pass < 5; ++pass) {
+    core::Outcome slice = w.h.realm().index_pass(2);
+    w.h.commit(slice);
+    CHECK(w.h.run(w.henderson, "history user messi") == page(henderson, false));
+    CHECK(w.h.run(w.lineker, "history user messi") == page(lineker, false));
+    // A page below an id still unindexed, and one of a single message.
+    CHECK(w.h.run(w.henderson, "history user messi 2 8") ==
+          page({henderson[3], henderson[4]}, true));
+    CHECK(w.h.run(w.lineker, "history user messi 1 6") == page({lineker[0]}, false));
+  }
+  CHECK(w.h.realm().unindexed_count() == 0);
+  // New messages after a list was emptied are tracked again.
+  w.h.run(w.messi, "send lineker m10");
+  CHECK(w.h.realm().unindexed_count() == 1);
+  CHECK(w.h.last_query.indexed_up_to == 9);
+}
+
+TEST_CASE("a realm on a store that indexes history as stored keeps no unindexed ids") {
+  Harness h;
+  const store::Snapshot snapshot = h.store.load();
+  REQUIRE(snapshot.history_indexed_as_stored);  // MemoryStore's conversations, at PutHistory
+  h.realm().load(snapshot);
+  Connection messi{1}, henderson{2};
+  h.run(messi, "register messi surabaya Lionel_Messi Argentina");
+  h.run(henderson, "register henderson surabaya Jordan_Henderson Inggris");
+  h.run(messi, "send henderson m1");
+  h.run(henderson, "send messi m2");
+  CHECK(h.realm().unindexed_count() == 0);
+  CHECK(h.realm().index_pass(100).mutations.empty());
+  CHECK(h.run(henderson, "history user messi") ==
+        page({msg(1, "messi", "henderson", "m1"), msg(2, "henderson", "messi", "m2")}, false));
+  CHECK(h.last_query.recent.empty());
+  CHECK(h.last_query.indexed_up_to == UINT64_MAX);
+}
