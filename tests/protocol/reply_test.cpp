@@ -1,8 +1,11 @@
 #include "protocol/reply.hpp"
 
 #include <doctest/doctest.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <cstdint>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -156,4 +159,63 @@ TEST_CASE("reply: a pushed message event has no status") {
       reply::event_message(in_group(
           message(7, "messi", "henderson", "hi\r\n", "beta", "2026-11-26T22:33:16Z"), "kominfo")) ==
       R"({"event":"message","message":{"id":7,"msg_from":"messi","msg_to":"henderson","msg":"hi\r\n","realm":"beta","time":"2026-11-26T22:33:16Z","group":"kominfo"}})");
+}
+
+TEST_CASE("reply: strings copied whole come out byte for byte as RapidJSON's writer makes them") {
+  // ReplyWriter copies a string with nothing to escape in one piece and leaves the rest to
+  // RapidJSON; a history page built both ways from random strings (plain ones, and ones with
+  // control bytes, quotes, backslashes, NULs, UTF-8 and DEL at any place) must be the same.
+  std::mt19937 random(20261202);
+  const std::string alphabet = std::string("ab/ \x7F\xC3\xA9\"\\\t\r\n\x01", 13) + '\0';
+  auto random_string = [&] {
+    std::string s(random() % 70, 'x');
+    const bool plain = random() % 2 == 0;
+    for (char& c : s) {
+      c = plain ? static_cast<char>('a' + random() % 26) : alphabet[random() % alphabet.size()];
+    }
+    return s;
+  };
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::string> texts;
+    for (int i = 0; i < 5 * 6; ++i) texts.push_back(random_string());
+    std::vector<reply::MessageView> page;
+    for (int i = 0; i < 5; ++i) {
+      const std::string* t = &texts[static_cast<std::size_t>(i) * 6];
+      reply::MessageView m = message(static_cast<std::uint64_t>(i), t[0], t[1], t[2], t[3], t[4]);
+      if (i % 2 == 0) m.group = t[5];
+      page.push_back(m);
+    }
+    rapidjson::StringBuffer expected;
+    rapidjson::Writer<rapidjson::StringBuffer> w(expected);
+    auto put = [&](std::string_view v) { w.String(v.data(), static_cast<unsigned>(v.size())); };
+    w.StartObject();
+    put("status");
+    put("OK");
+    put("messages");
+    w.StartArray();
+    for (const reply::MessageView& m : page) {
+      w.StartObject();
+      put("id");
+      w.Uint64(m.id);
+      for (auto [key, value] : {std::pair{"msg_from", m.from},
+                                {"msg_to", m.to},
+                                {"msg", m.text},
+                                {"realm", m.realm},
+                                {"time", m.time}}) {
+        put(key);
+        put(value);
+      }
+      if (!m.group.empty()) {
+        put("group");
+        put(m.group);
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+    put("more");
+    w.Bool(false);
+    w.EndObject();
+    REQUIRE(reply::ok_history(page, false) ==
+            std::string_view(expected.GetString(), expected.GetSize()));
+  }
 }
