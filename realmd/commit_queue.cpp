@@ -321,8 +321,8 @@ void CommitQueue::mark_committed(std::uint64_t seq) {
   committed_ = seq;
   backlog_warned_ = 0;
   auto end = waiters_.upper_bound(seq);
-  // A kept vector, as the inline batch's (a wake may commit again: a nested call finds it
-  // taken and uses a new one).
+  // A kept vector, as the inline batch's. Should a wake lead back here, the nested call finds
+  // it taken and uses a new one.
   std::vector<std::function<void()>> ready;
   ready.swap(ready_wakes_);
   for (auto it = waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second.wake));

@@ -27,6 +27,17 @@ std::string with_room_for_terminator(std::string_view reply) {
   return out;
 }
 
+// True when `text` is written into a JSON string as it is: no control byte, quote or backslash
+// (RapidJSON's escape table's only entries). No early exit, so the loop is vectorized.
+bool needs_no_escaping(std::string_view text) {
+  bool escaped = false;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    escaped |= (byte < 0x20) | (byte == '"') | (byte == '\\');
+  }
+  return !escaped;
+}
+
 // One reply object, written compact. Strings go in with their lengths, so any byte is kept
 // and control characters (CR and LF among them) come out escaped.
 class ReplyWriter {
@@ -75,17 +86,6 @@ class ReplyWriter {
     return static_cast<rapidjson::SizeType>(s.size());
   }
 
-  // True when RapidJSON would write `s` as it is: no control byte, quote or backslash (its
-  // escape table's only entries). No early exit, so the loop is vectorized.
-  static bool is_plain(std::string_view s) {
-    bool escaped = false;
-    for (const char c : s) {
-      const auto byte = static_cast<unsigned char>(c);
-      escaped |= (byte < 0x20) | (byte == '"') | (byte == '\\');
-    }
-    return !escaped;
-  }
-
   // A string or key. RapidJSON's String() stores byte by byte through the buffer's top
   // pointer, which the compiler reloads after every store (a char may alias it): about a fifth
   // of a history page's CPU went there. A plain string is copied whole instead: RawValue writes
@@ -93,7 +93,7 @@ class ReplyWriter {
   // a string's bytes), then the rest goes straight into the buffer it writes to. Strings with
   // something to escape take RapidJSON's path; the bytes are the same either way (unit_protocol).
   void put_string(std::string_view s) {
-    if (!is_plain(s)) {
+    if (!needs_no_escaping(s)) {
       writer_.String(s.data(), size_of(s), true);
       return;
     }
@@ -112,11 +112,6 @@ class ReplyWriter {
   rapidjson::Writer<Buffer, rapidjson::UTF8<>, rapidjson::UTF8<>, Allocator> writer_{buffer_,
                                                                                      &allocator_};
 };
-
-// True when `text` is written into a JSON string as it is (nothing to escape).
-bool needs_no_escaping(std::string_view text) {
-  return json_string_bytes(text) == text.size() + 2;
-}
 
 // {"status":S,"message":M} for an M with nothing to escape (every fixed message of
 // protocol::text): the same bytes RapidJSON writes (unit_protocol checks), without setting a

@@ -1,4 +1,5 @@
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -196,7 +197,7 @@ struct PutSeen {
 // other leaves the row: the highest id, the later touch. The stores write a batch's marks once
 // each (a realm link's batch carries one per message).
 inline void merge_later_mark(SeenRecord& mark, const SeenRecord& later) {
-  mark.id = mark.id > later.id ? mark.id : later.id;
+  mark.id = std::max(mark.id, later.id);
   mark.touched = later.touched;
 }
 // Forgets the mark of one (origin, epoch) and its refusals.

@@ -256,7 +256,7 @@ void HistoryWriter::index(std::uint64_t up_to) {
   if (!rest.empty()) write_recent(rest_first, rest_last, rest);
   // Conversations in the order of their first id moved: new chunks then go in by ascending
   // first id (the table's key), filling its last pages as appends do, not splitting them.
-  std::vector<const std::pair<const std::string_view, std::vector<PackedRecord>>*> in_order;
+  std::vector<const decltype(moving)::value_type*> in_order;
   in_order.reserve(moving.size());
   for (const auto& group : moving) in_order.push_back(&group);
   std::sort(in_order.begin(), in_order.end(), [](const auto* a, const auto* b) {
